@@ -1,0 +1,228 @@
+//! Bitso API v3, <https://docs.bitso.com/bitso-api/docs/create-signed-requests>.
+//!
+//! Signing: lowercase hex of HMAC-SHA256, keyed with the secret's UTF-8 bytes, over
+//! `nonce + METHOD + path-with-query + body` (the body is empty for GET), sent as
+//! `Authorization: Bitso <key>:<nonce>:<signature>`.
+//!
+//! Errors come as `{"success": false, "error": {"code": "0201", "message": "…"}}`, the code a
+//! string or (in older answers) a number. Rate limits answer HTTP 420 with code 0801; a CDN in
+//! front of the API may answer with an HTML page, which is never shown to the user.
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+use super::{
+    Balance, Exchange, ExchangeId, HttpRequest, HttpResponse, Method, Stamp, Ticker, json,
+};
+use crate::{
+    error::{Error, Result},
+    secret::Credentials,
+};
+
+/// The production API host. The extension's only host permission.
+pub const API_ORIGIN: &str = "https://api.bitso.com";
+/// Every balance of the account, zero balances included.
+pub const BALANCE_PATH: &str = "/v3/balance/";
+/// Without `?book=`, tickers for every book, as an array (the form Bitso's Java client uses).
+pub const TICKER_PATH: &str = "/v3/ticker/";
+
+/// Bitso locks a client out for one minute when it passes the limit
+/// (<https://docs.bitso.com/bitso-api/docs/general-concepts>, "Rate Limits").
+const LOCKOUT_MS: u64 = 60_000;
+
+/// The Bitso adapter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bitso;
+
+const EXCHANGE: ExchangeId = ExchangeId::Bitso;
+
+impl Exchange for Bitso {
+    fn id(&self) -> ExchangeId {
+        EXCHANGE
+    }
+
+    fn hosts(&self) -> &'static [&'static str] {
+        &["api.bitso.com"]
+    }
+
+    fn balance_request(&self, credentials: &Credentials, stamp: Stamp) -> Result<HttpRequest> {
+        signed_request(credentials, stamp, Method::Get, BALANCE_PATH, None)
+    }
+
+    fn parse_balances(&self, response: HttpResponse<'_>) -> Result<Vec<Balance>> {
+        let payload = read_payload(response)?;
+        let entries = payload
+            .get("balances")
+            .and_then(Value::as_array)
+            .ok_or(Error::MalformedResponse { exchange: EXCHANGE })?;
+        // A balance that cannot be read fails the whole answer: dropping it would show a
+        // smaller portfolio than the user owns.
+        entries.iter().map(parse_balance).collect::<Option<Vec<_>>>().ok_or(Error::MalformedResponse {
+            exchange: EXCHANGE,
+        })
+    }
+
+    fn tickers_request(&self) -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            url: format!("{API_ORIGIN}{TICKER_PATH}"),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    fn parse_tickers(&self, response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
+        let payload = read_payload(response)?;
+        // All books come as an array; a single `?book=` query answers one object.
+        let tickers = match &payload {
+            Value::Array(items) => items.iter().filter_map(parse_ticker).collect(),
+            Value::Object(_) => parse_ticker(&payload).into_iter().collect(),
+            _ => return Err(Error::MalformedResponse { exchange: EXCHANGE }),
+        };
+        Ok(tickers)
+    }
+}
+
+/// Builds a signed request for `path_and_query` (which must start with `/`), exactly as Bitso
+/// recomputes the signature: the signed path is the one sent, query string included.
+pub fn signed_request(
+    credentials: &Credentials,
+    stamp: Stamp,
+    method: Method,
+    path_and_query: &str,
+    body: Option<&str>,
+) -> Result<HttpRequest> {
+    let nonce = stamp.nonce.to_string();
+    let mut mac = Hmac::<Sha256>::new_from_slice(credentials.api_secret.expose().as_bytes())
+        .map_err(|_| Error::InvalidInput { field: "api_secret" })?;
+    for part in [nonce.as_str(), method.as_str(), path_and_query, body.unwrap_or_default()] {
+        mac.update(part.as_bytes());
+    }
+    let signature = hex::encode(mac.finalize().into_bytes());
+    let mut headers = vec![(
+        "Authorization".to_owned(),
+        format!("Bitso {}:{nonce}:{signature}", credentials.api_key.expose()),
+    )];
+    if body.is_some() {
+        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+    }
+    Ok(HttpRequest {
+        method,
+        url: format!("{API_ORIGIN}{path_and_query}"),
+        headers,
+        body: body.map(str::to_owned),
+    })
+}
+
+/// The `payload` of a successful answer, or the error the answer stands for.
+fn read_payload(response: HttpResponse<'_>) -> Result<Value> {
+    if matches!(response.status, 420 | 429) {
+        return Err(rate_limited(response));
+    }
+    let Ok(document) = serde_json::from_slice::<Value>(response.body) else {
+        return Err(unreadable(response.status));
+    };
+    if document.get("success").is_some_and(json::truthy) {
+        return match document.get("payload") {
+            Some(payload) if (200..300).contains(&response.status) => Ok(payload.clone()),
+            _ => Err(unreadable(response.status)),
+        };
+    }
+    match document.get("error").and_then(|error| error.get("code")) {
+        Some(code) => Err(map_error_code(code, response)),
+        None => Err(unreadable(response.status)),
+    }
+}
+
+/// A body that is not Bitso's envelope: a CDN page, an empty body, or broken JSON.
+fn unreadable(status: u16) -> Error {
+    if status >= 400 {
+        Error::ExchangeUnavailable { exchange: EXCHANGE, status }
+    } else {
+        Error::MalformedResponse { exchange: EXCHANGE }
+    }
+}
+
+fn rate_limited(response: HttpResponse<'_>) -> Error {
+    let retry_after_ms = response
+        .retry_after_secs
+        .map_or(LOCKOUT_MS, |secs| secs.saturating_mul(1000).max(1000));
+    Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
+}
+
+/// Maps Bitso's error codes (<https://docs.bitso.com/bitso-api/docs/error-codes>) to what the
+/// user has to do.
+fn map_error_code(code: &Value, response: HttpResponse<'_>) -> Error {
+    let Some(text) = json::code_text(code) else {
+        return unreadable(response.status);
+    };
+    // Before four-digit codes Bitso answered numbers; 104 was "nonce must be higher".
+    if code.is_number() && text == "104" {
+        return Error::InvalidCredentials { exchange: EXCHANGE };
+    }
+    let code = if code.is_number() && text.len() < 4 { format!("{text:0>4}") } else { text };
+    match code.as_str() {
+        // Check your credentials; invalid nonce type or value; authentication required;
+        // incorrect signature.
+        "0201" | "0206" | "0207" | "0208" | "0215" => Error::InvalidCredentials { exchange: EXCHANGE },
+        "0202" => Error::MissingPermission { exchange: EXCHANGE },
+        "0211" | "0213" => Error::IpNotAllowed { exchange: EXCHANGE },
+        "0216" | "0705" => Error::AccountRestricted { exchange: EXCHANGE },
+        "0326" => Error::KeyInactive { exchange: EXCHANGE },
+        "0801" | "0802" => rate_limited(response),
+        // Category 01 and 11 are Bitso's internal errors.
+        internal if internal.starts_with("01") || internal.starts_with("11") => {
+            Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status }
+        }
+        other => Error::ExchangeRejected { exchange: EXCHANGE, code: sanitize_code(other) },
+    }
+}
+
+/// Keeps an unknown code only when it looks like a code, so no payload reaches a message.
+fn sanitize_code(code: &str) -> String {
+    if !code.is_empty() && code.len() <= 16 && code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        code.to_owned()
+    } else {
+        "unknown".to_owned()
+    }
+}
+
+fn parse_balance(entry: &Value) -> Option<Balance> {
+    let currency = entry.get("currency")?.as_str()?.trim().to_ascii_lowercase();
+    if currency.is_empty() {
+        return None;
+    }
+    Some(Balance {
+        currency,
+        total: json::decimal(entry.get("total")?)?,
+        available: json::decimal(entry.get("available")?)?,
+        locked: json::decimal(entry.get("locked")?)?,
+    })
+}
+
+/// One ticker, or `None` when it cannot price anything (unknown book shape, no positive last
+/// price). Such a book is skipped rather than failing every other price.
+fn parse_ticker(entry: &Value) -> Option<Ticker> {
+    let book = entry.get("book")?.as_str()?.to_ascii_lowercase();
+    let (base, quote) = book.split_once('_')?;
+    if base.is_empty() || quote.is_empty() || quote.contains('_') {
+        return None;
+    }
+    let last = json::decimal(entry.get("last")?)?;
+    if last <= rust_decimal::Decimal::ZERO {
+        return None;
+    }
+    Some(Ticker {
+        base: base.to_owned(),
+        quote: quote.to_owned(),
+        last,
+        volume: entry.get("volume").and_then(json::decimal).unwrap_or_default(),
+        change_24h: entry.get("change_24").and_then(json::decimal),
+        created_at: entry.get("created_at").and_then(Value::as_str).map(str::to_owned),
+        book,
+    })
+}
+
+#[cfg(test)]
+mod tests;

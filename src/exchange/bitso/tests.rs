@@ -1,0 +1,273 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::nonce::Nonce;
+
+fn credentials() -> Credentials {
+    Credentials::new("test-key", "bitso_test_secret").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn stamp() -> Stamp {
+    let mut generator = crate::nonce::NonceGenerator::new();
+    // Timestamp 1731349200123 and salt 123456, the docs' nonce v2 example.
+    let nonce: Nonce = generator.next(1_731_349_200_123, 23_456);
+    Stamp { now_ms: 1_731_349_200_123, nonce }
+}
+
+fn ok(body: &str) -> HttpResponse<'_> {
+    HttpResponse { status: 200, body: body.as_bytes(), retry_after_secs: None }
+}
+
+fn with_status(status: u16, body: &str) -> HttpResponse<'_> {
+    HttpResponse { status, body: body.as_bytes(), retry_after_secs: None }
+}
+
+// Expected signatures were computed independently with node:crypto:
+//   node -e 'console.log(require("node:crypto").createHmac("sha256","bitso_test_secret")
+//            .update(MESSAGE).digest("hex"))'
+// where MESSAGE is nonce + method + path + body as listed in each case. The first one also
+// appears in shared/reference/exchange-apis.md §8, computed there with Python's hmac.
+#[test]
+fn signatures_match_node_crypto() {
+    struct Case {
+        method: Method,
+        path: &'static str,
+        body: Option<&'static str>,
+        signature: &'static str,
+    }
+    let cases = [
+        Case {
+            method: Method::Get,
+            path: "/v3/balance/",
+            body: None,
+            signature: "9ace657d9ad1f64aaf66b851680545abbcf2865ef5218c595f1872414fcd2ca0",
+        },
+        Case {
+            method: Method::Get,
+            path: "/v3/user_trades/?book=btc_mxn&limit=100",
+            body: None,
+            signature: "6555f96b8734f4c8bc142b0c601d42cf95521ece5817625dff580707453765f8",
+        },
+        Case {
+            method: Method::Post,
+            path: "/v3/orders/",
+            body: Some(r#"{"book":"btc_mxn","side":"buy","type":"limit","major":"0.01","price":"1000"}"#),
+            signature: "5d5fd1a3351a6f9ee92fc1c1ca8f114fa9eaf2c984805cfbc553de64aae54cb5",
+        },
+    ];
+    for case in cases {
+        let request = signed_request(&credentials(), stamp(), case.method, case.path, case.body)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bitso test-key:1731349200123123456:{}", case.signature).as_str()),
+            "{}",
+            case.path
+        );
+        assert_eq!(request.url, format!("https://api.bitso.com{}", case.path));
+        assert_eq!(request.body.as_deref(), case.body);
+        assert_eq!(request.header("content-type").is_some(), case.body.is_some());
+    }
+}
+
+#[test]
+fn balance_request_is_a_signed_get() {
+    let request = Bitso.balance_request(&credentials(), stamp()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(request.method, Method::Get);
+    assert_eq!(request.url, "https://api.bitso.com/v3/balance/");
+    assert_eq!(request.body, None);
+    assert!(
+        request
+            .header("Authorization")
+            .is_some_and(|value| value.ends_with("9ace657d9ad1f64aaf66b851680545abbcf2865ef5218c595f1872414fcd2ca0"))
+    );
+    assert!(!format!("{request:?}").contains("9ace657d"), "Debug must not print the signature");
+}
+
+#[test]
+fn tickers_request_is_public() {
+    let request = Bitso.tickers_request();
+    assert_eq!(request.url, "https://api.bitso.com/v3/ticker/");
+    assert!(request.headers.is_empty());
+}
+
+const BALANCES: &str = r#"{"success": true, "payload": {"balances": [
+  {"currency":"mxn","total":"300.00","locked":"25.1234","available":"274.8766",
+   "pending_deposit":"0.00000000","pending_withdrawal":"200.00000000"},
+  {"currency":"btc","total":"0.00000001","locked":"0.00000000","available":"0.00000001",
+   "pending_deposit":"0.00500000","pending_withdrawal":"0.00000000"},
+  {"currency":"bat","total":"0.00000000","locked":"0.00000000","available":"0.00000000"},
+  {"currency":"NEWCOIN","total":"12345678901234.123456789","locked":"0","available":"12345678901234.123456789"}
+]}}"#;
+
+#[test]
+fn parses_documented_balances() {
+    let balances = Bitso.parse_balances(ok(BALANCES)).unwrap_or_else(|e| panic!("{e}"));
+    let summary: Vec<(String, String, String, String)> = balances
+        .iter()
+        .map(|b| (b.currency.clone(), b.total.to_string(), b.available.to_string(), b.locked.to_string()))
+        .collect();
+    let expected = [
+        ("mxn", "300.00", "274.8766", "25.1234"),
+        ("btc", "0.00000001", "0.00000001", "0.00000000"),
+        ("bat", "0.00000000", "0.00000000", "0.00000000"),
+        ("newcoin", "12345678901234.123456789", "12345678901234.123456789", "0"),
+    ];
+    assert_eq!(summary.len(), expected.len());
+    for (got, want) in summary.iter().zip(expected) {
+        assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str(), got.3.as_str()), want);
+    }
+}
+
+#[test]
+fn error_table() {
+    use Error as E;
+    const X: ExchangeId = ExchangeId::Bitso;
+    struct Case {
+        name: &'static str,
+        status: u16,
+        body: &'static str,
+        retry_after_secs: Option<u64>,
+        expected: Error,
+    }
+    let auth = |code: &str| format!(r#"{{"success":false,"error":{{"code":"{code}","message":"whatever"}}}}"#);
+    let cases = vec![
+        Case { name: "0201 credentials", status: 401, body: leak(auth("0201")), retry_after_secs: None, expected: E::InvalidCredentials { exchange: X } },
+        Case { name: "0206 nonce type", status: 401, body: leak(auth("0206")), retry_after_secs: None, expected: E::InvalidCredentials { exchange: X } },
+        Case { name: "0207 nonce value", status: 401, body: leak(auth("0207")), retry_after_secs: None, expected: E::InvalidCredentials { exchange: X } },
+        Case { name: "0215 signature", status: 401, body: leak(auth("0215")), retry_after_secs: None, expected: E::InvalidCredentials { exchange: X } },
+        Case { name: "0202 permission", status: 401, body: leak(auth("0202")), retry_after_secs: None, expected: E::MissingPermission { exchange: X } },
+        Case { name: "0326 inactive", status: 400, body: leak(auth("0326")), retry_after_secs: None, expected: E::KeyInactive { exchange: X } },
+        Case { name: "0213 ip", status: 401, body: leak(auth("0213")), retry_after_secs: None, expected: E::IpNotAllowed { exchange: X } },
+        Case { name: "0705 suspended", status: 400, body: leak(auth("0705")), retry_after_secs: None, expected: E::AccountRestricted { exchange: X } },
+        Case { name: "0801 rate limit, no header", status: 420, body: leak(auth("0801")), retry_after_secs: None, expected: E::RateLimited { exchange: X, retry_after_ms: 60_000 } },
+        Case { name: "0802 inside a 200", status: 200, body: leak(auth("0802")), retry_after_secs: Some(30), expected: E::RateLimited { exchange: X, retry_after_ms: 30_000 } },
+        Case { name: "HTTP 429 with Retry-After", status: 429, body: "", retry_after_secs: Some(12), expected: E::RateLimited { exchange: X, retry_after_ms: 12_000 } },
+        Case { name: "HTTP 420 HTML", status: 420, body: "<html>slow down</html>", retry_after_secs: None, expected: E::RateLimited { exchange: X, retry_after_ms: 60_000 } },
+        Case { name: "numeric code", status: 401, body: r#"{"success":false,"error":{"code":201,"message":"x"}}"#, retry_after_secs: None, expected: E::InvalidCredentials { exchange: X } },
+        Case { name: "legacy numeric nonce 104", status: 400, body: r#"{"success":false,"error":{"code":104,"message":"nonce must be higher"}}"#, retry_after_secs: None, expected: E::InvalidCredentials { exchange: X } },
+        Case { name: "unknown code", status: 400, body: leak(auth("0304")), retry_after_secs: None, expected: E::ExchangeRejected { exchange: X, code: "0304".into() } },
+        Case { name: "code with junk", status: 400, body: r#"{"success":false,"error":{"code":"<script>alert(1)</script>","message":"x"}}"#, retry_after_secs: None, expected: E::ExchangeRejected { exchange: X, code: "unknown".into() } },
+        Case { name: "internal 0101", status: 500, body: leak(auth("0101")), retry_after_secs: None, expected: E::ExchangeUnavailable { exchange: X, status: 500 } },
+        Case { name: "Cloudflare 403 HTML", status: 403, body: "<!DOCTYPE html><title>Access denied | api.bitso.com used Cloudflare</title>", retry_after_secs: None, expected: E::ExchangeUnavailable { exchange: X, status: 403 } },
+        Case { name: "502 empty", status: 502, body: "", retry_after_secs: None, expected: E::ExchangeUnavailable { exchange: X, status: 502 } },
+        Case { name: "503 JSON without envelope", status: 503, body: r#"{"status":"maintenance"}"#, retry_after_secs: None, expected: E::ExchangeUnavailable { exchange: X, status: 503 } },
+        Case { name: "200 empty body", status: 200, body: "", retry_after_secs: None, expected: E::MalformedResponse { exchange: X } },
+        Case { name: "200 truncated JSON", status: 200, body: r#"{"success":true,"payload":{"bal"#, retry_after_secs: None, expected: E::MalformedResponse { exchange: X } },
+        Case { name: "200 success without payload", status: 200, body: r#"{"success":true}"#, retry_after_secs: None, expected: E::MalformedResponse { exchange: X } },
+        Case { name: "200 payload without balances", status: 200, body: r#"{"success":true,"payload":{}}"#, retry_after_secs: None, expected: E::MalformedResponse { exchange: X } },
+        Case { name: "200 float-looking garbage amount", status: 200, body: r#"{"success":true,"payload":{"balances":[{"currency":"btc","total":"1e3","available":"0","locked":"0"}]}}"#, retry_after_secs: None, expected: E::MalformedResponse { exchange: X } },
+        Case { name: "200 missing field", status: 200, body: r#"{"success":true,"payload":{"balances":[{"currency":"btc","total":"1"}]}}"#, retry_after_secs: None, expected: E::MalformedResponse { exchange: X } },
+        Case { name: "success false without error", status: 200, body: r#"{"success":false}"#, retry_after_secs: None, expected: E::MalformedResponse { exchange: X } },
+    ];
+    for case in cases {
+        let response = HttpResponse { status: case.status, body: case.body.as_bytes(), retry_after_secs: case.retry_after_secs };
+        assert_eq!(Bitso.parse_balances(response), Err(case.expected), "{}", case.name);
+    }
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+#[test]
+fn success_as_string_is_accepted() {
+    let body = r#"{"success":"true","payload":{"balances":[{"currency":"eth","total":"1.5","available":"1.5","locked":"0"}]}}"#;
+    assert_eq!(Bitso.parse_balances(ok(body)).map(|b| b.len()), Ok(1));
+}
+
+#[test]
+fn numeric_amounts_stay_exact() {
+    let body = r#"{"success":true,"payload":{"balances":[{"currency":"eth","total":0.1,"available":0.1,"locked":0}]}}"#;
+    let balances = Bitso.parse_balances(ok(body)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(balances[0].total.to_string(), "0.1");
+}
+
+#[test]
+fn tickers_all_books_and_one_book() {
+    let all = r#"{"success":true,"payload":[
+      {"book":"btc_mxn","volume":"22.31","high":"1","low":"1","last":"1750000.50","vwap":"1","ask":"1","bid":"1",
+       "created_at":"2026-11-24T06:00:00+00:00","change_24":"-1234.56","rolling_average_change":{"6":"-0.5228"}},
+      {"book":"usd_mxn","volume":"100000","last":"17.25","created_at":"2026-11-24T06:00:01+00:00"},
+      {"book":"broken","last":"1"},
+      {"book":"zero_mxn","last":"0"},
+      {"book":"nolast_mxn"}
+    ]}"#;
+    let tickers = Bitso.parse_tickers(ok(all)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tickers.len(), 2, "unusable books are skipped");
+    let btc = &tickers[0];
+    assert_eq!((btc.base.as_str(), btc.quote.as_str()), ("btc", "mxn"));
+    assert_eq!(btc.last.to_string(), "1750000.50");
+    assert_eq!(btc.volume.to_string(), "22.31");
+    assert_eq!(btc.change_24h.map(|d| d.to_string()).as_deref(), Some("-1234.56"));
+    assert_eq!(btc.created_at.as_deref(), Some("2026-11-24T06:00:00+00:00"));
+    assert_eq!(tickers[1].change_24h, None);
+
+    let one = r#"{"success":true,"payload":{"book":"eth_mxn","volume":"1","last":"60000","created_at":"2026-11-24T06:00:00+00:00"}}"#;
+    let tickers = Bitso.parse_tickers(ok(one)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tickers.len(), 1);
+    assert_eq!(tickers[0].book, "eth_mxn");
+
+    assert_eq!(
+        Bitso.parse_tickers(ok(r#"{"success":true,"payload":"nope"}"#)),
+        Err(Error::MalformedResponse { exchange: ExchangeId::Bitso })
+    );
+    assert_eq!(
+        Bitso.parse_tickers(with_status(503, "Service Unavailable")),
+        Err(Error::ExchangeUnavailable { exchange: ExchangeId::Bitso, status: 503 })
+    );
+}
+
+#[test]
+fn no_error_message_carries_the_body() {
+    let body = r#"{"success":false,"error":{"code":"0201","message":"SECRET-PAYLOAD-MARKER"}}"#;
+    let error = Bitso.parse_balances(with_status(401, body)).err().unwrap_or(Error::AccountNotFound);
+    for lang in [crate::error::Lang::En, crate::error::Lang::Es] {
+        assert!(!error.message(lang).contains("SECRET-PAYLOAD-MARKER"));
+    }
+    assert!(!format!("{error:?} {error}").contains("SECRET-PAYLOAD-MARKER"));
+}
+
+proptest! {
+    #[test]
+    fn parsers_never_panic_on_arbitrary_bytes(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let response = HttpResponse { status, body: &body, retry_after_secs: None };
+        let _ = Bitso.parse_balances(response);
+        let _ = Bitso.parse_tickers(response);
+    }
+
+    #[test]
+    fn parsers_never_panic_on_arbitrary_json(value in arb_json()) {
+        let body = value.to_string();
+        let response = HttpResponse { status: 200, body: body.as_bytes(), retry_after_secs: None };
+        let _ = Bitso.parse_balances(response);
+        let _ = Bitso.parse_tickers(response);
+    }
+}
+
+/// JSON values shaped like Bitso's envelope often enough to reach the inner parsers.
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "[a-z0-9_.\\-]{0,12}".prop_map(Value::String),
+    ];
+    let tree = leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("success".to_owned()), Just("payload".to_owned()), Just("balances".to_owned()),
+                    Just("currency".to_owned()), Just("total".to_owned()), Just("available".to_owned()),
+                    Just("locked".to_owned()), Just("book".to_owned()), Just("last".to_owned()),
+                    Just("error".to_owned()), Just("code".to_owned()), "[a-z]{1,6}",
+                ],
+                inner,
+                0..8
+            )
+            .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    });
+    tree.prop_map(|inner| serde_json::json!({"success": true, "payload": inner}))
+}

@@ -1,0 +1,10 @@
+//! Cartera's core: exchange adapters, exact money, portfolio valuation and the vault.
+//!
+//! Everything here is pure and runs natively under `cargo test`. Only [`transport`] and
+//! [`bindings`] touch the browser, and both compile for `wasm32` only.
+
+pub mod error;
+pub mod exchange;
+pub mod money;
+pub mod nonce;
+pub mod secret;

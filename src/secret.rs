@@ -1,0 +1,193 @@
+//! Types for secret material: API secrets, passphrases and derived keys.
+//!
+//! Every type here zeroizes its bytes on drop, prints `[REDACTED]` in `Debug`, implements
+//! neither `Display` nor `Serialize` (so it cannot be logged or stored by accident) and
+//! compares in constant time.
+
+use std::fmt;
+
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// A secret text: an exchange API secret or a vault passphrase.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Takes ownership of `value`; the caller's copy is moved, not duplicated.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret's text, for the few places that must feed it to a primitive.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Length in Unicode scalar values, for passphrase rules.
+    pub fn char_count(&self) -> usize {
+        self.0.chars().count()
+    }
+
+    /// True when the secret is empty or only whitespace.
+    pub fn is_blank(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl PartialEq for SecretString {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for SecretString {}
+
+/// Secret bytes of a fixed length, such as a vault key.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SecretKey<const N: usize>(Box<[u8; N]>);
+
+impl<const N: usize> SecretKey<N> {
+    /// Wraps key bytes, zeroizing the caller's array.
+    pub fn from_array(mut bytes: [u8; N]) -> Self {
+        let key = Self(Box::new(bytes));
+        bytes.zeroize();
+        key
+    }
+
+    /// Copies key bytes from a slice of exactly `N` bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let array: &[u8; N] = bytes.try_into().ok()?;
+        Some(Self(Box::new(*array)))
+    }
+
+    /// The key bytes, for a primitive that needs them.
+    pub fn expose(&self) -> &[u8; N] {
+        &self.0
+    }
+
+    /// Gives mutable access for primitives that write the key in place (a KDF's output).
+    pub(crate) fn zeroed() -> Self {
+        Self(Box::new([0u8; N]))
+    }
+
+    pub(crate) fn expose_mut(&mut self) -> &mut [u8; N] {
+        &mut self.0
+    }
+}
+
+impl<const N: usize> fmt::Debug for SecretKey<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl<const N: usize> PartialEq for SecretKey<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_slice().ct_eq(other.0.as_slice()).into()
+    }
+}
+
+impl<const N: usize> Eq for SecretKey<N> {}
+
+/// Bytes that are secret while they live, such as a decrypted plaintext.
+pub type SecretBytes = Zeroizing<Vec<u8>>;
+
+/// An exchange credential pair. The API key is not secret on its own, but together with the
+/// secret it grants access, so it is kept just as carefully.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The public half, sent in headers.
+    pub api_key: SecretString,
+    /// The private half, used only as an HMAC key.
+    pub api_secret: SecretString,
+}
+
+impl Credentials {
+    /// Validates a pasted key and secret. Surrounding whitespace (a common paste artefact) is
+    /// trimmed; the key must be visible ASCII without `:` because it travels inside an
+    /// `Authorization` header whose fields are separated by colons.
+    pub fn new(api_key: &str, api_secret: &str) -> crate::error::Result<Self> {
+        use crate::error::Error;
+        let api_key = api_key.trim();
+        let api_secret = api_secret.trim();
+        if api_key.is_empty() || !api_key.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            return Err(Error::InvalidInput { field: "api_key" });
+        }
+        if api_secret.is_empty() || api_secret.chars().any(char::is_control) {
+            return Err(Error::InvalidInput { field: "api_secret" });
+        }
+        Ok(Self { api_key: api_key.into(), api_secret: api_secret.into() })
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let secret = SecretString::from("hunter2-very-secret");
+        assert_eq!(format!("{secret:?}"), "[REDACTED]");
+        let key = SecretKey::<32>::from_array([7u8; 32]);
+        assert_eq!(format!("{key:?}"), "[REDACTED]");
+        let creds = Credentials {
+            api_key: "public-key".into(),
+            api_secret: "private-secret".into(),
+        };
+        let printed = format!("{creds:?}");
+        assert!(!printed.contains("public-key") && !printed.contains("private-secret"));
+    }
+
+    #[test]
+    fn equality_compares_contents() {
+        assert_eq!(SecretString::from("abc"), SecretString::from("abc"));
+        assert_ne!(SecretString::from("abc"), SecretString::from("abd"));
+        assert_ne!(SecretString::from("abc"), SecretString::from("abcd"));
+        assert_eq!(SecretKey::<4>::from_array([1, 2, 3, 4]), SecretKey::<4>::from_array([1, 2, 3, 4]));
+        assert_ne!(SecretKey::<4>::from_array([1, 2, 3, 4]), SecretKey::<4>::from_array([1, 2, 3, 5]));
+    }
+
+    #[test]
+    fn from_slice_checks_length() {
+        assert!(SecretKey::<32>::from_slice(&[0u8; 31]).is_none());
+        assert!(SecretKey::<32>::from_slice(&[0u8; 32]).is_some());
+    }
+
+    #[test]
+    fn credentials_are_trimmed_and_validated() {
+        use crate::error::Error;
+        let creds = Credentials::new("  abc123\n", "\tsecret ").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(creds.api_key.expose(), "abc123");
+        assert_eq!(creds.api_secret.expose(), "secret");
+        assert_eq!(Credentials::new("", "s"), Err(Error::InvalidInput { field: "api_key" }));
+        assert_eq!(Credentials::new("a:b", "s"), Err(Error::InvalidInput { field: "api_key" }));
+        assert_eq!(Credentials::new("a b", "s"), Err(Error::InvalidInput { field: "api_key" }));
+        assert_eq!(Credentials::new("ab", "  "), Err(Error::InvalidInput { field: "api_secret" }));
+        assert_eq!(Credentials::new("ab", "x\ny"), Err(Error::InvalidInput { field: "api_secret" }));
+    }
+
+    #[test]
+    fn blank_and_length() {
+        assert!(SecretString::from("  \t").is_blank());
+        assert_eq!(SecretString::from("ñandú").char_count(), 5);
+    }
+}
