@@ -3,6 +3,7 @@
 //! Everything here is pure and runs natively under `cargo test`. Only [`transport`] and
 //! [`bindings`] touch the browser, and both compile for `wasm32` only.
 
+pub mod entropy;
 pub mod error;
 pub mod exchange;
 pub mod money;
