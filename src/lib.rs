@@ -9,3 +9,4 @@ pub mod exchange;
 pub mod money;
 pub mod nonce;
 pub mod secret;
+pub mod valuation;

@@ -1,0 +1,329 @@
+//! Prices every asset in a chosen quote currency from an exchange's tickers.
+//!
+//! The tickers form a graph: a book `base_quote` is an edge `base → quote` at its last trade
+//! price and an edge `quote → base` at the inverse. An asset's price is the product of the rates
+//! along the shortest route to the quote currency (a direct book, an inverse book, or a path
+//! through an intermediate asset such as `sol → usd → mxn`). Among routes of equal length the
+//! most liquid wins: a route's liquidity is its thinnest book's 24-hour volume, expressed in the
+//! quote currency. Remaining ties go to the alphabetically first books, so results are stable.
+//!
+//! The last trade price is used, not the bid: it is what exchanges and trackers display, and a
+//! portfolio view should agree with the exchange's own balance screen. An asset with no route is
+//! unpriced (reported apart, never as worth zero); the quote currency itself is worth 1.
+
+use std::collections::{HashMap, HashSet};
+
+use rust_decimal::Decimal;
+
+use crate::exchange::Ticker;
+
+/// How an asset reaches the quote currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Books walked, in order, from the asset to the quote currency.
+    pub books: Vec<String>,
+    /// Price of one unit of the asset, in the quote currency.
+    pub price: Decimal,
+    /// The same price 24 hours ago, when every book on the route reports its 24-hour change.
+    pub price_24h_ago: Option<Decimal>,
+    /// The thinnest book's 24-hour volume in the quote currency; `None` means unbounded (the
+    /// quote currency itself).
+    liquidity: Option<Decimal>,
+    /// When the oldest ticker on the route was computed.
+    pub oldest_ticker_at: Option<String>,
+}
+
+impl Route {
+    /// Price change over 24 hours in percent, when the route allows it.
+    pub fn change_24h_percent(&self) -> Option<Decimal> {
+        let before = self.price_24h_ago.filter(|p| !p.is_zero())?;
+        let ratio = self.price.checked_div(before)?;
+        ratio.checked_sub(Decimal::ONE)?.checked_mul(Decimal::ONE_HUNDRED)
+    }
+}
+
+/// One direction of one book.
+#[derive(Debug)]
+struct Edge<'a> {
+    from: &'a str,
+    to: &'a str,
+    book: &'a str,
+    rate: Decimal,
+    rate_24h_ago: Option<Decimal>,
+    /// 24-hour volume in units of `to`.
+    volume_in_to: Decimal,
+    created_at: Option<&'a str>,
+}
+
+/// Every asset's best route to `quote`, keyed by asset code.
+pub fn routes_to(quote: &str, tickers: &[Ticker]) -> HashMap<String, Route> {
+    let edges = edges(tickers);
+    let mut into: HashMap<&str, Vec<&Edge<'_>>> = HashMap::new();
+    for edge in &edges {
+        into.entry(edge.to).or_default().push(edge);
+    }
+
+    let mut routes: HashMap<String, Route> = HashMap::new();
+    routes.insert(
+        quote.to_owned(),
+        Route {
+            books: Vec::new(),
+            price: Decimal::ONE,
+            price_24h_ago: Some(Decimal::ONE),
+            liquidity: None,
+            oldest_ticker_at: None,
+        },
+    );
+
+    // Breadth-first from the quote over reversed edges: each wave is one hop longer, and every
+    // asset of a wave picks its best edge into the previous wave.
+    let mut wave: Vec<String> = vec![quote.to_owned()];
+    while !wave.is_empty() {
+        let mut candidates: HashMap<&str, Route> = HashMap::new();
+        for target in &wave {
+            let Some(target_route) = routes.get(target.as_str()) else { continue };
+            for edge in into.get(target.as_str()).into_iter().flatten() {
+                if routes.contains_key(edge.from) {
+                    continue;
+                }
+                let Some(route) = extend(edge, target_route) else { continue };
+                let better = match candidates.get(edge.from) {
+                    None => true,
+                    Some(current) => is_better(&route, current),
+                };
+                if better {
+                    candidates.insert(edge.from, route);
+                }
+            }
+        }
+        let mut next: Vec<String> = candidates.keys().map(|asset| (*asset).to_owned()).collect();
+        next.sort_unstable();
+        for (asset, route) in candidates {
+            routes.insert(asset.to_owned(), route);
+        }
+        wave = next;
+    }
+    routes
+}
+
+/// Both directions of every usable book; a book listed twice is used once.
+fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
+    let mut books = HashSet::new();
+    let mut edges = Vec::with_capacity(tickers.len() * 2);
+    for ticker in tickers {
+        if ticker.base == ticker.quote || !books.insert(ticker.book.as_str()) {
+            continue;
+        }
+        let Some(inverse) = Decimal::ONE.checked_div(ticker.last) else { continue };
+        let last_24h_ago = ticker
+            .change_24h
+            .and_then(|change| ticker.last.checked_sub(change))
+            .filter(|price| price.is_sign_positive() && !price.is_zero());
+        let created_at = ticker.created_at.as_deref();
+        edges.push(Edge {
+            from: &ticker.base,
+            to: &ticker.quote,
+            book: &ticker.book,
+            rate: ticker.last,
+            rate_24h_ago: last_24h_ago,
+            volume_in_to: ticker.volume.checked_mul(ticker.last).unwrap_or(Decimal::MAX),
+            created_at,
+        });
+        edges.push(Edge {
+            from: &ticker.quote,
+            to: &ticker.base,
+            book: &ticker.book,
+            rate: inverse,
+            rate_24h_ago: last_24h_ago.and_then(|price| Decimal::ONE.checked_div(price)),
+            volume_in_to: ticker.volume,
+            created_at,
+        });
+    }
+    edges
+}
+
+/// The route from `edge.from`: `edge`, then the target's route.
+fn extend(edge: &Edge<'_>, target: &Route) -> Option<Route> {
+    let price = edge.rate.checked_mul(target.price)?;
+    let edge_liquidity = edge.volume_in_to.checked_mul(target.price).unwrap_or(Decimal::MAX);
+    let liquidity = Some(match target.liquidity {
+        Some(downstream) => edge_liquidity.min(downstream),
+        None => edge_liquidity,
+    });
+    let price_24h_ago = match (edge.rate_24h_ago, target.price_24h_ago) {
+        (Some(edge_before), Some(target_before)) => edge_before.checked_mul(target_before),
+        _ => None,
+    };
+    let oldest_ticker_at = match (edge.created_at, target.oldest_ticker_at.as_deref()) {
+        (Some(here), Some(there)) => Some(here.min(there).to_owned()),
+        (here, there) => here.or(there).map(str::to_owned),
+    };
+    let mut books = Vec::with_capacity(target.books.len() + 1);
+    books.push(edge.book.to_owned());
+    books.extend(target.books.iter().cloned());
+    Some(Route { books, price, price_24h_ago, liquidity, oldest_ticker_at })
+}
+
+/// Same length assumed: more liquid first, then the alphabetically first books.
+fn is_better(candidate: &Route, current: &Route) -> bool {
+    match (candidate.liquidity, current.liquidity) {
+        (Some(a), Some(b)) if a != b => a > b,
+        _ => candidate.books < current.books,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::parse_decimal;
+
+    fn dec(text: &str) -> Decimal {
+        parse_decimal(text).unwrap_or_else(|| panic!("bad decimal {text}"))
+    }
+
+    fn ticker(book: &str, last: &str, volume: &str, change: Option<&str>) -> Ticker {
+        let (base, quote) = book.split_once('_').unwrap_or_else(|| panic!("bad book {book}"));
+        Ticker {
+            book: book.to_owned(),
+            base: base.to_owned(),
+            quote: quote.to_owned(),
+            last: dec(last),
+            volume: dec(volume),
+            change_24h: change.map(dec),
+            created_at: Some(format!("2026-11-24T06:00:0{}+00:00", book.len() % 10)),
+        }
+    }
+
+    fn price_of(routes: &HashMap<String, Route>, asset: &str) -> Option<(String, Vec<String>)> {
+        routes.get(asset).map(|r| (r.price.normalize().to_string(), r.books.clone()))
+    }
+
+    #[test]
+    fn quote_currency_is_worth_one() {
+        let routes = routes_to("mxn", &[]);
+        assert_eq!(price_of(&routes, "mxn"), Some(("1".into(), vec![])));
+        assert_eq!(routes["mxn"].change_24h_percent(), Some(Decimal::ZERO));
+    }
+
+    #[test]
+    fn direct_book() {
+        let routes = routes_to("mxn", &[ticker("btc_mxn", "1750000.50", "10", None)]);
+        assert_eq!(price_of(&routes, "btc"), Some(("1750000.5".into(), vec!["btc_mxn".into()])));
+    }
+
+    #[test]
+    fn inverse_book() {
+        // Valuing pesos in dollars walks usd_mxn backwards: 1 / 20 = 0.05.
+        let routes = routes_to("usd", &[ticker("usd_mxn", "20", "1000", None)]);
+        assert_eq!(price_of(&routes, "mxn"), Some(("0.05".into(), vec!["usd_mxn".into()])));
+    }
+
+    #[test]
+    fn two_hops_through_an_intermediate() {
+        let routes = routes_to(
+            "mxn",
+            &[ticker("sol_usd", "150.25", "500", None), ticker("usd_mxn", "17.5", "100000", None)],
+        );
+        assert_eq!(
+            price_of(&routes, "sol"),
+            Some(("2629.375".into(), vec!["sol_usd".into(), "usd_mxn".into()]))
+        );
+    }
+
+    #[test]
+    fn shortest_route_wins_over_a_more_liquid_longer_one() {
+        let routes = routes_to(
+            "mxn",
+            &[
+                ticker("eth_mxn", "60000", "0.001", None),
+                ticker("eth_usd", "3000", "1000000", None),
+                ticker("usd_mxn", "20", "1000000000", None),
+            ],
+        );
+        assert_eq!(price_of(&routes, "eth"), Some(("60000".into(), vec!["eth_mxn".into()])));
+    }
+
+    #[test]
+    fn most_liquid_route_among_equals() {
+        // Two two-hop routes for xrp: via usd (thin xrp_usd) or via btc (deep xrp_btc).
+        let tickers = [
+            ticker("xrp_usd", "0.5", "10", None),           // 5 usd ≈ 100 mxn of volume
+            ticker("usd_mxn", "20", "1000000", None),
+            ticker("xrp_btc", "0.00001", "5000000", None), // 50 btc ≈ 50,000,000 mxn
+            ticker("btc_mxn", "1000000", "100", None),
+        ];
+        let routes = routes_to("mxn", &tickers);
+        assert_eq!(
+            price_of(&routes, "xrp"),
+            Some(("10".into(), vec!["xrp_btc".into(), "btc_mxn".into()]))
+        );
+    }
+
+    #[test]
+    fn liquidity_is_the_thinnest_book_on_the_route() {
+        // Via btc the first book is deep but btc_mxn is thin; via usd both are moderate.
+        let tickers = [
+            ticker("abc_btc", "0.001", "1000000", None),
+            ticker("btc_mxn", "1000000", "0.0001", None), // 100 mxn of volume
+            ticker("abc_usd", "50", "100", None),          // 5,000 usd
+            ticker("usd_mxn", "20", "10000", None),        // 200,000 mxn
+        ];
+        let routes = routes_to("mxn", &tickers);
+        assert_eq!(routes["abc"].books, vec!["abc_usd".to_owned(), "usd_mxn".to_owned()]);
+        assert_eq!(routes["abc"].price.normalize().to_string(), "1000");
+    }
+
+    #[test]
+    fn unreachable_assets_have_no_route() {
+        let routes = routes_to("mxn", &[ticker("btc_mxn", "1", "1", None), ticker("foo_bar", "2", "1", None)]);
+        assert!(!routes.contains_key("foo"));
+        assert!(!routes.contains_key("bar"));
+        assert!(!routes.contains_key("xyz"));
+    }
+
+    #[test]
+    fn change_24h_direct_inverse_and_two_hop() {
+        let tickers = [
+            ticker("btc_mxn", "110", "1", Some("10")),  // was 100: +10 %
+            ticker("usd_mxn", "20", "1", Some("-5")),   // was 25: -20 %
+            ticker("sol_usd", "12", "1", Some("2")),    // was 10
+            ticker("dot_usd", "5", "1", None),
+        ];
+        let routes = routes_to("mxn", &tickers);
+        let pct = |asset: &str| routes[asset].change_24h_percent().map(|d| d.round_dp(2).normalize().to_string());
+        assert_eq!(pct("btc").as_deref(), Some("10"));
+        assert_eq!(pct("usd").as_deref(), Some("-20"));
+        // sol: 12 × 20 = 240 now, 10 × 25 = 250 before → -4 %.
+        assert_eq!(pct("sol").as_deref(), Some("-4"));
+        assert_eq!(pct("dot"), None, "dot_usd has no 24 h change");
+
+        let in_usd = routes_to("usd", &tickers);
+        // mxn in usd: 1/20 now, 1/25 before → +25 %.
+        assert_eq!(
+            in_usd["mxn"].change_24h_percent().map(|d| d.round_dp(2).normalize().to_string()).as_deref(),
+            Some("25")
+        );
+    }
+
+    #[test]
+    fn duplicate_and_self_books_are_ignored() {
+        let tickers = [
+            ticker("btc_mxn", "100", "1", None),
+            ticker("btc_mxn", "999", "1", None),
+            Ticker { base: "mxn".into(), quote: "mxn".into(), ..ticker("mxn_mxn", "2", "1", None) },
+        ];
+        let routes = routes_to("mxn", &tickers);
+        assert_eq!(routes["btc"].price.normalize().to_string(), "100");
+        assert_eq!(routes["mxn"].price, Decimal::ONE);
+    }
+
+    #[test]
+    fn oldest_ticker_time_is_reported() {
+        let mut first = ticker("sol_usd", "1", "1", None);
+        first.created_at = Some("2026-11-24T05:59:00+00:00".into());
+        let mut second = ticker("usd_mxn", "1", "1", None);
+        second.created_at = Some("2026-11-24T06:00:00+00:00".into());
+        let routes = routes_to("mxn", &[first, second]);
+        assert_eq!(routes["sol"].oldest_ticker_at.as_deref(), Some("2026-11-24T05:59:00+00:00"));
+    }
+}
