@@ -8,5 +8,6 @@ pub mod error;
 pub mod exchange;
 pub mod money;
 pub mod nonce;
+pub mod portfolio;
 pub mod secret;
 pub mod valuation;

@@ -13,7 +13,7 @@ pub mod bitso;
 mod json;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{error::Result, nonce::Nonce, secret::Credentials};
 
@@ -28,9 +28,13 @@ pub enum ExchangeId {
 impl ExchangeId {
     /// Parses the id used in storage and messages (`"bitso"`).
     pub fn parse(id: &str) -> Option<Self> {
-        match id {
-            "bitso" => Some(ExchangeId::Bitso),
-            _ => None,
+        [ExchangeId::Bitso].into_iter().find(|exchange| exchange.as_str() == id)
+    }
+
+    /// The id used in storage and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExchangeId::Bitso => "bitso",
         }
     }
 
@@ -135,18 +139,18 @@ pub struct Stamp {
 }
 
 /// One currency's balance in one account, in the exchange's own units.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
     /// Lowercase currency code, as the exchange names it (`btc`, `mxn`).
     pub currency: String,
     /// Everything the account holds.
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "crate::money::plain_string")]
     pub total: Decimal,
     /// What can be used now.
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "crate::money::plain_string")]
     pub available: Decimal,
     /// What open orders hold.
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "crate::money::plain_string")]
     pub locked: Decimal,
 }
 

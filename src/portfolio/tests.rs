@@ -1,0 +1,182 @@
+use super::*;
+use crate::money::parse_decimal;
+
+fn dec(text: &str) -> Decimal {
+    parse_decimal(text).unwrap_or_else(|| panic!("bad decimal {text}"))
+}
+
+fn balance(currency: &str, total: &str, locked: &str) -> Balance {
+    let total = dec(total);
+    let locked = dec(locked);
+    Balance { currency: currency.to_owned(), total, available: total - locked, locked }
+}
+
+fn ticker(book: &str, last: &str, volume: &str, change: Option<&str>) -> Ticker {
+    let (base, quote) = book.split_once('_').unwrap_or_else(|| panic!("bad book {book}"));
+    Ticker {
+        book: book.to_owned(),
+        base: base.to_owned(),
+        quote: quote.to_owned(),
+        last: dec(last),
+        volume: dec(volume),
+        change_24h: change.map(dec),
+        created_at: Some("2026-11-24T06:00:00+00:00".to_owned()),
+    }
+}
+
+fn market() -> Vec<Ticker> {
+    vec![
+        ticker("btc_mxn", "1750000.50", "25", Some("-17500.005")),
+        ticker("eth_mxn", "60000", "300", Some("1200")),
+        ticker("usd_mxn", "17.25", "2000000", Some("0.05")),
+        ticker("sol_usd", "150.10", "10000", Some("-4.9")),
+        ticker("btc_usd", "101000", "10", None),
+        ticker("btc_brl", "520000", "3", None),
+    ]
+}
+
+fn account<'a>(id: &'a str, balances: &'a [Balance]) -> AccountBalances<'a> {
+    AccountBalances { id, label: id, exchange: ExchangeId::Bitso, balances, synced_at: Some(1), error: None }
+}
+
+fn rows(snapshot: &Snapshot) -> Vec<(String, String, String, String)> {
+    snapshot
+        .assets
+        .iter()
+        .map(|r| (r.asset.clone(), plain(r.total), plain(r.value), plain(r.share)))
+        .collect()
+}
+
+fn plain(value: Decimal) -> String {
+    crate::money::to_plain_string(value)
+}
+
+#[test]
+fn values_direct_inverse_and_two_hop_assets_exactly() {
+    let balances = [
+        balance("btc", "0.5", "0.1"),
+        balance("mxn", "1000.00", "0"),
+        balance("sol", "2", "0"),
+        balance("xyz", "42", "0"),
+        balance("eth", "0", "0"),
+    ];
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 1_000, Lang::En);
+    // btc 0.5 × 1750000.50 = 875000.25; sol 2 × 150.10 × 17.25 = 5178.45; mxn 1000.
+    assert_eq!(plain(snapshot.total), "881178.7");
+    assert_eq!(
+        rows(&snapshot),
+        vec![
+            ("btc".into(), "0.5".into(), "875000.25".into(), "99.3".into()),
+            ("sol".into(), "2".into(), "5178.45".into(), "0.59".into()),
+            ("mxn".into(), "1000".into(), "1000".into(), "0.11".into()),
+        ]
+    );
+    assert_eq!(snapshot.assets[0].available, dec("0.4"));
+    assert_eq!(snapshot.assets[0].locked, dec("0.1"));
+    assert_eq!(snapshot.assets[1].route, vec!["sol_usd".to_owned(), "usd_mxn".to_owned()]);
+    assert_eq!(snapshot.unpriced.len(), 1, "xyz has no book");
+    assert_eq!(snapshot.unpriced[0].asset, "xyz");
+    assert_eq!(plain(snapshot.unpriced[0].total), "42");
+    assert!(snapshot.assets.iter().all(|r| r.asset != "eth"), "zero balances are hidden");
+    assert_eq!(snapshot.updated_at, 1_000);
+    assert_eq!(snapshot.prices_at.as_deref(), Some("2026-11-24T06:00:00+00:00"));
+}
+
+#[test]
+fn twenty_four_hour_change_per_row() {
+    let balances = [balance("btc", "1", "0"), balance("sol", "1", "0"), balance("mxn", "1", "0")];
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 0, Lang::En);
+    let change = |asset: &str| {
+        snapshot.assets.iter().find(|r| r.asset == asset).and_then(|r| r.change24h).map(plain)
+    };
+    // btc: 1750000.50 now, 1767500.505 before → −0.99 %.
+    assert_eq!(change("btc").as_deref(), Some("-0.99"));
+    // sol: 150.10 × 17.25 = 2589.225 now; 155.00 × 17.20 = 2666 before → −2.88 %.
+    assert_eq!(change("sol").as_deref(), Some("-2.88"));
+    assert_eq!(change("mxn").as_deref(), Some("0"));
+}
+
+#[test]
+fn two_accounts_add_up_and_keep_subtotals() {
+    let personal = [balance("btc", "0.25", "0"), balance("mxn", "500", "0")];
+    let business = [balance("btc", "0.25", "0.05"), balance("eth", "1.5", "0")];
+    let snapshot = build_snapshot(
+        &[account("personal", &personal), account("business", &business)],
+        &market(),
+        "mxn",
+        0,
+        Lang::En,
+    );
+    let btc = &snapshot.assets[0];
+    assert_eq!((btc.asset.as_str(), plain(btc.total).as_str()), ("btc", "0.5"));
+    assert_eq!(plain(btc.locked), "0.05");
+    // 875000.25 + 90000 + 500
+    assert_eq!(plain(snapshot.total), "965500.25");
+    let subtotals: Vec<(String, String)> =
+        snapshot.accounts.iter().map(|a| (a.id.clone(), plain(a.total))).collect();
+    assert_eq!(
+        subtotals,
+        vec![("personal".into(), "438000.125".into()), ("business".into(), "527500.125".into())]
+    );
+    let shares: Decimal = snapshot.assets.iter().map(|r| r.share).sum();
+    assert_eq!(plain(shares), "100");
+}
+
+#[test]
+fn dust_and_very_large_amounts_stay_exact() {
+    let balances = [
+        balance("btc", "0.00000001", "0"),
+        balance("shib", "98765432109876.12345678", "0"),
+    ];
+    let tickers = [ticker("btc_mxn", "1750000.50", "1", None), ticker("shib_mxn", "0.00023456", "1", None)];
+    let snapshot = build_snapshot(&[account("a", &balances)], &tickers, "mxn", 0, Lang::En);
+    let value = |asset: &str| snapshot.assets.iter().find(|r| r.asset == asset).map(|r| plain(r.value));
+    assert_eq!(value("btc").as_deref(), Some("0.017500005"));
+    // Checked with Python: decimal.getcontext().prec = 60;
+    // Decimal("98765432109876.12345678") * Decimal("0.00023456")
+    assert_eq!(value("shib").as_deref(), Some("23166419755.6925435180223168"));
+    assert_eq!(plain(snapshot.total), "23166419755.7100435230223168");
+}
+
+#[test]
+fn valued_in_another_quote() {
+    let balances = [balance("mxn", "1725", "0"), balance("btc", "1", "0")];
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "usd", 0, Lang::En);
+    let value = |asset: &str| snapshot.assets.iter().find(|r| r.asset == asset).map(|r| plain(r.value));
+    assert_eq!(value("mxn").as_deref(), Some("100"));
+    assert_eq!(value("btc").as_deref(), Some("101000"));
+    assert_eq!(snapshot.quote, "usd");
+    assert_eq!(snapshot.quotes, vec!["brl", "mxn", "usd"]);
+}
+
+#[test]
+fn quote_list_includes_an_unlisted_current_quote() {
+    let snapshot = build_snapshot(&[], &market(), "cop", 0, Lang::En);
+    assert!(snapshot.quotes.contains(&"cop".to_owned()));
+    assert_eq!(snapshot.total, Decimal::ZERO);
+    assert!(snapshot.assets.is_empty());
+}
+
+#[test]
+fn failed_account_carries_its_error_in_the_ui_language() {
+    let balances = [balance("btc", "1", "0")];
+    let error = Error::MissingPermission { exchange: ExchangeId::Bitso };
+    let mut stale = account("a", &balances);
+    stale.error = Some(&error);
+    let snapshot = build_snapshot(&[stale], &market(), "mxn", 0, Lang::Es);
+    let view = snapshot.accounts[0].error.clone().unwrap_or_else(|| panic!("error expected"));
+    assert_eq!(view.code, "missing_permission");
+    assert!(view.message.starts_with("Esta key no puede ver saldos"));
+}
+
+#[test]
+fn snapshot_json_round_trips_with_decimal_strings() {
+    let balances = [balance("btc", "0.5", "0.1"), balance("xyz", "3", "0")];
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 7, Lang::En);
+    let json = serde_json::to_string(&snapshot).unwrap_or_else(|e| panic!("{e}"));
+    assert!(json.contains(r#""total":"875000.25""#), "{json}");
+    assert!(json.contains(r#""updatedAt":7"#));
+    assert!(json.contains(r#""change24h":"-0.99""#));
+    let back: Snapshot = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, snapshot);
+}
