@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Build Cartera's extension for Chromium and Firefox, and run every test.
+#
+#   ./build.sh        install missing tools, build the wasm core (release) and assemble
+#                     dist/chrome/, dist/firefox/, dist/cartera-chrome.zip, dist/cartera-firefox.zip
+#   ./build.sh test   build, then: cargo test, wasm tests (node), Chromium end-to-end suite,
+#                     web-ext lint, Firefox smoke test, reproducible-zip check
+#
+# Tools are checked before they are installed, so a warm machine skips every install.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+
+export TZ=UTC LC_ALL=C
+umask 022
+
+WASM_PACK_VERSION=0.15.1
+GECKODRIVER_VERSION=0.37.0
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+# npm's binaryen (wasm-opt 132) must win over Debian's wasm-opt 108, which breaks init().
+export PATH="$ROOT/node_modules/.bin:$CARGO_BIN:$PATH"
+
+STEP_START=0
+step() {
+  STEP_START=$SECONDS
+  printf '\n==== %s ====\n' "$*"
+}
+step_done() { printf -- '---- done in %ss\n' "$((SECONDS - STEP_START))"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+APT_UPDATED=0
+# apt_need <command> <debian package>... : install the packages whose command is missing.
+apt_need() {
+  local missing=() cmd pkg
+  while (($#)); do
+    cmd=$1 pkg=$2; shift 2
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    die "missing system packages; install them with: sudo apt-get install -y ${missing[*]}"
+  fi
+  echo "installing from apt: ${missing[*]}"
+  if ((!APT_UPDATED)); then
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# cargo_tool <binary> <crate> <version> : cargo install unless the binary reports that version.
+cargo_tool() {
+  local bin=$1 crate=$2 version=$3
+  if command -v "$bin" >/dev/null 2>&1 && "$bin" --version 2>/dev/null | grep -qE " ${version//./\\.}( |\$)"; then
+    return 0
+  fi
+  echo "installing $crate $version with cargo (takes a couple of minutes)"
+  # No --locked: wasm-bindgen-cli's lockfile pins a webpki-roots release that is gone from crates.io.
+  cargo install --quiet "$crate" --version "$version"
+}
+
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+ensure_build_tools() {
+  step "tools"
+  command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
+  command -v npm >/dev/null || die "node and npm not found: install Node.js 20 or newer first"
+  apt_need jq jq zip zip
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+  fi
+  cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION"
+  local wbg
+  wbg=$(wasm_bindgen_version)
+  [[ -n $wbg ]] || die "no wasm-bindgen in Cargo.lock"
+  cargo_tool wasm-bindgen wasm-bindgen-cli "$wbg"
+  # npm ci only when package-lock.json changed since the last install.
+  local lock_sum stamp=node_modules/.cartera-lock.sha256
+  lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [[ ! -f $stamp || $(cat "$stamp") != "$lock_sum" ]]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$lock_sum" >"$stamp"
+  fi
+  [[ $(command -v wasm-opt) == "$ROOT/node_modules/.bin/wasm-opt" ]] || die "wasm-opt is not npm's binaryen"
+  step_done
+}
+
+ensure_test_tools() {
+  step "test tools"
+  apt_need openssl openssl /usr/lib/chromium/chromium chromium chromedriver chromium-driver \
+    firefox-esr firefox-esr
+  cargo_tool geckodriver geckodriver "$GECKODRIVER_VERSION"
+  step_done
+}
+
+# ---------------------------------------------------------------- build
+# build_wasm <out dir>: release build of the crate with the pinned tools, nothing downloaded.
+build_wasm() {
+  local out=$1
+  wasm-pack build --mode no-install --target web --release --out-dir "$out" --out-name cartera
+  rm -f "$out/package.json" "$out/.gitignore" "$out/README.md" "$out/LICENSE"*
+}
+
+source_date_epoch() {
+  if [[ -n ${SOURCE_DATE_EPOCH:-} ]]; then
+    echo "$SOURCE_DATE_EPOCH"
+  else
+    git log -1 --format=%ct 2>/dev/null || echo 315532800
+  fi
+}
+
+# assemble <wasm dir> <dist dir>: per-browser folders and reproducible zips.
+assemble() {
+  local wasm=$1 dist=$2 browser dir epoch
+  [[ -f manifest.json ]] || die "manifest.json is missing: nothing to package"
+  [[ -d extension ]] || die "extension/ is missing: nothing to package"
+  [[ -f $wasm/cartera.js && -f $wasm/cartera_bg.wasm ]] || die "no wasm build in $wasm"
+  epoch=$(source_date_epoch)
+  mkdir -p "$dist"
+  for browser in chrome firefox; do
+    dir=$dist/$browser
+    rm -rf "$dir" "$dist/cartera-$browser.zip"
+    mkdir -p "$dir"
+    # extension/* without its local wasm build, which comes from $wasm instead.
+    find extension -mindepth 1 -maxdepth 1 ! -name wasm ! -name '.*' -exec cp -R {} "$dir/" \;
+    mkdir -p "$dir/wasm"
+    cp -R "$wasm/." "$dir/wasm/"
+    rm -f "$dir/wasm/package.json" "$dir/wasm/.gitignore" "$dir/wasm/README.md"
+    find "$dir" \( -name '*.d.ts' -o -name '.*' \) -prune -exec rm -rf {} +
+    case $browser in
+      chrome)
+        jq --indent 2 'del(.browser_specific_settings) | if .background then .background |= del(.scripts) else . end' \
+          manifest.json >"$dir/manifest.json" ;;
+      firefox)
+        jq --indent 2 '.background = { scripts: [ .background.service_worker // "background.js" ], type: "module" }' \
+          manifest.json >"$dir/manifest.json" ;;
+    esac
+    # Same bytes from the same commit: fixed modes and times, sorted entries, no extra attributes.
+    find "$dir" -type d -exec chmod 755 {} +
+    find "$dir" -type f -exec chmod 644 {} +
+    find "$dir" -exec touch -h -d "@$epoch" {} +
+    (cd "$dir" && find . -type f | sed 's|^\./||' | sort | zip -X -D -q "../cartera-$browser.zip" -@)
+  done
+}
+
+build() {
+  ensure_build_tools
+  step "wasm (release)"
+  build_wasm extension/wasm
+  ls -l extension/wasm
+  step_done
+  step "assemble dist/"
+  assemble extension/wasm dist
+  ls -l dist/*.zip
+  step_done
+}
+
+# ---------------------------------------------------------------- tests
+LOG_DIR=
+run_logged() { # run_logged <name> <command...>: tee output to $LOG_DIR/<name>.log, keep the exit code
+  local name=$1; shift
+  "$@" 2>&1 | tee "$LOG_DIR/$name.log"
+  return "${PIPESTATUS[0]}"
+}
+
+has_wasm_tests() {
+  grep -rqs --include='*.rs' 'wasm_bindgen_test' src tests
+}
+
+lint_firefox() {
+  local out=$LOG_DIR/web-ext-lint.json errors
+  # web-ext exits non-zero on errors; the JSON is what we judge.
+  web-ext lint --source-dir dist/firefox --output json --no-input >"$out" || true
+  errors=$(jq '.summary.errors // (.errors | length)' "$out") || die "web-ext lint printed no JSON: $(head -c 2000 "$out")"
+  jq -r '(.errors + .warnings)[] | "\(._type // "?") \(.code): \(.message) [\(.file // "")]"' "$out" || true
+  echo "web-ext lint: $errors errors, $(jq '.summary.warnings' "$out") warnings, $(jq '.summary.notices' "$out") notices"
+  [[ $errors == 0 ]] || die "web-ext lint found $errors errors"
+}
+
+check_reproducible() {
+  local tmp browser
+  tmp=$(mktemp -d)
+  build_wasm "$tmp/wasm" >"$LOG_DIR/rebuild.log" 2>&1 || { cat "$LOG_DIR/rebuild.log"; die "rebuild failed"; }
+  assemble "$tmp/wasm" "$tmp/dist"
+  for browser in chrome firefox; do
+    cmp "dist/cartera-$browser.zip" "$tmp/dist/cartera-$browser.zip" \
+      || die "cartera-$browser.zip differs between two builds of the same commit"
+    echo "cartera-$browser.zip: identical ($(sha256sum <"dist/cartera-$browser.zip" | cut -c1-16)…)"
+  done
+  rm -rf "$tmp"
+}
+
+# Sum what cargo and node's test runner reported, for one closing line.
+summarise() {
+  local passed=0 failed=0 p f
+  while read -r p f; do
+    passed=$((passed + p)) failed=$((failed + f))
+  done < <(
+    cat "$LOG_DIR"/*.log 2>/dev/null |
+      sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p'
+    for log in "$LOG_DIR"/node-*.log; do
+      [[ -f $log ]] || continue
+      p=$(sed -nE 's/^(# |ℹ )pass ([0-9]+)$/\2/p' "$log" | tail -1)
+      f=$(sed -nE 's/^(# |ℹ )fail ([0-9]+)$/\2/p' "$log" | tail -1)
+      echo "${p:-0} ${f:-0}"
+    done
+  )
+  printf '\n%s passed, %s failed\n' "$passed" "$failed"
+}
+
+run_tests() {
+  ensure_test_tools
+  LOG_DIR=$(mktemp -d)
+  trap 'summarise; rm -rf "$LOG_DIR"' EXIT
+
+  step "cargo test (native)"
+  run_logged cargo-test cargo test
+  step_done
+
+  if has_wasm_tests; then
+    step "wasm-pack test --node"
+    run_logged wasm-test wasm-pack test --node --mode no-install
+    step_done
+  else
+    echo "(no wasm_bindgen_test in the crate: wasm tests skipped)"
+  fi
+
+  step "Chromium end-to-end (node --test tests/e2e/)"
+  run_logged node-e2e node --test --test-concurrency=1 tests/e2e/
+  step_done
+
+  step "web-ext lint (dist/firefox)"
+  lint_firefox
+  step_done
+
+  step "Firefox smoke test"
+  run_logged node-firefox node --test --test-concurrency=1 tests/firefox/
+  step_done
+
+  step "reproducible zips"
+  check_reproducible
+  step_done
+}
+
+case ${1:-build} in
+  build) build ;;
+  test) build; run_tests ;;
+  *) die "usage: ./build.sh [build|test]" ;;
+esac
