@@ -1,0 +1,209 @@
+// Drives the shipped dist/chrome build, unchanged, in headless Chromium (playwright-core only).
+// api.bitso.com resolves to the local mock through --host-resolver-rules; the mock's self-signed
+// certificate is accepted with --ignore-certificate-errors. Nothing in the build knows it is tested.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DIST_CHROME = process.env.CARTERA_DIST_CHROME ?? join(ROOT, 'dist/chrome');
+export const SCREENSHOTS = join(ROOT, 'docs/screenshots');
+export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/lib/chromium/chromium';
+
+const manifest = () => JSON.parse(readFileSync(join(DIST_CHROME, 'manifest.json'), 'utf8'));
+
+export function makeProfileDir() {
+  return mkdtempSync(join(tmpdir(), 'cartera-profile-'));
+}
+
+export function removeProfileDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Start Chromium with the extension. Returns a handle that collects, for the whole session:
+ * console messages and errors of every page and of the service worker, and every request URL.
+ */
+export async function launch({ profileDir, port }) {
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1000, height: 900 },
+    locale: 'en-US',
+    args: [
+      '--headless=new',
+      `--disable-extensions-except=${DIST_CHROME}`,
+      `--load-extension=${DIST_CHROME}`,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--host-resolver-rules=MAP api.bitso.com 127.0.0.1:${port}`,
+      '--ignore-certificate-errors',
+    ],
+  });
+  context.setDefaultTimeout(15_000);
+  const h = { context, profileDir, port, console: [], requests: [], extensionId: null };
+
+  context.on('console', (msg) => h.console.push({ type: msg.type(), text: msg.text(), url: msg.location()?.url ?? '' }));
+  context.on('weberror', (e) => h.console.push({ type: 'pageerror', text: String(e.error()?.stack ?? e.error()) }));
+  context.on('request', (req) => h.requests.push(req.url()));
+  context.on('page', (page) => page.on('dialog', (dialog) => dialog.accept()));
+
+  let worker = context.serviceWorkers()[0];
+  if (!worker) {
+    try {
+      worker = await context.waitForEvent('serviceworker', { timeout: 10_000 });
+    } catch (e) {
+      await context.close();
+      throw new Error(`the extension's service worker did not start (is dist/chrome built? background.js present?): ${e.message}`);
+    }
+  }
+  h.extensionId = worker.url().split('/')[2];
+  h.urlOf = (path) => `chrome-extension://${h.extensionId}/${path.replace(/^\//, '')}`;
+  h.close = () => context.close();
+  return h;
+}
+
+/** The running service worker, woken up if Chromium let it go idle. */
+export async function serviceWorker(h) {
+  const live = h.context.serviceWorkers().find((w) => w.url().startsWith(`chrome-extension://${h.extensionId}/`));
+  if (live) return live;
+  const page = await h.context.newPage();
+  const waiting = h.context.waitForEvent('serviceworker', { timeout: 10_000 });
+  await page.goto(h.urlOf(manifest().action.default_popup));
+  const worker = await waiting;
+  await page.close();
+  return worker;
+}
+
+/** Evaluate in the service worker (retries once if the worker was replaced meanwhile). */
+export async function inWorker(h, fn, arg) {
+  try {
+    return await (await serviceWorker(h)).evaluate(fn, arg);
+  } catch (e) {
+    if (!/closed|destroyed|Target/i.test(e.message)) throw e;
+    return (await serviceWorker(h)).evaluate(fn, arg);
+  }
+}
+
+export const readStorage = (h, area = 'local', keys = null) =>
+  inWorker(h, ([a, k]) => chrome.storage[a].get(k), [area, keys]);
+
+/** storage.local, storage.sync and storage.session, as one JSON-able object. */
+export async function dumpStorage(h) {
+  return {
+    local: await readStorage(h, 'local'),
+    sync: await readStorage(h, 'sync'),
+    session: await readStorage(h, 'session'),
+  };
+}
+
+/** Send a message to the background from an extension page, as the UI does. */
+export async function sendMessage(page, message) {
+  return page.evaluate((m) => chrome.runtime.sendMessage(m), message);
+}
+
+export async function openPopup(h) {
+  const page = await h.context.newPage();
+  await page.setViewportSize({ width: 360, height: 600 });
+  await page.goto(h.urlOf(manifest().action.default_popup));
+  return page;
+}
+
+export async function openOptions(h) {
+  const page = await h.context.newPage();
+  await page.goto(h.urlOf(manifest().options_ui?.page ?? manifest().options_page));
+  return page;
+}
+
+/** Wait for the page the extension opens (e.g. the options page after #open-options). */
+export async function waitForPage(h, pathPart, action) {
+  const waiting = h.context.waitForEvent('page', { predicate: (p) => p.url().includes(pathPart), timeout: 10_000 });
+  await action();
+  const page = await waiting;
+  await page.waitForLoadState('domcontentloaded');
+  return page;
+}
+
+/**
+ * Fill the add-account form and save it. `passphrase` is typed into #passphrase and
+ * #passphrase-confirm only when those fields are shown (no vault yet).
+ * Returns the #connection-status text once it settles.
+ */
+export async function addAccount(options, { label, apiKey, secret, passphrase, confirm = passphrase }) {
+  await options.fill('#label', label);
+  await options.fill('#api-key', apiKey);
+  await options.fill('#api-secret', secret);
+  if (await options.locator('#passphrase').isVisible()) {
+    await options.fill('#passphrase', passphrase);
+    if (await options.locator('#passphrase-confirm').isVisible()) await options.fill('#passphrase-confirm', confirm);
+  }
+  const status = options.locator('#connection-status');
+  const before = (await status.textContent())?.trim() ?? '';
+  await options.click('#save-account');
+  await options.waitForFunction(
+    (prev) => {
+      const text = document.querySelector('#connection-status')?.textContent?.trim() ?? '';
+      return text !== '' && text !== prev && !/checking|testing|…/i.test(text);
+    },
+    before,
+    { timeout: 20_000 },
+  ).catch(() => {});
+  return (await status.textContent())?.trim() ?? '';
+}
+
+/** Click #refresh and wait until the popup is no longer busy. */
+export async function clickRefresh(popup) {
+  await popup.click('#refresh');
+  await waitIdle(popup);
+}
+
+export async function waitIdle(popup, timeout = 25_000) {
+  await popup.waitForFunction(() => document.querySelector('#refresh')?.getAttribute('aria-busy') !== 'true', null, { timeout });
+}
+
+/** Poll `fn` until it returns a truthy value (or throw with the last value after `timeout` ms). */
+export async function until(fn, { timeout = 15_000, interval = 100, message = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${message}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** Every URL must be the extension's own or the real Bitso API host. */
+export function assertOnlyAllowedHosts(h) {
+  const allowed = (url) =>
+    url.startsWith(`chrome-extension://${h.extensionId}/`) ||
+    url.startsWith('https://api.bitso.com/') ||
+    url.startsWith('data:') ||
+    url.startsWith('blob:chrome-extension://') ||
+    url === 'about:blank';
+  const others = h.requests.filter((u) => !allowed(u));
+  assert.deepEqual(others, [], 'requests to hosts other than api.bitso.com');
+}
+
+/** The text a page shows plus its live form values, for secrecy checks. */
+export async function pageDump(page) {
+  return page.evaluate(() => {
+    const values = [...document.querySelectorAll('input, textarea')].map((e) => e.value);
+    return `${document.documentElement.outerHTML}\n${values.join('\n')}`;
+  });
+}
+
+export async function screenshot(page, name, options = {}) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, name), ...options });
+}
