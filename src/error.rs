@@ -324,6 +324,8 @@ fn field_name(field: &str, lang: Lang) -> &str {
         ("label", Lang::Es) => "nombre",
         ("quote", Lang::En) => "display currency",
         ("quote", Lang::Es) => "moneda de visualización",
+        ("account_id", Lang::En) => "account",
+        ("account_id", Lang::Es) => "cuenta",
         ("vault_key", Lang::En) => "vault key",
         ("vault_key", Lang::Es) => "clave de la bóveda",
         (other, _) => other,

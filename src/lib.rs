@@ -11,3 +11,4 @@ pub mod nonce;
 pub mod portfolio;
 pub mod secret;
 pub mod valuation;
+pub mod vault;

@@ -1,0 +1,639 @@
+//! The vault: exchange API credentials sealed at rest under a passphrase.
+//!
+//! `chrome.storage.local` is not encrypted (Chrome's docs: "Confidential user information should
+//! not be stored"), so every credential is encrypted before it is written. The passphrase is
+//! stretched with Argon2id into a 32-byte vault key, and each account's credentials are sealed
+//! with XChaCha20-Poly1305 under that key. Only the derived key is ever cached (in
+//! `chrome.storage.session`, see [`encode_key`]); the passphrase is never stored.
+//!
+//! Every operation is a pure function from one vault to a *new* vault: a failure, at any point,
+//! leaves the caller's vault (and the text it came from) untouched, so the background can write
+//! the result with one `storage.local.set` or not at all.
+//!
+//! # Format, version 1
+//!
+//! The vault is one JSON object, written without spaces, keys in this order:
+//!
+//! ```text
+//! {"v":1,
+//!  "kdf":{"alg":"argon2id","m":65536,"t":3,"p":4},
+//!  "salt":"<base64, 16 bytes>",
+//!  "check":{"nonce":"<base64, 24 bytes>","ct":"<base64>"},
+//!  "accounts":[{"id":"bitso-1","nonce":"<base64, 24 bytes>","ct":"<base64>"}, …]}
+//! ```
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `v` | format version, the integer `1`. Any other integer is [`Error::UnsupportedVault`]. |
+//! | `kdf.alg` | always `"argon2id"` (Argon2 version 0x13) in version 1. |
+//! | `kdf.m` | Argon2 memory in KiB, accepted range 19456 ..= 1048576. |
+//! | `kdf.t` | Argon2 passes, accepted range 2 ..= 10. |
+//! | `kdf.p` | Argon2 lanes, accepted range 1 ..= 16. |
+//! | `salt` | 16 random bytes, new for every vault and every passphrase change. |
+//! | `check` | the marker `cartera vault check v1` sealed under the header AAD: detects a wrong passphrase with no accounts. |
+//! | `accounts[].id` | 1 to 64 characters of `[A-Za-z0-9_-]`, unique within the vault. |
+//! | `*.nonce` | 24 random bytes, new for every seal. |
+//! | `*.ct` | XChaCha20-Poly1305 ciphertext followed by its 16-byte tag. |
+//!
+//! Base64 is the standard alphabet with padding (RFC 4648 §4), canonical only.
+//!
+//! The Argon2id output (32 bytes, no secret or associated data) is the XChaCha20-Poly1305 key.
+//!
+//! ## Associated data
+//!
+//! The AEAD's associated data is a canonical byte encoding of the header, not the JSON text (so
+//! whitespace or key order could never change what is authenticated):
+//!
+//! ```text
+//! header_aad  = "cartera-vault"      13 ASCII bytes
+//!               || v                 u8      (1)
+//!               || m                 u32 big-endian
+//!               || t                 u32 big-endian
+//!               || p                 u32 big-endian
+//!               || salt_len          u8      (16)
+//!               || salt              16 bytes
+//! check AAD   = header_aad
+//! account AAD = header_aad || id_len u16 big-endian || id (ASCII bytes)
+//! ```
+//!
+//! Binding the header means a key cached for one vault cannot open a vault whose parameters or
+//! salt were edited; binding the id means an entry copied under another account id fails to open.
+//! An account AAD is always longer than the check AAD, so the two can never be confused.
+//!
+//! ## Account plaintext
+//!
+//! ```text
+//! api_key_len u16 big-endian || api_key UTF-8 || api_secret_len u16 big-endian || api_secret UTF-8
+//! ```
+//!
+//! ## Failures
+//!
+//! - A wrong passphrase, a wrong cached key and any edited byte give [`Error::WrongPassphrase`]
+//!   ("Wrong passphrase, or the vault is damaged"), as MetaMask and Bitwarden do: an AEAD cannot
+//!   tell the two apart, and it should not try.
+//! - Text that is not a well-formed version 1 vault (not JSON, a missing or extra field, bad
+//!   base64, a salt or nonce of the wrong length, a duplicated id) is also
+//!   [`Error::WrongPassphrase`]. Damage then reads the same whether it hit a byte the parser
+//!   rejects or a byte only the AEAD tag notices, and the user gets one instruction.
+//! - [`Error::UnsupportedVault`] means "this version cannot read it": a `v` other than 1, or
+//!   parameters above the ceiling (so an edited header cannot make the browser allocate gigabytes).
+//! - [`Error::WeakKdfParameters`] means parameters below the floor, refused before any key is
+//!   derived, so a downgraded vault never turns the passphrase into a cheaply guessable key.
+//!
+//! ## Limits
+//!
+//! The list of accounts is not authenticated as a whole: someone who can write
+//! `chrome.storage.local` can delete an entry, or put back an older entry for the same id that
+//! was sealed under the same passphrase. They could delete the whole vault anyway; they cannot
+//! read or forge credentials. Passphrases are used as their UTF-8 bytes, without Unicode
+//! normalisation.
+
+use std::fmt;
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chacha20poly1305::XChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::entropy::Entropy;
+use crate::error::{Error, Result};
+use crate::secret::{Credentials, SecretBytes, SecretKey, SecretString};
+
+/// The shortest passphrase a new vault accepts, in characters.
+pub const MIN_PASSPHRASE_CHARS: usize = 10;
+
+/// The version this code writes.
+const VERSION_1: u8 = 1;
+/// Salt length: 16 bytes is Argon2's recommendation and Bitwarden's.
+const SALT_LEN: usize = 16;
+/// XChaCha20's extended nonce: long enough that random nonces never collide in practice.
+const NONCE_LEN: usize = 24;
+/// Poly1305 tag length; every ciphertext is at least this long.
+const TAG_LEN: usize = 16;
+/// Names the header encoding, so these bytes can never be mistaken for another protocol's AAD.
+const AAD_DOMAIN: &[u8] = b"cartera-vault";
+/// What the check block seals. Public knowledge: it proves the key, it hides nothing.
+const CHECK_MARKER: &[u8] = b"cartera vault check v1";
+/// The only KDF version 1 knows.
+const KDF_ALG: &str = "argon2id";
+/// Account ids are this long at most; they also end up in pages as `data-account-id` values.
+const MAX_ACCOUNT_ID_CHARS: usize = 64;
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory, in KiB.
+    pub memory_kib: u32,
+    /// Number of passes over the memory.
+    pub iterations: u32,
+    /// Number of lanes. Wasm runs them one after another, so p = 4 costs what p = 1 does there.
+    pub parallelism: u32,
+}
+
+impl KdfParams {
+    /// The floor accepted when opening a vault: OWASP's Argon2id minimum (19 MiB, t = 2, p = 1),
+    /// which is also Bitwarden's downgrade guard. Anything lower is refused.
+    pub const MINIMUM: KdfParams = KdfParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+
+    /// The ceiling: Bitwarden's upper bounds (1 GiB, t = 10, p = 16). Above this a vault is
+    /// refused, so an edited header cannot ask the browser for unbounded memory or time.
+    pub const MAXIMUM: KdfParams =
+        KdfParams { memory_kib: 1_048_576, iterations: 10, parallelism: 16 };
+
+    /// Refuses parameters outside the accepted range: absurd ones first, then weak ones.
+    fn check(&self) -> Result<()> {
+        let max = Self::MAXIMUM;
+        if self.memory_kib > max.memory_kib
+            || self.iterations > max.iterations
+            || self.parallelism > max.parallelism
+        {
+            return Err(Error::UnsupportedVault);
+        }
+        let min = Self::MINIMUM;
+        if self.memory_kib < min.memory_kib
+            || self.iterations < min.iterations
+            || self.parallelism < min.parallelism
+        {
+            return Err(Error::WeakKdfParameters);
+        }
+        Ok(())
+    }
+}
+
+impl Default for KdfParams {
+    /// Bitwarden's Argon2id default (64 MiB, t = 3, p = 4): about 130 ms in an extension page.
+    fn default() -> Self {
+        KdfParams { memory_kib: 65_536, iterations: 3, parallelism: 4 }
+    }
+}
+
+/// The key derived from the passphrase; opens every entry of one vault.
+pub type VaultKey = SecretKey<32>;
+
+/// A nonce and the ciphertext (with tag) it sealed.
+#[derive(Clone, PartialEq, Eq)]
+struct Sealed {
+    nonce: [u8; NONCE_LEN],
+    ct: Vec<u8>,
+}
+
+/// The authenticated header: everything the key derivation depends on.
+#[derive(Clone, PartialEq, Eq)]
+struct Header {
+    params: KdfParams,
+    salt: [u8; SALT_LEN],
+}
+
+impl Header {
+    /// The canonical header bytes described in the module docs.
+    fn aad(&self) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(AAD_DOMAIN.len() + 1 + 12 + 1 + SALT_LEN);
+        aad.extend_from_slice(AAD_DOMAIN);
+        aad.push(VERSION_1);
+        aad.extend_from_slice(&self.params.memory_kib.to_be_bytes());
+        aad.extend_from_slice(&self.params.iterations.to_be_bytes());
+        aad.extend_from_slice(&self.params.parallelism.to_be_bytes());
+        aad.push(SALT_LEN as u8);
+        aad.extend_from_slice(&self.salt);
+        aad
+    }
+
+    /// The header bytes followed by the account id, so an entry only opens under its own id.
+    fn account_aad(&self, id: &AccountId) -> Vec<u8> {
+        let mut aad = self.aad();
+        // An `AccountId` has at most 64 ASCII bytes, so its length always fits in a u16.
+        aad.extend_from_slice(&(id.0.len() as u16).to_be_bytes());
+        aad.extend_from_slice(id.0.as_bytes());
+        aad
+    }
+
+    /// Runs Argon2id with this header's parameters and salt.
+    fn derive(&self, passphrase: &SecretString) -> Result<VaultKey> {
+        // The floor is what stops a downgraded vault from making the passphrase cheap to guess,
+        // so it is checked here, right before the work, even though every `Vault` was checked
+        // when it was built.
+        self.params.check()?;
+        argon2id(passphrase.expose().as_bytes(), &self.salt, self.params)
+    }
+}
+
+/// Argon2id (version 0x13) of `passphrase` with `salt`, written straight into a zeroizing key.
+fn argon2id(passphrase: &[u8], salt: &[u8], params: KdfParams) -> Result<VaultKey> {
+    // Neither call can fail for checked parameters and a 16-byte salt, except when the memory
+    // cannot be allocated: then this device cannot open this vault.
+    let params = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
+        .map_err(|_| Error::UnsupportedVault)?;
+    let mut key = VaultKey::zeroed();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(passphrase, salt, key.expose_mut())
+        .map_err(|_| Error::UnsupportedVault)?;
+    Ok(key)
+}
+
+/// Encrypts `plaintext` under `key` with a fresh nonce drawn from `entropy`.
+fn seal(key: &VaultKey, aad: &[u8], plaintext: &[u8], entropy: &mut dyn Entropy) -> Result<Sealed> {
+    let mut nonce = [0u8; NONCE_LEN];
+    entropy.fill(&mut nonce)?;
+    let ct = XChaCha20Poly1305::new(key.expose().into())
+        .encrypt((&nonce).into(), Payload { msg: plaintext, aad })
+        // Only a plaintext of more than 256 GiB could fail; a vault never holds one.
+        .map_err(|_| Error::UnsupportedVault)?;
+    Ok(Sealed { nonce, ct })
+}
+
+/// Decrypts and authenticates; any mismatch of key, nonce, ciphertext or AAD is the same error.
+fn open(key: &VaultKey, aad: &[u8], sealed: &Sealed) -> Result<SecretBytes> {
+    XChaCha20Poly1305::new(key.expose().into())
+        .decrypt((&sealed.nonce).into(), Payload { msg: &sealed.ct, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| Error::WrongPassphrase)
+}
+
+/// An account id that passed validation: 1 to 64 characters of `[A-Za-z0-9_-]`, which keeps
+/// it safe to write into JSON unescaped and to use as an HTML attribute value.
+#[derive(Clone, PartialEq, Eq)]
+struct AccountId(String);
+
+impl AccountId {
+    fn parse(id: &str) -> Result<Self> {
+        let valid = (1..=MAX_ACCOUNT_ID_CHARS).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(Error::InvalidInput { field: "account_id" })
+        }
+    }
+}
+
+/// One sealed account.
+#[derive(Clone, PartialEq, Eq)]
+struct Account {
+    id: AccountId,
+    sealed: Sealed,
+}
+
+/// The sealed credentials of every account, plus what is needed to derive the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Vault {
+    header: Header,
+    check: Sealed,
+    accounts: Vec<Account>,
+}
+
+impl fmt::Debug for Vault {
+    /// Shows the parameters and the account ids only; salt, nonces and ciphertexts are noise in
+    /// a log and have no business in one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("version", &VERSION_1)
+            .field("params", &self.header.params)
+            .field("accounts", &self.account_ids())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// A new, empty vault for `passphrase`, and its key.
+    ///
+    /// Draws the salt (16 bytes) and then the check block's nonce (24 bytes) from `entropy`.
+    /// Refuses a passphrase shorter than [`MIN_PASSPHRASE_CHARS`] (or only whitespace), and
+    /// parameters a vault could not later be opened with.
+    pub fn create(
+        passphrase: &SecretString,
+        params: KdfParams,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(Vault, VaultKey)> {
+        check_new_passphrase(passphrase)?;
+        params.check()?;
+        let mut salt = [0u8; SALT_LEN];
+        entropy.fill(&mut salt)?;
+        let header = Header { params, salt };
+        let key = header.derive(passphrase)?;
+        let check = seal(&key, &header.aad(), CHECK_MARKER, entropy)?;
+        Ok((Vault { header, check, accounts: Vec::new() }, key))
+    }
+
+    /// Reads a stored vault. Only the structure and the parameters are checked here; nothing is
+    /// decrypted. See the module docs for which error means what.
+    pub fn from_json(text: &str) -> Result<Vault> {
+        /// Just the version, read before anything else so that a future format is reported as
+        /// unsupported rather than damaged.
+        #[derive(Deserialize)]
+        struct Probe {
+            v: u64,
+        }
+        let probe: Probe = serde_json::from_str(text).map_err(|_| Error::WrongPassphrase)?;
+        // One arm per format this code can read; each older format stays here for good.
+        match probe.v {
+            1 => wire::parse_v1(text),
+            _ => Err(Error::UnsupportedVault),
+        }
+    }
+
+    /// The vault as version 1 JSON text, byte for byte as documented in the module docs.
+    pub fn to_json(&self) -> String {
+        let params = self.header.params;
+        let mut out = format!(
+            r#"{{"v":{VERSION_1},"kdf":{{"alg":"{KDF_ALG}","m":{},"t":{},"p":{}}},"salt":"{}","check":{}"#,
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            BASE64.encode(self.header.salt),
+            sealed_fields(&self.check),
+        );
+        out.push_str(r#","accounts":["#);
+        for (i, account) in self.accounts.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            // Ids are validated to `[A-Za-z0-9_-]`, so they need no JSON escaping.
+            out.push_str(&format!(
+                r#"{{"id":"{}","nonce":"{}","ct":"{}"}}"#,
+                account.id.0,
+                BASE64.encode(account.sealed.nonce),
+                BASE64.encode(&account.sealed.ct),
+            ));
+        }
+        out.push_str("]}");
+        out
+    }
+
+    /// The Argon2id parameters this vault was sealed with.
+    pub fn params(&self) -> KdfParams {
+        self.header.params
+    }
+
+    /// Derives the key from `passphrase` and proves it against the check block.
+    ///
+    /// The parameter floor is checked before Argon2id runs. A wrong passphrase and a damaged
+    /// vault both give [`Error::WrongPassphrase`].
+    pub fn derive_key(&self, passphrase: &SecretString) -> Result<VaultKey> {
+        let key = self.header.derive(passphrase)?;
+        self.check_key(&key)?;
+        Ok(key)
+    }
+
+    /// Proves that `key` (for example one cached in `chrome.storage.session`) opens this vault.
+    pub fn check_key(&self, key: &VaultKey) -> Result<()> {
+        let marker = open(key, &self.header.aad(), &self.check)?;
+        // The tag already proved it; comparing the marker too costs nothing.
+        if bool::from(marker.as_slice().ct_eq(CHECK_MARKER)) {
+            Ok(())
+        } else {
+            Err(Error::WrongPassphrase)
+        }
+    }
+
+    /// A new vault with `credentials` sealed for `account_id`, replacing any entry with that id
+    /// in place (so account order stays stable) or appending a new one.
+    ///
+    /// Draws one 24-byte nonce from `entropy`.
+    pub fn seal_account(
+        &self,
+        key: &VaultKey,
+        account_id: &str,
+        credentials: &Credentials,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Vault> {
+        let id = AccountId::parse(account_id)?;
+        // A wrong key would seal an entry nobody can open; refuse it up front.
+        self.check_key(key)?;
+        let plaintext = encode_credentials(credentials)?;
+        let sealed = seal(key, &self.header.account_aad(&id), &plaintext, entropy)?;
+        let mut vault = self.clone();
+        match vault.accounts.iter_mut().find(|account| account.id == id) {
+            Some(account) => account.sealed = sealed,
+            None => vault.accounts.push(Account { id, sealed }),
+        }
+        Ok(vault)
+    }
+
+    /// Opens the credentials sealed for `account_id`.
+    pub fn open_account(&self, key: &VaultKey, account_id: &str) -> Result<Credentials> {
+        // The key is checked first so that a wrong key is always reported as such, whatever
+        // the id.
+        self.check_key(key)?;
+        let account = self.find(account_id)?;
+        let plaintext = open(key, &self.header.account_aad(&account.id), &account.sealed)?;
+        decode_credentials(&plaintext)
+    }
+
+    /// A new vault without `account_id`.
+    pub fn remove_account(&self, key: &VaultKey, account_id: &str) -> Result<Vault> {
+        self.check_key(key)?;
+        let account = self.find(account_id)?;
+        let mut vault = self.clone();
+        vault.accounts.retain(|other| other.id != account.id);
+        Ok(vault)
+    }
+
+    /// The ids of the sealed accounts, in the order they were first added.
+    pub fn account_ids(&self) -> Vec<String> {
+        self.accounts.iter().map(|account| account.id.0.clone()).collect()
+    }
+
+    /// A new vault with every entry re-sealed under `new`: a new salt, a new key and new nonces,
+    /// keeping this vault's parameters.
+    ///
+    /// Everything is built in memory before anything is returned, so if any step fails (the old
+    /// passphrase is wrong, the new one is too short, randomness runs out halfway) the result is
+    /// an error and this vault, and its stored text, still open with `old`.
+    ///
+    /// Draws the new salt (16 bytes), the check nonce (24) and one nonce (24) per account.
+    pub fn change_passphrase(
+        &self,
+        old: &SecretString,
+        new: &SecretString,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(Vault, VaultKey)> {
+        check_new_passphrase(new)?;
+        let old_key = self.derive_key(old)?;
+        let plaintexts = self
+            .accounts
+            .iter()
+            .map(|account| open(&old_key, &self.header.account_aad(&account.id), &account.sealed))
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut salt = [0u8; SALT_LEN];
+        entropy.fill(&mut salt)?;
+        let header = Header { params: self.header.params, salt };
+        let key = header.derive(new)?;
+        let check = seal(&key, &header.aad(), CHECK_MARKER, entropy)?;
+        let accounts = self
+            .accounts
+            .iter()
+            .zip(&plaintexts)
+            .map(|(account, plaintext)| {
+                let sealed = seal(&key, &header.account_aad(&account.id), plaintext, entropy)?;
+                Ok(Account { id: account.id.clone(), sealed })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((Vault { header, check, accounts }, key))
+    }
+
+    fn find(&self, account_id: &str) -> Result<&Account> {
+        self.accounts
+            .iter()
+            .find(|account| account.id.0 == account_id)
+            .ok_or(Error::AccountNotFound)
+    }
+}
+
+/// Refuses a new passphrase that is too short, or blank however long.
+fn check_new_passphrase(passphrase: &SecretString) -> Result<()> {
+    if passphrase.char_count() < MIN_PASSPHRASE_CHARS || passphrase.is_blank() {
+        return Err(Error::PassphraseTooShort { min_chars: MIN_PASSPHRASE_CHARS });
+    }
+    Ok(())
+}
+
+/// `"nonce":…,"ct":…` of a sealed block, as a JSON object.
+fn sealed_fields(sealed: &Sealed) -> String {
+    format!(r#"{{"nonce":"{}","ct":"{}"}}"#, BASE64.encode(sealed.nonce), BASE64.encode(&sealed.ct))
+}
+
+/// The account plaintext: both halves, each prefixed with its length as a big-endian u16.
+fn encode_credentials(credentials: &Credentials) -> Result<SecretBytes> {
+    let key = credentials.api_key.expose().as_bytes();
+    let secret = credentials.api_secret.expose().as_bytes();
+    let key_len = u16::try_from(key.len()).map_err(|_| Error::InvalidInput { field: "api_key" })?;
+    let secret_len =
+        u16::try_from(secret.len()).map_err(|_| Error::InvalidInput { field: "api_secret" })?;
+    // Sized up front so the buffer never reallocates and leaves a copy behind.
+    let mut out = Zeroizing::new(Vec::with_capacity(4 + key.len() + secret.len()));
+    out.extend_from_slice(&key_len.to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(&secret_len.to_be_bytes());
+    out.extend_from_slice(secret);
+    Ok(out)
+}
+
+/// Reads what [`encode_credentials`] wrote. The bytes were authenticated, so a failure here means
+/// a damaged vault, reported like any other damage.
+fn decode_credentials(plaintext: &[u8]) -> Result<Credentials> {
+    fn field(rest: &[u8]) -> Option<(&str, &[u8])> {
+        let (len, rest) = rest.split_first_chunk::<2>()?;
+        let (bytes, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+        Some((std::str::from_utf8(bytes).ok()?, rest))
+    }
+    let (api_key, rest) = field(plaintext).ok_or(Error::WrongPassphrase)?;
+    let (api_secret, rest) = field(rest).ok_or(Error::WrongPassphrase)?;
+    if !rest.is_empty() {
+        return Err(Error::WrongPassphrase);
+    }
+    Credentials::new(api_key, api_secret).map_err(|_| Error::WrongPassphrase)
+}
+
+/// The vault key as standard base64 (44 characters), for `chrome.storage.session`.
+pub fn encode_key(key: &VaultKey) -> Zeroizing<String> {
+    Zeroizing::new(BASE64.encode(key.expose()))
+}
+
+/// Reads a key written by [`encode_key`].
+pub fn decode_key(text: &str) -> Result<VaultKey> {
+    let invalid = Error::InvalidInput { field: "vault_key" };
+    // 32 bytes are exactly 44 base64 characters; anything else is refused before decoding.
+    if text.len() != 44 {
+        return Err(invalid);
+    }
+    let bytes = Zeroizing::new(BASE64.decode(text).map_err(|_| invalid.clone())?);
+    VaultKey::from_slice(&bytes).ok_or(invalid)
+}
+
+/// The JSON shapes of each stored version, and their checks.
+mod wire {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct VaultV1 {
+        v: u64,
+        kdf: KdfV1,
+        salt: String,
+        check: SealedV1,
+        accounts: Vec<AccountV1>,
+    }
+
+    /// Integers are read as u64 so that a value past u32 is an unsupported vault (too big),
+    /// not a damaged one.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct KdfV1 {
+        alg: String,
+        m: u64,
+        t: u64,
+        p: u64,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SealedV1 {
+        nonce: String,
+        ct: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AccountV1 {
+        id: String,
+        nonce: String,
+        ct: String,
+    }
+
+    /// Parses and checks a version 1 vault.
+    pub(super) fn parse_v1(text: &str) -> Result<Vault> {
+        let damaged = |_| Error::WrongPassphrase;
+        let wire: VaultV1 = serde_json::from_str(text).map_err(damaged)?;
+        if wire.v != u64::from(VERSION_1) {
+            return Err(Error::UnsupportedVault);
+        }
+        if wire.kdf.alg != KDF_ALG {
+            return Err(Error::WrongPassphrase);
+        }
+        let params = KdfParams {
+            memory_kib: to_u32(wire.kdf.m)?,
+            iterations: to_u32(wire.kdf.t)?,
+            parallelism: to_u32(wire.kdf.p)?,
+        };
+        params.check()?;
+        let header = Header { params, salt: fixed(&wire.salt)? };
+        let check = sealed(&wire.check.nonce, &wire.check.ct)?;
+        let mut accounts: Vec<Account> = Vec::with_capacity(wire.accounts.len());
+        for entry in wire.accounts {
+            let id = AccountId::parse(&entry.id).map_err(|_| Error::WrongPassphrase)?;
+            if accounts.iter().any(|account| account.id == id) {
+                return Err(Error::WrongPassphrase);
+            }
+            accounts.push(Account { id, sealed: sealed(&entry.nonce, &entry.ct)? });
+        }
+        Ok(Vault { header, check, accounts })
+    }
+
+    fn to_u32(value: u64) -> Result<u32> {
+        u32::try_from(value).map_err(|_| Error::UnsupportedVault)
+    }
+
+    fn bytes(text: &str) -> Result<Vec<u8>> {
+        BASE64.decode(text).map_err(|_| Error::WrongPassphrase)
+    }
+
+    fn fixed<const N: usize>(text: &str) -> Result<[u8; N]> {
+        bytes(text)?.try_into().map_err(|_| Error::WrongPassphrase)
+    }
+
+    fn sealed(nonce: &str, ct: &str) -> Result<Sealed> {
+        let ct = bytes(ct)?;
+        if ct.len() < TAG_LEN {
+            return Err(Error::WrongPassphrase);
+        }
+        Ok(Sealed { nonce: fixed(nonce)?, ct })
+    }
+}
+
+#[cfg(test)]
+mod tests;
