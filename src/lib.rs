@@ -8,6 +8,7 @@ pub mod error;
 pub mod exchange;
 pub mod money;
 pub mod nonce;
+pub mod passphrase;
 pub mod portfolio;
 pub mod secret;
 pub mod valuation;
