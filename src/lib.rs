@@ -10,6 +10,12 @@ pub mod money;
 pub mod nonce;
 pub mod passphrase;
 pub mod portfolio;
+pub mod refresh;
 pub mod secret;
 pub mod valuation;
 pub mod vault;
+
+#[cfg(target_arch = "wasm32")]
+pub mod bindings;
+#[cfg(target_arch = "wasm32")]
+pub mod transport;

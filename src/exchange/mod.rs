@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::{error::Result, nonce::Nonce, secret::Credentials};
 
 /// The exchanges Cartera knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExchangeId {
     /// Bitso, <https://bitso.com>.

@@ -1,0 +1,244 @@
+use std::{
+    future::Future,
+    pin::pin,
+    task::{Context, Poll, Waker},
+};
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::*;
+use crate::{entropy::testing::CountingEntropy, exchange::Method, secret::SecretString, vault::KdfParams};
+
+/// Runs a future whose awaits are all ready at once (the scripted transport never waits).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+type Handler = Box<dyn Fn(&HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure>>;
+
+/// Answers like Bitso would, checking each signature on the way.
+struct ScriptedBitso {
+    handler: RefCell<Handler>,
+    log: RefCell<Vec<HttpRequest>>,
+}
+
+impl Transport for &ScriptedBitso {
+    async fn send(&self, request: &HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> {
+        self.log.borrow_mut().push(request.clone());
+        (self.handler.borrow())(request)
+    }
+}
+
+const SECRETS: [(&str, &str); 2] = [("key-personal", "secret-personal"), ("key-business", "secret-business")];
+
+const TICKERS: &str = r#"{"success":true,"payload":[
+  {"book":"btc_mxn","volume":"20","last":"1000000","change_24":"0","created_at":"2026-11-24T06:00:00+00:00"},
+  {"book":"usd_mxn","volume":"100000","last":"20","created_at":"2026-11-24T06:00:00+00:00"}]}"#;
+
+fn json(status: u16, body: &str) -> std::result::Result<OwnedResponse, TransportFailure> {
+    Ok(OwnedResponse { status, body: body.as_bytes().to_vec(), retry_after_secs: None })
+}
+
+/// Recomputes the signature and answers the balances of whichever key signed.
+fn honest_bitso(request: &HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> {
+    if request.url.ends_with("/v3/ticker/") {
+        return json(200, TICKERS);
+    }
+    let Some(auth) = request.header("Authorization").and_then(|value| value.strip_prefix("Bitso ")) else {
+        return json(401, r#"{"success":false,"error":{"code":"0208","message":"auth"}}"#);
+    };
+    let mut parts = auth.split(':');
+    let (key, nonce, signature) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let Some((_, secret)) = SECRETS.iter().find(|(k, _)| *k == key) else {
+        return json(401, r#"{"success":false,"error":{"code":"0201","message":"creds"}}"#);
+    };
+    let path = request.url.trim_start_matches("https://api.bitso.com");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    mac.update(format!("{nonce}GET{path}").as_bytes());
+    if hex::encode(mac.finalize().into_bytes()) != signature {
+        return json(401, r#"{"success":false,"error":{"code":"0215","message":"sig"}}"#);
+    }
+    let btc = if key == "key-personal" { "0.5" } else { "0.25" };
+    json(
+        200,
+        &format!(
+            r#"{{"success":true,"payload":{{"balances":[
+              {{"currency":"btc","total":"{btc}","locked":"0","available":"{btc}"}},
+              {{"currency":"usd","total":"10","locked":"0","available":"10"}}]}}}}"#
+        ),
+    )
+}
+
+fn scripted(handler: impl Fn(&HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> + 'static) -> ScriptedBitso {
+    ScriptedBitso { handler: RefCell::new(Box::new(handler)), log: RefCell::new(Vec::new()) }
+}
+
+struct Fixture {
+    vault: Vault,
+    key: VaultKey,
+    accounts: Vec<AccountRef>,
+}
+
+fn fixture() -> Fixture {
+    let mut entropy = CountingEntropy::new(1);
+    let (mut vault, key) =
+        Vault::create(&SecretString::from("correct horse battery"), KdfParams::MINIMUM, &mut entropy)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let mut accounts = Vec::new();
+    for (id, (api_key, secret)) in ["personal", "business"].into_iter().zip(SECRETS) {
+        let credentials = Credentials::new(api_key, secret).unwrap_or_else(|e| panic!("{e}"));
+        vault = vault.seal_account(&key, id, &credentials, &mut entropy).unwrap_or_else(|e| panic!("{e}"));
+        accounts.push(AccountRef { id: id.to_owned(), label: id.to_owned(), exchange: ExchangeId::Bitso });
+    }
+    Fixture { vault, key, accounts }
+}
+
+fn request<'a>(fixture: &'a Fixture, previous: Option<&'a Snapshot>) -> RefreshRequest<'a> {
+    RefreshRequest {
+        vault: &fixture.vault,
+        key: &fixture.key,
+        accounts: &fixture.accounts,
+        quote: "mxn",
+        previous,
+        lang: Lang::En,
+    }
+}
+
+const NOW: u64 = 1_764_000_000_000;
+
+#[test]
+fn refresh_signs_each_account_and_adds_them_up() {
+    let fixture = fixture();
+    let bitso = scripted(honest_bitso);
+    let engine = Engine::new(&bitso);
+    let snapshot = block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(9)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // (0.5 + 0.25) btc × 1,000,000 + 20 usd × 20
+    assert_eq!(crate::money::to_plain_string(snapshot.total), "750400");
+    assert!(snapshot.accounts.iter().all(|account| account.error.is_none() && account.synced_at == Some(NOW)));
+
+    let log = bitso.log.borrow();
+    assert_eq!(log.len(), 3, "one ticker request and one balance request per account");
+    let nonces: Vec<&str> = log
+        .iter()
+        .filter_map(|r| r.header("Authorization"))
+        .filter_map(|auth| auth.split(':').nth(1))
+        .collect();
+    assert_eq!(nonces.len(), 2);
+    assert_ne!(nonces[0], nonces[1]);
+    assert!(log.iter().all(|r| r.method == Method::Get && r.url.starts_with("https://api.bitso.com/v3/")));
+}
+
+#[test]
+fn a_failing_account_keeps_its_previous_balances_and_its_error() {
+    let fixture = fixture();
+    let engine_ok = Engine::new(scripted_ok());
+    let previous = block_on(engine_ok.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(3)))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let bitso = scripted(|request: &HttpRequest| {
+        if request.header("Authorization").is_some_and(|auth| auth.contains("key-business")) {
+            return json(401, r#"{"success":false,"error":{"code":"0202","message":"no"}}"#);
+        }
+        honest_bitso(request)
+    });
+    let engine = Engine::new(&bitso);
+    let later = NOW + 60_000;
+    let snapshot = block_on(engine.refresh(request(&fixture, Some(&previous)), later, &mut CountingEntropy::new(4)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(snapshot.total, previous.total, "the business balances are carried over");
+    let business = &snapshot.accounts[1];
+    assert_eq!(business.error.as_ref().map(|e| e.code.as_str()), Some("missing_permission"));
+    assert_eq!(business.synced_at, Some(NOW));
+    assert_eq!(snapshot.accounts[0].synced_at, Some(later));
+}
+
+fn scripted_ok() -> &'static ScriptedBitso {
+    Box::leak(Box::new(scripted(honest_bitso)))
+}
+
+#[test]
+fn every_account_failing_is_an_error() {
+    let fixture = fixture();
+    let bitso = scripted(|request: &HttpRequest| {
+        if request.url.ends_with("/v3/ticker/") { json(200, TICKERS) } else { json(500, "<html>oops</html>") }
+    });
+    let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
+    assert_eq!(result, Err(Error::ExchangeUnavailable { exchange: ExchangeId::Bitso, status: 500 }));
+}
+
+#[test]
+fn prices_failing_is_an_error() {
+    let fixture = fixture();
+    let bitso = scripted(|request: &HttpRequest| {
+        if request.url.ends_with("/v3/ticker/") { json(200, "{not json") } else { honest_bitso(request) }
+    });
+    let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
+    assert_eq!(result, Err(Error::MalformedResponse { exchange: ExchangeId::Bitso }));
+}
+
+#[test]
+fn timeouts_and_offline_are_reported_as_such() {
+    let fixture = fixture();
+    for (failure, expected) in [
+        (TransportFailure::Timeout, Error::Timeout { exchange: ExchangeId::Bitso }),
+        (TransportFailure::Offline, Error::Offline { exchange: ExchangeId::Bitso }),
+    ] {
+        let bitso = scripted(move |_: &HttpRequest| Err(failure));
+        let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
+        assert_eq!(result, Err(expected));
+    }
+}
+
+#[test]
+fn rate_limit_backs_off_without_touching_the_network() {
+    let fixture = fixture();
+    let bitso = scripted(|_: &HttpRequest| {
+        Ok(OwnedResponse { status: 420, body: b"{}".to_vec(), retry_after_secs: Some(30) })
+    });
+    let engine = Engine::new(&bitso);
+    let first = block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
+    assert_eq!(first, Err(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 30_000 }));
+    let sent = bitso.log.borrow().len();
+
+    let second = block_on(engine.refresh(request(&fixture, None), NOW + 10_000, &mut CountingEntropy::new(2)));
+    assert_eq!(second, Err(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 20_000 }));
+    assert_eq!(bitso.log.borrow().len(), sent, "nothing is sent while locked out");
+
+    *bitso.handler.borrow_mut() = Box::new(honest_bitso);
+    let third = block_on(engine.refresh(request(&fixture, None), NOW + 30_000, &mut CountingEntropy::new(3)));
+    assert!(third.is_ok());
+}
+
+#[test]
+fn test_connection_reports_currencies_or_the_diagnosis() {
+    let bitso = scripted(honest_bitso);
+    let engine = Engine::new(&bitso);
+    let good = Credentials::new("key-personal", "secret-personal").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(block_on(engine.test_connection(ExchangeId::Bitso, &good, NOW, &mut CountingEntropy::new(1))), Ok(2));
+    let wrong = Credentials::new("key-personal", "not-the-secret").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        block_on(engine.test_connection(ExchangeId::Bitso, &wrong, NOW, &mut CountingEntropy::new(1))),
+        Err(Error::InvalidCredentials { exchange: ExchangeId::Bitso })
+    );
+}
+
+#[test]
+fn an_invalid_quote_is_refused_before_sending() {
+    let fixture = fixture();
+    let bitso = scripted(honest_bitso);
+    let mut bad = request(&fixture, None);
+    bad.quote = "MXN\"";
+    assert_eq!(
+        block_on(Engine::new(&bitso).refresh(bad, NOW, &mut CountingEntropy::new(1))),
+        Err(Error::InvalidInput { field: "quote" })
+    );
+    assert!(bitso.log.borrow().is_empty());
+}
