@@ -27,9 +27,10 @@ export function removeProfileDir(dir) {
 
 /**
  * Start Chromium with the extension. Returns a handle that collects, for the whole session:
- * console messages and errors of every page and of the service worker, and every request URL.
+ * console messages and errors of every page and of the service worker, and every request URL
+ * (pages and service worker alike).
  */
-export async function launch({ profileDir, port }) {
+export async function launch({ profileDir, port, log = { console: [], requests: [] } }) {
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -51,7 +52,8 @@ export async function launch({ profileDir, port }) {
     ],
   });
   context.setDefaultTimeout(15_000);
-  const h = { context, profileDir, port, console: [], requests: [], extensionId: null };
+  // Pass the same `log` to a relaunch to keep one record across browser restarts.
+  const h = { context, profileDir, port, console: log.console, requests: log.requests, extensionId: null };
 
   context.on('console', (msg) => h.console.push({ type: msg.type(), text: msg.text(), url: msg.location()?.url ?? '' }));
   context.on('weberror', (e) => h.console.push({ type: 'pageerror', text: String(e.error()?.stack ?? e.error()) }));
@@ -193,6 +195,11 @@ export function assertOnlyAllowedHosts(h) {
     url === 'about:blank';
   const others = h.requests.filter((u) => !allowed(u));
   assert.deepEqual(others, [], 'requests to hosts other than api.bitso.com');
+}
+
+/** Uncaught exceptions in pages or the service worker (not deliberate console.error logging). */
+export function uncaughtErrors(h) {
+  return h.console.filter((m) => m.type === 'pageerror' || /^(Uncaught|Error in event handler)\b/.test(m.text));
 }
 
 /** The text a page shows plus its live form values, for secrecy checks. */
