@@ -1,0 +1,465 @@
+// Options page: accounts, adding a key, display settings and the passphrase. Argon2id runs here
+// (createVault / unlockVault / changePassphrase), so the wasm core is loaded only when needed.
+
+import {
+  browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency,
+} from '../shared/ext.js';
+import { loadCore } from '../shared/core.js';
+
+const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop'];
+const lang = uiLang();
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  vault: null,
+  accounts: [],
+  snapshot: null,
+  settings: { quote: 'mxn', autoLockMinutes: 15 },
+  unlocked: false,
+  busy: false,
+};
+
+localize();
+wireControls();
+start();
+
+async function start() {
+  const reply = await send('getState');
+  if (reply.ok) {
+    state.accounts = reply.accounts;
+    state.snapshot = reply.snapshot;
+    state.settings = reply.settings;
+    state.unlocked = reply.unlocked;
+  }
+  // The vault text itself is needed here for unlockVault/changePassphrase.
+  const { vault } = await browser.storage.local.get('vault');
+  state.vault = typeof vault === 'string' ? vault : null;
+  render();
+  browser.storage.onChanged.addListener(onStorageChanged);
+  setInterval(renderAccounts, 30_000);
+}
+
+function wireControls() {
+  $('add-account-form').addEventListener('submit', saveAccount);
+  $('test-connection').addEventListener('click', testConnection);
+  $('passphrase').addEventListener('input', () => showHint($('passphrase'), $('passphrase-hint')));
+  $('new-passphrase').addEventListener('input', () => showHint($('new-passphrase'), $('new-passphrase-hint')));
+  $('quote').addEventListener('change', () => saveSettings({ quote: $('quote').value }));
+  $('auto-lock').addEventListener('change', () => saveSettings({ autoLockMinutes: Number($('auto-lock').value) }));
+  $('change-passphrase-form').addEventListener('submit', changePassphrase);
+  $('reset-vault').addEventListener('click', confirmResetVault);
+  for (const id of ['label', 'api-key', 'api-secret', 'passphrase', 'passphrase-confirm']) {
+    $(id).addEventListener('input', () => $(id).removeAttribute('aria-invalid'));
+  }
+  wireDialog();
+}
+
+function onStorageChanged(changes, area) {
+  if (area === 'local') {
+    if ('vault' in changes) state.vault = typeof changes.vault.newValue === 'string' ? changes.vault.newValue : null;
+    if ('accounts' in changes) state.accounts = changes.accounts.newValue ?? [];
+    if ('snapshot' in changes) state.snapshot = changes.snapshot.newValue ?? null;
+    if ('settings' in changes) state.settings = { ...state.settings, ...changes.settings.newValue };
+  } else if (area === 'session' && 'vaultKey' in changes) {
+    state.unlocked = Boolean(changes.vaultKey.newValue);
+  } else {
+    return;
+  }
+  render();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function render() {
+  renderAccounts();
+  renderAddForm();
+  renderSettings();
+  renderSecurity();
+}
+
+function renderAccounts() {
+  $('accounts').replaceChildren(...state.accounts.map(accountRow));
+  $('no-accounts').hidden = state.accounts.length > 0;
+  const lockState = $('lock-state');
+  lockState.hidden = state.vault === null;
+  lockState.className = `badge ${state.unlocked ? 'ok' : 'warn'}`;
+  lockState.textContent = t(state.unlocked ? 'unlockedBadge' : 'lockedBadge');
+}
+
+function accountRow(account) {
+  const row = el('li', 'account');
+  row.dataset.accountId = account.id;
+
+  const main = el('div', 'account-main');
+  const title = el('div', 'account-title');
+  title.append(el('span', 'label', account.label), el('span', 'exchange', exchangeName(account.exchange)));
+  const failed = account.status === 'error' && account.error;
+  const status = el('span', failed ? 'status error' : 'status badge ok', failed ? account.error.message : t('statusActive'));
+  const lastSync = el('span', 'last-sync', account.lastSync ? t('lastSync', [relativeTime(account.lastSync, lang)]) : t('neverSynced'));
+  const meta = el('div', 'account-meta');
+  meta.append(status, lastSync);
+  main.append(title, meta);
+
+  const remove = el('button', 'delete button danger', t('deleteAccount'));
+  remove.type = 'button';
+  remove.setAttribute('aria-label', t('deleteAccountNamed', [account.label]));
+  remove.addEventListener('click', () => confirmRemoveAccount(account));
+
+  row.append(main, remove);
+  return row;
+}
+
+function exchangeName(exchange) {
+  return exchange === 'bitso' ? 'Bitso' : exchange;
+}
+
+function renderAddForm() {
+  const creating = state.vault === null;
+  const label = $('passphrase-label');
+  label.textContent = t(creating ? 'newPassphraseLabel' : 'vaultPassphraseLabel');
+  $('passphrase-help').textContent = t(creating ? 'newPassphraseHelp' : 'vaultPassphraseHelp');
+  $('passphrase').autocomplete = creating ? 'new-password' : 'current-password';
+  $('passphrase-hint').hidden = !creating;
+  $('passphrase-confirm-field').hidden = !creating;
+}
+
+function renderSettings() {
+  const quote = $('quote');
+  const quotes = state.snapshot?.quotes?.length ? [...state.snapshot.quotes] : [...FALLBACK_QUOTES];
+  if (!quotes.includes(state.settings.quote)) quotes.unshift(state.settings.quote);
+  const names = currencyNames();
+  quote.replaceChildren(...quotes.map((code) => {
+    const option = el('option', null, currencyLabel(code, names));
+    option.value = code;
+    return option;
+  }));
+  quote.value = state.settings.quote;
+  $('auto-lock').value = String(state.settings.autoLockMinutes);
+}
+
+function currencyNames() {
+  try {
+    return new Intl.DisplayNames(lang, { type: 'currency' });
+  } catch {
+    return null;
+  }
+}
+
+function currencyLabel(code, names) {
+  const upper = code.toUpperCase();
+  // DisplayNames throws on codes that are not three letters (USDC); crypto gets its symbol only.
+  const name = names && isIsoCurrency(upper) ? names.of(upper) : null;
+  return name && name !== upper ? `${upper} · ${name}` : upper;
+}
+
+function renderSecurity() {
+  const hasVault = state.vault !== null;
+  $('no-vault-note').hidden = hasVault;
+  $('change-passphrase-form').hidden = !hasVault;
+  $('forgot').hidden = !hasVault;
+}
+
+let statusTimer = 0;
+
+/** General feedback in #options-status; it fades after a while but stays in the DOM. */
+function announce(message, kind = 'ok') {
+  const status = $('options-status');
+  status.textContent = message;
+  status.dataset.kind = kind;
+  status.classList.add('visible');
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => status.classList.remove('visible'), 6000);
+}
+
+function setConnectionStatus(text, kind) {
+  const status = $('connection-status');
+  status.textContent = text;
+  status.dataset.kind = kind ?? '';
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  for (const id of ['test-connection', 'save-account', 'change-passphrase']) {
+    $(id).disabled = busy;
+    $(id).setAttribute('aria-busy', String(busy));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passphrase strength
+
+async function showHint(input, hint) {
+  const text = hint.querySelector('.hint-text');
+  if (!input.value) {
+    hint.dataset.level = '';
+    text.textContent = '';
+    return;
+  }
+  try {
+    const core = await loadCore();
+    const { level, text: advice } = core.passphraseHint(input.value, lang);
+    hint.dataset.level = level;
+    text.textContent = advice;
+  } catch {
+    hint.dataset.level = '';
+    text.textContent = '';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adding an account
+
+function readCredentials() {
+  const apiKey = $('api-key').value.trim();
+  const apiSecret = $('api-secret').value.trim();
+  const missing = [!apiKey && 'api-key', !apiSecret && 'api-secret'].filter(Boolean);
+  for (const id of missing) $(id).setAttribute('aria-invalid', 'true');
+  if (missing.length) {
+    $(missing[0]).focus();
+    return null;
+  }
+  return { apiKey, apiSecret };
+}
+
+async function testConnection() {
+  if (state.busy) return;
+  const credentials = readCredentials();
+  if (!credentials) {
+    setConnectionStatus(t('credentialsMissing'), 'error');
+    return;
+  }
+  setBusy(true);
+  setConnectionStatus(t('checkingConnection'), 'pending');
+  const reply = await send('testAccount', { exchange: 'bitso', ...credentials });
+  setBusy(false);
+  setConnectionStatus(reply.ok ? t('statusActive') : reply.error.message, reply.ok ? 'ok' : 'error');
+}
+
+async function saveAccount(event) {
+  event.preventDefault();
+  if (state.busy) return;
+  const credentials = readCredentials();
+  if (!credentials) {
+    setConnectionStatus(t('credentialsMissing'), 'error');
+    return;
+  }
+  const passphrase = $('passphrase').value;
+  const creating = state.vault === null;
+  if (!passphrase) return invalid('passphrase', t('passphraseMissing'));
+  if (creating && passphrase !== $('passphrase-confirm').value) return invalid('passphrase-confirm', t('passphraseMismatch'));
+
+  const label = $('label').value.trim() || t('defaultAccountLabel');
+  setBusy(true);
+  setConnectionStatus(t(creating ? 'encryptingVault' : 'unlockingVault'), 'pending');
+  await nextPaint();
+  try {
+    const core = await loadCore();
+    const keys = creating ? core.createVault(passphrase, lang) : { vault: null, vaultKey: core.unlockVault(state.vault, passphrase, lang) };
+    setConnectionStatus(t('checkingConnection'), 'pending');
+    const reply = await send('addAccount', {
+      label,
+      exchange: 'bitso',
+      ...credentials,
+      vaultKey: keys.vaultKey,
+      ...(creating ? { newVault: keys.vault } : {}),
+    });
+    if (!reply.ok) throw reply.error;
+    setConnectionStatus(t('statusActive'), 'ok');
+    announce(t('accountSaved', [reply.account.label]));
+    clearAddForm();
+  } catch (thrown) {
+    const error = asError(thrown);
+    setConnectionStatus(error.message, 'error');
+    if (error.code === 'wrong_passphrase' || error.code === 'passphrase_too_short') $('passphrase').focus();
+  } finally {
+    setBusy(false);
+  }
+}
+
+function invalid(id, message) {
+  $(id).setAttribute('aria-invalid', 'true');
+  $(id).focus();
+  setConnectionStatus(message, 'error');
+}
+
+function clearAddForm() {
+  for (const id of ['label', 'api-key', 'api-secret', 'passphrase', 'passphrase-confirm']) $(id).value = '';
+  const hint = $('passphrase-hint');
+  hint.dataset.level = '';
+  hint.querySelector('.hint-text').textContent = '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+async function saveSettings(changes) {
+  const reply = await send('setSettings', { settings: changes });
+  if (reply.ok) {
+    state.settings = reply.settings;
+    announce(t('settingsSaved'));
+  } else {
+    announce(reply.error.message, 'error');
+    renderSettings();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passphrase and vault
+
+async function changePassphrase(event) {
+  event.preventDefault();
+  if (state.busy) return;
+  const current = $('current-passphrase').value;
+  const next = $('new-passphrase').value;
+  const status = $('change-passphrase-status');
+  status.dataset.kind = 'error';
+  if (!current) return fail('current-passphrase', t('passphraseMissing'));
+  if (!next) return fail('new-passphrase', t('passphraseMissing'));
+  if (next !== $('new-passphrase-confirm').value) return fail('new-passphrase-confirm', t('passphraseMismatch'));
+
+  setBusy(true);
+  status.dataset.kind = 'pending';
+  status.textContent = t('reencryptingVault');
+  await nextPaint();
+  try {
+    const core = await loadCore();
+    const { vault, vaultKey } = core.changePassphrase(state.vault, current, next, lang);
+    const reply = await send('changePassphrase', { vault, vaultKey });
+    if (!reply.ok) throw reply.error;
+    for (const id of ['current-passphrase', 'new-passphrase', 'new-passphrase-confirm']) $(id).value = '';
+    showHint($('new-passphrase'), $('new-passphrase-hint'));
+    status.dataset.kind = 'ok';
+    status.textContent = t('passphraseChanged');
+    announce(t('passphraseChanged'));
+  } catch (thrown) {
+    status.dataset.kind = 'error';
+    status.textContent = asError(thrown).message;
+  } finally {
+    setBusy(false);
+  }
+
+  function fail(id, message) {
+    $(id).focus();
+    status.textContent = message;
+  }
+}
+
+async function confirmResetVault() {
+  await confirmAction({
+    title: t('resetVaultTitle'),
+    body: t('resetVaultBody'),
+    confirmLabel: t('resetVault'),
+    action: resetVault,
+  });
+}
+
+async function resetVault() {
+  const reply = await send('resetVault');
+  if (!reply.ok) return reply.error;
+  announce(t('vaultReset'));
+  return null;
+}
+
+async function confirmRemoveAccount(account) {
+  const removed = await confirmAction({
+    title: t('deleteAccountTitle', [account.label]),
+    body: t('deleteAccountBody'),
+    confirmLabel: t('deleteAccount'),
+    needsPassphrase: !state.unlocked,
+    action: (passphrase) => removeAccount(account, passphrase),
+  });
+  if (removed?.vaultEmpty) {
+    await confirmAction({
+      title: t('deleteVaultTooTitle'),
+      body: t('deleteVaultTooBody'),
+      confirmLabel: t('deleteVaultToo'),
+      cancelLabel: t('keepVault'),
+      action: resetVault,
+    });
+  }
+}
+
+async function removeAccount(account, passphrase) {
+  if (!state.unlocked) {
+    const error = await unlockWith(passphrase);
+    if (error) return error;
+  }
+  const reply = await send('removeAccount', { id: account.id });
+  if (!reply.ok) return reply.error;
+  announce(t('accountDeleted', [account.label]));
+  return { result: reply };
+}
+
+/** Derives the vault key here and hands it to the background; returns an error or null. */
+async function unlockWith(passphrase) {
+  try {
+    const core = await loadCore();
+    const reply = await send('unlock', { vaultKey: core.unlockVault(state.vault, passphrase, lang) });
+    if (!reply.ok) return reply.error;
+    state.unlocked = true;
+    return null;
+  } catch (thrown) {
+    return asError(thrown);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Confirmation dialog
+
+let dialogRequest = null;
+
+function wireDialog() {
+  const dialog = $('confirm-dialog');
+  $('dialog-cancel').addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => {
+    $('dialog-passphrase').value = '';
+    dialogRequest?.resolve(dialogRequest.result ?? null);
+    dialogRequest = null;
+  });
+  $('dialog-form').addEventListener('submit', onDialogConfirm);
+}
+
+/**
+ * Shows the dialog; `action(passphrase)` runs on confirm and returns an error to show (the dialog
+ * stays open), null, or `{ result }`. Resolves with the result, or null when cancelled.
+ */
+function confirmAction({ title, body, confirmLabel, cancelLabel, needsPassphrase = false, action }) {
+  $('dialog-title').textContent = title;
+  $('dialog-body').textContent = body;
+  $('dialog-confirm').textContent = confirmLabel;
+  $('dialog-cancel').textContent = cancelLabel ?? t('cancel');
+  $('dialog-passphrase-field').hidden = !needsPassphrase;
+  $('dialog-error').hidden = true;
+  $('confirm-dialog').showModal();
+  (needsPassphrase ? $('dialog-passphrase') : $('dialog-cancel')).focus();
+  return new Promise((resolve) => {
+    dialogRequest = { action, needsPassphrase, resolve, result: null };
+  });
+}
+
+async function onDialogConfirm(event) {
+  event.preventDefault();
+  const request = dialogRequest;
+  if (!request || request.running) return;
+  const passphrase = $('dialog-passphrase').value;
+  const errorBox = $('dialog-error');
+  if (request.needsPassphrase && !passphrase) {
+    $('dialog-passphrase').focus();
+    return;
+  }
+  request.running = true;
+  $('dialog-confirm').disabled = true;
+  errorBox.hidden = true;
+  await nextPaint();
+  const outcome = await request.action(passphrase);
+  request.running = false;
+  $('dialog-confirm').disabled = false;
+  if (outcome && !outcome.result) {
+    errorBox.textContent = outcome.message;
+    errorBox.hidden = false;
+    return;
+  }
+  request.result = outcome?.result ?? true;
+  $('confirm-dialog').close();
+}

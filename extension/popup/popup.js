@@ -1,0 +1,310 @@
+// The popup paints straight from storage (no wasm, no network), then refreshes in the
+// background if the numbers are older than a minute. It only renders what the core computed.
+
+import {
+  browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el, asError, nextPaint,
+} from '../shared/ext.js';
+import { loadCore } from '../shared/core.js';
+
+const REFRESH_AFTER_MS = 60_000;
+const lang = uiLang();
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  vault: null,
+  accounts: [],
+  snapshot: null,
+  lastError: null,
+  unlocked: false,
+  refreshing: false,
+  unlocking: false,
+  unlockError: null,
+};
+
+localize();
+wireControls();
+start();
+
+async function start() {
+  const [stored, { vaultKey }] = await Promise.all([
+    browser.storage.local.get(['vault', 'accounts', 'snapshot', 'lastError']),
+    browser.storage.session.get('vaultKey'),
+  ]);
+  state.vault = typeof stored.vault === 'string' ? stored.vault : null;
+  state.accounts = Array.isArray(stored.accounts) ? stored.accounts : [];
+  state.snapshot = stored.snapshot ?? null;
+  state.lastError = stored.lastError ?? null;
+  state.unlocked = state.vault !== null && Boolean(vaultKey);
+  render();
+
+  browser.storage.onChanged.addListener(onStorageChanged);
+  setInterval(renderUpdated, 30_000);
+
+  if (!hasAccounts()) return;
+  if (!state.unlocked) {
+    $('unlock-passphrase').focus();
+  } else if (!state.snapshot || Date.now() - state.snapshot.updatedAt > REFRESH_AFTER_MS) {
+    refresh();
+  } else {
+    send('activity');
+  }
+}
+
+function wireControls() {
+  $('refresh').addEventListener('click', refresh);
+  $('lock').addEventListener('click', lock);
+  $('settings').addEventListener('click', openOptions);
+  $('open-options').addEventListener('click', openOptions);
+  $('unlock-form').addEventListener('submit', unlock);
+  $('unlock-passphrase').addEventListener('input', () => {
+    if (!state.unlockError) return;
+    state.unlockError = null;
+    renderError();
+  });
+}
+
+function onStorageChanged(changes, area) {
+  if (area === 'local') {
+    if ('vault' in changes) state.vault = typeof changes.vault.newValue === 'string' ? changes.vault.newValue : null;
+    if ('accounts' in changes) state.accounts = changes.accounts.newValue ?? [];
+    if ('snapshot' in changes) state.snapshot = changes.snapshot.newValue ?? null;
+    if ('lastError' in changes) state.lastError = changes.lastError.newValue ?? null;
+  } else if (area === 'session' && 'vaultKey' in changes) {
+    state.unlocked = Boolean(changes.vaultKey.newValue);
+  } else {
+    return;
+  }
+  render();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions
+
+async function refresh() {
+  if (state.refreshing || !state.unlocked) return;
+  state.refreshing = true;
+  renderControls();
+  const reply = await send('refresh');
+  state.refreshing = false;
+  if (reply.ok) {
+    if (reply.snapshot) state.snapshot = reply.snapshot;
+    state.lastError = null;
+  } else if (reply.error.code === 'locked') {
+    state.unlocked = false;
+  } else {
+    state.lastError = reply.error;
+  }
+  render();
+}
+
+async function lock() {
+  await send('lock');
+  state.unlocked = false;
+  render();
+  $('unlock-passphrase').focus();
+}
+
+async function unlock(event) {
+  event.preventDefault();
+  if (state.unlocking) return;
+  const input = $('unlock-passphrase');
+  state.unlocking = true;
+  state.unlockError = null;
+  renderUnlock();
+  renderError();
+  // Argon2id blocks the page for ~150 ms; let "Unlocking…" show first.
+  await nextPaint();
+  try {
+    const core = await loadCore();
+    const vaultKey = core.unlockVault(state.vault, input.value, lang);
+    const reply = await send('unlock', { vaultKey });
+    if (!reply.ok) throw reply.error;
+    input.value = '';
+    state.unlocked = true;
+  } catch (thrown) {
+    state.unlockError = asError(thrown);
+  }
+  state.unlocking = false;
+  render();
+  if (state.unlocked) refresh();
+  else input.focus();
+}
+
+async function openOptions() {
+  await browser.runtime.openOptionsPage();
+  window.close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function hasAccounts() {
+  return state.vault !== null && state.accounts.length > 0;
+}
+
+function render() {
+  const ready = hasAccounts();
+  $('onboarding').hidden = ready;
+  $('portfolio').hidden = !ready;
+  document.body.classList.toggle('locked', ready && !state.unlocked);
+  renderControls();
+  if (!ready) return;
+  renderTotal();
+  renderUpdated();
+  renderError();
+  renderUnlock();
+  renderAccountTotals();
+  renderAssets();
+  renderUnpriced();
+}
+
+function renderControls() {
+  const ready = hasAccounts();
+  const refreshButton = $('refresh');
+  refreshButton.hidden = !ready;
+  refreshButton.disabled = state.refreshing || !state.unlocked;
+  refreshButton.setAttribute('aria-busy', String(state.refreshing));
+  refreshButton.querySelector('svg').classList.toggle('spinner', state.refreshing);
+  $('lock').hidden = !ready || !state.unlocked;
+}
+
+function renderTotal() {
+  const { snapshot } = state;
+  $('total').textContent = snapshot ? formatMoney(snapshot.total, snapshot.quote, lang) : '—';
+}
+
+function renderUpdated() {
+  const updated = $('updated');
+  const at = state.snapshot?.updatedAt;
+  if (!Number.isFinite(at)) {
+    updated.textContent = t('neverUpdated');
+    updated.removeAttribute('datetime');
+    return;
+  }
+  updated.textContent = relativeTime(at, lang);
+  updated.dateTime = new Date(at).toISOString();
+  updated.title = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(at);
+}
+
+/** The one message worth reading right now: unlock failure, refresh failure, or an account's error. */
+function currentError() {
+  if (state.unlockError) return { message: state.unlockError.message, stale: false };
+  if (state.lastError) return { message: state.lastError.message, stale: true };
+  const failing = (state.snapshot?.accounts ?? []).find((account) => account.error);
+  if (failing) return { message: t('accountErrorMessage', [failing.label, failing.error.message]), stale: true };
+  return null;
+}
+
+function renderError() {
+  const error = currentError();
+  const box = $('error');
+  box.hidden = !error;
+  box.textContent = error ? error.message : '';
+  $('stale').hidden = !(error?.stale && state.snapshot);
+  const input = $('unlock-passphrase');
+  if (state.unlockError) {
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', 'error unlock-help');
+  } else {
+    input.removeAttribute('aria-invalid');
+    input.setAttribute('aria-describedby', 'unlock-help');
+  }
+}
+
+function renderUnlock() {
+  const form = $('unlock-form');
+  form.hidden = state.unlocked;
+  const button = $('unlock');
+  button.disabled = state.unlocking;
+  button.setAttribute('aria-busy', String(state.unlocking));
+  button.textContent = t(state.unlocking ? 'unlocking' : 'unlockAction');
+  $('unlock-passphrase').readOnly = state.unlocking;
+}
+
+function renderAccountTotals() {
+  const accounts = state.snapshot?.accounts ?? [];
+  const details = $('by-account');
+  details.hidden = accounts.length < 2;
+  if (details.hidden) return;
+  $('account-totals').replaceChildren(...accounts.map((account) => accountTotalRow(account, state.snapshot.quote)));
+}
+
+function accountTotalRow(account, quote) {
+  const row = el('li', 'account-total');
+  row.dataset.accountId = account.id;
+  row.append(el('span', 'label', account.label));
+  if (account.error) {
+    const badge = el('span', 'badge error', t('accountErrorBadge'));
+    badge.title = account.error.message;
+    row.append(badge);
+  }
+  row.append(el('span', 'total num', formatMoney(account.total, quote, lang)));
+  return row;
+}
+
+function renderAssets() {
+  const { snapshot } = state;
+  const list = $('assets');
+  const empty = $('empty');
+  if (!snapshot) {
+    list.replaceChildren();
+    empty.hidden = false;
+    empty.textContent = t(state.unlocked ? 'loadingBalances' : 'lockedNoData');
+    return;
+  }
+  list.replaceChildren(...snapshot.assets.map((asset) => assetRow(asset, snapshot.quote)));
+  empty.hidden = snapshot.assets.length > 0 || snapshot.unpriced.length > 0;
+  empty.textContent = t('noBalances');
+}
+
+function assetRow(asset, quote) {
+  const row = el('li', 'asset-row');
+  row.dataset.asset = asset.asset;
+  const symbol = asset.asset.toUpperCase();
+
+  const mark = el('span', 'mark', symbol.slice(0, 4));
+  mark.setAttribute('aria-hidden', 'true');
+  mark.dataset.len = String(Math.min(symbol.length, 4));
+
+  const left = el('div', 'left');
+  left.append(el('span', 'asset', symbol), el('span', 'amount num', formatAmount(asset.total, lang)));
+
+  const right = el('div', 'right');
+  const details = el('span', 'details');
+  const share = el('span', 'share num', formatPercent(asset.share, lang));
+  share.prepend(el('span', 'sr-only', `${t('shareLabel')} `));
+  details.append(share);
+  if (asset.change24h !== null && asset.change24h !== undefined) details.append(changeBadge(asset.change24h));
+  right.append(el('span', 'value num', formatMoney(asset.value, quote, lang)), details);
+
+  const bar = el('span', 'bar');
+  bar.setAttribute('aria-hidden', 'true');
+  const fill = el('span', 'fill');
+  fill.style.width = `${asset.share}%`;
+  bar.append(fill);
+
+  row.append(mark, left, right, bar);
+  return row;
+}
+
+function changeBadge(change) {
+  const isZero = /^[+-]?0*(\.0*)?$/.test(change);
+  const direction = isZero ? 'flat' : change.startsWith('-') ? 'down' : 'up';
+  const badge = el('span', `change ${direction} num`, formatPercent(change, lang, { signed: true }));
+  badge.prepend(el('span', 'sr-only', `${t('change24hLabel')} `));
+  badge.title = t('change24hLabel');
+  return badge;
+}
+
+function renderUnpriced() {
+  const unpriced = state.snapshot?.unpriced ?? [];
+  $('unpriced-section').hidden = unpriced.length === 0;
+  $('unpriced').replaceChildren(...unpriced.map(unpricedRow));
+}
+
+function unpricedRow(asset) {
+  const row = el('li', 'unpriced-row');
+  row.dataset.asset = asset.asset;
+  row.append(el('span', 'asset', asset.asset.toUpperCase()), el('span', 'amount num', formatAmount(asset.total, lang)));
+  return row;
+}

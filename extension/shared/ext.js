@@ -1,0 +1,113 @@
+// Small shim shared by the background, the popup and the options page: the browser namespace,
+// messaging, i18n and number/time formatting. No business logic lives here.
+
+export const browser = globalThis.browser ?? globalThis.chrome;
+
+/** Sends a message to the background and returns its reply; never throws. */
+export async function send(type, payload = {}) {
+  try {
+    const reply = await browser.runtime.sendMessage({ ...payload, type });
+    if (reply && typeof reply === 'object' && typeof reply.ok === 'boolean') return reply;
+    return transportError();
+  } catch {
+    return transportError();
+  }
+}
+
+function transportError() {
+  return { ok: false, error: { code: 'no_background', message: t('errorNoBackground') } };
+}
+
+/** The localized string for `key`; falls back to the key so a missing string is visible. */
+export function t(key, substitutions) {
+  return browser.i18n.getMessage(key, substitutions) || key;
+}
+
+export function uiLang() {
+  return browser.i18n.getUILanguage();
+}
+
+/** Fills text, aria-labels, titles and placeholders from data-i18n* attributes under `root`. */
+export function localize(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-aria-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+  }
+  for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  if (root === document) document.documentElement.lang = uiLang();
+}
+
+// Intl happily formats any three-letter code as a "currency" (BTC becomes "BTC 0.12" with two
+// decimals), so only codes ICU knows as ISO 4217 get currency formatting.
+const isoCurrencies = new Set(
+  typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('currency') : ['MXN', 'USD', 'BRL', 'ARS', 'COP', 'EUR'],
+);
+
+export function isIsoCurrency(code) {
+  return isoCurrencies.has(String(code).toUpperCase());
+}
+
+// Intl.NumberFormat accepts decimal strings and formats them exactly; money is never turned into
+// a float on the way.
+export function formatMoney(decimalString, quote, lang = uiLang()) {
+  const code = String(quote).toUpperCase();
+  if (isIsoCurrency(code)) {
+    try {
+      return new Intl.NumberFormat(lang, { style: 'currency', currency: code }).format(decimalString);
+    } catch {
+      // Fall through to the plain format below.
+    }
+  }
+  return `${formatAmount(decimalString, lang)} ${code}`;
+}
+
+export function formatAmount(decimalString, lang = uiLang()) {
+  return new Intl.NumberFormat(lang, { maximumFractionDigits: 8 }).format(decimalString);
+}
+
+/** "97.31 %" from the core's "97.31"; `signed` adds + or − for changes. */
+export function formatPercent(decimalString, lang = uiLang(), { signed = false } = {}) {
+  const text = new Intl.NumberFormat(lang, {
+    style: 'unit',
+    unit: 'percent',
+    maximumFractionDigits: 2,
+    signDisplay: signed ? 'exceptZero' : 'auto',
+  }).format(decimalString);
+  return text.replace('-', '\u2212');
+}
+
+/** "2 min ago", "hace 2 min", "in 30 sec"; "just now" within a minute in the past. */
+export function relativeTime(ms, lang = uiLang(), now = Date.now()) {
+  const seconds = Math.round((ms - now) / 1000);
+  const abs = Math.abs(seconds);
+  const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'short' });
+  if (seconds <= 0 && abs < 45) return t('justNow');
+  if (abs < 60) return rtf.format(seconds, 'second');
+  if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
+  if (abs < 86400) return rtf.format(Math.round(seconds / 3600), 'hour');
+  return rtf.format(Math.round(seconds / 86400), 'day');
+}
+
+/** Creates an element with a class and text; DOM is always built this way, never from HTML strings. */
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+/** A thrown core error, or anything else, as `{ code, message }` in the UI language. */
+export function asError(thrown) {
+  if (thrown && typeof thrown === 'object' && typeof thrown.code === 'string' && typeof thrown.message === 'string') {
+    return { code: thrown.code, message: thrown.message, retryAt: thrown.retryAt };
+  }
+  return { code: 'internal', message: t('errorInternal') };
+}
+
+/** Lets the browser paint (e.g. "Unlocking…") before a synchronous Argon2id run blocks the page. */
+export function nextPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
