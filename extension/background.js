@@ -13,7 +13,10 @@ const AUTOLOCK_ALARM = 'autolock';
 const AUTOLOCK_CHOICES = [0, 5, 15, 60];
 const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15 });
 const EXCHANGES = ['bitso'];
-const OWN_ORIGIN = new URL(browser.runtime.getURL('/')).origin;
+// "chrome-extension://<id>/" or "moz-extension://<uuid>/". Not parsed with URL: for these
+// non-special schemes URL.origin may be "null".
+const OWN_BASE = browser.runtime.getURL('/');
+const OWN_ORIGIN = OWN_BASE.slice(0, -1);
 
 const local = browser.storage.local;
 const session = browser.storage.session;
@@ -44,7 +47,7 @@ function onMessage(message, sender, sendResponse) {
 function isFromThisExtension(sender) {
   if (!sender || sender.id !== browser.runtime.id) return false;
   if (sender.origin !== undefined && sender.origin !== OWN_ORIGIN) return false;
-  return typeof sender.url === 'string' && sender.url.startsWith(`${OWN_ORIGIN}/`);
+  return typeof sender.url === 'string' && sender.url.startsWith(OWN_BASE);
 }
 
 async function route(message) {

@@ -73,17 +73,18 @@ export function formatPercent(decimalString, lang = uiLang(), { signed = false }
   const text = new Intl.NumberFormat(lang, {
     style: 'unit',
     unit: 'percent',
+    minimumFractionDigits: 2,
     maximumFractionDigits: 2,
     signDisplay: signed ? 'exceptZero' : 'auto',
   }).format(decimalString);
   return text.replace('-', '\u2212');
 }
 
-/** "2 min ago", "hace 2 min", "in 30 sec"; "just now" within a minute in the past. */
+/** "2 minutes ago", "hace 2 minutos", "in 30 seconds"; "just now" within a minute in the past. */
 export function relativeTime(ms, lang = uiLang(), now = Date.now()) {
   const seconds = Math.round((ms - now) / 1000);
   const abs = Math.abs(seconds);
-  const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'short' });
+  const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
   if (seconds <= 0 && abs < 45) return t('justNow');
   if (abs < 60) return rtf.format(seconds, 'second');
   if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
