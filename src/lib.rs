@@ -12,6 +12,7 @@ pub mod passphrase;
 pub mod portfolio;
 pub mod refresh;
 pub mod secret;
+pub mod signing;
 pub mod valuation;
 pub mod vault;
 

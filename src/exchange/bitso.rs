@@ -8,9 +8,7 @@
 //! string or (in older answers) a number. Rate limits answer HTTP 420 with code 0801; a CDN in
 //! front of the API may answer with an HTML page, which is never shown to the user.
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
-use sha2::Sha256;
 
 use super::{
     Balance, Exchange, ExchangeId, HttpRequest, HttpResponse, Method, Stamp, Ticker, json,
@@ -18,6 +16,7 @@ use super::{
 use crate::{
     error::{Error, Result},
     secret::Credentials,
+    signing::hmac_sha256_hex,
 };
 
 /// The production API host. The extension's only host permission.
@@ -94,12 +93,10 @@ pub fn signed_request(
     body: Option<&str>,
 ) -> Result<HttpRequest> {
     let nonce = stamp.nonce.to_string();
-    let mut mac = Hmac::<Sha256>::new_from_slice(credentials.api_secret.expose().as_bytes())
-        .map_err(|_| Error::InvalidInput { field: "api_secret" })?;
-    for part in [nonce.as_str(), method.as_str(), path_and_query, body.unwrap_or_default()] {
-        mac.update(part.as_bytes());
-    }
-    let signature = hex::encode(mac.finalize().into_bytes());
+    let signature = hmac_sha256_hex(
+        credentials.api_secret.expose().as_bytes(),
+        &[nonce.as_bytes(), method.as_str().as_bytes(), path_and_query.as_bytes(), body.unwrap_or_default().as_bytes()],
+    )?;
     let mut headers = vec![(
         "Authorization".to_owned(),
         format!("Bitso {}:{nonce}:{signature}", credentials.api_key.expose()),
