@@ -3,7 +3,7 @@
 #
 #   ./build.sh        install missing tools, build the wasm core (release) and assemble
 #                     dist/chrome/, dist/firefox/, dist/cartera-chrome.zip, dist/cartera-firefox.zip
-#   ./build.sh test   build, then: cargo test, wasm tests (node), Chromium end-to-end suite,
+#   ./build.sh test   build, then: cargo test, wasm tests, Chromium end-to-end suite,
 #                     web-ext lint, Firefox smoke test, reproducible-zip check
 #
 # Tools are checked before they are installed, so a warm machine skips every install.
@@ -13,6 +13,9 @@ ROOT=$PWD
 
 export TZ=UTC LC_ALL=C
 umask 022
+# Every file in the zips gets this mtime: the commit's time, read once per run.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
+export SOURCE_DATE_EPOCH
 
 WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.0
@@ -21,8 +24,10 @@ CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$ROOT/node_modules/.bin:$CARGO_BIN:$PATH"
 
 STEP_START=0
+STEP_NAME=
 step() {
   STEP_START=$SECONDS
+  STEP_NAME=$*
   printf '\n==== %s ====\n' "$*"
 }
 step_done() { printf -- '---- done in %ss\n' "$((SECONDS - STEP_START))"; }
@@ -104,13 +109,6 @@ build_wasm() {
   rm -f "$out/package.json" "$out/.gitignore" "$out/README.md" "$out/LICENSE"*
 }
 
-source_date_epoch() {
-  if [[ -n ${SOURCE_DATE_EPOCH:-} ]]; then
-    echo "$SOURCE_DATE_EPOCH"
-  else
-    git log -1 --format=%ct 2>/dev/null || echo 315532800
-  fi
-}
 
 # assemble <wasm dir> <dist dir>: per-browser folders and reproducible zips.
 assemble() {
@@ -118,7 +116,7 @@ assemble() {
   [[ -f manifest.json ]] || die "manifest.json is missing: nothing to package"
   [[ -d extension ]] || die "extension/ is missing: nothing to package"
   [[ -f $wasm/cartera.js && -f $wasm/cartera_bg.wasm ]] || die "no wasm build in $wasm"
-  epoch=$(source_date_epoch)
+  epoch=$SOURCE_DATE_EPOCH
   mkdir -p "$dist"
   for browser in chrome firefox; do
     dir=$dist/$browser
@@ -166,8 +164,13 @@ run_logged() { # run_logged <name> <command...>: tee output to $LOG_DIR/<name>.l
   return "${PIPESTATUS[0]}"
 }
 
-has_wasm_tests() {
-  grep -rqs --include='*.rs' 'wasm_bindgen_test' src tests
+# Integration test targets (tests/<name>.rs) written with wasm_bindgen_test.
+wasm_test_targets() {
+  local file
+  for file in tests/*.rs; do
+    [[ -f $file ]] && grep -q 'wasm_bindgen_test' "$file" && basename "$file" .rs
+  done
+  return 0
 }
 
 lint_firefox() {
@@ -186,16 +189,19 @@ check_reproducible() {
   build_wasm "$tmp/wasm" >"$LOG_DIR/rebuild.log" 2>&1 || { cat "$LOG_DIR/rebuild.log"; die "rebuild failed"; }
   assemble "$tmp/wasm" "$tmp/dist"
   for browser in chrome firefox; do
-    cmp "dist/cartera-$browser.zip" "$tmp/dist/cartera-$browser.zip" \
-      || die "cartera-$browser.zip differs between two builds of the same commit"
+    if ! cmp "dist/cartera-$browser.zip" "$tmp/dist/cartera-$browser.zip"; then
+      diff <(unzip -lv "dist/cartera-$browser.zip") <(unzip -lv "$tmp/dist/cartera-$browser.zip") || true
+      die "cartera-$browser.zip differs between two builds of the same commit"
+    fi
     echo "cartera-$browser.zip: identical ($(sha256sum <"dist/cartera-$browser.zip" | cut -c1-16)…)"
   done
   rm -rf "$tmp"
 }
 
-# Sum what cargo and node's test runner reported, for one closing line.
+# Sum what cargo and node's test runner reported, for one closing line. A step that failed
+# without a test runner counting it (build, lint, reproducibility) counts as one failure.
 summarise() {
-  local passed=0 failed=0 p f
+  local status=$1 passed=0 failed=0 p f
   while read -r p f; do
     passed=$((passed + p)) failed=$((failed + f))
   done < <(
@@ -208,24 +214,35 @@ summarise() {
       echo "${p:-0} ${f:-0}"
     done
   )
+  if ((status != 0)); then
+    printf '\nFAILED at step: %s\n' "$STEP_NAME"
+    ((failed > 0)) || failed=1
+  fi
+  printf '\nbuild.sh test took %ss\n' "$SECONDS"
   printf '\n%s passed, %s failed\n' "$passed" "$failed"
 }
 
 run_tests() {
   ensure_test_tools
   LOG_DIR=$(mktemp -d)
-  trap 'summarise; rm -rf "$LOG_DIR"' EXIT
+  trap 'summarise $?; rm -rf "$LOG_DIR"' EXIT
 
   step "cargo test (native)"
   run_logged cargo-test cargo test
   step_done
 
-  if has_wasm_tests; then
-    step "wasm-pack test --node"
-    run_logged wasm-test wasm-pack test --node --mode no-install
+  local targets=() target
+  while read -r target; do targets+=(--test "$target"); done < <(wasm_test_targets)
+  if ((${#targets[@]})); then
+    step "wasm tests (${targets[*]}; headless Chromium where run_in_browser)"
+    # The runner from the pinned wasm-bindgen-cli runs node tests in node and browser tests
+    # through chromedriver; only the integration targets, since proptest cannot build for wasm32.
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+      CHROMEDRIVER="$(command -v chromedriver)" \
+      run_logged wasm-test cargo test --target wasm32-unknown-unknown "${targets[@]}"
     step_done
   else
-    echo "(no wasm_bindgen_test in the crate: wasm tests skipped)"
+    echo "(no wasm_bindgen_test integration tests: wasm tests skipped)"
   fi
 
   step "Chromium end-to-end (node --test tests/e2e/)"
@@ -237,7 +254,7 @@ run_tests() {
   step_done
 
   step "Firefox smoke test"
-  run_logged node-firefox node --test --test-concurrency=1 tests/firefox/
+  run_logged node-firefox node --test tests/firefox/smoke.mjs
   step_done
 
   step "reproducible zips"

@@ -1,0 +1,209 @@
+// Firefox smoke test of the shipped dist/cartera-firefox.zip, unchanged: firefox-esr -headless
+// driven by geckodriver through selenium-webdriver.
+//
+// Reaching the mock: Firefox has no --host-resolver-rules, so Firefox is pointed at a tiny HTTP
+// CONNECT proxy (below) that tunnels api.bitso.com:443 to the mock and refuses every other host;
+// the mock's self-signed certificate is accepted through WebDriver's acceptInsecureCerts. The
+// extension itself still asks for https://api.bitso.com/v3/... exactly as in production.
+//
+// Checks: the popup renders; the options page's wasm works (passphrase hint); Test connection runs
+// the background's wasm engine, which signs a request the mock verifies; saving the key and
+// opening the popup shows the same total as the independent valuation.
+
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { Builder, By, until } from 'selenium-webdriver';
+import firefox from 'selenium-webdriver/firefox.js';
+
+import { digitsOf, expectedPortfolio } from '../e2e/expected.mjs';
+import { ACCOUNT_A, PASSPHRASE, TICKERS } from '../e2e/fixtures.mjs';
+import { HOST, startMockBitso } from '../e2e/mock-bitso.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ZIP = join(ROOT, 'dist/cartera-firefox.zip');
+const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'dist/firefox/manifest.json'), 'utf8'));
+const GECKO_ID = MANIFEST.browser_specific_settings.gecko.id;
+const FIREFOX = process.env.FIREFOX_BIN ?? '/usr/bin/firefox-esr';
+const GECKODRIVER = process.env.GECKODRIVER_BIN ?? join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin/geckodriver');
+
+/** HTTP CONNECT proxy: api.bitso.com:443 → the mock; anything else is refused and recorded. */
+function startConnectProxy(mockPort) {
+  const refused = [];
+  const sockets = new Set();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => {});
+    client.once('data', (head) => {
+      const text = head.toString('latin1');
+      const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.[01]\r\n/.exec(text);
+      if (!m || m[1] !== HOST || m[2] !== '443') {
+        refused.push(text.split('\r\n')[0]);
+        client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      const upstream = connect(mockPort, '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        const rest = head.subarray(head.indexOf('\r\n\r\n') + 4);
+        if (rest.length) upstream.write(rest);
+        client.pipe(upstream).pipe(client);
+      });
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+    });
+  });
+  return new Promise((resolveListen) => {
+    server.listen(0, '127.0.0.1', () => resolveListen({
+      port: server.address().port,
+      refused,
+      close: () => new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+    }));
+  });
+}
+
+describe('Cartera in Firefox (smoke)', { timeout: 180_000 }, () => {
+  let mock;
+  let proxy;
+  let driver;
+  const uuid = randomUUID();
+  const base = `moz-extension://${uuid}/`;
+
+  /** Open an extension page in a new tab (WebDriver itself refuses moz-extension:// URLs). */
+  async function openExtensionPage(path) {
+    const handles = await driver.getAllWindowHandles();
+    await driver.setContext(firefox.Context.CHROME);
+    await driver.executeScript(
+      `gBrowser.selectedTab = gBrowser.addTab(arguments[0], {
+         triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal() });`,
+      base + path,
+    );
+    await driver.setContext(firefox.Context.CONTENT);
+    const handle = await driver.wait(async () => {
+      const now = await driver.getAllWindowHandles();
+      return now.find((h) => !handles.includes(h));
+    }, 10_000);
+    await driver.switchTo().window(handle);
+    await driver.wait(async () => (await driver.getCurrentUrl()).startsWith(base + path), 10_000);
+    await driver.wait(async () => (await driver.executeScript('return document.readyState')) === 'complete', 10_000);
+  }
+
+  const text = async (css) => (await driver.findElement(By.css(css)).getText()).trim();
+  const visible = async (css) => {
+    const found = await driver.findElements(By.css(css));
+    return found.length > 0 && found[0].isDisplayed();
+  };
+
+  before(async () => {
+    assert.ok(existsSync(ZIP), `${ZIP} is missing: run ./build.sh first`);
+    assert.ok(existsSync(GECKODRIVER), `${GECKODRIVER} is missing: cargo install geckodriver`);
+    mock = await startMockBitso({
+      accounts: { [ACCOUNT_A.apiKey]: { secret: ACCOUNT_A.secret, balances: ACCOUNT_A.balances } },
+    });
+    proxy = await startConnectProxy(mock.port);
+
+    const options = new firefox.Options()
+      .setBinary(FIREFOX)
+      .addArguments('-headless')
+      .setAcceptInsecureCerts(true)
+      .setPreference('extensions.webextensions.uuids', JSON.stringify({ [GECKO_ID]: uuid }))
+      // Grant host_permissions at install, as a user accepting the install prompt would.
+      .setPreference('extensions.originControls.grantByDefault', true)
+      .setPreference('network.proxy.type', 1)
+      .setPreference('network.proxy.ssl', '127.0.0.1')
+      .setPreference('network.proxy.ssl_port', proxy.port)
+      .setPreference('network.proxy.http', '127.0.0.1')
+      .setPreference('network.proxy.http_port', proxy.port)
+      .setPreference('network.proxy.no_proxies_on', '')
+      .setPreference('network.proxy.allow_hijacking_localhost', true)
+      .setPreference('network.dns.disableIPv6', true)
+      // Quiet: no update checks, telemetry or remote settings traffic through the proxy.
+      .setPreference('app.update.enabled', false)
+      .setPreference('datareporting.policy.dataSubmissionEnabled', false)
+      .setPreference('toolkit.telemetry.enabled', false)
+      .setPreference('browser.safebrowsing.malware.enabled', false)
+      .setPreference('browser.safebrowsing.phishing.enabled', false)
+      .setPreference('extensions.getAddons.cache.enabled', false)
+      .setPreference('network.captive-portal-service.enabled', false)
+      .setPreference('network.connectivity-service.enabled', false)
+      .setPreference('services.settings.server', 'data:,#remote-settings-dummy/v1')
+      .setPreference('intl.locale.requested', 'en-US');
+    const service = new firefox.ServiceBuilder(GECKODRIVER).addArguments('--allow-system-access');
+    driver = await new Builder().forBrowser('firefox').setFirefoxOptions(options).setFirefoxService(service).build();
+    await driver.installAddon(ZIP, true);
+  });
+
+  after(async () => {
+    await driver?.quit().catch(() => {});
+    await proxy?.close();
+    await mock?.close();
+  });
+
+  test('the popup renders (no vault yet: onboarding)', async () => {
+    await openExtensionPage(MANIFEST.action.default_popup);
+    await driver.wait(until.elementLocated(By.css('#onboarding')), 10_000);
+    await driver.wait(async () => visible('#onboarding'), 10_000);
+    assert.ok(await visible('#open-options'));
+    assert.ok((await driver.getTitle()).length > 0);
+  });
+
+  test('the options page runs the wasm core (passphrase hint)', async () => {
+    await openExtensionPage(MANIFEST.options_ui.page);
+    const field = await driver.wait(until.elementLocated(By.css('#passphrase')), 10_000);
+    await field.sendKeys('short');
+    await driver.wait(async () => (await text('#passphrase-hint')).length > 0, 10_000);
+    const shortHint = await text('#passphrase-hint');
+    await field.sendKeys(' but now a much longer passphrase 93');
+    await driver.wait(async () => (await text('#passphrase-hint')) !== shortHint, 10_000);
+    await field.clear();
+  });
+
+  test('Test connection reaches the mock with a correctly signed request', async () => {
+    await driver.findElement(By.css('#label')).sendKeys(ACCOUNT_A.label);
+    await driver.findElement(By.css('#api-key')).sendKeys(ACCOUNT_A.apiKey);
+    await driver.findElement(By.css('#api-secret')).sendKeys(ACCOUNT_A.secret);
+    await driver.findElement(By.css('#test-connection')).click();
+    // Wait for a verdict (not empty, not a "Testing…" progress text).
+    await driver.wait(async () => {
+      const status = await text('#connection-status');
+      return status !== '' && !/…|\.\.\./.test(status);
+    }, 20_000);
+    assert.equal(await text('#connection-status'), 'Active');
+    const sent = mock.balanceRequests();
+    assert.ok(sent.length >= 1, 'the mock was reached');
+    for (const r of sent) {
+      assert.equal(r.host, HOST);
+      assert.equal(r.authorized, true, 'signature verified');
+    }
+  });
+
+  test('saving the key and opening the popup shows the expected total', async () => {
+    await driver.findElement(By.css('#passphrase')).sendKeys(PASSPHRASE);
+    await driver.findElement(By.css('#passphrase-confirm')).sendKeys(PASSPHRASE);
+    await driver.findElement(By.css('#save-account')).click();
+    await driver.wait(async () => (await driver.findElements(By.css('#accounts [data-account-id]'))).length === 1, 20_000);
+
+    await openExtensionPage(MANIFEST.action.default_popup);
+    const expected = digitsOf(expectedPortfolio([ACCOUNT_A], TICKERS, 'mxn').total.toFixed(2));
+    await driver.wait(async () => digitsOf(await text('#total')) === expected, 20_000).catch(() => {});
+    assert.equal(digitsOf(await text('#total')), expected, `#total "${await text('#total')}"`);
+  });
+
+  test('nothing but api.bitso.com went through the proxy', () => {
+    // Firefox's own background traffic may try other hosts; the extension must not. Everything the
+    // mock saw came for api.bitso.com, and every balance request was signed correctly.
+    for (const r of mock.requests) assert.equal(r.host, HOST);
+    assert.ok(mock.balanceRequests().every((r) => r.authorized === true));
+    if (proxy.refused.length) console.log(`proxy refused (Firefox itself): ${[...new Set(proxy.refused)].join(', ')}`);
+  });
+});
