@@ -198,6 +198,8 @@ describe('Cartera in Chromium', { timeout: 240_000 }, () => {
     pages.options = options;
     const row = options.locator(`#accounts [data-account-id="${accountIds.b}"]`);
     await row.waitFor();
+    await options.locator(`#accounts [data-account-id="${accountIds.a}"]`).waitFor();
+    await screenshot(options, 'options.png', { fullPage: true }); // both accounts, freshly loaded
     await row.locator('.delete').click();
     await confirmIfAsked(options, PASSPHRASE);
     await row.waitFor({ state: 'detached' });
@@ -213,7 +215,6 @@ describe('Cartera in Chromium', { timeout: 240_000 }, () => {
     });
     assert.equal(byKey(mock, ACCOUNT_B.apiKey).length, before, 'the deleted key is not used again');
     await assertTotal(h, pages.popup, [ACCOUNT_A]);
-    await screenshot(options, 'options.png', { fullPage: true });
   });
 
   test('7. secrets never reach storage, the DOM or the console', async () => {
