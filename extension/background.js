@@ -6,7 +6,7 @@
 // synchronously below so events that wake the worker are not lost.
 
 import init, * as cartera from './wasm/cartera.js';
-import { browser, t } from './shared/ext.js';
+import { browser, EXCHANGE_ORIGINS, t } from './shared/ext.js';
 
 const LANG = browser.i18n.getUILanguage();
 const AUTOLOCK_ALARM = 'autolock';
@@ -331,6 +331,13 @@ async function setSettings(message) {
 // Every caller while a refresh runs gets that same refresh: ten clicks make one request.
 let inflight = null;
 
+/** Firefox users can withhold the host permission; say so instead of failing as "offline". */
+async function requireExchangeAccess() {
+  if (!(await browser.permissions.contains({ origins: EXCHANGE_ORIGINS }))) {
+    throw { code: 'host_permission', message: t('errorHostPermission') };
+  }
+}
+
 function refreshShared() {
   inflight ??= runRefresh()
     .catch(failure)
@@ -354,6 +361,7 @@ async function runRefresh() {
     throw { code: 'no_accounts', message: t('errorNoAccounts') };
   }
   const vaultKey = await requireSessionKey();
+  await requireExchangeAccess();
   const core = await engineReady();
   await armAutoLock();
 

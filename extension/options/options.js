@@ -3,6 +3,7 @@
 
 import {
   browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency,
+  requestExchangeAccess,
 } from '../shared/ext.js';
 import { loadCore } from '../shared/core.js';
 
@@ -224,12 +225,18 @@ function readCredentials() {
 
 async function testConnection() {
   if (state.busy) return;
+  const access = requestExchangeAccess();
   const credentials = readCredentials();
   if (!credentials) {
     setConnectionStatus(t('credentialsMissing'), 'error');
     return;
   }
   setBusy(true);
+  if (!(await access)) {
+    setBusy(false);
+    setConnectionStatus(t('errorHostPermission'), 'error');
+    return;
+  }
   setConnectionStatus(t('checkingConnection'), 'pending');
   const reply = await send('testAccount', { exchange: 'bitso', ...credentials });
   setBusy(false);
@@ -239,6 +246,7 @@ async function testConnection() {
 async function saveAccount(event) {
   event.preventDefault();
   if (state.busy) return;
+  const access = requestExchangeAccess();
   const credentials = readCredentials();
   if (!credentials) {
     setConnectionStatus(t('credentialsMissing'), 'error');
@@ -250,6 +258,7 @@ async function saveAccount(event) {
   if (creating && passphrase !== $('passphrase-confirm').value) return invalid('passphrase-confirm', t('passphraseMismatch'));
 
   const label = $('label').value.trim() || t('defaultAccountLabel');
+  if (!(await access)) return setConnectionStatus(t('errorHostPermission'), 'error');
   setBusy(true);
   setConnectionStatus(t(creating ? 'encryptingVault' : 'unlockingVault'), 'pending');
   await nextPaint();

@@ -18,6 +18,19 @@ function transportError() {
   return { ok: false, error: { code: 'no_background', message: t('errorNoBackground') } };
 }
 
+/** The exchange hosts Cartera reads from; the manifest's host_permissions. */
+export const EXCHANGE_ORIGINS = ['https://api.bitso.com/*'];
+
+/**
+ * Asks for access to the exchange hosts. Firefox lets users withhold MV3 host permissions
+ * (https://blog.mozilla.org/addons/2022/11/17/unified-extensions-button-and-how-to-handle-permissions-in-manifest-v3/),
+ * and permissions.request() only works synchronously inside a user gesture, so call this first in
+ * a click handler, before any await. Resolves true at once where access is already granted.
+ */
+export function requestExchangeAccess() {
+  return browser.permissions.request({ origins: EXCHANGE_ORIGINS }).catch(() => false);
+}
+
 /** The localized string for `key`; falls back to the key so a missing string is visible. */
 export function t(key, substitutions) {
   return browser.i18n.getMessage(key, substitutions) || key;
