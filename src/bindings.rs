@@ -233,3 +233,102 @@ impl Engine {
         })
     }
 }
+
+/// Benchmark-only exports (`--features bench`); never in the shipped build. Thin adapters from
+/// JS strings to the core functions that `bench/` times, with no decisions of their own.
+#[cfg(feature = "bench")]
+mod bench {
+    use wasm_bindgen::prelude::*;
+
+    use crate::{
+        error::Lang,
+        exchange::{Balance, Exchange, ExchangeId, HttpResponse, Method, Stamp, bitso},
+        nonce::NonceGenerator,
+        portfolio::{AccountBalances, build_snapshot},
+        secret::Credentials,
+    };
+
+    fn fail(what: &str) -> JsValue {
+        JsValue::from_str(what)
+    }
+
+    /// The `Authorization` header value the Bitso adapter signs for this request, with a fixed
+    /// 19-digit nonce (13-digit ms timestamp + 6-digit salt, salt ≥ 100000).
+    #[wasm_bindgen(js_name = benchSignBitso)]
+    pub fn bench_sign_bitso(key: &str, secret: &str, nonce: &str, method: &str, path: &str, body: Option<String>) -> Result<String, JsValue> {
+        let value: u64 = nonce.parse().map_err(|_| fail("nonce"))?;
+        let salt = u32::try_from(value % 1_000_000).map_err(|_| fail("nonce"))?;
+        let nonce = NonceGenerator::new().next(value / 1_000_000, salt.checked_sub(100_000).ok_or_else(|| fail("nonce"))?);
+        let method = if method == "POST" { Method::Post } else { Method::Get };
+        let credentials = Credentials::new(key, secret).map_err(|_| fail("credentials"))?;
+        let request = bitso::signed_request(&credentials, Stamp { now_ms: 0, nonce }, method, path, body.as_deref())
+            .map_err(|_| fail("sign"))?;
+        request.header("Authorization").map(str::to_owned).ok_or_else(|| fail("header"))
+    }
+
+    /// `benchSignBitso` `iterations` times inside wasm (no JS boundary per call); returns the
+    /// last header, so the JS side can time the core alone.
+    #[wasm_bindgen(js_name = benchSignBitsoRepeat)]
+    pub fn bench_sign_bitso_repeat(key: &str, secret: &str, nonce: &str, method: &str, path: &str, iterations: u32) -> Result<String, JsValue> {
+        let mut header = String::new();
+        for _ in 0..iterations {
+            header = std::hint::black_box(bench_sign_bitso(key, secret, nonce, method, path, None)?);
+        }
+        Ok(header)
+    }
+
+    #[derive(serde::Deserialize)]
+    struct BenchAccount {
+        id: String,
+        label: String,
+        balances: Vec<Balance>,
+    }
+
+    /// Values accounts (`[{ id, label, balances: [{ currency, total, available, locked }] }]`)
+    /// with a Bitso ticker response body, as `refresh` does; returns the snapshot as JSON text.
+    #[wasm_bindgen(js_name = benchValue)]
+    pub fn bench_value(accounts_json: &str, tickers_json: &str, quote: &str) -> Result<String, JsValue> {
+        let accounts: Vec<BenchAccount> = serde_json::from_str(accounts_json).map_err(|_| fail("accounts"))?;
+        let response = HttpResponse { status: 200, body: tickers_json.as_bytes(), retry_after_secs: None };
+        let tickers = bitso::Bitso.parse_tickers(response).map_err(|_| fail("tickers"))?;
+        let inputs: Vec<AccountBalances<'_>> = accounts
+            .iter()
+            .map(|account| AccountBalances {
+                id: &account.id,
+                label: &account.label,
+                exchange: ExchangeId::Bitso,
+                balances: &account.balances,
+                synced_at: Some(0),
+                error: None,
+            })
+            .collect();
+        let snapshot = build_snapshot(&inputs, &tickers, quote, 0, Lang::En);
+        serde_json::to_string(&snapshot).map_err(|_| fail("snapshot"))
+    }
+
+    /// Parses once, then runs `build_snapshot` `iterations` times inside wasm (the valuation
+    /// alone, as the native benchmark times it); returns the last snapshot's total.
+    #[wasm_bindgen(js_name = benchValueRepeat)]
+    pub fn bench_value_repeat(accounts_json: &str, tickers_json: &str, quote: &str, iterations: u32) -> Result<String, JsValue> {
+        let accounts: Vec<BenchAccount> = serde_json::from_str(accounts_json).map_err(|_| fail("accounts"))?;
+        let response = HttpResponse { status: 200, body: tickers_json.as_bytes(), retry_after_secs: None };
+        let tickers = bitso::Bitso.parse_tickers(response).map_err(|_| fail("tickers"))?;
+        let inputs: Vec<AccountBalances<'_>> = accounts
+            .iter()
+            .map(|account| AccountBalances {
+                id: &account.id,
+                label: &account.label,
+                exchange: ExchangeId::Bitso,
+                balances: &account.balances,
+                synced_at: Some(0),
+                error: None,
+            })
+            .collect();
+        let mut total = String::new();
+        for _ in 0..iterations {
+            let snapshot = std::hint::black_box(build_snapshot(&inputs, &tickers, quote, 0, Lang::En));
+            total = snapshot.total.normalize().to_string();
+        }
+        Ok(total)
+    }
+}
