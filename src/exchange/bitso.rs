@@ -8,7 +8,10 @@
 //! string or (in older answers) a number. Rate limits answer HTTP 420 with code 0801; a CDN in
 //! front of the API may answer with an HTML page, which is never shown to the user.
 
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::{
     Balance, Exchange, ExchangeId, HttpRequest, HttpResponse, Method, Stamp, Ticker, json,
@@ -51,15 +54,11 @@ impl Exchange for Bitso {
 
     fn parse_balances(&self, response: HttpResponse<'_>) -> Result<Vec<Balance>> {
         let payload = read_payload(response)?;
-        let entries = payload
-            .get("balances")
-            .and_then(Value::as_array)
-            .ok_or(Error::MalformedResponse { exchange: EXCHANGE })?;
+        let malformed = Error::MalformedResponse { exchange: EXCHANGE };
+        let balances: BalancePayload<'_> = serde_json::from_str(payload.get()).map_err(|_| malformed.clone())?;
         // A balance that cannot be read fails the whole answer: dropping it would show a
         // smaller portfolio than the user owns.
-        entries.iter().map(parse_balance).collect::<Option<Vec<_>>>().ok_or(Error::MalformedResponse {
-            exchange: EXCHANGE,
-        })
+        balances.balances.iter().map(parse_balance).collect::<Option<Vec<_>>>().ok_or(malformed)
     }
 
     fn tickers_request(&self) -> HttpRequest {
@@ -74,12 +73,12 @@ impl Exchange for Bitso {
     fn parse_tickers(&self, response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
         let payload = read_payload(response)?;
         // All books come as an array; a single `?book=` query answers one object.
-        let tickers = match &payload {
-            Value::Array(items) => items.iter().filter_map(parse_ticker).collect(),
-            Value::Object(_) => parse_ticker(&payload).into_iter().collect(),
+        let entries: Vec<&RawValue> = match payload.get().as_bytes().first() {
+            Some(b'[') => serde_json::from_str(payload.get()).map_err(|_| Error::MalformedResponse { exchange: EXCHANGE })?,
+            Some(b'{') => vec![payload],
             _ => return Err(Error::MalformedResponse { exchange: EXCHANGE }),
         };
-        Ok(tickers)
+        Ok(entries.into_iter().filter_map(parse_ticker).collect())
     }
 }
 
@@ -112,21 +111,71 @@ pub fn signed_request(
     })
 }
 
+/// Bitso's envelope: `{"success": …, "payload": …}` or `{"success": false, "error": {…}}`.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    success: Option<&'a RawValue>,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<ErrorBody<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody<'a> {
+    #[serde(borrow)]
+    code: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct BalancePayload<'a> {
+    #[serde(borrow)]
+    balances: Vec<RawBalance<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawBalance<'a> {
+    #[serde(borrow)]
+    currency: Cow<'a, str>,
+    #[serde(borrow)]
+    total: &'a RawValue,
+    #[serde(borrow)]
+    available: &'a RawValue,
+    #[serde(borrow)]
+    locked: &'a RawValue,
+}
+
+/// Every field optional: a book missing one is skipped, not fatal to the others.
+#[derive(Deserialize)]
+struct RawTicker<'a> {
+    #[serde(borrow)]
+    book: Option<&'a RawValue>,
+    #[serde(borrow)]
+    last: Option<&'a RawValue>,
+    #[serde(borrow)]
+    volume: Option<&'a RawValue>,
+    #[serde(borrow)]
+    change_24: Option<&'a RawValue>,
+    #[serde(borrow)]
+    created_at: Option<&'a RawValue>,
+}
+
 /// The `payload` of a successful answer, or the error the answer stands for.
-fn read_payload(response: HttpResponse<'_>) -> Result<Value> {
+fn read_payload(response: HttpResponse<'_>) -> Result<&RawValue> {
     if matches!(response.status, 420 | 429) {
         return Err(rate_limited(response));
     }
-    let Ok(document) = serde_json::from_slice::<Value>(response.body) else {
+    let Ok(document) = serde_json::from_slice::<Envelope<'_>>(response.body) else {
         return Err(unreadable(response.status));
     };
-    if document.get("success").is_some_and(json::truthy) {
-        return match document.get("payload") {
-            Some(payload) if (200..300).contains(&response.status) => Ok(payload.clone()),
+    if document.success.is_some_and(json::truthy) {
+        return match document.payload {
+            Some(payload) if (200..300).contains(&response.status) => Ok(payload),
             _ => Err(unreadable(response.status)),
         };
     }
-    match document.get("error").and_then(|error| error.get("code")) {
+    match document.error.and_then(|error| error.code) {
         Some(code) => Err(map_error_code(code, response)),
         None => Err(unreadable(response.status)),
     }
@@ -150,15 +199,15 @@ fn rate_limited(response: HttpResponse<'_>) -> Error {
 
 /// Maps Bitso's error codes (<https://docs.bitso.com/bitso-api/docs/error-codes>) to what the
 /// user has to do.
-fn map_error_code(code: &Value, response: HttpResponse<'_>) -> Error {
-    let Some(text) = json::code_text(code) else {
+fn map_error_code(code: &RawValue, response: HttpResponse<'_>) -> Error {
+    let Some((text, is_number)) = json::code(code) else {
         return unreadable(response.status);
     };
     // Before four-digit codes Bitso answered numbers; 104 was "nonce must be higher".
-    if code.is_number() && text == "104" {
+    if is_number && text == "104" {
         return Error::InvalidCredentials { exchange: EXCHANGE };
     }
-    let code = if code.is_number() && text.len() < 4 { format!("{text:0>4}") } else { text };
+    let code = if is_number && text.len() < 4 { format!("{text:0>4}") } else { text };
     match code.as_str() {
         // Check your credentials; invalid nonce type or value; authentication required;
         // incorrect signature.
@@ -185,28 +234,29 @@ fn sanitize_code(code: &str) -> String {
     }
 }
 
-fn parse_balance(entry: &Value) -> Option<Balance> {
-    let currency = entry.get("currency")?.as_str()?.trim().to_ascii_lowercase();
+fn parse_balance(entry: &RawBalance<'_>) -> Option<Balance> {
+    let currency = entry.currency.trim().to_ascii_lowercase();
     if currency.is_empty() {
         return None;
     }
     Some(Balance {
         currency,
-        total: json::decimal(entry.get("total")?)?,
-        available: json::decimal(entry.get("available")?)?,
-        locked: json::decimal(entry.get("locked")?)?,
+        total: json::decimal(entry.total)?,
+        available: json::decimal(entry.available)?,
+        locked: json::decimal(entry.locked)?,
     })
 }
 
 /// One ticker, or `None` when it cannot price anything (unknown book shape, no positive last
 /// price). Such a book is skipped rather than failing every other price.
-fn parse_ticker(entry: &Value) -> Option<Ticker> {
-    let book = entry.get("book")?.as_str()?.to_ascii_lowercase();
+fn parse_ticker(entry: &RawValue) -> Option<Ticker> {
+    let entry: RawTicker<'_> = serde_json::from_str(entry.get()).ok()?;
+    let book = json::string(entry.book?)?.to_ascii_lowercase();
     let (base, quote) = book.split_once('_')?;
     if base.is_empty() || quote.is_empty() || quote.contains('_') {
         return None;
     }
-    let last = json::decimal(entry.get("last")?)?;
+    let last = json::decimal(entry.last?)?;
     if last <= rust_decimal::Decimal::ZERO {
         return None;
     }
@@ -214,9 +264,9 @@ fn parse_ticker(entry: &Value) -> Option<Ticker> {
         base: base.to_owned(),
         quote: quote.to_owned(),
         last,
-        volume: entry.get("volume").and_then(json::decimal).unwrap_or_default(),
-        change_24h: entry.get("change_24").and_then(json::decimal),
-        created_at: entry.get("created_at").and_then(Value::as_str).map(str::to_owned),
+        volume: entry.volume.and_then(json::decimal).unwrap_or_default(),
+        change_24h: entry.change_24.and_then(json::decimal),
+        created_at: entry.created_at.and_then(json::string).map(Cow::into_owned),
         book,
     })
 }

@@ -1,62 +1,79 @@
-//! Small helpers for reading exchange JSON without floats.
+//! Reading exchange JSON without floats and without building a document tree.
 //!
-//! `serde_json` is built with `arbitrary_precision`, so a JSON number keeps its exact digits and
-//! is read here through the same decimal parser as a string.
+//! Fields that carry money are taken as [`RawValue`]s: the exact text of the JSON value. A
+//! string (`"0.5"`) and a number (`0.5`) both reach the same decimal parser digit for digit, so
+//! nothing passes through `f64`.
+
+use std::borrow::Cow;
 
 use rust_decimal::Decimal;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::money::parse_decimal;
 
+/// The text of a JSON string, unescaped; `None` for any other kind of value.
+pub(crate) fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
+    if raw.get().starts_with('"') { serde_json::from_str(raw.get()).ok() } else { None }
+}
+
 /// A decimal given as a JSON string (`"0.5"`) or a JSON number (`0.5`).
-pub(crate) fn decimal(value: &Value) -> Option<Decimal> {
-    match value {
-        Value::String(text) => parse_decimal(text),
-        Value::Number(number) => parse_decimal(&number.to_string()),
-        _ => None,
+pub(crate) fn decimal(raw: &RawValue) -> Option<Decimal> {
+    match string(raw) {
+        Some(text) => parse_decimal(&text),
+        None => parse_decimal(raw.get()),
     }
 }
 
-/// A code given as a JSON string (`"0201"`) or number (`201`), as text.
-pub(crate) fn code_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
+/// A code given as a JSON string (`"0201"`) or number (`201`): its text, and whether it was a
+/// number.
+pub(crate) fn code(raw: &RawValue) -> Option<(String, bool)> {
+    match string(raw) {
+        Some(text) => Some((text.into_owned(), false)),
+        None => {
+            let text = raw.get();
+            text.bytes().all(|b| b.is_ascii_digit()).then(|| (text.to_owned(), true))
+        }
     }
 }
 
 /// Whether a `success` flag is set, accepting the spellings exchanges use (`true`, `"true"`, `1`).
-pub(crate) fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Bool(flag) => *flag,
-        Value::String(text) => text == "true" || text == "1",
-        Value::Number(number) => number.to_string() == "1",
-        _ => false,
-    }
+pub(crate) fn truthy(raw: &RawValue) -> bool {
+    matches!(raw.get(), "true" | "\"true\"" | "1" | "\"1\"")
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap_or_else(|e| panic!("{e}"))
+    }
 
     #[test]
     fn numbers_keep_their_exact_digits() {
-        let value: Value = serde_json::from_str("0.1000000000000000055511151231257827").unwrap_or_default();
-        assert_eq!(decimal(&value).map(|d| d.to_string()).as_deref(), Some("0.1000000000000000055511151231"));
-        assert_eq!(decimal(&json!("12.50")).map(|d| d.to_string()).as_deref(), Some("12.50"));
-        assert_eq!(decimal(&json!(null)), None);
-        assert_eq!(decimal(&json!(true)), None);
+        let exact = |text: &str| decimal(&raw(text)).map(|d| d.to_string());
+        assert_eq!(exact("0.1000000000000000055511151231257827").as_deref(), Some("0.1000000000000000055511151231"));
+        assert_eq!(exact("0.1").as_deref(), Some("0.1"));
+        assert_eq!(exact(r#""12.50""#).as_deref(), Some("12.50"));
+        assert_eq!(exact("1e5"), None, "exponents are refused, not rounded");
+        assert_eq!(exact("null"), None);
+        assert_eq!(exact("true"), None);
+        assert_eq!(exact(r#"{"a":1}"#), None);
     }
 
     #[test]
     fn codes_and_flags() {
-        assert_eq!(code_text(&json!("0201")).as_deref(), Some("0201"));
-        assert_eq!(code_text(&json!(104)).as_deref(), Some("104"));
-        assert_eq!(code_text(&json!({})), None);
-        assert!(truthy(&json!(true)) && truthy(&json!("true")) && truthy(&json!(1)));
-        assert!(!truthy(&json!(false)) && !truthy(&json!("false")) && !truthy(&json!(null)));
+        assert_eq!(code(&raw(r#""0201""#)), Some(("0201".into(), false)));
+        assert_eq!(code(&raw("104")), Some(("104".into(), true)));
+        assert_eq!(code(&raw("{}")), None);
+        assert_eq!(code(&raw("-1")), None);
+        assert!(truthy(&raw("true")) && truthy(&raw(r#""true""#)) && truthy(&raw("1")));
+        assert!(!truthy(&raw("false")) && !truthy(&raw(r#""false""#)) && !truthy(&raw("null")));
+    }
+
+    #[test]
+    fn strings_are_unescaped() {
+        assert_eq!(string(&raw(r#""b\u0074c""#)).as_deref(), Some("btc"));
+        assert_eq!(string(&raw("12")), None);
     }
 }
