@@ -5,6 +5,8 @@
 #                     dist/chrome/, dist/firefox/, dist/cartera-chrome.zip, dist/cartera-firefox.zip
 #   ./build.sh test   build, then: cargo test, wasm tests, Chromium end-to-end suite,
 #                     web-ext lint, Firefox smoke test, reproducible-zip check
+#   ./build.sh bench  build, then measure sizes, signing, valuation, unlock, popup paint, refresh
+#                     and memory; prints a table and writes BENCHMARKS.md (bench/run.mjs)
 #
 # Tools are checked before they are installed, so a warm machine skips every install.
 set -euo pipefail
@@ -262,8 +264,26 @@ run_tests() {
   step_done
 }
 
+# ---------------------------------------------------------------- bench
+# run_bench: the bench-only wasm (--features bench: extra exports, never shipped) and the native
+# valuation binaries, then bench/run.mjs, which prints the table and writes BENCHMARKS.md.
+run_bench() {
+  apt_need openssl openssl gzip gzip /usr/lib/chromium/chromium chromium
+  step "bench builds"
+  # Own target dir: a concurrent shipped build must never pick up this feature's artifact.
+  CARGO_TARGET_DIR=target/bench-wasm-target wasm-pack build --mode no-install --target nodejs --release \
+    --out-dir target/bench-wasm --out-name cartera_bench . -- --features bench
+  cargo build --release --example bench_valuation --features bench
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR=target/bench-o3 cargo build --release --example bench_valuation --features bench
+  step_done
+  step "bench (bench/run.mjs)"
+  node bench/run.mjs
+  step_done
+}
+
 case ${1:-build} in
   build) build ;;
   test) build; run_tests ;;
-  *) die "usage: ./build.sh [build|test]" ;;
+  bench) build; run_bench ;;
+  *) die "usage: ./build.sh [build|test|bench]" ;;
 esac

@@ -1,0 +1,287 @@
+// `./build.sh bench`: measures the shipped build and the core on this machine, prints a Markdown
+// table and writes it to BENCHMARKS.md. Nothing here asserts a goal; the command fails only when
+// a figure could not be measured (or a cross-check between implementations disagreed).
+//
+//   node bench/run.mjs            after ./build.sh has built dist/, the bench wasm
+//                                 (target/bench-wasm) and the native valuation binaries
+// Environment: BENCH_QUICK=1 for fewer repetitions (a smoke run; figures are then rougher).
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { PASSPHRASE } from '../tests/e2e/fixtures.mjs';
+import { benchBrowser } from './browser.mjs';
+import { bytes, kib, log, machine, mib, num, spread } from './lib.mjs';
+import { benchSigning } from './sign.mjs';
+import { measureSizes } from './size.mjs';
+import { benchValuation } from './valuation.mjs';
+import { benchVaultNode } from './vault-node.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const QUICK = process.env.BENCH_QUICK === '1';
+
+const paths = {
+  dist: join(ROOT, 'dist/chrome'),
+  zip: join(ROOT, 'dist/cartera-chrome.zip'),
+  ccxtBundle: join(ROOT, 'node_modules/ccxt/dist/ccxt.browser.min.js'),
+  benchWasm: join(ROOT, 'target/bench-wasm/cartera_bench.js'),
+  native: join(ROOT, 'target/release/examples/bench_valuation'),
+  nativeO3: join(ROOT, 'target/bench-o3/release/examples/bench_valuation'),
+  out: join(ROOT, 'BENCHMARKS.md'),
+};
+
+const sh = (cmd, args) => {
+  try {
+    return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+};
+
+const results = {};
+const failures = [];
+
+/** Runs one measurement; a failure is recorded (and fails the command) but the others go on. */
+async function measure(name, fn) {
+  try {
+    results[name] = await fn();
+  } catch (error) {
+    if (error?.partial) results[name] = error.partial;
+    failures.push({ name, error: error?.message ?? String(error) });
+    log(`${name}: NOT MEASURED: ${error?.stack ?? error}`);
+  }
+}
+
+const startedAt = new Date();
+const loadBefore = loadavg();
+const workDir = mkdtempSync(join(tmpdir(), 'cartera-bench-'));
+let core = null;
+try {
+  core = require(paths.benchWasm);
+} catch (error) {
+  failures.push({ name: 'bench wasm', error: `cannot load ${paths.benchWasm}: ${error.message}` });
+}
+
+try {
+  log('row 1: sizes');
+  await measure('size', () => {
+    // The bench exports live behind a cargo feature; the shipped glue must not know them.
+    if (/bench(SignBitso|Value)/.test(readFileSync(join(paths.dist, 'wasm/cartera.js'), 'utf8'))) {
+      throw new Error('dist/chrome/wasm was built with the bench feature');
+    }
+    return measureSizes({ distDir: paths.dist, zipPath: paths.zip, ccxtBundle: paths.ccxtBundle });
+  });
+  log('row 2: signing');
+  await measure('sign', () => {
+    if (!core) throw new Error('no bench wasm');
+    return benchSigning(core, QUICK ? { iterations: 5_000, runs: 3 } : { iterations: 40_000, runs: 7 });
+  });
+  log('row 3: valuation');
+  await measure('valuation', () => {
+    if (!core) throw new Error('no bench wasm');
+    return benchValuation(core, { nativeBin: paths.native, workDir, runs: QUICK ? 3 : 7 });
+  });
+  await measure('valuationO3', () => {
+    const out = execFileSync(paths.nativeO3, [join(workDir, 'valuation-accounts.json'), join(workDir, 'valuation-tickers.json'), 'mxn', '100', QUICK ? '3' : '7'], { encoding: 'utf8' });
+    const parsed = JSON.parse(out);
+    if (parsed.total !== results.valuation?.total) throw new Error('the opt-level 3 build valued differently');
+    return { native: statsOf(parsed.value_ns.map((ns) => ns / 1e6)) };
+  });
+  log('row 4: vault unlock in Node');
+  await measure('vaultNode', () =>
+    benchVaultNode({ wasmDir: join(paths.dist, 'wasm'), passphrase: PASSPHRASE, colds: QUICK ? 2 : 5, warm: QUICK ? 2 : 4 }));
+  log('rows 4–7: Chromium');
+  await measure('browser', () =>
+    benchBrowser({
+      distChrome: paths.dist,
+      workDir: join(workDir, 'browser'),
+      ...(QUICK ? { colds: 2, warm: 2, opens: 5, refreshRuns: 3 } : { colds: 5, warm: 4, opens: 20, refreshRuns: 7 }),
+    }));
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+function statsOf(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return {
+    min: sorted[0],
+    median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
+    max: sorted[sorted.length - 1],
+    n: sorted.length,
+  };
+}
+
+// ------------------------------------------------------------------------------- the table
+
+const yes = (ok, detail) => `${ok ? 'yes' : '**no**'} (${detail})`;
+const missing = (name) => `not measured: ${failures.find((f) => f.name === name)?.error ?? 'see log'}`;
+const rows = [];
+const row = (n, figure, measured, goal, met) => rows.push({ n, figure, measured, goal, met });
+const { size, sign, valuation, valuationO3, vaultNode, browser: b } = results;
+
+if (size) {
+  const k = size.kinds;
+  const ratio = size.ccxt.gzip / size.total.gzip;
+  row(1, 'shipped size',
+    [`dist/cartera-chrome.zip: ${bytes(size.zip)}`,
+      `gzip -9: wasm ${kib(k.wasm.gzip)} · JS ${kib(k.JS.gzip)} (${k.JS.files} files) · HTML ${kib(k.HTML.gzip)} · CSS ${kib(k.CSS.gzip)} · **total ${kib(size.total.gzip)}** (raw ${kib(size.total.raw)})`,
+      `ccxt ${results.sign?.ccxtVersion ?? ''} browser bundle: raw ${kib(size.ccxt.raw)} · gzip -9 **${kib(size.ccxt.gzip)}**`].join('<br>'),
+    '≤ 1/10 of ccxt\'s gzip',
+    yes(size.total.gzip * 10 <= size.ccxt.gzip, `1/${num(ratio, 3)} of ccxt; limit ${kib(size.ccxt.gzip / 10)}`));
+} else row(1, 'shipped size', missing('size'), '≤ 1/10 of ccxt\'s gzip', 'not measured');
+
+if (sign) {
+  const ratio = sign.ccxt.median / sign.cartera.median;
+  row(2, 'signing a Bitso request (GET balance, fixed nonce)',
+    [`Cartera wasm in Node: ${spread(sign.cartera, 'µs/op')}`,
+      `(Cartera inside wasm, no JS boundary per call: ${spread(sign.inWasm, 'µs/op')})`,
+      `ccxt ${sign.ccxtVersion} bitso.sign(): ${spread(sign.ccxt, 'µs/op')}`,
+      `(${sign.runs} runs × ${sign.iterations.toLocaleString('en-US')} calls each, after a warm-up run; headers checked equal and against node:crypto)`].join('<br>'),
+    '≥ 10× faster than ccxt',
+    yes(ratio >= 10, `${num(ratio, 3)}× faster`));
+} else row(2, 'signing a Bitso request', missing('sign'), '≥ 10× faster than ccxt', 'not measured');
+
+if (valuation) {
+  const s = valuation.shape;
+  const lines = [
+    `native, release profile: ${spread(valuation.native, 'ms')}`,
+    valuationO3 ? `native, opt-level 3 (not the shipped profile): ${spread(valuationO3.native, 'ms')}` : `native, opt-level 3: ${missing('valuationO3')}`,
+    `wasm in Node, valuation alone: ${spread(valuation.wasm, 'ms')}`,
+    `wasm in Node, JSON in → snapshot JSON out: ${spread(valuation.wasmPipeline, 'ms')} (native same path: ${num(valuation.nativePipeline.median)} ms)`,
+    `(${s.accounts} accounts, ${s.balances} balances, ${s.books} books → ${s.assets} priced + ${s.unpriced} unpriced assets; totals agree native = wasm = independent BigInt valuation)`,
+  ];
+  row(3, 'valuation (10 accounts × 300 assets × 400 books)', lines.join('<br>'), '≤ 1 ms native',
+    yes(valuation.native.median <= 1, `${num(valuation.native.median)} ms = ${num(valuation.native.median / 1)}× the limit`));
+} else row(3, 'valuation', missing('valuation'), '≤ 1 ms native', 'not measured');
+
+if (b?.unlock || vaultNode) {
+  const lines = [];
+  let met = 'not measured';
+  if (b?.unlock) {
+    const kdf = b.unlock.kdf;
+    lines.push(`Chromium extension page: warm ${spread(b.unlock.warm, 'ms')} · cold ${spread(b.unlock.cold, 'ms')}`);
+    lines.push(`(Argon2id m = ${kdf.m} KiB, t = ${kdf.t}, p = ${kdf.p}, the shipped default; cold = first derive in a freshly opened options page)`);
+  } else lines.push(`Chromium: ${missing('browser')}`);
+  if (vaultNode) lines.push(`Node: warm ${spread(vaultNode.warm, 'ms')} · cold ${spread(vaultNode.cold, 'ms')} (cold = fresh worker thread)`);
+  else lines.push(`Node: ${missing('vaultNode')}`);
+  if (b?.workerAfterUnlock) {
+    const w = b.workerAfterUnlock;
+    lines.push(`background service worker after an unlock done in the page: wasm linear memory ${mib(w.wasm)} (${mib(b.workerBeforeUnlock.wasm)} before), JS heap ${mib(w.jsHeapUsed)}`);
+    lines.push(`the unlocking page itself: wasm linear memory ${mib(b.pageAfterUnlock.wasm)} (freed when the page closes)`);
+  }
+  if (b?.unlock && b?.workerAfterUnlock) {
+    const kdfBytes = b.unlock.kdf.m * 1024;
+    const coldOk = b.unlock.cold.median <= 300;
+    const noKdf = b.workerAfterUnlock.wasm < kdfBytes;
+    met = `${coldOk && noKdf ? 'yes' : '**no**'} (cold median ${num(b.unlock.cold.median)} ms = ${num(b.unlock.cold.median / 300)}× the limit, max ${num(b.unlock.cold.max)} ms; background wasm ${mib(b.workerAfterUnlock.wasm)} ${noKdf ? '<' : '≥'} the ${mib(kdfBytes)} Argon2 needs: ${noKdf ? 'no KDF memory' : 'KDF memory held'})`;
+  }
+  row(4, 'vault unlock', lines.join('<br>'), '≤ 300 ms in Chromium; no KDF memory held by the background', met);
+} else row(4, 'vault unlock', `${missing('browser')}; Node: ${missing('vaultNode')}`, '≤ 300 ms in Chromium; no KDF memory held by the background', 'not measured');
+
+if (b?.paint) {
+  const p = b.paint;
+  const ratio = p.popupTotal.median / p.staticFcp.median;
+  row(5, `popup first paint (${p.opens} opens, stored snapshot of 5 accounts)`,
+    [`popup, navigation start → total painted: ${spread(p.popupTotal, 'ms')}`,
+      `static one-paragraph extension page, first contentful paint: ${spread(p.staticFcp, 'ms')}`,
+      `(popup: first contentful paint ${num(p.popupFcp.median)} ms, total written to the DOM (performance.mark) ${num(p.popupMark.median)} ms; "painted" = Element Timing of #total)`].join('<br>'),
+    '≤ 1.3× the static page\'s median',
+    yes(ratio <= 1.3, `${num(ratio)}×`));
+} else row(5, 'popup first paint', missing('browser'), '≤ 1.3× the static page\'s median', 'not measured');
+
+if (b?.refresh1 && b?.refresh5) {
+  const ratio = b.refresh5.median / b.refresh1.median;
+  row(6, `refresh, click → updated total (mock Bitso + ${b.latencyMs} ms per request)`,
+    [`1 account: ${spread(b.refresh1, 'ms')}`, `5 accounts, fetched concurrently: ${spread(b.refresh5, 'ms')}`,
+      `(${b.refresh1.n} timed clicks each after 2 warm-up clicks; every balance request signed and verified by the mock)`].join('<br>'),
+    '5 accounts ≤ 1.25 × one account',
+    yes(ratio <= 1.25, `${num(ratio)}×`));
+} else row(6, 'refresh', missing('browser'), '5 accounts ≤ 1.25 × one account', 'not measured');
+
+if (b?.popupMemory && b?.workerAfterRefresh) {
+  const p = b.popupMemory;
+  const w = b.workerAfterRefresh;
+  row(7, 'memory after a refresh (5 accounts, after a full GC)',
+    [`popup: JS heap ${mib(p.jsHeapUsed)} + wasm linear memory ${p.wasmMemories.length ? mib(p.wasm) : '0 (the popup loads no wasm unless it unlocks)'} = **${mib(p.jsHeapUsed + p.wasm)}**`,
+      `background service worker: JS heap ${mib(w.jsHeapUsed)} + wasm linear memory ${mib(w.wasm)} = **${mib(w.jsHeapUsed + w.wasm)}**`].join('<br>'),
+    'reported', 'reported');
+} else row(7, 'memory', missing('browser'), 'reported', 'not measured');
+
+const m = machine();
+const head = sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown';
+const dirty = (sh('git', ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
+const loadAfter = loadavg();
+const table = [
+  '| # | figure | measured: min / **median** / max | goal | goal met? |',
+  '|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.n} | ${r.figure} | ${r.measured} | ${r.goal} | ${r.met} |`),
+].join('\n');
+
+const sizeDetail = size
+  ? ['| file | raw | gzip -9 |', '|---|---:|---:|', ...size.files.map((f) => `| ${f.path} | ${bytes(f.raw)} | ${bytes(f.gzip)} |`),
+    `| **total** | ${bytes(size.total.raw)} | ${bytes(size.total.gzip)} |`, `| ccxt.browser.min.js | ${bytes(size.ccxt.raw)} | ${bytes(size.ccxt.gzip)} |`,
+    '', `The wasm module by section: ${size.sections.map(([name, n]) => `${name} ${bytes(n)}`).join(' · ')}.`].join('\n')
+  : 'not measured';
+
+const doc = `# Cartera benchmarks
+
+Generated by \`./build.sh bench\` (bench/run.mjs); do not edit by hand. One run, one machine.
+Timings are min / **median** / max over repeated runs; sizes are exact.
+
+- Machine: ${m.model}, ${m.cores} cores, ${m.memory} memory${m.features.length ? ` (CPU flags: ${m.features.join(', ')})` : ''}
+- Load average (1 min) at start / end: ${loadBefore[0].toFixed(2)} / ${loadAfter[0].toFixed(2)}
+- Date: ${startedAt.toISOString()}
+- Commit: ${head}${dirty ? ' with uncommitted changes' : ''}
+- Node ${process.version} · ${sh('rustc', ['--version']) ?? 'rustc ?'} · ${sh(process.env.CHROMIUM_BIN ?? '/usr/lib/chromium/chromium', ['--version']) ?? 'Chromium ?'} (headless) · ccxt ${sign?.ccxtVersion ?? '?'}${QUICK ? '\n- **BENCH_QUICK=1: fewer repetitions than a full run**' : ''}
+
+${table}
+${failures.length ? `\n**Not measured:**\n${failures.map((f) => `- ${f.name}: ${f.error}`).join('\n')}\n` : ''}
+## How each figure is taken
+
+1. **Size**: \`dist/cartera-chrome.zip\` as built; every wasm, JS, HTML and CSS file of \`dist/chrome\`
+   compressed on its own with \`gzip -9 -n\`, summed per kind; ccxt's \`dist/ccxt.browser.min.js\` from
+   the npm package (devDependency, never shipped), measured the same way.
+2. **Signing**: \`benchSignBitso\` from a separate \`--features bench\` wasm build (\`--target nodejs\`)
+   calls the Bitso adapter's \`signed_request\` and returns the \`Authorization\` value; ccxt's
+   \`bitso.sign('balance', 'private', 'GET')\` with \`nonce()\` fixed. Same key, secret and nonce;
+   runs of the two alternate in one Node process. Both headers are checked against node:crypto.
+   \`benchSignBitsoRepeat\` loops the same signing inside wasm to show the cost without the JS boundary.
+3. **Valuation**: generated inputs (every asset with one shortest route: direct, via usd, btc or
+   usdt, plus cross books and unpriced assets). Native: \`bench/valuation.rs\` (release binary,
+   \`std::time::Instant\`) times \`build_snapshot\` alone. Wasm: \`benchValueRepeat\` parses once and
+   loops \`build_snapshot\` inside wasm; \`benchValue\` is the whole call from JS.
+4. **Vault unlock**: \`unlockVault\` of the shipped \`dist/chrome/wasm\` build. Chromium: an options
+   page of the extension imports \`../wasm/cartera.js\` and derives 1 + ${b?.unlock ? b.unlock.warm.n / b.unlock.cold.n : 'N'} times, in
+   ${b?.unlock?.cold.n ?? 'N'} freshly opened pages. Node: the same module, a fresh worker thread per cold sample. The page then sends
+   \`{type:'unlock', vaultKey}\` to the background; the background's live \`WebAssembly.Memory\` objects are
+   found over CDP (\`Runtime.queryObjects\` after \`HeapProfiler.collectGarbage\`) and their sizes summed.
+   Linear memory never shrinks, so a background that had run Argon2id (m = 64 MiB) would hold ≥ 64 MiB.
+5. **Popup first paint**: a new tab (360 × 600) opened on \`popup/popup.html\` with a stored snapshot,
+   alternating with a tab on \`static.html\` (one paragraph, no CSS or script) put into a copy of
+   \`dist/chrome\`. Popup: the Element Timing render time of \`#total\` (an \`elementtiming\` attribute is
+   added by an init script before it is painted); static: first-contentful-paint. Two warm-up pairs.
+6. **Refresh**: in the popup, \`#refresh\` is clicked from the page and a MutationObserver stops the
+   clock when \`#total\` shows a new value (the mock's balances change before every click). The mock
+   Bitso (tests/e2e/mock-bitso.mjs) answers every request after ${b?.latencyMs ?? 200} ms and verifies every signature.
+7. **Memory**: CDP \`Runtime.getHeapUsage\` (used JS heap) and the live \`WebAssembly.Memory\` sizes of the
+   popup page and of the background service worker, right after the timed refreshes.
+
+## Size by file
+
+${sizeDetail}
+`;
+
+console.log(`\n${table}\n`);
+if (failures.length) console.log(`Not measured:\n${failures.map((f) => `- ${f.name}: ${f.error}`).join('\n')}`);
+writeFileSync(paths.out, doc);
+log(`wrote ${paths.out}`);
+if (failures.length) {
+  console.error(`bench: ${failures.length} figure(s) could not be measured`);
+  process.exit(1);
+}

@@ -1,0 +1,66 @@
+// Row 1: what ships. The Chrome zip as built, and every wasm, JS, HTML and CSS file of
+// dist/chrome after gzip -9 (each file compressed on its own, summed per kind), beside ccxt's
+// browser bundle measured the same way.
+
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { extname, join, relative } from 'node:path';
+
+import { gzipSize, log } from './lib.mjs';
+
+const KINDS = { '.wasm': 'wasm', '.js': 'JS', '.mjs': 'JS', '.html': 'HTML', '.css': 'CSS' };
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? walk(path) : [path];
+  });
+}
+
+const SECTIONS = ['custom', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', 'start', 'element', 'code', 'data', 'data count'];
+
+/** Bytes per section of a wasm module (custom sections added up), largest first. */
+export function wasmSections(path) {
+  const bytes = readFileSync(path);
+  const sizes = {};
+  let at = 8;
+  const leb = () => {
+    let value = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return value;
+  };
+  while (at < bytes.length) {
+    const name = SECTIONS[bytes[at++]] ?? 'unknown';
+    const size = leb();
+    sizes[name] = (sizes[name] ?? 0) + size;
+    at += size;
+  }
+  return Object.entries(sizes).sort((a, b) => b[1] - a[1]);
+}
+
+export function measureSizes({ distDir, zipPath, ccxtBundle }) {
+  const files = walk(distDir)
+    .filter((path) => KINDS[extname(path)])
+    .map((path) => ({ path: relative(distDir, path), kind: KINDS[extname(path)], raw: statSync(path).size, gzip: gzipSize(path) }))
+    .sort((a, b) => a.path.localeCompare(b.path));
+  const kinds = {};
+  for (const kind of ['wasm', 'JS', 'HTML', 'CSS']) {
+    const of = files.filter((f) => f.kind === kind);
+    kinds[kind] = { files: of.length, raw: of.reduce((s, f) => s + f.raw, 0), gzip: of.reduce((s, f) => s + f.gzip, 0) };
+  }
+  const total = {
+    raw: files.reduce((s, f) => s + f.raw, 0),
+    gzip: files.reduce((s, f) => s + f.gzip, 0),
+  };
+  const ccxt = { raw: statSync(ccxtBundle).size, gzip: gzipSize(ccxtBundle) };
+  const wasm = files.find((f) => f.kind === 'wasm');
+  const sections = wasm ? wasmSections(join(distDir, wasm.path)) : [];
+  const result = { zip: statSync(zipPath).size, files, kinds, total, ccxt, sections };
+  log(`sizes: zip ${result.zip} B, gzip total ${total.gzip} B, ccxt gzip ${ccxt.gzip} B`);
+  return result;
+}
