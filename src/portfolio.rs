@@ -4,7 +4,7 @@
 //! keeps its own subtotal. Assets with no route to the quote currency are listed apart and never
 //! counted as zero. Zero balances are left out.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -226,7 +226,7 @@ pub fn build_snapshot(
     }
 }
 
-fn summarize(account: &AccountBalances<'_>, routes: &HashMap<String, Route>, lang: Lang) -> AccountSummary {
+fn summarize(account: &AccountBalances<'_>, routes: &BTreeMap<String, Route>, lang: Lang) -> AccountSummary {
     let total = account
         .balances
         .iter()

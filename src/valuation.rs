@@ -11,7 +11,7 @@
 //! portfolio view should agree with the exchange's own balance screen. An asset with no route is
 //! unpriced (reported apart, never as worth zero); the quote currency itself is worth 1.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 
@@ -56,14 +56,14 @@ struct Edge<'a> {
 }
 
 /// Every asset's best route to `quote`, keyed by asset code.
-pub fn routes_to(quote: &str, tickers: &[Ticker]) -> HashMap<String, Route> {
+pub fn routes_to(quote: &str, tickers: &[Ticker]) -> BTreeMap<String, Route> {
     let edges = edges(tickers);
-    let mut into: HashMap<&str, Vec<&Edge<'_>>> = HashMap::new();
+    let mut into: BTreeMap<&str, Vec<&Edge<'_>>> = BTreeMap::new();
     for edge in &edges {
         into.entry(edge.to).or_default().push(edge);
     }
 
-    let mut routes: HashMap<String, Route> = HashMap::new();
+    let mut routes: BTreeMap<String, Route> = BTreeMap::new();
     routes.insert(
         quote.to_owned(),
         Route {
@@ -79,7 +79,7 @@ pub fn routes_to(quote: &str, tickers: &[Ticker]) -> HashMap<String, Route> {
     // asset of a wave picks its best edge into the previous wave.
     let mut wave: Vec<String> = vec![quote.to_owned()];
     while !wave.is_empty() {
-        let mut candidates: HashMap<&str, Route> = HashMap::new();
+        let mut candidates: BTreeMap<&str, Route> = BTreeMap::new();
         for target in &wave {
             let Some(target_route) = routes.get(target.as_str()) else { continue };
             for edge in into.get(target.as_str()).into_iter().flatten() {
@@ -96,8 +96,7 @@ pub fn routes_to(quote: &str, tickers: &[Ticker]) -> HashMap<String, Route> {
                 }
             }
         }
-        let mut next: Vec<String> = candidates.keys().map(|asset| (*asset).to_owned()).collect();
-        next.sort_unstable();
+        let next: Vec<String> = candidates.keys().map(|asset| (*asset).to_owned()).collect();
         for (asset, route) in candidates {
             routes.insert(asset.to_owned(), route);
         }
@@ -108,7 +107,7 @@ pub fn routes_to(quote: &str, tickers: &[Ticker]) -> HashMap<String, Route> {
 
 /// Both directions of every usable book; a book listed twice is used once.
 fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
-    let mut books = HashSet::new();
+    let mut books = BTreeSet::new();
     let mut edges = Vec::with_capacity(tickers.len() * 2);
     for ticker in tickers {
         if ticker.base == ticker.quote || !books.insert(ticker.book.as_str()) {
@@ -194,7 +193,7 @@ mod tests {
         }
     }
 
-    fn price_of(routes: &HashMap<String, Route>, asset: &str) -> Option<(String, Vec<String>)> {
+    fn price_of(routes: &BTreeMap<String, Route>, asset: &str) -> Option<(String, Vec<String>)> {
         routes.get(asset).map(|r| (r.price.normalize().to_string(), r.books.clone()))
     }
 

@@ -166,7 +166,11 @@ fn read_payload(response: HttpResponse<'_>) -> Result<&RawValue> {
     if matches!(response.status, 420 | 429) {
         return Err(rate_limited(response));
     }
-    let Ok(document) = serde_json::from_slice::<Envelope<'_>>(response.body) else {
+    // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
+    let Some(document) = std::str::from_utf8(response.body)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Envelope<'_>>(text).ok())
+    else {
         return Err(unreadable(response.status));
     };
     if document.success.is_some_and(json::truthy) {
