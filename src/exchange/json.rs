@@ -2,7 +2,7 @@
 //!
 //! Fields that carry money are taken as [`RawValue`]s: the exact text of the JSON value. A
 //! string (`"0.5"`) and a number (`0.5`) both reach the same decimal parser digit for digit, so
-//! nothing passes through `f64`.
+//! nothing passes through binary floating point.
 
 use std::borrow::Cow;
 
