@@ -179,7 +179,7 @@ pub fn build_snapshot(
     let mut total = Decimal::ZERO;
     let mut assets = Vec::new();
     let mut unpriced = Vec::new();
-    let mut used_routes: Vec<&Route> = Vec::new();
+    let mut used_routes: Vec<&Route<'_>> = Vec::new();
     for (asset, holding) in holdings {
         if holding.total.is_zero() {
             continue;
@@ -198,7 +198,7 @@ pub fn build_snapshot(
                     value,
                     share: Decimal::ZERO,
                     change24h: route.change_24h_percent().map(round_percent),
-                    route: route.books.clone(),
+                    route: route.books.iter().map(|book| (*book).to_owned()).collect(),
                 });
             }
             None => unpriced.push(UnpricedRow {
@@ -218,7 +218,7 @@ pub fn build_snapshot(
         quote: quote.to_owned(),
         total,
         updated_at: now_ms,
-        prices_at: used_routes.iter().filter_map(|route| route.oldest_ticker_at.as_deref()).min().map(str::to_owned),
+        prices_at: used_routes.iter().filter_map(|route| route.oldest_ticker_at).min().map(str::to_owned),
         assets,
         unpriced,
         accounts: accounts.iter().map(|account| summarize(account, &routes, lang)).collect(),
@@ -226,11 +226,11 @@ pub fn build_snapshot(
     }
 }
 
-fn summarize(account: &AccountBalances<'_>, routes: &BTreeMap<String, Route>, lang: Lang) -> AccountSummary {
+fn summarize(account: &AccountBalances<'_>, routes: &BTreeMap<&str, Route<'_>>, lang: Lang) -> AccountSummary {
     let total = account
         .balances
         .iter()
-        .filter_map(|balance| balance.total.checked_mul(routes.get(&balance.currency)?.price))
+        .filter_map(|balance| balance.total.checked_mul(routes.get(balance.currency.as_str())?.price))
         .fold(Decimal::ZERO, |sum, value| sum + value);
     AccountSummary {
         id: account.id.to_owned(),

@@ -19,9 +19,9 @@ use crate::exchange::Ticker;
 
 /// How an asset reaches the quote currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
+pub struct Route<'a> {
     /// Books walked, in order, from the asset to the quote currency.
-    pub books: Vec<String>,
+    pub books: Vec<&'a str>,
     /// Price of one unit of the asset, in the quote currency.
     pub price: Decimal,
     /// The same price 24 hours ago, when every book on the route reports its 24-hour change.
@@ -30,10 +30,10 @@ pub struct Route {
     /// quote currency itself).
     liquidity: Option<Decimal>,
     /// When the oldest ticker on the route was computed.
-    pub oldest_ticker_at: Option<String>,
+    pub oldest_ticker_at: Option<&'a str>,
 }
 
-impl Route {
+impl Route<'_> {
     /// Price change over 24 hours in percent, when the route allows it.
     pub fn change_24h_percent(&self) -> Option<Decimal> {
         let before = self.price_24h_ago.filter(|p| !p.is_zero())?;
@@ -56,16 +56,18 @@ struct Edge<'a> {
 }
 
 /// Every asset's best route to `quote`, keyed by asset code.
-pub fn routes_to(quote: &str, tickers: &[Ticker]) -> BTreeMap<String, Route> {
+///
+/// Routes borrow book names and times from `tickers`, so finding them allocates no strings.
+pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> BTreeMap<&'a str, Route<'a>> {
     let edges = edges(tickers);
     let mut into: BTreeMap<&str, Vec<&Edge<'_>>> = BTreeMap::new();
     for edge in &edges {
         into.entry(edge.to).or_default().push(edge);
     }
 
-    let mut routes: BTreeMap<String, Route> = BTreeMap::new();
+    let mut routes: BTreeMap<&str, Route<'_>> = BTreeMap::new();
     routes.insert(
-        quote.to_owned(),
+        quote,
         Route {
             books: Vec::new(),
             price: Decimal::ONE,
@@ -77,12 +79,12 @@ pub fn routes_to(quote: &str, tickers: &[Ticker]) -> BTreeMap<String, Route> {
 
     // Breadth-first from the quote over reversed edges: each wave is one hop longer, and every
     // asset of a wave picks its best edge into the previous wave.
-    let mut wave: Vec<String> = vec![quote.to_owned()];
+    let mut wave: Vec<&str> = vec![quote];
     while !wave.is_empty() {
-        let mut candidates: BTreeMap<&str, Route> = BTreeMap::new();
+        let mut candidates: BTreeMap<&str, Route<'_>> = BTreeMap::new();
         for target in &wave {
-            let Some(target_route) = routes.get(target.as_str()) else { continue };
-            for edge in into.get(target.as_str()).into_iter().flatten() {
+            let Some(target_route) = routes.get(target) else { continue };
+            for edge in into.get(target).into_iter().flatten() {
                 if routes.contains_key(edge.from) {
                     continue;
                 }
@@ -96,10 +98,8 @@ pub fn routes_to(quote: &str, tickers: &[Ticker]) -> BTreeMap<String, Route> {
                 }
             }
         }
-        let next: Vec<String> = candidates.keys().map(|asset| (*asset).to_owned()).collect();
-        for (asset, route) in candidates {
-            routes.insert(asset.to_owned(), route);
-        }
+        let next: Vec<&str> = candidates.keys().copied().collect();
+        routes.extend(candidates);
         wave = next;
     }
     routes
@@ -142,7 +142,7 @@ fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
 }
 
 /// The route from `edge.from`: `edge`, then the target's route.
-fn extend(edge: &Edge<'_>, target: &Route) -> Option<Route> {
+fn extend<'a>(edge: &Edge<'a>, target: &Route<'a>) -> Option<Route<'a>> {
     let price = edge.rate.checked_mul(target.price)?;
     let edge_liquidity = edge.volume_in_to.checked_mul(target.price).unwrap_or(Decimal::MAX);
     let liquidity = Some(match target.liquidity {
@@ -153,18 +153,18 @@ fn extend(edge: &Edge<'_>, target: &Route) -> Option<Route> {
         (Some(edge_before), Some(target_before)) => edge_before.checked_mul(target_before),
         _ => None,
     };
-    let oldest_ticker_at = match (edge.created_at, target.oldest_ticker_at.as_deref()) {
-        (Some(here), Some(there)) => Some(here.min(there).to_owned()),
-        (here, there) => here.or(there).map(str::to_owned),
+    let oldest_ticker_at = match (edge.created_at, target.oldest_ticker_at) {
+        (Some(here), Some(there)) => Some(here.min(there)),
+        (here, there) => here.or(there),
     };
     let mut books = Vec::with_capacity(target.books.len() + 1);
-    books.push(edge.book.to_owned());
-    books.extend(target.books.iter().cloned());
+    books.push(edge.book);
+    books.extend_from_slice(&target.books);
     Some(Route { books, price, price_24h_ago, liquidity, oldest_ticker_at })
 }
 
 /// Same length assumed: more liquid first, then the alphabetically first books.
-fn is_better(candidate: &Route, current: &Route) -> bool {
+fn is_better(candidate: &Route<'_>, current: &Route<'_>) -> bool {
     match (candidate.liquidity, current.liquidity) {
         (Some(a), Some(b)) if a != b => a > b,
         _ => candidate.books < current.books,
@@ -193,36 +193,37 @@ mod tests {
         }
     }
 
-    fn price_of(routes: &BTreeMap<String, Route>, asset: &str) -> Option<(String, Vec<String>)> {
-        routes.get(asset).map(|r| (r.price.normalize().to_string(), r.books.clone()))
+    fn price_of(routes: &BTreeMap<&str, Route<'_>>, asset: &str) -> Option<(String, Vec<String>)> {
+        routes.get(asset).map(|r| (r.price.normalize().to_string(), r.books.iter().map(|b| (*b).to_owned()).collect()))
     }
 
     #[test]
     fn quote_currency_is_worth_one() {
-        let routes = routes_to("mxn", &[]);
+        let tickers = [];
+        let routes = routes_to("mxn", &tickers);
         assert_eq!(price_of(&routes, "mxn"), Some(("1".into(), vec![])));
         assert_eq!(routes["mxn"].change_24h_percent(), Some(Decimal::ZERO));
     }
 
     #[test]
     fn direct_book() {
-        let routes = routes_to("mxn", &[ticker("btc_mxn", "1750000.50", "10", None)]);
+        let tickers = [ticker("btc_mxn", "1750000.50", "10", None)];
+        let routes = routes_to("mxn", &tickers);
         assert_eq!(price_of(&routes, "btc"), Some(("1750000.5".into(), vec!["btc_mxn".into()])));
     }
 
     #[test]
     fn inverse_book() {
         // Valuing pesos in dollars walks usd_mxn backwards: 1 / 20 = 0.05.
-        let routes = routes_to("usd", &[ticker("usd_mxn", "20", "1000", None)]);
+        let tickers = [ticker("usd_mxn", "20", "1000", None)];
+        let routes = routes_to("usd", &tickers);
         assert_eq!(price_of(&routes, "mxn"), Some(("0.05".into(), vec!["usd_mxn".into()])));
     }
 
     #[test]
     fn two_hops_through_an_intermediate() {
-        let routes = routes_to(
-            "mxn",
-            &[ticker("sol_usd", "150.25", "500", None), ticker("usd_mxn", "17.5", "100000", None)],
-        );
+        let tickers = [ticker("sol_usd", "150.25", "500", None), ticker("usd_mxn", "17.5", "100000", None)];
+        let routes = routes_to("mxn", &tickers);
         assert_eq!(
             price_of(&routes, "sol"),
             Some(("2629.375".into(), vec!["sol_usd".into(), "usd_mxn".into()]))
@@ -231,14 +232,12 @@ mod tests {
 
     #[test]
     fn shortest_route_wins_over_a_more_liquid_longer_one() {
-        let routes = routes_to(
-            "mxn",
-            &[
+        let tickers = [
                 ticker("eth_mxn", "60000", "0.001", None),
                 ticker("eth_usd", "3000", "1000000", None),
                 ticker("usd_mxn", "20", "1000000000", None),
-            ],
-        );
+            ];
+        let routes = routes_to("mxn", &tickers);
         assert_eq!(price_of(&routes, "eth"), Some(("60000".into(), vec!["eth_mxn".into()])));
     }
 
@@ -268,13 +267,14 @@ mod tests {
             ticker("usd_mxn", "20", "10000", None),        // 200,000 mxn
         ];
         let routes = routes_to("mxn", &tickers);
-        assert_eq!(routes["abc"].books, vec!["abc_usd".to_owned(), "usd_mxn".to_owned()]);
+        assert_eq!(routes["abc"].books, vec!["abc_usd", "usd_mxn"]);
         assert_eq!(routes["abc"].price.normalize().to_string(), "1000");
     }
 
     #[test]
     fn unreachable_assets_have_no_route() {
-        let routes = routes_to("mxn", &[ticker("btc_mxn", "1", "1", None), ticker("foo_bar", "2", "1", None)]);
+        let tickers = [ticker("btc_mxn", "1", "1", None), ticker("foo_bar", "2", "1", None)];
+        let routes = routes_to("mxn", &tickers);
         assert!(!routes.contains_key("foo"));
         assert!(!routes.contains_key("bar"));
         assert!(!routes.contains_key("xyz"));
@@ -322,7 +322,8 @@ mod tests {
         first.created_at = Some("2026-11-24T05:59:00+00:00".into());
         let mut second = ticker("usd_mxn", "1", "1", None);
         second.created_at = Some("2026-11-24T06:00:00+00:00".into());
-        let routes = routes_to("mxn", &[first, second]);
-        assert_eq!(routes["sol"].oldest_ticker_at.as_deref(), Some("2026-11-24T05:59:00+00:00"));
+        let tickers = [first, second];
+        let routes = routes_to("mxn", &tickers);
+        assert_eq!(routes["sol"].oldest_ticker_at, Some("2026-11-24T05:59:00+00:00"));
     }
 }
