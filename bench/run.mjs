@@ -215,7 +215,7 @@ if (b?.popupMemory && b?.workerAfterRefresh) {
 
 const m = machine();
 const head = sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown';
-const dirty = (sh('git', ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
+const dirty = (sh('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!BENCHMARKS.md']) ?? '') !== '';
 const loadAfter = loadavg();
 const table = [
   '| # | figure | measured: min / **median** / max | goal | goal met? |',
