@@ -169,28 +169,42 @@ pub fn build_snapshot(
 ) -> Snapshot {
     let routes = routes_to(quote, tickers);
 
-    let mut holdings: BTreeMap<&str, Holding> = BTreeMap::new();
+    // Each balance's asset is looked up once; everything after works on positions.
+    let mut positions: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut holdings: Vec<(&str, Holding)> = Vec::new();
+    let mut slots: Vec<Vec<usize>> = Vec::with_capacity(accounts.len());
     for account in accounts {
+        let mut account_slots = Vec::with_capacity(account.balances.len());
         for balance in account.balances {
-            holdings.entry(balance.currency.as_str()).or_default().add(balance);
+            let asset = balance.currency.as_str();
+            let slot = *positions.entry(asset).or_insert_with(|| {
+                holdings.push((asset, Holding::default()));
+                holdings.len() - 1
+            });
+            if let Some((_, holding)) = holdings.get_mut(slot) {
+                holding.add(balance);
+            }
+            account_slots.push(slot);
         }
+        slots.push(account_slots);
     }
+    let prices: Vec<Option<&Route<'_>>> = holdings.iter().map(|(asset, _)| routes.get(asset)).collect();
 
     let mut total = Decimal::ZERO;
     let mut assets = Vec::new();
     let mut unpriced = Vec::new();
     let mut used_routes: Vec<&Route<'_>> = Vec::new();
-    for (asset, holding) in holdings {
+    for ((asset, holding), route) in holdings.iter().zip(&prices) {
         if holding.total.is_zero() {
             continue;
         }
-        let priced = routes.get(asset).and_then(|route| Some((route, holding.total.checked_mul(route.price)?)));
+        let priced = route.and_then(|route| Some((route, holding.total.checked_mul(route.price)?)));
         match priced {
             Some((route, value)) => {
                 total += value;
                 used_routes.push(route);
                 assets.push(AssetRow {
-                    asset: asset.to_owned(),
+                    asset: (*asset).to_owned(),
                     total: holding.total,
                     available: holding.available,
                     locked: holding.locked,
@@ -202,7 +216,7 @@ pub fn build_snapshot(
                 });
             }
             None => unpriced.push(UnpricedRow {
-                asset: asset.to_owned(),
+                asset: (*asset).to_owned(),
                 total: holding.total,
                 available: holding.available,
                 locked: holding.locked,
@@ -213,6 +227,7 @@ pub fn build_snapshot(
         row.share = share_percent(row.value, total);
     }
     assets.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
+    unpriced.sort_by(|a, b| a.asset.cmp(&b.asset));
 
     Snapshot {
         quote: quote.to_owned(),
@@ -221,16 +236,22 @@ pub fn build_snapshot(
         prices_at: used_routes.iter().filter_map(|route| route.oldest_ticker_at).min().map(str::to_owned),
         assets,
         unpriced,
-        accounts: accounts.iter().map(|account| summarize(account, &routes, lang)).collect(),
+        accounts: accounts
+            .iter()
+            .zip(&slots)
+            .map(|(account, account_slots)| summarize(account, account_slots, &prices, lang))
+            .collect(),
         quotes: quote_currencies(tickers, quote),
     }
 }
 
-fn summarize(account: &AccountBalances<'_>, routes: &BTreeMap<&str, Route<'_>>, lang: Lang) -> AccountSummary {
+/// `slots[j]` is the position, in `prices`, of the asset of the account's balance `j`.
+fn summarize(account: &AccountBalances<'_>, slots: &[usize], prices: &[Option<&Route<'_>>], lang: Lang) -> AccountSummary {
     let total = account
         .balances
         .iter()
-        .filter_map(|balance| balance.total.checked_mul(routes.get(balance.currency.as_str())?.price))
+        .zip(slots)
+        .filter_map(|(balance, &slot)| balance.total.checked_mul(prices.get(slot).copied().flatten()?.price))
         .fold(Decimal::ZERO, |sum, value| sum + value);
     AccountSummary {
         id: account.id.to_owned(),
