@@ -367,13 +367,15 @@ async function runRefresh() {
 
   const requested = accounts.map(({ id, label, exchange }) => ({ id, label, exchange }));
   try {
-    const snapshot = await core.refresh({
+    // The snapshot crosses the wasm boundary as JSON text, the form the core serialises it in.
+    const options = JSON.stringify({
       vault: stored.vault,
       vaultKey,
       accounts: requested,
       quote: withDefaults(stored.settings).quote,
       previous: stored.snapshot ?? null,
     });
+    const snapshot = JSON.parse(await core.refresh(options));
     return await exclusive(() => storeSnapshot(snapshot));
   } catch (thrown) {
     if (!isCoreError(thrown)) throw thrown;

@@ -1,9 +1,14 @@
 //! The JS face of the core: thin `#[wasm_bindgen]` wrappers that convert values, call the core
 //! and turn errors into `{ code, message, retryAt? }` objects. No decisions are made here.
+//!
+//! Small results are built as plain JS objects; the snapshot crosses as JSON text (the form it
+//! is stored in), so one serializer serves both and the module carries no second one.
 
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use js_sys::{Object, Reflect};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -12,34 +17,32 @@ use crate::{
     error::{Error, Lang},
     exchange::ExchangeId,
     passphrase::passphrase_hint,
-    portfolio::Snapshot,
+    portfolio::PreviousSnapshot,
     refresh::{AccountRef, Engine as CoreEngine, RefreshRequest},
     secret::{Credentials, SecretString},
     transport::FetchTransport,
     vault::{KdfParams, Vault, VaultKey, decode_key, encode_key},
 };
 
-/// The error object every failing call throws.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsFailure {
-    code: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retry_at: Option<u64>,
+/// A plain JS object with these properties.
+fn object(properties: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (name, value) in properties {
+        // Setting a data property on a fresh ordinary object cannot fail.
+        let _ = Reflect::set(&object, &JsValue::from_str(name), value);
+    }
+    object.into()
 }
 
+/// The error object every failing call throws: `{ code, message, retryAt? }`.
 fn failure(error: &Error, lang: Lang) -> JsValue {
-    let failure = JsFailure {
-        code: error.code(),
-        message: error.message(lang),
-        retry_at: error.retry_after_ms().map(|wait| now_ms().saturating_add(wait)),
-    };
-    to_js(&failure)
-}
-
-fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+    let mut properties = vec![("code", JsValue::from_str(error.code())), ("message", JsValue::from(error.message(lang)))];
+    if let Some(wait_ms) = error.retry_after_ms() {
+        let retry_at_ms = now_ms().saturating_add(wait_ms);
+        // Epoch milliseconds stay far below 2^53, where a JS number is exact.
+        properties.push(("retryAt", JsValue::from_f64(retry_at_ms as f64)));
+    }
+    object(&properties)
 }
 
 /// Milliseconds since the epoch from the browser's clock (a time, never money).
@@ -47,15 +50,11 @@ fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SealedVault {
-    vault: String,
-    vault_key: String,
-}
-
 fn sealed(vault: &Vault, key: &VaultKey) -> JsValue {
-    to_js(&SealedVault { vault: vault.to_json(), vault_key: encode_key(key).to_string() })
+    object(&[
+        ("vault", JsValue::from(vault.to_json())),
+        ("vaultKey", JsValue::from_str(&encode_key(key))),
+    ])
 }
 
 /// Creates an empty vault sealed by `passphrase` (Argon2id runs here, in the calling page).
@@ -90,17 +89,11 @@ pub fn change_passphrase(vault: &str, old_passphrase: String, new_passphrase: St
     Ok(sealed(&vault, &key))
 }
 
-#[derive(Serialize)]
-struct Hint {
-    level: &'static str,
-    text: &'static str,
-}
-
-/// A plain strength hint for a new passphrase.
+/// A plain strength hint for a new passphrase: `{ level, text }`.
 #[wasm_bindgen(js_name = passphraseHint)]
 pub fn passphrase_hint_js(passphrase: String, lang: &str) -> JsValue {
     let (level, text) = passphrase_hint(&SecretString::new(passphrase), Lang::from_tag(lang));
-    to_js(&Hint { level: level.code(), text })
+    object(&[("level", JsValue::from_str(level.code())), ("text", JsValue::from_str(text))])
 }
 
 /// The background's engine: nonces, rate-limit memory and all exchange traffic.
@@ -119,18 +112,13 @@ struct AccountInput {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RefreshOptions {
+struct RefreshOptions<'a> {
     vault: String,
     vault_key: String,
     accounts: Vec<AccountInput>,
     quote: String,
-    #[serde(default)]
-    previous: Option<serde_json::Value>,
-}
-
-#[derive(Serialize)]
-struct Connection {
-    currencies: usize,
+    #[serde(borrow, default)]
+    previous: Option<&'a RawValue>,
 }
 
 fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
@@ -178,7 +166,7 @@ impl Engine {
                 .test_connection(exchange, &credentials, now_ms(), &mut OsEntropy)
                 .await
                 .map_err(|e| failure(&e, lang))?;
-            Ok(to_js(&Connection { currencies }))
+            Ok(object(&[("currencies", JsValue::from(u32::try_from(currencies).unwrap_or(u32::MAX)))]))
         })
     }
 
@@ -205,12 +193,14 @@ impl Engine {
             .map_err(|e| failure(&e, self.lang))
     }
 
-    /// Fetches every account and the prices; resolves to a snapshot.
-    pub fn refresh(&self, options: JsValue) -> js_sys::Promise {
+    /// Fetches every account and the prices. Takes the options as JSON text
+    /// (`{ vault, vaultKey, accounts: [{ id, label, exchange }], quote, previous }`) and resolves
+    /// to the snapshot as JSON text.
+    pub fn refresh(&self, options: String) -> js_sys::Promise {
         let (core, lang) = (Rc::clone(&self.core), self.lang);
         future_to_promise(async move {
-            let options: RefreshOptions = serde_wasm_bindgen::from_value(options)
-                .map_err(|_| failure(&Error::InvalidInput { field: "refresh" }, lang))?;
+            let options: RefreshOptions<'_> =
+                serde_json::from_str(&options).map_err(|_| failure(&Error::InvalidInput { field: "refresh" }, lang))?;
             let (vault, key) = open(&options.vault, &options.vault_key).map_err(|e| failure(&e, lang))?;
             let accounts = options
                 .accounts
@@ -219,7 +209,8 @@ impl Engine {
                 .collect::<Result<Vec<_>, Error>>()
                 .map_err(|e| failure(&e, lang))?;
             // A snapshot stored by an older version may not parse; it is then simply not reused.
-            let previous: Option<Snapshot> = options.previous.and_then(|value| serde_json::from_value(value).ok());
+            let previous: Option<PreviousSnapshot> =
+                options.previous.and_then(|raw| serde_json::from_str(raw.get()).ok());
             let request = RefreshRequest {
                 vault: &vault,
                 key: &key,
@@ -229,20 +220,20 @@ impl Engine {
                 lang,
             };
             let snapshot = core.refresh(request, now_ms(), &mut OsEntropy).await.map_err(|e| failure(&e, lang))?;
-            Ok(to_js(&snapshot))
+            serde_json::to_string(&snapshot)
+                .map(JsValue::from)
+                .map_err(|_| failure(&Error::InvalidInput { field: "refresh" }, lang))
         })
     }
 }
 
-/// Benchmark-only exports (`--features bench`); never in the shipped build. Thin adapters from
-/// JS strings to the core functions that `bench/` times, with no decisions of their own.
 #[cfg(feature = "bench")]
 mod bench {
     use wasm_bindgen::prelude::*;
 
     use crate::{
         error::Lang,
-        exchange::{Balance, Exchange, ExchangeId, HttpResponse, Method, Stamp, bitso},
+        exchange::{Balance, Exchange, ExchangeId, HttpResponse, Method, Stamp, Ticker, bitso},
         nonce::NonceGenerator,
         portfolio::{AccountBalances, build_snapshot},
         secret::Credentials,
@@ -284,14 +275,16 @@ mod bench {
         balances: Vec<Balance>,
     }
 
-    /// Values accounts (`[{ id, label, balances: [{ currency, total, available, locked }] }]`)
-    /// with a Bitso ticker response body, as `refresh` does; returns the snapshot as JSON text.
-    #[wasm_bindgen(js_name = benchValue)]
-    pub fn bench_value(accounts_json: &str, tickers_json: &str, quote: &str) -> Result<String, JsValue> {
+    /// The accounts and the tickers both bench calls start from.
+    fn parse(accounts_json: &str, tickers_json: &str) -> Result<(Vec<BenchAccount>, Vec<Ticker>), JsValue> {
         let accounts: Vec<BenchAccount> = serde_json::from_str(accounts_json).map_err(|_| fail("accounts"))?;
         let response = HttpResponse { status: 200, body: tickers_json.as_bytes(), retry_after_secs: None };
         let tickers = bitso::Bitso.parse_tickers(response).map_err(|_| fail("tickers"))?;
-        let inputs: Vec<AccountBalances<'_>> = accounts
+        Ok((accounts, tickers))
+    }
+
+    fn as_inputs(accounts: &[BenchAccount]) -> Vec<AccountBalances<'_>> {
+        accounts
             .iter()
             .map(|account| AccountBalances {
                 id: &account.id,
@@ -301,8 +294,15 @@ mod bench {
                 synced_at: Some(0),
                 error: None,
             })
-            .collect();
-        let snapshot = build_snapshot(&inputs, &tickers, quote, 0, Lang::En);
+            .collect()
+    }
+
+    /// Values accounts (`[{ id, label, balances: [{ currency, total, available, locked }] }]`)
+    /// with a Bitso ticker response body, as `refresh` does; returns the snapshot as JSON text.
+    #[wasm_bindgen(js_name = benchValue)]
+    pub fn bench_value(accounts_json: &str, tickers_json: &str, quote: &str) -> Result<String, JsValue> {
+        let (accounts, tickers) = parse(accounts_json, tickers_json)?;
+        let snapshot = build_snapshot(&as_inputs(&accounts), &tickers, quote, 0, Lang::En);
         serde_json::to_string(&snapshot).map_err(|_| fail("snapshot"))
     }
 
@@ -310,20 +310,8 @@ mod bench {
     /// alone, as the native benchmark times it); returns the last snapshot's total.
     #[wasm_bindgen(js_name = benchValueRepeat)]
     pub fn bench_value_repeat(accounts_json: &str, tickers_json: &str, quote: &str, iterations: u32) -> Result<String, JsValue> {
-        let accounts: Vec<BenchAccount> = serde_json::from_str(accounts_json).map_err(|_| fail("accounts"))?;
-        let response = HttpResponse { status: 200, body: tickers_json.as_bytes(), retry_after_secs: None };
-        let tickers = bitso::Bitso.parse_tickers(response).map_err(|_| fail("tickers"))?;
-        let inputs: Vec<AccountBalances<'_>> = accounts
-            .iter()
-            .map(|account| AccountBalances {
-                id: &account.id,
-                label: &account.label,
-                exchange: ExchangeId::Bitso,
-                balances: &account.balances,
-                synced_at: Some(0),
-                error: None,
-            })
-            .collect();
+        let (accounts, tickers) = parse(accounts_json, tickers_json)?;
+        let inputs = as_inputs(&accounts);
         let mut total = String::new();
         for _ in 0..iterations {
             let snapshot = std::hint::black_box(build_snapshot(&inputs, &tickers, quote, 0, Lang::En));

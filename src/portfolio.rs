@@ -37,7 +37,7 @@ pub struct AccountBalances<'a> {
 }
 
 /// Everything the popup shows, valued in one quote currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// The quote currency (`mxn`).
@@ -60,7 +60,7 @@ pub struct Snapshot {
 }
 
 /// One priced asset, all accounts together.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetRow {
     /// Asset code (`btc`).
@@ -91,7 +91,7 @@ pub struct AssetRow {
 }
 
 /// An asset held but not priced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UnpricedRow {
     /// Asset code.
@@ -108,7 +108,7 @@ pub struct UnpricedRow {
 }
 
 /// One account's subtotal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     /// The account's id.
@@ -128,8 +128,28 @@ pub struct AccountSummary {
     pub balances: Vec<Balance>,
 }
 
+/// The part of a stored snapshot that a refresh reuses: each account's last good balances.
+/// Everything else in the stored JSON is ignored, so older snapshots still serve.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PreviousSnapshot {
+    /// The accounts as last stored.
+    pub accounts: Vec<PreviousAccount>,
+}
+
+/// One account of a stored snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousAccount {
+    /// The account's id.
+    pub id: String,
+    /// When its balances were fetched.
+    pub synced_at: Option<u64>,
+    /// Its non-zero balances.
+    pub balances: Vec<Balance>,
+}
+
 /// An error as stored and shown: a stable code and a message in the UI language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorView {
     /// [`Error::code`].
     pub code: String,

@@ -14,7 +14,7 @@ use crate::{
     error::{Error, Lang, Result},
     exchange::{Balance, ExchangeId, HttpRequest, HttpResponse, Stamp, Ticker},
     nonce::NonceGenerator,
-    portfolio::{AccountBalances, Snapshot, build_snapshot},
+    portfolio::{AccountBalances, PreviousSnapshot, Snapshot, build_snapshot},
     secret::Credentials,
     vault::{Vault, VaultKey},
 };
@@ -85,7 +85,7 @@ pub struct RefreshRequest<'a> {
     /// The currency to value in.
     pub quote: &'a str,
     /// The last good snapshot, whose balances stand in for accounts that fail now.
-    pub previous: Option<&'a Snapshot>,
+    pub previous: Option<&'a PreviousSnapshot>,
     /// The language for stored error messages.
     pub lang: Lang,
 }
