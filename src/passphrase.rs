@@ -114,7 +114,9 @@ fn assess(passphrase: &SecretString) -> (StrengthLevel, Option<Problem>) {
     if chars < MIN_PASSPHRASE_CHARS {
         return (StrengthLevel::TooShort, None);
     }
-    let lower = Zeroizing::new(passphrase.expose().to_lowercase());
+    // The common-password list and the sequences are ASCII, so ASCII folding is enough and
+    // keeps Unicode case tables out of the wasm module.
+    let lower = Zeroizing::new(passphrase.expose().to_ascii_lowercase());
 
     let classes = character_classes(passphrase.expose());
     let words = word_count(&lower);
