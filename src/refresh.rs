@@ -90,19 +90,32 @@ pub struct RefreshRequest<'a> {
     pub lang: Lang,
 }
 
-/// Holds what must persist between refreshes: the nonce sequence and any rate-limit lockout.
+/// How long fetched prices are reused. Bitso allows 60 public requests a minute per IP
+/// (<https://docs.bitso.com/bitso-api/docs/general-concepts>); reusing prices for 10 s caps
+/// Cartera at 6, however often the user presses Refresh.
+const TICKERS_REUSED_FOR_MS: u64 = 10_000;
+
+/// Holds what must persist between refreshes: the nonce sequence, any rate-limit lockout and
+/// the latest prices.
 #[derive(Debug)]
 pub struct Engine<T> {
     transport: T,
     nonces: RefCell<NonceGenerator>,
     /// The exchange that rate-limited us and until when (ms since the epoch).
     blocked: Cell<Option<(ExchangeId, u64)>>,
+    /// Each exchange's tickers and when they were fetched.
+    tickers: RefCell<Vec<(ExchangeId, u64, Vec<Ticker>)>>,
 }
 
 impl<T: Transport> Engine<T> {
     /// An engine sending through `transport`.
     pub fn new(transport: T) -> Self {
-        Self { transport, nonces: RefCell::new(NonceGenerator::new()), blocked: Cell::new(None) }
+        Self {
+            transport,
+            nonces: RefCell::new(NonceGenerator::new()),
+            blocked: Cell::new(None),
+            tickers: RefCell::new(Vec::new()),
+        }
     }
 
     /// Signs and sends one balance request with credentials that are not saved yet: the
@@ -216,9 +229,20 @@ impl<T: Transport> Engine<T> {
     }
 
     async fn fetch_tickers(&self, exchange: ExchangeId, now_ms: u64) -> Result<Vec<Ticker>> {
+        let fresh = self.tickers.borrow().iter().find_map(|(cached, fetched_at, tickers)| {
+            let age = now_ms.checked_sub(*fetched_at)?;
+            (*cached == exchange && age < TICKERS_REUSED_FOR_MS).then(|| tickers.clone())
+        });
+        if let Some(tickers) = fresh {
+            return Ok(tickers);
+        }
         let adapter = exchange.adapter();
         let response = self.transport.send(&adapter.tickers_request()).await.map_err(|failure| failure.into_error(exchange))?;
-        self.note(adapter.parse_tickers(response.view()), now_ms)
+        let tickers = self.note(adapter.parse_tickers(response.view()), now_ms)?;
+        let mut cache = self.tickers.borrow_mut();
+        cache.retain(|(cached, _, _)| *cached != exchange);
+        cache.push((exchange, now_ms, tickers.clone()));
+        Ok(tickers)
     }
 }
 

@@ -245,3 +245,17 @@ fn an_invalid_quote_is_refused_before_sending() {
     );
     assert!(bitso.log.borrow().is_empty());
 }
+
+#[test]
+fn prices_are_reused_for_ten_seconds() {
+    let fixture = fixture();
+    let bitso = scripted(honest_bitso);
+    let engine = Engine::new(&bitso);
+    let ticker_requests = || bitso.log.borrow().iter().filter(|r| r.url.ends_with("/v3/ticker/")).count();
+    for (offset, expected) in [(0, 1), (5_000, 1), (9_999, 1), (10_000, 2), (12_000, 2)] {
+        block_on(engine.refresh(request(&fixture, None), NOW + offset, &mut CountingEntropy::new(1)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ticker_requests(), expected, "after {offset} ms");
+    }
+    assert_eq!(bitso.log.borrow().len(), 2 + 2 * 5, "balances are fetched every time");
+}
