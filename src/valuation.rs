@@ -171,16 +171,20 @@ fn is_better(candidate: &Route<'_>, current: &Route<'_>) -> bool {
     }
 }
 
+/// Builders shared by the valuation and portfolio tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::money::parse_decimal;
+pub(crate) mod test_support {
+    use rust_decimal::Decimal;
 
-    fn dec(text: &str) -> Decimal {
+    use crate::{exchange::Ticker, money::parse_decimal};
+
+    /// A decimal from a literal the test knows is valid.
+    pub(crate) fn dec(text: &str) -> Decimal {
         parse_decimal(text).unwrap_or_else(|| panic!("bad decimal {text}"))
     }
 
-    fn ticker(book: &str, last: &str, volume: &str, change: Option<&str>) -> Ticker {
+    /// A ticker for `book` (`base_quote`), computed at 2026-11-24T06:00:00Z.
+    pub(crate) fn ticker(book: &str, last: &str, volume: &str, change: Option<&str>) -> Ticker {
         let (base, quote) = book.split_once('_').unwrap_or_else(|| panic!("bad book {book}"));
         Ticker {
             book: book.to_owned(),
@@ -189,9 +193,15 @@ mod tests {
             last: dec(last),
             volume: dec(volume),
             change_24h: change.map(dec),
-            created_at: Some(format!("2026-11-24T06:00:0{}+00:00", book.len() % 10)),
+            created_at: Some("2026-11-24T06:00:00+00:00".to_owned()),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::valuation::test_support::ticker;
 
     fn price_of(routes: &BTreeMap<&str, Route<'_>>, asset: &str) -> Option<(String, Vec<String>)> {
         routes.get(asset).map(|r| (r.price.normalize().to_string(), r.books.iter().map(|b| (*b).to_owned()).collect()))

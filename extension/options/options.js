@@ -218,6 +218,7 @@ function readCredentials() {
   for (const id of missing) $(id).setAttribute('aria-invalid', 'true');
   if (missing.length) {
     $(missing[0]).focus();
+    setConnectionStatus(t('credentialsMissing'), 'error');
     return null;
   }
   return { apiKey, apiSecret };
@@ -227,16 +228,9 @@ async function testConnection() {
   if (state.busy) return;
   const access = requestExchangeAccess();
   const credentials = readCredentials();
-  if (!credentials) {
-    setConnectionStatus(t('credentialsMissing'), 'error');
-    return;
-  }
+  if (!credentials) return;
+  if (!(await access)) return setConnectionStatus(t('errorHostPermission'), 'error');
   setBusy(true);
-  if (!(await access)) {
-    setBusy(false);
-    setConnectionStatus(t('errorHostPermission'), 'error');
-    return;
-  }
   setConnectionStatus(t('checkingConnection'), 'pending');
   const reply = await send('testAccount', { exchange: 'bitso', ...credentials });
   setBusy(false);
@@ -248,10 +242,7 @@ async function saveAccount(event) {
   if (state.busy) return;
   const access = requestExchangeAccess();
   const credentials = readCredentials();
-  if (!credentials) {
-    setConnectionStatus(t('credentialsMissing'), 'error');
-    return;
-  }
+  if (!credentials) return;
   const passphrase = $('passphrase').value;
   const creating = state.vault === null;
   if (!passphrase) return invalid('passphrase', t('passphraseMissing'));

@@ -1,27 +1,10 @@
 use super::*;
-use crate::money::parse_decimal;
-
-fn dec(text: &str) -> Decimal {
-    parse_decimal(text).unwrap_or_else(|| panic!("bad decimal {text}"))
-}
+use crate::valuation::test_support::{dec, ticker};
 
 fn balance(currency: &str, total: &str, locked: &str) -> Balance {
     let total = dec(total);
     let locked = dec(locked);
     Balance { currency: currency.to_owned(), total, available: total - locked, locked }
-}
-
-fn ticker(book: &str, last: &str, volume: &str, change: Option<&str>) -> Ticker {
-    let (base, quote) = book.split_once('_').unwrap_or_else(|| panic!("bad book {book}"));
-    Ticker {
-        book: book.to_owned(),
-        base: base.to_owned(),
-        quote: quote.to_owned(),
-        last: dec(last),
-        volume: dec(volume),
-        change_24h: change.map(dec),
-        created_at: Some("2026-11-24T06:00:00+00:00".to_owned()),
-    }
 }
 
 fn market() -> Vec<Ticker> {
