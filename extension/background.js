@@ -225,6 +225,7 @@ async function addAccount(message) {
   const apiKey = requireString(message.apiKey);
   const apiSecret = requireString(message.apiSecret);
   const vaultKey = requireString(message.vaultKey);
+  const replaceId = message.accountId === undefined ? null : requireAccountId(message.accountId);
   const core = await engineReady();
 
   const { vault: storedVault } = await local.get('vault');
@@ -239,10 +240,25 @@ async function addAccount(message) {
     const current = await local.get(['vault', 'accounts']);
     const target = typeof current.vault === 'string' ? current.vault : message.newVault;
     if (target !== vault) core.checkVaultKey(target, vaultKey);
-    const account = { id: newAccountId(), label, exchange, addedAt: Date.now(), lastSync: null, status: 'active', error: null };
+    const accounts = current.accounts ?? [];
+    // Replacing a key keeps the account's id and place; its new credentials are sealed over the old.
+    const replaced = replaceId === null ? null : accounts.find((existing) => existing.id === replaceId);
+    if (replaceId !== null && !replaced) throw { code: 'account_not_found', message: t('errorAccountNotFound') };
+    const account = {
+      id: replaced?.id ?? newAccountId(),
+      label,
+      exchange,
+      addedAt: replaced?.addedAt ?? Date.now(),
+      lastSync: replaced?.lastSync ?? null,
+      status: 'active',
+      error: null,
+    };
     const sealed = core.sealAccount(target, vaultKey, account.id, apiKey, apiSecret);
+    const updated = replaced
+      ? accounts.map((existing) => (existing.id === account.id ? account : existing))
+      : [...accounts, account];
     // Vault and account list in one write, so neither can exist without the other.
-    await local.set({ vault: sealed, accounts: [...(current.accounts ?? []), account] });
+    await local.set({ vault: sealed, accounts: updated });
     await session.set({ vaultKey });
     return { ok: true, account };
   });
@@ -251,9 +267,13 @@ async function addAccount(message) {
   return reply;
 }
 
-async function removeAccount(message) {
-  const id = message.id;
+function requireAccountId(id) {
   if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw invalidInput();
+  return id;
+}
+
+async function removeAccount(message) {
+  const id = requireAccountId(message.id);
   const vaultKey = await requireSessionKey();
   const core = await engineReady();
   const reply = await exclusive(async () => {

@@ -18,6 +18,8 @@ const state = {
   settings: { quote: 'mxn', autoLockMinutes: 15 },
   unlocked: false,
   busy: false,
+  // The account whose key the add form replaces, or null when it adds a new account.
+  replacing: null,
 };
 
 localize();
@@ -43,6 +45,7 @@ async function start() {
 function wireControls() {
   $('add-account-form').addEventListener('submit', saveAccount);
   $('test-connection').addEventListener('click', testConnection);
+  $('cancel-replace').addEventListener('click', stopReplacing);
   $('passphrase').addEventListener('input', () => showHint($('passphrase'), $('passphrase-hint')));
   $('new-passphrase').addEventListener('input', () => showHint($('new-passphrase'), $('new-passphrase-hint')));
   $('quote').addEventListener('change', () => saveSettings({ quote: $('quote').value }));
@@ -102,13 +105,38 @@ function accountRow(account) {
   meta.append(status, lastSync);
   main.append(title, meta);
 
+  const replace = el('button', 'replace button', t('replaceKey'));
+  replace.type = 'button';
+  replace.setAttribute('aria-label', t('replaceKeyNamed', [account.label]));
+  replace.addEventListener('click', () => startReplacing(account));
+
   const remove = el('button', 'delete button danger', t('deleteAccount'));
   remove.type = 'button';
   remove.setAttribute('aria-label', t('deleteAccountNamed', [account.label]));
   remove.addEventListener('click', () => confirmRemoveAccount(account));
 
-  row.append(main, remove);
+  const actions = el('div', 'account-actions');
+  actions.append(replace, remove);
+  row.append(main, actions);
   return row;
+}
+
+/** Turns the add form into "new key for this account": same id and place, new credentials. */
+function startReplacing(account) {
+  state.replacing = account;
+  clearAddForm();
+  $('label').value = account.label;
+  renderAddForm();
+  setConnectionStatus('', '');
+  $('add-heading').scrollIntoView({ block: 'start' });
+  $('api-key').focus();
+}
+
+function stopReplacing() {
+  state.replacing = null;
+  clearAddForm();
+  setConnectionStatus('', '');
+  renderAddForm();
 }
 
 function exchangeName(exchange) {
@@ -116,6 +144,11 @@ function exchangeName(exchange) {
 }
 
 function renderAddForm() {
+  if (state.replacing && !state.accounts.some((account) => account.id === state.replacing.id)) state.replacing = null;
+  const replacing = state.replacing;
+  $('add-heading').textContent = replacing ? t('replaceHeading', [replacing.label]) : t('addHeading');
+  $('save-account').textContent = t(replacing ? 'saveNewKey' : 'saveAccount');
+  $('cancel-replace').hidden = !replacing;
   const creating = state.vault === null;
   const label = $('passphrase-label');
   label.textContent = t(creating ? 'newPassphraseLabel' : 'vaultPassphraseLabel');
@@ -263,11 +296,12 @@ async function saveAccount(event) {
       ...credentials,
       vaultKey: keys.vaultKey,
       ...(creating ? { newVault: keys.vault } : {}),
+      ...(state.replacing ? { accountId: state.replacing.id } : {}),
     });
     if (!reply.ok) throw reply.error;
+    announce(t(state.replacing ? 'keyReplaced' : 'accountSaved', [reply.account.label]));
+    stopReplacing();
     setConnectionStatus(t('statusActive'), 'ok');
-    announce(t('accountSaved', [reply.account.label]));
-    clearAddForm();
   } catch (thrown) {
     const error = asError(thrown);
     setConnectionStatus(error.message, 'error');

@@ -57,6 +57,9 @@ async function confirmIfAsked(page, passphrase) {
 
 const byKey = (mock, key) => mock.balanceRequests().filter((r) => r.apiKey === key);
 
+// A rotated key for account B: same balances, new key and secret.
+const ROTATED_B = { apiKey: 'rotatedBusinessKey0002', secret: 'rotated-business-secret-0002' };
+
 describe('Cartera in Chromium', { timeout: 240_000 }, () => {
   let mock;
   let h;
@@ -193,6 +196,33 @@ describe('Cartera in Chromium', { timeout: 240_000 }, () => {
     await assertTotal(h, popup, [ACCOUNT_A, ACCOUNT_B]);
   });
 
+  test('6a. replace an account\'s key: same account, new credentials', async () => {
+    mock.setAccount(ROTATED_B.apiKey, { secret: ROTATED_B.secret, balances: ACCOUNT_B.balances });
+    const options = await openOptions(h);
+    pages.options = options;
+    const { vault: vaultBefore, accounts: accountsBefore } = await readStorage(h, 'local', ['vault', 'accounts']);
+    const row = options.locator(`#accounts [data-account-id="${accountIds.b}"]`);
+    await row.locator('.replace').click();
+    assert.equal(await options.inputValue('#label'), accountsBefore.find((a) => a.id === accountIds.b).label);
+    const status = await addAccount(options, {
+      label: 'Business (rotated)', apiKey: ROTATED_B.apiKey, secret: ROTATED_B.secret, passphrase: PASSPHRASE,
+    });
+    assert.equal(status, 'Active');
+
+    const { vault, accounts } = await readStorage(h, 'local', ['vault', 'accounts']);
+    assert.notEqual(vault, vaultBefore, 'the vault was re-sealed');
+    assert.deepEqual(accounts.map((a) => a.id), accountsBefore.map((a) => a.id), 'same accounts, same order');
+    assert.equal(accounts.find((a) => a.id === accountIds.b).label, 'Business (rotated)');
+
+    const oldKeyUses = byKey(mock, ACCOUNT_B.apiKey).length;
+    await pages.popup.reload();
+    await waitIdle(pages.popup);
+    await clickRefresh(pages.popup);
+    await until(() => byKey(mock, ROTATED_B.apiKey).some((r) => r.authorized === true), { message: 'the new key is used' });
+    assert.equal(byKey(mock, ACCOUNT_B.apiKey).length, oldKeyUses, 'the old key is not used again');
+    await assertTotal(h, pages.popup, [ACCOUNT_A, ACCOUNT_B]);
+  });
+
   test('6. delete an account', async () => {
     const options = await openOptions(h);
     pages.options = options;
@@ -218,7 +248,7 @@ describe('Cartera in Chromium', { timeout: 240_000 }, () => {
   });
 
   test('7. secrets never reach storage, the DOM or the console', async () => {
-    const secrets = [ACCOUNT_A.secret, ACCOUNT_B.secret, PASSPHRASE];
+    const secrets = [ACCOUNT_A.secret, ACCOUNT_B.secret, ROTATED_B.secret, PASSPHRASE];
     const encodings = (s) => [s, Buffer.from(s).toString('base64'), Buffer.from(s).toString('hex')];
     const storage = JSON.stringify(await dumpStorage(h));
     const dom = [];
