@@ -4,7 +4,6 @@
 import {
   browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el, asError, nextPaint,
 } from '../shared/ext.js';
-import { loadCore } from '../shared/core.js';
 
 const REFRESH_AFTER_MS = 60_000;
 const lang = uiLang();
@@ -116,6 +115,9 @@ async function unlock(event) {
   // Argon2id blocks the page for ~150 ms; let "Unlocking…" show first.
   await nextPaint();
   try {
+    // Imported here, not at the top: only unlocking needs it, and every module popup.js imports
+    // statically is one more request before the first paint.
+    const { loadCore } = await import('../shared/core.js');
     const core = await loadCore();
     const vaultKey = core.unlockVault(state.vault, input.value, lang);
     const reply = await send('unlock', { vaultKey });
