@@ -25,10 +25,7 @@ wireControls();
 start();
 
 async function start() {
-  const [stored, { vaultKey }] = await Promise.all([
-    browser.storage.local.get(['vault', 'accounts', 'snapshot', 'lastError']),
-    browser.storage.session.get('vaultKey'),
-  ]);
+  const [stored, { vaultKey }] = await globalThis.popupStored; // started by early-read.js
   state.vault = typeof stored.vault === 'string' ? stored.vault : null;
   state.accounts = Array.isArray(stored.accounts) ? stored.accounts : [];
   state.snapshot = stored.snapshot ?? null;
