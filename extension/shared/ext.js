@@ -63,13 +63,27 @@ export function isIsoCurrency(code) {
   return isoCurrencies.has(String(code).toUpperCase());
 }
 
+// Creating an Intl.NumberFormat costs far more than formatting with one, and the popup formats
+// several numbers per asset row: one formatter per language and options is kept and reused.
+const numberFormats = new Map();
+
+function numberFormat(lang, options) {
+  const key = JSON.stringify([lang, options]);
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(lang, options);
+    numberFormats.set(key, format);
+  }
+  return format;
+}
+
 // Intl.NumberFormat accepts decimal strings and formats them exactly; money is never turned into
 // a float on the way.
 export function formatMoney(decimalString, quote, lang = uiLang()) {
   const code = String(quote).toUpperCase();
   if (isIsoCurrency(code)) {
     try {
-      return new Intl.NumberFormat(lang, { style: 'currency', currency: code }).format(decimalString);
+      return numberFormat(lang, { style: 'currency', currency: code }).format(decimalString);
     } catch {
       // Fall through to the plain format below.
     }
@@ -78,12 +92,12 @@ export function formatMoney(decimalString, quote, lang = uiLang()) {
 }
 
 export function formatAmount(decimalString, lang = uiLang()) {
-  return new Intl.NumberFormat(lang, { maximumFractionDigits: 8 }).format(decimalString);
+  return numberFormat(lang, { maximumFractionDigits: 8 }).format(decimalString);
 }
 
 /** "97.31 %" from the core's "97.31"; `signed` adds + or − for changes. */
 export function formatPercent(decimalString, lang = uiLang(), { signed = false } = {}) {
-  const text = new Intl.NumberFormat(lang, {
+  const text = numberFormat(lang, {
     style: 'unit',
     unit: 'percent',
     minimumFractionDigits: 2,
