@@ -3,10 +3,11 @@
 
 import {
   browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency,
-  requestExchangeAccess,
+  requestExchangeAccess, applyStorageChanges,
 } from '../shared/ext.js';
 import { loadCore } from '../shared/core.js';
 
+const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15 });
 const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop'];
 const lang = uiLang();
 const $ = (id) => document.getElementById(id);
@@ -15,7 +16,7 @@ const state = {
   vault: null,
   accounts: [],
   snapshot: null,
-  settings: { quote: 'mxn', autoLockMinutes: 15 },
+  settings: DEFAULT_SETTINGS,
   unlocked: false,
   busy: false,
   // The account whose key the add form replaces, or null when it adds a new account.
@@ -59,17 +60,9 @@ function wireControls() {
 }
 
 function onStorageChanged(changes, area) {
-  if (area === 'local') {
-    if ('vault' in changes) state.vault = typeof changes.vault.newValue === 'string' ? changes.vault.newValue : null;
-    if ('accounts' in changes) state.accounts = changes.accounts.newValue ?? [];
-    if ('snapshot' in changes) state.snapshot = changes.snapshot.newValue ?? null;
-    if ('settings' in changes) state.settings = { ...state.settings, ...changes.settings.newValue };
-  } else if (area === 'session' && 'vaultKey' in changes) {
-    state.unlocked = Boolean(changes.vaultKey.newValue);
-  } else {
-    return;
-  }
-  render();
+  // The background always stores settings whole, so a change replaces them.
+  const tracked = { vault: null, accounts: [], snapshot: null, settings: DEFAULT_SETTINGS };
+  if (applyStorageChanges(state, changes, area, tracked)) render();
 }
 
 // ---------------------------------------------------------------------------------------------

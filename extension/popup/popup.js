@@ -2,7 +2,8 @@
 // background if the numbers are older than a minute. It only renders what the core computed.
 
 import {
-  browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el, asError, nextPaint,
+  applyStorageChanges, browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el, asError,
+  nextPaint,
 } from '../shared/ext.js';
 
 const REFRESH_AFTER_MS = 60_000;
@@ -61,17 +62,8 @@ function wireControls() {
 }
 
 function onStorageChanged(changes, area) {
-  if (area === 'local') {
-    if ('vault' in changes) state.vault = typeof changes.vault.newValue === 'string' ? changes.vault.newValue : null;
-    if ('accounts' in changes) state.accounts = changes.accounts.newValue ?? [];
-    if ('snapshot' in changes) state.snapshot = changes.snapshot.newValue ?? null;
-    if ('lastError' in changes) state.lastError = changes.lastError.newValue ?? null;
-  } else if (area === 'session' && 'vaultKey' in changes) {
-    state.unlocked = Boolean(changes.vaultKey.newValue);
-  } else {
-    return;
-  }
-  render();
+  const tracked = { vault: null, accounts: [], snapshot: null, lastError: null };
+  if (applyStorageChanges(state, changes, area, tracked)) render();
 }
 
 // ---------------------------------------------------------------------------------------------

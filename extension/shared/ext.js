@@ -31,6 +31,23 @@ export function requestExchangeAccess() {
   return browser.permissions.request({ origins: EXCHANGE_ORIGINS }).catch(() => false);
 }
 
+/**
+ * Copies the storage changes a page tracks into its `state`. `tracked` maps each
+ * storage.local key the page keeps to the value it takes when the key is removed; a change of
+ * the session's vaultKey sets `state.unlocked`. Returns whether anything tracked changed.
+ */
+export function applyStorageChanges(state, changes, area, tracked) {
+  if (area === 'session') {
+    if (!('vaultKey' in changes)) return false;
+    state.unlocked = Boolean(changes.vaultKey.newValue);
+    return true;
+  }
+  if (area !== 'local') return false;
+  const keys = Object.keys(tracked).filter((key) => key in changes);
+  for (const key of keys) state[key] = changes[key].newValue ?? tracked[key];
+  return keys.length > 0;
+}
+
 /** The localized string for `key`; falls back to the key so a missing string is visible. */
 export function t(key, substitutions) {
   return browser.i18n.getMessage(key, substitutions) || key;
