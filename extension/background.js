@@ -6,12 +6,11 @@
 // synchronously below so events that wake the worker are not lost.
 
 import init, * as cartera from './wasm/cartera.js';
-import { browser, EXCHANGE_ORIGINS, t } from './shared/ext.js';
+import { browser, DEFAULT_SETTINGS, EXCHANGE_ORIGINS, t } from './shared/ext.js';
 
 const LANG = browser.i18n.getUILanguage();
 const AUTOLOCK_ALARM = 'autolock';
 const AUTOLOCK_CHOICES = [0, 5, 15, 60];
-const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15 });
 const EXCHANGES = ['bitso'];
 // "chrome-extension://<id>/" or "moz-extension://<uuid>/". Not parsed with URL: for these
 // non-special schemes URL.origin may be "null".

@@ -3,11 +3,10 @@
 
 import {
   browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency,
-  requestExchangeAccess, applyStorageChanges,
+  requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS,
 } from '../shared/ext.js';
 import { loadCore } from '../shared/core.js';
 
-const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15 });
 const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop'];
 const lang = uiLang();
 const $ = (id) => document.getElementById(id);

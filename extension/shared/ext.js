@@ -18,6 +18,9 @@ function transportError() {
   return { ok: false, error: { code: 'no_background', message: t('errorNoBackground') } };
 }
 
+/** Settings until the user changes them: values in pesos, lock after 15 idle minutes. */
+export const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15 });
+
 /** The exchange hosts Cartera reads from; the manifest's host_permissions. */
 export const EXCHANGE_ORIGINS = ['https://api.bitso.com/*'];
 
