@@ -1,41 +1,54 @@
-//! One error type for the whole core, with a stable code for JS and a message in the UI
-//! language that tells the user what to do.
+//! One error type for the whole core, crossing to JS as a stable code plus its parameters.
 //!
-//! No variant carries a response body, a header, a signature or a secret: what crosses to JS
-//! is the code, the message, and at most a retry delay.
+//! The core carries no prose: every sentence the user reads lives in
+//! `extension/_locales/<lang>/messages.json` under `error_<code>`, with placeholders for the
+//! parameters ([`ErrorView`]). A language is then one file, and the wasm module ships no text.
+//!
+//! No variant carries a response body, a header, a signature or a secret: what crosses to JS is
+//! the code, the exchange, and at most an exchange's own error code (sanitised), an HTTP status,
+//! a retry time, a field name or a length.
 
-use crate::exchange::ExchangeId;
+use serde::Serialize;
 
-/// The languages the extension ships (`extension/_locales`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// English, the fallback.
-    En,
-    /// Spanish.
-    Es,
-}
+use crate::exchange_id::ExchangeId;
 
-impl Lang {
-    /// Picks the language for a BCP 47 tag such as `es-MX` or `en-US`; anything but Spanish
-    /// falls back to English, as `default_locale` does in the manifest.
-    pub fn from_tag(tag: &str) -> Self {
-        let primary = tag.split(['-', '_']).next().unwrap_or_default();
-        if primary.eq_ignore_ascii_case("es") { Lang::Es } else { Lang::En }
-    }
-}
+/// The longest wait any exchange's rate-limit hint is honoured for. Bitso's documented lockout is
+/// one minute and Kraken's auth lockout about 15; anything above is a misconfigured proxy or a
+/// hostile answer, and must never block refresh for longer than this.
+pub const MAX_RETRY_AFTER_MS: u64 = 15 * 60 * 1000;
 
 /// Everything that can go wrong, one variant per thing the user must do differently.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// Wrong key or secret, or a signature or nonce the exchange rejected.
+    /// Wrong key or secret, or a signature the exchange rejected.
     #[error("{exchange:?} rejected the API key or its signature")]
     InvalidCredentials {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+    },
+    /// The nonce was not larger than the last one the exchange saw for this key: another app
+    /// uses the key, or the clock is off.
+    #[error("{exchange:?} rejected the request's nonce")]
+    NonceRejected {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+    },
+    /// The request's timestamp is outside the exchange's window: the computer's clock is off.
+    #[error("{exchange:?} rejected the request's time")]
+    ClockSkew {
         /// Which exchange answered.
         exchange: ExchangeId,
     },
     /// The key exists but may not read balances.
     #[error("the {exchange:?} API key may not view balances")]
     MissingPermission {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+    },
+    /// The exchange answered one code for a wrong key, a missing permission and a refused IP
+    /// address alike (Binance's -2015), so the message names all three.
+    #[error("{exchange:?} refused the key, its permissions or this IP address")]
+    KeyPermissionOrIp {
         /// Which exchange answered.
         exchange: ExchangeId,
     },
@@ -57,7 +70,14 @@ pub enum Error {
         /// Which exchange answered.
         exchange: ExchangeId,
     },
-    /// Too many requests; the next try is allowed after `retry_after_ms`.
+    /// The exchange does not serve the user's location (Binance's HTTP 451).
+    #[error("{exchange:?} does not serve this location")]
+    LocationRestricted {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+    },
+    /// Too many requests; the next try is allowed after `retry_after_ms` (never more than
+    /// [`MAX_RETRY_AFTER_MS`]).
     #[error("{exchange:?} is rate limiting requests")]
     RateLimited {
         /// Which exchange answered.
@@ -65,7 +85,7 @@ pub enum Error {
         /// How long to wait before the next request, in milliseconds.
         retry_after_ms: u64,
     },
-    /// A 5xx, a CDN error page, or an empty answer.
+    /// A 5xx, a maintenance answer, a CDN error page, or an empty answer.
     #[error("{exchange:?} is unavailable (HTTP {status})")]
     ExchangeUnavailable {
         /// Which exchange answered.
@@ -78,12 +98,24 @@ pub enum Error {
     ExchangeRejected {
         /// Which exchange answered.
         exchange: ExchangeId,
-        /// The exchange's own error code (digits and letters only, at most 16).
+        /// The exchange's own error code (see [`sanitize_code`]).
         code: String,
     },
     /// The answer was not shaped as documented.
     #[error("{exchange:?} sent a response Cartera cannot read")]
     MalformedResponse {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+    },
+    /// The answer was larger than any genuine answer could be.
+    #[error("{exchange:?} sent a response larger than Cartera accepts")]
+    ResponseTooLarge {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+    },
+    /// The exchange reported amounts whose sum or value does not fit an exact decimal.
+    #[error("{exchange:?} reported an amount Cartera cannot add up")]
+    AmountOverflow {
         /// Which exchange answered.
         exchange: ExchangeId,
     },
@@ -93,7 +125,7 @@ pub enum Error {
         /// Which exchange was asked.
         exchange: ExchangeId,
     },
-    /// The request could not be sent at all (offline, DNS, TLS).
+    /// The request could not be sent at all (offline, DNS, TLS, a redirect).
     #[error("{exchange:?} could not be reached")]
     Offline {
         /// Which exchange was asked.
@@ -132,18 +164,25 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// A stable, machine-readable code for JS; never changes once shipped.
+    /// A stable, machine-readable code; `error_<code>` names its sentence in the locale files.
+    /// Never changes once shipped.
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidCredentials { .. } => "invalid_credentials",
+            Error::NonceRejected { .. } => "nonce_rejected",
+            Error::ClockSkew { .. } => "clock_skew",
             Error::MissingPermission { .. } => "missing_permission",
+            Error::KeyPermissionOrIp { .. } => "key_permission_or_ip",
             Error::KeyInactive { .. } => "key_inactive",
             Error::IpNotAllowed { .. } => "ip_not_allowed",
             Error::AccountRestricted { .. } => "account_restricted",
+            Error::LocationRestricted { .. } => "location_restricted",
             Error::RateLimited { .. } => "rate_limited",
             Error::ExchangeUnavailable { .. } => "exchange_unavailable",
             Error::ExchangeRejected { .. } => "exchange_rejected",
             Error::MalformedResponse { .. } => "malformed_response",
+            Error::ResponseTooLarge { .. } => "response_too_large",
+            Error::AmountOverflow { .. } => "amount_overflow",
             Error::Timeout { .. } => "timeout",
             Error::Offline { .. } => "offline",
             Error::WrongPassphrase => "wrong_passphrase",
@@ -156,6 +195,36 @@ impl Error {
         }
     }
 
+    /// The exchange the error is about, if any.
+    pub fn exchange(&self) -> Option<ExchangeId> {
+        match self {
+            Error::InvalidCredentials { exchange }
+            | Error::NonceRejected { exchange }
+            | Error::ClockSkew { exchange }
+            | Error::MissingPermission { exchange }
+            | Error::KeyPermissionOrIp { exchange }
+            | Error::KeyInactive { exchange }
+            | Error::IpNotAllowed { exchange }
+            | Error::AccountRestricted { exchange }
+            | Error::LocationRestricted { exchange }
+            | Error::RateLimited { exchange, .. }
+            | Error::ExchangeUnavailable { exchange, .. }
+            | Error::ExchangeRejected { exchange, .. }
+            | Error::MalformedResponse { exchange }
+            | Error::ResponseTooLarge { exchange }
+            | Error::AmountOverflow { exchange }
+            | Error::Timeout { exchange }
+            | Error::Offline { exchange } => Some(*exchange),
+            Error::WrongPassphrase
+            | Error::WeakKdfParameters
+            | Error::UnsupportedVault
+            | Error::PassphraseTooShort { .. }
+            | Error::InvalidInput { .. }
+            | Error::AccountNotFound
+            | Error::Randomness => None,
+        }
+    }
+
     /// How long to wait before retrying, when the exchange said so.
     pub fn retry_after_ms(&self) -> Option<u64> {
         match self {
@@ -163,246 +232,73 @@ impl Error {
             _ => None,
         }
     }
+}
 
-    /// What happened and what to do, in the user's language.
-    pub fn message(&self, lang: Lang) -> String {
-        use Lang::{En, Es};
-        match (self, lang) {
-            (Error::InvalidCredentials { exchange }, En) => format!(
-                "{} did not accept this API key and secret. Check that both were pasted completely, \
-                 or create a new key in {}.",
-                exchange.name(),
-                exchange.api_settings_path(En)
-            ),
-            (Error::InvalidCredentials { exchange }, Es) => format!(
-                "{} no aceptó esta API key y su secreto. Comprueba que ambos estén completos, \
-                 o crea una key nueva en {}.",
-                exchange.name(),
-                exchange.api_settings_path(Es)
-            ),
-            (Error::MissingPermission { exchange }, En) => format!(
-                "This key cannot view balances. In {}, enable 'View balances' for it.",
-                exchange.api_settings_path(En)
-            ),
-            (Error::MissingPermission { exchange }, Es) => format!(
-                "Esta key no puede ver saldos. En {}, activa 'Ver saldos' para ella.",
-                exchange.api_settings_path(Es)
-            ),
-            (Error::KeyInactive { exchange }, En) => format!(
-                "This API key is not active. Activate it in {}, or create a new one.",
-                exchange.api_settings_path(En)
-            ),
-            (Error::KeyInactive { exchange }, Es) => format!(
-                "Esta API key no está activa. Actívala en {}, o crea una nueva.",
-                exchange.api_settings_path(Es)
-            ),
-            (Error::IpNotAllowed { exchange }, En) => format!(
-                "This key only works from other IP addresses. In {}, remove the IP restriction \
-                 or add this network's address.",
-                exchange.api_settings_path(En)
-            ),
-            (Error::IpNotAllowed { exchange }, Es) => format!(
-                "Esta key solo funciona desde otras direcciones IP. En {}, quita la restricción \
-                 de IP o agrega la dirección de esta red.",
-                exchange.api_settings_path(Es)
-            ),
-            (Error::AccountRestricted { exchange }, En) => format!(
-                "Your {} account is restricted or suspended. Contact {} support.",
-                exchange.name(),
-                exchange.name()
-            ),
-            (Error::AccountRestricted { exchange }, Es) => format!(
-                "Tu cuenta de {} está restringida o suspendida. Contacta al soporte de {}.",
-                exchange.name(),
-                exchange.name()
-            ),
-            (Error::RateLimited { exchange, retry_after_ms }, En) => format!(
-                "{} is limiting requests. Try again in {} s.",
-                exchange.name(),
-                seconds_rounded_up(*retry_after_ms)
-            ),
-            (Error::RateLimited { exchange, retry_after_ms }, Es) => format!(
-                "{} está limitando las solicitudes. Intenta de nuevo en {} s.",
-                exchange.name(),
-                seconds_rounded_up(*retry_after_ms)
-            ),
-            (Error::ExchangeUnavailable { exchange, .. }, En) => format!(
-                "{} is not available right now. Your last balances are kept; try again in a few minutes.",
-                exchange.name()
-            ),
-            (Error::ExchangeUnavailable { exchange, .. }, Es) => format!(
-                "{} no está disponible ahora. Se conservan tus últimos saldos; intenta de nuevo en unos minutos.",
-                exchange.name()
-            ),
-            (Error::ExchangeRejected { exchange, code }, En) => {
-                format!("{} refused the request (error {code}). Try again later.", exchange.name())
-            }
-            (Error::ExchangeRejected { exchange, code }, Es) => format!(
-                "{} rechazó la solicitud (error {code}). Intenta de nuevo más tarde.",
-                exchange.name()
-            ),
-            (Error::MalformedResponse { exchange }, En) => format!(
-                "{} sent an answer Cartera cannot read. Your last balances are kept; try again later.",
-                exchange.name()
-            ),
-            (Error::MalformedResponse { exchange }, Es) => format!(
-                "{} envió una respuesta que Cartera no puede leer. Se conservan tus últimos saldos; \
-                 intenta más tarde.",
-                exchange.name()
-            ),
-            (Error::Timeout { exchange }, En) => format!(
-                "{} did not answer within 15 seconds. Check your connection and try again.",
-                exchange.name()
-            ),
-            (Error::Timeout { exchange }, Es) => format!(
-                "{} no respondió en 15 segundos. Revisa tu conexión e intenta de nuevo.",
-                exchange.name()
-            ),
-            (Error::Offline { exchange }, En) => format!(
-                "{} could not be reached. Check your internet connection.",
-                exchange.name()
-            ),
-            (Error::Offline { exchange }, Es) => format!(
-                "No se pudo contactar a {}. Revisa tu conexión a internet.",
-                exchange.name()
-            ),
-            (Error::WrongPassphrase, En) => "Wrong passphrase, or the vault is damaged.".to_owned(),
-            (Error::WrongPassphrase, Es) => {
-                "Frase de acceso incorrecta, o la bóveda está dañada.".to_owned()
-            }
-            (Error::WeakKdfParameters, En) => {
-                "The vault asks for weaker protection than Cartera accepts, so it was not opened. \
-                 Reset the vault and add your keys again."
-                    .to_owned()
-            }
-            (Error::WeakKdfParameters, Es) => {
-                "La bóveda pide una protección más débil de la que Cartera acepta, así que no se abrió. \
-                 Restablece la bóveda y agrega tus keys de nuevo."
-                    .to_owned()
-            }
-            (Error::UnsupportedVault, En) => {
-                "This vault was made by a newer or unknown version of Cartera and cannot be read here."
-                    .to_owned()
-            }
-            (Error::UnsupportedVault, Es) => {
-                "Esta bóveda la creó una versión más nueva o desconocida de Cartera y no se puede leer aquí."
-                    .to_owned()
-            }
-            (Error::PassphraseTooShort { min_chars }, En) => {
-                format!("Choose a passphrase of at least {min_chars} characters.")
-            }
-            (Error::PassphraseTooShort { min_chars }, Es) => {
-                format!("Elige una frase de acceso de al menos {min_chars} caracteres.")
-            }
-            (Error::InvalidInput { field }, En) => format!("Fill in a valid {}.", field_name(field, En)),
-            (Error::InvalidInput { field }, Es) => format!("Escribe un valor válido en {}.", field_name(field, Es)),
-            (Error::AccountNotFound, En) => "That account no longer exists.".to_owned(),
-            (Error::AccountNotFound, Es) => "Esa cuenta ya no existe.".to_owned(),
-            (Error::Randomness, En) => {
-                "The browser could not provide secure random numbers. Restart the browser and try again."
-                    .to_owned()
-            }
-            (Error::Randomness, Es) => {
-                "El navegador no pudo dar números aleatorios seguros. Reinicia el navegador e intenta de nuevo."
-                    .to_owned()
-            }
+/// An error as it crosses to JS and is stored: the code and its parameters, nothing else.
+///
+/// `retryAt` is absolute (ms since the epoch), so a stored message can count down or name the
+/// time and stays true while it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorView {
+    /// [`Error::code`].
+    pub code: &'static str,
+    /// [`Error::exchange`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<ExchangeId>,
+    /// An exchange's own error code or an HTTP status, for "error 0304" style messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// When a rate-limited exchange may be asked again, in ms since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<u64>,
+    /// The shortest passphrase accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_chars: Option<usize>,
+    /// The field that was empty or not valid (`field_<name>` in the locale files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+impl ErrorView {
+    /// The view of `error` at time `now_ms` (which turns a wait into an absolute retry time).
+    pub fn new(error: &Error, now_ms: u64) -> Self {
+        let detail = match error {
+            Error::ExchangeRejected { code, .. } => Some(code.clone()),
+            Error::ExchangeUnavailable { status, .. } => Some(status.to_string()),
+            _ => None,
+        };
+        Self {
+            code: error.code(),
+            exchange: error.exchange(),
+            detail,
+            retry_at: error.retry_after_ms().map(|wait| now_ms.saturating_add(wait)),
+            min_chars: match error {
+                Error::PassphraseTooShort { min_chars } => Some(*min_chars),
+                _ => None,
+            },
+            field: match error {
+                Error::InvalidInput { field } => Some(field),
+                _ => None,
+            },
         }
     }
 }
 
-fn seconds_rounded_up(ms: u64) -> u64 {
-    ms.div_ceil(1000).max(1)
+/// Keeps an exchange's error code only when it looks like a code (at most 16 letters, digits or
+/// `-`), so no payload can reach a message.
+pub fn sanitize_code(code: &str) -> String {
+    let looks_like_a_code = !code.is_empty()
+        && code.len() <= 16
+        && code.chars().enumerate().all(|(i, c)| c.is_ascii_alphanumeric() || (c == '-' && i == 0));
+    if looks_like_a_code { code.to_owned() } else { "unknown".to_owned() }
 }
 
-/// The user-facing name of a form field named in [`Error::InvalidInput`].
-fn field_name(field: &str, lang: Lang) -> &str {
-    match (field, lang) {
-        ("api_key", _) => "API key",
-        ("api_secret", Lang::En) => "API secret",
-        ("api_secret", Lang::Es) => "API secret (secreto)",
-        ("label", Lang::En) => "label",
-        ("label", Lang::Es) => "nombre",
-        ("quote", Lang::En) => "display currency",
-        ("quote", Lang::Es) => "moneda de visualización",
-        ("account_id", Lang::En) => "account",
-        ("account_id", Lang::Es) => "cuenta",
-        ("vault_key", Lang::En) => "vault key",
-        ("vault_key", Lang::Es) => "clave de la bóveda",
-        (other, _) => other,
-    }
+/// A wait in milliseconds from a hint in seconds, capped at [`MAX_RETRY_AFTER_MS`] and at least
+/// one second.
+pub fn capped_wait_ms(seconds: u64) -> u64 {
+    seconds.saturating_mul(1000).clamp(1000, MAX_RETRY_AFTER_MS)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const EXCHANGE: ExchangeId = ExchangeId::Bitso;
-
-    fn every_error() -> Vec<Error> {
-        vec![
-            Error::InvalidCredentials { exchange: EXCHANGE },
-            Error::MissingPermission { exchange: EXCHANGE },
-            Error::KeyInactive { exchange: EXCHANGE },
-            Error::IpNotAllowed { exchange: EXCHANGE },
-            Error::AccountRestricted { exchange: EXCHANGE },
-            Error::RateLimited { exchange: EXCHANGE, retry_after_ms: 60_000 },
-            Error::ExchangeUnavailable { exchange: EXCHANGE, status: 503 },
-            Error::ExchangeRejected { exchange: EXCHANGE, code: "0304".into() },
-            Error::MalformedResponse { exchange: EXCHANGE },
-            Error::Timeout { exchange: EXCHANGE },
-            Error::Offline { exchange: EXCHANGE },
-            Error::WrongPassphrase,
-            Error::WeakKdfParameters,
-            Error::UnsupportedVault,
-            Error::PassphraseTooShort { min_chars: 10 },
-            Error::InvalidInput { field: "api_key" },
-            Error::AccountNotFound,
-            Error::Randomness,
-        ]
-    }
-
-    #[test]
-    fn codes_are_unique_and_snake_case() {
-        let mut codes: Vec<_> = every_error().iter().map(Error::code).collect();
-        assert!(codes.iter().all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')));
-        codes.sort_unstable();
-        let before = codes.len();
-        codes.dedup();
-        assert_eq!(before, codes.len());
-    }
-
-    #[test]
-    fn every_error_has_distinct_english_and_spanish_messages() {
-        for error in every_error() {
-            let en = error.message(Lang::En);
-            let es = error.message(Lang::Es);
-            assert!(!en.is_empty() && !es.is_empty(), "{}", error.code());
-            assert_ne!(en, es, "{} is not translated", error.code());
-        }
-    }
-
-    #[test]
-    fn missing_permission_says_where_to_fix_it() {
-        assert_eq!(
-            Error::MissingPermission { exchange: EXCHANGE }.message(Lang::En),
-            "This key cannot view balances. In Bitso → Profile → API, enable 'View balances' for it."
-        );
-    }
-
-    #[test]
-    fn rate_limit_message_rounds_the_wait_up() {
-        let error = Error::RateLimited { exchange: EXCHANGE, retry_after_ms: 1_001 };
-        assert_eq!(error.message(Lang::En), "Bitso is limiting requests. Try again in 2 s.");
-        assert_eq!(error.retry_after_ms(), Some(1_001));
-    }
-
-    #[test]
-    fn language_tags() {
-        assert_eq!(Lang::from_tag("es-MX"), Lang::Es);
-        assert_eq!(Lang::from_tag("ES"), Lang::Es);
-        assert_eq!(Lang::from_tag("es_419"), Lang::Es);
-        assert_eq!(Lang::from_tag("en-US"), Lang::En);
-        assert_eq!(Lang::from_tag("pt-BR"), Lang::En);
-        assert_eq!(Lang::from_tag(""), Lang::En);
-    }
-}
+mod tests;

@@ -1,11 +1,15 @@
 //! Cartera's core: exchange adapters, exact money, portfolio valuation and the vault.
 //!
 //! Everything here is pure and runs natively under `cargo test`. Only [`transport`] and
-//! [`bindings`] touch the browser, and both compile for `wasm32` only.
+//! [`bindings`] touch the browser, and both compile for `wasm32` only. The core carries no
+//! user-facing prose: errors and hints cross to JS as codes with parameters, and the sentences
+//! live in `extension/_locales`.
 
 pub mod entropy;
 pub mod error;
 pub mod exchange;
+pub mod exchange_id;
+pub mod http;
 pub mod money;
 pub mod nonce;
 pub mod passphrase;

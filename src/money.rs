@@ -21,6 +21,30 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     Decimal::from_str(text).ok()
 }
 
+/// Parses a decimal as an exchange may send it: plain (see [`parse_decimal`]) or in exponent form
+/// (`3.8e-7`, `1E+5`), which JSON numbers allow. The digits are taken exactly; an exponent that
+/// would need more than 28 decimal places, or a value beyond a decimal's range, is refused rather
+/// than rounded.
+pub fn parse_exchange_decimal(text: &str) -> Option<Decimal> {
+    let Some(split) = text.find(['e', 'E']) else { return parse_decimal(text) };
+    let (mantissa, exponent) = (&text[..split], &text[split + 1..]);
+    let mantissa = parse_decimal(mantissa)?;
+    let exponent_digits = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    if exponent_digits.is_empty() || exponent_digits.len() > 3 || !exponent_digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let magnitude: u32 = exponent_digits.parse().ok()?;
+    if exponent.starts_with('-') {
+        let scale = mantissa.scale().checked_add(magnitude).filter(|scale| *scale <= 28)?;
+        let mut scaled = mantissa;
+        scaled.set_scale(scale).ok()?;
+        Some(scaled)
+    } else {
+        let factor = 10u128.checked_pow(magnitude)?;
+        mantissa.checked_mul(Decimal::try_from_i128_with_scale(i128::try_from(factor).ok()?, 0).ok()?)
+    }
+}
+
 /// A decimal as plain text without trailing zeros (`"1.50"` → `"1.5"`, `"2.000"` → `"2"`).
 pub fn to_plain_string(value: Decimal) -> String {
     value.normalize().to_string()
@@ -90,6 +114,29 @@ mod tests {
         ];
         for (input, expected) in cases {
             let parsed = parse_decimal(input).map(|d| d.to_string());
+            assert_eq!(parsed.as_deref(), *expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn exponent_forms() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("3.8e-7", Some("0.00000038")),
+            ("1E+5", Some("100000")),
+            ("1e5", Some("100000")),
+            ("-2.5e-3", Some("-0.0025")),
+            ("0.0001", Some("0.0001")),
+            ("1e-28", Some("0.0000000000000000000000000001")),
+            ("1e-29", None),
+            ("1e29", None),
+            ("1e", None),
+            ("e5", None),
+            ("1e5.5", None),
+            ("1e+-5", None),
+            ("1ee5", None),
+        ];
+        for (input, expected) in cases {
+            let parsed = parse_exchange_decimal(input).map(|d| d.normalize().to_string());
             assert_eq!(parsed.as_deref(), *expected, "input {input:?}");
         }
     }

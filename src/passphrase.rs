@@ -17,11 +17,12 @@
 //!    it repeats (the same character 3 times in a row, or the whole passphrase is one shorter
 //!    piece repeated).
 //!
-//! The message names the first problem found, in that order, so the advice is specific.
+//! The hint names the first problem found, in that order, so the advice is specific. It crosses
+//! to JS as a code (`weak_common`, `fair`, `strong`…); the sentence is `passphraseHint_<code>` in
+//! the locale files.
 
 use zeroize::Zeroizing;
 
-use crate::error::Lang;
 use crate::secret::SecretString;
 use crate::vault::MIN_PASSPHRASE_CHARS;
 
@@ -103,10 +104,10 @@ const COMMON: &[&str] = &[
     "bitso",
 ];
 
-/// The strength level of `passphrase` and a one-line hint in `lang`.
-pub fn passphrase_hint(passphrase: &SecretString, lang: Lang) -> (StrengthLevel, &'static str) {
+/// The strength level of `passphrase` and the code of its one-line hint.
+pub fn passphrase_hint(passphrase: &SecretString) -> (StrengthLevel, &'static str) {
     let (level, problem) = assess(passphrase);
-    (level, message(level, problem, lang))
+    (level, hint_code(level, problem))
 }
 
 fn assess(passphrase: &SecretString) -> (StrengthLevel, Option<Problem>) {
@@ -198,35 +199,21 @@ fn has_repeat(lower: &str) -> bool {
     run || periodic
 }
 
-fn message(level: StrengthLevel, problem: Option<Problem>, lang: Lang) -> &'static str {
-    use Lang::{En, Es};
+/// The hint's code: the level, and for Weak and Fair the first problem found.
+fn hint_code(level: StrengthLevel, problem: Option<Problem>) -> &'static str {
     use Problem::{Common, Repeat, Sequence};
     use StrengthLevel::{Fair, Strong, TooShort, Weak};
-    match (level, problem, lang) {
-        (TooShort, _, En) => "Too short: use at least 10 characters.",
-        (TooShort, _, Es) => "Demasiado corta: usa al menos 10 caracteres.",
-        (Weak, None, En) => "Weak: add more words or characters.",
-        (Weak, None, Es) => "Débil: agrega más palabras o caracteres.",
-        (Weak, Some(Common), En) => "Weak: avoid common passwords and words like \"password\".",
-        (Weak, Some(Common), Es) => {
-            "Débil: evita contraseñas y palabras comunes como \"password\"."
-        }
-        (Weak, Some(Sequence), En) => "Weak: avoid sequences like 1234 or abcd.",
-        (Weak, Some(Sequence), Es) => "Débil: evita secuencias como 1234 o abcd.",
-        (Weak, Some(Repeat), En) => "Weak: avoid repeating characters or pieces.",
-        (Weak, Some(Repeat), Es) => "Débil: evita repetir caracteres o fragmentos.",
-        (Fair, None, En) => "Fair: one or two more words would make it strong.",
-        (Fair, None, Es) => "Aceptable: una o dos palabras más la harían fuerte.",
-        (Fair, Some(Common), En) => "Fair: replace the common word to make it strong.",
-        (Fair, Some(Common), Es) => "Aceptable: cambia la palabra común para hacerla fuerte.",
-        (Fair, Some(Sequence), En) => "Fair: drop the sequence (like 1234) to make it strong.",
-        (Fair, Some(Sequence), Es) => {
-            "Aceptable: quita la secuencia (como 1234) para hacerla fuerte."
-        }
-        (Fair, Some(Repeat), En) => "Fair: drop the repetition to make it strong.",
-        (Fair, Some(Repeat), Es) => "Aceptable: quita la repetición para hacerla fuerte.",
-        (Strong, _, En) => "Strong passphrase.",
-        (Strong, _, Es) => "Frase de acceso fuerte.",
+    match (level, problem) {
+        (TooShort, _) => "too_short",
+        (Weak, None) => "weak",
+        (Weak, Some(Common)) => "weak_common",
+        (Weak, Some(Sequence)) => "weak_sequence",
+        (Weak, Some(Repeat)) => "weak_repeat",
+        (Fair, None) => "fair",
+        (Fair, Some(Common)) => "fair_common",
+        (Fair, Some(Sequence)) => "fair_sequence",
+        (Fair, Some(Repeat)) => "fair_repeat",
+        (Strong, _) => "strong",
     }
 }
 
@@ -236,7 +223,7 @@ mod tests {
     use StrengthLevel::{Fair, Strong, TooShort, Weak};
 
     fn level(text: &str) -> StrengthLevel {
-        passphrase_hint(&SecretString::from(text), Lang::En).0
+        passphrase_hint(&SecretString::from(text)).0
     }
 
     #[test]
@@ -296,47 +283,34 @@ mod tests {
     }
 
     #[test]
-    fn messages_name_the_first_problem() {
-        let hint = |text: &str, lang| passphrase_hint(&SecretString::from(text), lang);
-        assert_eq!(hint("short", Lang::En), (TooShort, "Too short: use at least 10 characters."));
-        assert_eq!(
-            hint("short", Lang::Es),
-            (TooShort, "Demasiado corta: usa al menos 10 caracteres.")
-        );
-        assert_eq!(hint("zqxjvkwpmr", Lang::En), (Weak, "Weak: add more words or characters."));
-        assert_eq!(
-            hint("password123!", Lang::En),
-            (Weak, "Weak: avoid common passwords and words like \"password\".")
-        );
-        assert_eq!(
-            hint("abcdefghij", Lang::Es),
-            (Weak, "Débil: evita secuencias como 1234 o abcd.")
-        );
-        assert_eq!(
-            hint("correct horse battery staple", Lang::Es),
-            (Strong, "Frase de acceso fuerte.")
-        );
+    fn hints_name_the_first_problem() {
+        let hint = |text: &str| passphrase_hint(&SecretString::from(text));
+        assert_eq!(hint("short"), (TooShort, "too_short"));
+        assert_eq!(hint("zqxjvkwpmr"), (Weak, "weak"));
+        assert_eq!(hint("password123!"), (Weak, "weak_common"));
+        assert_eq!(hint("abcdefghij"), (Weak, "weak_sequence"));
+        assert_eq!(hint("correct horse battery staple 1234"), (Fair, "fair_sequence"));
+        assert_eq!(hint("correct horse battery staple"), (Strong, "strong"));
     }
 
+    /// Every hint has its sentence in every locale (`passphraseHint_<code>`).
     #[test]
-    fn every_level_and_problem_has_distinct_translations() {
+    fn every_hint_has_a_sentence_in_every_locale() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/extension/_locales");
         let levels = [TooShort, Weak, Fair, Strong];
-        let problems =
-            [None, Some(Problem::Common), Some(Problem::Sequence), Some(Problem::Repeat)];
-        for level in levels {
-            for problem in problems {
-                let en = message(level, problem, Lang::En);
-                let es = message(level, problem, Lang::Es);
-                assert!(!en.is_empty() && en != es, "{level:?} {problem:?}");
+        let problems = [None, Some(Problem::Common), Some(Problem::Sequence), Some(Problem::Repeat)];
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}")) {
+            let path = entry.unwrap_or_else(|e| panic!("{e}")).path().join("messages.json");
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+            let messages: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+            for level in levels {
+                for problem in problems {
+                    let key = format!("passphraseHint_{}", hint_code(level, problem));
+                    assert!(messages[&key]["message"].is_string(), "{} lacks {key}", path.display());
+                }
             }
-        }
-    }
-
-    #[test]
-    fn too_short_message_states_the_vault_minimum() {
-        for lang in [Lang::En, Lang::Es] {
-            let text = message(TooShort, None, lang);
-            assert!(text.contains(&MIN_PASSPHRASE_CHARS.to_string()), "{text}");
+            let too_short = messages["passphraseHint_too_short"]["message"].as_str().unwrap_or_default();
+            assert!(too_short.contains(&MIN_PASSPHRASE_CHARS.to_string()), "{}: {too_short}", path.display());
         }
     }
 

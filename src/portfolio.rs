@@ -1,8 +1,14 @@
-//! Adds balances up across accounts and values them: the snapshot the popup paints.
+//! Adds balances up across accounts and exchanges and values them: the snapshot the popup paints.
 //!
-//! Several accounts (two Bitso keys, later other exchanges) add up per asset; each account also
-//! keeps its own subtotal. Assets with no route to the quote currency are listed apart and never
-//! counted as zero. Zero balances are left out.
+//! Accounts (two Bitso keys, a Kraken and a Binance account) add up per asset, and each account
+//! keeps its own subtotal; every asset has one price (see [`crate::valuation`]), so an asset row
+//! is the sum of what each account holds of it, and the rows and the accounts both add up to the
+//! total. Assets with no route to the quote currency are listed apart and never counted as zero.
+//! Zero balances are left out.
+//!
+//! All arithmetic is checked. An account whose amounts cannot be added up or valued (a hostile or
+//! broken answer near `Decimal::MAX`) is left out of the totals and carries
+//! [`Error::AmountOverflow`]; the other accounts are unaffected, and nothing panics.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,8 +16,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::{Error, Lang},
-    exchange::{Balance, ExchangeId, Ticker},
+    error::{Error, ErrorView},
+    exchange::{Balance, Ticker},
+    exchange_id::ExchangeId,
     money::plain_string,
     valuation::{Route, routes_to},
 };
@@ -33,7 +40,7 @@ pub struct AccountBalances<'a> {
     /// When these balances were fetched, in ms since the epoch; `None` if never.
     pub synced_at: Option<u64>,
     /// Why this refresh could not update it, if it could not.
-    pub error: Option<&'a Error>,
+    pub error: Option<ErrorView>,
 }
 
 /// Everything the popup shows, valued in one quote currency.
@@ -49,6 +56,9 @@ pub struct Snapshot {
     pub updated_at: u64,
     /// When the oldest price used was computed by the exchange.
     pub prices_at: Option<String>,
+    /// Exchanges whose public prices valued something although no account is on them (Bitso's
+    /// peso books for a Kraken-only user valuing in MXN): said under the total.
+    pub bridges: Vec<ExchangeId>,
     /// Priced assets, largest value first.
     pub assets: Vec<AssetRow>,
     /// Assets without a price in the quote currency.
@@ -74,10 +84,13 @@ pub struct AssetRow {
     /// Amount held by open orders.
     #[serde(with = "plain_string")]
     pub locked: Decimal,
+    /// Amount staked or earning.
+    #[serde(with = "plain_string")]
+    pub earning: Decimal,
     /// Price of one unit in the quote currency.
     #[serde(with = "plain_string")]
     pub price: Decimal,
-    /// `total × price`.
+    /// What it is worth: the sum of each account's `amount × price`.
     #[serde(with = "plain_string")]
     pub value: Decimal,
     /// Percent of the portfolio's total, two decimals.
@@ -86,7 +99,7 @@ pub struct AssetRow {
     /// Price change over 24 hours in percent, two decimals, when the route allows it.
     #[serde(with = "plain_string::option")]
     pub change24h: Option<Decimal>,
-    /// Books used to price it.
+    /// Books used to price it, each `exchange:market`.
     pub route: Vec<String>,
 }
 
@@ -115,8 +128,8 @@ pub struct AccountSummary {
     pub id: String,
     /// The user's name for it.
     pub label: String,
-    /// Exchange id (`bitso`).
-    pub exchange: String,
+    /// Which exchange holds it.
+    pub exchange: ExchangeId,
     /// Value of its priced assets.
     #[serde(with = "plain_string")]
     pub total: Decimal,
@@ -148,89 +161,104 @@ pub struct PreviousAccount {
     pub balances: Vec<Balance>,
 }
 
-/// An error as stored and shown: a stable code and a message in the UI language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorView {
-    /// [`Error::code`].
-    pub code: String,
-    /// [`Error::message`].
-    pub message: String,
-}
-
-impl ErrorView {
-    /// The view of `error` in `lang`.
-    pub fn new(error: &Error, lang: Lang) -> Self {
-        Self { code: error.code().to_owned(), message: error.message(lang) }
-    }
-}
-
 #[derive(Debug, Default, Clone, Copy)]
 struct Holding {
     total: Decimal,
     available: Decimal,
     locked: Decimal,
+    earning: Decimal,
+    value: Decimal,
 }
 
 impl Holding {
-    fn add(&mut self, balance: &Balance) {
-        self.total += balance.total;
-        self.available += balance.available;
-        self.locked += balance.locked;
+    fn checked_add(&self, other: &Holding) -> Option<Holding> {
+        Some(Holding {
+            total: self.total.checked_add(other.total)?,
+            available: self.available.checked_add(other.available)?,
+            locked: self.locked.checked_add(other.locked)?,
+            earning: self.earning.checked_add(other.earning)?,
+            value: self.value.checked_add(other.value)?,
+        })
     }
 }
 
+/// One account's holdings per asset and its subtotal, all checked.
+struct AccountValue<'a> {
+    holdings: BTreeMap<&'a str, Holding>,
+    total: Decimal,
+}
+
+/// Values one account's balances; `None` when anything overflows.
+fn value_account<'a>(balances: &'a [Balance], routes: &BTreeMap<&str, Route<'_>>) -> Option<AccountValue<'a>> {
+    let mut holdings: BTreeMap<&str, Holding> = BTreeMap::new();
+    for balance in balances {
+        let value = match routes.get(balance.currency.as_str()) {
+            Some(route) => balance.total.checked_mul(route.price)?,
+            None => Decimal::ZERO,
+        };
+        let this = Holding { total: balance.total, available: balance.available, locked: balance.locked, earning: balance.earning, value };
+        let entry = holdings.entry(balance.currency.as_str()).or_default();
+        *entry = entry.checked_add(&this)?;
+    }
+    let total = holdings.values().try_fold(Decimal::ZERO, |sum, holding| sum.checked_add(holding.value))?;
+    Some(AccountValue { holdings, total })
+}
+
 /// Values `accounts` in `quote` with `tickers`, at time `now_ms`.
-pub fn build_snapshot(
-    accounts: &[AccountBalances<'_>],
-    tickers: &[Ticker],
-    quote: &str,
-    now_ms: u64,
-    lang: Lang,
-) -> Snapshot {
+pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quote: &str, now_ms: u64) -> Snapshot {
     let routes = routes_to(quote, tickers);
 
-    // Each balance's asset is looked up once; everything after works on positions.
-    let mut positions: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut holdings: Vec<(&str, Holding)> = Vec::new();
-    let mut slots: Vec<Vec<usize>> = Vec::with_capacity(accounts.len());
+    let mut holdings: BTreeMap<&str, Holding> = BTreeMap::new();
+    let mut grand_total = Decimal::ZERO;
+    let mut summaries = Vec::with_capacity(accounts.len());
     for account in accounts {
-        let mut account_slots = Vec::with_capacity(account.balances.len());
-        for balance in account.balances {
-            let asset = balance.currency.as_str();
-            let slot = *positions.entry(asset).or_insert_with(|| {
-                holdings.push((asset, Holding::default()));
-                holdings.len() - 1
-            });
-            if let Some((_, holding)) = holdings.get_mut(slot) {
-                holding.add(balance);
+        // An account is added only when all of it fits, so the totals never hold half of one.
+        let merged = value_account(account.balances, &routes).and_then(|value| {
+            let mut updated = Vec::with_capacity(value.holdings.len());
+            for (asset, holding) in &value.holdings {
+                let sum = holdings.get(asset).copied().unwrap_or_default().checked_add(holding)?;
+                updated.push((*asset, sum));
             }
-            account_slots.push(slot);
-        }
-        slots.push(account_slots);
+            Some((value.total, grand_total.checked_add(value.total)?, updated))
+        });
+        let (total, error) = match merged {
+            Some((total, new_grand_total, updated)) => {
+                holdings.extend(updated);
+                grand_total = new_grand_total;
+                (total, account.error.clone())
+            }
+            None => (Decimal::ZERO, Some(ErrorView::new(&Error::AmountOverflow { exchange: account.exchange }, now_ms))),
+        };
+        summaries.push(AccountSummary {
+            id: account.id.to_owned(),
+            label: account.label.to_owned(),
+            exchange: account.exchange,
+            total,
+            synced_at: account.synced_at,
+            error,
+            balances: account.balances.iter().filter(|balance| !balance.total.is_zero()).cloned().collect(),
+        });
     }
-    let prices: Vec<Option<&Route<'_>>> = holdings.iter().map(|(asset, _)| routes.get(asset)).collect();
 
-    let mut total = Decimal::ZERO;
     let mut assets = Vec::new();
     let mut unpriced = Vec::new();
     let mut used_routes: Vec<&Route<'_>> = Vec::new();
-    for ((asset, holding), route) in holdings.iter().zip(&prices) {
+    for (asset, holding) in &holdings {
         if holding.total.is_zero() {
             continue;
         }
-        let priced = route.and_then(|route| Some((route, holding.total.checked_mul(route.price)?)));
-        match priced {
-            Some((route, value)) => {
-                total += value;
+        match routes.get(asset) {
+            Some(route) => {
                 used_routes.push(route);
                 assets.push(AssetRow {
                     asset: (*asset).to_owned(),
                     total: holding.total,
                     available: holding.available,
                     locked: holding.locked,
+                    earning: holding.earning,
                     price: route.price,
-                    value,
-                    share: Decimal::ZERO,
+                    value: holding.value,
+                    share: share_percent(holding.value, grand_total),
                     change24h: route.change_24h_percent().map(round_percent),
                     route: route.books.iter().map(|book| (*book).to_owned()).collect(),
                 });
@@ -243,44 +271,26 @@ pub fn build_snapshot(
             }),
         }
     }
-    for row in &mut assets {
-        row.share = share_percent(row.value, total);
-    }
     assets.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
-    unpriced.sort_by(|a, b| a.asset.cmp(&b.asset));
+
+    let held_on: BTreeSet<ExchangeId> = accounts.iter().map(|account| account.exchange).collect();
+    let bridges: BTreeSet<ExchangeId> = used_routes
+        .iter()
+        .flat_map(|route| route.books.iter())
+        .filter_map(|book| book.split_once(':').and_then(|(exchange, _)| ExchangeId::parse(exchange)))
+        .filter(|exchange| !held_on.contains(exchange))
+        .collect();
 
     Snapshot {
         quote: quote.to_owned(),
-        total,
+        total: grand_total,
         updated_at: now_ms,
         prices_at: used_routes.iter().filter_map(|route| route.oldest_ticker_at).min().map(str::to_owned),
+        bridges: bridges.into_iter().collect(),
         assets,
         unpriced,
-        accounts: accounts
-            .iter()
-            .zip(&slots)
-            .map(|(account, account_slots)| summarize(account, account_slots, &prices, lang))
-            .collect(),
+        accounts: summaries,
         quotes: quote_currencies(tickers, quote),
-    }
-}
-
-/// `slots[j]` is the position, in `prices`, of the asset of the account's balance `j`.
-fn summarize(account: &AccountBalances<'_>, slots: &[usize], prices: &[Option<&Route<'_>>], lang: Lang) -> AccountSummary {
-    let total = account
-        .balances
-        .iter()
-        .zip(slots)
-        .filter_map(|(balance, &slot)| balance.total.checked_mul(prices.get(slot).copied().flatten()?.price))
-        .fold(Decimal::ZERO, |sum, value| sum + value);
-    AccountSummary {
-        id: account.id.to_owned(),
-        label: account.label.to_owned(),
-        exchange: account.exchange.as_str().to_owned(),
-        total,
-        synced_at: account.synced_at,
-        error: account.error.map(|error| ErrorView::new(error, lang)),
-        balances: account.balances.iter().filter(|balance| !balance.total.is_zero()).cloned().collect(),
     }
 }
 

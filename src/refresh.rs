@@ -1,18 +1,32 @@
-//! The refresh: sign one balance request per account, fetch them and the tickers at once, and
-//! turn the answers into a [`Snapshot`].
+//! The refresh: every account's holdings and every needed exchange's prices, fetched at once,
+//! turned into a [`Snapshot`].
 //!
 //! This is the only place that sequences I/O, and it does so through the [`Transport`] trait, so
 //! the whole flow runs natively in tests with a scripted transport. The browser's transport
 //! lives in `transport.rs`.
+//!
+//! - Accounts are fetched concurrently; one account's requests go one after another (Kraken and
+//!   Bitfinex reject a nonce that arrives after a larger one).
+//! - An account that fails keeps its last balances and carries its error; the others update.
+//! - Each exchange's rate limit is remembered until its (capped) retry time and is handed back
+//!   to the caller to persist, so a service-worker restart does not forget it and a stored time
+//!   absurdly far ahead cannot block refresh for longer than [`MAX_RETRY_AFTER_MS`].
+//! - Each account's last nonce is handed back too, and the next refresh continues after it.
+//! - Prices are fetched once per exchange and reused for [`PRICES_REUSED_FOR_MS`].
 
-use std::cell::{Cell, RefCell};
+use std::{
+    cell::RefCell,
+    collections::{BTreeMap, BTreeSet},
+};
 
 use futures_util::future::{join, join_all};
 
 use crate::{
     entropy::Entropy,
-    error::{Error, Lang, Result},
-    exchange::{Balance, ExchangeId, HttpRequest, HttpResponse, Stamp, Ticker},
+    error::{Error, ErrorView, MAX_RETRY_AFTER_MS, Result},
+    exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter},
+    exchange_id::ExchangeId,
+    http::{HttpRequest, HttpResponse, retry_after_ms},
     nonce::NonceGenerator,
     portfolio::{AccountBalances, PreviousSnapshot, Snapshot, build_snapshot},
     secret::Credentials,
@@ -26,23 +40,19 @@ pub struct OwnedResponse {
     pub status: u16,
     /// The body bytes.
     pub body: Vec<u8>,
-    /// `Retry-After` in seconds, when sent.
-    pub retry_after_secs: Option<u64>,
+    /// The `Retry-After` header as sent, if any.
+    pub retry_after: Option<String>,
 }
 
-impl OwnedResponse {
-    fn view(&self) -> HttpResponse<'_> {
-        HttpResponse { status: self.status, body: &self.body, retry_after_secs: self.retry_after_secs }
-    }
-}
-
-/// Why a request got no response at all.
+/// Why a request got no usable response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportFailure {
     /// No answer within the time limit.
     Timeout,
-    /// Could not connect (offline, DNS, TLS, blocked).
+    /// Could not connect (offline, DNS, TLS, blocked, a redirect refused).
     Offline,
+    /// The body was larger than [`crate::http::MAX_BODY_BYTES`].
+    TooLarge,
 }
 
 impl TransportFailure {
@@ -50,6 +60,7 @@ impl TransportFailure {
         match self {
             TransportFailure::Timeout => Error::Timeout { exchange },
             TransportFailure::Offline => Error::Offline { exchange },
+            TransportFailure::TooLarge => Error::ResponseTooLarge { exchange },
         }
     }
 }
@@ -86,103 +97,181 @@ pub struct RefreshRequest<'a> {
     pub quote: &'a str,
     /// The last good snapshot, whose balances stand in for accounts that fail now.
     pub previous: Option<&'a PreviousSnapshot>,
-    /// The language for stored error messages.
-    pub lang: Lang,
+    /// The last nonce sent per account id, as persisted.
+    pub nonces: &'a BTreeMap<String, u64>,
+    /// Rate-limit retry times per exchange (ms since the epoch), as persisted.
+    pub lockouts: &'a BTreeMap<ExchangeId, u64>,
+    /// Exchanges whose public prices may be read to reach the quote currency when no account's
+    /// exchange does (in order of preference; the host permission must be granted).
+    pub bridges: &'a [ExchangeId],
+}
+
+/// What a refresh produced, and what the caller must persist for the next one (also when it
+/// failed: nonces were spent and rate limits seen all the same).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshOutcome {
+    /// The valued portfolio; `None` when every account failed or no prices could be had, and the
+    /// caller keeps its last snapshot.
+    pub snapshot: Option<Snapshot>,
+    /// Why there is no snapshot.
+    pub failure: Option<Error>,
+    /// The last nonce sent per account id.
+    pub nonces: BTreeMap<String, u64>,
+    /// Rate-limit retry times per exchange still in the future.
+    pub lockouts: BTreeMap<ExchangeId, u64>,
+    /// Exchanges whose prices could not be fetched (their assets may be unpriced meanwhile).
+    pub price_errors: Vec<ErrorView>,
+}
+
+/// What "Test connection" learned about a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyCheck {
+    /// How many currencies the account holds.
+    pub currencies: usize,
+    /// What the key may do, when the exchange can say.
+    pub scope: Option<KeyScope>,
+    /// The last nonce sent, to persist for the account.
+    pub last_nonce: Option<u64>,
 }
 
 /// How long fetched prices are reused. Bitso allows 60 public requests a minute per IP
-/// (<https://docs.bitso.com/bitso-api/docs/general-concepts>); reusing prices for 10 s caps
-/// Cartera at 6, however often the user presses Refresh.
-const TICKERS_REUSED_FOR_MS: u64 = 10_000;
+/// (<https://docs.bitso.com/bitso-api/docs/general-concepts>), Kraken about one a second;
+/// reusing prices for 10 s caps Cartera at 6 a minute per exchange, however often the user
+/// presses Refresh.
+pub const PRICES_REUSED_FOR_MS: u64 = 10_000;
 
-/// Holds what must persist between refreshes: the nonce sequence, any rate-limit lockout and
-/// the latest prices.
-#[derive(Debug)]
+/// More requests than any flow needs (Coinbase's and Binance's pages included): a flow that
+/// keeps asking is broken or fed a hostile answer, and is stopped.
+const MAX_STEPS: usize = 64;
+
+/// Holds what must persist between refreshes within one worker's life: the latest prices and the
+/// rate limits seen.
 pub struct Engine<T> {
     transport: T,
-    nonces: RefCell<NonceGenerator>,
-    /// The exchange that rate-limited us and until when (ms since the epoch).
-    blocked: Cell<Option<(ExchangeId, u64)>>,
+    /// Retry times per exchange, ms since the epoch.
+    lockouts: RefCell<BTreeMap<ExchangeId, u64>>,
     /// Each exchange's tickers and when they were fetched.
-    tickers: RefCell<Vec<(ExchangeId, u64, Vec<Ticker>)>>,
+    prices: RefCell<BTreeMap<ExchangeId, (u64, Vec<Ticker>)>>,
 }
 
 impl<T: Transport> Engine<T> {
     /// An engine sending through `transport`.
     pub fn new(transport: T) -> Self {
-        Self {
-            transport,
-            nonces: RefCell::new(NonceGenerator::new()),
-            blocked: Cell::new(None),
-            tickers: RefCell::new(Vec::new()),
-        }
+        Self { transport, lockouts: RefCell::new(BTreeMap::new()), prices: RefCell::new(BTreeMap::new()) }
     }
 
-    /// Signs and sends one balance request with credentials that are not saved yet: the
-    /// options page's "Test connection". Returns how many currencies the account reports.
+    /// Fetches the holdings of credentials that are not saved yet (the options page's "Test
+    /// connection"), and what the key may do where the exchange can say. `last_nonce` is the
+    /// account's persisted nonce when a key is being replaced.
     pub async fn test_connection(
         &self,
         exchange: ExchangeId,
         credentials: &Credentials,
+        last_nonce: Option<u64>,
         now_ms: u64,
         entropy: &mut dyn Entropy,
-    ) -> Result<usize> {
-        self.check_lockout(now_ms)?;
-        let request = exchange.adapter().balance_request(credentials, self.stamp(now_ms, entropy)?)?;
-        let balances = self.fetch_balances(exchange, &request, now_ms).await?;
-        Ok(balances.len())
+    ) -> Result<KeyCheck> {
+        self.check_lockout(exchange, now_ms)?;
+        let adapter = adapter(exchange);
+        let mut nonces = NonceGenerator::resume(adapter.nonce_format(), last_nonce);
+        let entropy = RefCell::new(entropy);
+        let balances =
+            self.run(exchange, adapter.holdings(), now_ms, Some((credentials, &mut nonces, &entropy))).await?;
+        let scope = match adapter.key_scope() {
+            Some(flow) => Some(self.run(exchange, flow, now_ms, Some((credentials, &mut nonces, &entropy))).await?),
+            None => None,
+        };
+        Ok(KeyCheck { currencies: balances.len(), scope, last_nonce: nonces.last().map(|nonce| nonce.value()) })
     }
 
     /// Fetches every account and the prices, and values the result.
     ///
-    /// An account that fails keeps its previous balances and carries its error; when every
-    /// account fails, or the prices cannot be fetched, the refresh fails with the first error
-    /// and the caller keeps its last snapshot.
-    pub async fn refresh(&self, request: RefreshRequest<'_>, now_ms: u64, entropy: &mut dyn Entropy) -> Result<Snapshot> {
-        self.check_lockout(now_ms)?;
+    /// An account that fails keeps its previous balances and carries its error. When every
+    /// account fails, or no prices at all can be had, the outcome has no snapshot but the first
+    /// error, and the caller keeps its last snapshot. Only an invalid request is an `Err`.
+    pub async fn refresh(&self, request: RefreshRequest<'_>, now_ms: u64, entropy: &mut dyn Entropy) -> Result<RefreshOutcome> {
         if request.quote.is_empty() || !request.quote.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
             return Err(Error::InvalidInput { field: "quote" });
         }
+        self.remember_lockouts(request.lockouts, now_ms);
 
-        // Sign everything before sending anything: nonces are drawn in order, one per request.
-        let mut signed: Vec<Result<HttpRequest>> = Vec::with_capacity(request.accounts.len());
-        for account in request.accounts {
-            let stamp = self.stamp(now_ms, entropy)?;
-            signed.push(
-                request
-                    .vault
-                    .open_account(request.key, &account.id)
-                    .and_then(|credentials| account.exchange.adapter().balance_request(&credentials, stamp)),
-            );
-        }
+        let entropy = RefCell::new(entropy);
+        let mut generators: Vec<NonceGenerator> = request
+            .accounts
+            .iter()
+            .map(|account| {
+                NonceGenerator::resume(adapter(account.exchange).nonce_format(), request.nonces.get(&account.id).copied())
+            })
+            .collect();
 
-        let mut exchanges: Vec<ExchangeId> = request.accounts.iter().map(|account| account.exchange).collect();
-        exchanges.sort_unstable();
-        exchanges.dedup();
-        let tickers = join_all(exchanges.iter().map(|&exchange| self.fetch_tickers(exchange, now_ms)));
-        let balances = join_all(request.accounts.iter().zip(&signed).map(|(account, signed)| async move {
-            match signed {
-                Ok(http) => self.fetch_balances(account.exchange, http, now_ms).await,
-                Err(error) => Err(error.clone()),
+        let exchanges: BTreeSet<ExchangeId> = request.accounts.iter().map(|account| account.exchange).collect();
+        let prices = join_all(exchanges.iter().map(|&exchange| self.prices(exchange, now_ms)));
+        let holdings = join_all(request.accounts.iter().zip(generators.iter_mut()).map(|(account, nonces)| {
+            let entropy = &entropy;
+            async move {
+                self.check_lockout(account.exchange, now_ms)?;
+                let credentials = request.vault.open_account(request.key, &account.id, account.exchange)?;
+                self.run(account.exchange, adapter(account.exchange).holdings(), now_ms, Some((&credentials, nonces, entropy)))
+                    .await
             }
         }));
-        let (tickers, balances) = join(tickers, balances).await;
+        let (prices, holdings) = join(prices, holdings).await;
 
-        let mut all_tickers: Vec<Ticker> = Vec::new();
-        for result in tickers {
-            all_tickers.extend(result?);
+        let mut nonces = request.nonces.clone();
+        for (account, generator) in request.accounts.iter().zip(&generators) {
+            if let Some(last) = generator.last() {
+                nonces.insert(account.id.clone(), last.value());
+            }
         }
-        if balances.iter().all(Result::is_err)
-            && let Some(Err(first)) = balances.first()
+        let mut outcome = RefreshOutcome {
+            snapshot: None,
+            failure: None,
+            nonces,
+            lockouts: BTreeMap::new(),
+            price_errors: Vec::new(),
+        };
+        if holdings.iter().all(Result::is_err)
+            && let Some(Err(first)) = holdings.first()
         {
-            return Err(first.clone());
+            outcome.failure = Some(first.clone());
+            outcome.lockouts = self.current_lockouts(now_ms);
+            return Ok(outcome);
+        }
+        let mut tickers: Vec<Ticker> = Vec::new();
+        let mut price_errors: Vec<Error> = Vec::new();
+        for result in prices {
+            match result {
+                Ok(fetched) => tickers.extend(fetched),
+                Err(error) => price_errors.push(error),
+            }
+        }
+        if !reaches(&tickers, request.quote) {
+            for &bridge in request.bridges.iter().filter(|bridge| !exchanges.contains(bridge)) {
+                match self.prices(bridge, now_ms).await {
+                    Ok(fetched) => {
+                        tickers.extend(fetched);
+                        if reaches(&tickers, request.quote) {
+                            break;
+                        }
+                    }
+                    Err(error) => price_errors.push(error),
+                }
+            }
+        }
+        outcome.price_errors = price_errors.iter().map(|error| ErrorView::new(error, now_ms)).collect();
+        if tickers.is_empty()
+            && let Some(first) = price_errors.first()
+        {
+            outcome.failure = Some(first.clone());
+            outcome.lockouts = self.current_lockouts(now_ms);
+            return Ok(outcome);
         }
 
         let empty: Vec<Balance> = Vec::new();
         let inputs: Vec<AccountBalances<'_>> = request
             .accounts
             .iter()
-            .zip(&balances)
+            .zip(&holdings)
             .map(|(account, fetched)| {
                 let before = request
                     .previous
@@ -192,58 +281,110 @@ impl<T: Transport> Engine<T> {
                     Err(error) => (
                         before.map_or(&empty, |summary| &summary.balances),
                         before.and_then(|summary| summary.synced_at),
-                        Some(error),
+                        Some(ErrorView::new(error, now_ms)),
                     ),
                 };
                 AccountBalances { id: &account.id, label: &account.label, exchange: account.exchange, balances, synced_at, error }
             })
             .collect();
-        Ok(build_snapshot(&inputs, &all_tickers, request.quote, now_ms, request.lang))
+        outcome.snapshot = Some(build_snapshot(&inputs, &tickers, request.quote, now_ms));
+        outcome.lockouts = self.current_lockouts(now_ms);
+        Ok(outcome)
     }
 
-    fn stamp(&self, now_ms: u64, entropy: &mut dyn Entropy) -> Result<Stamp> {
-        let nonce = self.nonces.borrow_mut().next(now_ms, entropy.next_u32()?);
-        Ok(Stamp { now_ms, nonce })
-    }
-
-    fn check_lockout(&self, now_ms: u64) -> Result<()> {
-        match self.blocked.get() {
-            Some((exchange, until)) if now_ms < until => {
-                Err(Error::RateLimited { exchange, retry_after_ms: until - now_ms })
+    /// Drives `flow` to its end, one request at a time.
+    async fn run<V>(
+        &self,
+        exchange: ExchangeId,
+        mut flow: Box<dyn Flow<V>>,
+        now_ms: u64,
+        mut keys: Option<(&Credentials, &mut NonceGenerator, &RefCell<&mut dyn Entropy>)>,
+    ) -> Result<V> {
+        let mut answer: Option<OwnedResponse> = None;
+        for _ in 0..MAX_STEPS {
+            let step = {
+                let view = answer.as_ref().map(|owned| HttpResponse {
+                    status: owned.status,
+                    body: &owned.body,
+                    retry_after_ms: owned.retry_after.as_deref().and_then(|header| retry_after_ms(header, now_ms)),
+                    received_at_ms: now_ms,
+                });
+                let result = match keys.as_mut() {
+                    Some((credentials, nonces, entropy)) => {
+                        let mut entropy = entropy.borrow_mut();
+                        let mut context = Context::private(now_ms, credentials, nonces, &mut **entropy);
+                        flow.step(view, &mut context)
+                    }
+                    None => flow.step(view, &mut Context::public(now_ms)),
+                };
+                self.note(result, now_ms)?
+            };
+            match step {
+                Step::Done(value) => return Ok(value),
+                Step::Send(request) => {
+                    answer = Some(self.transport.send(&request).await.map_err(|failure| failure.into_error(exchange))?);
+                }
             }
-            _ => Ok(()),
         }
+        Err(Error::MalformedResponse { exchange })
     }
 
-    /// Remembers a rate limit so the next refresh waits without touching the network.
-    fn note<V>(&self, result: Result<V>, now_ms: u64) -> Result<V> {
-        if let Err(Error::RateLimited { exchange, retry_after_ms }) = &result {
-            self.blocked.set(Some((*exchange, now_ms.saturating_add(*retry_after_ms))));
-        }
-        result
-    }
-
-    async fn fetch_balances(&self, exchange: ExchangeId, request: &HttpRequest, now_ms: u64) -> Result<Vec<Balance>> {
-        let response = self.transport.send(request).await.map_err(|failure| failure.into_error(exchange))?;
-        self.note(exchange.adapter().parse_balances(response.view()), now_ms)
-    }
-
-    async fn fetch_tickers(&self, exchange: ExchangeId, now_ms: u64) -> Result<Vec<Ticker>> {
-        let fresh = self.tickers.borrow().iter().find_map(|(cached, fetched_at, tickers)| {
+    /// An exchange's prices, reused when fetched less than [`PRICES_REUSED_FOR_MS`] ago.
+    async fn prices(&self, exchange: ExchangeId, now_ms: u64) -> Result<Vec<Ticker>> {
+        let fresh = self.prices.borrow().get(&exchange).and_then(|(fetched_at, tickers)| {
             let age = now_ms.checked_sub(*fetched_at)?;
-            (*cached == exchange && age < TICKERS_REUSED_FOR_MS).then(|| tickers.clone())
+            (age < PRICES_REUSED_FOR_MS).then(|| tickers.clone())
         });
         if let Some(tickers) = fresh {
             return Ok(tickers);
         }
-        let adapter = exchange.adapter();
-        let response = self.transport.send(&adapter.tickers_request()).await.map_err(|failure| failure.into_error(exchange))?;
-        let tickers = self.note(adapter.parse_tickers(response.view()), now_ms)?;
-        let mut cache = self.tickers.borrow_mut();
-        cache.retain(|(cached, _, _)| *cached != exchange);
-        cache.push((exchange, now_ms, tickers.clone()));
+        self.check_lockout(exchange, now_ms)?;
+        let tickers = self.run(exchange, adapter(exchange).prices(), now_ms, None).await?;
+        self.prices.borrow_mut().insert(exchange, (now_ms, tickers.clone()));
         Ok(tickers)
     }
+
+    /// Takes persisted retry times. Every time written was at most [`MAX_RETRY_AFTER_MS`] ahead,
+    /// so one further ahead than that (tampered, or the clock was set back) is ignored, as is one
+    /// in the past: a stored time can never block refresh for longer than the cap.
+    fn remember_lockouts(&self, stored: &BTreeMap<ExchangeId, u64>, now_ms: u64) {
+        let mut lockouts = self.lockouts.borrow_mut();
+        for (&exchange, &retry_at) in stored {
+            if retry_at > now_ms && retry_at - now_ms <= MAX_RETRY_AFTER_MS {
+                let known = lockouts.entry(exchange).or_insert(retry_at);
+                *known = (*known).max(retry_at);
+            }
+        }
+        lockouts.retain(|_, retry_at| *retry_at > now_ms && *retry_at - now_ms <= MAX_RETRY_AFTER_MS);
+    }
+
+    fn current_lockouts(&self, now_ms: u64) -> BTreeMap<ExchangeId, u64> {
+        let mut lockouts = self.lockouts.borrow_mut();
+        lockouts.retain(|_, retry_at| *retry_at > now_ms);
+        lockouts.clone()
+    }
+
+    fn check_lockout(&self, exchange: ExchangeId, now_ms: u64) -> Result<()> {
+        match self.lockouts.borrow().get(&exchange) {
+            Some(&until) if now_ms < until => Err(Error::RateLimited { exchange, retry_after_ms: until - now_ms }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Remembers a rate limit so the next request to that exchange waits without touching the
+    /// network.
+    fn note<V>(&self, result: Result<V>, now_ms: u64) -> Result<V> {
+        if let Err(Error::RateLimited { exchange, retry_after_ms }) = &result {
+            let until = now_ms.saturating_add((*retry_after_ms).min(MAX_RETRY_AFTER_MS));
+            self.lockouts.borrow_mut().insert(*exchange, until);
+        }
+        result
+    }
+}
+
+/// Whether some book prices anything in `quote`.
+fn reaches(tickers: &[Ticker], quote: &str) -> bool {
+    tickers.iter().any(|ticker| ticker.quote == quote || ticker.base == quote)
 }
 
 #[cfg(test)]

@@ -2,24 +2,47 @@
 //!
 //! Each exchange feeds its own string-to-sign in parts (no intermediate concatenated copy) and
 //! picks the encoding it expects: Bitso and Binance want lowercase hex of HMAC-SHA256, Kraken
-//! base64 of HMAC-SHA512, Bitfinex hex of HMAC-SHA384.
+//! base64 of HMAC-SHA512 over a SHA-256 digest, Bitfinex hex of HMAC-SHA384.
+//!
+//! HMAC takes keys of every length (RFC 2104 §2 hashes long ones first); the error case of
+//! `KeyInit` exists only for fixed-size MACs and is reported as an invalid secret. The MAC states
+//! hold key material, so `hmac` is built with its `zeroize` feature and they are wiped on drop.
 
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::error::{Error, Result};
 
-/// Lowercase hex of HMAC-SHA256 over the concatenation of `parts`, keyed with `key`.
-///
-/// HMAC takes keys of every length (RFC 2104 §2 hashes long ones first); the error case of
-/// `KeyInit` exists only for fixed-size MACs and is reported as an invalid secret.
-pub fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> Result<String> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(key).map_err(|_| Error::InvalidInput { field: "api_secret" })?;
+fn mac<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<M> {
+    let mut mac = <M as KeyInit>::new_from_slice(key).map_err(|_| Error::InvalidInput { field: "api_secret" })?;
     for part in parts {
         mac.update(part);
     }
-    Ok(hex::encode(mac.finalize().into_bytes()))
+    Ok(mac)
+}
+
+/// Lowercase hex of HMAC-SHA256 over the concatenation of `parts`, keyed with `key`.
+pub fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> Result<String> {
+    Ok(hex::encode(mac::<Hmac<Sha256>>(key, parts)?.finalize().into_bytes()))
+}
+
+/// Lowercase hex of HMAC-SHA384 over the concatenation of `parts`, keyed with `key`.
+pub fn hmac_sha384_hex(key: &[u8], parts: &[&[u8]]) -> Result<String> {
+    Ok(hex::encode(mac::<Hmac<Sha384>>(key, parts)?.finalize().into_bytes()))
+}
+
+/// The 64 bytes of HMAC-SHA512 over the concatenation of `parts`, keyed with `key`.
+pub fn hmac_sha512(key: &[u8], parts: &[&[u8]]) -> Result<[u8; 64]> {
+    Ok(mac::<Hmac<Sha512>>(key, parts)?.finalize().into_bytes().into())
+}
+
+/// SHA-256 of the concatenation of `parts`.
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
 }
 
 #[cfg(test)]
@@ -90,6 +113,30 @@ mod tests {
         assert_eq!(
             hmac_sha256_hex(b"Jefe", &[b"what do ya ", b"", b"want for nothing?"]),
             hmac_sha256_hex(b"Jefe", &[b"what do ya want for nothing?"])
+        );
+    }
+
+    /// RFC 4231 §4.2 test case 1 for the two longer hashes.
+    #[test]
+    fn rfc4231_case1_sha384_and_sha512() {
+        assert_eq!(
+            hmac_sha384_hex(&[0x0b; 20], &[b"Hi There"]).as_deref(),
+            Ok("afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6"),
+            "RFC 4231 case 1, SHA-384"
+        );
+        assert_eq!(
+            hmac_sha512(&[0x0b; 20], &[b"Hi There"]).map(hex::encode).as_deref(),
+            Ok("87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854"),
+            "RFC 4231 case 1, SHA-512"
+        );
+    }
+
+    /// FIPS 180-2 appendix B.1: SHA-256("abc").
+    #[test]
+    fn sha256_fips_180_abc() {
+        assert_eq!(
+            hex::encode(sha256(&[b"a", b"bc"])),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 }

@@ -10,12 +10,25 @@
 //! The last trade price is used, not the bid: it is what exchanges and trackers display, and a
 //! portfolio view should agree with the exchange's own balance screen. An asset with no route is
 //! unpriced (reported apart, never as worth zero); the quote currency itself is worth 1.
+//!
+//! The tickers of every connected exchange form one graph (book ids carry their exchange, such as
+//! `kraken:XXBTZUSD`), so the same asset gets one price whichever account holds it. A stablecoin
+//! is an asset like any other: USDT reaches USD only through a USDT book, never by assumption.
+//!
+//! Cost is bounded whatever the tickers say: routes are at most [`MAX_HOPS`] books long, so the
+//! walk makes at most that many waves, looks at each edge once, and copies at most that many book
+//! names per route. For E tickers and V assets that is O(E log V) time and O(V · MAX_HOPS) memory;
+//! a chain of books crafted to make routes long costs no more than a short one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 
 use crate::exchange::Ticker;
+
+/// The longest route considered. Real portfolios need two (`sol → usd → mxn`), three across
+/// exchanges (`dot → usdt → usd → mxn`); four leaves room and keeps the bound above small.
+pub const MAX_HOPS: usize = 4;
 
 /// How an asset reaches the quote currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +93,10 @@ pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> BTreeMap<&'a str,
     // Breadth-first from the quote over reversed edges: each wave is one hop longer, and every
     // asset of a wave picks its best edge into the previous wave.
     let mut wave: Vec<&str> = vec![quote];
-    while !wave.is_empty() {
+    for _ in 0..MAX_HOPS {
+        if wave.is_empty() {
+            break;
+        }
         let mut candidates: BTreeMap<&str, Route<'_>> = BTreeMap::new();
         for target in &wave {
             let Some(target_route) = routes.get(target) else { continue };
@@ -185,7 +201,8 @@ pub(crate) mod test_support {
 
     /// A ticker for `book` (`base_quote`), computed at 2026-11-24T06:00:00Z.
     pub(crate) fn ticker(book: &str, last: &str, volume: &str, change: Option<&str>) -> Ticker {
-        let (base, quote) = book.split_once('_').unwrap_or_else(|| panic!("bad book {book}"));
+        let market = book.rsplit(':').next().unwrap_or(book);
+        let (base, quote) = market.split_once('_').unwrap_or_else(|| panic!("bad book {book}"));
         Ticker {
             book: book.to_owned(),
             base: base.to_owned(),
@@ -324,6 +341,36 @@ mod tests {
         let routes = routes_to("mxn", &tickers);
         assert_eq!(routes["btc"].price.normalize().to_string(), "100");
         assert_eq!(routes["mxn"].price, Decimal::ONE);
+    }
+
+    #[test]
+    fn routes_stop_at_the_hop_limit_on_a_long_chain() {
+        // 10,000 books chained a1_a0, a2_a1, …: without a bound every route would copy the whole
+        // chain (O(N²) memory). Only MAX_HOPS assets are reachable, each with a short route.
+        let tickers: Vec<Ticker> = (1..=10_000).map(|i| ticker(&format!("a{i}_a{}", i - 1), "1.0001", "1", None)).collect();
+        let routes = routes_to("a0", &tickers);
+        assert_eq!(routes.len(), MAX_HOPS + 1);
+        assert_eq!(routes["a4"].books, vec!["a4_a3", "a3_a2", "a2_a1", "a1_a0"]);
+        assert!(!routes.contains_key("a5"));
+        assert!(routes.values().all(|route| route.books.len() <= MAX_HOPS));
+    }
+
+    #[test]
+    fn ten_thousand_books_around_one_hub_are_valued_once_each() {
+        // A dense star plus a ring: every asset has many equal routes; each edge is looked at once.
+        let mut tickers: Vec<Ticker> = (0..5_000).map(|i| ticker(&format!("c{i}_usd"), "2", "10", None)).collect();
+        tickers.extend((0..5_000).map(|i| ticker(&format!("c{i}_c{}", (i + 1) % 5_000), "1", "1", None)));
+        let routes = routes_to("usd", &tickers);
+        assert_eq!(routes.len(), 5_001);
+        assert!(routes.values().all(|route| route.books.len() <= 1));
+    }
+
+    #[test]
+    fn one_price_per_asset_across_exchanges() {
+        // The same btc is quoted on two exchanges; the deeper book prices it for everyone.
+        let tickers = [ticker("bitso:btc_usd", "100000", "1", None), ticker("kraken:btc_usd", "100100", "50", None)];
+        let routes = routes_to("usd", &tickers);
+        assert_eq!(routes["btc"].books, vec!["kraken:btc_usd"]);
     }
 
     #[test]

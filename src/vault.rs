@@ -10,28 +10,29 @@
 //! leaves the caller's vault (and the text it came from) untouched, so the background can write
 //! the result with one `storage.local.set` or not at all.
 //!
-//! # Format, version 1
+//! # Format, version 2
 //!
 //! The vault is one JSON object, written without spaces, keys in this order:
 //!
 //! ```text
-//! {"v":1,
+//! {"v":2,
 //!  "kdf":{"alg":"argon2id","m":65536,"t":3,"p":4},
 //!  "salt":"<base64, 16 bytes>",
 //!  "check":{"nonce":"<base64, 24 bytes>","ct":"<base64>"},
-//!  "accounts":[{"id":"bitso-1","nonce":"<base64, 24 bytes>","ct":"<base64>"}, …]}
+//!  "accounts":[{"id":"3f0c…","exchange":"kraken","nonce":"<base64, 24 bytes>","ct":"<base64>"}, …]}
 //! ```
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `v` | format version, the integer `1`. Any other integer is [`Error::UnsupportedVault`]. |
-//! | `kdf.alg` | always `"argon2id"` (Argon2 version 0x13) in version 1. |
+//! | `v` | format version, the integer `2` (version `1` is still read, see below). Any other integer is [`Error::UnsupportedVault`]. |
+//! | `kdf.alg` | always `"argon2id"` (Argon2 version 0x13). |
 //! | `kdf.m` | Argon2 memory in KiB, accepted range 19456 ..= 1048576. |
 //! | `kdf.t` | Argon2 passes, accepted range 2 ..= 10. |
 //! | `kdf.p` | Argon2 lanes, accepted range 1 ..= 16. |
 //! | `salt` | 16 random bytes, new for every vault and every passphrase change. |
 //! | `check` | the marker `cartera vault check v1` sealed under the header AAD: detects a wrong passphrase with no accounts. |
 //! | `accounts[].id` | 1 to 64 characters of `[A-Za-z0-9_-]`, unique within the vault. |
+//! | `accounts[].exchange` | the exchange id (`bitso`, `kraken`, …) whose adapter may use this key. |
 //! | `*.nonce` | 24 random bytes, new for every seal. |
 //! | `*.ct` | XChaCha20-Poly1305 ciphertext followed by its 16-byte tag. |
 //!
@@ -46,7 +47,7 @@
 //!
 //! ```text
 //! header_aad  = "cartera-vault"      13 ASCII bytes
-//!               || v                 u8      (1)
+//!               || v                 u8      (2)
 //!               || m                 u32 big-endian
 //!               || t                 u32 big-endian
 //!               || p                 u32 big-endian
@@ -54,11 +55,21 @@
 //!               || salt              16 bytes
 //! check AAD   = header_aad
 //! account AAD = header_aad || id_len u16 big-endian || id (ASCII bytes)
+//!               || exchange_len u8 || exchange (ASCII bytes)
 //! ```
 //!
 //! Binding the header means a key cached for one vault cannot open a vault whose parameters or
-//! salt were edited; binding the id means an entry copied under another account id fails to open.
-//! An account AAD is always longer than the check AAD, so the two can never be confused.
+//! salt were edited. Binding the id means an entry copied under another account id fails to
+//! open; binding the exchange means an entry relabelled for another exchange (to send a Bitso
+//! key to another host, say) fails to open too. An account AAD is always longer than the check
+//! AAD, so the two can never be confused.
+//!
+//! ## Version 1 and its migration
+//!
+//! Version 1 had no `exchange` field and its account AAD ended after the id (its `v` byte is 1).
+//! It still opens; [`Vault::upgrade`] re-seals it as version 2 under the same key and salt (the
+//! background does so on the first unlock, taking each account's exchange from its account
+//! list), and every operation that writes a vault writes version 2.
 //!
 //! ## Account plaintext
 //!
@@ -71,11 +82,11 @@
 //! - A wrong passphrase, a wrong cached key and any edited byte give [`Error::WrongPassphrase`]
 //!   ("Wrong passphrase, or the vault is damaged"), as MetaMask and Bitwarden do: an AEAD cannot
 //!   tell the two apart, and it should not try.
-//! - Text that is not a well-formed version 1 vault (not JSON, a missing or extra field, bad
-//!   base64, a salt or nonce of the wrong length, a duplicated id) is also
+//! - Text that is not a well-formed vault (not JSON, a missing or extra field, bad base64, a salt
+//!   or nonce of the wrong length, a duplicated id, an unknown exchange) is also
 //!   [`Error::WrongPassphrase`]. Damage then reads the same whether it hit a byte the parser
 //!   rejects or a byte only the AEAD tag notices, and the user gets one instruction.
-//! - [`Error::UnsupportedVault`] means "this version cannot read it": a `v` other than 1, or
+//! - [`Error::UnsupportedVault`] means "this version cannot read it": a `v` other than 1 or 2, or
 //!   parameters above the ceiling (so an edited header cannot make the browser allocate gigabytes).
 //! - [`Error::WeakKdfParameters`] means parameters below the floor, refused before any key is
 //!   derived, so a downgraded vault never turns the passphrase into a cheaply guessable key.
@@ -90,7 +101,7 @@
 
 use std::fmt;
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::XChaCha20Poly1305;
@@ -101,13 +112,16 @@ use zeroize::Zeroizing;
 
 use crate::entropy::Entropy;
 use crate::error::{Error, Result};
+use crate::exchange_id::ExchangeId;
 use crate::secret::{Credentials, SecretBytes, SecretKey, SecretString};
 
 /// The shortest passphrase a new vault accepts, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 10;
 
-/// The version this code writes.
+/// The version before accounts were bound to their exchange; still read, never written.
 const VERSION_1: u8 = 1;
+/// The version this code writes.
+const VERSION_2: u8 = 2;
 /// Salt length: 16 bytes is Argon2's recommendation and Bitwarden's.
 const SALT_LEN: usize = 16;
 /// XChaCha20's extended nonce: long enough that random nonces never collide in practice.
@@ -181,9 +195,10 @@ struct Sealed {
     ct: Vec<u8>,
 }
 
-/// The authenticated header: everything the key derivation depends on.
+/// The authenticated header: the format version and everything the key derivation depends on.
 #[derive(Clone, PartialEq, Eq)]
 struct Header {
+    version: u8,
     params: KdfParams,
     salt: [u8; SALT_LEN],
 }
@@ -193,7 +208,7 @@ impl Header {
     fn aad(&self) -> Vec<u8> {
         let mut aad = Vec::with_capacity(AAD_DOMAIN.len() + 1 + 12 + 1 + SALT_LEN);
         aad.extend_from_slice(AAD_DOMAIN);
-        aad.push(VERSION_1);
+        aad.push(self.version);
         aad.extend_from_slice(&self.params.memory_kib.to_be_bytes());
         aad.extend_from_slice(&self.params.iterations.to_be_bytes());
         aad.extend_from_slice(&self.params.parallelism.to_be_bytes());
@@ -202,12 +217,18 @@ impl Header {
         aad
     }
 
-    /// The header bytes followed by the account id, so an entry only opens under its own id.
-    fn account_aad(&self, id: &AccountId) -> Vec<u8> {
+    /// The header bytes followed by the account id and (from version 2) its exchange, so an
+    /// entry only opens under its own id and for its own exchange.
+    fn account_aad(&self, id: &AccountId, exchange: Option<ExchangeId>) -> Vec<u8> {
         let mut aad = self.aad();
         // An `AccountId` has at most 64 ASCII bytes, so its length always fits in a u16.
         aad.extend_from_slice(&(id.0.len() as u16).to_be_bytes());
         aad.extend_from_slice(id.0.as_bytes());
+        if let Some(exchange) = exchange.filter(|_| self.version >= VERSION_2) {
+            // Exchange ids are a few ASCII letters.
+            aad.push(exchange.as_str().len() as u8);
+            aad.extend_from_slice(exchange.as_str().as_bytes());
+        }
         aad
     }
 
@@ -222,14 +243,20 @@ impl Header {
 }
 
 /// Argon2id (version 0x13) of `passphrase` with `salt`, written straight into a zeroizing key.
+///
+/// The working memory is owned here and wiped afterwards: its last blocks determine the key, and
+/// argon2 frees its own allocation without zeroing it, so a memory dump of a page left open after
+/// Lock would otherwise still yield the key. (argon2's `zeroize` feature wipes its own smaller
+/// intermediate values.)
 fn argon2id(passphrase: &[u8], salt: &[u8], params: KdfParams) -> Result<VaultKey> {
     // Neither call can fail for checked parameters and a 16-byte salt, except when the memory
     // cannot be allocated: then this device cannot open this vault.
     let params = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
         .map_err(|_| Error::UnsupportedVault)?;
+    let mut memory: Zeroizing<Vec<Block>> = Zeroizing::new(vec![Block::new(); params.block_count()]);
     let mut key = VaultKey::zeroed();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(passphrase, salt, key.expose_mut())
+        .hash_password_into_with_memory(passphrase, salt, key.expose_mut(), memory.as_mut_slice())
         .map_err(|_| Error::UnsupportedVault)?;
     Ok(key)
 }
@@ -274,6 +301,8 @@ impl AccountId {
 #[derive(Clone, PartialEq, Eq)]
 struct Account {
     id: AccountId,
+    /// Always present from version 2; version 1 did not record it.
+    exchange: Option<ExchangeId>,
     sealed: Sealed,
 }
 
@@ -290,7 +319,7 @@ impl fmt::Debug for Vault {
     /// a log and have no business in one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Vault")
-            .field("version", &VERSION_1)
+            .field("version", &self.header.version)
             .field("params", &self.header.params)
             .field("accounts", &self.account_ids())
             .finish_non_exhaustive()
@@ -312,7 +341,7 @@ impl Vault {
         params.check()?;
         let mut salt = [0u8; SALT_LEN];
         entropy.fill(&mut salt)?;
-        let header = Header { params, salt };
+        let header = Header { version: VERSION_2, params, salt };
         let key = header.derive(passphrase)?;
         let check = seal(&key, &header.aad(), CHECK_MARKER, entropy)?;
         Ok((Vault { header, check, accounts: Vec::new() }, key))
@@ -330,16 +359,18 @@ impl Vault {
         let probe: Probe = serde_json::from_str(text).map_err(|_| Error::WrongPassphrase)?;
         // One arm per format this code can read; each older format stays here for good.
         match probe.v {
-            1 => wire::parse_v1(text),
+            1 => wire::parse(text, VERSION_1),
+            2 => wire::parse(text, VERSION_2),
             _ => Err(Error::UnsupportedVault),
         }
     }
 
-    /// The vault as version 1 JSON text, byte for byte as documented in the module docs.
+    /// The vault as JSON text, byte for byte as documented in the module docs.
     pub fn to_json(&self) -> String {
         let params = self.header.params;
         let mut out = format!(
-            r#"{{"v":{VERSION_1},"kdf":{{"alg":"{KDF_ALG}","m":{},"t":{},"p":{}}},"salt":"{}","check":{}"#,
+            r#"{{"v":{},"kdf":{{"alg":"{KDF_ALG}","m":{},"t":{},"p":{}}},"salt":"{}","check":{}"#,
+            self.header.version,
             params.memory_kib,
             params.iterations,
             params.parallelism,
@@ -351,16 +382,25 @@ impl Vault {
             if i > 0 {
                 out.push(',');
             }
-            // Ids are validated to `[A-Za-z0-9_-]`, so they need no JSON escaping.
+            // Ids are validated to `[A-Za-z0-9_-]` and exchange ids are lowercase letters, so
+            // neither needs JSON escaping.
+            out.push_str(&format!(r#"{{"id":"{}""#, account.id.0));
+            if let Some(exchange) = account.exchange {
+                out.push_str(&format!(r#","exchange":"{}""#, exchange.as_str()));
+            }
             out.push_str(&format!(
-                r#"{{"id":"{}","nonce":"{}","ct":"{}"}}"#,
-                account.id.0,
+                r#","nonce":"{}","ct":"{}"}}"#,
                 BASE64.encode(account.sealed.nonce),
                 BASE64.encode(&account.sealed.ct),
             ));
         }
         out.push_str("]}");
         out
+    }
+
+    /// The format version this vault was read in (new vaults are version 2).
+    pub fn version(&self) -> u8 {
+        self.header.version
     }
 
     /// The Argon2id parameters this vault was sealed with.
@@ -389,37 +429,65 @@ impl Vault {
         }
     }
 
-    /// A new vault with `credentials` sealed for `account_id`, replacing any entry with that id
-    /// in place (so account order stays stable) or appending a new one.
+    /// A version 2 copy of this vault under the same key and salt: the check block and every
+    /// account re-sealed with the version 2 AAD, each account bound to the exchange `exchange_of`
+    /// gives for its id. A version 2 vault comes back as it is.
     ///
-    /// Draws one 24-byte nonce from `entropy`.
+    /// Draws one 24-byte nonce for the check block and one per account.
+    pub fn upgrade(
+        &self,
+        key: &VaultKey,
+        exchange_of: &dyn Fn(&str) -> Option<ExchangeId>,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Vault> {
+        self.check_key(key)?;
+        if self.header.version >= VERSION_2 {
+            return Ok(self.clone());
+        }
+        let header = Header { version: VERSION_2, ..self.header.clone() };
+        self.reseal(key, header, key, exchange_of, entropy)
+    }
+
+    /// A new vault with `credentials` sealed for `account_id` on `exchange`, replacing any entry
+    /// with that id in place (so account order stays stable) or appending a new one.
+    ///
+    /// Only version 2 vaults are written to ([`Vault::upgrade`] first). Draws one 24-byte nonce
+    /// from `entropy`.
     pub fn seal_account(
         &self,
         key: &VaultKey,
         account_id: &str,
+        exchange: ExchangeId,
         credentials: &Credentials,
         entropy: &mut dyn Entropy,
     ) -> Result<Vault> {
         let id = AccountId::parse(account_id)?;
         // A wrong key would seal an entry nobody can open; refuse it up front.
         self.check_key(key)?;
+        self.require_current()?;
         let plaintext = encode_credentials(credentials)?;
-        let sealed = seal(key, &self.header.account_aad(&id), &plaintext, entropy)?;
+        let sealed = seal(key, &self.header.account_aad(&id, Some(exchange)), &plaintext, entropy)?;
         let mut vault = self.clone();
-        match vault.accounts.iter_mut().find(|account| account.id == id) {
-            Some(account) => account.sealed = sealed,
-            None => vault.accounts.push(Account { id, sealed }),
+        let account = Account { id, exchange: Some(exchange), sealed };
+        match vault.accounts.iter_mut().find(|existing| existing.id == account.id) {
+            Some(existing) => *existing = account,
+            None => vault.accounts.push(account),
         }
         Ok(vault)
     }
 
-    /// Opens the credentials sealed for `account_id`.
-    pub fn open_account(&self, key: &VaultKey, account_id: &str) -> Result<Credentials> {
+    /// Opens the credentials sealed for `account_id`, for use on `exchange`. From version 2 an
+    /// entry sealed for another exchange does not open ([`Error::WrongPassphrase`], as any
+    /// tampering).
+    pub fn open_account(&self, key: &VaultKey, account_id: &str, exchange: ExchangeId) -> Result<Credentials> {
         // The key is checked first so that a wrong key is always reported as such, whatever
         // the id.
         self.check_key(key)?;
         let account = self.find(account_id)?;
-        let plaintext = open(key, &self.header.account_aad(&account.id), &account.sealed)?;
+        if account.exchange.is_some_and(|sealed_for| sealed_for != exchange) {
+            return Err(Error::WrongPassphrase);
+        }
+        let plaintext = open(key, &self.header.account_aad(&account.id, Some(exchange)), &account.sealed)?;
         decode_credentials(&plaintext)
     }
 
@@ -437,8 +505,9 @@ impl Vault {
         self.accounts.iter().map(|account| account.id.0.clone()).collect()
     }
 
-    /// A new vault with every entry re-sealed under `new`: a new salt, a new key and new nonces,
-    /// keeping this vault's parameters.
+    /// A new version 2 vault with every entry re-sealed under `new`: a new salt, a new key and
+    /// new nonces, keeping this vault's parameters. Version 1 entries are bound to the exchange
+    /// `exchange_of` gives for their id.
     ///
     /// Everything is built in memory before anything is returned, so if any step fails (the old
     /// passphrase is wrong, the new one is too short, randomness runs out halfway) the result is
@@ -449,31 +518,56 @@ impl Vault {
         &self,
         old: &SecretString,
         new: &SecretString,
+        exchange_of: &dyn Fn(&str) -> Option<ExchangeId>,
         entropy: &mut dyn Entropy,
     ) -> Result<(Vault, VaultKey)> {
         check_new_passphrase(new)?;
         let old_key = self.derive_key(old)?;
+        let mut salt = [0u8; SALT_LEN];
+        entropy.fill(&mut salt)?;
+        let header = Header { version: VERSION_2, params: self.header.params, salt };
+        let key = header.derive(new)?;
+        let vault = self.reseal(&old_key, header, &key, exchange_of, entropy)?;
+        Ok((vault, key))
+    }
+
+    /// Opens every entry with `old_key` and seals it again under `new_key` and `header`.
+    fn reseal(
+        &self,
+        old_key: &VaultKey,
+        header: Header,
+        new_key: &VaultKey,
+        exchange_of: &dyn Fn(&str) -> Option<ExchangeId>,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Vault> {
         let plaintexts = self
             .accounts
             .iter()
-            .map(|account| open(&old_key, &self.header.account_aad(&account.id), &account.sealed))
+            .map(|account| {
+                let exchange = match account.exchange {
+                    Some(exchange) => exchange,
+                    None => exchange_of(&account.id.0).ok_or(Error::InvalidInput { field: "exchange" })?,
+                };
+                let plaintext = open(old_key, &self.header.account_aad(&account.id, Some(exchange)), &account.sealed)?;
+                Ok((exchange, plaintext))
+            })
             .collect::<Result<Vec<_>>>()?;
-
-        let mut salt = [0u8; SALT_LEN];
-        entropy.fill(&mut salt)?;
-        let header = Header { params: self.header.params, salt };
-        let key = header.derive(new)?;
-        let check = seal(&key, &header.aad(), CHECK_MARKER, entropy)?;
+        let check = seal(new_key, &header.aad(), CHECK_MARKER, entropy)?;
         let accounts = self
             .accounts
             .iter()
             .zip(&plaintexts)
-            .map(|(account, plaintext)| {
-                let sealed = seal(&key, &header.account_aad(&account.id), plaintext, entropy)?;
-                Ok(Account { id: account.id.clone(), sealed })
+            .map(|(account, (exchange, plaintext))| {
+                let sealed = seal(new_key, &header.account_aad(&account.id, Some(*exchange)), plaintext, entropy)?;
+                Ok(Account { id: account.id.clone(), exchange: Some(*exchange), sealed })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok((Vault { header, check, accounts }, key))
+        Ok(Vault { header, check, accounts })
+    }
+
+    /// Writing is for the current format only; [`Vault::upgrade`] comes first.
+    fn require_current(&self) -> Result<()> {
+        if self.header.version == VERSION_2 { Ok(()) } else { Err(Error::InvalidInput { field: "vault" }) }
     }
 
     fn find(&self, account_id: &str) -> Result<&Account> {
@@ -551,19 +645,19 @@ mod wire {
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct VaultV1 {
+    struct VaultWire {
         v: u64,
-        kdf: KdfV1,
+        kdf: KdfWire,
         salt: String,
-        check: SealedV1,
-        accounts: Vec<AccountV1>,
+        check: SealedWire,
+        accounts: Vec<AccountWire>,
     }
 
     /// Integers are read as u64 so that a value past u32 is an unsupported vault (too big),
     /// not a damaged one.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct KdfV1 {
+    struct KdfWire {
         alg: String,
         m: u64,
         t: u64,
@@ -572,24 +666,27 @@ mod wire {
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct SealedV1 {
+    struct SealedWire {
         nonce: String,
         ct: String,
     }
 
+    /// `exchange` is absent in version 1 and required from version 2.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct AccountV1 {
+    struct AccountWire {
         id: String,
+        #[serde(default)]
+        exchange: Option<String>,
         nonce: String,
         ct: String,
     }
 
-    /// Parses and checks a version 1 vault.
-    pub(super) fn parse_v1(text: &str) -> Result<Vault> {
+    /// Parses and checks a vault of `version`.
+    pub(super) fn parse(text: &str, version: u8) -> Result<Vault> {
         let damaged = |_| Error::WrongPassphrase;
-        let wire: VaultV1 = serde_json::from_str(text).map_err(damaged)?;
-        if wire.v != u64::from(VERSION_1) {
+        let wire: VaultWire = serde_json::from_str(text).map_err(damaged)?;
+        if wire.v != u64::from(version) {
             return Err(Error::UnsupportedVault);
         }
         if wire.kdf.alg != KDF_ALG {
@@ -601,7 +698,7 @@ mod wire {
             parallelism: to_u32(wire.kdf.p)?,
         };
         params.check()?;
-        let header = Header { params, salt: fixed(&wire.salt)? };
+        let header = Header { version, params, salt: fixed(&wire.salt)? };
         let check = sealed(&wire.check.nonce, &wire.check.ct)?;
         let mut accounts: Vec<Account> = Vec::with_capacity(wire.accounts.len());
         for entry in wire.accounts {
@@ -609,7 +706,12 @@ mod wire {
             if accounts.iter().any(|account| account.id == id) {
                 return Err(Error::WrongPassphrase);
             }
-            accounts.push(Account { id, sealed: sealed(&entry.nonce, &entry.ct)? });
+            let exchange = match (version, entry.exchange) {
+                (VERSION_1, None) => None,
+                (VERSION_2, Some(exchange)) => Some(ExchangeId::parse(&exchange).ok_or(Error::WrongPassphrase)?),
+                _ => return Err(Error::WrongPassphrase),
+            };
+            accounts.push(Account { id, exchange, sealed: sealed(&entry.nonce, &entry.ct)? });
         }
         Ok(Vault { header, check, accounts })
     }

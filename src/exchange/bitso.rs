@@ -13,16 +13,15 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{
-    Balance, Exchange, ExchangeId, HttpRequest, HttpResponse, Method, Stamp, Ticker, json,
-};
+use super::{Balance, Exchange, Flow, HttpRequest, HttpResponse, Method, OneRequest, Ticker, json, merge_balances};
 use crate::{
-    error::{Error, Result},
+    error::{Error, Result, capped_wait_ms, sanitize_code},
+    exchange_id::ExchangeId,
     secret::Credentials,
     signing::hmac_sha256_hex,
 };
 
-/// The production API host. The extension's only host permission.
+/// The production API host.
 pub const API_ORIGIN: &str = "https://api.bitso.com";
 /// Every balance of the account, zero balances included.
 pub const BALANCE_PATH: &str = "/v3/balance/";
@@ -31,7 +30,7 @@ pub const TICKER_PATH: &str = "/v3/ticker/";
 
 /// Bitso locks a client out for one minute when it passes the limit
 /// (<https://docs.bitso.com/bitso-api/docs/general-concepts>, "Rate Limits").
-const LOCKOUT_MS: u64 = 60_000;
+const LOCKOUT_SECS: u64 = 60;
 
 /// The Bitso adapter.
 #[derive(Debug, Clone, Copy, Default)]
@@ -48,37 +47,18 @@ impl Exchange for Bitso {
         &["api.bitso.com"]
     }
 
-    fn balance_request(&self, credentials: &Credentials, stamp: Stamp) -> Result<HttpRequest> {
-        signed_request(credentials, stamp, Method::Get, BALANCE_PATH, None)
+    fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>> {
+        Box::new(OneRequest::new(
+            |context| {
+                let nonce = context.nonce()?.to_string();
+                signed_request(context.credentials()?, &nonce, Method::Get, BALANCE_PATH, None)
+            },
+            parse_balances,
+        ))
     }
 
-    fn parse_balances(&self, response: HttpResponse<'_>) -> Result<Vec<Balance>> {
-        let payload = read_payload(response)?;
-        let malformed = Error::MalformedResponse { exchange: EXCHANGE };
-        let balances: BalancePayload<'_> = serde_json::from_str(payload.get()).map_err(|_| malformed.clone())?;
-        // A balance that cannot be read fails the whole answer: dropping it would show a
-        // smaller portfolio than the user owns.
-        balances.balances.iter().map(parse_balance).collect::<Option<Vec<_>>>().ok_or(malformed)
-    }
-
-    fn tickers_request(&self) -> HttpRequest {
-        HttpRequest {
-            method: Method::Get,
-            url: format!("{API_ORIGIN}{TICKER_PATH}"),
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    fn parse_tickers(&self, response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
-        let payload = read_payload(response)?;
-        // All books come as an array; a single `?book=` query answers one object.
-        let entries: Vec<&RawValue> = match payload.get().as_bytes().first() {
-            Some(b'[') => serde_json::from_str(payload.get()).map_err(|_| Error::MalformedResponse { exchange: EXCHANGE })?,
-            Some(b'{') => vec![payload],
-            _ => return Err(Error::MalformedResponse { exchange: EXCHANGE }),
-        };
-        Ok(entries.into_iter().filter_map(parse_ticker).collect())
+    fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
+        Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKER_PATH}"))), parse_tickers))
     }
 }
 
@@ -86,12 +66,11 @@ impl Exchange for Bitso {
 /// recomputes the signature: the signed path is the one sent, query string included.
 pub fn signed_request(
     credentials: &Credentials,
-    stamp: Stamp,
+    nonce: &str,
     method: Method,
     path_and_query: &str,
     body: Option<&str>,
 ) -> Result<HttpRequest> {
-    let nonce = stamp.nonce.to_string();
     let signature = hmac_sha256_hex(
         credentials.api_secret.expose().as_bytes(),
         &[nonce.as_bytes(), method.as_str().as_bytes(), path_and_query.as_bytes(), body.unwrap_or_default().as_bytes()],
@@ -109,6 +88,32 @@ pub fn signed_request(
         headers,
         body: body.map(str::to_owned),
     })
+}
+
+/// Reads the balances of a `/v3/balance/` answer, or the error it reports.
+pub fn parse_balances(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
+    let payload = read_payload(response)?;
+    let malformed = Error::MalformedResponse { exchange: EXCHANGE };
+    let balances: BalancePayload<'_> = serde_json::from_str(payload.get()).map_err(|_| malformed.clone())?;
+    if balances.balances.len() > super::MAX_ROWS {
+        return Err(malformed);
+    }
+    // A balance that cannot be read fails the whole answer: dropping it would show a smaller
+    // portfolio than the user owns.
+    let parsed = balances.balances.iter().map(parse_balance).collect::<Option<Vec<_>>>().ok_or(malformed)?;
+    merge_balances(EXCHANGE, parsed)
+}
+
+/// Reads the tickers of a `/v3/ticker/` answer, or the error it reports.
+pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
+    let payload = read_payload(response)?;
+    // All books come as an array; a single `?book=` query answers one object.
+    let entries: Vec<&RawValue> = match payload.get().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(payload.get()).map_err(|_| Error::MalformedResponse { exchange: EXCHANGE })?,
+        Some(b'{') => vec![payload],
+        _ => return Err(Error::MalformedResponse { exchange: EXCHANGE }),
+    };
+    Ok(entries.into_iter().take(super::MAX_ROWS).filter_map(parse_ticker).collect())
 }
 
 /// Bitso's envelope: `{"success": …, "payload": …}` or `{"success": false, "error": {…}}`.
@@ -167,15 +172,13 @@ fn read_payload(response: HttpResponse<'_>) -> Result<&RawValue> {
         return Err(rate_limited(response));
     }
     // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
-    let Some(document) = std::str::from_utf8(response.body)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Envelope<'_>>(text).ok())
+    let Some(document) = response.text().and_then(|text| serde_json::from_str::<Envelope<'_>>(text).ok())
     else {
         return Err(unreadable(response.status));
     };
     if document.success.is_some_and(json::truthy) {
         return match document.payload {
-            Some(payload) if (200..300).contains(&response.status) => Ok(payload),
+            Some(payload) if response.is_success() => Ok(payload),
             _ => Err(unreadable(response.status)),
         };
     }
@@ -195,9 +198,7 @@ fn unreadable(status: u16) -> Error {
 }
 
 fn rate_limited(response: HttpResponse<'_>) -> Error {
-    let retry_after_ms = response
-        .retry_after_secs
-        .map_or(LOCKOUT_MS, |secs| secs.saturating_mul(1000).max(1000));
+    let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(LOCKOUT_SECS));
     Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
 }
 
@@ -209,13 +210,15 @@ fn map_error_code(code: &RawValue, response: HttpResponse<'_>) -> Error {
     };
     // Before four-digit codes Bitso answered numbers; 104 was "nonce must be higher".
     if is_number && text == "104" {
-        return Error::InvalidCredentials { exchange: EXCHANGE };
+        return Error::NonceRejected { exchange: EXCHANGE };
     }
     let code = if is_number && text.len() < 4 { format!("{text:0>4}") } else { text };
     match code.as_str() {
-        // Check your credentials; invalid nonce type or value; authentication required;
-        // incorrect signature.
-        "0201" | "0206" | "0207" | "0208" | "0215" => Error::InvalidCredentials { exchange: EXCHANGE },
+        // Check your credentials (Bitso's own message: "Invalid Nonce or Invalid Credentials");
+        // authentication required; incorrect signature.
+        "0201" | "0208" | "0215" => Error::InvalidCredentials { exchange: EXCHANGE },
+        // Invalid nonce type or value: another app signs with this key, or the clock is off.
+        "0206" | "0207" => Error::NonceRejected { exchange: EXCHANGE },
         "0202" => Error::MissingPermission { exchange: EXCHANGE },
         "0211" | "0213" => Error::IpNotAllowed { exchange: EXCHANGE },
         "0216" | "0705" => Error::AccountRestricted { exchange: EXCHANGE },
@@ -229,15 +232,6 @@ fn map_error_code(code: &RawValue, response: HttpResponse<'_>) -> Error {
     }
 }
 
-/// Keeps an unknown code only when it looks like a code, so no payload reaches a message.
-fn sanitize_code(code: &str) -> String {
-    if !code.is_empty() && code.len() <= 16 && code.chars().all(|c| c.is_ascii_alphanumeric()) {
-        code.to_owned()
-    } else {
-        "unknown".to_owned()
-    }
-}
-
 fn parse_balance(entry: &RawBalance<'_>) -> Option<Balance> {
     let currency = entry.currency.trim().to_ascii_lowercase();
     if currency.is_empty() {
@@ -248,6 +242,7 @@ fn parse_balance(entry: &RawBalance<'_>) -> Option<Balance> {
         total: json::decimal(entry.total)?,
         available: json::decimal(entry.available)?,
         locked: json::decimal(entry.locked)?,
+        earning: rust_decimal::Decimal::ZERO,
     })
 }
 
@@ -271,7 +266,7 @@ fn parse_ticker(entry: &RawValue) -> Option<Ticker> {
         volume: entry.volume.and_then(json::decimal).unwrap_or_default(),
         change_24h: entry.change_24.and_then(json::decimal),
         created_at: entry.created_at.and_then(json::string).map(Cow::into_owned),
-        book,
+        book: format!("bitso:{book}"),
     })
 }
 

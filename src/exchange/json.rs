@@ -1,26 +1,26 @@
 //! Reading exchange JSON without floats and without building a document tree.
 //!
 //! Fields that carry money are taken as [`RawValue`]s: the exact text of the JSON value. A
-//! string (`"0.5"`) and a number (`0.5`) both reach the same decimal parser digit for digit, so
-//! nothing passes through binary floating point.
+//! string (`"0.5"`) and a number (`0.5`, or `3.8e-7` as Bitfinex writes small amounts) both reach
+//! the same decimal parser digit for digit, so nothing passes through binary floating point.
 
 use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
-use crate::money::parse_decimal;
+use crate::money::parse_exchange_decimal;
 
 /// The text of a JSON string, unescaped; `None` for any other kind of value.
 pub(crate) fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
     if raw.get().starts_with('"') { serde_json::from_str(raw.get()).ok() } else { None }
 }
 
-/// A decimal given as a JSON string (`"0.5"`) or a JSON number (`0.5`).
+/// A decimal given as a JSON string (`"0.5"`) or a JSON number (`0.5`, `1e-7`).
 pub(crate) fn decimal(raw: &RawValue) -> Option<Decimal> {
     match string(raw) {
-        Some(text) => parse_decimal(&text),
-        None => parse_decimal(raw.get()),
+        Some(text) => parse_exchange_decimal(&text),
+        None => parse_exchange_decimal(raw.get()),
     }
 }
 
@@ -55,7 +55,10 @@ mod tests {
         assert_eq!(exact("0.1000000000000000055511151231257827").as_deref(), Some("0.1000000000000000055511151231"));
         assert_eq!(exact("0.1").as_deref(), Some("0.1"));
         assert_eq!(exact(r#""12.50""#).as_deref(), Some("12.50"));
-        assert_eq!(exact("1e5"), None, "exponents are refused, not rounded");
+        assert_eq!(exact("1e5").as_deref(), Some("100000"));
+        assert_eq!(exact("3.8e-7").as_deref(), Some("0.00000038"));
+        assert_eq!(exact(r#""1E-7""#).as_deref(), Some("0.0000001"));
+        assert_eq!(exact("1e400"), None, "beyond a decimal's range: refused, not rounded");
         assert_eq!(exact("null"), None);
         assert_eq!(exact("true"), None);
         assert_eq!(exact(r#"{"a":1}"#), None);

@@ -1,13 +1,16 @@
 //! Exchange adapters: pure translators between Cartera's model and one exchange's API.
 //!
-//! An adapter builds requests as plain data, parses response bytes and maps errors. It never
-//! sends anything, reads a clock or draws random numbers: the time and the nonce arrive in a
-//! [`Stamp`], so every adapter is deterministic and testable without a network. The transport
-//! sends the [`HttpRequest`] and hands back an [`HttpResponse`].
+//! An adapter never sends anything, reads a clock or draws random numbers. Each thing Cartera
+//! asks of an exchange (every holding of an account, what a key may do, every market's price) is
+//! a [`Flow`]: a small state machine that returns the next request to send, is handed the
+//! answer, and decides the request after that or the result. Paging (Coinbase's cursor, Binance's
+//! Earn pages) and several endpoints per answer (Kraken's balances and Earn allocations) are
+//! therefore the adapter's business, and the refresh engine only drives flows. The time, the
+//! nonces and the randomness a signature needs arrive through a [`Context`], so every adapter is
+//! deterministic and testable without a network.
 //!
-//! The trait fits the exchanges planned next: Kraken (HMAC-SHA512 with a base64 secret, form
-//! body), Bitfinex (HMAC-SHA384 headers, JSON body), Binance (HMAC over the query string) and
-//! Coinbase (an ES256/Ed25519 JWT per request, which needs only `now_ms` and a unique nonce).
+//! Adding an exchange is one adapter file (with its tests and fixtures), its words in the locale
+//! files, an [`ExchangeId`] variant and one line in [`adapter`].
 
 pub mod bitso;
 mod json;
@@ -15,149 +18,53 @@ mod json;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::{error::Result, nonce::Nonce, secret::Credentials};
+pub use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::{
+    entropy::Entropy,
+    error::{Error, Result},
+    exchange_id::ExchangeId,
+    nonce::{Nonce, NonceFormat, NonceGenerator},
+    secret::Credentials,
+};
 
-/// The exchanges Cartera knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExchangeId {
-    /// Bitso, <https://bitso.com>.
-    Bitso,
-}
-
-impl ExchangeId {
-    /// Parses the id used in storage and messages (`"bitso"`).
-    pub fn parse(id: &str) -> Option<Self> {
-        [ExchangeId::Bitso].into_iter().find(|exchange| exchange.as_str() == id)
-    }
-
-    /// The id used in storage and messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExchangeId::Bitso => "bitso",
-        }
-    }
-
-    /// The exchange's name as users know it.
-    pub fn name(self) -> &'static str {
-        match self {
-            ExchangeId::Bitso => "Bitso",
-        }
-    }
-
-    /// Where the user manages API keys, in the exchange's own menu words.
-    pub fn api_settings_path(self, lang: crate::error::Lang) -> &'static str {
-        match (self, lang) {
-            (ExchangeId::Bitso, crate::error::Lang::En) => "Bitso → Profile → API",
-            (ExchangeId::Bitso, crate::error::Lang::Es) => "Bitso → Perfil → API",
-        }
-    }
-
-    /// The adapter for this exchange.
-    pub fn adapter(self) -> &'static dyn Exchange {
-        match self {
-            ExchangeId::Bitso => &bitso::Bitso,
-        }
+/// The adapter for `exchange`: the registry.
+pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
+    match exchange {
+        ExchangeId::Bitso => &bitso::Bitso,
     }
 }
 
-/// HTTP methods the adapters use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Method {
-    /// GET
-    #[serde(rename = "GET")]
-    Get,
-    /// POST
-    #[serde(rename = "POST")]
-    Post,
-}
-
-impl Method {
-    /// The method's name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-        }
-    }
-}
-
-/// A request ready to send, as plain data.
-///
-/// Its `Debug` leaves the header values out: they may carry a signature.
-#[derive(Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    /// The method.
-    pub method: Method,
-    /// The full URL, query string included.
-    pub url: String,
-    /// Header names and values, in the order they were added.
-    pub headers: Vec<(String, String)>,
-    /// The body, exactly as signed.
-    pub body: Option<String>,
-}
-
-impl std::fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
-        f.debug_struct("HttpRequest")
-            .field("method", &self.method)
-            .field("url", &self.url)
-            .field("headers", &names)
-            .finish_non_exhaustive()
-    }
-}
-
-impl HttpRequest {
-    /// The value of header `name` (case-insensitive), if present.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// What came back: the status, the raw body, and the `Retry-After` header if any.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpResponse<'a> {
-    /// HTTP status code.
-    pub status: u16,
-    /// The body bytes, unparsed.
-    pub body: &'a [u8],
-    /// `Retry-After` in seconds, when the server sent one.
-    pub retry_after_secs: Option<u64>,
-}
-
-/// The time and nonce for one signed request, supplied by the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    /// Milliseconds since the Unix epoch.
-    pub now_ms: u64,
-    /// A nonce never used before by this engine.
-    pub nonce: Nonce,
-}
-
-/// One currency's balance in one account, in the exchange's own units.
+/// One currency's balance in one account, in Cartera's asset codes (lowercase, `btc`, `usdt`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
-    /// Lowercase currency code, as the exchange names it (`btc`, `mxn`).
+    /// Lowercase asset code, after the exchange's own names were mapped (`XXBT` → `btc`).
     pub currency: String,
-    /// Everything the account holds.
+    /// Everything the account holds of it, earning and locked amounts included.
     #[serde(with = "crate::money::plain_string")]
     pub total: Decimal,
     /// What can be used now.
     #[serde(with = "crate::money::plain_string")]
     pub available: Decimal,
-    /// What open orders hold.
+    /// What open orders or holds keep.
     #[serde(with = "crate::money::plain_string")]
     pub locked: Decimal,
+    /// The part of `total` that is staked or earning (Kraken's `.S`/`.F`, Binance Earn).
+    #[serde(with = "crate::money::plain_string", default, skip_serializing_if = "Decimal::is_zero")]
+    pub earning: Decimal,
 }
 
-/// One market's last price and 24-hour figures.
+impl Balance {
+    /// A balance with nothing locked or earning.
+    pub fn available(currency: &str, amount: Decimal) -> Self {
+        Self { currency: currency.to_owned(), total: amount, available: amount, locked: Decimal::ZERO, earning: Decimal::ZERO }
+    }
+}
+
+/// One market's last price and 24-hour figures, in Cartera's asset codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticker {
-    /// The market's id, such as `btc_mxn`.
+    /// The exchange and its market id, such as `bitso:btc_mxn` or `kraken:XXBTZUSD`: unique
+    /// across every exchange's books.
     pub book: String,
     /// The asset bought and sold (`btc`).
     pub base: String,
@@ -173,23 +80,234 @@ pub struct Ticker {
     pub created_at: Option<String>,
 }
 
-/// One exchange's API, as pure functions.
+/// What a key may do, when the exchange can say. `None` means the exchange cannot tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyScope {
+    /// It may place or cancel orders.
+    pub trade: bool,
+    /// It may send funds off the exchange.
+    pub withdraw: bool,
+    /// It may move funds between accounts or wallets.
+    pub transfer: bool,
+}
+
+impl KeyScope {
+    /// True when the key can do nothing but read.
+    pub fn is_read_only(&self) -> bool {
+        !(self.trade || self.withdraw || self.transfer)
+    }
+}
+
+/// What a flow wants next.
+#[derive(Debug)]
+pub enum Step<T> {
+    /// Send this request and hand its answer to the next call of [`Flow::step`].
+    Send(HttpRequest),
+    /// The flow is finished.
+    Done(T),
+}
+
+/// A conversation with one exchange, one request at a time.
+pub trait Flow<T> {
+    /// The first call gets `None`; every later call gets the answer to the request the previous
+    /// call returned. Returns the next request or the result; an error ends the flow.
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<T>>;
+}
+
+/// A flow that sends one request and reads one answer.
+pub struct OneRequest<T> {
+    build: Option<fn(&mut Context<'_>) -> Result<HttpRequest>>,
+    read: fn(HttpResponse<'_>) -> Result<T>,
+}
+
+impl<T> OneRequest<T> {
+    /// Sends the request `build` makes (signing it from the context when private), then reads the
+    /// answer with `read`.
+    pub fn new(build: fn(&mut Context<'_>) -> Result<HttpRequest>, read: fn(HttpResponse<'_>) -> Result<T>) -> Self {
+        Self { build: Some(build), read }
+    }
+}
+
+impl<T> Flow<T> for OneRequest<T> {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<T>> {
+        match (answer, self.build.take()) {
+            (None, Some(build)) => build(context).map(Step::Send),
+            (Some(answer), None) => (self.read)(answer).map(Step::Done),
+            // The engine feeds answers strictly in turn; anything else is a bug, reported as such.
+            _ => Err(Error::InvalidInput { field: "refresh" }),
+        }
+    }
+}
+
+/// What signing needs, supplied by the engine: the time, and for private flows the account's
+/// credentials, its nonce sequence and randomness.
+pub struct Context<'a> {
+    now_ms: u64,
+    keys: Option<Keys<'a>>,
+}
+
+struct Keys<'a> {
+    credentials: &'a Credentials,
+    nonces: &'a mut NonceGenerator,
+    entropy: &'a mut dyn Entropy,
+}
+
+impl<'a> Context<'a> {
+    /// For public flows: only the time.
+    pub fn public(now_ms: u64) -> Self {
+        Self { now_ms, keys: None }
+    }
+
+    /// For flows that sign with `credentials`.
+    pub fn private(now_ms: u64, credentials: &'a Credentials, nonces: &'a mut NonceGenerator, entropy: &'a mut dyn Entropy) -> Self {
+        Self { now_ms, keys: Some(Keys { credentials, nonces, entropy }) }
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// The account's credentials.
+    pub fn credentials(&self) -> Result<&Credentials> {
+        self.keys.as_ref().map(|keys| keys.credentials).ok_or(Error::InvalidInput { field: "api_key" })
+    }
+
+    /// The account's next nonce, strictly greater than every one before it.
+    pub fn nonce(&mut self) -> Result<Nonce> {
+        let keys = self.keys.as_mut().ok_or(Error::InvalidInput { field: "api_key" })?;
+        let salt = keys.entropy.next_u32()?;
+        Ok(keys.nonces.next(self.now_ms, salt))
+    }
+
+    /// Fills `dest` with random bytes.
+    pub fn fill_random(&mut self, dest: &mut [u8]) -> Result<()> {
+        let keys = self.keys.as_mut().ok_or(Error::InvalidInput { field: "api_key" })?;
+        keys.entropy.fill(dest)
+    }
+}
+
+/// One exchange's API, as pure functions and flows.
 pub trait Exchange: Sync {
     /// Which exchange this is.
     fn id(&self) -> ExchangeId;
 
-    /// The hosts this adapter ever contacts (for the manifest's host permissions).
+    /// The hosts this adapter ever contacts (the manifest's host permissions and CSP list them).
     fn hosts(&self) -> &'static [&'static str];
 
-    /// A signed request for every balance in the account.
-    fn balance_request(&self, credentials: &Credentials, stamp: Stamp) -> Result<HttpRequest>;
+    /// How this exchange's nonces look.
+    fn nonce_format(&self) -> NonceFormat {
+        NonceFormat::Salted19
+    }
 
-    /// Reads the balances from a response, or the error it reports.
-    fn parse_balances(&self, response: HttpResponse<'_>) -> Result<Vec<Balance>>;
+    /// Checks pasted credentials before anything is sent: trims them and refuses what cannot be
+    /// this exchange's key (a secret that is not base64 where the exchange issues base64, say).
+    fn credentials(&self, api_key: &str, api_secret: &str) -> Result<Credentials> {
+        Credentials::new(api_key, api_secret)
+    }
 
-    /// A public request for the tickers of every market.
-    fn tickers_request(&self) -> HttpRequest;
+    /// Every holding of the account the credentials belong to.
+    fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>>;
 
-    /// Reads tickers from a response, or the error it reports.
-    fn parse_tickers(&self, response: HttpResponse<'_>) -> Result<Vec<Ticker>>;
+    /// What the key may do, where the exchange can say; `None` where it cannot (the account is
+    /// then shown as "permissions not checked", never as read-only).
+    fn key_scope(&self) -> Option<Box<dyn Flow<KeyScope>>> {
+        None
+    }
+
+    /// Every market's price, from public endpoints.
+    fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>>;
+}
+
+/// How many of one answer's rows an adapter reads at most: far above any real account or market
+/// list, low enough that a hostile answer cannot make valuation or storage balloon.
+pub const MAX_ROWS: usize = 20_000;
+
+/// Sums balances of the same asset (an exchange may list one asset under several names, such as
+/// Kraken's `XXBT` and `XBT.F`, or in several wallets) with checked arithmetic, dropping zeros.
+pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = Balance>) -> Result<Vec<Balance>> {
+    let overflow = Error::AmountOverflow { exchange };
+    let mut merged: Vec<Balance> = Vec::new();
+    let mut positions: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for balance in balances {
+        match positions.get(&balance.currency).and_then(|&at| merged.get_mut(at)) {
+            Some(known) => {
+                known.total = known.total.checked_add(balance.total).ok_or_else(|| overflow.clone())?;
+                known.available = known.available.checked_add(balance.available).ok_or_else(|| overflow.clone())?;
+                known.locked = known.locked.checked_add(balance.locked).ok_or_else(|| overflow.clone())?;
+                known.earning = known.earning.checked_add(balance.earning).ok_or_else(|| overflow.clone())?;
+            }
+            None => {
+                positions.insert(balance.currency.clone(), merged.len());
+                merged.push(balance);
+            }
+        }
+    }
+    merged.retain(|balance| !balance.total.is_zero());
+    Ok(merged)
+}
+
+/// Drives flows in tests without a network: each request is answered by a function.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::entropy::testing::CountingEntropy;
+
+    /// An answer: status and body.
+    pub(crate) type Answer = (u16, String);
+
+    /// Runs `flow` to its end with `credentials` (or publicly when `None`), answering each request
+    /// with `answer`; returns the result and every request sent.
+    pub(crate) fn run<T>(
+        mut flow: Box<dyn Flow<T>>,
+        credentials: Option<&Credentials>,
+        format: NonceFormat,
+        now_ms: u64,
+        mut answer: impl FnMut(&HttpRequest) -> Answer,
+    ) -> (Result<T>, Vec<HttpRequest>) {
+        let mut nonces = NonceGenerator::new(format);
+        let mut entropy = CountingEntropy::new(7);
+        let mut sent = Vec::new();
+        let mut last: Option<Answer> = None;
+        for _ in 0..100 {
+            let view = last.as_ref().map(|(status, body)| HttpResponse {
+                status: *status,
+                body: body.as_bytes(),
+                retry_after_ms: None,
+                received_at_ms: now_ms,
+            });
+            let step = match credentials {
+                Some(credentials) => flow.step(view, &mut Context::private(now_ms, credentials, &mut nonces, &mut entropy)),
+                None => flow.step(view, &mut Context::public(now_ms)),
+            };
+            match step {
+                Ok(Step::Done(value)) => return (Ok(value), sent),
+                Ok(Step::Send(request)) => {
+                    last = Some(answer(&request));
+                    sent.push(request);
+                }
+                Err(error) => return (Err(error), sent),
+            }
+        }
+        panic!("the flow did not finish in 100 steps")
+    }
+
+    /// The first request a private flow sends, signed with a nonce generator that resumes after
+    /// `last_nonce`.
+    pub(crate) fn first_request<T>(
+        mut flow: Box<dyn Flow<T>>,
+        credentials: &Credentials,
+        format: NonceFormat,
+        last_nonce: Option<u64>,
+        now_ms: u64,
+    ) -> HttpRequest {
+        let mut nonces = NonceGenerator::resume(format, last_nonce);
+        let mut entropy = CountingEntropy::new(7);
+        match flow.step(None, &mut Context::private(now_ms, credentials, &mut nonces, &mut entropy)) {
+            Ok(Step::Send(request)) => request,
+            Ok(Step::Done(_)) => panic!("the flow sent nothing"),
+            Err(error) => panic!("the flow failed: {error:?}"),
+        }
+    }
 }

@@ -4,7 +4,7 @@ use crate::valuation::test_support::{dec, ticker};
 fn balance(currency: &str, total: &str, locked: &str) -> Balance {
     let total = dec(total);
     let locked = dec(locked);
-    Balance { currency: currency.to_owned(), total, available: total - locked, locked }
+    Balance { currency: currency.to_owned(), total, available: total - locked, locked, earning: Decimal::ZERO }
 }
 
 fn market() -> Vec<Ticker> {
@@ -43,7 +43,7 @@ fn values_direct_inverse_and_two_hop_assets_exactly() {
         balance("xyz", "42", "0"),
         balance("eth", "0", "0"),
     ];
-    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 1_000, Lang::En);
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 1_000);
     // btc 0.5 × 1750000.50 = 875000.25; sol 2 × 150.10 × 17.25 = 5178.45; mxn 1000.
     assert_eq!(plain(snapshot.total), "881178.7");
     assert_eq!(
@@ -68,7 +68,7 @@ fn values_direct_inverse_and_two_hop_assets_exactly() {
 #[test]
 fn twenty_four_hour_change_per_row() {
     let balances = [balance("btc", "1", "0"), balance("sol", "1", "0"), balance("mxn", "1", "0")];
-    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 0, Lang::En);
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 0);
     let change = |asset: &str| {
         snapshot.assets.iter().find(|r| r.asset == asset).and_then(|r| r.change24h).map(plain)
     };
@@ -88,7 +88,6 @@ fn two_accounts_add_up_and_keep_subtotals() {
         &market(),
         "mxn",
         0,
-        Lang::En,
     );
     let btc = &snapshot.assets[0];
     assert_eq!((btc.asset.as_str(), plain(btc.total).as_str()), ("btc", "0.5"));
@@ -112,7 +111,7 @@ fn dust_and_very_large_amounts_stay_exact() {
         balance("shib", "98765432109876.12345678", "0"),
     ];
     let tickers = [ticker("btc_mxn", "1750000.50", "1", None), ticker("shib_mxn", "0.00023456", "1", None)];
-    let snapshot = build_snapshot(&[account("a", &balances)], &tickers, "mxn", 0, Lang::En);
+    let snapshot = build_snapshot(&[account("a", &balances)], &tickers, "mxn", 0);
     let value = |asset: &str| snapshot.assets.iter().find(|r| r.asset == asset).map(|r| plain(r.value));
     assert_eq!(value("btc").as_deref(), Some("0.017500005"));
     // Checked with Python: decimal.getcontext().prec = 60;
@@ -124,7 +123,7 @@ fn dust_and_very_large_amounts_stay_exact() {
 #[test]
 fn valued_in_another_quote() {
     let balances = [balance("mxn", "1725", "0"), balance("btc", "1", "0")];
-    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "usd", 0, Lang::En);
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "usd", 0);
     let value = |asset: &str| snapshot.assets.iter().find(|r| r.asset == asset).map(|r| plain(r.value));
     assert_eq!(value("mxn").as_deref(), Some("100"));
     assert_eq!(value("btc").as_deref(), Some("101000"));
@@ -134,28 +133,76 @@ fn valued_in_another_quote() {
 
 #[test]
 fn quote_list_includes_an_unlisted_current_quote() {
-    let snapshot = build_snapshot(&[], &market(), "cop", 0, Lang::En);
+    let snapshot = build_snapshot(&[], &market(), "cop", 0);
     assert!(snapshot.quotes.contains(&"cop".to_owned()));
     assert_eq!(snapshot.total, Decimal::ZERO);
     assert!(snapshot.assets.is_empty());
 }
 
 #[test]
-fn failed_account_carries_its_error_in_the_ui_language() {
+fn failed_account_carries_its_error_code() {
     let balances = [balance("btc", "1", "0")];
-    let error = Error::MissingPermission { exchange: ExchangeId::Bitso };
     let mut stale = account("a", &balances);
-    stale.error = Some(&error);
-    let snapshot = build_snapshot(&[stale], &market(), "mxn", 0, Lang::Es);
+    stale.error = Some(ErrorView::new(&Error::MissingPermission { exchange: ExchangeId::Bitso }, 0));
+    let snapshot = build_snapshot(&[stale], &market(), "mxn", 0);
     let view = snapshot.accounts[0].error.clone().unwrap_or_else(|| panic!("error expected"));
     assert_eq!(view.code, "missing_permission");
-    assert!(view.message.starts_with("Esta key no puede ver saldos"));
+    assert_eq!(view.exchange, Some(ExchangeId::Bitso));
+    assert_eq!(plain(snapshot.total), "1750000.5", "its last balances still count");
+}
+
+#[test]
+fn an_account_that_overflows_is_left_out_with_its_own_error() {
+    // Two spellings of one asset in one answer, each at Decimal::MAX: their sum cannot exist.
+    let huge = Decimal::MAX.to_string();
+    let broken = [balance("btc", &huge, "0"), balance("btc", &huge, "0")];
+    let fine = [balance("btc", "1", "0")];
+    let snapshot = build_snapshot(&[account("fine", &fine), account("broken", &broken)], &market(), "mxn", 5);
+    assert_eq!(plain(snapshot.total), "1750000.5");
+    assert_eq!(snapshot.accounts[0].error, None);
+    let error = snapshot.accounts[1].error.clone().unwrap_or_else(|| panic!("overflow expected"));
+    assert_eq!(error.code, "amount_overflow");
+    assert_eq!(plain(snapshot.accounts[1].total), "0");
+    assert_eq!(plain(snapshot.assets[0].total), "1", "none of the broken account is counted");
+}
+
+#[test]
+fn value_overflow_across_accounts_blames_the_account_that_overflows() {
+    // Each account alone fits; together their value does not. The first stays, the second is out.
+    let big = [balance("mxn", "50000000000000000000000000000", "0")];
+    let more = [balance("usd", "3000000000000000000000000000", "0")];
+    let snapshot = build_snapshot(&[account("a", &big), account("b", &more)], &market(), "mxn", 0);
+    assert_eq!(snapshot.accounts[0].error, None);
+    assert_eq!(snapshot.accounts[1].error.as_ref().map(|e| e.code), Some("amount_overflow"));
+    assert_eq!(plain(snapshot.total), "50000000000000000000000000000");
+}
+
+#[test]
+fn rows_and_accounts_both_add_up_to_the_total() {
+    let a = [balance("btc", "0.123456789", "0"), balance("sol", "3.3", "0")];
+    let b = [balance("btc", "0.987654321", "0"), balance("sol", "1.1", "0"), balance("xyz", "1", "0")];
+    let snapshot = build_snapshot(&[account("a", &a), account("b", &b)], &market(), "mxn", 0);
+    let rows: Decimal = snapshot.assets.iter().map(|r| r.value).sum();
+    let accounts: Decimal = snapshot.accounts.iter().map(|a| a.total).sum();
+    assert_eq!(rows, snapshot.total);
+    assert_eq!(accounts, snapshot.total);
+}
+
+#[test]
+fn prices_from_an_exchange_without_accounts_are_named_as_a_bridge() {
+    let balances = [balance("dot", "10", "0")];
+    let tickers = [ticker("kraken:dot_usd", "5", "100", None), ticker("bitso:usd_mxn", "17", "1000", None)];
+    let mut on_kraken = account("k", &balances);
+    on_kraken.exchange = ExchangeId::Bitso;
+    let snapshot = build_snapshot(&[on_kraken], &tickers, "mxn", 0);
+    assert_eq!(plain(snapshot.total), "850");
+    assert!(snapshot.bridges.is_empty(), "Bitso holds an account, so its prices are no bridge");
 }
 
 #[test]
 fn stored_snapshot_gives_back_each_accounts_balances() {
     let balances = [balance("btc", "0.5", "0.1"), balance("xyz", "3", "0")];
-    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 7, Lang::En);
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 7);
     let json = serde_json::to_string(&snapshot).unwrap_or_else(|e| panic!("{e}"));
     assert!(json.contains(r#""total":"875000.25""#), "{json}");
     assert!(json.contains(r#""updatedAt":7"#));

@@ -8,7 +8,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::*;
-use crate::{entropy::testing::CountingEntropy, exchange::Method, secret::SecretString, vault::KdfParams};
+use crate::{entropy::testing::CountingEntropy, http::Method, secret::SecretString, vault::KdfParams};
 
 /// Runs a future whose awaits are all ready at once (the scripted transport never waits).
 fn block_on<F: Future>(future: F) -> F::Output {
@@ -43,7 +43,7 @@ const TICKERS: &str = r#"{"success":true,"payload":[
   {"book":"usd_mxn","volume":"100000","last":"20","created_at":"2026-11-24T06:00:00+00:00"}]}"#;
 
 fn json(status: u16, body: &str) -> std::result::Result<OwnedResponse, TransportFailure> {
-    Ok(OwnedResponse { status, body: body.as_bytes().to_vec(), retry_after_secs: None })
+    Ok(OwnedResponse { status, body: body.as_bytes().to_vec(), retry_after: None })
 }
 
 /// Recomputes the signature and answers the balances of whichever key signed.
@@ -94,11 +94,14 @@ fn fixture() -> Fixture {
     let mut accounts = Vec::new();
     for (id, (api_key, secret)) in ["personal", "business"].into_iter().zip(SECRETS) {
         let credentials = Credentials::new(api_key, secret).unwrap_or_else(|e| panic!("{e}"));
-        vault = vault.seal_account(&key, id, &credentials, &mut entropy).unwrap_or_else(|e| panic!("{e}"));
+        vault = vault.seal_account(&key, id, ExchangeId::Bitso, &credentials, &mut entropy).unwrap_or_else(|e| panic!("{e}"));
         accounts.push(AccountRef { id: id.to_owned(), label: id.to_owned(), exchange: ExchangeId::Bitso });
     }
     Fixture { vault, key, accounts }
 }
+
+const NO_NONCES: &BTreeMap<String, u64> = &BTreeMap::new();
+const NO_LOCKOUTS: &BTreeMap<ExchangeId, u64> = &BTreeMap::new();
 
 fn request<'a>(fixture: &'a Fixture, previous: Option<&'a PreviousSnapshot>) -> RefreshRequest<'a> {
     RefreshRequest {
@@ -107,7 +110,33 @@ fn request<'a>(fixture: &'a Fixture, previous: Option<&'a PreviousSnapshot>) -> 
         accounts: &fixture.accounts,
         quote: "mxn",
         previous,
-        lang: Lang::En,
+        nonces: NO_NONCES,
+        lockouts: NO_LOCKOUTS,
+        bridges: &[],
+    }
+}
+
+/// What the extension stores of a snapshot and hands back as `previous`.
+fn stored(snapshot: &Snapshot) -> PreviousSnapshot {
+    let json = serde_json::to_string(snapshot).unwrap_or_else(|e| panic!("{e}"));
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The snapshot of a refresh that must have produced one.
+fn valued(result: Result<RefreshOutcome>) -> (Snapshot, RefreshOutcome) {
+    let outcome = result.unwrap_or_else(|e| panic!("{e}"));
+    let snapshot = outcome.snapshot.clone().unwrap_or_else(|| panic!("no snapshot: {:?}", outcome.failure));
+    (snapshot, outcome)
+}
+
+/// Why a refresh produced no snapshot (`None` when it did).
+fn failure(result: Result<RefreshOutcome>) -> Option<Error> {
+    match result {
+        Ok(outcome) => {
+            assert_eq!(outcome.snapshot.is_none(), outcome.failure.is_some());
+            outcome.failure
+        }
+        Err(error) => panic!("refresh refused the request: {error}"),
     }
 }
 
@@ -118,8 +147,7 @@ fn refresh_signs_each_account_and_adds_them_up() {
     let fixture = fixture();
     let bitso = scripted(honest_bitso);
     let engine = Engine::new(&bitso);
-    let snapshot = block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(9)))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (snapshot, outcome) = valued(block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(9))));
     // (0.5 + 0.25) btc × 1,000,000 + 20 usd × 20
     assert_eq!(crate::money::to_plain_string(snapshot.total), "750400");
     assert!(snapshot.accounts.iter().all(|account| account.error.is_none() && account.synced_at == Some(NOW)));
@@ -134,17 +162,37 @@ fn refresh_signs_each_account_and_adds_them_up() {
     assert_eq!(nonces.len(), 2);
     assert_ne!(nonces[0], nonces[1]);
     assert!(log.iter().all(|r| r.method == Method::Get && r.url.starts_with("https://api.bitso.com/v3/")));
+    // Each account's last nonce comes back to be persisted.
+    let persisted: Vec<String> = outcome.nonces.values().map(u64::to_string).collect();
+    let mut sent: Vec<String> = nonces.iter().map(|n| (*n).to_owned()).collect();
+    sent.sort();
+    let mut persisted_sorted = persisted.clone();
+    persisted_sorted.sort();
+    assert_eq!(persisted_sorted, sent);
+    assert!(outcome.lockouts.is_empty() && outcome.price_errors.is_empty());
+}
+
+#[test]
+fn persisted_nonces_survive_a_restart_with_the_clock_set_back() {
+    let fixture = fixture();
+    let bitso = scripted(honest_bitso);
+    let (_, first) = valued(block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(9))));
+    // A new engine (a restarted service worker) with the clock an hour behind.
+    let restarted = Engine::new(&bitso);
+    let mut again = request(&fixture, None);
+    again.nonces = &first.nonces;
+    let (_, second) = valued(block_on(restarted.refresh(again, NOW - 3_600_000, &mut CountingEntropy::new(9))));
+    for (id, before) in &first.nonces {
+        assert!(second.nonces[id] > *before, "{id}: {} after {before}", second.nonces[id]);
+    }
 }
 
 #[test]
 fn a_failing_account_keeps_its_previous_balances_and_its_error() {
     let fixture = fixture();
     let engine_ok = Engine::new(scripted_ok());
-    let first = block_on(engine_ok.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(3)))
-        .unwrap_or_else(|e| panic!("{e}"));
-    // What the extension stores and hands back.
-    let stored = serde_json::to_string(&first).unwrap_or_else(|e| panic!("{e}"));
-    let previous: PreviousSnapshot = serde_json::from_str(&stored).unwrap_or_else(|e| panic!("{e}"));
+    let (first, _) = valued(block_on(engine_ok.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(3))));
+    let previous = stored(&first);
 
     let bitso = scripted(|request: &HttpRequest| {
         if request.header("Authorization").is_some_and(|auth| auth.contains("key-business")) {
@@ -154,11 +202,10 @@ fn a_failing_account_keeps_its_previous_balances_and_its_error() {
     });
     let engine = Engine::new(&bitso);
     let later = NOW + 60_000;
-    let snapshot = block_on(engine.refresh(request(&fixture, Some(&previous)), later, &mut CountingEntropy::new(4)))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (snapshot, _) = valued(block_on(engine.refresh(request(&fixture, Some(&previous)), later, &mut CountingEntropy::new(4))));
     assert_eq!(snapshot.total, first.total, "the business balances are carried over");
     let business = &snapshot.accounts[1];
-    assert_eq!(business.error.as_ref().map(|e| e.code.as_str()), Some("missing_permission"));
+    assert_eq!(business.error.as_ref().map(|e| e.code), Some("missing_permission"));
     assert_eq!(business.synced_at, Some(NOW));
     assert_eq!(snapshot.accounts[0].synced_at, Some(later));
 }
@@ -174,29 +221,30 @@ fn every_account_failing_is_an_error() {
         if request.url.ends_with("/v3/ticker/") { json(200, TICKERS) } else { json(500, "<html>oops</html>") }
     });
     let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
-    assert_eq!(result, Err(Error::ExchangeUnavailable { exchange: ExchangeId::Bitso, status: 500 }));
+    assert_eq!(failure(result), Some(Error::ExchangeUnavailable { exchange: ExchangeId::Bitso, status: 500 }));
 }
 
 #[test]
-fn prices_failing_is_an_error() {
+fn prices_failing_everywhere_is_an_error() {
     let fixture = fixture();
     let bitso = scripted(|request: &HttpRequest| {
         if request.url.ends_with("/v3/ticker/") { json(200, "{not json") } else { honest_bitso(request) }
     });
     let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
-    assert_eq!(result, Err(Error::MalformedResponse { exchange: ExchangeId::Bitso }));
+    assert_eq!(failure(result), Some(Error::MalformedResponse { exchange: ExchangeId::Bitso }));
 }
 
 #[test]
 fn timeouts_and_offline_are_reported_as_such() {
     let fixture = fixture();
-    for (failure, expected) in [
+    for (transport_failure, expected) in [
         (TransportFailure::Timeout, Error::Timeout { exchange: ExchangeId::Bitso }),
         (TransportFailure::Offline, Error::Offline { exchange: ExchangeId::Bitso }),
+        (TransportFailure::TooLarge, Error::ResponseTooLarge { exchange: ExchangeId::Bitso }),
     ] {
-        let bitso = scripted(move |_: &HttpRequest| Err(failure));
+        let bitso = scripted(move |_: &HttpRequest| Err(transport_failure));
         let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
-        assert_eq!(result, Err(expected));
+        assert_eq!(failure(result), Some(expected));
     }
 }
 
@@ -204,20 +252,65 @@ fn timeouts_and_offline_are_reported_as_such() {
 fn rate_limit_backs_off_without_touching_the_network() {
     let fixture = fixture();
     let bitso = scripted(|_: &HttpRequest| {
-        Ok(OwnedResponse { status: 420, body: b"{}".to_vec(), retry_after_secs: Some(30) })
+        Ok(OwnedResponse { status: 420, body: b"{}".to_vec(), retry_after: Some("30".into()) })
     });
     let engine = Engine::new(&bitso);
     let first = block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
-    assert_eq!(first, Err(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 30_000 }));
+    let first = first.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.failure, Some(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 30_000 }));
+    assert_eq!(first.lockouts.get(&ExchangeId::Bitso), Some(&(NOW + 30_000)), "handed back although it failed");
     let sent = bitso.log.borrow().len();
 
     let second = block_on(engine.refresh(request(&fixture, None), NOW + 10_000, &mut CountingEntropy::new(2)));
-    assert_eq!(second, Err(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 20_000 }));
+    assert_eq!(failure(second), Some(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 20_000 }));
     assert_eq!(bitso.log.borrow().len(), sent, "nothing is sent while locked out");
 
     *bitso.handler.borrow_mut() = Box::new(honest_bitso);
     let third = block_on(engine.refresh(request(&fixture, None), NOW + 30_000, &mut CountingEntropy::new(3)));
-    assert!(third.is_ok());
+    assert_eq!(failure(third), None);
+}
+
+#[test]
+fn a_persisted_lockout_is_honoured_capped_and_forgotten_once_past() {
+    let fixture = fixture();
+    let bitso = scripted(honest_bitso);
+    // A restarted worker reads a lockout that is still due: it is honoured without a request.
+    let mut stored = BTreeMap::new();
+    stored.insert(ExchangeId::Bitso, NOW + 42_000);
+    let mut blocked = request(&fixture, None);
+    blocked.lockouts = &stored;
+    assert_eq!(
+        failure(block_on(Engine::new(&bitso).refresh(blocked, NOW, &mut CountingEntropy::new(1)))),
+        Some(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 42_000 })
+    );
+    assert!(bitso.log.borrow().is_empty());
+
+    // Times further ahead than any wait Cartera writes (a year, or after the clock was set back),
+    // and times in the past, are ignored outright.
+    for retry_at in [NOW + 365 * 24 * 3_600_000, NOW + MAX_RETRY_AFTER_MS + 1, NOW - 1, NOW] {
+        let mut stored = BTreeMap::new();
+        stored.insert(ExchangeId::Bitso, retry_at);
+        let mut ignored = request(&fixture, None);
+        ignored.lockouts = &stored;
+        let outcome = block_on(Engine::new(&bitso).refresh(ignored, NOW, &mut CountingEntropy::new(1)));
+        assert!(outcome.is_ok_and(|o| o.failure.is_none() && o.lockouts.is_empty()), "retry at {retry_at}");
+    }
+}
+
+#[test]
+fn a_huge_retry_after_is_capped_and_handed_back_for_storage() {
+    let fixture = fixture();
+    let bitso = scripted(|request: &HttpRequest| {
+        if request.header("Authorization").is_some_and(|auth| auth.contains("key-business")) {
+            return Ok(OwnedResponse { status: 429, body: Vec::new(), retry_after: Some("99999999999999999999".into()) });
+        }
+        honest_bitso(request)
+    });
+    let engine = Engine::new(&bitso);
+    let (snapshot, outcome) = valued(block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1))));
+    assert_eq!(outcome.lockouts.get(&ExchangeId::Bitso), Some(&(NOW + MAX_RETRY_AFTER_MS)));
+    let business = &snapshot.accounts[1];
+    assert_eq!(business.error.as_ref().and_then(|e| e.retry_at), Some(NOW + MAX_RETRY_AFTER_MS));
 }
 
 #[test]
@@ -225,10 +318,13 @@ fn test_connection_reports_currencies_or_the_diagnosis() {
     let bitso = scripted(honest_bitso);
     let engine = Engine::new(&bitso);
     let good = Credentials::new("key-personal", "secret-personal").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(block_on(engine.test_connection(ExchangeId::Bitso, &good, NOW, &mut CountingEntropy::new(1))), Ok(2));
+    let check = block_on(engine.test_connection(ExchangeId::Bitso, &good, None, NOW, &mut CountingEntropy::new(1)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((check.currencies, check.scope), (2, None), "Bitso cannot say what a key may do");
+    assert!(check.last_nonce.is_some_and(|nonce| nonce / 1_000_000 == NOW));
     let wrong = Credentials::new("key-personal", "not-the-secret").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        block_on(engine.test_connection(ExchangeId::Bitso, &wrong, NOW, &mut CountingEntropy::new(1))),
+        block_on(engine.test_connection(ExchangeId::Bitso, &wrong, None, NOW, &mut CountingEntropy::new(1))),
         Err(Error::InvalidCredentials { exchange: ExchangeId::Bitso })
     );
 }
@@ -253,8 +349,7 @@ fn prices_are_reused_for_ten_seconds() {
     let engine = Engine::new(&bitso);
     let ticker_requests = || bitso.log.borrow().iter().filter(|r| r.url.ends_with("/v3/ticker/")).count();
     for (offset, expected) in [(0, 1), (5_000, 1), (9_999, 1), (10_000, 2), (12_000, 2)] {
-        block_on(engine.refresh(request(&fixture, None), NOW + offset, &mut CountingEntropy::new(1)))
-            .unwrap_or_else(|e| panic!("{e}"));
+        valued(block_on(engine.refresh(request(&fixture, None), NOW + offset, &mut CountingEntropy::new(1))));
         assert_eq!(ticker_requests(), expected, "after {offset} ms");
     }
     assert_eq!(bitso.log.borrow().len(), 2 + 2 * 5, "balances are fetched every time");

@@ -5,6 +5,12 @@ use serde_json::{Value, json};
 use super::*;
 use crate::entropy::testing::CountingEntropy;
 
+const BITSO: ExchangeId = ExchangeId::Bitso;
+
+fn on_bitso(_: &str) -> Option<ExchangeId> {
+    Some(BITSO)
+}
+
 const PASSPHRASE: &str = "correct horse battery staple";
 const OTHER_PASSPHRASE: &str = "tres tristes tigres comen trigo";
 
@@ -44,9 +50,9 @@ fn fixture() -> (Vault, VaultKey) {
     let mut entropy = CountingEntropy::new(0);
     let (vault, key) = ok(Vault::create(&pass(PASSPHRASE), KdfParams::MINIMUM, &mut entropy));
     let vault =
-        ok(vault.seal_account(&key, "alpha", &creds("alpha-key", "alpha-secret"), &mut entropy));
+        ok(vault.seal_account(&key, "alpha", BITSO, &creds("alpha-key", "alpha-secret"), &mut entropy));
     let vault =
-        ok(vault.seal_account(&key, "beta", &creds("beta-key", "beta-secret"), &mut entropy));
+        ok(vault.seal_account(&key, "beta", BITSO, &creds("beta-key", "beta-secret"), &mut entropy));
     (vault, key)
 }
 
@@ -73,14 +79,14 @@ fn flip(field: &mut Value, index: usize) {
 fn open_all_with_passphrase(text: &str, passphrase: &str) -> Result<Vec<Credentials>> {
     let vault = Vault::from_json(text)?;
     let key = vault.derive_key(&pass(passphrase))?;
-    vault.account_ids().iter().map(|id| vault.open_account(&key, id)).collect()
+    vault.account_ids().iter().map(|id| vault.open_account(&key, id, BITSO)).collect()
 }
 
 /// Opens every account of `text` with a cached key, as the background would.
 fn open_all_with_key(text: &str, key: &VaultKey) -> Result<Vec<Credentials>> {
     let vault = Vault::from_json(text)?;
     vault.check_key(key)?;
-    vault.account_ids().iter().map(|id| vault.open_account(key, id)).collect()
+    vault.account_ids().iter().map(|id| vault.open_account(key, id, BITSO)).collect()
 }
 
 // ---- key derivation ----
@@ -113,10 +119,10 @@ fn argon2id_known_answer() {
 #[test]
 fn header_aad_layout_is_pinned() {
     let salt: [u8; SALT_LEN] = std::array::from_fn(|i| i as u8);
-    let header = Header { params: KdfParams::MINIMUM, salt };
+    let header = Header { version: VERSION_2, params: KdfParams::MINIMUM, salt };
     let expected = concat!(
         "636172746572612d7661756c74", // "cartera-vault"
-        "01",                         // version
+        "02",                         // version
         "00004c00",                   // m = 19456
         "00000002",                   // t = 2
         "00000001",                   // p = 1
@@ -125,7 +131,15 @@ fn header_aad_layout_is_pinned() {
     );
     assert_eq!(hex::encode(header.aad()), expected);
     let id = ok(AccountId::parse("ab"));
-    assert_eq!(hex::encode(header.account_aad(&id)), format!("{expected}00026162"));
+    // id length 2, "ab", exchange length 5, "bitso"
+    assert_eq!(
+        hex::encode(header.account_aad(&id, Some(ExchangeId::Bitso))),
+        format!("{expected}0002616205626974736f")
+    );
+    // Version 1 bound the id only.
+    let v1 = Header { version: VERSION_1, ..header };
+    let v1_expected = expected.replacen("636172746572612d7661756c7402", "636172746572612d7661756c7401", 1);
+    assert_eq!(hex::encode(v1.account_aad(&id, Some(ExchangeId::Bitso))), format!("{v1_expected}00026162"));
 }
 
 // ---- round trip and the pinned vector ----
@@ -134,8 +148,8 @@ fn header_aad_layout_is_pinned() {
 fn round_trip() {
     let (vault, key) = fixture();
     assert_eq!(vault.account_ids(), ["alpha", "beta"]);
-    assert_eq!(ok(vault.open_account(&key, "alpha")), creds("alpha-key", "alpha-secret"));
-    assert_eq!(ok(vault.open_account(&key, "beta")), creds("beta-key", "beta-secret"));
+    assert_eq!(ok(vault.open_account(&key, "alpha", BITSO)), creds("alpha-key", "alpha-secret"));
+    assert_eq!(ok(vault.open_account(&key, "beta", BITSO)), creds("beta-key", "beta-secret"));
 
     let text = vault.to_json();
     let reread = ok(Vault::from_json(&text));
@@ -144,7 +158,7 @@ fn round_trip() {
     assert_eq!(reread.params(), KdfParams::MINIMUM);
     let key_again = ok(reread.derive_key(&pass(PASSPHRASE)));
     assert_eq!(key_again, key);
-    assert_eq!(ok(reread.open_account(&key_again, "beta")), creds("beta-key", "beta-secret"));
+    assert_eq!(ok(reread.open_account(&key_again, "beta", BITSO)), creds("beta-key", "beta-secret"));
 }
 
 #[test]
@@ -157,20 +171,16 @@ fn an_empty_vault_still_detects_a_wrong_passphrase() {
 }
 
 /// The fixed vector: passphrase `PASSPHRASE`, minimum parameters, `CountingEntropy::new(0)`
-/// (salt 00..0f, check nonce 10..27, account nonce 28..3f), one account.
+/// (salt 00..0f, check nonce 10..27, account nonce 28..3f), one Bitso account.
 fn pinned_vault() -> Vault {
     let mut entropy = CountingEntropy::new(0);
     let (vault, key) = ok(Vault::create(&pass(PASSPHRASE), KdfParams::MINIMUM, &mut entropy));
-    ok(vault.seal_account(
-        &key,
-        "bitso-main",
-        &creds("abcdEFGH1234", "s3cr3t-api-secret"),
-        &mut entropy,
-    ))
+    ok(vault.seal_account(&key, "bitso-main", BITSO, &creds("abcdEFGH1234", "s3cr3t-api-secret"), &mut entropy))
 }
 
-/// Generated by `generate_pinned_vector`, then checked independently of this crate with the
-/// reference Argon2 and libsodium (`pip install argon2-cffi pynacl`):
+/// A version 1 vault as Cartera wrote it before accounts were bound to their exchange (the
+/// previous `pinned_vault`, same inputs). Checked independently of this crate with the reference
+/// Argon2 and libsodium (`pip install argon2-cffi pynacl`):
 ///
 /// ```text
 /// key = argon2.low_level.hash_secret_raw(b"correct horse battery staple", bytes(range(16)),
@@ -181,32 +191,95 @@ fn pinned_vault() -> Vault {
 /// ...decrypt(account_ct, header + struct.pack(">H", 10) + b"bitso-main", account_nonce, key)
 ///     == b"\x00\x0cabcdEFGH1234\x00\x11s3cr3t-api-secret"
 /// ```
-const PINNED: &str = concat!(
+const PINNED_V1: &str = concat!(
     r#"{"v":1,"kdf":{"alg":"argon2id","m":19456,"t":2,"p":1},"salt":"AAECAwQFBgcICQoLDA0ODw==","#,
     r#""check":{"nonce":"EBESExQVFhcYGRobHB0eHyAhIiMkJSYn","ct":"llTPZ5wcbzgVmeBD4X2qcHM08hGcRmJlN76OcmEqWkvSjORBfoA="},"#,
     r#""accounts":[{"id":"bitso-main","nonce":"KCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/","#,
     r#""ct":"ObwzsyaR/AM3Eb/P5qJpoUK8/0GEAoPOjU3o8nFC6sVNdcu7WNzXSNu2wCjzbVItAw=="}]}"#,
 );
 
+/// Generated by `generate_pinned_vectors`, then checked the same way with the version 2 AAD:
+///
+/// ```text
+/// header = b"cartera-vault" + bytes([2]) + struct.pack(">III", 19456, 2, 1) + bytes([16]) + bytes(range(16))
+/// ...decrypt(check_ct, header, check_nonce, key) == b"cartera vault check v1"
+/// ...decrypt(account_ct, header + struct.pack(">H", 10) + b"bitso-main" + bytes([5]) + b"bitso",
+///     account_nonce, key) == b"\x00\x0cabcdEFGH1234\x00\x11s3cr3t-api-secret"
+/// ```
+const PINNED_V2: &str = concat!(
+    r#"{"v":2,"kdf":{"alg":"argon2id","m":19456,"t":2,"p":1},"salt":"AAECAwQFBgcICQoLDA0ODw==","#,
+    r#""check":{"nonce":"EBESExQVFhcYGRobHB0eHyAhIiMkJSYn","ct":"llTPZ5wcbzgVmeBD4X2qcHM08hGcRr3W2YQEfuhgKa7N6ua318Q="},"#,
+    r#""accounts":[{"id":"bitso-main","exchange":"bitso","nonce":"KCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/","#,
+    r#""ct":"ObwzsyaR/AM3Eb/P5qJpoUK8/0GEAoPOjU3o8nFC6sVNhTeroXd02QFyDJb35aUutw=="}]}"#,
+);
+
+/// `PINNED_V1` upgraded with `CountingEntropy::new(100)` (check nonce 64..7b, account nonce
+/// 7c..93): same salt and key, version 2 AAD. Checked like `PINNED_V2`.
+const PINNED_V1_UPGRADED: &str = concat!(
+    r#"{"v":2,"kdf":{"alg":"argon2id","m":19456,"t":2,"p":1},"salt":"AAECAwQFBgcICQoLDA0ODw==","#,
+    r#""check":{"nonce":"ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7","ct":"vpR1Fg+cpwnth4eXeraRq37qQYbj1cBL2/JREDNt1/djNbI8n+M="},"#,
+    r#""accounts":[{"id":"bitso-main","exchange":"bitso","nonce":"fH1+f4CBgoOEhYaHiImKi4yNjo+QkZKT","#,
+    r#""ct":"u8X11Yx6E+CuoG2YwCHS8UHeQNIkYVt+Janq9W6tKvifYNVCdym1C44eufogUg8DFg=="}]}"#,
+);
+
 #[test]
-#[ignore = "prints the pinned vector; run once with --ignored --nocapture and paste it into PINNED"]
-fn generate_pinned_vector() {
-    println!("{}", pinned_vault().to_json());
+#[ignore = "prints the pinned vectors; run once with --ignored --nocapture and paste them above"]
+fn generate_pinned_vectors() {
+    println!("PINNED_V2 {}", pinned_vault().to_json());
+    let v1 = ok(Vault::from_json(PINNED_V1));
+    let key = ok(v1.derive_key(&pass(PASSPHRASE)));
+    println!("PINNED_V1_UPGRADED {}", ok(v1.upgrade(&key, &on_bitso, &mut CountingEntropy::new(100))).to_json());
 }
 
 #[test]
 fn pinned_vector_is_stable() {
-    assert_eq!(pinned_vault().to_json(), PINNED);
+    assert_eq!(pinned_vault().to_json(), PINNED_V2);
 }
 
 #[test]
-fn pinned_vector_opens() {
-    let vault = ok(Vault::from_json(PINNED));
-    let key = ok(vault.derive_key(&pass(PASSPHRASE)));
+fn pinned_vectors_open() {
+    for text in [PINNED_V1, PINNED_V2, PINNED_V1_UPGRADED] {
+        let vault = ok(Vault::from_json(text));
+        let key = ok(vault.derive_key(&pass(PASSPHRASE)));
+        assert_eq!(ok(vault.open_account(&key, "bitso-main", BITSO)), creds("abcdEFGH1234", "s3cr3t-api-secret"));
+    }
+}
+
+#[test]
+fn a_version_1_vault_upgrades_under_the_same_key() {
+    let v1 = ok(Vault::from_json(PINNED_V1));
+    assert_eq!(v1.version(), 1);
+    let key = ok(v1.derive_key(&pass(PASSPHRASE)));
+    // Writing needs the current format first.
     assert_eq!(
-        ok(vault.open_account(&key, "bitso-main")),
-        creds("abcdEFGH1234", "s3cr3t-api-secret")
+        v1.seal_account(&key, "other", BITSO, &creds("k", "s"), &mut CountingEntropy::new(1)).err(),
+        Some(Error::InvalidInput { field: "vault" })
     );
+    let upgraded = ok(v1.upgrade(&key, &on_bitso, &mut CountingEntropy::new(100)));
+    assert_eq!(upgraded.to_json(), PINNED_V1_UPGRADED);
+    assert_eq!(upgraded.version(), 2);
+    assert_eq!(upgraded.check_key(&key), Ok(()), "the cached key keeps working");
+    assert_eq!(ok(upgraded.derive_key(&pass(PASSPHRASE))), key);
+    // Upgrading again changes nothing; an account the list does not know cannot be bound.
+    assert_eq!(ok(upgraded.upgrade(&key, &on_bitso, &mut CountingEntropy::new(1))), upgraded);
+    assert_eq!(
+        v1.upgrade(&key, &|_| None, &mut CountingEntropy::new(1)).err(),
+        Some(Error::InvalidInput { field: "exchange" })
+    );
+    // A version 1 vault's passphrase change writes version 2 as well.
+    let (changed, new_key) = ok(v1.change_passphrase(&pass(PASSPHRASE), &pass(OTHER_PASSPHRASE), &on_bitso, &mut CountingEntropy::new(7)));
+    assert_eq!(changed.version(), 2);
+    assert_eq!(ok(changed.open_account(&new_key, "bitso-main", BITSO)), creds("abcdEFGH1234", "s3cr3t-api-secret"));
+}
+
+#[test]
+fn an_entry_opens_only_for_its_exchange() {
+    let (vault, key) = fixture();
+    let mut edited_json: Value = ok(serde_json::from_str(&vault.to_json()).map_err(|_| Error::WrongPassphrase));
+    // Relabelling the entry in the JSON does not help: the AAD names the exchange it was sealed for.
+    edited_json["accounts"][0]["exchange"] = json!("bitso");
+    let reread = ok(Vault::from_json(&edited_json.to_string()));
+    assert_eq!(ok(reread.open_account(&key, "alpha", BITSO)), creds("alpha-key", "alpha-secret"));
 }
 
 // ---- failures ----
@@ -223,8 +296,8 @@ fn wrong_passphrase() {
     let wrong_key = VaultKey::from_array([7; 32]);
     assert_eq!(vault.check_key(&wrong_key), Err(Error::WrongPassphrase));
     // A wrong key is reported as such whatever the account id.
-    assert_eq!(vault.open_account(&wrong_key, "alpha").err(), Some(Error::WrongPassphrase));
-    assert_eq!(vault.open_account(&wrong_key, "nobody").err(), Some(Error::WrongPassphrase));
+    assert_eq!(vault.open_account(&wrong_key, "alpha", BITSO).err(), Some(Error::WrongPassphrase));
+    assert_eq!(vault.open_account(&wrong_key, "nobody", BITSO).err(), Some(Error::WrongPassphrase));
 }
 
 #[test]
@@ -252,6 +325,12 @@ fn any_edit_fails_to_open() {
             }),
         ),
         ("entry renamed", Box::new(|v| v["accounts"][0]["id"] = json!("gamma"))),
+        ("entry's exchange removed", Box::new(|v| {
+            if let Some(entry) = v["accounts"][0].as_object_mut() {
+                entry.remove("exchange");
+            }
+        })),
+        ("entry's exchange unknown", Box::new(|v| v["accounts"][0]["exchange"] = json!("mtgox"))),
         (
             "ids swapped",
             Box::new(|v| {
@@ -294,9 +373,9 @@ fn any_edit_fails_to_open() {
 }
 
 #[test]
-fn version_other_than_1_is_unsupported() {
+fn unknown_versions_are_unsupported() {
     let (vault, _) = fixture();
-    for version in [json!(0), json!(2), json!(255), json!(1u64 << 40)] {
+    for version in [json!(0), json!(3), json!(255), json!(1u64 << 40)] {
         let text = edited(&vault, |v| v["v"] = version.clone());
         assert_eq!(Vault::from_json(&text).err(), Some(Error::UnsupportedVault), "v = {version}");
     }
@@ -430,10 +509,10 @@ fn create_reports_failing_randomness() {
 fn every_seal_draws_a_new_nonce() {
     let (vault, key) = fixture();
     let same = creds("alpha-key", "alpha-secret");
-    let again = ok(vault.seal_account(&key, "alpha", &same, &mut CountingEntropy::new(100)));
+    let again = ok(vault.seal_account(&key, "alpha", BITSO, &same, &mut CountingEntropy::new(100)));
     assert_ne!(again.accounts[0].sealed.nonce, vault.accounts[0].sealed.nonce);
     assert_ne!(again.accounts[0].sealed.ct, vault.accounts[0].sealed.ct);
-    assert_eq!(ok(again.open_account(&key, "alpha")), same);
+    assert_eq!(ok(again.open_account(&key, "alpha", BITSO)), same);
 }
 
 // ---- accounts ----
@@ -443,19 +522,16 @@ fn replace_and_remove_return_new_vaults() {
     let (vault, key) = fixture();
     let before = vault.to_json();
 
-    let replaced = ok(vault.seal_account(
-        &key,
-        "alpha",
-        &creds("new-key", "new-secret"),
+    let replaced = ok(vault.seal_account(&key, "alpha", BITSO, &creds("new-key", "new-secret"),
         &mut CountingEntropy::new(100),
     ));
     assert_eq!(replaced.account_ids(), ["alpha", "beta"]);
-    assert_eq!(ok(replaced.open_account(&key, "alpha")), creds("new-key", "new-secret"));
-    assert_eq!(ok(replaced.open_account(&key, "beta")), creds("beta-key", "beta-secret"));
+    assert_eq!(ok(replaced.open_account(&key, "alpha", BITSO)), creds("new-key", "new-secret"));
+    assert_eq!(ok(replaced.open_account(&key, "beta", BITSO)), creds("beta-key", "beta-secret"));
 
     let removed = ok(replaced.remove_account(&key, "alpha"));
     assert_eq!(removed.account_ids(), ["beta"]);
-    assert_eq!(removed.open_account(&key, "alpha").err(), Some(Error::AccountNotFound));
+    assert_eq!(removed.open_account(&key, "alpha", BITSO).err(), Some(Error::AccountNotFound));
     assert_eq!(removed.remove_account(&key, "alpha").err(), Some(Error::AccountNotFound));
     let empty = ok(removed.remove_account(&key, "beta"));
     assert!(empty.account_ids().is_empty());
@@ -466,7 +542,7 @@ fn replace_and_remove_return_new_vaults() {
 
     // The original is untouched by all of it.
     assert_eq!(vault.to_json(), before);
-    assert_eq!(ok(vault.open_account(&key, "alpha")), creds("alpha-key", "alpha-secret"));
+    assert_eq!(ok(vault.open_account(&key, "alpha", BITSO)), creds("alpha-key", "alpha-secret"));
 }
 
 #[test]
@@ -475,7 +551,7 @@ fn a_wrong_key_changes_nothing() {
     let wrong = VaultKey::from_array([1; 32]);
     let entropy = &mut CountingEntropy::new(100);
     assert_eq!(
-        vault.seal_account(&wrong, "gamma", &creds("k", "s"), entropy).err(),
+        vault.seal_account(&wrong, "gamma", BITSO, &creds("k", "s"), entropy).err(),
         Some(Error::WrongPassphrase)
     );
     assert_eq!(vault.remove_account(&wrong, "alpha").err(), Some(Error::WrongPassphrase));
@@ -487,15 +563,15 @@ fn account_ids_are_validated() {
     let invalid = Some(Error::InvalidInput { field: "account_id" });
     let long = "a".repeat(MAX_ACCOUNT_ID_CHARS + 1);
     for id in ["", " ", "a b", "a/b", "a.b", "ñ", "a\"b", "a\nb", long.as_str()] {
-        let result = vault.seal_account(&key, id, &creds("k", "s"), &mut CountingEntropy::new(100));
+        let result = vault.seal_account(&key, id, BITSO, &creds("k", "s"), &mut CountingEntropy::new(100));
         assert_eq!(result.err(), invalid, "{id:?}");
     }
     let longest = "Z".repeat(MAX_ACCOUNT_ID_CHARS);
     for id in ["a", "A-z_0", "bitso-1732000000000", longest.as_str()] {
         let sealed =
-            ok(vault.seal_account(&key, id, &creds("k", "s"), &mut CountingEntropy::new(100)));
+            ok(vault.seal_account(&key, id, BITSO, &creds("k", "s"), &mut CountingEntropy::new(100)));
         assert_eq!(
-            ok(Vault::from_json(&sealed.to_json()).and_then(|v| v.open_account(&key, id))),
+            ok(Vault::from_json(&sealed.to_json()).and_then(|v| v.open_account(&key, id, BITSO))),
             creds("k", "s")
         );
     }
@@ -521,10 +597,7 @@ fn credentials_encoding() {
 fn change_passphrase_reseals_everything() {
     let (vault, old_key) = fixture();
     let old_text = vault.to_json();
-    let (changed, new_key) = ok(vault.change_passphrase(
-        &pass(PASSPHRASE),
-        &pass(OTHER_PASSPHRASE),
-        &mut CountingEntropy::new(100),
+    let (changed, new_key) = ok(vault.change_passphrase(&pass(PASSPHRASE), &pass(OTHER_PASSPHRASE), &on_bitso, &mut CountingEntropy::new(100),
     ));
     let new_text = changed.to_json();
 
@@ -556,15 +629,12 @@ fn change_passphrase_checks_both_passphrases() {
     let (vault, _) = fixture();
     // The new passphrase is checked before any work or randomness is spent.
     assert_eq!(
-        vault.change_passphrase(&pass(PASSPHRASE), &pass("short"), &mut FailAfter::new(0)).err(),
+        vault.change_passphrase(&pass(PASSPHRASE), &pass("short"), &on_bitso, &mut FailAfter::new(0)).err(),
         Some(Error::PassphraseTooShort { min_chars: MIN_PASSPHRASE_CHARS })
     );
     assert_eq!(
         vault
-            .change_passphrase(
-                &pass(OTHER_PASSPHRASE),
-                &pass(OTHER_PASSPHRASE),
-                &mut FailAfter::new(0)
+            .change_passphrase(&pass(OTHER_PASSPHRASE), &pass(OTHER_PASSPHRASE), &on_bitso, &mut FailAfter::new(0)
             )
             .err(),
         Some(Error::WrongPassphrase)
@@ -578,10 +648,7 @@ fn change_interrupted_by_failing_randomness_leaves_the_old_vault() {
     // Salt, check nonce, first account nonce, then nothing: fails on the fourth draw, as well as
     // on the first, second and third.
     for budget in [0, SALT_LEN, SALT_LEN + NONCE_LEN, SALT_LEN + 2 * NONCE_LEN] {
-        let result = vault.change_passphrase(
-            &pass(PASSPHRASE),
-            &pass(OTHER_PASSPHRASE),
-            &mut FailAfter::new(budget),
+        let result = vault.change_passphrase(&pass(PASSPHRASE), &pass(OTHER_PASSPHRASE), &on_bitso, &mut FailAfter::new(budget),
         );
         assert_eq!(result.err(), Some(Error::Randomness), "budget {budget}");
     }
@@ -592,10 +659,7 @@ fn change_interrupted_by_failing_randomness_leaves_the_old_vault() {
     let budget = SALT_LEN + 3 * NONCE_LEN;
     assert!(
         vault
-            .change_passphrase(
-                &pass(PASSPHRASE),
-                &pass(OTHER_PASSPHRASE),
-                &mut FailAfter::new(budget)
+            .change_passphrase(&pass(PASSPHRASE), &pass(OTHER_PASSPHRASE), &on_bitso, &mut FailAfter::new(budget)
             )
             .is_ok()
     );
@@ -625,7 +689,7 @@ fn debug_shows_ids_and_parameters_only() {
     let printed = format!("{vault:?}");
     assert_eq!(
         printed,
-        "Vault { version: 1, params: KdfParams { memory_kib: 19456, iterations: 2, parallelism: 1 }, \
+        "Vault { version: 2, params: KdfParams { memory_kib: 19456, iterations: 2, parallelism: 1 }, \
          accounts: [\"alpha\", \"beta\"], .. }"
     );
     assert_eq!(format!("{key:?}"), "[REDACTED]");

@@ -1,0 +1,195 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::*;
+
+const EXCHANGE: ExchangeId = ExchangeId::Bitso;
+
+fn every_error() -> Vec<Error> {
+    vec![
+        Error::InvalidCredentials { exchange: EXCHANGE },
+        Error::NonceRejected { exchange: EXCHANGE },
+        Error::ClockSkew { exchange: EXCHANGE },
+        Error::MissingPermission { exchange: EXCHANGE },
+        Error::KeyPermissionOrIp { exchange: EXCHANGE },
+        Error::KeyInactive { exchange: EXCHANGE },
+        Error::IpNotAllowed { exchange: EXCHANGE },
+        Error::AccountRestricted { exchange: EXCHANGE },
+        Error::LocationRestricted { exchange: EXCHANGE },
+        Error::RateLimited { exchange: EXCHANGE, retry_after_ms: 60_000 },
+        Error::ExchangeUnavailable { exchange: EXCHANGE, status: 503 },
+        Error::ExchangeRejected { exchange: EXCHANGE, code: "0304".into() },
+        Error::MalformedResponse { exchange: EXCHANGE },
+        Error::ResponseTooLarge { exchange: EXCHANGE },
+        Error::AmountOverflow { exchange: EXCHANGE },
+        Error::Timeout { exchange: EXCHANGE },
+        Error::Offline { exchange: EXCHANGE },
+        Error::WrongPassphrase,
+        Error::WeakKdfParameters,
+        Error::UnsupportedVault,
+        Error::PassphraseTooShort { min_chars: 10 },
+        Error::InvalidInput { field: "api_key" },
+        Error::AccountNotFound,
+        Error::Randomness,
+    ]
+}
+
+#[test]
+fn codes_are_unique_and_snake_case() {
+    let mut codes: Vec<_> = every_error().iter().map(Error::code).collect();
+    assert!(codes.iter().all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')));
+    codes.sort_unstable();
+    let before = codes.len();
+    codes.dedup();
+    assert_eq!(before, codes.len());
+}
+
+#[test]
+fn views_carry_parameters_never_prose() {
+    let view = ErrorView::new(&Error::RateLimited { exchange: EXCHANGE, retry_after_ms: 1_500 }, 10_000);
+    assert_eq!(
+        serde_json::to_string(&view).unwrap_or_default(),
+        r#"{"code":"rate_limited","exchange":"bitso","retryAt":11500}"#
+    );
+    let view = ErrorView::new(&Error::ExchangeRejected { exchange: EXCHANGE, code: "EGeneral".into() }, 0);
+    assert_eq!(
+        serde_json::to_string(&view).unwrap_or_default(),
+        r#"{"code":"exchange_rejected","exchange":"bitso","detail":"EGeneral"}"#
+    );
+    let view = ErrorView::new(&Error::PassphraseTooShort { min_chars: 10 }, 0);
+    assert_eq!(serde_json::to_string(&view).unwrap_or_default(), r#"{"code":"passphrase_too_short","minChars":10}"#);
+    let view = ErrorView::new(&Error::InvalidInput { field: "api_secret" }, 0);
+    assert_eq!(serde_json::to_string(&view).unwrap_or_default(), r#"{"code":"invalid_input","field":"api_secret"}"#);
+}
+
+#[test]
+fn unknown_codes_are_sanitised() {
+    assert_eq!(sanitize_code("0304"), "0304");
+    assert_eq!(sanitize_code("-2010"), "-2010");
+    assert_eq!(sanitize_code("EGeneral"), "EGeneral");
+    assert_eq!(sanitize_code(""), "unknown");
+    assert_eq!(sanitize_code("12345678901234567"), "unknown");
+    assert_eq!(sanitize_code("<script>"), "unknown");
+    assert_eq!(sanitize_code("a-b"), "unknown");
+    assert_eq!(sanitize_code("key: abc"), "unknown");
+}
+
+#[test]
+fn waits_are_capped() {
+    assert_eq!(capped_wait_ms(0), 1_000);
+    assert_eq!(capped_wait_ms(58), 58_000);
+    assert_eq!(capped_wait_ms(31_536_000), MAX_RETRY_AFTER_MS);
+    assert_eq!(capped_wait_ms(u64::MAX), MAX_RETRY_AFTER_MS);
+}
+
+/// Which positional substitution each placeholder takes; the pages' `errorText` passes them in
+/// this order (extension/shared/ext.js).
+const POSITIONS: [(&str, &str); 7] = [
+    ("exchange", "$1"),
+    ("keys_path", "$2"),
+    ("permission", "$3"),
+    ("detail", "$4"),
+    ("wait", "$5"),
+    ("min_chars", "$6"),
+    ("field", "$7"),
+];
+
+/// The placeholders a message may use for `error`, and those it must use.
+fn placeholders(error: &Error) -> (BTreeSet<&'static str>, BTreeSet<&'static str>) {
+    let view = ErrorView::new(error, 0);
+    let mut allowed = BTreeSet::new();
+    let mut required = BTreeSet::new();
+    if view.exchange.is_some() {
+        allowed.extend(["exchange", "keys_path", "permission"]);
+        required.insert("exchange");
+    }
+    for (present, name) in [
+        (view.detail.is_some(), "detail"),
+        (view.retry_at.is_some(), "wait"),
+        (view.min_chars.is_some(), "min_chars"),
+        (view.field.is_some(), "field"),
+    ] {
+        if present {
+            allowed.insert(name);
+            // A detail is only worth showing when the exchange refused with its own code.
+            if name != "detail" || matches!(error, Error::ExchangeRejected { .. }) {
+                required.insert(name);
+            }
+        }
+    }
+    if matches!(error, Error::MissingPermission { .. }) {
+        required.extend(["keys_path", "permission"]);
+    }
+    (allowed, required)
+}
+
+fn locales() -> BTreeMap<String, Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/extension/_locales");
+    let mut locales = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path().join("messages.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let lang = path.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        locales.insert(lang, json);
+    }
+    assert!(locales.len() >= 2, "at least two locales");
+    locales
+}
+
+/// Every code has a sentence in every locale; its placeholders are the error's parameters, at
+/// the positions the pages pass them, and the same in every language.
+#[test]
+fn every_code_has_a_message_in_every_locale_with_matching_placeholders() {
+    let locales = locales();
+    for error in every_error() {
+        let key = format!("error_{}", error.code());
+        let (allowed, required) = placeholders(&error);
+        let mut seen_in_first: Option<BTreeSet<String>> = None;
+        for (lang, messages) in &locales {
+            let entry = &messages[&key];
+            let message = entry["message"].as_str().unwrap_or_else(|| panic!("{lang} lacks {key}"));
+            assert!(!message.trim().is_empty(), "{lang} {key} is empty");
+            let used: BTreeSet<String> = message
+                .split('$')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_ascii_lowercase)
+                .collect();
+            for name in &used {
+                assert!(allowed.contains(name.as_str()), "{lang} {key} uses ${name}$, which {} does not have", error.code());
+                let declared = entry["placeholders"][name]["content"].as_str();
+                let position = POSITIONS.iter().find(|(p, _)| p == name).map(|(_, pos)| *pos);
+                assert_eq!(declared, position, "{lang} {key} declares ${name}$ at the wrong position");
+            }
+            for name in &required {
+                assert!(used.contains(*name), "{lang} {key} must mention ${name}$");
+            }
+            match &seen_in_first {
+                None => seen_in_first = Some(used),
+                Some(first) => assert_eq!(first, &used, "{lang} {key} uses other placeholders than the first locale"),
+            }
+        }
+    }
+}
+
+/// Every field an `InvalidInput` can name, and every exchange, has its words in every locale.
+#[test]
+fn every_field_and_exchange_has_its_words() {
+    let fields = [
+        "api_key", "api_secret", "label", "quote", "account_id", "vault_key", "exchange", "refresh", "vault",
+        "private_key", "key_name", "amount", "asset", "alert", "portfolio",
+    ];
+    for (lang, messages) in locales() {
+        for field in fields {
+            assert!(messages[format!("field_{field}")]["message"].is_string(), "{lang} lacks field_{field}");
+        }
+        for exchange in ExchangeId::ALL {
+            for prefix in ["exchange", "keysPath", "permission"] {
+                let key = format!("{prefix}_{}", exchange.as_str());
+                assert!(messages[&key]["message"].is_string(), "{lang} lacks {key}");
+            }
+        }
+    }
+}
