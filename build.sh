@@ -56,15 +56,16 @@ apt_need() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# cargo_tool <binary> <crate> <version> : cargo install unless the binary reports that version.
+# cargo_tool <binary> <crate> <version> [--locked] : cargo install unless the binary reports that
+# version. With --locked the tool's own Cargo.lock pins every dependency, so a new release of one
+# of them cannot change what builds the extension.
 cargo_tool() {
-  local bin=$1 crate=$2 version=$3
+  local bin=$1 crate=$2 version=$3 locked=${4:-}
   if command -v "$bin" >/dev/null 2>&1 && "$bin" --version 2>/dev/null | grep -qE " ${version//./\\.}( |\$)"; then
     return 0
   fi
   echo "installing $crate $version with cargo (takes a couple of minutes)"
-  # No --locked: wasm-bindgen-cli's lockfile pins a webpki-roots release that is gone from crates.io.
-  cargo install --quiet "$crate" --version "$version"
+  cargo install --quiet $locked "$crate" --version "$version"
 }
 
 wasm_bindgen_version() {
@@ -79,27 +80,37 @@ ensure_build_tools() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
   fi
-  cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION"
+  cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION" --locked
   local wbg
   wbg=$(wasm_bindgen_version)
   [[ -n $wbg ]] || die "no wasm-bindgen in Cargo.lock"
+  # Not --locked: wasm-bindgen-cli 0.2.130's own lockfile names webpki-roots 1.0.11, which the
+  # registry no longer has, so a locked install cannot resolve. Its version is pinned to Cargo.lock's.
   cargo_tool wasm-bindgen wasm-bindgen-cli "$wbg"
-  # npm ci only when package-lock.json changed since the last install.
-  local lock_sum stamp=node_modules/.cartera-lock.sha256
-  lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
-  if [[ ! -f $stamp || $(cat "$stamp") != "$lock_sum" ]]; then
-    npm ci --no-audit --no-fund --loglevel=error
-    echo "$lock_sum" >"$stamp"
-  fi
+  # npm ci only when package-lock.json changed since the last install. No install scripts run:
+  # none of these tools needs one, and the machine that builds the zips runs no package's code
+  # but the build tools themselves.
+  npm_ci_if_changed .
+  # npm's binaryen (wasm-opt 132) must come first on PATH: Debian's wasm-opt 108 breaks init().
   [[ $(command -v wasm-opt) == "$ROOT/node_modules/.bin/wasm-opt" ]] || die "wasm-opt is not npm's binaryen"
   step_done
+}
+
+# npm_ci_if_changed <dir>: npm ci --ignore-scripts in <dir> when its lockfile changed.
+npm_ci_if_changed() {
+  local dir=$1 lock_sum stamp=$1/node_modules/.cartera-lock.sha256
+  lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [[ ! -f $stamp || $(cat "$stamp") != "$lock_sum" ]]; then
+    npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error
+    echo "$lock_sum" >"$stamp"
+  fi
 }
 
 ensure_test_tools() {
   step "test tools"
   apt_need openssl openssl /usr/lib/chromium/chromium chromium chromedriver chromium-driver \
     firefox-esr firefox-esr
-  cargo_tool geckodriver geckodriver "$GECKODRIVER_VERSION"
+  cargo_tool geckodriver geckodriver "$GECKODRIVER_VERSION" --locked
   step_done
 }
 
@@ -124,8 +135,11 @@ assemble() {
     dir=$dist/$browser
     rm -rf "$dir" "$dist/cartera-$browser.zip"
     mkdir -p "$dir"
-    # extension/* without its local wasm build, which comes from $wasm instead.
-    find extension -mindepth 1 -maxdepth 1 ! -name wasm ! -name '.*' -exec cp -R {} "$dir/" \;
+    # Tracked files only (a stray local file never ships); the wasm build comes from $wasm.
+    git ls-files -z extension | while IFS= read -r -d '' file; do
+      mkdir -p "$dir/$(dirname "${file#extension/}")"
+      cp "$file" "$dir/${file#extension/}"
+    done
     mkdir -p "$dir/wasm"
     cp -R "$wasm/." "$dir/wasm/"
     rm -f "$dir/wasm/package.json" "$dir/wasm/.gitignore" "$dir/wasm/README.md"
@@ -135,7 +149,10 @@ assemble() {
         jq --indent 2 'del(.browser_specific_settings) | if .background then .background |= del(.scripts) else . end' \
           manifest.json >"$dir/manifest.json" ;;
       firefox)
-        jq --indent 2 '.background = { scripts: [ .background.service_worker // "background.js" ], type: "module" }' \
+        # Firefox has no externally_connectable (nothing outside can message the extension) and
+        # takes its minimum version from browser_specific_settings.
+        jq --indent 2 '.background = { scripts: [ .background.service_worker // "background.js" ], type: "module" }
+          | del(.externally_connectable, .minimum_chrome_version)' \
           manifest.json >"$dir/manifest.json" ;;
     esac
     # Same bytes from the same commit: fixed modes and times, sorted entries, no extra attributes.
@@ -269,6 +286,8 @@ run_tests() {
 # valuation binaries, then bench/run.mjs, which prints the table and writes BENCHMARKS.md.
 run_bench() {
   apt_need openssl openssl gzip gzip /usr/lib/chromium/chromium chromium
+  # ccxt, the size and signing baseline, is installed for the benchmark only.
+  npm_ci_if_changed bench
   step "bench builds"
   # Own target dir: a concurrent shipped build must never pick up this feature's artifact.
   CARGO_TARGET_DIR=target/bench-wasm-target wasm-pack build --mode no-install --target nodejs --release \

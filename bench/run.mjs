@@ -28,7 +28,7 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const paths = {
   dist: join(ROOT, 'dist/chrome'),
   zip: join(ROOT, 'dist/cartera-chrome.zip'),
-  ccxtBundle: join(ROOT, 'node_modules/ccxt/dist/ccxt.browser.min.js'),
+  ccxtBundle: join(ROOT, 'bench/node_modules/ccxt/dist/ccxt.browser.min.js'),
   benchWasm: join(ROOT, 'target/bench-wasm/cartera_bench.js'),
   native: join(ROOT, 'target/release/examples/bench_valuation'),
   nativeO3: join(ROOT, 'target/bench-o3/release/examples/bench_valuation'),

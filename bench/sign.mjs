@@ -12,7 +12,7 @@ import { log, stats, timePerOp } from './lib.mjs';
 
 export const NONCE = '1764000000000123456';
 // The package's version (ccxt.version may lag it by a release).
-const ccxtVersion = JSON.parse(readFileSync(new URL('../node_modules/ccxt/package.json', import.meta.url), 'utf8')).version;
+const ccxtVersion = JSON.parse(readFileSync(new URL('./node_modules/ccxt/package.json', import.meta.url), 'utf8')).version;
 
 export function benchSigning(core, { iterations = 40_000, runs = 7 } = {}) {
   const { apiKey, secret } = ACCOUNT_A;

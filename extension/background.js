@@ -1,17 +1,29 @@
-// Cartera's background: the only code that holds the vault key, talks to the exchange and writes
+// Cartera's background: the only code that keeps the vault key, talks to the exchanges and writes
 // storage. Pages talk to it through one message router; the wasm core does the real work.
 //
 // MV3: the wasm glue is imported statically (import() is not allowed in a service worker), init()
 // runs without top-level await (that would kill the worker), and every listener is registered
 // synchronously below so events that wake the worker are not lost.
+//
+// Where things live (see the README's security model):
+//   storage.local   vault (sealed keys), accounts, settings, snapshot, lastError, per-account
+//                   nonces, per-exchange rate-limit retry times
+//   storage.session vaultKey (the derived key), unlocked (a plain flag pages may read) and
+//                   lockEpoch (bumped by every lock, so work that started before it never
+//                   writes the key back)
 
 import init, * as cartera from './wasm/cartera.js';
-import { browser, DEFAULT_SETTINGS, EXCHANGE_ORIGINS, t } from './shared/ext.js';
+import { browser, DEFAULT_SETTINGS } from './shared/ext.js';
+import { EXCHANGE_IDS, originsOf, PRICE_BRIDGES } from './shared/exchanges.js';
 
-const LANG = browser.i18n.getUILanguage();
 const AUTOLOCK_ALARM = 'autolock';
 const AUTOLOCK_CHOICES = [0, 5, 15, 60];
-const EXCHANGES = ['bitso'];
+// The longest wait any rate limit is honoured for; the core caps what exchanges say to the same.
+const MAX_RETRY_WAIT_MS = 15 * 60 * 1000;
+// A refresh that has not settled by then is abandoned, so the next one is not stuck behind it.
+const REFRESH_TIMEOUT_MS = 90_000;
+// Far above any real vault (a few hundred bytes per account), low enough to refuse junk.
+const MAX_VAULT_CHARS = 1_000_000;
 // "chrome-extension://<id>/" or "moz-extension://<uuid>/". Not parsed with URL: for these
 // non-special schemes URL.origin may be "null".
 const OWN_BASE = browser.runtime.getURL('/');
@@ -22,7 +34,7 @@ const session = browser.storage.session;
 
 let engine = null;
 const ready = init().then(() => {
-  engine = new cartera.Engine(LANG);
+  engine = new cartera.Engine();
 });
 // Handlers report a failed start themselves; this only keeps the rejection from being "unhandled".
 ready.catch(() => {});
@@ -50,9 +62,7 @@ function isFromThisExtension(sender) {
 }
 
 async function route(message) {
-  if (!message || typeof message !== 'object' || typeof message.type !== 'string') {
-    throw invalidInput();
-  }
+  if (!message || typeof message !== 'object' || typeof message.type !== 'string') throw invalidInput();
   switch (message.type) {
     case 'getState':
       return getState();
@@ -77,26 +87,24 @@ async function route(message) {
     case 'setSettings':
       return setSettings(message);
     default:
-      throw { code: 'unknown_message', message: t('errorUnknownMessage') };
+      throw { code: 'unknown_message' };
   }
 }
 
 /** The reply for anything thrown: a core error passes through; anything else becomes "internal". */
 function failure(thrown) {
-  const known = isCoreError(thrown);
+  if (isCoreError(thrown)) return { ok: false, error: thrown };
   // Only the kind of failure is logged: messages may echo inputs.
-  if (!known) console.error('Cartera: unexpected failure', thrown instanceof Error ? thrown.name : typeof thrown);
-  const error = known ? { code: thrown.code, message: thrown.message } : { code: 'internal', message: t('errorInternal') };
-  if (known && Number.isFinite(thrown.retryAt)) error.retryAt = thrown.retryAt;
-  return { ok: false, error };
+  console.error('Cartera: unexpected failure', thrown instanceof Error ? thrown.name : typeof thrown);
+  return { ok: false, error: { code: 'internal' } };
 }
 
 function isCoreError(thrown) {
-  return thrown && typeof thrown === 'object' && typeof thrown.code === 'string' && typeof thrown.message === 'string';
+  return Boolean(thrown) && typeof thrown === 'object' && typeof thrown.code === 'string';
 }
 
-function invalidInput() {
-  return { code: 'invalid_input', message: t('errorInvalidInput') };
+function invalidInput(field) {
+  return field ? { code: 'invalid_input', field } : { code: 'invalid_input', field: 'refresh' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,40 +114,62 @@ async function engineReady() {
   try {
     await ready;
   } catch {
-    throw { code: 'engine_unavailable', message: t('errorEngineUnavailable') };
+    throw { code: 'engine_unavailable' };
   }
   return engine;
-}
-
-async function sessionKey() {
-  const { vaultKey } = await session.get('vaultKey');
-  return typeof vaultKey === 'string' && vaultKey ? vaultKey : null;
-}
-
-async function requireSessionKey() {
-  const vaultKey = await sessionKey();
-  if (!vaultKey) throw { code: 'locked', message: t('errorLocked') };
-  return vaultKey;
 }
 
 function withDefaults(settings) {
   return { ...DEFAULT_SETTINGS, ...(settings && typeof settings === 'object' ? settings : {}) };
 }
 
-function requireString(value, maxLength = 512) {
-  if (typeof value !== 'string') throw invalidInput();
+function requireString(value, maxLength = 512, field) {
+  if (typeof value !== 'string') throw invalidInput(field);
   const trimmed = value.trim();
-  if (!trimmed || trimmed.length > maxLength) throw invalidInput();
+  if (!trimmed || trimmed.length > maxLength) throw invalidInput(field);
   return trimmed;
 }
 
-function requireExchange(value = 'bitso') {
-  if (!EXCHANGES.includes(value)) throw invalidInput();
+function requireExchange(value) {
+  if (!EXCHANGE_IDS.includes(value)) throw invalidInput('exchange');
   return value;
+}
+
+function requireAccountId(id) {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw invalidInput('account_id');
+  return id;
 }
 
 function newAccountId() {
   return crypto.randomUUID().replaceAll('-', '');
+}
+
+function accountList(stored) {
+  return Array.isArray(stored) ? stored : [];
+}
+
+/** `{ "<id>": "<exchange>" }` for the core, which binds each sealed key to its exchange. */
+function exchangesJson(accounts) {
+  return JSON.stringify(Object.fromEntries(accounts.map((account) => [account.id, account.exchange])));
+}
+
+/** The vault and the account list must always name the same accounts; a write that would break
+ * that is refused (and nothing is written). */
+function requireSameAccounts(core, vault, accounts) {
+  const sealed = [...core.vaultAccountIds(vault)].sort();
+  const listed = accounts.map((account) => account.id).sort();
+  if (sealed.length !== listed.length || sealed.some((id, i) => id !== listed[i])) throw { code: 'vault_changed' };
+}
+
+/** storage.local.set, with a full quota reported as such: the write is atomic, so the previous
+ * data stays intact. */
+async function write(items) {
+  try {
+    await local.set(items);
+  } catch (error) {
+    if (/quota/i.test(String(error?.message ?? error))) throw { code: 'storage_full' };
+    throw error;
+  }
 }
 
 // Storage read-modify-write steps run one at a time, so an account added while a refresh is in
@@ -151,17 +181,72 @@ function exclusive(task) {
   return run;
 }
 
+// The session's key, flag and epoch change only here, one step at a time: a lock can never fall
+// between the check and the write of an unlock.
+let sessionQueue = Promise.resolve();
+function sessionExclusive(task) {
+  const run = sessionQueue.then(task, task);
+  sessionQueue = run.catch(() => {});
+  return run;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lock state
 
+async function lockEpoch() {
+  const { lockEpoch: epoch } = await session.get('lockEpoch');
+  return Number.isSafeInteger(epoch) ? epoch : 0;
+}
+
+async function sessionKey() {
+  const { vaultKey } = await session.get('vaultKey');
+  return typeof vaultKey === 'string' && vaultKey ? vaultKey : null;
+}
+
+async function requireSessionKey() {
+  const vaultKey = await sessionKey();
+  if (!vaultKey) throw { code: 'locked' };
+  return vaultKey;
+}
+
+/**
+ * Caches the vault key, unless a lock happened since `epoch` (then nothing is written and false
+ * is returned). The auto-lock alarm is armed first: if arming fails, the key is not stored.
+ */
+function storeKey(vaultKey, epoch) {
+  return sessionExclusive(async () => {
+    if ((await lockEpoch()) !== epoch) return false;
+    await armAutoLock();
+    await session.set({ vaultKey, unlocked: true });
+    return true;
+  });
+}
+
+/** Forgets the key and invalidates every operation already in flight. */
+function lockNow() {
+  return sessionExclusive(async () => {
+    await session.set({ lockEpoch: (await lockEpoch()) + 1 });
+    await session.remove(['vaultKey', 'unlocked']);
+    await browser.alarms.clear(AUTOLOCK_ALARM);
+  });
+}
+
+/** A cached key that no longer opens the vault (the passphrase changed elsewhere) is dropped. */
+async function dropStaleKey() {
+  await lockNow();
+  return { code: 'locked' };
+}
+
 async function getState() {
   const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'lastError']);
+  const { unlocked } = await session.get('unlocked');
   const hasVault = typeof stored.vault === 'string';
   return {
     ok: true,
     hasVault,
-    unlocked: hasVault && (await sessionKey()) !== null,
-    accounts: stored.accounts ?? [],
+    unlocked: hasVault && unlocked === true,
+    lockEpoch: await lockEpoch(),
+    accounts: accountList(stored.accounts),
     settings: withDefaults(stored.settings),
     snapshot: stored.snapshot ?? null,
     lastError: stored.lastError ?? null,
@@ -170,19 +255,34 @@ async function getState() {
 }
 
 async function unlock(message) {
-  const vaultKey = requireString(message.vaultKey);
+  const vaultKey = requireString(message.vaultKey, 64, 'vault_key');
+  const epoch = await lockEpoch();
+  // The page says which lock state it unlocked from: a Lock since then wins.
+  if (Number.isSafeInteger(message.epoch) && message.epoch !== epoch) throw { code: 'locked' };
   const core = await engineReady();
   const { vault } = await local.get('vault');
-  if (typeof vault !== 'string') throw { code: 'no_vault', message: t('errorNoVault') };
+  if (typeof vault !== 'string') throw { code: 'no_vault' };
   core.checkVaultKey(vault, vaultKey);
-  await session.set({ vaultKey });
-  await armAutoLock();
+  if (!(await storeKey(vaultKey, epoch))) throw { code: 'locked' };
+  await upgradeVault(core, vaultKey);
   return { ok: true };
 }
 
+/** Re-seals a format 1 vault as format 2 (each key bound to its exchange), once, on unlock. */
+function upgradeVault(core, vaultKey) {
+  return exclusive(async () => {
+    const { vault, accounts } = await local.get(['vault', 'accounts']);
+    if (typeof vault !== 'string') return;
+    const list = accountList(accounts);
+    const upgraded = core.upgradeVault(vault, vaultKey, exchangesJson(list));
+    if (upgraded === vault) return;
+    requireSameAccounts(core, upgraded, list);
+    await write({ vault: upgraded });
+  });
+}
+
 async function lock() {
-  await session.remove('vaultKey');
-  await browser.alarms.clear(AUTOLOCK_ALARM);
+  await lockNow();
   return { ok: true };
 }
 
@@ -194,8 +294,9 @@ async function activity() {
 async function armAutoLock() {
   const { settings } = await local.get('settings');
   const minutes = withDefaults(settings).autoLockMinutes;
-  if (!minutes) {
+  if (!AUTOLOCK_CHOICES.includes(minutes) || !minutes) {
     await browser.alarms.clear(AUTOLOCK_ALARM);
+    if (!AUTOLOCK_CHOICES.includes(minutes)) throw invalidInput();
     return;
   }
   // Creating an alarm with an existing name replaces it, which restarts the idle countdown.
@@ -203,47 +304,60 @@ async function armAutoLock() {
 }
 
 function onAlarm(alarm) {
-  if (alarm.name === AUTOLOCK_ALARM) session.remove('vaultKey');
+  if (alarm.name === AUTOLOCK_ALARM) lockNow();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Accounts and vault
 
+function isReadOnly(scope) {
+  return !scope || !(scope.trade || scope.withdraw || scope.transfer);
+}
+
 async function testAccount(message) {
   const exchange = requireExchange(message.exchange);
-  const apiKey = requireString(message.apiKey);
-  const apiSecret = requireString(message.apiSecret);
+  const apiKey = requireString(message.apiKey, 4096, 'api_key');
+  const apiSecret = requireString(message.apiSecret, 8192, 'api_secret');
   const core = await engineReady();
-  const { currencies } = await core.testConnection(exchange, apiKey, apiSecret);
-  return { ok: true, currencies };
+  core.checkCredentials(exchange, apiKey, apiSecret);
+  const check = await core.testConnection(exchange, apiKey, apiSecret, null);
+  return { ok: true, currencies: check.currencies, scope: check.scope ?? null };
 }
 
 async function addAccount(message) {
-  const label = requireString(message.label, 64);
+  const label = requireString(message.label, 64, 'label');
   const exchange = requireExchange(message.exchange);
-  const apiKey = requireString(message.apiKey);
-  const apiSecret = requireString(message.apiSecret);
-  const vaultKey = requireString(message.vaultKey);
+  const apiKey = requireString(message.apiKey, 4096, 'api_key');
+  const apiSecret = requireString(message.apiSecret, 8192, 'api_secret');
+  const vaultKey = requireString(message.vaultKey, 64, 'vault_key');
+  // The vault text the page derived the key from (null when it created the first vault):
+  // the write happens only if the stored vault is still exactly that.
+  const base = message.base === null ? null : requireString(message.base, MAX_VAULT_CHARS, 'vault');
+  const newVault = base === null ? requireString(message.newVault, MAX_VAULT_CHARS, 'vault') : null;
   const replaceId = message.accountId === undefined ? null : requireAccountId(message.accountId);
+  const epoch = await lockEpoch();
   const core = await engineReady();
 
-  const { vault: storedVault } = await local.get('vault');
-  const vault = typeof storedVault === 'string' ? storedVault : message.newVault;
-  if (typeof vault !== 'string') throw invalidInput();
-  // Cheap and local: a wrong passphrase fails before anything goes over the network.
-  core.checkVaultKey(vault, vaultKey);
+  // Cheap and local first: a wrong passphrase or a malformed secret fails before anything is sent.
+  core.checkVaultKey(base ?? newVault, vaultKey);
+  core.checkCredentials(exchange, apiKey, apiSecret);
+  const { nonces: storedNonces } = await local.get('nonces');
+  const lastNonce = replaceId !== null && typeof storedNonces?.[replaceId] === 'string' ? storedNonces[replaceId] : null;
   // Only a key the exchange accepts is ever stored.
-  await core.testConnection(exchange, apiKey, apiSecret);
+  const check = await core.testConnection(exchange, apiKey, apiSecret, lastNonce);
+  const scope = check.scope ?? null;
+  if (!isReadOnly(scope) && message.acceptScope !== true) throw { code: 'key_not_read_only', exchange, scope };
 
-  const reply = await exclusive(async () => {
-    const current = await local.get(['vault', 'accounts']);
-    const target = typeof current.vault === 'string' ? current.vault : message.newVault;
-    if (target !== vault) core.checkVaultKey(target, vaultKey);
-    const accounts = current.accounts ?? [];
+  const account = await exclusive(async () => {
+    const current = await local.get(['vault', 'accounts', 'nonces']);
+    const stored = typeof current.vault === 'string' ? current.vault : null;
+    if (stored !== base) throw { code: 'vault_changed' };
+    const accounts = accountList(current.accounts);
+    const target = stored === null ? newVault : core.upgradeVault(stored, vaultKey, exchangesJson(accounts));
     // Replacing a key keeps the account's id and place; its new credentials are sealed over the old.
     const replaced = replaceId === null ? null : accounts.find((existing) => existing.id === replaceId);
-    if (replaceId !== null && !replaced) throw { code: 'account_not_found', message: t('errorAccountNotFound') };
-    const account = {
+    if (replaceId !== null && (!replaced || replaced.exchange !== exchange)) throw { code: 'account_not_found' };
+    const saved = {
       id: replaced?.id ?? newAccountId(),
       label,
       exchange,
@@ -251,69 +365,79 @@ async function addAccount(message) {
       lastSync: replaced?.lastSync ?? null,
       status: 'active',
       error: null,
+      // What the key may do, as the exchange reported it; null where it cannot say.
+      scope,
     };
-    const sealed = core.sealAccount(target, vaultKey, account.id, apiKey, apiSecret);
+    const sealed = core.sealAccount(target, vaultKey, saved.id, exchange, apiKey, apiSecret);
     const updated = replaced
-      ? accounts.map((existing) => (existing.id === account.id ? account : existing))
-      : [...accounts, account];
+      ? accounts.map((existing) => (existing.id === saved.id ? saved : existing))
+      : [...accounts, saved];
+    requireSameAccounts(core, sealed, updated);
+    const nonces = { ...(current.nonces ?? {}) };
+    if (typeof check.lastNonce === 'string') nonces[saved.id] = check.lastNonce;
     // Vault and account list in one write, so neither can exist without the other.
-    await local.set({ vault: sealed, accounts: updated });
-    await session.set({ vaultKey });
-    return { ok: true, account };
+    await write({ vault: sealed, accounts: updated, nonces });
+    return saved;
   });
-  await armAutoLock();
-  refreshSoon();
-  return reply;
-}
-
-function requireAccountId(id) {
-  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw invalidInput();
-  return id;
+  const unlocked = await storeKey(vaultKey, epoch);
+  if (unlocked) refreshSoon();
+  return { ok: true, account, unlocked };
 }
 
 async function removeAccount(message) {
   const id = requireAccountId(message.id);
-  const vaultKey = await requireSessionKey();
   const core = await engineReady();
+  const vaultKey = message.vaultKey === undefined ? await requireSessionKey() : requireString(message.vaultKey, 64, 'vault_key');
   const reply = await exclusive(async () => {
-    const { vault, accounts = [] } = await local.get(['vault', 'accounts']);
-    if (typeof vault !== 'string' || !accounts.some((account) => account.id === id)) {
-      throw { code: 'account_not_found', message: t('errorAccountNotFound') };
+    const current = await local.get(['vault', 'accounts', 'nonces']);
+    const accounts = accountList(current.accounts);
+    if (typeof current.vault !== 'string' || !accounts.some((account) => account.id === id)) {
+      throw { code: 'account_not_found' };
     }
+    // Deleting needs the key even when the vault has no entry left for the account.
+    core.checkVaultKey(current.vault, vaultKey);
+    const sealedIds = core.vaultAccountIds(current.vault);
+    // An account whose sealed key is missing (a "ghost") still leaves the list.
+    const vault = sealedIds.includes(id) ? core.removeAccount(current.vault, vaultKey, id) : current.vault;
     const remaining = accounts.filter((account) => account.id !== id);
-    const sealed = core.removeAccount(vault, vaultKey, id);
+    requireSameAccounts(core, vault, remaining);
+    const nonces = { ...(current.nonces ?? {}) };
+    delete nonces[id];
     // The stored totals include the removed account; drop them until the next refresh.
-    const update = { vault: sealed, accounts: remaining, snapshot: null };
+    const update = { vault, accounts: remaining, nonces, snapshot: null };
     if (remaining.length === 0) update.lastError = null;
-    await local.set(update);
+    await write(update);
     return { ok: true, accounts: remaining, vaultEmpty: remaining.length === 0 };
   });
-  if (!reply.vaultEmpty) refreshSoon();
+  if (!reply.vaultEmpty && (await sessionKey())) refreshSoon();
   return reply;
 }
 
 async function resetVault() {
-  await exclusive(async () => {
-    await local.remove(['vault', 'accounts', 'snapshot', 'lastError']);
-    await session.remove('vaultKey');
-    await browser.alarms.clear(AUTOLOCK_ALARM);
-  });
+  await lockNow();
+  await exclusive(() => local.remove(['vault', 'accounts', 'snapshot', 'lastError', 'nonces', 'lockouts']));
   return { ok: true };
 }
 
 async function changePassphrase(message) {
-  const vault = requireString(message.vault, 1_000_000);
-  const vaultKey = requireString(message.vaultKey);
+  const vault = requireString(message.vault, MAX_VAULT_CHARS, 'vault');
+  const vaultKey = requireString(message.vaultKey, 64, 'vault_key');
+  const base = requireString(message.base, MAX_VAULT_CHARS, 'vault');
+  const epoch = await lockEpoch();
   const core = await engineReady();
   // The page proved the old passphrase with changePassphrase(); this checks the pair it sent.
   core.checkVaultKey(vault, vaultKey);
   await exclusive(async () => {
-    const { vault: stored } = await local.get('vault');
-    if (typeof stored !== 'string') throw { code: 'no_vault', message: t('errorNoVault') };
-    await local.set({ vault });
-    await session.set({ vaultKey });
+    const current = await local.get(['vault', 'accounts']);
+    if (typeof current.vault !== 'string') throw { code: 'no_vault' };
+    // Re-sealed from the vault the page saw: any change since (another tab added, replaced or
+    // deleted a key) would be lost or resurrected, so nothing is written.
+    if (current.vault !== base) throw { code: 'vault_changed' };
+    requireSameAccounts(core, vault, accountList(current.accounts));
+    await write({ vault });
   });
-  await armAutoLock();
+  // The old cached key no longer opens the vault: replace it, unless a lock came meanwhile.
+  if (!(await storeKey(vaultKey, epoch))) await lockNow();
   return { ok: true };
 }
 
@@ -325,7 +449,7 @@ async function setSettings(message) {
   if (!changes || typeof changes !== 'object') throw invalidInput();
   const valid = {};
   if ('quote' in changes) {
-    if (typeof changes.quote !== 'string' || !/^[a-z0-9]{2,12}$/i.test(changes.quote)) throw invalidInput();
+    if (typeof changes.quote !== 'string' || !/^[a-z0-9]{2,12}$/i.test(changes.quote)) throw invalidInput('quote');
     valid.quote = changes.quote.toLowerCase();
   }
   if ('autoLockMinutes' in changes) {
@@ -335,7 +459,7 @@ async function setSettings(message) {
   const { before, after } = await exclusive(async () => {
     const stored = withDefaults((await local.get('settings')).settings);
     const merged = { ...stored, ...valid };
-    await local.set({ settings: merged });
+    await write({ settings: merged });
     return { before: stored, after: merged };
   });
   const unlocked = (await sessionKey()) !== null;
@@ -349,13 +473,6 @@ async function setSettings(message) {
 
 // Every caller while a refresh runs gets that same refresh: ten clicks make one request.
 let inflight = null;
-
-/** Firefox users can withhold the host permission; say so instead of failing as "offline". */
-async function requireExchangeAccess() {
-  if (!(await browser.permissions.contains({ origins: EXCHANGE_ORIGINS }))) {
-    throw { code: 'host_permission', message: t('errorHostPermission') };
-  }
-}
 
 function refreshShared() {
   inflight ??= runRefresh()
@@ -371,77 +488,107 @@ function refreshSoon() {
   (inflight ?? Promise.resolve()).then(refreshShared);
 }
 
-async function runRefresh() {
-  const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'lastError']);
-  const blocked = await refusalWhileRateLimited(stored.lastError);
-  if (blocked) return blocked;
-  const accounts = Array.isArray(stored.accounts) ? stored.accounts : [];
-  if (typeof stored.vault !== 'string' || accounts.length === 0) {
-    throw { code: 'no_accounts', message: t('errorNoAccounts') };
+/** Firefox users can withhold host permissions; say which exchange instead of failing as "offline". */
+async function requireExchangeAccess(exchanges) {
+  for (const exchange of exchanges) {
+    if (!(await browser.permissions.contains({ origins: originsOf([exchange]) }))) {
+      throw { code: 'host_permission', exchange };
+    }
   }
+}
+
+/** Rate-limit retry times still ahead and no further than Cartera ever waits (a time further
+ * ahead is damage or a clock set back, and must never block refresh). */
+function currentLockouts(stored, now = Date.now()) {
+  const lockouts = {};
+  for (const [exchange, retryAt] of Object.entries(stored ?? {})) {
+    if (EXCHANGE_IDS.includes(exchange) && Number.isFinite(retryAt) && retryAt > now && retryAt - now <= MAX_RETRY_WAIT_MS) {
+      lockouts[exchange] = retryAt;
+    }
+  }
+  return lockouts;
+}
+
+function withTimeout(promise, ms) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject({ code: 'request_timeout' }), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function runRefresh() {
+  const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'nonces', 'lockouts']);
+  const accounts = accountList(stored.accounts);
+  if (typeof stored.vault !== 'string' || accounts.length === 0) throw { code: 'no_accounts' };
   const vaultKey = await requireSessionKey();
-  await requireExchangeAccess();
   const core = await engineReady();
+  try {
+    core.checkVaultKey(stored.vault, vaultKey);
+  } catch {
+    throw await dropStaleKey();
+  }
+  await requireExchangeAccess([...new Set(accounts.map((account) => account.exchange))]);
   await armAutoLock();
 
+  const bridges = [];
+  for (const bridge of PRICE_BRIDGES) {
+    if (await browser.permissions.contains({ origins: originsOf([bridge]) })) bridges.push(bridge);
+  }
   const requested = accounts.map(({ id, label, exchange }) => ({ id, label, exchange }));
-  try {
-    // The snapshot crosses the wasm boundary as JSON text, the form the core serialises it in.
-    const options = JSON.stringify({
-      vault: stored.vault,
-      vaultKey,
-      accounts: requested,
-      quote: withDefaults(stored.settings).quote,
-      previous: stored.snapshot ?? null,
-    });
-    const snapshot = JSON.parse(await core.refresh(options));
-    return await exclusive(() => storeSnapshot(snapshot));
-  } catch (thrown) {
-    if (!isCoreError(thrown)) throw thrown;
-    await exclusive(() => storeFailure(thrown, requested));
-    return failure(thrown);
-  }
+  // The options cross the wasm boundary as JSON text, the form the core reads them in.
+  const options = JSON.stringify({
+    vault: stored.vault,
+    vaultKey,
+    accounts: requested,
+    quote: withDefaults(stored.settings).quote,
+    previous: stored.snapshot ?? null,
+    nonces: stored.nonces ?? {},
+    lockouts: currentLockouts(stored.lockouts),
+    bridges,
+  });
+  const outcome = JSON.parse(await withTimeout(core.refresh(options), REFRESH_TIMEOUT_MS));
+  return exclusive(() => storeOutcome(outcome));
 }
 
-// Bitso asked us to wait: until retryAt, answer from storage without touching the network.
-async function refusalWhileRateLimited(lastError) {
-  const retryAt = lastError?.retryAt;
-  if (!Number.isFinite(retryAt) || retryAt <= Date.now()) return null;
-  const seconds = String(Math.ceil((retryAt - Date.now()) / 1000));
-  const error = { code: lastError.code, message: t('errorRetryIn', [seconds]), retryAt };
-  await local.set({ lastError: { ...lastError, message: error.message } });
-  return { ok: false, error };
-}
-
-async function storeSnapshot(snapshot) {
-  const { vault, accounts = [] } = await local.get(['vault', 'accounts']);
+async function storeOutcome(outcome) {
+  const current = await local.get(['vault', 'accounts', 'nonces', 'snapshot']);
+  const accounts = accountList(current.accounts);
   const known = new Set(accounts.map((account) => account.id));
+  // Nonces were spent and rate limits seen whether or not there is a snapshot: keep them.
+  const nonces = { ...(current.nonces ?? {}) };
+  for (const [id, nonce] of Object.entries(outcome.nonces ?? {})) if (known.has(id)) nonces[id] = nonce;
+  const update = { nonces, lockouts: currentLockouts(outcome.lockouts) };
+
+  const snapshot = outcome.snapshot;
   // The vault was reset or an account removed while the request ran: these numbers are void.
-  if (typeof vault !== 'string' || !snapshot.accounts.every((entry) => known.has(entry.id))) {
-    return { ok: true, snapshot: (await local.get('snapshot')).snapshot ?? null };
+  const void_ = typeof current.vault !== 'string' || (snapshot && !snapshot.accounts.every((entry) => known.has(entry.id)));
+  if (void_) {
+    await write(update);
+    return { ok: true, snapshot: current.snapshot ?? null };
   }
+  if (!snapshot) {
+    const error = outcome.error ?? { code: 'internal' };
+    // The previous snapshot stays: the popup keeps showing the last good numbers, marked stale.
+    update.lastError = { ...error, at: Date.now() };
+    update.accounts = accounts.map((account) => ({ ...account, status: 'error', error }));
+    await write(update);
+    return { ok: false, error };
+  }
+  snapshot.priceErrors = outcome.priceErrors ?? [];
   const results = new Map(snapshot.accounts.map((entry) => [entry.id, entry]));
-  const updated = accounts.map((account) => {
+  update.accounts = accounts.map((account) => {
     const result = results.get(account.id);
     if (!result) return account;
     return {
       ...account,
       lastSync: result.syncedAt ?? account.lastSync ?? null,
       status: result.error ? 'error' : 'active',
-      error: result.error ? { code: result.error.code, message: result.error.message } : null,
+      error: result.error ?? null,
     };
   });
-  await local.set({ snapshot, accounts: updated, lastError: null });
+  update.snapshot = snapshot;
+  update.lastError = null;
+  await write(update);
   return { ok: true, snapshot };
-}
-
-async function storeFailure(thrown, requested) {
-  const error = { code: thrown.code, message: thrown.message };
-  const lastError = { ...error, at: Date.now() };
-  if (Number.isFinite(thrown.retryAt)) lastError.retryAt = thrown.retryAt;
-  const ids = new Set(requested.map((account) => account.id));
-  const { accounts = [] } = await local.get('accounts');
-  const updated = accounts.map((account) => (ids.has(account.id) ? { ...account, status: 'error', error } : account));
-  // The previous snapshot stays: the popup keeps showing the last good numbers, marked stale.
-  await local.set({ lastError, accounts: updated });
 }

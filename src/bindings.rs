@@ -1,25 +1,32 @@
 //! The JS face of the core: thin `#[wasm_bindgen]` wrappers that convert values, call the core
-//! and turn errors into `{ code, message, retryAt? }` objects. No decisions are made here.
+//! and turn errors into `{ code, exchange?, detail?, retryAt?, minChars?, field? }` objects (the
+//! pages turn those into sentences from the locale files). No decisions are made here.
 //!
 //! Small results are built as plain JS objects; the snapshot crosses as JSON text (the form it
 //! is stored in), so one serializer serves both and the module carries no second one.
+//!
+//! Strings that carry key material (passphrases, API secrets, the vault key, the refresh options
+//! that hold it) are taken as owned `String`s and wiped when dropped: a borrowed `&str` would be
+//! copied into wasm memory by the glue and freed without being zeroed.
 
-use std::rc::Rc;
+use std::{collections::BTreeMap, rc::Rc};
 
 use js_sys::{Object, Reflect};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
 
 use crate::{
     entropy::OsEntropy,
-    error::{Error, Lang},
-    exchange::ExchangeId,
+    error::{Error, ErrorView},
+    exchange::{KeyScope, adapter},
+    exchange_id::ExchangeId,
     passphrase::passphrase_hint,
-    portfolio::PreviousSnapshot,
+    portfolio::{PreviousSnapshot, Snapshot},
     refresh::{AccountRef, Engine as CoreEngine, RefreshRequest},
-    secret::{Credentials, SecretString},
+    secret::SecretString,
     transport::FetchTransport,
     vault::{KdfParams, Vault, VaultKey, decode_key, encode_key},
 };
@@ -34,15 +41,13 @@ fn object(properties: &[(&str, JsValue)]) -> JsValue {
     object.into()
 }
 
-/// The error object every failing call throws: `{ code, message, retryAt? }`.
-fn failure(error: &Error, lang: Lang) -> JsValue {
-    let mut properties = vec![("code", JsValue::from_str(error.code())), ("message", JsValue::from(error.message(lang)))];
-    if let Some(wait_ms) = error.retry_after_ms() {
-        let retry_at_ms = now_ms().saturating_add(wait_ms);
-        // Epoch milliseconds stay far below 2^53, where a JS number is exact.
-        properties.push(("retryAt", JsValue::from_f64(retry_at_ms as f64)));
-    }
-    object(&properties)
+/// The error object every failing call throws: the error's code and parameters, as stored.
+fn failure(error: &Error) -> JsValue {
+    let view = ErrorView::new(error, now_ms());
+    serde_json::to_string(&view)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or_else(|| object(&[("code", JsValue::from_str(error.code()))]))
 }
 
 /// Milliseconds since the epoch from the browser's clock (a time, never money).
@@ -51,56 +56,74 @@ fn now_ms() -> u64 {
 }
 
 fn sealed(vault: &Vault, key: &VaultKey) -> JsValue {
-    object(&[
-        ("vault", JsValue::from(vault.to_json())),
-        ("vaultKey", JsValue::from_str(&encode_key(key))),
-    ])
+    object(&[("vault", JsValue::from(vault.to_json())), ("vaultKey", JsValue::from_str(&encode_key(key)))])
+}
+
+fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
+    ExchangeId::parse(id).ok_or(Error::InvalidInput { field: "exchange" })
+}
+
+/// Each account's exchange, from the account list as JSON text (`{ "<id>": "<exchange>" }`):
+/// what a version 1 vault did not record.
+fn exchanges_of(json: &str) -> Result<BTreeMap<String, ExchangeId>, Error> {
+    let raw: BTreeMap<String, String> = serde_json::from_str(json).map_err(|_| Error::InvalidInput { field: "exchange" })?;
+    raw.into_iter().map(|(id, exchange)| Ok((id, exchange_id(&exchange)?))).collect()
+}
+
+/// Reads the vault and proves the cached key against it.
+fn open(vault: &str, vault_key: &str) -> Result<(Vault, VaultKey), Error> {
+    let vault = Vault::from_json(vault)?;
+    let key = decode_key(vault_key)?;
+    vault.check_key(&key)?;
+    Ok((vault, key))
 }
 
 /// Creates an empty vault sealed by `passphrase` (Argon2id runs here, in the calling page).
 #[wasm_bindgen(js_name = createVault)]
-pub fn create_vault(passphrase: String, lang: &str) -> Result<JsValue, JsValue> {
-    let lang = Lang::from_tag(lang);
+pub fn create_vault(passphrase: String) -> Result<JsValue, JsValue> {
     let passphrase = SecretString::new(passphrase);
-    let (vault, key) =
-        Vault::create(&passphrase, KdfParams::default(), &mut OsEntropy).map_err(|e| failure(&e, lang))?;
+    let (vault, key) = Vault::create(&passphrase, KdfParams::default(), &mut OsEntropy).map_err(|e| failure(&e))?;
     Ok(sealed(&vault, &key))
 }
 
 /// Derives the vault key from `passphrase`, checking that it opens `vault`.
 #[wasm_bindgen(js_name = unlockVault)]
-pub fn unlock_vault(vault: &str, passphrase: String, lang: &str) -> Result<String, JsValue> {
-    let lang = Lang::from_tag(lang);
+pub fn unlock_vault(vault: &str, passphrase: String) -> Result<String, JsValue> {
     let passphrase = SecretString::new(passphrase);
-    let key = Vault::from_json(vault)
-        .and_then(|vault| vault.derive_key(&passphrase))
-        .map_err(|e| failure(&e, lang))?;
+    let key = Vault::from_json(vault).and_then(|vault| vault.derive_key(&passphrase)).map_err(|e| failure(&e))?;
     Ok(encode_key(&key).to_string())
 }
 
-/// Re-seals every account under `new_passphrase`; the old vault text is left as it was.
+/// Re-seals every account under `new_passphrase` (as format 2, taking a version 1 vault's
+/// exchanges from `exchanges_json`); the old vault text is left as it was.
 #[wasm_bindgen(js_name = changePassphrase)]
-pub fn change_passphrase(vault: &str, old_passphrase: String, new_passphrase: String, lang: &str) -> Result<JsValue, JsValue> {
-    let lang = Lang::from_tag(lang);
+pub fn change_passphrase(vault: &str, old_passphrase: String, new_passphrase: String, exchanges_json: &str) -> Result<JsValue, JsValue> {
     let (old, new) = (SecretString::new(old_passphrase), SecretString::new(new_passphrase));
+    let exchanges = exchanges_of(exchanges_json).map_err(|e| failure(&e))?;
     let (vault, key) = Vault::from_json(vault)
-        .and_then(|vault| vault.change_passphrase(&old, &new, &mut OsEntropy))
-        .map_err(|e| failure(&e, lang))?;
+        .and_then(|vault| vault.change_passphrase(&old, &new, &|id| exchanges.get(id).copied(), &mut OsEntropy))
+        .map_err(|e| failure(&e))?;
     Ok(sealed(&vault, &key))
 }
 
-/// A plain strength hint for a new passphrase: `{ level, text }`.
+/// A plain strength hint for a new passphrase: `{ level, hint }` (`passphraseHint_<hint>` in the
+/// locale files).
 #[wasm_bindgen(js_name = passphraseHint)]
-pub fn passphrase_hint_js(passphrase: String, lang: &str) -> JsValue {
-    let (level, text) = passphrase_hint(&SecretString::new(passphrase), Lang::from_tag(lang));
-    object(&[("level", JsValue::from_str(level.code())), ("text", JsValue::from_str(text))])
+pub fn passphrase_hint_js(passphrase: String) -> JsValue {
+    let (level, hint) = passphrase_hint(&SecretString::new(passphrase));
+    object(&[("level", JsValue::from_str(level.code())), ("hint", JsValue::from_str(hint))])
 }
 
-/// The background's engine: nonces, rate-limit memory and all exchange traffic.
+/// The ids of the accounts sealed in `vault`, to check them against the account list.
+#[wasm_bindgen(js_name = vaultAccountIds)]
+pub fn vault_account_ids(vault: &str) -> Result<Vec<String>, JsValue> {
+    Vault::from_json(vault).map(|vault| vault.account_ids()).map_err(|e| failure(&e))
+}
+
+/// The background's engine: rate-limit memory, prices and all exchange traffic.
 #[wasm_bindgen]
 pub struct Engine {
     core: Rc<CoreEngine<FetchTransport>>,
-    lang: Lang,
 }
 
 #[derive(Deserialize)]
@@ -119,110 +142,183 @@ struct RefreshOptions<'a> {
     quote: String,
     #[serde(borrow, default)]
     previous: Option<&'a RawValue>,
+    /// Last nonce per account id, as decimal strings (they exceed 2^53).
+    #[serde(default)]
+    nonces: BTreeMap<String, String>,
+    /// Retry times per exchange id, ms since the epoch.
+    #[serde(default)]
+    lockouts: BTreeMap<String, u64>,
+    /// Exchanges whose public prices may bridge to the quote currency.
+    #[serde(default)]
+    bridges: Vec<String>,
 }
 
-fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
-    ExchangeId::parse(id).ok_or(Error::InvalidInput { field: "exchange" })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshResult<'a> {
+    snapshot: Option<&'a Snapshot>,
+    error: Option<ErrorView>,
+    nonces: BTreeMap<&'a str, String>,
+    lockouts: &'a BTreeMap<ExchangeId, u64>,
+    price_errors: &'a [ErrorView],
 }
 
-fn open(vault: &str, vault_key: &str) -> Result<(Vault, VaultKey), Error> {
-    let vault = Vault::from_json(vault)?;
-    let key = decode_key(vault_key)?;
-    vault.check_key(&key)?;
-    Ok((vault, key))
+fn scope_object(scope: &KeyScope) -> JsValue {
+    object(&[
+        ("trade", JsValue::from_bool(scope.trade)),
+        ("withdraw", JsValue::from_bool(scope.withdraw)),
+        ("transfer", JsValue::from_bool(scope.transfer)),
+    ])
 }
 
 #[wasm_bindgen]
 impl Engine {
-    /// An engine whose messages are in `lang` (a BCP 47 tag).
+    /// A new engine.
     #[wasm_bindgen(constructor)]
-    pub fn new(lang: &str) -> Engine {
-        Engine { core: Rc::new(CoreEngine::new(FetchTransport)), lang: Lang::from_tag(lang) }
-    }
-
-    /// Changes the language of later messages.
-    #[wasm_bindgen(js_name = setLanguage)]
-    pub fn set_language(&mut self, lang: &str) {
-        self.lang = Lang::from_tag(lang);
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Engine {
+        Engine { core: Rc::new(CoreEngine::new(FetchTransport)) }
     }
 
     /// Throws `wrong_passphrase` unless `vault_key` opens `vault`.
     #[wasm_bindgen(js_name = checkVaultKey)]
-    pub fn check_vault_key(&self, vault: &str, vault_key: &str) -> Result<(), JsValue> {
-        open(vault, vault_key).map(|_| ()).map_err(|e| failure(&e, self.lang))
+    pub fn check_vault_key(&self, vault: &str, vault_key: String) -> Result<(), JsValue> {
+        let vault_key = Zeroizing::new(vault_key);
+        open(vault, &vault_key).map(|_| ()).map_err(|e| failure(&e))
     }
 
-    /// Signs and sends one balance request with unsaved credentials; resolves to
-    /// `{ currencies }`.
+    /// `vault` as format 2, each version 1 entry bound to its exchange from `exchanges_json`
+    /// (`{ "<id>": "<exchange>" }`); the same text when it is format 2 already.
+    #[wasm_bindgen(js_name = upgradeVault)]
+    pub fn upgrade_vault(&self, vault: &str, vault_key: String, exchanges_json: &str) -> Result<String, JsValue> {
+        let vault_key = Zeroizing::new(vault_key);
+        let exchanges = exchanges_of(exchanges_json).map_err(|e| failure(&e))?;
+        let (parsed, key) = open(vault, &vault_key).map_err(|e| failure(&e))?;
+        if parsed.version() >= 2 {
+            return Ok(vault.to_owned());
+        }
+        parsed
+            .upgrade(&key, &|id| exchanges.get(id).copied(), &mut OsEntropy)
+            .map(|upgraded| upgraded.to_json())
+            .map_err(|e| failure(&e))
+    }
+
+    /// Checks pasted credentials the way `exchange` issues them (trimmed; a malformed secret is
+    /// refused before anything is sent).
+    #[wasm_bindgen(js_name = checkCredentials)]
+    pub fn check_credentials(&self, exchange: &str, api_key: &str, api_secret: String) -> Result<(), JsValue> {
+        let secret = SecretString::new(api_secret);
+        exchange_id(exchange)
+            .and_then(|exchange| adapter(exchange).credentials(api_key, secret.expose()))
+            .map(|_| ())
+            .map_err(|e| failure(&e))
+    }
+
+    /// Fetches the holdings of unsaved credentials and what the key may do; resolves to
+    /// `{ currencies, scope: { trade, withdraw, transfer } | null, lastNonce: string | null }`.
+    /// `last_nonce` is the account's persisted nonce when a key is replaced.
     #[wasm_bindgen(js_name = testConnection)]
-    pub fn test_connection(&self, exchange: &str, api_key: &str, api_secret: String) -> js_sys::Promise {
-        let (core, lang) = (Rc::clone(&self.core), self.lang);
+    pub fn test_connection(&self, exchange: &str, api_key: &str, api_secret: String, last_nonce: Option<String>) -> js_sys::Promise {
+        let core = Rc::clone(&self.core);
+        let secret = SecretString::new(api_secret);
         let prepared = exchange_id(exchange).and_then(|exchange| {
-            Ok((exchange, Credentials::new(api_key, SecretString::new(api_secret).expose())?))
+            let credentials = adapter(exchange).credentials(api_key, secret.expose())?;
+            Ok((exchange, credentials))
         });
+        let last_nonce = last_nonce.and_then(|text| text.parse::<u64>().ok());
         future_to_promise(async move {
-            let (exchange, credentials) = prepared.map_err(|e| failure(&e, lang))?;
-            let currencies = core
-                .test_connection(exchange, &credentials, now_ms(), &mut OsEntropy)
+            let (exchange, credentials) = prepared.map_err(|e| failure(&e))?;
+            let check = core
+                .test_connection(exchange, &credentials, last_nonce, now_ms(), &mut OsEntropy)
                 .await
-                .map_err(|e| failure(&e, lang))?;
-            Ok(object(&[("currencies", JsValue::from(u32::try_from(currencies).unwrap_or(u32::MAX)))]))
+                .map_err(|e| failure(&e))?;
+            Ok(object(&[
+                ("currencies", JsValue::from(u32::try_from(check.currencies).unwrap_or(u32::MAX))),
+                ("scope", check.scope.as_ref().map_or(JsValue::NULL, scope_object)),
+                ("lastNonce", check.last_nonce.map_or(JsValue::NULL, |nonce| JsValue::from_str(&nonce.to_string()))),
+            ]))
         })
     }
 
-    /// Seals credentials into the vault under `account_id` (added or replaced); returns the new
-    /// vault text.
+    /// Seals credentials for `exchange` into the vault under `account_id` (added or replaced);
+    /// returns the new vault text.
     #[wasm_bindgen(js_name = sealAccount)]
-    pub fn seal_account(&self, vault: &str, vault_key: &str, account_id: &str, api_key: &str, api_secret: String) -> Result<String, JsValue> {
+    pub fn seal_account(
+        &self,
+        vault: &str,
+        vault_key: String,
+        account_id: &str,
+        exchange: &str,
+        api_key: &str,
+        api_secret: String,
+    ) -> Result<String, JsValue> {
+        let vault_key = Zeroizing::new(vault_key);
         let secret = SecretString::new(api_secret);
-        open(vault, vault_key)
-            .and_then(|(vault, key)| {
-                let credentials = Credentials::new(api_key, secret.expose())?;
-                vault.seal_account(&key, account_id, &credentials, &mut OsEntropy)
+        exchange_id(exchange)
+            .and_then(|exchange| {
+                let (vault, key) = open(vault, &vault_key)?;
+                let credentials = adapter(exchange).credentials(api_key, secret.expose())?;
+                vault.seal_account(&key, account_id, exchange, &credentials, &mut OsEntropy)
             })
             .map(|vault| vault.to_json())
-            .map_err(|e| failure(&e, self.lang))
+            .map_err(|e| failure(&e))
     }
 
     /// Removes an account's sealed credentials; returns the new vault text.
     #[wasm_bindgen(js_name = removeAccount)]
-    pub fn remove_account(&self, vault: &str, vault_key: &str, account_id: &str) -> Result<String, JsValue> {
-        open(vault, vault_key)
+    pub fn remove_account(&self, vault: &str, vault_key: String, account_id: &str) -> Result<String, JsValue> {
+        let vault_key = Zeroizing::new(vault_key);
+        open(vault, &vault_key)
             .and_then(|(vault, key)| vault.remove_account(&key, account_id))
             .map(|vault| vault.to_json())
-            .map_err(|e| failure(&e, self.lang))
+            .map_err(|e| failure(&e))
     }
 
     /// Fetches every account and the prices. Takes the options as JSON text
-    /// (`{ vault, vaultKey, accounts: [{ id, label, exchange }], quote, previous }`) and resolves
-    /// to the snapshot as JSON text.
+    /// (`{ vault, vaultKey, accounts: [{ id, label, exchange }], quote, previous, nonces,
+    /// lockouts, bridges }`) and resolves to JSON text
+    /// `{ snapshot | null, error | null, nonces, lockouts, priceErrors }`.
     pub fn refresh(&self, options: String) -> js_sys::Promise {
-        let (core, lang) = (Rc::clone(&self.core), self.lang);
+        let core = Rc::clone(&self.core);
+        let options = Zeroizing::new(options);
         future_to_promise(async move {
-            let options: RefreshOptions<'_> =
-                serde_json::from_str(&options).map_err(|_| failure(&Error::InvalidInput { field: "refresh" }, lang))?;
-            let (vault, key) = open(&options.vault, &options.vault_key).map_err(|e| failure(&e, lang))?;
+            let invalid = || failure(&Error::InvalidInput { field: "refresh" });
+            let mut options: RefreshOptions<'_> = serde_json::from_str(&options).map_err(|_| invalid())?;
+            let vault_key = Zeroizing::new(std::mem::take(&mut options.vault_key));
+            let (vault, key) = open(&options.vault, &vault_key).map_err(|e| failure(&e))?;
             let accounts = options
                 .accounts
                 .into_iter()
                 .map(|account| Ok(AccountRef { exchange: exchange_id(&account.exchange)?, id: account.id, label: account.label }))
                 .collect::<Result<Vec<_>, Error>>()
-                .map_err(|e| failure(&e, lang))?;
+                .map_err(|e| failure(&e))?;
             // A snapshot stored by an older version may not parse; it is then simply not reused.
-            let previous: Option<PreviousSnapshot> =
-                options.previous.and_then(|raw| serde_json::from_str(raw.get()).ok());
+            let previous: Option<PreviousSnapshot> = options.previous.and_then(|raw| serde_json::from_str(raw.get()).ok());
+            let nonces: BTreeMap<String, u64> =
+                options.nonces.into_iter().filter_map(|(id, nonce)| Some((id, nonce.parse().ok()?))).collect();
+            let lockouts: BTreeMap<ExchangeId, u64> =
+                options.lockouts.into_iter().filter_map(|(id, at)| Some((ExchangeId::parse(&id)?, at))).collect();
+            let bridges: Vec<ExchangeId> = options.bridges.iter().filter_map(|id| ExchangeId::parse(id)).collect();
             let request = RefreshRequest {
                 vault: &vault,
                 key: &key,
                 accounts: &accounts,
                 quote: &options.quote,
                 previous: previous.as_ref(),
-                lang,
+                nonces: &nonces,
+                lockouts: &lockouts,
+                bridges: &bridges,
             };
-            let snapshot = core.refresh(request, now_ms(), &mut OsEntropy).await.map_err(|e| failure(&e, lang))?;
-            serde_json::to_string(&snapshot)
-                .map(JsValue::from)
-                .map_err(|_| failure(&Error::InvalidInput { field: "refresh" }, lang))
+            let now = now_ms();
+            let outcome = core.refresh(request, now, &mut OsEntropy).await.map_err(|e| failure(&e))?;
+            let result = RefreshResult {
+                snapshot: outcome.snapshot.as_ref(),
+                error: outcome.failure.as_ref().map(|error| ErrorView::new(error, now)),
+                nonces: outcome.nonces.iter().map(|(id, nonce)| (id.as_str(), nonce.to_string())).collect(),
+                lockouts: &outcome.lockouts,
+                price_errors: &outcome.price_errors,
+            };
+            serde_json::to_string(&result).map(JsValue::from).map_err(|_| invalid())
         })
     }
 }
@@ -232,9 +328,8 @@ mod bench {
     use wasm_bindgen::prelude::*;
 
     use crate::{
-        error::Lang,
-        exchange::{Balance, Exchange, ExchangeId, HttpResponse, Method, Stamp, Ticker, bitso},
-        nonce::NonceGenerator,
+        exchange::{Balance, HttpResponse, Method, Ticker, bitso},
+        exchange_id::ExchangeId,
         portfolio::{AccountBalances, build_snapshot},
         secret::Credentials,
     };
@@ -247,13 +342,12 @@ mod bench {
     /// 19-digit nonce (13-digit ms timestamp + 6-digit salt, salt ≥ 100000).
     #[wasm_bindgen(js_name = benchSignBitso)]
     pub fn bench_sign_bitso(key: &str, secret: &str, nonce: &str, method: &str, path: &str, body: Option<String>) -> Result<String, JsValue> {
-        let value: u64 = nonce.parse().map_err(|_| fail("nonce"))?;
-        let salt = u32::try_from(value % 1_000_000).map_err(|_| fail("nonce"))?;
-        let nonce = NonceGenerator::new().next(value / 1_000_000, salt.checked_sub(100_000).ok_or_else(|| fail("nonce"))?);
+        if nonce.len() != 19 || !nonce.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(fail("nonce"));
+        }
         let method = if method == "POST" { Method::Post } else { Method::Get };
         let credentials = Credentials::new(key, secret).map_err(|_| fail("credentials"))?;
-        let request = bitso::signed_request(&credentials, Stamp { now_ms: 0, nonce }, method, path, body.as_deref())
-            .map_err(|_| fail("sign"))?;
+        let request = bitso::signed_request(&credentials, nonce, method, path, body.as_deref()).map_err(|_| fail("sign"))?;
         request.header("Authorization").map(str::to_owned).ok_or_else(|| fail("header"))
     }
 
@@ -278,8 +372,7 @@ mod bench {
     /// The accounts and the tickers both bench calls start from.
     fn parse(accounts_json: &str, tickers_json: &str) -> Result<(Vec<BenchAccount>, Vec<Ticker>), JsValue> {
         let accounts: Vec<BenchAccount> = serde_json::from_str(accounts_json).map_err(|_| fail("accounts"))?;
-        let response = HttpResponse { status: 200, body: tickers_json.as_bytes(), retry_after_secs: None };
-        let tickers = bitso::Bitso.parse_tickers(response).map_err(|_| fail("tickers"))?;
+        let tickers = bitso::parse_tickers(HttpResponse::new(200, tickers_json.as_bytes())).map_err(|_| fail("tickers"))?;
         Ok((accounts, tickers))
     }
 
@@ -302,7 +395,7 @@ mod bench {
     #[wasm_bindgen(js_name = benchValue)]
     pub fn bench_value(accounts_json: &str, tickers_json: &str, quote: &str) -> Result<String, JsValue> {
         let (accounts, tickers) = parse(accounts_json, tickers_json)?;
-        let snapshot = build_snapshot(&as_inputs(&accounts), &tickers, quote, 0, Lang::En);
+        let snapshot = build_snapshot(&as_inputs(&accounts), &tickers, quote, 0);
         serde_json::to_string(&snapshot).map_err(|_| fail("snapshot"))
     }
 
@@ -314,7 +407,7 @@ mod bench {
         let inputs = as_inputs(&accounts);
         let mut total = String::new();
         for _ in 0..iterations {
-            let snapshot = std::hint::black_box(build_snapshot(&inputs, &tickers, quote, 0, Lang::En));
+            let snapshot = std::hint::black_box(build_snapshot(&inputs, &tickers, quote, 0));
             total = snapshot.total.normalize().to_string();
         }
         Ok(total)

@@ -1,14 +1,26 @@
-//! The browser's transport: `fetch` through gloo-net, with a 15-second limit.
+//! The browser's transport: `fetch` through gloo-net, bounded in time and size.
 //!
 //! gloo-net is kept behind this one module (its maintainers describe it as on life support:
 //! <https://github.com/ranile/gloo/issues/506>), so it can be replaced by raw `web-sys` fetch
 //! without touching anything else.
+//!
+//! Every request is sent with `redirect: "error"` (no exchange API redirects, and a followed
+//! redirect would carry a signed request to another host), `referrerPolicy: "no-referrer"`,
+//! `credentials: "omit"` (the exchange's web cookies must not ride along) and
+//! `cache: "no-store"`. Bodies are read chunk by chunk and refused past
+//! [`MAX_BODY_BYTES`](crate::http::MAX_BODY_BYTES), before they can fill the wasm memory.
 
 use gloo_net::http::{Method as GlooMethod, RequestBuilder};
-use web_sys::{AbortSignal, RequestCache, RequestCredentials};
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortSignal, ReadableStream, ReadableStreamDefaultReader, ReferrerPolicy, RequestCache, RequestCredentials,
+    RequestRedirect,
+};
 
 use crate::{
-    exchange::{HttpRequest, Method},
+    http::{HttpRequest, MAX_BODY_BYTES, Method},
     refresh::{OwnedResponse, Transport, TransportFailure},
 };
 
@@ -30,9 +42,10 @@ impl Transport for FetchTransport {
                 Method::Get => GlooMethod::GET,
                 Method::Post => GlooMethod::POST,
             })
-            // Cookies for api.bitso.com would otherwise ride along on every request.
             .credentials(RequestCredentials::Omit)
             .cache(RequestCache::NoStore)
+            .redirect(RequestRedirect::Error)
+            .referrer_policy(ReferrerPolicy::NoReferrer)
             .abort_signal(Some(&signal));
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
@@ -43,18 +56,57 @@ impl Transport for FetchTransport {
         }
         .map_err(|_| TransportFailure::Offline)?;
 
+        // A refused redirect rejects the fetch with a TypeError: reported as unreachable.
         let response = prepared.send().await.map_err(classify)?;
-        let retry_after_secs = response.headers().get("retry-after").and_then(|value| value.trim().parse().ok());
-        let body = response.binary().await.map_err(classify)?;
-        Ok(OwnedResponse { status: response.status(), body, retry_after_secs })
+        let headers = response.headers();
+        let declared = headers.get("content-length").and_then(|value| value.trim().parse::<u64>().ok());
+        if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+            return Err(TransportFailure::TooLarge);
+        }
+        let retry_after = headers.get("retry-after");
+        let body = match response.body() {
+            Some(stream) => read_bounded(stream).await?,
+            None => Vec::new(),
+        };
+        Ok(OwnedResponse { status: response.status(), body, retry_after })
+    }
+}
+
+/// Reads a body stream, giving up (and cancelling the stream) once it passes `MAX_BODY_BYTES`.
+async fn read_bounded(stream: ReadableStream) -> Result<Vec<u8>, TransportFailure> {
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(classify_js)?;
+        if Reflect::get(&chunk, &JsValue::from_str("done")).ok().and_then(|done| done.as_bool()).unwrap_or(true) {
+            return Ok(body);
+        }
+        let Ok(bytes) = Reflect::get(&chunk, &JsValue::from_str("value")).map(Uint8Array::from) else {
+            return Err(TransportFailure::Offline);
+        };
+        let length = bytes.length() as usize;
+        if body.len().saturating_add(length) > MAX_BODY_BYTES {
+            // The rest of the answer is not wanted; its fate does not matter.
+            let _ = reader.cancel();
+            return Err(TransportFailure::TooLarge);
+        }
+        let start = body.len();
+        body.resize(start + length, 0);
+        bytes.copy_to(&mut body[start..]);
     }
 }
 
 fn classify(error: gloo_net::Error) -> TransportFailure {
     match error {
-        gloo_net::Error::JsError(js) if js.name == "TimeoutError" || js.name == "AbortError" => {
-            TransportFailure::Timeout
-        }
+        gloo_net::Error::JsError(js) if js.name == "TimeoutError" || js.name == "AbortError" => TransportFailure::Timeout,
+        _ => TransportFailure::Offline,
+    }
+}
+
+fn classify_js(error: JsValue) -> TransportFailure {
+    let name = Reflect::get(&error, &JsValue::from_str("name")).ok().and_then(|name| name.as_string());
+    match name.as_deref() {
+        Some("TimeoutError" | "AbortError") => TransportFailure::Timeout,
         _ => TransportFailure::Offline,
     }
 }

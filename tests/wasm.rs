@@ -5,8 +5,8 @@
 use cartera::{
     entropy::OsEntropy,
     error::Error,
-    exchange::{Method, Stamp, bitso},
-    nonce::NonceGenerator,
+    exchange::{Method, bitso},
+    exchange_id::ExchangeId,
     secret::{Credentials, SecretString},
     vault::{KdfParams, Vault, decode_key, encode_key},
 };
@@ -22,7 +22,9 @@ fn credentials() -> Credentials {
 fn vault_seals_and_opens_with_default_parameters() {
     let passphrase = SecretString::from("correct horse battery staple");
     let (vault, key) = Vault::create(&passphrase, KdfParams::default(), &mut OsEntropy).unwrap_or_else(|e| panic!("{e}"));
-    let vault = vault.seal_account(&key, "personal", &credentials(), &mut OsEntropy).unwrap_or_else(|e| panic!("{e}"));
+    let vault = vault
+        .seal_account(&key, "personal", ExchangeId::Bitso, &credentials(), &mut OsEntropy)
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // What the extension stores and reads back.
     let stored = vault.to_json();
@@ -30,7 +32,7 @@ fn vault_seals_and_opens_with_default_parameters() {
     let derived = reopened.derive_key(&passphrase).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(derived, key);
     let session_key = decode_key(&encode_key(&derived)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reopened.open_account(&session_key, "personal"), Ok(credentials()));
+    assert_eq!(reopened.open_account(&session_key, "personal", ExchangeId::Bitso), Ok(credentials()));
 
     assert_eq!(
         reopened.derive_key(&SecretString::from("correct horse battery stapler")),
@@ -41,9 +43,7 @@ fn vault_seals_and_opens_with_default_parameters() {
 
 #[wasm_bindgen_test]
 fn bitso_signature_matches_the_native_vector() {
-    let nonce = NonceGenerator::new().next(1_731_349_200_123, 23_456);
-    let stamp = Stamp { now_ms: 1_731_349_200_123, nonce };
-    let request = bitso::signed_request(&credentials(), stamp, Method::Get, "/v3/balance/", None)
+    let request = bitso::signed_request(&credentials(), "1731349200123123456", Method::Get, "/v3/balance/", None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         request.header("Authorization"),

@@ -3,11 +3,15 @@
 
 import {
   browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency,
-  requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS,
+  requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS, errorText, exchangeName,
 } from '../shared/ext.js';
+import { EXCHANGE_IDS } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
 
-const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop'];
+const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop', 'eur'];
+// Besides fiat currencies, the assets people value a portfolio in.
+const CRYPTO_QUOTES = ['btc', 'eth', 'usdt', 'usdc'];
+const GUIDE_STEPS = 4;
 const lang = uiLang();
 const $ = (id) => document.getElementById(id);
 
@@ -17,9 +21,12 @@ const state = {
   snapshot: null,
   settings: DEFAULT_SETTINGS,
   unlocked: false,
+  lockEpoch: 0,
   busy: false,
   // The account whose key the add form replaces, or null when it adds a new account.
   replacing: null,
+  // The key scope the user agreed to keep although it is not read-only (set by "Save anyway").
+  acceptedScope: null,
 };
 
 localize();
@@ -33,6 +40,7 @@ async function start() {
     state.snapshot = reply.snapshot;
     state.settings = reply.settings;
     state.unlocked = reply.unlocked;
+    state.lockEpoch = reply.lockEpoch;
   }
   // The vault text itself is needed here for unlockVault/changePassphrase.
   const { vault } = await browser.storage.local.get('vault');
@@ -43,6 +51,16 @@ async function start() {
 }
 
 function wireControls() {
+  $('exchange').replaceChildren(...EXCHANGE_IDS.map((id) => {
+    const option = el('option', null, exchangeName(id));
+    option.value = id;
+    return option;
+  }));
+  $('exchange').addEventListener('change', () => {
+    clearScope();
+    setConnectionStatus('', '');
+    renderExchange();
+  });
   $('add-account-form').addEventListener('submit', saveAccount);
   $('test-connection').addEventListener('click', testConnection);
   $('cancel-replace').addEventListener('click', stopReplacing);
@@ -55,6 +73,8 @@ function wireControls() {
   for (const id of ['label', 'api-key', 'api-secret', 'passphrase', 'passphrase-confirm']) {
     $(id).addEventListener('input', () => $(id).removeAttribute('aria-invalid'));
   }
+  // A new key means a new answer about what it may do.
+  for (const id of ['api-key', 'api-secret']) $(id).addEventListener('input', clearScope);
   wireDialog();
 }
 
@@ -70,8 +90,26 @@ function onStorageChanged(changes, area) {
 function render() {
   renderAccounts();
   renderAddForm();
+  renderExchange();
   renderSettings();
   renderSecurity();
+}
+
+function selectedExchange() {
+  return state.replacing?.exchange ?? $('exchange').value;
+}
+
+/** The chosen exchange's own words for the key halves, and its key guide. */
+function renderExchange() {
+  const exchange = selectedExchange();
+  $('exchange').value = exchange;
+  $('api-key-help').textContent = t(`apiKeyHelp_${exchange}`);
+  $('api-secret-help').textContent = t(`apiSecretHelp_${exchange}`);
+  $('guide-heading').textContent = t('guideHeading', [exchangeName(exchange)]);
+  const steps = [];
+  for (let i = 1; i <= GUIDE_STEPS; i++) steps.push(el('li', null, t(`guide_${exchange}_${i}`)));
+  steps.push(el('li', null, t('guideRevoke')));
+  $('guide-steps').replaceChildren(...steps);
 }
 
 function renderAccounts() {
@@ -91,10 +129,10 @@ function accountRow(account) {
   const title = el('div', 'account-title');
   title.append(el('span', 'label', account.label), el('span', 'exchange', exchangeName(account.exchange)));
   const failed = account.status === 'error' && account.error;
-  const status = el('span', failed ? 'status error' : 'status badge ok', failed ? account.error.message : t('statusActive'));
+  const status = el('span', failed ? 'status error' : 'status badge ok', failed ? errorText(account.error) : t('statusActive'));
   const lastSync = el('span', 'last-sync', account.lastSync ? t('lastSync', [relativeTime(account.lastSync, lang)]) : t('neverSynced'));
   const meta = el('div', 'account-meta');
-  meta.append(status, lastSync);
+  meta.append(status, scopeBadge(account), lastSync);
   main.append(title, meta);
 
   const replace = el('button', 'replace button', t('replaceKey'));
@@ -102,6 +140,7 @@ function accountRow(account) {
   replace.setAttribute('aria-label', t('replaceKeyNamed', [account.label]));
   replace.addEventListener('click', () => startReplacing(account));
 
+  replace.disabled = !EXCHANGE_IDS.includes(account.exchange);
   const remove = el('button', 'delete button danger', t('deleteAccount'));
   remove.type = 'button';
   remove.setAttribute('aria-label', t('deleteAccountNamed', [account.label]));
@@ -111,6 +150,49 @@ function accountRow(account) {
   actions.append(replace, remove);
   row.append(main, actions);
   return row;
+}
+
+/** What the key may do: read-only (checked), not read-only, or not checked (the exchange cannot say). */
+function scopeBadge(account) {
+  const scope = account.scope;
+  if (!scope) {
+    const badge = el('span', 'badge scope unchecked', t('scopeNotChecked'));
+    badge.title = t('scopeNotCheckedHelp', [exchangeName(account.exchange), t(`permission_${account.exchange}`)]);
+    return badge;
+  }
+  if (scope.trade || scope.withdraw || scope.transfer) {
+    const badge = el('span', 'badge scope warn', t('scopeNotReadOnly'));
+    badge.title = scopeWarning(scope);
+    return badge;
+  }
+  return el('span', 'badge scope ok', t('scopeReadOnly'));
+}
+
+function scopeWarning(scope) {
+  if (scope.withdraw) return t('scopeWarningWithdraw');
+  if (scope.trade) return t('scopeWarningTrade');
+  return t('scopeWarningTransfer');
+}
+
+/** Shows what Test connection or Save learned about the key's permissions. */
+function showScope(scope, exchange) {
+  const warning = $('scope-warning');
+  const note = $('scope-note');
+  const risky = scope && (scope.trade || scope.withdraw || scope.transfer);
+  warning.hidden = !risky;
+  warning.textContent = risky ? `${scopeWarning(scope)} ${t('scopeWarningConfirm')}` : '';
+  note.hidden = Boolean(scope);
+  note.textContent = scope ? '' : t('scopeNotCheckedHelp', [exchangeName(exchange), t(`permission_${exchange}`)]);
+  state.pendingScope = risky ? scope : null;
+  $('save-account').textContent = t(risky ? 'saveAnyway' : state.replacing ? 'saveNewKey' : 'saveAccount');
+}
+
+function clearScope() {
+  state.pendingScope = null;
+  state.acceptedScope = null;
+  $('scope-warning').hidden = true;
+  $('scope-note').hidden = true;
+  $('save-account').textContent = t(state.replacing ? 'saveNewKey' : 'saveAccount');
 }
 
 /** Turns the add form into "new key for this account": same id and place, new credentials. */
@@ -129,18 +211,17 @@ function stopReplacing() {
   clearAddForm();
   setConnectionStatus('', '');
   renderAddForm();
-}
-
-function exchangeName(exchange) {
-  return exchange === 'bitso' ? 'Bitso' : exchange;
+  renderExchange();
 }
 
 function renderAddForm() {
   if (state.replacing && !state.accounts.some((account) => account.id === state.replacing.id)) state.replacing = null;
   const replacing = state.replacing;
   $('add-heading').textContent = replacing ? t('replaceHeading', [replacing.label]) : t('addHeading');
-  $('save-account').textContent = t(replacing ? 'saveNewKey' : 'saveAccount');
+  $('save-account').textContent = t(state.pendingScope ? 'saveAnyway' : replacing ? 'saveNewKey' : 'saveAccount');
   $('cancel-replace').hidden = !replacing;
+  // A replacement key must be for the account's own exchange.
+  $('exchange').disabled = Boolean(replacing);
   const creating = state.vault === null;
   const label = $('passphrase-label');
   label.textContent = t(creating ? 'newPassphraseLabel' : 'vaultPassphraseLabel');
@@ -152,7 +233,8 @@ function renderAddForm() {
 
 function renderSettings() {
   const quote = $('quote');
-  const quotes = state.snapshot?.quotes?.length ? [...state.snapshot.quotes] : [...FALLBACK_QUOTES];
+  const offered = new Set([...FALLBACK_QUOTES, ...(state.snapshot?.quotes ?? [])]);
+  const quotes = [...offered].filter((code) => isIsoCurrency(code) || CRYPTO_QUOTES.includes(code)).sort();
   if (!quotes.includes(state.settings.quote)) quotes.unshift(state.settings.quote);
   const names = currencyNames();
   quote.replaceChildren(...quotes.map((code) => {
@@ -224,9 +306,9 @@ async function showHint(input, hint) {
   }
   try {
     const core = await loadCore();
-    const { level, text: advice } = core.passphraseHint(input.value, lang);
+    const { level, hint: code } = core.passphraseHint(input.value);
     hint.dataset.level = level;
-    text.textContent = advice;
+    text.textContent = t(`passphraseHint_${code}`);
   } catch {
     hint.dataset.level = '';
     text.textContent = '';
@@ -251,21 +333,24 @@ function readCredentials() {
 
 async function testConnection() {
   if (state.busy) return;
-  const access = requestExchangeAccess();
+  const exchange = selectedExchange();
+  const access = requestExchangeAccess([exchange]);
   const credentials = readCredentials();
   if (!credentials) return;
-  if (!(await access)) return setConnectionStatus(t('errorHostPermission'), 'error');
+  if (!(await access)) return setConnectionStatus(errorText({ code: 'host_permission', exchange }), 'error');
   setBusy(true);
-  setConnectionStatus(t('checkingConnection'), 'pending');
-  const reply = await send('testAccount', { exchange: 'bitso', ...credentials });
+  setConnectionStatus(t('checkingConnection', [exchangeName(exchange)]), 'pending');
+  const reply = await send('testAccount', { exchange, ...credentials });
   setBusy(false);
-  setConnectionStatus(reply.ok ? t('statusActive') : reply.error.message, reply.ok ? 'ok' : 'error');
+  if (reply.ok) showScope(reply.scope, exchange);
+  setConnectionStatus(reply.ok ? t('connectionOk', [exchangeName(exchange)]) : errorText(reply.error), reply.ok ? 'ok' : 'error');
 }
 
 async function saveAccount(event) {
   event.preventDefault();
   if (state.busy) return;
-  const access = requestExchangeAccess();
+  const exchange = selectedExchange();
+  const access = requestExchangeAccess([exchange]);
   const credentials = readCredentials();
   if (!credentials) return;
   const passphrase = $('passphrase').value;
@@ -273,32 +358,48 @@ async function saveAccount(event) {
   if (!passphrase) return invalid('passphrase', t('passphraseMissing'));
   if (creating && passphrase !== $('passphrase-confirm').value) return invalid('passphrase-confirm', t('passphraseMismatch'));
 
-  const label = $('label').value.trim() || t('defaultAccountLabel');
-  if (!(await access)) return setConnectionStatus(t('errorHostPermission'), 'error');
+  const label = $('label').value.trim() || exchangeName(exchange);
+  if (!(await access)) return setConnectionStatus(errorText({ code: 'host_permission', exchange }), 'error');
+  // "Save anyway" after a warning keeps a key that is not read-only; anything else asks first.
+  const acceptScope = state.pendingScope !== null && state.pendingScope !== undefined;
   setBusy(true);
   setConnectionStatus(t(creating ? 'encryptingVault' : 'unlockingVault'), 'pending');
   await nextPaint();
   try {
     const core = await loadCore();
-    const keys = creating ? core.createVault(passphrase, lang) : { vault: null, vaultKey: core.unlockVault(state.vault, passphrase, lang) };
-    setConnectionStatus(t('checkingConnection'), 'pending');
+    // The vault text the key comes from goes along: the background writes only if it is still
+    // the stored one (another tab may have changed it meanwhile).
+    const base = state.vault;
+    const keys = creating ? core.createVault(passphrase) : { vault: null, vaultKey: core.unlockVault(base, passphrase) };
+    setConnectionStatus(t('checkingConnection', [exchangeName(exchange)]), 'pending');
     const reply = await send('addAccount', {
       label,
-      exchange: 'bitso',
+      exchange,
       ...credentials,
       vaultKey: keys.vaultKey,
+      base,
       ...(creating ? { newVault: keys.vault } : {}),
       ...(state.replacing ? { accountId: state.replacing.id } : {}),
+      acceptScope,
     });
     if (!reply.ok) throw reply.error;
     announce(t(state.replacing ? 'keyReplaced' : 'accountSaved', [reply.account.label]));
     stopReplacing();
-    setConnectionStatus(t('statusActive'), 'ok');
+    clearScope();
+    setConnectionStatus(t('connectionOk', [exchangeName(exchange)]), 'ok');
   } catch (thrown) {
     const error = asError(thrown);
-    setConnectionStatus(error.message, 'error');
+    if (error.code === 'key_not_read_only') {
+      showScope(error.scope, exchange);
+      setConnectionStatus('', '');
+    } else {
+      setConnectionStatus(errorText(error), 'error');
+    }
     if (error.code === 'wrong_passphrase' || error.code === 'passphrase_too_short') $('passphrase').focus();
   } finally {
+    // Secret text never stays in the form longer than it is needed.
+    $('passphrase').value = '';
+    $('passphrase-confirm').value = '';
     setBusy(false);
   }
 }
@@ -311,6 +412,7 @@ function invalid(id, message) {
 
 function clearAddForm() {
   for (const id of ['label', 'api-key', 'api-secret', 'passphrase', 'passphrase-confirm']) $(id).value = '';
+  clearScope();
   const hint = $('passphrase-hint');
   hint.dataset.level = '';
   hint.querySelector('.hint-text').textContent = '';
@@ -325,7 +427,7 @@ async function saveSettings(changes) {
     state.settings = reply.settings;
     announce(t('settingsSaved'));
   } else {
-    announce(reply.error.message, 'error');
+    announce(errorText(reply.error), 'error');
     renderSettings();
   }
 }
@@ -350,18 +452,20 @@ async function changePassphrase(event) {
   await nextPaint();
   try {
     const core = await loadCore();
-    const { vault, vaultKey } = core.changePassphrase(state.vault, current, next, lang);
-    const reply = await send('changePassphrase', { vault, vaultKey });
+    const base = state.vault;
+    const exchanges = JSON.stringify(Object.fromEntries(state.accounts.map((account) => [account.id, account.exchange])));
+    const { vault, vaultKey } = core.changePassphrase(base, current, next, exchanges);
+    const reply = await send('changePassphrase', { vault, vaultKey, base });
     if (!reply.ok) throw reply.error;
-    for (const id of ['current-passphrase', 'new-passphrase', 'new-passphrase-confirm']) $(id).value = '';
-    showHint($('new-passphrase'), $('new-passphrase-hint'));
     status.dataset.kind = 'ok';
     status.textContent = t('passphraseChanged');
     announce(t('passphraseChanged'));
   } catch (thrown) {
     status.dataset.kind = 'error';
-    status.textContent = asError(thrown).message;
+    status.textContent = errorText(asError(thrown));
   } finally {
+    for (const id of ['current-passphrase', 'new-passphrase', 'new-passphrase-confirm']) $(id).value = '';
+    showHint($('new-passphrase'), $('new-passphrase-hint'));
     setBusy(false);
   }
 
@@ -382,7 +486,7 @@ async function confirmResetVault() {
 
 async function resetVault() {
   const reply = await send('resetVault');
-  if (!reply.ok) return reply.error;
+  if (!reply.ok) return { message: errorText(reply.error) };
   announce(t('vaultReset'));
   return null;
 }
@@ -390,7 +494,7 @@ async function resetVault() {
 async function confirmRemoveAccount(account) {
   const removed = await confirmAction({
     title: t('deleteAccountTitle', [account.label]),
-    body: t('deleteAccountBody'),
+    body: t('deleteAccountBody', [t(`keysPath_${account.exchange}`)]),
     confirmLabel: t('deleteAccount'),
     needsPassphrase: !state.unlocked,
     action: (passphrase) => removeAccount(account, passphrase),
@@ -407,27 +511,20 @@ async function confirmRemoveAccount(account) {
 }
 
 async function removeAccount(account, passphrase) {
+  let vaultKey;
   if (!state.unlocked) {
-    const error = await unlockWith(passphrase);
-    if (error) return error;
+    // While locked, the key proves the passphrase for this one deletion and is not kept: deleting
+    // an account does not unlock Cartera.
+    try {
+      vaultKey = (await loadCore()).unlockVault(state.vault, passphrase);
+    } catch (thrown) {
+      return { message: errorText(asError(thrown)) };
+    }
   }
-  const reply = await send('removeAccount', { id: account.id });
-  if (!reply.ok) return reply.error;
+  const reply = await send('removeAccount', { id: account.id, ...(vaultKey ? { vaultKey } : {}) });
+  if (!reply.ok) return { message: errorText(reply.error) };
   announce(t('accountDeleted', [account.label]));
   return { result: reply };
-}
-
-/** Derives the vault key here and hands it to the background; returns an error or null. */
-async function unlockWith(passphrase) {
-  try {
-    const core = await loadCore();
-    const reply = await send('unlock', { vaultKey: core.unlockVault(state.vault, passphrase, lang) });
-    if (!reply.ok) return reply.error;
-    state.unlocked = true;
-    return null;
-  } catch (thrown) {
-    return asError(thrown);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

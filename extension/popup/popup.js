@@ -3,7 +3,7 @@
 
 import {
   applyStorageChanges, browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el, asError,
-  nextPaint,
+  nextPaint, errorText, exchangeName, waitPending,
 } from '../shared/ext.js';
 
 const REFRESH_AFTER_MS = 60_000;
@@ -16,6 +16,7 @@ const state = {
   snapshot: null,
   lastError: null,
   unlocked: false,
+  lockEpoch: 0,
   refreshing: false,
   unlocking: false,
   unlockError: null,
@@ -26,17 +27,22 @@ wireControls();
 start();
 
 async function start() {
-  const [stored, { vaultKey }] = await globalThis.popupStored; // started by early-read.js
+  const [stored, flags] = await globalThis.popupStored; // started by early-read.js
   state.vault = typeof stored.vault === 'string' ? stored.vault : null;
   state.accounts = Array.isArray(stored.accounts) ? stored.accounts : [];
   state.snapshot = stored.snapshot ?? null;
   state.lastError = stored.lastError ?? null;
-  state.unlocked = state.vault !== null && Boolean(vaultKey);
+  state.unlocked = state.vault !== null && flags.unlocked === true;
+  state.lockEpoch = Number.isSafeInteger(flags.lockEpoch) ? flags.lockEpoch : 0;
   render();
   if (state.snapshot && hasAccounts()) performance.mark('total-painted'); // read by bench/browser.mjs
 
   browser.storage.onChanged.addListener(onStorageChanged);
   setInterval(renderUpdated, 30_000);
+  // A rate-limit message counts down while it shows, so it never tells a wait that is over.
+  setInterval(() => {
+    if (waitPending(currentError()?.error, Date.now() - 1000)) renderError();
+  }, 1000);
 
   if (!hasAccounts()) return;
   if (!state.unlocked) {
@@ -80,6 +86,7 @@ async function refresh() {
     state.lastError = null;
   } else if (reply.error.code === 'locked') {
     state.unlocked = false;
+    state.lastError = null;
   } else {
     state.lastError = reply.error;
   }
@@ -108,8 +115,8 @@ async function unlock(event) {
     // statically is one more request before the first paint.
     const { loadCore } = await import('../shared/core.js');
     const core = await loadCore();
-    const vaultKey = core.unlockVault(state.vault, input.value, lang);
-    const reply = await send('unlock', { vaultKey });
+    const vaultKey = core.unlockVault(state.vault, input.value);
+    const reply = await send('unlock', { vaultKey, epoch: state.lockEpoch });
     if (!reply.ok) throw reply.error;
     input.value = '';
     state.unlocked = true;
@@ -163,6 +170,12 @@ function renderControls() {
 function renderTotal() {
   const { snapshot } = state;
   $('total').textContent = snapshot ? formatMoney(snapshot.total, snapshot.quote, lang) : '—';
+  const bridges = snapshot?.bridges ?? [];
+  const note = $('bridge-note');
+  note.hidden = bridges.length === 0;
+  note.textContent = bridges.length
+    ? t('bridgeNote', [snapshot.quote.toUpperCase(), bridges.map(exchangeName).join(', ')])
+    : '';
 }
 
 function renderUpdated() {
@@ -180,10 +193,18 @@ function renderUpdated() {
 
 /** The one message worth reading right now: unlock failure, refresh failure, or an account's error. */
 function currentError() {
-  if (state.unlockError) return { message: state.unlockError.message, stale: false };
-  if (state.lastError) return { message: state.lastError.message, stale: true };
+  if (state.unlockError) return { error: state.unlockError, message: errorText(state.unlockError), stale: false };
+  // A rate limit whose wait is over has nothing left to say.
+  if (state.lastError && !(Number.isFinite(state.lastError.retryAt) && !waitPending(state.lastError))) {
+    return { error: state.lastError, message: errorText(state.lastError), stale: true };
+  }
   const failing = (state.snapshot?.accounts ?? []).find((account) => account.error);
-  if (failing) return { message: t('accountErrorMessage', [failing.label, failing.error.message]), stale: true };
+  if (failing) {
+    const message = t('accountErrorMessage', [failing.label, exchangeName(failing.exchange), errorText(failing.error)]);
+    return { error: failing.error, message, stale: true };
+  }
+  const priceError = state.snapshot?.priceErrors?.[0];
+  if (priceError) return { error: priceError, message: t('priceErrorNote', [errorText(priceError)]), stale: false };
   return null;
 }
 
@@ -224,10 +245,12 @@ function renderAccountTotals() {
 function accountTotalRow(account, quote) {
   const row = el('li', 'account-total');
   row.dataset.accountId = account.id;
-  row.append(el('span', 'label', account.label));
+  const name = el('span', 'label', account.label);
+  name.append(el('span', 'exchange', exchangeName(account.exchange)));
+  row.append(name);
   if (account.error) {
     const badge = el('span', 'badge error', t('accountErrorBadge'));
-    badge.title = account.error.message;
+    badge.title = errorText(account.error);
     row.append(badge);
   }
   row.append(el('span', 'total num', formatMoney(account.total, quote, lang)));
@@ -260,6 +283,9 @@ function assetRow(asset, quote) {
 
   const left = el('div', 'left');
   left.append(el('span', 'asset', symbol), el('span', 'amount num', formatAmount(asset.total, lang)));
+  if (asset.earning && !/^0*(\.0*)?$/.test(asset.earning)) {
+    left.append(el('span', 'earning', t('earningNote', [formatAmount(asset.earning, lang)])));
+  }
 
   const right = el('div', 'right');
   const details = el('span', 'details');

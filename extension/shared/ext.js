@@ -1,6 +1,8 @@
 // Small shim shared by the background, the popup and the options page: the browser namespace,
 // messaging, i18n and number/time formatting. No business logic lives here.
 
+import { originsOf } from './exchanges.js';
+
 export const browser = globalThis.browser ?? globalThis.chrome;
 
 /** Sends a message to the background and returns its reply; never throws. */
@@ -15,34 +17,34 @@ export async function send(type, payload = {}) {
 }
 
 function transportError() {
-  return { ok: false, error: { code: 'no_background', message: t('errorNoBackground') } };
+  return { ok: false, error: { code: 'no_background' } };
 }
 
 /** Settings until the user changes them: values in pesos, lock after 15 idle minutes. */
 export const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15 });
 
-/** The exchange hosts Cartera reads from; the manifest's host_permissions. */
-export const EXCHANGE_ORIGINS = ['https://api.bitso.com/*'];
-
 /**
- * Asks for access to the exchange hosts. Firefox lets users withhold MV3 host permissions
+ * Asks for access to the API hosts of `exchangeIds`. Firefox lets users withhold MV3 host
+ * permissions
  * (https://blog.mozilla.org/addons/2022/11/17/unified-extensions-button-and-how-to-handle-permissions-in-manifest-v3/),
  * and permissions.request() only works synchronously inside a user gesture, so call this first in
  * a click handler, before any await. Resolves true at once where access is already granted.
  */
-export function requestExchangeAccess() {
-  return browser.permissions.request({ origins: EXCHANGE_ORIGINS }).catch(() => false);
+export function requestExchangeAccess(exchangeIds) {
+  return browser.permissions.request({ origins: originsOf(exchangeIds) }).catch(() => false);
 }
 
 /**
  * Copies the storage changes a page tracks into its `state`. `tracked` maps each
- * storage.local key the page keeps to the value it takes when the key is removed; a change of
- * the session's vaultKey sets `state.unlocked`. Returns whether anything tracked changed.
+ * storage.local key the page keeps to the value it takes when the key is removed; the session's
+ * non-secret `unlocked` flag sets `state.unlocked`. The session's vault key is never read or
+ * copied here, although the change event carries it. Returns whether anything tracked changed.
  */
 export function applyStorageChanges(state, changes, area, tracked) {
   if (area === 'session') {
-    if (!('vaultKey' in changes)) return false;
-    state.unlocked = Boolean(changes.vaultKey.newValue);
+    if ('lockEpoch' in changes) state.lockEpoch = changes.lockEpoch.newValue ?? 0;
+    if (!('unlocked' in changes)) return 'lockEpoch' in changes;
+    state.unlocked = changes.unlocked.newValue === true;
     return true;
   }
   if (area !== 'local') return false;
@@ -147,12 +149,49 @@ export function el(tag, className, text) {
   return node;
 }
 
-/** A thrown core error, or anything else, as `{ code, message }` in the UI language. */
+/** A thrown core error (a code and its parameters), or anything else as `{ code: 'internal' }`. */
 export function asError(thrown) {
-  if (thrown && typeof thrown === 'object' && typeof thrown.code === 'string' && typeof thrown.message === 'string') {
-    return { code: thrown.code, message: thrown.message, retryAt: thrown.retryAt };
-  }
-  return { code: 'internal', message: t('errorInternal') };
+  if (thrown && typeof thrown === 'object' && typeof thrown.code === 'string') return thrown;
+  return { code: 'internal' };
+}
+
+/** The exchange's name as users know it. */
+export function exchangeName(id) {
+  return t(`exchange_${id}`);
+}
+
+/**
+ * The sentence for an error `{ code, exchange?, detail?, retryAt?, minChars?, field? }`, in the UI
+ * language, from `error_<code>` in the locale files. The parameters are passed in one fixed order
+ * (src/error/tests.rs checks every message against it). A wait is rendered against `now`, so a
+ * message re-rendered later stays true.
+ */
+export function errorText(error, now = Date.now()) {
+  if (!error || typeof error.code !== 'string' || !/^[a-z_]{1,40}$/.test(error.code)) return t('error_internal');
+  const exchange = typeof error.exchange === 'string' && /^[a-z]{1,20}$/.test(error.exchange) ? error.exchange : null;
+  const substitutions = [
+    exchange ? exchangeName(exchange) : '',
+    exchange ? t(`keysPath_${exchange}`) : '',
+    exchange ? t(`permission_${exchange}`) : '',
+    typeof error.detail === 'string' ? error.detail : '',
+    waitText(error.retryAt, now),
+    Number.isFinite(error.minChars) ? String(error.minChars) : '',
+    typeof error.field === 'string' ? t(`field_${error.field}`) : '',
+  ];
+  return browser.i18n.getMessage(`error_${error.code}`, substitutions) || t('error_internal');
+}
+
+/** Whether `error` names a retry time still ahead, so its message must be re-rendered. */
+export function waitPending(error, now = Date.now()) {
+  return Number.isFinite(error?.retryAt) && error.retryAt > now;
+}
+
+function waitText(retryAt, now) {
+  if (!Number.isFinite(retryAt)) return '';
+  const seconds = Math.ceil((retryAt - now) / 1000);
+  if (seconds <= 0) return t('retryNow');
+  if (seconds <= 90) return t('retryInSeconds', [String(seconds)]);
+  return t('retryAtTime', [new Intl.DateTimeFormat(uiLang(), { timeStyle: 'short' }).format(retryAt)]);
 }
 
 /** Lets the browser paint (e.g. "Unlocking…") before a synchronous Argon2id run blocks the page. */

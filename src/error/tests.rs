@@ -102,7 +102,6 @@ fn placeholders(error: &Error) -> (BTreeSet<&'static str>, BTreeSet<&'static str
     let mut required = BTreeSet::new();
     if view.exchange.is_some() {
         allowed.extend(["exchange", "keys_path", "permission"]);
-        required.insert("exchange");
     }
     for (present, name) in [
         (view.detail.is_some(), "detail"),
@@ -122,6 +121,10 @@ fn placeholders(error: &Error) -> (BTreeSet<&'static str>, BTreeSet<&'static str
         required.extend(["keys_path", "permission"]);
     }
     (allowed, required)
+}
+
+fn view_has_exchange(error: &Error) -> bool {
+    error.exchange().is_some()
 }
 
 fn locales() -> BTreeMap<String, Value> {
@@ -165,6 +168,10 @@ fn every_code_has_a_message_in_every_locale_with_matching_placeholders() {
             }
             for name in &required {
                 assert!(used.contains(*name), "{lang} {key} must mention ${name}$");
+            }
+            // The user must always learn which exchange it is about: by name or by its menu path.
+            if view_has_exchange(&error) {
+                assert!(used.contains("exchange") || used.contains("keys_path"), "{lang} {key} must name the exchange");
             }
             match &seen_in_first {
                 None => seen_in_first = Some(used),

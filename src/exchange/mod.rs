@@ -248,6 +248,9 @@ pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = B
     Ok(merged)
 }
 
+#[cfg(test)]
+mod registry_tests;
+
 /// Drives flows in tests without a network: each request is answered by a function.
 #[cfg(test)]
 pub(crate) mod testing {
