@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 pub enum ExchangeId {
     /// Bitso, <https://bitso.com>.
     Bitso,
+    /// Bitfinex, <https://www.bitfinex.com>.
+    Bitfinex,
 }
 
 impl ExchangeId {
     /// Every supported exchange, in the order the options page offers them.
-    pub const ALL: [ExchangeId; 1] = [ExchangeId::Bitso];
+    pub const ALL: [ExchangeId; 2] = [ExchangeId::Bitso, ExchangeId::Bitfinex];
 
     /// Parses the id used in storage and messages (`"bitso"`).
     pub fn parse(id: &str) -> Option<Self> {
@@ -27,6 +29,7 @@ impl ExchangeId {
     pub fn as_str(self) -> &'static str {
         match self {
             ExchangeId::Bitso => "bitso",
+            ExchangeId::Bitfinex => "bitfinex",
         }
     }
 }

@@ -12,6 +12,7 @@
 //! Adding an exchange is one adapter file (with its tests and fixtures), its words in the locale
 //! files, an [`ExchangeId`] variant and one line in [`adapter`].
 
+pub mod bitfinex;
 pub mod bitso;
 mod json;
 
@@ -31,6 +32,7 @@ use crate::{
 pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
     match exchange {
         ExchangeId::Bitso => &bitso::Bitso,
+        ExchangeId::Bitfinex => &bitfinex::Bitfinex,
     }
 }
 

@@ -1,0 +1,422 @@
+//! Bitfinex API v2, <https://docs.bitfinex.com/docs/rest-auth>.
+//!
+//! Signing: every authenticated call is a `POST` to `https://api.bitfinex.com/v2/auth/…` whose
+//! JSON body (`{}` when there are no parameters) is signed together with its path and nonce:
+//! lowercase hex of HMAC-SHA384, keyed with the secret's UTF-8 bytes, over
+//! `'/api' + path + nonce + body` (`/api/v2/auth/r/wallets1700000000000000{}`). The request
+//! carries `bfx-nonce`, `bfx-apikey`, `bfx-signature` and `content-type: application/json`, and
+//! the body goes out byte for byte as signed. Nonces follow the official clients
+//! (`Date.now() * 1000`): [`NonceFormat::Micros`], strictly increasing per key and below 2^53.
+//!
+//! - Holdings: `POST /v2/auth/r/wallets`
+//!   (<https://docs.bitfinex.com/reference/rest-auth-wallets>), one row
+//!   `[TYPE, CURRENCY, BALANCE, UNSETTLED_INTEREST, AVAILABLE, LAST_CHANGE, META]` per wallet
+//!   (`exchange`, `margin`, `funding`) and currency, amounts as JSON numbers (exponent forms
+//!   included, such as `3.8e-7`), read digit for digit.
+//! - Key scope: `POST /v2/auth/r/permissions`
+//!   (<https://docs.bitfinex.com/reference/key-permissions>), rows `[SCOPE, READ, WRITE]`.
+//! - Prices: `GET https://api-pub.bitfinex.com/v2/tickers?symbols=ALL`
+//!   (<https://docs.bitfinex.com/reference/rest-public-tickers>), every market in one request.
+//!
+//! Errors come with a non-2xx status (mostly 500) and the body `["error", CODE, "message"]`
+//! (<https://docs.bitfinex.com/docs/abbreviations-glossary>). The edge's rate limiter answers
+//! `{"error": "ERR_RATE_LIMIT"}` instead (<https://docs.bitfinex.com/v1>), and maintenance
+//! `{"code": 503, "error": "temporarily_unavailable", …}`.
+
+use std::borrow::Cow;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{
+    Balance, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Ticker, json, merge_balances,
+};
+use crate::{
+    error::{Error, Result, capped_wait_ms, sanitize_code},
+    exchange_id::ExchangeId,
+    nonce::NonceFormat,
+    secret::Credentials,
+    signing::hmac_sha384_hex,
+};
+
+/// The host of every authenticated call.
+pub const AUTH_ORIGIN: &str = "https://api.bitfinex.com";
+/// The host of the public market data.
+pub const PUBLIC_ORIGIN: &str = "https://api-pub.bitfinex.com";
+/// Every wallet of the account: exchange, margin and funding.
+pub const WALLETS_PATH: &str = "/v2/auth/r/wallets";
+/// What the key may read and write, per scope.
+pub const PERMISSIONS_PATH: &str = "/v2/auth/r/permissions";
+/// Tickers of every trading pair and funding currency in one answer.
+pub const TICKERS_PATH: &str = "/v2/tickers?symbols=ALL";
+/// Neither read call takes parameters; Bitfinex still signs (and expects) an empty JSON object.
+pub const EMPTY_BODY: &str = "{}";
+
+/// Bitfinex blocks an IP for "10-60 seconds" when it passes an endpoint's limit
+/// (<https://docs.bitfinex.com/v1>); without a `Retry-After`, wait for the upper end.
+const LOCKOUT_SECS: u64 = 60;
+
+/// A trading pair's row in the tickers answer: `[SYMBOL, BID, BID_SIZE, ASK, ASK_SIZE,
+/// DAILY_CHANGE, DAILY_CHANGE_RELATIVE, LAST_PRICE, VOLUME, HIGH, LOW]`.
+const TRADING_TICKER_FIELDS: usize = 11;
+
+/// The Bitfinex adapter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bitfinex;
+
+const EXCHANGE: ExchangeId = ExchangeId::Bitfinex;
+
+impl Exchange for Bitfinex {
+    fn id(&self) -> ExchangeId {
+        EXCHANGE
+    }
+
+    fn hosts(&self) -> &'static [&'static str] {
+        &["api.bitfinex.com", "api-pub.bitfinex.com"]
+    }
+
+    fn nonce_format(&self) -> NonceFormat {
+        NonceFormat::Micros
+    }
+
+    fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>> {
+        Box::new(OneRequest::new(
+            |context| {
+                let nonce = context.nonce()?.to_string();
+                signed_request(context.credentials()?, &nonce, WALLETS_PATH, EMPTY_BODY)
+            },
+            parse_wallets,
+        ))
+    }
+
+    fn key_scope(&self) -> Option<Box<dyn Flow<KeyScope>>> {
+        Some(Box::new(OneRequest::new(
+            |context| {
+                let nonce = context.nonce()?.to_string();
+                signed_request(context.credentials()?, &nonce, PERMISSIONS_PATH, EMPTY_BODY)
+            },
+            parse_permissions,
+        )))
+    }
+
+    fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
+        Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{PUBLIC_ORIGIN}{TICKERS_PATH}"))), parse_tickers))
+    }
+}
+
+/// Builds the signed `POST` of `body` to `path` (which starts with `/v2/`), exactly as Bitfinex
+/// recomputes the signature: over `/api` + path + nonce + body, the body sent as signed.
+pub fn signed_request(credentials: &Credentials, nonce: &str, path: &str, body: &str) -> Result<HttpRequest> {
+    let signature = hmac_sha384_hex(
+        credentials.api_secret.expose().as_bytes(),
+        &[b"/api", path.as_bytes(), nonce.as_bytes(), body.as_bytes()],
+    )?;
+    Ok(HttpRequest {
+        method: Method::Post,
+        url: format!("{AUTH_ORIGIN}{path}"),
+        headers: vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("bfx-nonce".to_owned(), nonce.to_owned()),
+            ("bfx-apikey".to_owned(), credentials.api_key.expose().to_owned()),
+            ("bfx-signature".to_owned(), signature),
+        ],
+        body: Some(body.to_owned()),
+    })
+}
+
+/// Reads the wallets of a `/v2/auth/r/wallets` answer, or the error it reports.
+///
+/// A currency's holding is its `BALANCE` summed over every wallet; unsettled interest is not
+/// owned yet and is left out. When `AVAILABLE` is `null` ("not fresh enough") everything counts
+/// as available. Otherwise what is not available is locked in the exchange and margin wallets
+/// (open orders, position collateral) and earning in the funding wallet: there it is what the
+/// user has put into margin funding (offers and loans taken by borrowers), which is still the
+/// user's and is lent out to earn interest. Bitfinex does not document that a funding BALANCE
+/// includes lent funds and AVAILABLE excludes them; clients and users report it so.
+pub fn parse_wallets(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
+    let rows = read_rows(response)?;
+    let malformed = Error::MalformedResponse { exchange: EXCHANGE };
+    if rows.len() > super::MAX_ROWS {
+        return Err(malformed);
+    }
+    // A wallet that cannot be read fails the whole answer: dropping it would show a smaller
+    // portfolio than the user owns.
+    let wallets = rows.iter().map(|row| parse_wallet(row)).collect::<Option<Vec<_>>>().ok_or(malformed)?;
+    merge_balances(EXCHANGE, wallets.into_iter().flatten())
+}
+
+/// Reads a `/v2/auth/r/permissions` answer: what the key may change, or the error it reports.
+///
+/// Trading covers orders, positions and funding offers (lending is trading your balance);
+/// withdrawing covers both the API and the website's withdrawal scopes; transfer is moving funds
+/// between wallets. A key that explicitly may not read wallets is reported as such.
+pub fn parse_permissions(response: HttpResponse<'_>) -> Result<KeyScope> {
+    let rows = read_rows(response)?;
+    let malformed = Error::MalformedResponse { exchange: EXCHANGE };
+    let mut scope = KeyScope::default();
+    for row in rows.iter().take(super::MAX_ROWS) {
+        // A row that cannot be read could be the one granting a right: fail rather than call the
+        // key read-only.
+        let (name, read, write) = parse_permission(row).ok_or_else(|| malformed.clone())?;
+        match name.as_ref() {
+            "orders" | "positions" | "funding" => scope.trade |= write,
+            "withdraw" | "ui_withdraw" => scope.withdraw |= write,
+            "wallets" if !read => return Err(Error::MissingPermission { exchange: EXCHANGE }),
+            "wallets" => scope.transfer |= write,
+            _ => {}
+        }
+    }
+    Ok(scope)
+}
+
+/// Reads the tickers of a `/v2/tickers?symbols=ALL` answer, or the error it reports. Only
+/// spot trading pairs are kept: funding tickers, paper-trading pairs and derivatives are skipped.
+pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
+    let rows = read_rows(response)?;
+    Ok(rows.into_iter().take(super::MAX_ROWS).filter_map(parse_ticker).collect())
+}
+
+/// The rows of a successful answer (Bitfinex answers arrays of arrays), or the error the
+/// answer stands for.
+fn read_rows(response: HttpResponse<'_>) -> Result<Vec<&RawValue>> {
+    if response.status == 429 {
+        return Err(rate_limited(response));
+    }
+    // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
+    let Some(text) = response.text() else {
+        return Err(unreadable(response.status));
+    };
+    match text.trim_start().as_bytes().first() {
+        Some(b'[') => {
+            let Ok(elements) = serde_json::from_str::<Vec<&RawValue>>(text) else {
+                return Err(unreadable(response.status));
+            };
+            // A list of wallets, permissions or tickers starts with an array, never a string.
+            if elements.first().and_then(|first| json::string(first)).is_some_and(|tag| tag == "error") {
+                return Err(map_error(&elements, response));
+            }
+            if response.is_success() { Ok(elements) } else { Err(unreadable(response.status)) }
+        }
+        Some(b'{') => Err(map_error_object(text, response)),
+        _ => Err(unreadable(response.status)),
+    }
+}
+
+/// A body that is not Bitfinex's: a CDN page, an empty body, or broken JSON.
+fn unreadable(status: u16) -> Error {
+    if status >= 400 {
+        Error::ExchangeUnavailable { exchange: EXCHANGE, status }
+    } else {
+        Error::MalformedResponse { exchange: EXCHANGE }
+    }
+}
+
+fn rate_limited(response: HttpResponse<'_>) -> Error {
+    let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(LOCKOUT_SECS));
+    Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
+}
+
+/// Maps `["error", CODE, "message"]`
+/// (<https://docs.bitfinex.com/docs/abbreviations-glossary#errorinfo-codes>) to what the user
+/// has to do.
+fn map_error(elements: &[&RawValue], response: HttpResponse<'_>) -> Error {
+    let Some((code, _)) = elements.get(1).and_then(|code| json::code(code)) else {
+        return unreadable(response.status);
+    };
+    match code.as_str() {
+        // "apikey: invalid" for an unknown key, "apikey: digest invalid" for a bad signature.
+        "10100" => Error::InvalidCredentials { exchange: EXCHANGE },
+        // "nonce: small": another client signs with this key, with larger nonces.
+        "10114" => Error::NonceRejected { exchange: EXCHANGE },
+        // 10001 is Bitfinex's generic error; only its message tells a missing permission
+        // ("api_key: permission invalid") from anything else.
+        "10001" => {
+            let message = elements.get(2).and_then(|message| json::string(message));
+            if message.is_some_and(|message| message.to_ascii_lowercase().contains("permission")) {
+                Error::MissingPermission { exchange: EXCHANGE }
+            } else {
+                Error::ExchangeRejected { exchange: EXCHANGE, code }
+            }
+        }
+        // "ratelimit: error".
+        "11010" => rate_limited(response),
+        // The platform is in maintenance.
+        "20060" => Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status },
+        other => Error::ExchangeRejected { exchange: EXCHANGE, code: sanitize_code(other) },
+    }
+}
+
+/// The JSON objects Bitfinex's edge answers with instead of its error arrays.
+#[derive(Deserialize)]
+struct ErrorObject<'a> {
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+fn map_error_object(text: &str, response: HttpResponse<'_>) -> Error {
+    let error = serde_json::from_str::<ErrorObject<'_>>(text).ok().and_then(|object| object.error);
+    match error.and_then(json::string).as_deref() {
+        Some("ERR_RATE_LIMIT") => rate_limited(response),
+        Some("temporarily_unavailable") => Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status },
+        _ => unreadable(response.status),
+    }
+}
+
+/// One wallet row as a balance in Cartera's codes: `Some(None)` for a paper-trading currency
+/// (skipped), `None` when the row cannot be read.
+fn parse_wallet(row: &RawValue) -> Option<Option<Balance>> {
+    let fields: Vec<&RawValue> = serde_json::from_str(row.get()).ok()?;
+    let [wallet_type, currency, balance, _unsettled_interest, available, ..] = fields.as_slice() else {
+        return None;
+    };
+    let wallet_type = json::string(wallet_type)?;
+    let currency = json::string(currency)?;
+    if !is_currency_id(&currency) {
+        return None;
+    }
+    if is_paper_trading(&currency) {
+        return Some(None);
+    }
+    let total = json::decimal(balance)?;
+    let available = match available.get() {
+        "null" => None,
+        _ => Some(json::decimal(available)?),
+    };
+    // An AVAILABLE outside 0..=BALANCE (a stale figure, or a negative balance) says nothing
+    // about what is held back: it is read as the nearest possible value.
+    let (available, held) = match available {
+        Some(available) if total >= Decimal::ZERO => {
+            let available = available.clamp(Decimal::ZERO, total);
+            (available, total - available)
+        }
+        _ => (total, Decimal::ZERO),
+    };
+    let (locked, earning) = if wallet_type == "funding" { (Decimal::ZERO, held) } else { (held, Decimal::ZERO) };
+    // Collateral in the derivatives wallet is listed as `USTF0`, `BTCF0`: the underlying
+    // currency (Bitfinex's own `pub:map:currency:undl` maps `USTF0` to `UST`).
+    let underlying = currency.strip_suffix("F0").filter(|rest| !rest.is_empty()).unwrap_or(&currency);
+    Some(Some(Balance { currency: asset_code(underlying), total, available, locked, earning }))
+}
+
+/// One permission row: scope name, read, write.
+fn parse_permission(row: &RawValue) -> Option<(Cow<'_, str>, bool, bool)> {
+    let fields: Vec<&RawValue> = serde_json::from_str(row.get()).ok()?;
+    let [name, read, write, ..] = fields.as_slice() else {
+        return None;
+    };
+    Some((json::string(name)?, flag(read)?, flag(write)?))
+}
+
+/// A permission flag: documented as 0 or 1; `true`/`false` accepted, anything else is not a flag.
+fn flag(raw: &RawValue) -> Option<bool> {
+    match raw.get() {
+        "1" | "true" => Some(true),
+        "0" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// One trading pair's ticker, or `None` when it is not a spot pair Cartera can price (a funding
+/// ticker, a paper-trading or derivative pair, no positive last price).
+fn parse_ticker(row: &RawValue) -> Option<Ticker> {
+    let fields: Vec<&RawValue> = serde_json::from_str(row.get()).ok()?;
+    if fields.len() < TRADING_TICKER_FIELDS {
+        return None;
+    }
+    let [symbol, _bid, _bid_size, _ask, _ask_size, daily_change, _daily_change_relative, last, volume, ..] =
+        fields.as_slice()
+    else {
+        return None;
+    };
+    let symbol = json::string(symbol)?;
+    let (base, quote) = split_pair(symbol.strip_prefix('t')?)?;
+    let is_tradable = |currency: &str| !is_paper_trading(currency) && !currency.ends_with("F0");
+    if !is_tradable(base) || !is_tradable(quote) {
+        return None;
+    }
+    let (base, quote) = (asset_code(base), asset_code(quote));
+    if base == quote {
+        return None;
+    }
+    let last = json::decimal(last)?;
+    if last <= Decimal::ZERO {
+        return None;
+    }
+    Some(Ticker {
+        book: format!("bitfinex:{symbol}"),
+        base,
+        quote,
+        last,
+        volume: json::decimal(volume).unwrap_or_default(),
+        // DAILY_CHANGE is the last price's change over the last 24 hours, in the quote currency.
+        change_24h: json::decimal(daily_change),
+        created_at: None,
+    })
+}
+
+/// Splits a pair without its `t`: at the colon Bitfinex puts between currencies longer than
+/// three letters (`DOGE:USD`), otherwise into three letters and three (`BTCUSD`).
+fn split_pair(pair: &str) -> Option<(&str, &str)> {
+    let (base, quote) = match pair.split_once(':') {
+        Some(sides) => sides,
+        None if pair.len() == 6 && pair.is_ascii() => pair.split_at(3),
+        None => return None,
+    };
+    (is_currency_id(base) && is_currency_id(quote)).then_some((base, quote))
+}
+
+/// Bitfinex's currency ids are letters and digits (`BTC`, `LUNA2`, `USTF0`).
+fn is_currency_id(currency: &str) -> bool {
+    !currency.is_empty() && currency.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Paper-trading sub-accounts hold `TESTBTC`, `TESTUSD` and the like: no money.
+fn is_paper_trading(currency: &str) -> bool {
+    currency.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("TEST"))
+}
+
+/// Cartera's code for a Bitfinex currency id: Bitfinex keeps three-letter ids for currencies
+/// whose tickers are longer (`UST` is Tether's USDt) or taken, per its `pub:map:currency:sym`
+/// and ccxt's `commonCurrencies`. ccxt lists a few more renames, left out here: some exist only
+/// to settle clashes between ccxt's own unified codes (`ORS`, `YGG`), the others (`BCHABC`,
+/// `DOG`, `EDO`, `HTX`, `PAS`) name tokens Cartera shows under Bitfinex's own id.
+fn asset_code(currency: &str) -> String {
+    let common = match currency.to_ascii_uppercase().as_str() {
+        "UST" => "usdt",
+        "UDC" => "usdc",
+        "TSD" => "tusd",
+        "DSH" => "dash",
+        "IOT" => "iota",
+        "EUT" => "eurt",
+        "ALG" => "algo",
+        "AMP" => "ampl",
+        "ATO" => "atom",
+        "DAT" => "data",
+        "MNA" => "mana",
+        "QTM" => "qtum",
+        "STJ" => "storj",
+        "XCH" => "xchf",
+        "WAX" => "waxp",
+        // Terra Classic: the old UST and LUNA; LUNA2 is the new chain's LUNA.
+        "TERRAUST" => "ustc",
+        "LUNA" => "lunc",
+        "LUNA2" => "luna",
+        "XBT" => "btc",
+        "BCHN" => "bch",
+        "EUS" => "eurs",
+        "IDX" => "id",
+        "IQX" => "iq",
+        "QSH" => "qash",
+        "RBT" => "rbtc",
+        "SNG" => "sngls",
+        "VSY" => "vsys",
+        "YYW" => "yoyow",
+        "ZBT" => "zb",
+        _ => return currency.to_ascii_lowercase(),
+    };
+    common.to_owned()
+}
+
+#[cfg(test)]
+mod tests;
