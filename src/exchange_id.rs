@@ -12,13 +12,15 @@ use serde::{Deserialize, Serialize};
 pub enum ExchangeId {
     /// Bitso, <https://bitso.com>.
     Bitso,
+    /// Kraken, <https://www.kraken.com>.
+    Kraken,
     /// Bitfinex, <https://www.bitfinex.com>.
     Bitfinex,
 }
 
 impl ExchangeId {
     /// Every supported exchange, in the order the options page offers them.
-    pub const ALL: [ExchangeId; 2] = [ExchangeId::Bitso, ExchangeId::Bitfinex];
+    pub const ALL: [ExchangeId; 3] = [ExchangeId::Bitso, ExchangeId::Kraken, ExchangeId::Bitfinex];
 
     /// Parses the id used in storage and messages (`"bitso"`).
     pub fn parse(id: &str) -> Option<Self> {
@@ -29,6 +31,7 @@ impl ExchangeId {
     pub fn as_str(self) -> &'static str {
         match self {
             ExchangeId::Bitso => "bitso",
+            ExchangeId::Kraken => "kraken",
             ExchangeId::Bitfinex => "bitfinex",
         }
     }

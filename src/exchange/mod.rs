@@ -15,6 +15,7 @@
 pub mod bitfinex;
 pub mod bitso;
 mod json;
+pub mod kraken;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,7 @@ use crate::{
 pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
     match exchange {
         ExchangeId::Bitso => &bitso::Bitso,
+        ExchangeId::Kraken => &kraken::Kraken,
         ExchangeId::Bitfinex => &bitfinex::Bitfinex,
     }
 }

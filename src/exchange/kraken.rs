@@ -1,0 +1,608 @@
+//! Kraken Spot REST, <https://docs.kraken.com/api/docs/guides/spot-rest-auth>.
+//!
+//! Signing: `API-Sign` = base64 of HMAC-SHA512, keyed with the base64-decoded secret, over the
+//! URI path (`/0/private/BalanceEx`) followed by the 32 bytes of SHA-256(nonce ‖ body), where the
+//! body is the form-encoded POST body exactly as sent (it starts with `nonce=`). `API-Key` carries
+//! the key. The nonce is an unsigned 64-bit number that must grow with every request a key signs,
+//! so Cartera uses its 19-digit salted nonces, persisted per account by the engine.
+//!
+//! A holding takes two signed calls, both under the key's "Query Funds" permission:
+//! - `BalanceEx` (<https://docs.kraken.com/api-reference/account-data/get-extended-balance>): per
+//!   asset `balance` (open orders included) and `hold_trade` (what open orders keep). Amounts that
+//!   earn or are held elsewhere come as their own entries with a suffix (`XBT.F`, `DOT.S`,
+//!   `USD.HOLD`); Kraken calls them read-only views of separate amounts, to be used through the
+//!   base asset.
+//! - `Earn/Allocations` (<https://docs.kraken.com/api-reference/earn/list-earn-allocations>):
+//!   what every Earn strategy holds. It mostly repeats the `.F`/`.S` entries, but some strategies
+//!   are missing from the balances, so per asset the larger of the two is counted, never both.
+//!
+//! Prices are public: `AssetPairs` (<https://docs.kraken.com/api-reference/market-data/get-tradable-asset-pairs>)
+//! splits each pair id into base and quote, and `Ticker` without `pair`
+//! (<https://docs.kraken.com/api-reference/market-data/get-ticker-information>) gives every pair
+//! at once, keyed by pair id. Its figures are "today" (since midnight UTC) and "last 24 hours";
+//! there is no 24-hour change, so none is reported.
+//!
+//! Every answer is `{"error": ["<E|W><Category>:<Message>"], "result": …}`, usually with HTTP 200
+//! even for errors (<https://docs.kraken.com/api/docs/guides/spot-rest-intro>); a Cloudflare page
+//! (520, 5xx, HTML) may come instead.
+
+use std::{borrow::Cow, collections::BTreeMap};
+
+use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use zeroize::Zeroizing;
+
+use super::{Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, Method, Step, Ticker, json, merge_balances};
+use crate::{
+    error::{Error, Result, capped_wait_ms, sanitize_code},
+    exchange_id::ExchangeId,
+    nonce::NonceFormat,
+    secret::Credentials,
+    signing::{hmac_sha512, sha256},
+};
+
+/// The production API host.
+pub const API_ORIGIN: &str = "https://api.kraken.com";
+/// Every balance, with what open orders hold.
+pub const BALANCE_PATH: &str = "/0/private/BalanceEx";
+/// What every Earn strategy holds.
+pub const ALLOCATIONS_PATH: &str = "/0/private/Earn/Allocations";
+/// Strategies used in the past that hold nothing now are left out of the answer.
+pub const ALLOCATIONS_PARAMS: &str = "hide_zero_allocations=true";
+/// Every tradable pair with its base and quote asset ids.
+pub const ASSET_PAIRS_PATH: &str = "/0/public/AssetPairs";
+/// Without `pair`, tickers for every tradable pair.
+pub const TICKER_PATH: &str = "/0/public/Ticker";
+
+/// Kraken's own wait after too many failed authentications: "about 15 minutes" (the official
+/// SDK's error guide, `EGeneral:Temporary lockout`), the longest wait Cartera honours anyway.
+const LOCKOUT_SECS: u64 = 15 * 60;
+
+/// The wait after a rate-limit error that names no time. Kraken's counter drains at 0.33 per
+/// second on the slowest (Starter) tier from its cap of 15, so a full counter is empty after
+/// about 45 seconds (<https://docs.kraken.com/exchange/guides/rest/ratelimits>); a minute covers
+/// it on every tier.
+const RATE_LIMIT_SECS: u64 = 60;
+
+/// The Kraken adapter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kraken;
+
+const EXCHANGE: ExchangeId = ExchangeId::Kraken;
+
+impl Exchange for Kraken {
+    fn id(&self) -> ExchangeId {
+        EXCHANGE
+    }
+
+    fn hosts(&self) -> &'static [&'static str] {
+        &["api.kraken.com"]
+    }
+
+    fn nonce_format(&self) -> NonceFormat {
+        NonceFormat::Salted19
+    }
+
+    /// Kraken issues the secret as base64 of 64 random bytes; what does not decode can never sign.
+    fn credentials(&self, api_key: &str, api_secret: &str) -> Result<Credentials> {
+        let credentials = Credentials::new(api_key, api_secret)?;
+        decode_secret(&credentials)?;
+        Ok(credentials)
+    }
+
+    fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>> {
+        Box::new(Holdings::Start)
+    }
+
+    fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
+        Box::new(Prices::Start)
+    }
+}
+
+/// The secret's bytes, the HMAC key; wiped when dropped.
+fn decode_secret(credentials: &Credentials) -> Result<Zeroizing<Vec<u8>>> {
+    let invalid = Error::InvalidInput { field: "api_secret" };
+    let bytes = Zeroizing::new(BASE64.decode(credentials.api_secret.expose()).map_err(|_| invalid.clone())?);
+    if bytes.is_empty() { Err(invalid) } else { Ok(bytes) }
+}
+
+/// `API-Sign` for a POST of `body` to `path`, signed with nonce `nonce` (the same one the body
+/// carries) and the decoded secret.
+pub fn api_sign(secret: &[u8], path: &str, nonce: &str, body: &str) -> Result<String> {
+    let digest = sha256(&[nonce.as_bytes(), body.as_bytes()]);
+    Ok(BASE64.encode(hmac_sha512(secret, &[path.as_bytes(), &digest])?))
+}
+
+/// Builds a signed POST to private method `path` (`/0/private/…`) whose form body is
+/// `nonce=<nonce>` followed by `params` (already form-encoded, may be empty).
+pub fn signed_request(credentials: &Credentials, nonce: &str, path: &str, params: &str) -> Result<HttpRequest> {
+    let body = if params.is_empty() { format!("nonce={nonce}") } else { format!("nonce={nonce}&{params}") };
+    let signature = api_sign(&decode_secret(credentials)?, path, nonce, &body)?;
+    Ok(HttpRequest {
+        method: Method::Post,
+        url: format!("{API_ORIGIN}{path}"),
+        headers: vec![
+            ("API-Key".to_owned(), credentials.api_key.expose().to_owned()),
+            ("API-Sign".to_owned(), signature),
+            ("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+        ],
+        body: Some(body),
+    })
+}
+
+/// Signs a request to `path` with the account's next nonce, just before it is sent.
+fn sign_next(context: &mut Context<'_>, path: &str, params: &str) -> Result<HttpRequest> {
+    let nonce = context.nonce()?.to_string();
+    signed_request(context.credentials()?, &nonce, path, params)
+}
+
+/// The engine feeds answers strictly in turn; anything else is a bug, reported as such.
+fn out_of_turn<T>() -> Result<Step<T>> {
+    Err(Error::InvalidInput { field: "refresh" })
+}
+
+/// Balances first, then Earn allocations, then the reconciled holding.
+enum Holdings {
+    Start,
+    AwaitingBalances,
+    AwaitingAllocations(BTreeMap<String, Tally>),
+    Finished,
+}
+
+impl Flow<Vec<Balance>> for Holdings {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<Balance>>> {
+        match (std::mem::replace(self, Holdings::Finished), answer) {
+            (Holdings::Start, None) => {
+                let request = sign_next(context, BALANCE_PATH, "")?;
+                *self = Holdings::AwaitingBalances;
+                Ok(Step::Send(request))
+            }
+            (Holdings::AwaitingBalances, Some(answer)) => {
+                let tallies = parse_balances(answer)?;
+                let request = sign_next(context, ALLOCATIONS_PATH, ALLOCATIONS_PARAMS)?;
+                *self = Holdings::AwaitingAllocations(tallies);
+                Ok(Step::Send(request))
+            }
+            (Holdings::AwaitingAllocations(tallies), Some(answer)) => {
+                let allocations = parse_allocations(answer)?;
+                reconcile(tallies, &allocations).map(Step::Done)
+            }
+            _ => out_of_turn(),
+        }
+    }
+}
+
+/// Pairs first (to split pair ids into assets), then every ticker.
+enum Prices {
+    Start,
+    AwaitingPairs,
+    AwaitingTickers(BTreeMap<String, Market>),
+    Finished,
+}
+
+impl Flow<Vec<Ticker>> for Prices {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, _context: &mut Context<'_>) -> Result<Step<Vec<Ticker>>> {
+        match (std::mem::replace(self, Prices::Finished), answer) {
+            (Prices::Start, None) => {
+                *self = Prices::AwaitingPairs;
+                Ok(Step::Send(HttpRequest::get(format!("{API_ORIGIN}{ASSET_PAIRS_PATH}"))))
+            }
+            (Prices::AwaitingPairs, Some(answer)) => {
+                *self = Prices::AwaitingTickers(parse_asset_pairs(answer)?);
+                Ok(Step::Send(HttpRequest::get(format!("{API_ORIGIN}{TICKER_PATH}"))))
+            }
+            (Prices::AwaitingTickers(markets), Some(answer)) => parse_tickers(answer, &markets).map(Step::Done),
+            _ => out_of_turn(),
+        }
+    }
+}
+
+/// One asset's amounts as BalanceEx lists them, before Earn allocations are weighed in.
+#[derive(Debug, Default)]
+struct Tally {
+    /// The base entry's `balance`: spot funds, open orders included.
+    spot: Decimal,
+    /// What open orders keep (`hold_trade`), part of `spot` or, with auto-earn, of the `.F` part.
+    in_orders: Decimal,
+    /// Suffixed amounts that do not earn and cannot be used directly (`.HOLD`, unknown suffixes).
+    held: Decimal,
+    /// Suffixed amounts that earn (`.F`, `.S`, `.M`, `.B`, `.P`, `.T`).
+    earning: Decimal,
+}
+
+/// What a suffix says about an amount.
+enum Part {
+    Spot,
+    Earning,
+    Held,
+}
+
+fn part_of(suffix: Option<&str>) -> Part {
+    match suffix {
+        None => Part::Spot,
+        // Staked on chain, opt-in rewards, yield-bearing, parachain, Kraken Rewards (auto-earn),
+        // tokenized: amounts put to work, shown apart from the base asset.
+        Some("S" | "M" | "B" | "P" | "F" | "T") => Part::Earning,
+        // `.HOLD` (such as `USD.HOLD`) is money Kraken holds back, not money that earns: it is
+        // locked until released. Whether it repeats part of the base balance is not documented;
+        // Kraken documents suffixed entries as separate amounts, so it is added once, as locked.
+        // A suffix Kraken adds later is treated the same way: counted, but neither usable nor
+        // earning until it is understood.
+        Some(_) => Part::Held,
+    }
+}
+
+/// Splits `XBT.F` into `XBT` and `F`, at the first dot.
+fn split_suffix(name: &str) -> (&str, Option<&str>) {
+    match name.split_once('.') {
+        Some((base, suffix)) => (base, Some(suffix)),
+        None => (name, None),
+    }
+}
+
+/// Fee credits (`KFEE`, whose altname is `FEE`) pay trading fees; they are not an asset to value.
+fn is_fee_credit(base: &str) -> bool {
+    matches!(base, "KFEE" | "FEE")
+}
+
+/// Cartera's code for a Kraken asset id or altname (without suffix), or `None` when it is not a
+/// code at all.
+///
+/// The table is the official SDK's `normalise_asset` (krakenfx/kraken-api-sdk
+/// `rust/src/types/asset.rs`) plus Cartera's rules. A leading X or Z is never stripped by rule:
+/// `XRP`, `XLM`, `ZEC` and `XTZ` are real codes.
+fn asset_code(kraken: &str) -> Option<String> {
+    let mapped = match kraken {
+        "XXBT" | "XBT" => "btc",
+        // The SDK stops at XDG, Kraken's name for Dogecoin; everyone else calls it DOGE.
+        "XXDG" | "XDG" => "doge",
+        // ETH2 was Kraken's staked ether (`ETH2.S`) and its rewards, one for one with ETH.
+        "XETH" | "ETH2" => "eth",
+        "XETC" => "etc",
+        "XLTC" => "ltc",
+        "XMLN" => "mln",
+        "XREP" => "rep",
+        "XXLM" => "xlm",
+        "XXMR" => "xmr",
+        "XXRP" => "xrp",
+        "XZEC" => "zec",
+        "ZARS" => "ars",
+        "ZAUD" => "aud",
+        "ZCAD" => "cad",
+        "ZCLP" => "clp",
+        "ZCOP" => "cop",
+        "ZDKK" => "dkk",
+        "ZEUR" => "eur",
+        "ZGBP" => "gbp",
+        "ZGEL" => "gel",
+        "ZGHS" => "ghs",
+        "ZJPY" => "jpy",
+        "ZLKR" => "lkr",
+        "ZMXN" => "mxn",
+        "ZPLN" => "pln",
+        "ZSEK" => "sek",
+        "ZUGX" => "ugx",
+        "ZUSD" => "usd",
+        "ZVND" => "vnd",
+        "ZXOF" => "xof",
+        // Kraken kept the Terra names after the 2022 collapse: its UST is TerraUSD Classic, never
+        // Tether (that is USDT), its LUNA is Luna Classic and LUNA2 the new Luna (ccxt maps them
+        // the same way). Other exchanges call them USTC, LUNC and LUNA.
+        "UST" => "ustc",
+        "LUNA" => "lunc",
+        "LUNA2" => "luna",
+        // Staking codes with their lock-up in days, seen in balances before staking moved to
+        // Earn (`DOT28.S`, `KSM07.S`); an exact list, since digits end real codes too (`SN44`).
+        "ATOM21" => "atom",
+        "DOT28" => "dot",
+        "FLOW14" | "FLOWH" => "flow",
+        "GRT28" => "grt",
+        "KAVA21" => "kava",
+        "KSM07" => "ksm",
+        "MATIC04" => "matic",
+        "SCRT21" => "scrt",
+        "SOL03" => "sol",
+        other => {
+            let plain = !other.is_empty() && other.len() <= 32 && other.bytes().all(|b| b.is_ascii_alphanumeric());
+            return plain.then(|| other.to_ascii_lowercase());
+        }
+    };
+    Some(mapped.to_owned())
+}
+
+/// Kraken's envelope. `error` is an array of strings, or (in a few old answers) one string.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow)]
+    result: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawBalance<'a> {
+    #[serde(borrow)]
+    balance: &'a RawValue,
+    // `credit` and `credit_used` are a credit line, not funds the account owns: not read.
+    #[serde(borrow)]
+    hold_trade: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct AllocationsResult<'a> {
+    #[serde(borrow)]
+    items: Vec<Allocation<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Allocation<'a> {
+    #[serde(borrow)]
+    native_asset: Cow<'a, str>,
+    #[serde(borrow)]
+    amount_allocated: Option<AmountAllocated<'a>>,
+}
+
+#[derive(Deserialize)]
+struct AmountAllocated<'a> {
+    #[serde(borrow)]
+    total: Option<Amount<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Amount<'a> {
+    #[serde(borrow)]
+    native: &'a RawValue,
+}
+
+/// Every field optional: a pair missing one is skipped, not fatal to the others.
+#[derive(Deserialize)]
+struct RawPair<'a> {
+    #[serde(borrow)]
+    base: Option<&'a RawValue>,
+    #[serde(borrow)]
+    quote: Option<&'a RawValue>,
+}
+
+/// `c` is [last price, lot volume], `v` is [volume today, volume over the last 24 hours].
+#[derive(Deserialize)]
+struct RawTicker<'a> {
+    #[serde(borrow)]
+    c: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    v: Option<Vec<&'a RawValue>>,
+}
+
+/// A pair's assets in Cartera's codes.
+#[derive(Debug)]
+struct Market {
+    base: String,
+    quote: String,
+}
+
+/// The `result` of a successful answer, or the error the answer stands for.
+fn read_result(response: HttpResponse<'_>) -> Result<&RawValue> {
+    // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
+    let Some(document) = response.text().and_then(|text| serde_json::from_str::<Envelope<'_>>(text).ok()) else {
+        return Err(unreadable(response));
+    };
+    if let Some(error) = document.error {
+        let messages: Vec<Cow<'_, str>> = match json::string(error) {
+            Some(one) => vec![one],
+            None => serde_json::from_str(error.get()).map_err(|_| unreadable(response))?,
+        };
+        // `W…` entries are warnings that come with a result; only an `E…` entry is an error.
+        if let Some(message) = messages.iter().find(|message| message.starts_with('E')) {
+            return Err(map_error(message, response));
+        }
+    }
+    match document.result {
+        Some(result) if response.is_success() => Ok(result),
+        _ => Err(unreadable(response)),
+    }
+}
+
+/// A body that is not Kraken's envelope, or an envelope that carries neither error nor result.
+fn unreadable(response: HttpResponse<'_>) -> Error {
+    match response.status {
+        429 => rate_limited(response),
+        // Cloudflare's 520 and other pages in front of the API, an empty 502, a 403 block page.
+        status if status >= 400 => Error::ExchangeUnavailable { exchange: EXCHANGE, status },
+        _ => Error::MalformedResponse { exchange: EXCHANGE },
+    }
+}
+
+fn rate_limited(response: HttpResponse<'_>) -> Error {
+    let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(RATE_LIMIT_SECS));
+    Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
+}
+
+/// `EService:Throttled: <unix seconds>` names the instant requests are taken again.
+fn throttled_until(seconds: Option<&str>, response: HttpResponse<'_>) -> Error {
+    let Some(at_ms) = seconds.and_then(|text| text.parse::<u64>().ok()).and_then(|at| at.checked_mul(1000)) else {
+        return rate_limited(response);
+    };
+    let wait_ms = at_ms.saturating_sub(response.received_at_ms);
+    Error::RateLimited { exchange: EXCHANGE, retry_after_ms: capped_wait_ms(wait_ms.div_ceil(1000)) }
+}
+
+/// Maps Kraken's `<Category>:<Message>[:<detail>]` errors
+/// (<https://docs.kraken.com/api/docs/guides/spot-rest-intro>, the official SDK's
+/// `rust/docs/guides/error-handling.md`, ccxt's table) to what the user has to do. Messages are
+/// compared without case and without the spaces some answers put around the colons
+/// (`EService: Throttled: 1741500000`).
+fn map_error(message: &str, response: HttpResponse<'_>) -> Error {
+    let mut parts = message.split(':').map(str::trim);
+    let category = parts.next().unwrap_or_default();
+    let reason = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let detail = parts.next();
+    let unavailable = Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status };
+    match (category.to_ascii_lowercase().as_str(), reason.as_str()) {
+        ("eapi", "invalid key" | "invalid signature") => Error::InvalidCredentials { exchange: EXCHANGE },
+        ("eapi", "invalid nonce") => Error::NonceRejected { exchange: EXCHANGE },
+        ("egeneral" | "eapi", "permission denied") => Error::MissingPermission { exchange: EXCHANGE },
+        // Too many failed logins: an authentication ban, not flood control.
+        ("egeneral", "temporary lockout") => {
+            Error::RateLimited { exchange: EXCHANGE, retry_after_ms: capped_wait_ms(LOCKOUT_SECS) }
+        }
+        ("eapi" | "eauth", "rate limit exceeded") | ("egeneral", "too many requests") => rate_limited(response),
+        ("eservice", "throttled") => throttled_until(detail, response),
+        // The official SDK counts every other `EAuth:` as a credential failure.
+        ("eauth", _) => Error::InvalidCredentials { exchange: EXCHANGE },
+        ("eservice", "unavailable" | "busy" | "deadline elapsed") | ("egeneral" | "edatabase", "internal error") => {
+            unavailable
+        }
+        // `EService:Market in cancel_only mode` (or post_only, limit_only): maintenance.
+        ("eservice", market) if market.starts_with("market in") => unavailable,
+        _ => Error::ExchangeRejected { exchange: EXCHANGE, code: sanitize_code(category) },
+    }
+}
+
+/// A non-negative amount, or `None`: Kraken never reports a negative holding, and one would
+/// break every sum below.
+fn amount(raw: &RawValue) -> Option<Decimal> {
+    json::decimal(raw).filter(|value| !value.is_sign_negative())
+}
+
+/// Reads a BalanceEx answer into per-asset tallies (fee credits left out), or the error it
+/// reports. A balance that cannot be read fails the whole answer: dropping it would show a
+/// smaller portfolio than the user owns.
+fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>> {
+    let result = read_result(response)?;
+    let malformed = Error::MalformedResponse { exchange: EXCHANGE };
+    let overflow = Error::AmountOverflow { exchange: EXCHANGE };
+    let entries: BTreeMap<String, RawBalance<'_>> = serde_json::from_str(result.get()).map_err(|_| malformed.clone())?;
+    if entries.len() > super::MAX_ROWS {
+        return Err(malformed);
+    }
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    for (name, entry) in &entries {
+        let (base, suffix) = split_suffix(name);
+        if is_fee_credit(base) {
+            continue;
+        }
+        let code = asset_code(base).ok_or_else(|| malformed.clone())?;
+        let balance = amount(entry.balance).ok_or_else(|| malformed.clone())?;
+        let in_orders = match entry.hold_trade {
+            Some(raw) => amount(raw).ok_or_else(|| malformed.clone())?,
+            None => Decimal::ZERO,
+        };
+        let tally = tallies.entry(code).or_default();
+        let part = match part_of(suffix) {
+            Part::Spot => &mut tally.spot,
+            Part::Earning => &mut tally.earning,
+            Part::Held => &mut tally.held,
+        };
+        *part = part.checked_add(balance).ok_or_else(|| overflow.clone())?;
+        tally.in_orders = tally.in_orders.checked_add(in_orders).ok_or_else(|| overflow.clone())?;
+    }
+    Ok(tallies)
+}
+
+/// Reads an Earn/Allocations answer into the native amount allocated per asset, or the error it
+/// reports. Kraken documents no paging for it ("we don't expect the result for a particular user
+/// to be overwhelmingly large").
+fn parse_allocations(response: HttpResponse<'_>) -> Result<BTreeMap<String, Decimal>> {
+    let result = read_result(response)?;
+    let malformed = Error::MalformedResponse { exchange: EXCHANGE };
+    let parsed: AllocationsResult<'_> = serde_json::from_str(result.get()).map_err(|_| malformed.clone())?;
+    if parsed.items.len() > super::MAX_ROWS {
+        return Err(malformed);
+    }
+    let mut allocated: BTreeMap<String, Decimal> = BTreeMap::new();
+    for item in &parsed.items {
+        let (base, _) = split_suffix(&item.native_asset);
+        if is_fee_credit(base) {
+            continue;
+        }
+        let code = asset_code(base).ok_or_else(|| malformed.clone())?;
+        // A strategy without a total holds nothing; a total that cannot be read is an error.
+        let native = match item.amount_allocated.as_ref().and_then(|amounts| amounts.total.as_ref()) {
+            Some(total) => amount(total.native).ok_or_else(|| malformed.clone())?,
+            None => Decimal::ZERO,
+        };
+        let sum = allocated.entry(code).or_default();
+        *sum = sum.checked_add(native).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
+    }
+    Ok(allocated)
+}
+
+/// Per asset: the earning part is the larger of the suffixed balances and the Earn allocations
+/// (they mostly show the same funds; some Earn strategies are missing from the balances), and
+/// what open orders or holds keep is locked, whichever part it comes from.
+fn reconcile(mut tallies: BTreeMap<String, Tally>, allocations: &BTreeMap<String, Decimal>) -> Result<Vec<Balance>> {
+    let overflow = || Error::AmountOverflow { exchange: EXCHANGE };
+    for code in allocations.keys() {
+        tallies.entry(code.clone()).or_default();
+    }
+    let mut balances = Vec::with_capacity(tallies.len());
+    for (currency, tally) in tallies {
+        let allocated = allocations.get(&currency).copied().unwrap_or_default();
+        let earning = tally.earning.max(allocated);
+        let total = tally.spot.checked_add(tally.held).and_then(|sum| sum.checked_add(earning)).ok_or_else(overflow)?;
+        // With auto-earn the base entry can be 0 while orders hold funds from the `.F` part, so
+        // `hold_trade` may exceed `balance`: the held amount is locked and stops counting as
+        // earning, and nothing is ever negative.
+        let locked = tally.in_orders.checked_add(tally.held).ok_or_else(overflow)?.min(total);
+        let earning = earning.min(total - locked);
+        let available = total - locked - earning;
+        balances.push(Balance { currency, total, available, locked, earning });
+    }
+    merge_balances(EXCHANGE, balances)
+}
+
+/// Reads an AssetPairs answer: pair id → its assets in Cartera's codes. Pairs whose assets
+/// cannot be named are left out (their tickers are then skipped).
+fn parse_asset_pairs(response: HttpResponse<'_>) -> Result<BTreeMap<String, Market>> {
+    let result = read_result(response)?;
+    let pairs: BTreeMap<String, &RawValue> =
+        serde_json::from_str(result.get()).map_err(|_| Error::MalformedResponse { exchange: EXCHANGE })?;
+    Ok(pairs.into_iter().take(super::MAX_ROWS).filter_map(|(id, raw)| Some((id, parse_pair(raw)?))).collect())
+}
+
+fn parse_pair(raw: &RawValue) -> Option<Market> {
+    let pair: RawPair<'_> = serde_json::from_str(raw.get()).ok()?;
+    let asset = |raw: Option<&RawValue>| {
+        let name = json::string(raw?)?;
+        let (base, _) = split_suffix(&name);
+        if is_fee_credit(base) { None } else { asset_code(base) }
+    };
+    let market = Market { base: asset(pair.base)?, quote: asset(pair.quote)? };
+    (market.base != market.quote).then_some(market)
+}
+
+/// Reads a Ticker answer for every pair, naming each through `markets`; a ticker of an unknown
+/// pair or without a positive last price is skipped.
+fn parse_tickers(response: HttpResponse<'_>, markets: &BTreeMap<String, Market>) -> Result<Vec<Ticker>> {
+    let result = read_result(response)?;
+    let tickers: BTreeMap<String, &RawValue> =
+        serde_json::from_str(result.get()).map_err(|_| Error::MalformedResponse { exchange: EXCHANGE })?;
+    Ok(tickers
+        .into_iter()
+        .take(super::MAX_ROWS)
+        .filter_map(|(id, raw)| parse_ticker(&id, raw, markets.get(&id)?))
+        .collect())
+}
+
+fn parse_ticker(id: &str, raw: &RawValue, market: &Market) -> Option<Ticker> {
+    let ticker: RawTicker<'_> = serde_json::from_str(raw.get()).ok()?;
+    let last = json::decimal(ticker.c?.first()?)?;
+    if last <= Decimal::ZERO {
+        return None;
+    }
+    let volume = ticker.v.and_then(|volumes| volumes.get(1).copied().and_then(amount)).unwrap_or_default();
+    Some(Ticker {
+        book: format!("kraken:{id}"),
+        base: market.base.clone(),
+        quote: market.quote.clone(),
+        last,
+        volume,
+        // `o` is the open at midnight UTC: a change since then is not a 24-hour change.
+        change_24h: None,
+        created_at: None,
+    })
+}
+
+#[cfg(test)]
+mod tests;
