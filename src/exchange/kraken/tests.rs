@@ -89,7 +89,13 @@ fn kraken_sdk_golden_vector() {
 //     print(s(D,"/0/private/Earn/Allocations","1700000000001","nonce=1700000000001&hide_zero_allocations=true"))
 //     print(s(D,"/0/private/BalanceEx","1731349200123123456","nonce=1731349200123123456"))
 //     print(s(D,"/0/private/Earn/Allocations","1731349200123123457","nonce=1731349200123123457&hide_zero_allocations=true"))'
-// Both print the same five lines, the ones below.
+// Both print the same five lines, the ones below. ccxt 4.5.84's own Kraken signer (npm `ccxt`)
+// builds the same two holding requests, bodies and API-Sign alike:
+//   node -e 'const ccxt=require("ccxt");
+//     const ex=new ccxt.kraken({apiKey:"kraken-test-key",secret:"kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="});
+//     const n=["1731349200123123456","1731349200123123457"]; ex.nonce=()=>n.shift();
+//     for (const [m,p] of [["BalanceEx",{}],["Earn/Allocations",{hide_zero_allocations:true}]]) {
+//       const r=ex.sign(m,"private","POST",p); console.log(r.body, r.headers["API-Sign"]); }'
 const S1_BALANCE_EX: &str = "X3y5k75ZrRIHQ8RjnD2NKxEhQHf8gg03yc7nUxUIhsJs4YSUoGjP64LBrVa7dqT/pElljvpEROuhchHcpRAkQQ==";
 const S2_ALLOCATIONS: &str = "2XW/bf/4HoT39PArGcq+OT2PIBfVn+qquimpeqTy96n9nLEmv7Frat1qnQb8VJxN1i55s7bCf9DglnFKi+q4gQ==";
 
