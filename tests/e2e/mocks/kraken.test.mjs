@@ -1,0 +1,334 @@
+// The mock Kraken on its own (no browser): requests are signed here with node:crypto, written
+// from Kraken's docs independently of the mock's own signer.
+import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
+import { request } from 'node:https';
+import { after, before, describe, test } from 'node:test';
+
+import { makeCertificate, STRAY_HOST, startMockServer } from '../mock-server.mjs';
+import {
+  createKraken, ERRORS, expectedHoldings, HOST, marketsFrom, SAMPLE_ACCOUNT, SAMPLE_MARKETS, SECOND_ACCOUNT, sign,
+} from './kraken.mjs';
+
+/** Kraken's docs example (https://docs.kraken.com/api/docs/guides/spot-rest-auth). */
+const DOCS_SECRET = 'kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==';
+
+function apiSign(secret, path, nonce, body) {
+  const inner = createHash('sha256').update(nonce + body, 'utf8').digest();
+  return createHmac('sha512', Buffer.from(secret, 'base64')).update(Buffer.concat([Buffer.from(path), inner])).digest('base64');
+}
+
+let counter = 0n;
+/** A 19-digit nonce like Cartera's: ms timestamp and a 6-digit salt, always growing here. */
+function nonce() {
+  counter += 1n;
+  return (BigInt(Date.now()) * 1_000_000n + 100_000n + counter).toString();
+}
+
+/** A request through TLS with the mock's certificate as the only trusted root, as api.kraken.com. */
+function send(port, { method = 'GET', path, headers = {}, body, timeout = 5000 }) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1', port, path, method, servername: HOST, ca: makeCertificate([HOST, STRAY_HOST]).cert,
+        headers: { host: HOST, ...headers }, timeout,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          let json = null;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode, text, body: json, headers: res.headers });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** A signed POST to a private method with `params` after the nonce. */
+function post(port, account, method, { params = '', n = nonce(), key = account.apiKey, secret = account.secret } = {}) {
+  const path = `/0/private/${method}`;
+  const body = params ? `nonce=${n}&${params}` : `nonce=${n}`;
+  return send(port, {
+    method: 'POST', path, body,
+    headers: { 'api-key': key, 'api-sign': apiSign(secret, path, n, body), 'content-type': 'application/x-www-form-urlencoded' },
+  });
+}
+
+describe('mock Kraken', () => {
+  let kraken;
+  let server;
+  before(async () => {
+    kraken = createKraken({
+      accounts: {
+        [SAMPLE_ACCOUNT.apiKey]: SAMPLE_ACCOUNT,
+        [SECOND_ACCOUNT.apiKey]: SECOND_ACCOUNT,
+      },
+    });
+    server = await startMockServer([kraken]);
+  });
+  after(() => server.close());
+
+  test('its signer reproduces the docs example and the official SDK vector', () => {
+    const body = 'nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25';
+    const docs = '4/dpxb3iT4tp/ZCVEwSnEsLxx0bqyhLpdfOpc6fn7OR8+UClSV5n9E6aSS8MPtnRfp32bAb0nmbRn6H8ndwLUQ==';
+    assert.equal(sign(DOCS_SECRET, '/0/private/AddOrder', '1616492376594', body), docs);
+    assert.equal(apiSign(DOCS_SECRET, '/0/private/AddOrder', '1616492376594', body), docs);
+    assert.equal(
+      sign(Buffer.alloc(32, 1).toString('base64'), '/0/private/Balance', '1700000000000000000', 'nonce=1700000000000000000'),
+      '6i7+cpXVLDDnDOekgsRcgFQhkYFyPDSSxhSVA8OrA6vjziXcy2K1DP3n7f9B/Kgni71WjBSQusZKxduRsdF20Q==',
+    );
+  });
+
+  test('a signed BalanceEx gets the balances in Kraken\'s shapes, over TLS as api.kraken.com', async () => {
+    const res = await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { error: [], result: SAMPLE_ACCOUNT.balances });
+    assert.equal(typeof res.body.result.ZUSD.balance, 'string');
+    assert.equal(typeof res.body.result.ZEUR.balance, 'number', 'numbers as JSON numbers too');
+    assert.ok(res.body.result['XBT.F'] && res.body.result['DOT.S'] && res.body.result.USDT);
+    const last = kraken.requests.at(-1);
+    assert.equal(last.host, HOST);
+    assert.equal(last.authorized, true);
+    assert.equal(last.apiKey, SAMPLE_ACCOUNT.apiKey);
+    assert.equal(last.error, null);
+  });
+
+  test('Earn/Allocations hides zero allocations only when asked', async () => {
+    const hidden = await post(server.port, SAMPLE_ACCOUNT, 'Earn/Allocations', { params: 'hide_zero_allocations=true' });
+    assert.equal(hidden.status, 200);
+    const assets = hidden.body.result.items.map((item) => item.native_asset);
+    assert.deepEqual(assets, ['XBT', 'DOT', 'ETH', 'SOL', 'USDC']);
+    assert.equal(hidden.body.result.converted_asset, 'USD');
+    assert.equal(hidden.body.result.total_allocated, '13225');
+    const all = await post(server.port, SAMPLE_ACCOUNT, 'Earn/Allocations');
+    assert.ok(all.body.result.items.some((item) => item.native_asset === 'ATOM'));
+    const empty = await post(server.port, SECOND_ACCOUNT, 'Earn/Allocations', { params: 'hide_zero_allocations=true' });
+    assert.deepEqual(empty.body.result.items, []);
+  });
+
+  test('JSON bodies are signed and checked the same way', async () => {
+    const n = nonce();
+    const path = '/0/private/BalanceEx';
+    const body = `{"nonce":${n}}`;
+    const res = await send(server.port, {
+      method: 'POST', path, body,
+      headers: { 'api-key': SECOND_ACCOUNT.apiKey, 'api-sign': apiSign(SECOND_ACCOUNT.secret, path, n, body), 'content-type': 'application/json' },
+    });
+    assert.deepEqual(res.body, { error: [], result: SECOND_ACCOUNT.balances });
+  });
+
+  test('a wrong signature, an unknown key and missing headers are refused like Kraken does', async () => {
+    const wrong = await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx', { secret: DOCS_SECRET });
+    assert.equal(wrong.status, 200, 'Kraken reports API errors with HTTP 200');
+    assert.deepEqual(wrong.body, { error: ['EAPI:Invalid signature'], result: {} });
+    assert.equal(kraken.requests.at(-1).authorized, false);
+    // Signing the path with a query string, or another method's path, is wrong too.
+    const n = nonce();
+    const crossed = await send(server.port, {
+      method: 'POST', path: '/0/private/BalanceEx', body: `nonce=${n}`,
+      headers: { 'api-key': SAMPLE_ACCOUNT.apiKey, 'api-sign': apiSign(SAMPLE_ACCOUNT.secret, '/0/private/Balance', n, `nonce=${n}`) },
+    });
+    assert.deepEqual(crossed.body.error, ['EAPI:Invalid signature']);
+    const unknown = await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx', { key: 'NoSuchKey' });
+    assert.deepEqual(unknown.body.error, ['EAPI:Invalid key']);
+    const bare = await send(server.port, { method: 'POST', path: '/0/private/BalanceEx', body: `nonce=${nonce()}` });
+    assert.deepEqual(bare.body.error, ['EAPI:Invalid key']);
+    const noNonce = await send(server.port, {
+      method: 'POST', path: '/0/private/BalanceEx', body: 'foo=bar',
+      headers: { 'api-key': SAMPLE_ACCOUNT.apiKey, 'api-sign': apiSign(SAMPLE_ACCOUNT.secret, '/0/private/BalanceEx', '', 'foo=bar') },
+    });
+    assert.deepEqual(noNonce.body.error, ['EAPI:Invalid nonce']);
+  });
+
+  test('nonces must grow per key, compared exactly beyond 2^53', async () => {
+    const key = createKraken({ accounts: { [SAMPLE_ACCOUNT.apiKey]: SAMPLE_ACCOUNT, [SECOND_ACCOUNT.apiKey]: SECOND_ACCOUNT } });
+    const own = await startMockServer([key]);
+    try {
+      const ok = (res) => assert.deepEqual(res.body.error, [], JSON.stringify(res.body));
+      const refused = (res) => assert.deepEqual(res.body.error, ['EAPI:Invalid nonce']);
+      ok(await post(own.port, SAMPLE_ACCOUNT, 'BalanceEx', { n: '1731349200123123456' }));
+      refused(await post(own.port, SAMPLE_ACCOUNT, 'BalanceEx', { n: '1731349200123123456' }));
+      refused(await post(own.port, SAMPLE_ACCOUNT, 'Earn/Allocations', { n: '1731349200123123455' }));
+      // 1731349200123123457 and …456 are the same double; the mock tells them apart.
+      ok(await post(own.port, SAMPLE_ACCOUNT, 'Earn/Allocations', { n: '1731349200123123457' }));
+      // A refused signature does not use the nonce up.
+      const bad = await post(own.port, SAMPLE_ACCOUNT, 'BalanceEx', { n: '1731349200123123500', secret: DOCS_SECRET });
+      assert.deepEqual(bad.body.error, ['EAPI:Invalid signature']);
+      ok(await post(own.port, SAMPLE_ACCOUNT, 'BalanceEx', { n: '1731349200123123500' }));
+      // Another key keeps its own count; a millisecond nonce is fine for a fresh key.
+      ok(await post(own.port, SECOND_ACCOUNT, 'BalanceEx', { n: '1700000000000' }));
+      refused(await post(own.port, SECOND_ACCOUNT, 'BalanceEx', { n: '1699999999999' }));
+      refused(await post(own.port, SAMPLE_ACCOUNT, 'BalanceEx', { n: '18446744073709551616' }));
+      refused(await post(own.port, SAMPLE_ACCOUNT, 'BalanceEx', { n: '-5' }));
+      assert.deepEqual(key.requests.map((r) => r.nonce).slice(0, 2), ['1731349200123123456', '1731349200123123456']);
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('AssetPairs and Ticker: every pair, or the ones asked for', async () => {
+    const pairs = await send(server.port, { path: '/0/public/AssetPairs' });
+    assert.equal(pairs.status, 200);
+    assert.deepEqual(pairs.body.result, SAMPLE_MARKETS.pairs);
+    assert.equal(pairs.body.result.XXBTZUSD.base, 'XXBT');
+    assert.equal(pairs.body.result.XXBTZUSD.quote, 'ZUSD');
+    const tickers = await send(server.port, { path: '/0/public/Ticker' });
+    assert.deepEqual(Object.keys(tickers.body.result), Object.keys(SAMPLE_MARKETS.pairs));
+    const btc = tickers.body.result.XXBTZUSD;
+    assert.equal(btc.c[0], '95000.10000');
+    assert.equal(btc.v[1], '2345.67890123');
+    assert.equal(typeof btc.o, 'string');
+    assert.equal(kraken.requests.at(-1).authorized, null);
+    const one = await send(server.port, { path: '/0/public/Ticker?pair=XBTUSD,ZEURZUSD' });
+    assert.deepEqual(Object.keys(one.body.result), ['XXBTZUSD', 'ZEURZUSD']);
+    const unknown = await send(server.port, { path: '/0/public/Ticker?pair=NOPE' });
+    assert.deepEqual(unknown.body.error, ['EQuery:Unknown asset pair']);
+    const stray = await send(server.port, { path: '/0/public/Nope' });
+    assert.deepEqual(stray.body.error, ['EGeneral:Unknown method']);
+  });
+
+  test('every error kind arrives as Kraken sends it, once, then normal again', async () => {
+    for (const [kind, message] of Object.entries(ERRORS)) {
+      kraken.setFault(SAMPLE_ACCOUNT.apiKey, `error:${kind}`, { times: 1 });
+      const res = await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx');
+      assert.equal(res.status, 200, kind);
+      assert.deepEqual(res.body, { error: [message], result: {} }, kind);
+      assert.equal(kraken.requests.at(-1).fault, `error:${kind}`);
+      assert.equal(kraken.requests.at(-1).error, message);
+    }
+    assert.deepEqual((await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx')).body.error, []);
+  });
+
+  test('throttling names an instant in unix seconds', async () => {
+    kraken.setFault('Earn/Allocations', 'error:throttled:90', { times: 1 });
+    assert.deepEqual((await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx')).body.error, [], 'only the faulted method');
+    const res = await post(server.port, SAMPLE_ACCOUNT, 'Earn/Allocations', { params: 'hide_zero_allocations=true' });
+    const [message] = res.body.error;
+    const at = Number(/^EService:Throttled: (\d+)$/.exec(message)?.[1]);
+    const ahead = at - Date.now() / 1000;
+    assert.ok(ahead > 85 && ahead <= 91, message);
+  });
+
+  test('faults: HTTP statuses, Cloudflare pages, malformed JSON, Retry-After, redirects, public only', async () => {
+    kraken.setFault('private', 'http:503', { times: 1 });
+    let res = await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx');
+    assert.equal(res.status, 503);
+    assert.equal(res.body, null);
+
+    kraken.setFault(SAMPLE_ACCOUNT.apiKey, 'html520', { times: 1 });
+    res = await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx');
+    assert.equal(res.status, 520);
+    assert.match(res.headers['content-type'], /text\/html/);
+    assert.match(res.text, /Cloudflare/);
+
+    kraken.setFault('*', 'malformed', { times: 1 });
+    res = await post(server.port, SAMPLE_ACCOUNT, 'BalanceEx');
+    assert.equal(res.status, 200);
+    assert.equal(res.body, null);
+
+    kraken.setFault('public', 'retry-after:7', { times: 1 });
+    res = await send(server.port, { path: '/0/public/Ticker' });
+    assert.equal(res.status, 429);
+    assert.equal(res.headers['retry-after'], '7');
+    assert.equal((await send(server.port, { path: '/0/public/Ticker' })).status, 200);
+
+    kraken.setFault('AssetPairs', 'redirect', { times: 1 });
+    res = await send(server.port, { path: '/0/public/AssetPairs' });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.location, `https://${STRAY_HOST}/collect`);
+
+    kraken.setFault('Ticker', 'error:unavailable');
+    assert.deepEqual((await send(server.port, { path: '/0/public/Ticker' })).body.error, ['EService:Unavailable']);
+    assert.equal((await send(server.port, { path: '/0/public/AssetPairs' })).status, 200, 'the other method is unaffected');
+    kraken.clearFaults();
+    assert.deepEqual((await send(server.port, { path: '/0/public/Ticker' })).body.error, []);
+
+    assert.throws(() => kraken.setFault('*', 'error:nonsense'));
+    assert.throws(() => kraken.setFault('*', 'nonsense'));
+  });
+
+  test('faults: timeout never answers', async () => {
+    kraken.setFault(SECOND_ACCOUNT.apiKey, 'timeout', { times: 1 });
+    await assert.rejects(
+      (async () => {
+        const n = nonce();
+        const path = '/0/private/BalanceEx';
+        return send(server.port, {
+          method: 'POST', path, body: `nonce=${n}`, timeout: 300,
+          headers: { 'api-key': SECOND_ACCOUNT.apiKey, 'api-sign': apiSign(SECOND_ACCOUNT.secret, path, n, `nonce=${n}`) },
+        });
+      })(),
+      /timeout/,
+    );
+  });
+
+  test('books are the tickers in Cartera\'s codes, with no 24-hour change', () => {
+    const books = kraken.books();
+    assert.equal(books.length, Object.keys(SAMPLE_MARKETS.tickers).length);
+    const byBook = Object.fromEntries(books.map((b) => [b.book, b]));
+    assert.deepEqual(byBook['kraken:XXBTZUSD'], {
+      book: 'kraken:XXBTZUSD', base: 'btc', quote: 'usd', last: '95000.10000', volume: '2345.67890123', change: null,
+    });
+    assert.equal(byBook['kraken:XDGUSD'].base, 'doge');
+    assert.equal(byBook['kraken:USTUSD'].base, 'ustc', 'Kraken\'s UST is TerraUSD Classic');
+    assert.equal(byBook['kraken:USDTZUSD'].base, 'usdt');
+    assert.deepEqual([byBook['kraken:ZUSDZCAD'].base, byBook['kraken:ZUSDZCAD'].quote], ['usd', 'cad']);
+    assert.equal(byBook['kraken:XTZUSD'].base, 'xtz', 'no X stripped by rule');
+    // Pairs Cartera cannot name, and dead tickers, are no books.
+    const odd = createKraken({
+      markets: marketsFrom([
+        ['FEEUSD', 'FEEUSD', 'FEE/USD', 'KFEE', 'ZUSD', '1.0', '1', '1.0'],
+        ['DEADUSD', 'DEADUSD', 'DEAD/USD', 'DEAD', 'ZUSD', '0.00000', '0', '0.00000'],
+        ['LUNA2USD', 'LUNA2USD', 'LUNA2/USD', 'LUNA2', 'ZUSD', '0.1500', '10', '0.1400'],
+      ]),
+    });
+    assert.deepEqual(odd.books().map((b) => [b.book, b.base]), [['kraken:LUNA2USD', 'luna']]);
+  });
+
+  test('expected holdings follow the rules, by hand', () => {
+    assert.deepEqual(expectedHoldings(SAMPLE_ACCOUNT), {
+      btc: '0.17435', // 0.12435 spot + XBT.F 0.05, which Earn repeats: counted once
+      doge: '1000',
+      dot: '140', // Earn 140 > DOT.S 120
+      eth: '2.1', // 0.1 spot + ETH2.S 2.0 > Earn 1.5
+      eur: '1500.5',
+      sol: '12.5', // only in Earn
+      usd: '2593.21', // spot + USD.HOLD
+      usdc: '25',
+      usdt: '410.55', // spot + USDT.F; the credit line is not counted
+      ustc: '42',
+      xrp: '25.5',
+    });
+    assert.deepEqual(expectedHoldings(SECOND_ACCOUNT), { btc: '0.03', eur: '200' });
+    assert.deepEqual(
+      expectedHoldings({
+        balances: { 'DOT28.S': { balance: '3' }, 'USDT0.TEMPO': { balance: 8 }, KFEE: { balance: '9' }, XXBT: { balance: 3.8e-7 } },
+        allocations: [{ native_asset: 'DOT', amount_allocated: { total: { native: '2' } } }],
+      }),
+      { btc: '0.00000038', dot: '3', usdt0: '8' },
+    );
+  });
+
+  test('the log records every request with its host, path and verdict', () => {
+    assert.ok(kraken.requests.length > 20);
+    for (const r of kraken.requests) {
+      assert.equal(r.host, HOST);
+      assert.ok(['GET', 'POST'].includes(r.method));
+    }
+    assert.ok(kraken.balanceRequests().length > 5);
+    assert.ok(kraken.balanceRequests().every((r) => r.path === '/0/private/BalanceEx'));
+    assert.ok(kraken.privateRequests().every((r) => r.method === 'POST'));
+    assert.ok(kraken.privateRequests().filter((r) => r.authorized === true).every((r) => /^\d{19}$/.test(r.nonce)));
+  });
+});
