@@ -155,8 +155,8 @@ function exchangesJson(accounts) {
 
 /** The vault and the account list must always name the same accounts; a write that would break
  * that is refused (and nothing is written). */
-function requireSameAccounts(core, vault, accounts) {
-  const sealed = [...core.vaultAccountIds(vault)].sort();
+function requireSameAccounts(vault, accounts) {
+  const sealed = [...cartera.vaultAccountIds(vault)].sort();
   const listed = accounts.map((account) => account.id).sort();
   if (sealed.length !== listed.length || sealed.some((id, i) => id !== listed[i])) throw { code: 'vault_changed' };
 }
@@ -276,7 +276,7 @@ function upgradeVault(core, vaultKey) {
     const list = accountList(accounts);
     const upgraded = core.upgradeVault(vault, vaultKey, exchangesJson(list));
     if (upgraded === vault) return;
-    requireSameAccounts(core, upgraded, list);
+    requireSameAccounts(upgraded, list);
     await write({ vault: upgraded });
   });
 }
@@ -372,7 +372,7 @@ async function addAccount(message) {
     const updated = replaced
       ? accounts.map((existing) => (existing.id === saved.id ? saved : existing))
       : [...accounts, saved];
-    requireSameAccounts(core, sealed, updated);
+    requireSameAccounts(sealed, updated);
     const nonces = { ...(current.nonces ?? {}) };
     if (typeof check.lastNonce === 'string') nonces[saved.id] = check.lastNonce;
     // Vault and account list in one write, so neither can exist without the other.
@@ -396,11 +396,11 @@ async function removeAccount(message) {
     }
     // Deleting needs the key even when the vault has no entry left for the account.
     core.checkVaultKey(current.vault, vaultKey);
-    const sealedIds = core.vaultAccountIds(current.vault);
+    const sealedIds = cartera.vaultAccountIds(current.vault);
     // An account whose sealed key is missing (a "ghost") still leaves the list.
     const vault = sealedIds.includes(id) ? core.removeAccount(current.vault, vaultKey, id) : current.vault;
     const remaining = accounts.filter((account) => account.id !== id);
-    requireSameAccounts(core, vault, remaining);
+    requireSameAccounts(vault, remaining);
     const nonces = { ...(current.nonces ?? {}) };
     delete nonces[id];
     // The stored totals include the removed account; drop them until the next refresh.
@@ -433,7 +433,7 @@ async function changePassphrase(message) {
     // Re-sealed from the vault the page saw: any change since (another tab added, replaced or
     // deleted a key) would be lost or resurrected, so nothing is written.
     if (current.vault !== base) throw { code: 'vault_changed' };
-    requireSameAccounts(core, vault, accountList(current.accounts));
+    requireSameAccounts(vault, accountList(current.accounts));
     await write({ vault });
   });
   // The old cached key no longer opens the vault: replace it, unless a lock came meanwhile.

@@ -144,3 +144,87 @@ export function expectedPortfolio(accounts, tickers, quote = 'mxn') {
 export function digitsOf(text) {
   return String(text).replace(/[^0-9]/g, '');
 }
+
+/**
+ * The cross-exchange rule, written again from its description (not from the Rust code): books
+ * from every exchange form one graph, `{ book, base, quote, last, volume }` with Cartera's codes.
+ * An asset's price follows the fewest books (at most 4) to `quote`; among routes of the same
+ * length, the one whose thinnest book traded the most in `quote` over 24 h wins, then the
+ * alphabetically first list of books. Returns Map(asset → { price: Q, route: [book] }).
+ */
+export function pricesAcross(books, quote, maxHops = 4) {
+  const seen = new Set();
+  const edges = []; // { from, to, book, rate: Q, volumeInTo: Q }
+  for (const b of books) {
+    if (b.base === b.quote || seen.has(b.book)) continue;
+    const last = Q.parse(b.last);
+    if (last.isZero() || last.n < 0n) continue;
+    seen.add(b.book);
+    const volume = Q.parse(b.volume ?? '0');
+    edges.push({ from: b.base, to: b.quote, book: b.book, rate: last, volumeInTo: volume.mul(last) });
+    edges.push({ from: b.quote, to: b.base, book: b.book, rate: last.inv(), volumeInTo: volume });
+  }
+  const routes = new Map([[quote, { price: new Q(1n), route: [], liquidity: null }]]);
+  let wave = [quote];
+  for (let hop = 0; hop < maxHops && wave.length; hop++) {
+    const candidates = new Map();
+    for (const target of wave) {
+      const down = routes.get(target);
+      for (const e of edges) {
+        if (e.to !== target || routes.has(e.from)) continue;
+        const here = e.volumeInTo.mul(down.price);
+        const liquidity = down.liquidity === null || here.cmp(down.liquidity) < 0 ? here : down.liquidity;
+        const candidate = { price: e.rate.mul(down.price), route: [e.book, ...down.route], liquidity };
+        const current = candidates.get(e.from);
+        const better = !current
+          || candidate.liquidity.cmp(current.liquidity) > 0
+          || (candidate.liquidity.cmp(current.liquidity) === 0 && compareRoutes(candidate.route, current.route) < 0);
+        if (better) candidates.set(e.from, candidate);
+      }
+    }
+    for (const [asset, route] of candidates) routes.set(asset, route);
+    wave = [...candidates.keys()];
+  }
+  return routes;
+}
+
+function compareRoutes(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * What accounts on several exchanges are worth in `quote`: `holdings` is a list of
+ * `{ asset: decimalString }` (one per account, as each mock's `expectedHoldings` gives them).
+ * { total: Q, assets: [{ asset, amount, price, value, route }], unpriced: [asset] }, where an
+ * asset's value is the sum of each account's amount × price.
+ */
+export function expectedAcross(holdings, books, quote) {
+  const prices = pricesAcross(books, quote);
+  const amounts = new Map();
+  for (const account of holdings) {
+    for (const [asset, amount] of Object.entries(account)) {
+      const q = Q.parse(amount);
+      if (q.isZero()) continue;
+      amounts.set(asset, (amounts.get(asset) ?? new Q(0n)).add(q));
+    }
+  }
+  let total = new Q(0n);
+  const assets = [];
+  const unpriced = [];
+  for (const [asset, amount] of amounts) {
+    if (amount.isZero()) continue;
+    const p = prices.get(asset);
+    if (!p) {
+      unpriced.push(asset);
+      continue;
+    }
+    const value = amount.mul(p.price);
+    total = total.add(value);
+    assets.push({ asset, amount, price: p.price, value, route: p.route });
+  }
+  assets.sort((a, b) => b.value.cmp(a.value) || (a.asset < b.asset ? -1 : 1));
+  return { total, assets, unpriced: unpriced.sort() };
+}

@@ -1,6 +1,7 @@
 // Drives the shipped dist/chrome build, unchanged, in headless Chromium (playwright-core only).
-// api.bitso.com resolves to the local mock through --host-resolver-rules; the mock's self-signed
-// certificate is accepted with --ignore-certificate-errors. Nothing in the build knows it is tested.
+// Every exchange host resolves to the local mock server through --host-resolver-rules; the mock's
+// self-signed certificate is accepted with --ignore-certificate-errors. Nothing in the build knows
+// it is tested.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,7 +31,8 @@ export function removeProfileDir(dir) {
  * console messages and errors of every page and of the service worker, and every request URL
  * (pages and service worker alike).
  */
-export async function launch({ profileDir, port, log = { console: [], requests: [] } }) {
+export async function launch({ profileDir, server, port, log = { console: [], requests: [] }, args: extraArgs = [] }) {
+  const hostRules = server?.hostRules() ?? `MAP api.bitso.com 127.0.0.1:${port}`;
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -47,13 +49,14 @@ export async function launch({ profileDir, port, log = { console: [], requests: 
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--host-resolver-rules=MAP api.bitso.com 127.0.0.1:${port}`,
+      `--host-resolver-rules=${hostRules}`,
       '--ignore-certificate-errors',
+      ...extraArgs,
     ],
   });
   context.setDefaultTimeout(15_000);
   // Pass the same `log` to a relaunch to keep one record across browser restarts.
-  const h = { context, profileDir, port, console: log.console, requests: log.requests, extensionId: null };
+  const h = { context, profileDir, server, port, console: log.console, requests: log.requests, extensionId: null };
 
   context.on('console', (msg) => h.console.push({ type: msg.type(), text: msg.text(), url: msg.location()?.url ?? '' }));
   context.on('weberror', (e) => h.console.push({ type: 'pageerror', text: String(e.error()?.stack ?? e.error()) }));
@@ -137,11 +140,13 @@ export async function waitForPage(h, pathPart, action) {
 }
 
 /**
- * Fill the add-account form and save it. `passphrase` is typed into #passphrase and
- * #passphrase-confirm only when those fields are shown (no vault yet).
- * Returns the #connection-status text once it settles.
+ * Fill the add-account form and save it, choosing the exchange by its accessible name.
+ * `passphrase` is typed into #passphrase and #passphrase-confirm only when those fields are shown
+ * (no vault yet). Returns the #connection-status text once it settles.
  */
-export async function addAccount(options, { label, apiKey, secret, passphrase, confirm = passphrase }) {
+export async function addAccount(options, { exchange = 'bitso', label, apiKey, secret, passphrase, confirm = passphrase }) {
+  const chooser = options.getByLabel('Exchange', { exact: true });
+  if (await chooser.isEnabled()) await chooser.selectOption(exchange);
   await options.fill('#label', label);
   await options.fill('#api-key', apiKey);
   await options.fill('#api-secret', secret);
@@ -155,6 +160,8 @@ export async function addAccount(options, { label, apiKey, secret, passphrase, c
   await options.waitForFunction(
     (prev) => {
       const text = document.querySelector('#connection-status')?.textContent?.trim() ?? '';
+      const warning = document.querySelector('#scope-warning');
+      if (warning && !warning.hidden) return true;
       return text !== '' && text !== prev && !/checking|testing|…/i.test(text);
     },
     before,
@@ -185,16 +192,23 @@ export async function until(fn, { timeout = 15_000, interval = 100, message = 'c
   }
 }
 
-/** Every URL must be the extension's own or the real Bitso API host. */
+/** The exchange API hosts the manifest permits: the only hosts the extension may contact. */
+export function exchangeHosts() {
+  return manifest().host_permissions.map((origin) => origin.replace(/^https:\/\//, '').replace(/\/\*$/, ''));
+}
+
+/** Every URL must be the extension's own or one of the exchanges' API hosts. */
 export function assertOnlyAllowedHosts(h) {
+  const hosts = exchangeHosts();
   const allowed = (url) =>
     url.startsWith(`chrome-extension://${h.extensionId}/`) ||
-    url.startsWith('https://api.bitso.com/') ||
+    hosts.some((host) => url.startsWith(`https://${host}/`)) ||
     url.startsWith('data:') ||
     url.startsWith('blob:chrome-extension://') ||
     url === 'about:blank';
   const others = h.requests.filter((u) => !allowed(u));
-  assert.deepEqual(others, [], 'requests to hosts other than api.bitso.com');
+  assert.deepEqual(others, [], 'requests to hosts other than the exchanges\' APIs');
+  if (h.server) assert.deepEqual(h.server.strays(), [], 'requests that reached a host no exchange owns');
 }
 
 /** Uncaught exceptions in pages or the service worker (not deliberate console.error logging). */
@@ -213,4 +227,45 @@ export async function pageDump(page) {
 export async function screenshot(page, name, options = {}) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, name), ...options });
+}
+
+const englishMessages = () => JSON.parse(readFileSync(join(DIST_CHROME, '_locales/en/messages.json'), 'utf8'));
+
+/** An English message from the shipped locale file with its placeholders filled by name. */
+export function english(key, values = {}) {
+  const entry = englishMessages()[key];
+  assert.ok(entry, `no English message ${key}`);
+  return entry.message.replace(/\$([A-Z_]+)\$/g, (_, name) => {
+    assert.ok(name.toLowerCase() in values || name in values, `${key} needs ${name}`);
+    return values[name.toLowerCase()] ?? values[name];
+  });
+}
+
+/**
+ * What the pages must show for a stored error `{ code, exchange?, detail?, retryAt?, … }`, built
+ * from the locale file: a string, or a RegExp where a countdown makes the text move.
+ */
+export function expectedErrorText(error) {
+  const messages = englishMessages();
+  const ex = error.exchange;
+  const values = {
+    exchange: ex ? messages[`exchange_${ex}`].message : '',
+    keys_path: ex ? messages[`keysPath_${ex}`].message : '',
+    permission: ex ? messages[`permission_${ex}`].message : '',
+    detail: error.detail ?? '',
+    wait: 'WAIT',
+    min_chars: String(error.minChars ?? ''),
+    field: error.field ? messages[`field_${error.field}`].message : '',
+  };
+  const text = english(`error_${error.code}`, values);
+  if (!text.includes('WAIT')) return text;
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace('WAIT', '(in \\d+ s|at .+|now)');
+  return new RegExp(`^${escaped}$`);
+}
+
+/** Asserts that `text` is what the pages must show for `error`. */
+export function assertErrorText(text, error, what = 'error text') {
+  const expected = expectedErrorText(error);
+  if (expected instanceof RegExp) assert.match(text.trim(), expected, what);
+  else assert.equal(text.trim(), expected, what);
 }
