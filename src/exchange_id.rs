@@ -14,13 +14,15 @@ pub enum ExchangeId {
     Bitso,
     /// Kraken, <https://www.kraken.com>.
     Kraken,
+    /// Binance, <https://www.binance.com>.
+    Binance,
     /// Bitfinex, <https://www.bitfinex.com>.
     Bitfinex,
 }
 
 impl ExchangeId {
     /// Every supported exchange, in the order the options page offers them.
-    pub const ALL: [ExchangeId; 3] = [ExchangeId::Bitso, ExchangeId::Kraken, ExchangeId::Bitfinex];
+    pub const ALL: [ExchangeId; 4] = [ExchangeId::Bitso, ExchangeId::Kraken, ExchangeId::Binance, ExchangeId::Bitfinex];
 
     /// Parses the id used in storage and messages (`"bitso"`).
     pub fn parse(id: &str) -> Option<Self> {
@@ -32,6 +34,7 @@ impl ExchangeId {
         match self {
             ExchangeId::Bitso => "bitso",
             ExchangeId::Kraken => "kraken",
+            ExchangeId::Binance => "binance",
             ExchangeId::Bitfinex => "bitfinex",
         }
     }

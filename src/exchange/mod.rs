@@ -12,6 +12,7 @@
 //! Adding an exchange is one adapter file (with its tests and fixtures), its words in the locale
 //! files, an [`ExchangeId`] variant and one line in [`adapter`].
 
+pub mod binance;
 pub mod bitfinex;
 pub mod bitso;
 mod json;
@@ -34,6 +35,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
     match exchange {
         ExchangeId::Bitso => &bitso::Bitso,
         ExchangeId::Kraken => &kraken::Kraken,
+        ExchangeId::Binance => &binance::Binance,
         ExchangeId::Bitfinex => &bitfinex::Bitfinex,
     }
 }

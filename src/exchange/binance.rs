@@ -1,0 +1,694 @@
+//! Binance Spot and wallet API (`https://api.binance.com` only).
+//!
+//! Signing (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/request-security>):
+//! lowercase hex of HMAC-SHA256, keyed with the secret, over the exact query string of a GET or
+//! the exact form body of a POST, appended to it as `&signature=`; the key travels in the
+//! `X-MBX-APIKEY` header. Every signed request carries `timestamp` (ms) and `recvWindow`; Binance
+//! refuses a timestamp 1 s ahead of its clock or older than `recvWindow` with -1021. Parameters
+//! are sent in the order `timestamp`, the endpoint's own, `recvWindow` (ccxt's order; Binance
+//! accepts any order, the signature covers the string as sent). There is no nonce.
+//!
+//! So that a wrong computer clock does not lock the user out, each private flow first asks
+//! Binance's time (`GET /api/v3/time`, public, weight 1) and signs every later request with
+//! `timestamp = now + (serverTime − now when the answer came)`.
+//!
+//! The whole holding is four wallets
+//! (<https://developers.binance.com/docs/wallet/asset/funding-wallet>,
+//! <https://developers.binance.com/docs/simple_earn/account/Get-Flexible-Product-Position>,
+//! <https://developers.binance.com/docs/simple_earn/account/Get-Locked-Product-Position>):
+//! spot `GET /api/v3/account?omitZeroBalances=true` (`free` + `locked`), the Funding wallet
+//! `POST /sapi/v1/asset/get-funding-asset` (`free` + `locked` + `freeze` + `withdrawing`), and
+//! Simple Earn flexible (`totalAmount`) and locked (`amount`) positions, paged 100 at a time while
+//! `current × size < total`. Spot lists Earn holdings a second time as `LD<asset>` (`LDUSDT`);
+//! those mirrors are skipped: every `LD` code of five characters or more, and a shorter one whose
+//! asset has an Earn position (so `LDO`, Lido, stays). Margin, futures and options wallets are
+//! not read.
+//!
+//! What a key may do comes from `GET /sapi/v1/account/apiRestrictions`
+//! (<https://developers.binance.com/docs/wallet/account/api-key-permission>). `canTrade` and
+//! `canWithdraw` on `/api/v3/account` describe the account, not the key, and are never used.
+//!
+//! Prices are one request for every symbol, `GET /api/v3/ticker/24hr` (weight 80, about 2,000
+//! rows and 1 MB; rolling 24-hour figures). Its rows name a symbol (`ETHBTC`) but not its base and
+//! quote; those come from splitting the symbol at a known quote asset ([`split_symbol`]) instead
+//! of from `exchangeInfo`, which says it exactly but is several MB more and a second request on
+//! every refresh. A symbol that does not split (its quote is not in [`QUOTE_ASSETS`], or two
+//! quotes fit) is skipped: only one missing edge in the price graph, as Binance lists most
+//! assets against USDT as well.
+//!
+//! Errors come as `{"code": -2015, "msg": "…"}` (<https://developers.binance.com/docs/binance-spot-api-docs/errors>);
+//! the message is never read. HTTP 429 and 418 are rate limits and IP bans, 451 a location
+//! Binance does not serve, 403 its web application firewall.
+
+use std::{borrow::Cow, collections::BTreeSet, fmt};
+
+use rust_decimal::Decimal;
+use serde::{
+    Deserialize, Deserializer,
+    de::{SeqAccess, Visitor},
+};
+use serde_json::value::RawValue;
+
+use super::{
+    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker, json,
+    merge_balances,
+};
+use crate::{
+    error::{Error, Result, capped_wait_ms, sanitize_code},
+    exchange_id::ExchangeId,
+    secret::Credentials,
+    signing::hmac_sha256_hex,
+};
+
+/// The production API host; the `api1`…`api4` and `api-gcp` mirrors are the same service.
+pub const API_ORIGIN: &str = "https://api.binance.com";
+/// Binance's clock: `{"serverTime": 1499827319559}`.
+pub const TIME_PATH: &str = "/api/v3/time";
+/// The spot wallet.
+pub const ACCOUNT_PATH: &str = "/api/v3/account";
+/// The Funding wallet (a POST, though it changes nothing).
+pub const FUNDING_PATH: &str = "/sapi/v1/asset/get-funding-asset";
+/// Simple Earn flexible positions.
+pub const FLEXIBLE_PATH: &str = "/sapi/v1/simple-earn/flexible/position";
+/// Simple Earn locked positions.
+pub const LOCKED_PATH: &str = "/sapi/v1/simple-earn/locked/position";
+/// What the key may do.
+pub const RESTRICTIONS_PATH: &str = "/sapi/v1/account/apiRestrictions";
+/// 24-hour tickers for every symbol.
+pub const TICKER_PATH: &str = "/api/v3/ticker/24hr";
+
+/// How old a signed request may be when Binance reads it. Twice the default of 5 s: the engine's
+/// clock may stand still for a whole flow (so later requests carry the time of the first), and a
+/// flow pages through several answers.
+pub const RECV_WINDOW_MS: u64 = 10_000;
+/// Earn positions per page (Binance's maximum).
+pub const EARN_PAGE_SIZE: u64 = 100;
+
+/// The wait after a 429 or 418 that carries no `Retry-After`.
+const LOCKOUT_SECS: u64 = 60;
+
+/// Quote assets a symbol may end with: Binance's quote assets, past and present.
+///
+/// Two of them end with another (`AEUR` with `EUR`, `BIDR` with `IDR`), so a symbol such as
+/// `ADAEUR` (ADA/EUR) or `BTCAEUR` (BTC/AEUR) fits two splits; [`split_symbol`] skips those
+/// rather than guess.
+pub const QUOTE_ASSETS: &[&str] = &[
+    // Stablecoins.
+    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "USD1", "AEUR", "EURI", "BIDR", "IDRT", "PAX", "DAI", "VAI", "UST",
+    // Crypto.
+    "DOGE", "BTC", "ETH", "BNB", "XRP", "TRX", "DOT",
+    // Fiat.
+    "EUR", "GBP", "TRY", "BRL", "ARS", "MXN", "COP", "JPY", "AUD", "UAH", "PLN", "RON", "ZAR", "IDR", "CZK", "RUB", "NGN",
+];
+
+/// Binance's names that differ from the common ticker: ccxt's `commonCurrencies` for Binance
+/// (its `BCC → BCC` override keeps Binance's old Bitcoin Cash code as it is).
+const ALIASES: &[(&str, &str)] = &[("XBT", "btc"), ("BCHSV", "bsv"), ("YOYO", "yoyow")];
+
+/// The Binance adapter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Binance;
+
+const EXCHANGE: ExchangeId = ExchangeId::Binance;
+
+impl Exchange for Binance {
+    fn id(&self) -> ExchangeId {
+        EXCHANGE
+    }
+
+    fn hosts(&self) -> &'static [&'static str] {
+        &["api.binance.com"]
+    }
+
+    /// Binance's HMAC secrets are letters and digits only (64 of them). An Ed25519 or RSA key
+    /// pair, which Binance also issues, has a PEM private key instead, which Cartera cannot sign
+    /// with: refused here rather than answered -1022 by Binance.
+    fn credentials(&self, api_key: &str, api_secret: &str) -> Result<Credentials> {
+        let credentials = Credentials::new(api_key, api_secret)?;
+        if !credentials.api_secret.expose().bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(Error::InvalidInput { field: "api_secret" });
+        }
+        Ok(credentials)
+    }
+
+    fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>> {
+        Box::new(Holdings::default())
+    }
+
+    fn key_scope(&self) -> Option<Box<dyn Flow<KeyScope>>> {
+        Some(Box::new(ScopeFlow::default()))
+    }
+
+    fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
+        Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKER_PATH}"))), parse_tickers))
+    }
+}
+
+/// Builds a signed request whose parameters are `query` exactly (already percent-encoded):
+/// for a GET they become the query string, for a POST the form body, each followed by
+/// `&signature=`.
+pub fn signed_request(credentials: &Credentials, method: Method, path: &str, query: &str) -> Result<HttpRequest> {
+    let signature = hmac_sha256_hex(credentials.api_secret.expose().as_bytes(), &[query.as_bytes()])?;
+    let signed = format!("{query}&signature={signature}");
+    let mut headers = vec![("X-MBX-APIKEY".to_owned(), credentials.api_key.expose().to_owned())];
+    Ok(match method {
+        Method::Get => HttpRequest { method, url: format!("{API_ORIGIN}{path}?{signed}"), headers, body: None },
+        Method::Post => {
+            headers.push(("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned()));
+            HttpRequest { method, url: format!("{API_ORIGIN}{path}"), headers, body: Some(signed) }
+        }
+    })
+}
+
+/// The request for Binance's time, which every private flow sends first.
+fn time_request() -> HttpRequest {
+    HttpRequest::get(format!("{API_ORIGIN}{TIME_PATH}"))
+}
+
+/// How far Binance's clock is from ours, learnt from `/api/v3/time`.
+#[derive(Debug, Clone, Copy)]
+struct ServerClock {
+    offset_ms: i64,
+}
+
+impl ServerClock {
+    /// Reads a `/api/v3/time` answer that arrived at `now_ms`.
+    fn read(response: HttpResponse<'_>, now_ms: u64) -> Result<Self> {
+        #[derive(Deserialize)]
+        struct ServerTime {
+            #[serde(rename = "serverTime")]
+            server_time: u64,
+        }
+        let body = read_body(response)?;
+        let time: ServerTime = serde_json::from_str(body).map_err(|_| malformed())?;
+        let server = i64::try_from(time.server_time).map_err(|_| malformed())?;
+        let now = i64::try_from(now_ms).map_err(|_| malformed())?;
+        Ok(Self { offset_ms: server.checked_sub(now).ok_or_else(malformed)? })
+    }
+
+    /// Binance's time now, for `timestamp`.
+    fn timestamp(self, now_ms: u64) -> Result<u64> {
+        now_ms.checked_add_signed(self.offset_ms).ok_or_else(malformed)
+    }
+}
+
+/// One signed request of a private flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Account,
+    Funding,
+    Earn(EarnKind, u64),
+    Restrictions,
+}
+
+impl Call {
+    /// The signed request for this call, stamped with Binance's time.
+    fn request(self, clock: ServerClock, context: &Context<'_>) -> Result<HttpRequest> {
+        let timestamp = clock.timestamp(context.now_ms())?;
+        let credentials = context.credentials()?;
+        let query = |params: &str| format!("timestamp={timestamp}{params}&recvWindow={RECV_WINDOW_MS}");
+        match self {
+            Call::Account => signed_request(credentials, Method::Get, ACCOUNT_PATH, &query("&omitZeroBalances=true")),
+            Call::Funding => signed_request(credentials, Method::Post, FUNDING_PATH, &query("")),
+            Call::Earn(kind, page) => {
+                let paging = format!("&current={page}&size={EARN_PAGE_SIZE}");
+                signed_request(credentials, Method::Get, kind.path(), &query(&paging))
+            }
+            Call::Restrictions => signed_request(credentials, Method::Get, RESTRICTIONS_PATH, &query("")),
+        }
+    }
+}
+
+/// The two kinds of Simple Earn product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EarnKind {
+    Flexible,
+    Locked,
+}
+
+impl EarnKind {
+    fn path(self) -> &'static str {
+        match self {
+            EarnKind::Flexible => FLEXIBLE_PATH,
+            EarnKind::Locked => LOCKED_PATH,
+        }
+    }
+}
+
+/// Every wallet of the account: time, spot, funding, then the Earn pages.
+#[derive(Default)]
+struct Holdings {
+    started: bool,
+    clock: Option<ServerClock>,
+    /// The call whose answer comes next; `None` before the time is known.
+    pending: Option<Call>,
+    /// Spot balances with Binance's own code, kept until the Earn assets are known.
+    spot: Vec<(String, Balance)>,
+    /// Funding and Earn balances, already in Cartera's codes.
+    others: Vec<Balance>,
+    /// Binance codes of every asset with an Earn position, for the `LD` rule.
+    earn_assets: BTreeSet<String>,
+    rows: usize,
+}
+
+impl Flow<Vec<Balance>> for Holdings {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<Balance>>> {
+        // The engine feeds answers strictly in turn; anything else is a bug, reported as such.
+        let out_of_turn = Error::InvalidInput { field: "refresh" };
+        let Some(answer) = answer else {
+            if self.started {
+                return Err(out_of_turn);
+            }
+            self.started = true;
+            return Ok(Step::Send(time_request()));
+        };
+        let Some(clock) = self.clock else {
+            if !self.started {
+                return Err(out_of_turn);
+            }
+            let clock = ServerClock::read(answer, context.now_ms())?;
+            self.clock = Some(clock);
+            return self.send(Call::Account, clock, context);
+        };
+        let next = match self.pending {
+            Some(Call::Account) => {
+                self.spot = parse_account(answer)?;
+                self.rows = self.spot.len();
+                Call::Funding
+            }
+            Some(Call::Funding) => {
+                let funding = parse_funding(answer)?;
+                self.count(funding.len())?;
+                self.others.extend(funding);
+                Call::Earn(EarnKind::Flexible, 1)
+            }
+            Some(Call::Earn(kind, page)) => {
+                let (positions, total) = parse_earn_page(answer, kind)?;
+                self.count(positions.len())?;
+                let fetched = positions.len();
+                for (code, balance) in positions {
+                    self.earn_assets.insert(code);
+                    self.others.push(balance);
+                }
+                // An empty page ends the paging whatever `total` says, so a wrong total cannot
+                // keep the flow asking.
+                let more = fetched > 0 && page.saturating_mul(EARN_PAGE_SIZE) < total;
+                match (kind, more) {
+                    (_, true) => Call::Earn(kind, page.saturating_add(1)),
+                    (EarnKind::Flexible, false) => Call::Earn(EarnKind::Locked, 1),
+                    (EarnKind::Locked, false) => return self.finish().map(Step::Done),
+                }
+            }
+            Some(Call::Restrictions) | None => return Err(out_of_turn),
+        };
+        self.send(next, clock, context)
+    }
+}
+
+impl Holdings {
+    fn send(&mut self, call: Call, clock: ServerClock, context: &Context<'_>) -> Result<Step<Vec<Balance>>> {
+        self.pending = Some(call);
+        call.request(clock, context).map(Step::Send)
+    }
+
+    /// Counts rows across every answer, refusing more than any real account has.
+    fn count(&mut self, rows: usize) -> Result<()> {
+        self.rows = self.rows.saturating_add(rows);
+        if self.rows > MAX_ROWS { Err(malformed()) } else { Ok(()) }
+    }
+
+    fn finish(&mut self) -> Result<Vec<Balance>> {
+        let earn_assets = std::mem::take(&mut self.earn_assets);
+        let spot = std::mem::take(&mut self.spot)
+            .into_iter()
+            .filter(|(code, _)| !mirrors_earn(code, &earn_assets))
+            .map(|(_, balance)| balance);
+        merge_balances(EXCHANGE, spot.chain(std::mem::take(&mut self.others)))
+    }
+}
+
+/// Whether a spot entry is Binance's mirror of a Simple Earn position (`LDUSDT` for flexible
+/// USDT), whose funds the Earn endpoints already report. Following rotki
+/// (<https://github.com/rotki/rotki/pull/7546>), any `LD` code of five characters or more is a
+/// mirror; a shorter one (`LDOP`) is a mirror only when its asset (`OP`) has an Earn position, so
+/// a real asset such as `LDO` (Lido) is kept.
+fn mirrors_earn(code: &str, earn_assets: &BTreeSet<String>) -> bool {
+    code.strip_prefix("LD")
+        .is_some_and(|asset| !asset.is_empty() && (code.chars().count() >= 5 || earn_assets.contains(asset)))
+}
+
+/// What the key may do: time, then `apiRestrictions`.
+#[derive(Default)]
+struct ScopeFlow {
+    clock: Option<ServerClock>,
+    started: bool,
+}
+
+impl Flow<KeyScope> for ScopeFlow {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<KeyScope>> {
+        match (answer, self.started, self.clock) {
+            (None, false, None) => {
+                self.started = true;
+                Ok(Step::Send(time_request()))
+            }
+            (Some(answer), true, None) => {
+                let clock = ServerClock::read(answer, context.now_ms())?;
+                self.clock = Some(clock);
+                Call::Restrictions.request(clock, context).map(Step::Send)
+            }
+            (Some(answer), true, Some(_)) => parse_key_scope(answer).map(Step::Done),
+            _ => Err(Error::InvalidInput { field: "refresh" }),
+        }
+    }
+}
+
+/// Reads an `apiRestrictions` answer. Trading is any of spot and margin, margin, futures,
+/// options, portfolio margin or FIX trading; transfer is internal or universal transfer.
+pub fn parse_key_scope(response: HttpResponse<'_>) -> Result<KeyScope> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Restrictions {
+        // Required, though not needed: it tells this answer from any other object.
+        #[serde(rename = "enableReading")]
+        _enable_reading: bool,
+        #[serde(default)]
+        enable_spot_and_margin_trading: bool,
+        #[serde(default)]
+        enable_margin: bool,
+        #[serde(default)]
+        enable_futures: bool,
+        #[serde(default)]
+        enable_vanilla_options: bool,
+        #[serde(default)]
+        enable_portfolio_margin_trading: bool,
+        #[serde(default)]
+        enable_fix_api_trade: bool,
+        #[serde(default)]
+        enable_withdrawals: bool,
+        #[serde(default)]
+        enable_internal_transfer: bool,
+        #[serde(default)]
+        permits_universal_transfer: bool,
+    }
+    let body = read_body(response)?;
+    let r: Restrictions = serde_json::from_str(body).map_err(|_| malformed())?;
+    Ok(KeyScope {
+        trade: r.enable_spot_and_margin_trading
+            || r.enable_margin
+            || r.enable_futures
+            || r.enable_vanilla_options
+            || r.enable_portfolio_margin_trading
+            || r.enable_fix_api_trade,
+        withdraw: r.enable_withdrawals,
+        transfer: r.enable_internal_transfer || r.permits_universal_transfer,
+    })
+}
+
+#[derive(Deserialize)]
+struct Account<'a> {
+    #[serde(borrow)]
+    balances: Vec<SpotRow<'a>>,
+}
+
+#[derive(Deserialize)]
+struct SpotRow<'a> {
+    #[serde(borrow)]
+    asset: Cow<'a, str>,
+    #[serde(borrow)]
+    free: &'a RawValue,
+    #[serde(borrow)]
+    locked: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct FundingRow<'a> {
+    #[serde(borrow)]
+    asset: Cow<'a, str>,
+    #[serde(borrow)]
+    free: &'a RawValue,
+    #[serde(borrow)]
+    locked: &'a RawValue,
+    #[serde(borrow)]
+    freeze: &'a RawValue,
+    #[serde(borrow)]
+    withdrawing: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct EarnPage<'a> {
+    #[serde(borrow)]
+    rows: Vec<EarnRow<'a>>,
+    total: u64,
+}
+
+#[derive(Deserialize)]
+struct EarnRow<'a> {
+    #[serde(borrow)]
+    asset: Cow<'a, str>,
+    /// Flexible positions.
+    #[serde(borrow, rename = "totalAmount")]
+    total_amount: Option<&'a RawValue>,
+    /// Locked positions.
+    #[serde(borrow)]
+    amount: Option<&'a RawValue>,
+}
+
+/// Reads the spot balances of an `/api/v3/account` answer, each with Binance's own code (for
+/// the `LD` rule) and as a Cartera balance. `LD` entries are still among them.
+pub fn parse_account(response: HttpResponse<'_>) -> Result<Vec<(String, Balance)>> {
+    let body = read_body(response)?;
+    let account: Account<'_> = serde_json::from_str(body).map_err(|_| malformed())?;
+    if account.balances.len() > MAX_ROWS {
+        return Err(malformed());
+    }
+    // A balance that cannot be read fails the whole answer: dropping it would show a smaller
+    // portfolio than the user owns.
+    account
+        .balances
+        .iter()
+        .map(|row| {
+            let free = json::decimal(row.free)?;
+            let locked = json::decimal(row.locked)?;
+            let total = free.checked_add(locked)?;
+            let balance =
+                Balance { currency: cartera_code(&row.asset)?, total, available: free, locked, earning: Decimal::ZERO };
+            Some((row.asset.trim().to_owned(), balance))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(malformed)
+}
+
+/// Reads a Funding wallet answer: everything but `free` is held back (in orders, frozen, or on
+/// its way out).
+pub fn parse_funding(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
+    let body = read_body(response)?;
+    let rows: Vec<FundingRow<'_>> = serde_json::from_str(body).map_err(|_| malformed())?;
+    if rows.len() > MAX_ROWS {
+        return Err(malformed());
+    }
+    rows.iter()
+        .map(|row| {
+            let free = json::decimal(row.free)?;
+            let held = json::decimal(row.locked)?
+                .checked_add(json::decimal(row.freeze)?)?
+                .checked_add(json::decimal(row.withdrawing)?)?;
+            let total = free.checked_add(held)?;
+            Some(Balance { currency: cartera_code(&row.asset)?, total, available: free, locked: held, earning: Decimal::ZERO })
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(malformed)
+}
+
+/// Reads one page of Earn positions: each with Binance's code and as a balance that is all
+/// earning (it cannot be spent before it is redeemed), and the number of positions in all pages.
+fn parse_earn_page(response: HttpResponse<'_>, kind: EarnKind) -> Result<(Vec<(String, Balance)>, u64)> {
+    let body = read_body(response)?;
+    let page: EarnPage<'_> = serde_json::from_str(body).map_err(|_| malformed())?;
+    if page.rows.len() > MAX_ROWS {
+        return Err(malformed());
+    }
+    let positions = page
+        .rows
+        .iter()
+        .map(|row| {
+            let amount = match kind {
+                EarnKind::Flexible => row.total_amount,
+                EarnKind::Locked => row.amount,
+            };
+            let amount = json::decimal(amount?)?;
+            let currency = cartera_code(&row.asset)?;
+            let balance =
+                Balance { currency, total: amount, available: Decimal::ZERO, locked: Decimal::ZERO, earning: amount };
+            Some((row.asset.trim().to_owned(), balance))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(malformed)?;
+    Ok((positions, page.total))
+}
+
+/// Reads the tickers of a `/api/v3/ticker/24hr` answer, skipping rows it cannot use.
+pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
+    let body = read_body(response)?;
+    serde_json::from_str::<TickerRows>(body).map(|rows| rows.0).map_err(|_| malformed())
+}
+
+/// The usable tickers of the answer's first [`MAX_ROWS`] rows, read one row at a time:
+/// each row is a borrowed slice of the answer, read into borrowed fields, so the megabyte of
+/// rows is never copied into a document tree.
+struct TickerRows(Vec<Ticker>);
+
+impl<'de> Deserialize<'de> for TickerRows {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Rows;
+        impl<'de> Visitor<'de> for Rows {
+            type Value = TickerRows;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("an array of tickers")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<TickerRows, A::Error> {
+                let mut tickers = Vec::new();
+                let mut seen = 0usize;
+                while let Some(row) = seq.next_element::<&'de RawValue>()? {
+                    if seen < MAX_ROWS {
+                        tickers.extend(parse_ticker(row));
+                    }
+                    seen = seen.saturating_add(1);
+                }
+                Ok(TickerRows(tickers))
+            }
+        }
+        deserializer.deserialize_seq(Rows)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTicker<'a> {
+    #[serde(borrow)]
+    symbol: Cow<'a, str>,
+    #[serde(borrow)]
+    last_price: &'a RawValue,
+    #[serde(borrow)]
+    volume: Option<&'a RawValue>,
+    #[serde(borrow)]
+    price_change: Option<&'a RawValue>,
+}
+
+/// One ticker, or `None` when it cannot price anything (a symbol that does not split, no
+/// positive last price, as delisted symbols show).
+fn parse_ticker(row: &RawValue) -> Option<Ticker> {
+    let row: RawTicker<'_> = serde_json::from_str(row.get()).ok()?;
+    let (base, quote) = split_symbol(&row.symbol)?;
+    let last = json::decimal(row.last_price)?;
+    if last <= Decimal::ZERO {
+        return None;
+    }
+    Some(Ticker {
+        book: format!("binance:{}", row.symbol),
+        base: cartera_code(base)?,
+        quote: cartera_code(quote)?,
+        last,
+        volume: row.volume.and_then(json::decimal).unwrap_or_default(),
+        change_24h: row.price_change.and_then(json::decimal),
+        created_at: None,
+    })
+}
+
+/// Splits a symbol into base and quote at the [`QUOTE_ASSETS`] suffix that leaves a base.
+///
+/// Where two suffixes fit, the longest is not always right (`ADAEUR` is ADA/EUR, `BTCAEUR` is
+/// BTC/AEUR) and only `exchangeInfo` could tell, so such a symbol is not split at all.
+pub fn split_symbol(symbol: &str) -> Option<(&str, &str)> {
+    let mut fits = QUOTE_ASSETS
+        .iter()
+        .filter_map(|quote| symbol.strip_suffix(quote).filter(|base| !base.is_empty()).map(|base| (base, *quote)));
+    let split = fits.next()?;
+    fits.next().is_none().then_some(split)
+}
+
+/// Cartera's code for a Binance asset: the common ticker where Binance differs, lowercase.
+/// Non-ASCII codes (Binance lists a few) are kept as they are.
+pub fn cartera_code(code: &str) -> Option<String> {
+    let code = code.trim();
+    if code.is_empty() || code.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let alias = ALIASES.iter().find(|(binance, _)| binance.eq_ignore_ascii_case(code));
+    Some(alias.map_or_else(|| code.to_ascii_lowercase(), |(_, common)| (*common).to_owned()))
+}
+
+#[derive(Deserialize)]
+struct ErrorBody<'a> {
+    #[serde(borrow)]
+    code: Option<&'a RawValue>,
+}
+
+/// The body of a successful answer, or the error the answer stands for.
+fn read_body(response: HttpResponse<'_>) -> Result<&str> {
+    match response.status {
+        // 429: over the request weight; 418: the IP is banned for having gone on after 429s.
+        418 | 429 => return Err(rate_limited(response)),
+        // "Service unavailable from a restricted location".
+        451 => return Err(Error::LocationRestricted { exchange: EXCHANGE }),
+        // The web application firewall (an HTML page), or Binance's own servers.
+        403 | 500.. => return Err(Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status }),
+        _ => {}
+    }
+    if response.is_success() {
+        return response.text().ok_or_else(malformed);
+    }
+    let code = response
+        .text()
+        .and_then(|text| serde_json::from_str::<ErrorBody<'_>>(text).ok())
+        .and_then(|body| body.code)
+        .and_then(error_code);
+    match code {
+        Some(code) => Err(map_error_code(&code, response)),
+        None if response.status >= 400 => {
+            Err(Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status })
+        }
+        None => Err(malformed()),
+    }
+}
+
+/// Binance's error code as text (`-2015`), when `code` is a negative integer (as a JSON number,
+/// or a string in case an endpoint quotes it).
+fn error_code(code: &RawValue) -> Option<String> {
+    let text = json::string(code).map_or_else(|| code.get().to_owned(), Cow::into_owned);
+    let digits = text.strip_prefix('-')?;
+    (!digits.is_empty() && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(text)
+}
+
+/// Maps Binance's error codes (<https://developers.binance.com/docs/binance-spot-api-docs/errors>)
+/// to what the user has to do.
+fn map_error_code(code: &str, response: HttpResponse<'_>) -> Error {
+    match code {
+        // BAD_API_KEY_FMT; INVALID_SIGNATURE (a wrong secret).
+        "-2014" | "-1022" => Error::InvalidCredentials { exchange: EXCHANGE },
+        // REJECTED_MBX_KEY: "Invalid API-key, IP, or permissions for action", one code for all.
+        "-2015" => Error::KeyPermissionOrIp { exchange: EXCHANGE },
+        // INVALID_TIMESTAMP: outside recvWindow, or ahead of Binance's clock.
+        "-1021" => Error::ClockSkew { exchange: EXCHANGE },
+        // TOO_MANY_REQUESTS.
+        "-1003" => rate_limited(response),
+        // UNKNOWN (internal error), TIMEOUT (backend), SERVER_BUSY, SERVICE_SHUTTING_DOWN.
+        "-1001" | "-1007" | "-1008" | "-1016" => {
+            Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status }
+        }
+        other => Error::ExchangeRejected { exchange: EXCHANGE, code: sanitize_code(other) },
+    }
+}
+
+fn rate_limited(response: HttpResponse<'_>) -> Error {
+    let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(LOCKOUT_SECS));
+    Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
+}
+
+fn malformed() -> Error {
+    Error::MalformedResponse { exchange: EXCHANGE }
+}
+
+#[cfg(test)]
+mod tests;
