@@ -2,7 +2,10 @@
 //!
 //! gloo-net is kept behind this one module (its maintainers describe it as on life support:
 //! <https://github.com/ranile/gloo/issues/506>), so it can be replaced by raw `web-sys` fetch
-//! without touching anything else.
+//! without touching anything else. The request itself is built with `web_sys::Request`, not
+//! gloo-net's `RequestBuilder`: that one re-serialises a URL's query string and appends a `&`
+//! to it (gloo-net 0.6.0, `TryFrom<RequestBuilder> for Request`), and Binance signs the exact
+//! query string it receives.
 //!
 //! Every request is sent with `redirect: "error"` (no exchange API redirects, and a followed
 //! redirect would carry a signed request to another host), `referrerPolicy: "no-referrer"`,
@@ -10,17 +13,17 @@
 //! `cache: "no-store"`. Bodies are read chunk by chunk and refused past
 //! [`MAX_BODY_BYTES`](crate::http::MAX_BODY_BYTES), before they can fill the wasm memory.
 
-use gloo_net::http::{Method as GlooMethod, RequestBuilder};
+use gloo_net::http::Request;
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortSignal, ReadableStream, ReadableStreamDefaultReader, ReferrerPolicy, RequestCache, RequestCredentials,
-    RequestRedirect,
+    AbortSignal, Headers, ReadableStream, ReadableStreamDefaultReader, ReferrerPolicy, RequestCache, RequestCredentials,
+    RequestInit, RequestRedirect,
 };
 
 use crate::{
-    http::{HttpRequest, MAX_BODY_BYTES, Method},
+    http::{HttpRequest, MAX_BODY_BYTES},
     refresh::{OwnedResponse, Transport, TransportFailure},
 };
 
@@ -37,27 +40,25 @@ impl Transport for FetchTransport {
         // AbortSignal.timeout() aborts with a "TimeoutError" DOMException, body reading included
         // (https://dom.spec.whatwg.org/#dom-abortsignal-timeout).
         let signal = AbortSignal::timeout_with_u32(TIMEOUT_MS);
-        let mut builder = RequestBuilder::new(&request.url)
-            .method(match request.method {
-                Method::Get => GlooMethod::GET,
-                Method::Post => GlooMethod::POST,
-            })
-            .credentials(RequestCredentials::Omit)
-            .cache(RequestCache::NoStore)
-            .redirect(RequestRedirect::Error)
-            .referrer_policy(ReferrerPolicy::NoReferrer)
-            .abort_signal(Some(&signal));
+        let init = RequestInit::new();
+        init.set_method(request.method.as_str());
+        init.set_credentials(RequestCredentials::Omit);
+        init.set_cache(RequestCache::NoStore);
+        init.set_redirect(RequestRedirect::Error);
+        init.set_referrer_policy(ReferrerPolicy::NoReferrer);
+        init.set_signal(Some(&signal));
+        let headers = Headers::new().map_err(|_| TransportFailure::Offline)?;
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            headers.append(name, value).map_err(|_| TransportFailure::Offline)?;
         }
-        let prepared = match &request.body {
-            Some(body) => builder.body(body.as_str()),
-            None => builder.build(),
+        init.set_headers(&headers);
+        if let Some(body) = &request.body {
+            init.set_body(&JsValue::from_str(body));
         }
-        .map_err(|_| TransportFailure::Offline)?;
+        let prepared = web_sys::Request::new_with_str_and_init(&request.url, &init).map_err(|_| TransportFailure::Offline)?;
 
         // A refused redirect rejects the fetch with a TypeError: reported as unreachable.
-        let response = prepared.send().await.map_err(classify)?;
+        let response = Request::from(prepared).send().await.map_err(classify)?;
         let headers = response.headers();
         let declared = headers.get("content-length").and_then(|value| value.trim().parse::<u64>().ok());
         if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {

@@ -52,10 +52,10 @@ fn views_carry_parameters_never_prose() {
         serde_json::to_string(&view).unwrap_or_default(),
         r#"{"code":"rate_limited","exchange":"bitso","retryAt":11500}"#
     );
-    let view = ErrorView::new(&Error::ExchangeRejected { exchange: EXCHANGE, code: "EGeneral".into() }, 0);
+    let view = ErrorView::new(&Error::ExchangeRejected { exchange: ExchangeId::Kraken, code: "EGeneral".into() }, 0);
     assert_eq!(
         serde_json::to_string(&view).unwrap_or_default(),
-        r#"{"code":"exchange_rejected","exchange":"bitso","detail":"EGeneral"}"#
+        r#"{"code":"exchange_rejected","exchange":"kraken","detail":"EGeneral"}"#
     );
     let view = ErrorView::new(&Error::PassphraseTooShort { min_chars: 10 }, 0);
     assert_eq!(serde_json::to_string(&view).unwrap_or_default(), r#"{"code":"passphrase_too_short","minChars":10}"#);

@@ -275,11 +275,16 @@ fn a_version_1_vault_upgrades_under_the_same_key() {
 #[test]
 fn an_entry_opens_only_for_its_exchange() {
     let (vault, key) = fixture();
-    let mut edited_json: Value = ok(serde_json::from_str(&vault.to_json()).map_err(|_| Error::WrongPassphrase));
-    // Relabelling the entry in the JSON does not help: the AAD names the exchange it was sealed for.
-    edited_json["accounts"][0]["exchange"] = json!("bitso");
-    let reread = ok(Vault::from_json(&edited_json.to_string()));
-    assert_eq!(ok(reread.open_account(&key, "alpha", BITSO)), creds("alpha-key", "alpha-secret"));
+    // Asked for another exchange than it was sealed for: refused before decrypting.
+    assert_eq!(vault.open_account(&key, "alpha", ExchangeId::Kraken).err(), Some(Error::WrongPassphrase));
+    // Relabelling the entry in the JSON does not help: the AAD names the exchange it was sealed
+    // for, so a Bitso key can never be sent to Kraken's host.
+    let relabelled = edited(&vault, |v| v["accounts"][0]["exchange"] = json!("kraken"));
+    let reread = ok(Vault::from_json(&relabelled));
+    assert_eq!(reread.open_account(&key, "alpha", ExchangeId::Kraken).err(), Some(Error::WrongPassphrase));
+    assert_eq!(reread.open_account(&key, "alpha", BITSO).err(), Some(Error::WrongPassphrase));
+    // The untouched entry still opens.
+    assert_eq!(ok(reread.open_account(&key, "beta", BITSO)), creds("beta-key", "beta-secret"));
 }
 
 // ---- failures ----
