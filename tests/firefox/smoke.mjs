@@ -21,10 +21,13 @@ import { fileURLToPath } from 'node:url';
 
 import { Builder, By, until } from 'selenium-webdriver';
 import firefox from 'selenium-webdriver/firefox.js';
+import { Select } from 'selenium-webdriver/lib/select.js';
 
-import { digitsOf, expectedPortfolio } from '../e2e/expected.mjs';
-import { ACCOUNT_A, PASSPHRASE, TICKERS } from '../e2e/fixtures.mjs';
-import { HOST, startMockBitso } from '../e2e/mock-bitso.mjs';
+import { digitsOf, expectedAcross } from '../e2e/expected.mjs';
+import { startExchanges } from '../e2e/exchanges.mjs';
+import { ACCOUNT_A, PASSPHRASE } from '../e2e/fixtures.mjs';
+import { STRAY_HOST } from '../e2e/mock-server.mjs';
+import * as kraken from '../e2e/mocks/kraken.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ZIP = join(ROOT, 'dist/cartera-firefox.zip');
@@ -33,8 +36,9 @@ const GECKO_ID = MANIFEST.browser_specific_settings.gecko.id;
 const FIREFOX = process.env.FIREFOX_BIN ?? '/usr/bin/firefox-esr';
 const GECKODRIVER = process.env.GECKODRIVER_BIN ?? join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin/geckodriver');
 
-/** HTTP CONNECT proxy: api.bitso.com:443 → the mock; anything else is refused and recorded. */
-function startConnectProxy(mockPort) {
+/** HTTP CONNECT proxy: the exchanges' hosts on port 443 → the mock server; anything else is
+ * refused and recorded. */
+function startConnectProxy(mockPort, hosts) {
   const refused = [];
   const sockets = new Set();
   const server = createServer((client) => {
@@ -44,7 +48,7 @@ function startConnectProxy(mockPort) {
     client.once('data', (head) => {
       const text = head.toString('latin1');
       const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.[01]\r\n/.exec(text);
-      if (!m || m[1] !== HOST || m[2] !== '443') {
+      if (!m || !hosts.includes(m[1]) || m[2] !== '443') {
         refused.push(text.split('\r\n')[0]);
         client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
         return;
@@ -72,7 +76,11 @@ function startConnectProxy(mockPort) {
   });
 }
 
-describe('Cartera in Firefox (smoke)', { timeout: 180_000 }, () => {
+const KRAKEN = kraken.SAMPLE_ACCOUNT;
+const bitsoHoldings = Object.fromEntries(ACCOUNT_A.balances.map((b) => [b.currency, b.total]));
+
+describe('Cartera in Firefox (smoke)', { timeout: 240_000 }, () => {
+  let ex;
   let mock;
   let proxy;
   let driver;
@@ -107,10 +115,12 @@ describe('Cartera in Firefox (smoke)', { timeout: 180_000 }, () => {
   before(async () => {
     assert.ok(existsSync(ZIP), `${ZIP} is missing: run ./build.sh first`);
     assert.ok(existsSync(GECKODRIVER), `${GECKODRIVER} is missing: cargo install geckodriver`);
-    mock = await startMockBitso({
-      accounts: { [ACCOUNT_A.apiKey]: { secret: ACCOUNT_A.secret, balances: ACCOUNT_A.balances } },
+    ex = await startExchanges({
+      bitso: { accounts: { [ACCOUNT_A.apiKey]: { secret: ACCOUNT_A.secret, balances: ACCOUNT_A.balances } } },
+      kraken: { accounts: { [KRAKEN.apiKey]: KRAKEN } },
     });
-    proxy = await startConnectProxy(mock.port);
+    mock = ex.mocks.bitso;
+    proxy = await startConnectProxy(ex.server.port, ex.server.hosts.filter((host) => host !== STRAY_HOST));
 
     const options = new firefox.Options()
       .setBinary(FIREFOX)
@@ -146,7 +156,7 @@ describe('Cartera in Firefox (smoke)', { timeout: 180_000 }, () => {
   after(async () => {
     await driver?.quit().catch(() => {});
     await proxy?.close();
-    await mock?.close();
+    await ex?.close();
   });
 
   test('the popup renders (no vault yet: onboarding)', async () => {
@@ -178,11 +188,11 @@ describe('Cartera in Firefox (smoke)', { timeout: 180_000 }, () => {
       const status = await text('#connection-status');
       return status !== '' && !/…|\.\.\./.test(status);
     }, 20_000);
-    assert.equal(await text('#connection-status'), 'Active');
+    assert.match(await text('#connection-status'), /^Active/);
     const sent = mock.balanceRequests();
     assert.ok(sent.length >= 1, 'the mock was reached');
     for (const r of sent) {
-      assert.equal(r.host, HOST);
+      assert.equal(r.host, 'api.bitso.com');
       assert.equal(r.authorized, true, 'signature verified');
     }
   });
@@ -194,16 +204,36 @@ describe('Cartera in Firefox (smoke)', { timeout: 180_000 }, () => {
     await driver.wait(async () => (await driver.findElements(By.css('#accounts [data-account-id]'))).length === 1, 20_000);
 
     await openExtensionPage(MANIFEST.action.default_popup);
-    const expected = digitsOf(expectedPortfolio([ACCOUNT_A], TICKERS, 'mxn').total.toFixed(2));
+    const expected = digitsOf(expectedAcross([bitsoHoldings], ex.mocks.bitso.books(), 'mxn').total.toFixed(2));
     await driver.wait(async () => digitsOf(await text('#total')) === expected, 20_000).catch(() => {});
     assert.equal(digitsOf(await text('#total')), expected, `#total "${await text('#total')}"`);
   });
 
-  test('nothing but api.bitso.com went through the proxy', () => {
+  test('a second exchange (Kraken) is added and the total covers both', async () => {
+    await openExtensionPage(MANIFEST.options_ui.page);
+    await new Select(await driver.wait(until.elementLocated(By.css('#exchange')), 10_000)).selectByValue('kraken');
+    await driver.findElement(By.css('#label')).sendKeys(KRAKEN.label);
+    await driver.findElement(By.css('#api-key')).sendKeys(KRAKEN.apiKey);
+    await driver.findElement(By.css('#api-secret')).sendKeys(KRAKEN.secret);
+    await driver.findElement(By.css('#passphrase')).sendKeys(PASSPHRASE);
+    await driver.findElement(By.css('#save-account')).click();
+    await driver.wait(async () => (await driver.findElements(By.css('#accounts [data-account-id]'))).length === 2, 30_000);
+    assert.ok(ex.mocks.kraken.requests.some((r) => r.authorized === true), 'Kraken saw a correctly signed request');
+
+    await openExtensionPage(MANIFEST.action.default_popup);
+    const books = [...ex.mocks.bitso.books(), ...ex.mocks.kraken.books()];
+    const expected = digitsOf(expectedAcross([bitsoHoldings, kraken.expectedHoldings(KRAKEN)], books, 'mxn').total.toFixed(2));
+    await driver.wait(async () => digitsOf(await text('#total')) === expected, 30_000).catch(() => {});
+    assert.equal(digitsOf(await text('#total')), expected, `#total "${await text('#total')}"`);
+  });
+
+  test('nothing but the exchanges went through the proxy', () => {
     // Firefox's own background traffic may try other hosts; the extension must not. Everything the
-    // mock saw came for api.bitso.com, and every balance request was signed correctly.
-    for (const r of mock.requests) assert.equal(r.host, HOST);
+    // mocks saw came for their own hosts, and every signed request was signed correctly.
+    assert.deepEqual(ex.server.strays(), []);
+    for (const r of mock.requests) assert.equal(r.host, 'api.bitso.com');
     assert.ok(mock.balanceRequests().every((r) => r.authorized === true));
+    assert.ok(ex.mocks.kraken.requests.every((r) => r.authorized !== false));
     if (proxy.refused.length) console.log(`proxy refused (Firefox itself): ${[...new Set(proxy.refused)].join(', ')}`);
   });
 });
