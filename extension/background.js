@@ -7,17 +7,26 @@
 //
 // Where things live (see the README's security model):
 //   storage.local   vault (sealed keys), accounts, settings, snapshot, lastError, per-account
-//                   nonces, per-exchange rate-limit retry times
+//                   nonces, per-exchange rate-limit retry times, alerts and their states, the
+//                   automatic sync's plan (syncState)
 //   storage.session vaultKey (the derived key), unlocked (a plain flag pages may read) and
 //                   lockEpoch (bumped by every lock, so work that started before it never
 //                   writes the key back)
 
 import init, * as cartera from './wasm/cartera.js';
-import { browser, DEFAULT_SETTINGS } from './shared/ext.js';
+import {
+  browser, DEFAULT_SETTINGS, errorText, exchangeName, formatMoney, formatPercent, t, uiLang,
+} from './shared/ext.js';
 import { EXCHANGE_IDS, originsOf, PRICE_BRIDGES } from './shared/exchanges.js';
 
 const AUTOLOCK_ALARM = 'autolock';
 const AUTOLOCK_CHOICES = [0, 5, 15, 60];
+const SYNC_ALARM = 'sync';
+const SYNC_CHOICES = [0, 5, 15, 30, 60];
+const BADGE_CHOICES = ['none', 'total', 'change'];
+const ALERT_KINDS = ['priceAbove', 'priceBelow', 'totalAbove', 'totalBelow', 'move24h', 'accountFailing'];
+// Far more than anyone sets up; keeps a damaged or hostile list from growing storage.
+const MAX_ALERTS = 100;
 // The longest wait any rate limit is honoured for; the core caps what exchanges say to the same.
 const MAX_RETRY_WAIT_MS = 15 * 60 * 1000;
 // A refresh that has not settled by then is abandoned, so the next one is not stuck behind it.
@@ -41,6 +50,12 @@ ready.catch(() => {});
 
 browser.runtime.onMessage.addListener(onMessage);
 browser.alarms.onAlarm.addListener(onAlarm);
+browser.notifications.onClicked.addListener(onNotificationClicked);
+// Browsers may drop alarms on restart (Firefox always does): the sync alarm is re-created from
+// the stored plan on install, on start-up and whenever the worker starts.
+browser.runtime.onInstalled.addListener(() => scheduleSync());
+browser.runtime.onStartup.addListener(() => scheduleSync());
+ready.then(() => scheduleSync()).catch(() => {});
 
 // ---------------------------------------------------------------------------------------------
 // Router
@@ -86,6 +101,10 @@ async function route(message) {
       return refreshShared();
     case 'setSettings':
       return setSettings(message);
+    case 'saveAlert':
+      return saveAlert(message);
+    case 'deleteAlert':
+      return deleteAlert(message);
     default:
       throw { code: 'unknown_message' };
   }
@@ -305,6 +324,7 @@ async function armAutoLock() {
 
 function onAlarm(alarm) {
   if (alarm.name === AUTOLOCK_ALARM) lockNow();
+  else if (alarm.name === SYNC_ALARM) runSync();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,6 +401,7 @@ async function addAccount(message) {
   });
   const unlocked = await storeKey(vaultKey, epoch);
   if (unlocked) refreshSoon();
+  await scheduleSync();
   return { ok: true, account, unlocked };
 }
 
@@ -410,12 +431,15 @@ async function removeAccount(message) {
     return { ok: true, accounts: remaining, vaultEmpty: remaining.length === 0 };
   });
   if (!reply.vaultEmpty && (await sessionKey())) refreshSoon();
+  if (reply.vaultEmpty) await scheduleSync();
   return reply;
 }
 
 async function resetVault() {
   await lockNow();
-  await exclusive(() => local.remove(['vault', 'accounts', 'snapshot', 'lastError', 'nonces', 'lockouts']));
+  await exclusive(() => local.remove(['vault', 'accounts', 'snapshot', 'lastError', 'nonces', 'lockouts', 'syncState']));
+  await scheduleSync();
+  await updateBadge();
   return { ok: true };
 }
 
@@ -456,6 +480,14 @@ async function setSettings(message) {
     if (!AUTOLOCK_CHOICES.includes(changes.autoLockMinutes)) throw invalidInput();
     valid.autoLockMinutes = changes.autoLockMinutes;
   }
+  if ('syncMinutes' in changes) {
+    if (!SYNC_CHOICES.includes(changes.syncMinutes)) throw invalidInput();
+    valid.syncMinutes = changes.syncMinutes;
+  }
+  if ('badge' in changes) {
+    if (!BADGE_CHOICES.includes(changes.badge)) throw invalidInput();
+    valid.badge = changes.badge;
+  }
   const { before, after } = await exclusive(async () => {
     const stored = withDefaults((await local.get('settings')).settings);
     const merged = { ...stored, ...valid };
@@ -465,7 +497,147 @@ async function setSettings(message) {
   const unlocked = (await sessionKey()) !== null;
   if (unlocked && before.autoLockMinutes !== after.autoLockMinutes) await armAutoLock();
   if (unlocked && before.quote !== after.quote) refreshSoon();
+  if (before.syncMinutes !== after.syncMinutes) {
+    await local.remove('syncState');
+    await scheduleSync();
+  }
+  if (before.badge !== after.badge) await updateBadge();
   return { ok: true, settings: after };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Automatic sync
+
+/**
+ * Plans the next sync and sets the alarm for it: the stored plan when it is believable (the
+ * backoff survives a worker restart), else a fresh one with jitter (src/schedule.rs).
+ */
+async function scheduleSync({ failures } = {}) {
+  await engineReady();
+  const { settings, syncState, accounts } = await local.get(['settings', 'syncState', 'accounts']);
+  const minutes = withDefaults(settings).syncMinutes;
+  const count = Number.isSafeInteger(failures) ? failures : Number.isSafeInteger(syncState?.failures) ? syncState.failures : 0;
+  const stored = failures === undefined && Number.isFinite(syncState?.nextAt) ? syncState.nextAt : null;
+  const nextAt = accountList(accounts).length && SYNC_CHOICES.includes(minutes) ? cartera.planSync(minutes, count, stored) : null;
+  if (nextAt === null || nextAt === undefined) {
+    await browser.alarms.clear(SYNC_ALARM);
+    await local.remove('syncState');
+    return;
+  }
+  await browser.alarms.create(SYNC_ALARM, { when: nextAt });
+  await local.set({ syncState: { nextAt, failures: count } });
+}
+
+/** The alarm's work: the shared refresh when unlocked, fresh prices for the last balances when locked. */
+async function runSync() {
+  const reply = await refreshShared({ automatic: true });
+  const { syncState } = await local.get('syncState');
+  const failures = reply.ok ? 0 : (Number.isSafeInteger(syncState?.failures) ? syncState.failures : 0) + 1;
+  await scheduleSync({ failures });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts, notifications and the badge
+
+async function saveAlert(message) {
+  const alert = message.alert;
+  if (!alert || typeof alert !== 'object' || !ALERT_KINDS.includes(alert.kind)) throw invalidInput('alert');
+  const candidate = { ...alert, id: typeof alert.id === 'string' ? alert.id : crypto.randomUUID() };
+  await engineReady();
+  // The core refuses what could never be judged: a threshold that is not a positive decimal, a
+  // bad asset code.
+  const checked = JSON.parse(cartera.checkAlert(JSON.stringify(candidate)));
+  const alerts = await exclusive(async () => {
+    const { alerts: stored } = await local.get('alerts');
+    const list = Array.isArray(stored) ? stored : [];
+    const index = list.findIndex((existing) => existing.id === checked.id);
+    if (index < 0 && list.length >= MAX_ALERTS) throw invalidInput('alert');
+    const updated = index < 0 ? [...list, checked] : list.map((existing, i) => (i === index ? checked : existing));
+    await write({ alerts: updated });
+    return updated;
+  });
+  return { ok: true, alert: checked, alerts };
+}
+
+async function deleteAlert(message) {
+  if (typeof message.id !== 'string') throw invalidInput('alert');
+  await exclusive(async () => {
+    const { alerts: stored, alertStates } = await local.get(['alerts', 'alertStates']);
+    const states = { ...(alertStates ?? {}) };
+    delete states[message.id];
+    await write({ alerts: (Array.isArray(stored) ? stored : []).filter((alert) => alert.id !== message.id), alertStates: states });
+  });
+  await browser.notifications.clear(message.id);
+  return { ok: true };
+}
+
+/** Checks every alert against the new snapshot and notifies what fired. */
+async function checkAlerts(snapshot) {
+  const { alerts, alertStates, accounts } = await local.get(['alerts', 'alertStates', 'accounts']);
+  if (!Array.isArray(alerts) || alerts.length === 0) return;
+  const result = JSON.parse(cartera.evaluateAlerts(JSON.stringify(alerts), JSON.stringify(alertStates ?? {}), JSON.stringify(snapshot)));
+  await write({ alertStates: result.states });
+  for (const firing of result.firings) {
+    const alert = alerts.find((candidate) => candidate.id === firing.alertId);
+    if (!alert) continue;
+    const account = accountList(accounts).find((candidate) => candidate.id === firing.accountId);
+    // The notification's id is the alert's: a repeat replaces the earlier one.
+    await browser.notifications.create(alert.id, {
+      type: 'basic',
+      iconUrl: browser.runtime.getURL('icons/icon-128.png'),
+      title: t('alertNotifyTitle'),
+      message: notificationText(alert, firing, snapshot.quote, account),
+    });
+  }
+}
+
+function notificationText(alert, firing, quote, account) {
+  const asset = alert.asset?.toUpperCase() ?? '';
+  const money = (value) => formatMoney(value, alert.currency ?? quote, uiLang());
+  switch (alert.kind) {
+    case 'move24h':
+      return t('alertNotify_move24h', [asset, formatPercent(firing.value, uiLang(), { signed: true })]);
+    case 'accountFailing':
+      return t('alertNotify_accountFailing', [
+        account?.label ?? '', account ? exchangeName(account.exchange) : '', errorText({ code: firing.code, exchange: account?.exchange }),
+      ]);
+    case 'totalAbove':
+    case 'totalBelow':
+      return t(`alertNotify_${alert.kind}`, [money(firing.value), money(alert.threshold)]);
+    default:
+      return t(`alertNotify_${alert.kind}`, [asset, money(firing.value), money(alert.threshold)]);
+  }
+}
+
+/** A click opens the alert in the options page. */
+async function onNotificationClicked(id) {
+  await browser.tabs.create({ url: browser.runtime.getURL(`options/options.html#alert-${encodeURIComponent(id)}`) });
+  await browser.notifications.clear(id);
+}
+
+/** The toolbar badge: nothing, the total in compact form, or the 24 h change on green or red. */
+async function updateBadge() {
+  const { settings, snapshot, accounts } = await local.get(['settings', 'snapshot', 'accounts']);
+  const mode = withDefaults(settings).badge;
+  const action = browser.action;
+  if (mode === 'none' || !snapshot || accountList(accounts).length === 0) {
+    await action.setBadgeText({ text: '' });
+    return;
+  }
+  if (mode === 'total') {
+    const compact = new Intl.NumberFormat(uiLang(), { notation: 'compact', maximumFractionDigits: 1 });
+    await action.setBadgeBackgroundColor({ color: '#3b4cca' });
+    await action.setBadgeText({ text: compact.format(snapshot.total).replace(/\s/g, '') });
+    return;
+  }
+  const change = snapshot.change24h;
+  if (change === null || change === undefined) {
+    await action.setBadgeText({ text: '' });
+    return;
+  }
+  const rounded = new Intl.NumberFormat('en', { maximumFractionDigits: 1, minimumFractionDigits: 1, signDisplay: 'exceptZero' }).format(change);
+  await action.setBadgeBackgroundColor({ color: change.startsWith('-') ? '#b3261e' : '#1b7f3b' });
+  await action.setBadgeText({ text: rounded.replace('-', '\u2212') });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,8 +646,9 @@ async function setSettings(message) {
 // Every caller while a refresh runs gets that same refresh: ten clicks make one request.
 let inflight = null;
 
-function refreshShared() {
-  inflight ??= runRefresh()
+/** `automatic`: a sync, which while locked still fetches prices for the last known balances. */
+function refreshShared({ automatic = false } = {}) {
+  inflight ??= runRefresh({ automatic })
     .catch(failure)
     .finally(() => {
       inflight = null;
@@ -517,19 +690,26 @@ function withTimeout(promise, ms) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function runRefresh() {
+async function runRefresh({ automatic }) {
   const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'nonces', 'lockouts']);
   const accounts = accountList(stored.accounts);
   if (typeof stored.vault !== 'string' || accounts.length === 0) throw { code: 'no_accounts' };
-  const vaultKey = await requireSessionKey();
   const core = await engineReady();
-  try {
-    core.checkVaultKey(stored.vault, vaultKey);
-  } catch {
-    throw await dropStaleKey();
+  let vaultKey = await sessionKey();
+  if (vaultKey) {
+    try {
+      core.checkVaultKey(stored.vault, vaultKey);
+    } catch {
+      if (!automatic) throw await dropStaleKey();
+      await dropStaleKey();
+      vaultKey = null;
+    }
   }
+  // Locked: a click asks for the passphrase; a sync revalues the last balances (nothing secret).
+  if (!vaultKey && (!automatic || !stored.snapshot)) throw { code: 'locked' };
   await requireExchangeAccess([...new Set(accounts.map((account) => account.exchange))]);
-  await armAutoLock();
+  // An automatic sync is not the user's activity: it does not postpone the auto-lock.
+  if (vaultKey && !automatic) await armAutoLock();
 
   const bridges = [];
   for (const bridge of PRICE_BRIDGES) {
@@ -538,8 +718,7 @@ async function runRefresh() {
   const requested = accounts.map(({ id, label, exchange }) => ({ id, label, exchange }));
   // The options cross the wasm boundary as JSON text, the form the core reads them in.
   const options = JSON.stringify({
-    vault: stored.vault,
-    vaultKey,
+    ...(vaultKey ? { vault: stored.vault, vaultKey } : {}),
     accounts: requested,
     quote: withDefaults(stored.settings).quote,
     previous: stored.snapshot ?? null,
@@ -573,6 +752,8 @@ async function storeOutcome(outcome) {
     update.lastError = { ...error, at: Date.now() };
     update.accounts = accounts.map((account) => ({ ...account, status: 'error', error }));
     await write(update);
+    // Alerts about accounts that stop working still hear of it.
+    if (current.snapshot) await afterSnapshot({ ...current.snapshot, accounts: current.snapshot.accounts.map((account) => ({ ...account, error })) });
     return { ok: false, error };
   }
   snapshot.priceErrors = outcome.priceErrors ?? [];
@@ -590,5 +771,17 @@ async function storeOutcome(outcome) {
   update.snapshot = snapshot;
   update.lastError = null;
   await write(update);
+  await afterSnapshot(snapshot);
   return { ok: true, snapshot };
+}
+
+/** What follows every new snapshot, manual or automatic: alerts and the badge. A failure here
+ * never undoes the snapshot. */
+async function afterSnapshot(snapshot) {
+  try {
+    await checkAlerts(snapshot);
+  } catch (error) {
+    console.error('Cartera: alerts not checked', error instanceof Error ? error.name : typeof error);
+  }
+  await updateBadge().catch(() => {});
 }

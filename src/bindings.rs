@@ -19,6 +19,7 @@ use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::{
+    alerts::{Alert, AlertState, Observed, evaluate},
     entropy::OsEntropy,
     error::{Error, ErrorView},
     exchange::{KeyScope, adapter},
@@ -26,6 +27,7 @@ use crate::{
     passphrase::passphrase_hint,
     portfolio::{PreviousSnapshot, Snapshot},
     refresh::{AccountRef, Engine as CoreEngine, RefreshRequest},
+    schedule,
     secret::SecretString,
     transport::FetchTransport,
     vault::{KdfParams, Vault, VaultKey, decode_key, encode_key},
@@ -120,6 +122,48 @@ pub fn vault_account_ids(vault: &str) -> Result<Vec<String>, JsValue> {
     Vault::from_json(vault).map(|vault| vault.account_ids()).map_err(|e| failure(&e))
 }
 
+/// Reads an alert as a page sent it (`{ id, kind, asset?, threshold?, percent?, currency,
+/// paused? }`); returns it as stored, or throws `invalid_input` (field `alert`).
+#[wasm_bindgen(js_name = checkAlert)]
+pub fn check_alert(alert: &str) -> Result<String, JsValue> {
+    let alert = Alert::from_json(alert).map_err(|e| failure(&e))?;
+    serde_json::to_string(&alert).map_err(|_| failure(&Error::InvalidInput { field: "alert" }))
+}
+
+#[derive(Serialize)]
+struct Evaluation<'a> {
+    states: &'a BTreeMap<String, AlertState>,
+    firings: Vec<crate::alerts::Firing>,
+}
+
+/// Checks the alerts (`[alert]`) with their states (`{ id: state }`) against a stored snapshot,
+/// all as JSON text; returns JSON text `{ states, firings: [{ alertId, value, accountId?, code? }] }`.
+#[wasm_bindgen(js_name = evaluateAlerts)]
+pub fn evaluate_alerts(alerts: &str, states: &str, snapshot: &str) -> Result<String, JsValue> {
+    let invalid = || failure(&Error::InvalidInput { field: "alert" });
+    let alerts: Vec<Alert> = serde_json::from_str(alerts).map_err(|_| invalid())?;
+    // States of an older version (or damaged ones) start over, armed.
+    let mut states: BTreeMap<String, AlertState> = serde_json::from_str(states).unwrap_or_default();
+    let observed: Observed = serde_json::from_str(snapshot).map_err(|_| invalid())?;
+    let firings = evaluate(&alerts, &mut states, &observed, now_ms());
+    serde_json::to_string(&Evaluation { states: &states, firings }).map_err(|_| invalid())
+}
+
+/// When the next automatic sync runs after one that ended now (ms since the epoch), or `null`
+/// when automatic sync is off. `stored` is the plan kept across restarts, if any: it is kept
+/// when believable (see `schedule::restore`).
+#[wasm_bindgen(js_name = planSync)]
+pub fn plan_sync(interval_minutes: u32, failures: u32, stored: Option<f64>) -> Result<Option<f64>, JsValue> {
+    let now = now_ms();
+    // Epoch milliseconds stay far below 2^53, where a JS number is exact.
+    let stored = stored.filter(|at| at.is_finite() && *at >= 0.0).map(|at| at as u64);
+    let next = match stored {
+        Some(_) => schedule::restore(now, stored, interval_minutes, failures, &mut OsEntropy),
+        None => schedule::next_sync_at(now, interval_minutes, failures, &mut OsEntropy),
+    };
+    next.map(|at| at.map(|at| at as f64)).map_err(|e| failure(&e))
+}
+
 /// The background's engine: rate-limit memory, prices and all exchange traffic.
 #[wasm_bindgen]
 pub struct Engine {
@@ -136,8 +180,11 @@ struct AccountInput {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RefreshOptions<'a> {
-    vault: String,
-    vault_key: String,
+    /// The vault and its key; both absent while locked (prices only).
+    #[serde(default)]
+    vault: Option<String>,
+    #[serde(default)]
+    vault_key: Option<String>,
     accounts: Vec<AccountInput>,
     quote: String,
     #[serde(borrow, default)]
@@ -284,8 +331,12 @@ impl Engine {
         future_to_promise(async move {
             let invalid = || failure(&Error::InvalidInput { field: "refresh" });
             let mut options: RefreshOptions<'_> = serde_json::from_str(&options).map_err(|_| invalid())?;
-            let vault_key = Zeroizing::new(std::mem::take(&mut options.vault_key));
-            let (vault, key) = open(&options.vault, &vault_key).map_err(|e| failure(&e))?;
+            let vault_key = options.vault_key.take().map(Zeroizing::new);
+            let keys = match (&options.vault, &vault_key) {
+                (Some(vault), Some(vault_key)) => Some(open(vault, vault_key).map_err(|e| failure(&e))?),
+                (None, None) => None,
+                _ => return Err(invalid()),
+            };
             let accounts = options
                 .accounts
                 .into_iter()
@@ -300,8 +351,7 @@ impl Engine {
                 options.lockouts.into_iter().filter_map(|(id, at)| Some((ExchangeId::parse(&id)?, at))).collect();
             let bridges: Vec<ExchangeId> = options.bridges.iter().filter_map(|id| ExchangeId::parse(id)).collect();
             let request = RefreshRequest {
-                vault: &vault,
-                key: &key,
+                keys: keys.as_ref().map(|(vault, key)| (vault, key)),
                 accounts: &accounts,
                 quote: &options.quote,
                 previous: previous.as_ref(),

@@ -5,6 +5,7 @@
 //! user-facing prose: errors and hints cross to JS as codes with parameters, and the sentences
 //! live in `extension/_locales`.
 
+pub mod alerts;
 pub mod entropy;
 pub mod error;
 pub mod exchange;
@@ -15,6 +16,7 @@ pub mod nonce;
 pub mod passphrase;
 pub mod portfolio;
 pub mod refresh;
+pub mod schedule;
 pub mod secret;
 pub mod signing;
 pub mod valuation;

@@ -56,6 +56,12 @@ pub struct Snapshot {
     pub updated_at: u64,
     /// When the oldest price used was computed by the exchange.
     pub prices_at: Option<String>,
+    /// True when only prices were fetched (Cartera was locked): the balances are the last known.
+    pub prices_only: bool,
+    /// The whole portfolio's change over 24 hours in percent, two decimals, from each asset's 24-hour
+    /// change (assets without one counted as unchanged); `None` when no asset has one.
+    #[serde(with = "plain_string::option")]
+    pub change24h: Option<Decimal>,
     /// Exchanges whose public prices valued something although no account is on them (Bitso's
     /// peso books for a Kraken-only user valuing in MXN): said under the total.
     pub bridges: Vec<ExchangeId>,
@@ -243,6 +249,10 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
     let mut assets = Vec::new();
     let mut unpriced = Vec::new();
     let mut used_routes: Vec<&Route<'_>> = Vec::new();
+    // What the same amounts were worth 24 hours ago, at the routes' prices then; an asset whose
+    // route has no 24-hour figure counts as unchanged.
+    let mut value_24h_ago = Some(Decimal::ZERO);
+    let mut any_change = false;
     for (asset, holding) in &holdings {
         if holding.total.is_zero() {
             continue;
@@ -250,6 +260,15 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
         match routes.get(asset) {
             Some(route) => {
                 used_routes.push(route);
+                let then = match route.price_24h_ago {
+                    Some(price) => {
+                        // The quote currency's own "change" (always 0) says nothing.
+                        any_change |= !route.books.is_empty();
+                        holding.total.checked_mul(price)
+                    }
+                    None => Some(holding.value),
+                };
+                value_24h_ago = value_24h_ago.zip(then).and_then(|(sum, then)| sum.checked_add(then));
                 assets.push(AssetRow {
                     asset: (*asset).to_owned(),
                     total: holding.total,
@@ -286,6 +305,8 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
         total: grand_total,
         updated_at: now_ms,
         prices_at: used_routes.iter().filter_map(|route| route.oldest_ticker_at).min().map(str::to_owned),
+        prices_only: false,
+        change24h: value_24h_ago.filter(|_| any_change).and_then(|before| change_percent(grand_total, before)),
         bridges: bridges.into_iter().collect(),
         assets,
         unpriced,
@@ -299,6 +320,15 @@ fn quote_currencies(tickers: &[Ticker], quote: &str) -> Vec<String> {
     let mut quotes: BTreeSet<&str> = tickers.iter().map(|ticker| ticker.quote.as_str()).collect();
     quotes.insert(quote);
     quotes.into_iter().map(str::to_owned).collect()
+}
+
+/// `now / before − 1`, in percent with two decimals.
+fn change_percent(now: Decimal, before: Decimal) -> Option<Decimal> {
+    if before.is_zero() {
+        return None;
+    }
+    let ratio = now.checked_div(before)?;
+    Some(round_percent(ratio.checked_sub(Decimal::ONE)?.checked_mul(Decimal::ONE_HUNDRED)?))
 }
 
 fn share_percent(value: Decimal, total: Decimal) -> Decimal {

@@ -87,10 +87,9 @@ pub struct AccountRef {
 /// What a refresh needs.
 #[derive(Debug, Clone, Copy)]
 pub struct RefreshRequest<'a> {
-    /// The sealed credentials.
-    pub vault: &'a Vault,
-    /// The unlocked vault key.
-    pub key: &'a VaultKey,
+    /// The sealed credentials and the unlocked vault key; `None` while Cartera is locked, when
+    /// only public prices are fetched and the last known balances are valued with them.
+    pub keys: Option<(&'a Vault, &'a VaultKey)>,
     /// The accounts to fetch, in display order.
     pub accounts: &'a [AccountRef],
     /// The currency to value in.
@@ -209,10 +208,12 @@ impl<T: Transport> Engine<T> {
         let holdings = join_all(request.accounts.iter().zip(generators.iter_mut()).map(|(account, nonces)| {
             let entropy = &entropy;
             async move {
+                let Some((vault, key)) = request.keys else { return Ok(None) };
                 self.check_lockout(account.exchange, now_ms)?;
-                let credentials = request.vault.open_account(request.key, &account.id, account.exchange)?;
+                let credentials = vault.open_account(key, &account.id, account.exchange)?;
                 self.run(account.exchange, adapter(account.exchange).holdings(), now_ms, Some((&credentials, nonces, entropy)))
                     .await
+                    .map(Some)
             }
         }));
         let (prices, holdings) = join(prices, holdings).await;
@@ -230,7 +231,8 @@ impl<T: Transport> Engine<T> {
             lockouts: BTreeMap::new(),
             price_errors: Vec::new(),
         };
-        if holdings.iter().all(Result::is_err)
+        if request.keys.is_some()
+            && holdings.iter().all(Result::is_err)
             && let Some(Err(first)) = holdings.first()
         {
             outcome.failure = Some(first.clone());
@@ -276,8 +278,14 @@ impl<T: Transport> Engine<T> {
                 let before = request
                     .previous
                     .and_then(|snapshot| snapshot.accounts.iter().find(|summary| summary.id == account.id));
+                let kept = || (before.map_or(&empty, |summary| &summary.balances), before.and_then(|summary| summary.synced_at));
                 let (balances, synced_at, error) = match fetched {
-                    Ok(balances) => (balances, Some(now_ms), None),
+                    Ok(Some(balances)) => (balances, Some(now_ms), None),
+                    // Locked: the last known balances, valued at today's prices.
+                    Ok(None) => {
+                        let (balances, synced_at) = kept();
+                        (balances, synced_at, None)
+                    }
                     Err(error) => (
                         before.map_or(&empty, |summary| &summary.balances),
                         before.and_then(|summary| summary.synced_at),
@@ -287,7 +295,9 @@ impl<T: Transport> Engine<T> {
                 AccountBalances { id: &account.id, label: &account.label, exchange: account.exchange, balances, synced_at, error }
             })
             .collect();
-        outcome.snapshot = Some(build_snapshot(&inputs, &tickers, request.quote, now_ms));
+        let mut snapshot = build_snapshot(&inputs, &tickers, request.quote, now_ms);
+        snapshot.prices_only = request.keys.is_none();
+        outcome.snapshot = Some(snapshot);
         outcome.lockouts = self.current_lockouts(now_ms);
         Ok(outcome)
     }

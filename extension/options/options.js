@@ -3,7 +3,7 @@
 
 import {
   browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency,
-  requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS, errorText, exchangeName,
+  requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS, errorText, exchangeName, formatMoney, formatPercent,
 } from '../shared/ext.js';
 import { EXCHANGE_IDS } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
@@ -12,6 +12,9 @@ const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop', 'eur'];
 // Besides fiat currencies, the assets people value a portfolio in.
 const CRYPTO_QUOTES = ['btc', 'eth', 'usdt', 'usdc'];
 const GUIDE_STEPS = 4;
+const ALERT_KINDS = ['priceAbove', 'priceBelow', 'totalAbove', 'totalBelow', 'move24h', 'accountFailing'];
+const ASSET_KINDS = ['priceAbove', 'priceBelow', 'move24h'];
+const THRESHOLD_KINDS = ['priceAbove', 'priceBelow', 'totalAbove', 'totalBelow'];
 const lang = uiLang();
 const $ = (id) => document.getElementById(id);
 
@@ -27,6 +30,10 @@ const state = {
   replacing: null,
   // The key scope the user agreed to keep although it is not read-only (set by "Save anyway").
   acceptedScope: null,
+  alerts: [],
+  alertStates: {},
+  // The alert the form edits, or null when it adds one.
+  editingAlert: null,
 };
 
 localize();
@@ -43,9 +50,13 @@ async function start() {
     state.lockEpoch = reply.lockEpoch;
   }
   // The vault text itself is needed here for unlockVault/changePassphrase.
-  const { vault } = await browser.storage.local.get('vault');
+  const { vault, alerts, alertStates } = await browser.storage.local.get(['vault', 'alerts', 'alertStates']);
   state.vault = typeof vault === 'string' ? vault : null;
+  state.alerts = Array.isArray(alerts) ? alerts : [];
+  state.alertStates = alertStates ?? {};
   render();
+  followHash();
+  window.addEventListener('hashchange', followHash);
   browser.storage.onChanged.addListener(onStorageChanged);
   setInterval(renderAccounts, 30_000);
 }
@@ -68,6 +79,17 @@ function wireControls() {
   $('new-passphrase').addEventListener('input', () => showHint($('new-passphrase'), $('new-passphrase-hint')));
   $('quote').addEventListener('change', () => saveSettings({ quote: $('quote').value }));
   $('auto-lock').addEventListener('change', () => saveSettings({ autoLockMinutes: Number($('auto-lock').value) }));
+  $('sync-interval').addEventListener('change', () => saveSettings({ syncMinutes: Number($('sync-interval').value) }));
+  $('badge').addEventListener('change', () => saveSettings({ badge: $('badge').value }));
+  $('alert-kind').replaceChildren(...ALERT_KINDS.map((kind) => {
+    const option = el('option', null, t(`alertKind_${kind}`));
+    option.value = kind;
+    return option;
+  }));
+  $('alert-kind').addEventListener('change', renderAlertForm);
+  $('add-alert').addEventListener('click', () => openAlertForm(null));
+  $('cancel-alert').addEventListener('click', closeAlertForm);
+  $('alert-form').addEventListener('submit', submitAlert);
   $('change-passphrase-form').addEventListener('submit', changePassphrase);
   $('reset-vault').addEventListener('click', confirmResetVault);
   for (const id of ['label', 'api-key', 'api-secret', 'passphrase', 'passphrase-confirm']) {
@@ -80,7 +102,7 @@ function wireControls() {
 
 function onStorageChanged(changes, area) {
   // The background always stores settings whole, so a change replaces them.
-  const tracked = { vault: null, accounts: [], snapshot: null, settings: DEFAULT_SETTINGS };
+  const tracked = { vault: null, accounts: [], snapshot: null, settings: DEFAULT_SETTINGS, alerts: [], alertStates: {} };
   if (applyStorageChanges(state, changes, area, tracked)) render();
 }
 
@@ -92,6 +114,7 @@ function render() {
   renderAddForm();
   renderExchange();
   renderSettings();
+  renderAlerts();
   renderSecurity();
 }
 
@@ -244,6 +267,172 @@ function renderSettings() {
   }));
   quote.value = state.settings.quote;
   $('auto-lock').value = String(state.settings.autoLockMinutes);
+  $('sync-interval').value = String(state.settings.syncMinutes);
+  $('badge').value = state.settings.badge;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts
+
+function describeAlert(alert) {
+  const asset = alert.asset?.toUpperCase() ?? '';
+  switch (alert.kind) {
+    case 'move24h':
+      return t('alertDescribe_move24h', [asset, formatPercent(alert.percent, lang)]);
+    case 'accountFailing':
+      return t('alertDescribe_accountFailing');
+    case 'totalAbove':
+    case 'totalBelow':
+      return t(`alertDescribe_${alert.kind}`, [formatMoney(alert.threshold, alert.currency, lang)]);
+    default:
+      return t(`alertDescribe_${alert.kind}`, [asset, formatMoney(alert.threshold, alert.currency, lang)]);
+  }
+}
+
+function renderAlerts() {
+  $('alerts').replaceChildren(...state.alerts.map(alertRow));
+  $('no-alerts').hidden = state.alerts.length > 0;
+  const assets = [...new Set([...(state.snapshot?.assets ?? []).map((row) => row.asset), ...(state.snapshot?.unpriced ?? []).map((row) => row.asset)])];
+  $('alert-assets').replaceChildren(...assets.map((asset) => {
+    const option = el('option');
+    option.value = asset.toUpperCase();
+    return option;
+  }));
+}
+
+function alertRow(alert) {
+  const row = el('li', 'alert-item');
+  row.id = `alert-${alert.id}`;
+  row.dataset.alertId = alert.id;
+  const description = describeAlert(alert);
+  const main = el('div', 'alert-main');
+  main.append(el('span', 'alert-text', description));
+  const meta = el('div', 'alert-meta');
+  if (alert.paused) meta.append(el('span', 'badge warn', t('alertPaused')));
+  const fired = state.alertStates[alert.id]?.lastFiredAt;
+  meta.append(el('span', 'alert-fired', fired ? t('alertLastFired', [relativeTime(fired, lang)]) : t('alertNeverFired')));
+  if (alert.kind !== 'move24h' && alert.kind !== 'accountFailing' && alert.currency !== state.settings.quote) {
+    meta.append(el('span', 'alert-currency', t('alertOtherCurrency', [alert.currency.toUpperCase()])));
+  }
+  main.append(meta);
+
+  const button = (className, text, label, action) => {
+    const node = el('button', `button ${className}`, text);
+    node.type = 'button';
+    node.setAttribute('aria-label', `${label}: ${description}`);
+    node.addEventListener('click', action);
+    return node;
+  };
+  const actions = el('div', 'account-actions');
+  actions.append(
+    button('edit', t('editAlert'), t('editAlert'), () => openAlertForm(alert)),
+    button('pause', t(alert.paused ? 'resumeAlert' : 'pauseAlert'), t(alert.paused ? 'resumeAlert' : 'pauseAlert'),
+      () => storeAlert({ ...alert, paused: !alert.paused })),
+    button('delete danger', t('deleteAlert'), t('deleteAlert'), () => removeAlert(alert)),
+  );
+  row.append(main, actions);
+  return row;
+}
+
+function openAlertForm(alert, { asset } = {}) {
+  state.editingAlert = alert;
+  const form = $('alert-form');
+  form.hidden = false;
+  $('alert-kind').value = alert?.kind ?? 'priceAbove';
+  $('alert-asset').value = (alert?.asset ?? asset ?? '').toUpperCase();
+  $('alert-threshold').value = alert?.threshold ?? '';
+  $('alert-percent').value = alert?.percent ?? '';
+  $('alert-status').textContent = '';
+  renderAlertForm();
+  $(alert || !asset ? 'alert-kind' : 'alert-threshold').focus();
+}
+
+function closeAlertForm() {
+  state.editingAlert = null;
+  $('alert-form').hidden = true;
+}
+
+function renderAlertForm() {
+  const kind = $('alert-kind').value;
+  $('alert-asset-field').hidden = !ASSET_KINDS.includes(kind);
+  $('alert-threshold-field').hidden = !THRESHOLD_KINDS.includes(kind);
+  $('alert-percent-field').hidden = kind !== 'move24h';
+  const currency = (state.editingAlert?.currency ?? state.settings.quote).toUpperCase();
+  $('alert-threshold-label').textContent = t('alertThresholdLabel', [currency]);
+}
+
+/**
+ * A number as the user typed it ("2,000,000", "1.500,25", "0,5") as a plain decimal string. A
+ * separator that appears more than once, or before another kind, groups thousands; a single one
+ * is the decimal separator when it is the UI language's.
+ */
+function plainDecimal(text) {
+  const compact = text.replace(/[\s_'\u00a0]/g, '');
+  const separators = compact.replace(/[^.,]/g, '');
+  if (!separators) return compact;
+  const localDecimal = new Intl.NumberFormat(lang).formatToParts(1.5).find((part) => part.type === 'decimal')?.value ?? '.';
+  const last = separators.at(-1);
+  const decimal = separators.length === 1
+    ? (last === localDecimal ? last : null)
+    : (separators.split(last).length - 1 === 1 ? last : null);
+  if (!decimal) return compact.replace(/[.,]/g, '');
+  const at = compact.lastIndexOf(decimal);
+  return `${compact.slice(0, at).replace(/[.,]/g, '')}.${compact.slice(at + 1)}`;
+}
+
+async function submitAlert(event) {
+  event.preventDefault();
+  const kind = $('alert-kind').value;
+  const alert = {
+    ...(state.editingAlert ? { id: state.editingAlert.id, paused: state.editingAlert.paused } : {}),
+    kind,
+    currency: state.editingAlert?.currency ?? state.settings.quote,
+  };
+  if (ASSET_KINDS.includes(kind)) alert.asset = $('alert-asset').value.trim().toLowerCase();
+  if (THRESHOLD_KINDS.includes(kind)) alert.threshold = plainDecimal($('alert-threshold').value);
+  if (kind === 'move24h') alert.percent = plainDecimal($('alert-percent').value.replace('%', ''));
+  const ok = await storeAlert(alert);
+  if (ok) closeAlertForm();
+}
+
+async function storeAlert(alert) {
+  const reply = await send('saveAlert', { alert });
+  if (!reply.ok) {
+    $('alert-status').textContent = errorText(reply.error);
+    $('alert-status').dataset.kind = 'error';
+    return false;
+  }
+  state.alerts = reply.alerts;
+  renderAlerts();
+  announce(t('alertSaved'));
+  return true;
+}
+
+async function removeAlert(alert) {
+  const reply = await send('deleteAlert', { id: alert.id });
+  if (!reply.ok) return announce(errorText(reply.error), 'error');
+  state.alerts = state.alerts.filter((candidate) => candidate.id !== alert.id);
+  renderAlerts();
+  announce(t('alertDeleted'));
+}
+
+/** `#new-alert=<asset>` opens the form for that asset (the popup's "Alert me…"); `#alert-<id>`
+ * (a notification's click) shows that alert. */
+function followHash() {
+  const hash = decodeURIComponent(location.hash.slice(1));
+  const asset = /^new-alert=([a-z0-9]{1,20})$/i.exec(hash)?.[1];
+  if (asset) {
+    openAlertForm(null, { asset });
+    $('alerts-card').scrollIntoView({ block: 'start' });
+    return;
+  }
+  const row = hash.startsWith('alert-') ? document.getElementById(hash) : null;
+  if (row) {
+    row.scrollIntoView({ block: 'center' });
+    row.querySelector('button')?.focus();
+  } else if (hash === 'alerts') {
+    $('alerts-card').scrollIntoView({ block: 'start' });
+  }
 }
 
 function currencyNames() {

@@ -179,6 +179,7 @@ function renderTotal() {
 }
 
 function renderUpdated() {
+  renderPricesOnly();
   const updated = $('updated');
   const at = state.snapshot?.updatedAt;
   if (!Number.isFinite(at)) {
@@ -189,6 +190,14 @@ function renderUpdated() {
   updated.textContent = relativeTime(at, lang);
   updated.dateTime = new Date(at).toISOString();
   updated.title = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(at);
+}
+
+/** While locked, a sync revalues the last balances with fresh prices: say how old the balances are. */
+function renderPricesOnly() {
+  const note = $('prices-only-note');
+  const synced = (state.snapshot?.accounts ?? []).map((account) => account.syncedAt).filter(Number.isFinite);
+  note.hidden = !(state.snapshot?.pricesOnly && synced.length);
+  note.textContent = note.hidden ? '' : t('pricesOnlyNote', [relativeTime(Math.min(...synced), lang)]);
 }
 
 /** The one message worth reading right now: unlock failure, refresh failure, or an account's error. */
@@ -301,8 +310,34 @@ function assetRow(asset, quote) {
   fill.style.width = `${asset.share}%`;
   bar.append(fill);
 
-  row.append(mark, left, right, bar);
+  row.append(mark, left, right, alertButton(asset.asset), bar);
   return row;
+}
+
+/** "Alert me…": opens a new alert for this asset in the options page. */
+function alertButton(asset) {
+  const button = el('button', 'icon-button alert-me');
+  button.type = 'button';
+  button.title = t('alertMeAbout', [asset.toUpperCase()]);
+  button.append(el('span', 'sr-only', t('alertMe')));
+  button.append(bellIcon());
+  button.addEventListener('click', async () => {
+    await browser.tabs.create({ url: browser.runtime.getURL(`options/options.html#new-alert=${encodeURIComponent(asset)}`) });
+    window.close();
+  });
+  return button;
+}
+
+function bellIcon() {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  for (const d of ['M6 16V11a6 6 0 0 1 12 0v5l1.5 2h-15z', 'M10 20a2 2 0 0 0 4 0']) {
+    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
 }
 
 function changeBadge(change) {

@@ -20,8 +20,11 @@ function transportError() {
   return { ok: false, error: { code: 'no_background' } };
 }
 
-/** Settings until the user changes them: values in pesos, lock after 15 idle minutes. */
-export const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15 });
+/**
+ * Settings until the user changes them: values in pesos, lock after 15 idle minutes, update every
+ * 15 minutes, no toolbar badge.
+ */
+export const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15, syncMinutes: 15, badge: 'none' });
 
 /**
  * Asks for access to the API hosts of `exchangeIds`. Firefox lets users withhold MV3 host

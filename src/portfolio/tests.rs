@@ -77,6 +77,12 @@ fn twenty_four_hour_change_per_row() {
     // sol: 150.10 × 17.25 = 2589.225 now; 155.00 × 17.20 = 2666 before → −2.88 %.
     assert_eq!(change("sol").as_deref(), Some("-2.88"));
     assert_eq!(change("mxn").as_deref(), Some("0"));
+    // The whole portfolio: 1,752,590.725 now against 1,770,167.505 a day ago (the same amounts at
+    // yesterday's prices) → −0.99 % (checked with Python's decimal module).
+    assert_eq!(snapshot.change24h.map(plain).as_deref(), Some("-0.99"));
+    // Without any 24-hour figure there is no portfolio change either.
+    let flat = build_snapshot(&[account("a", &balances)], &[ticker("btc_mxn", "1", "1", None)], "mxn", 0);
+    assert_eq!(flat.change24h, None);
 }
 
 #[test]

@@ -105,8 +105,7 @@ const NO_LOCKOUTS: &BTreeMap<ExchangeId, u64> = &BTreeMap::new();
 
 fn request<'a>(fixture: &'a Fixture, previous: Option<&'a PreviousSnapshot>) -> RefreshRequest<'a> {
     RefreshRequest {
-        vault: &fixture.vault,
-        key: &fixture.key,
+        keys: Some((&fixture.vault, &fixture.key)),
         accounts: &fixture.accounts,
         quote: "mxn",
         previous,
@@ -327,6 +326,35 @@ fn test_connection_reports_currencies_or_the_diagnosis() {
         block_on(engine.test_connection(ExchangeId::Bitso, &wrong, None, NOW, &mut CountingEntropy::new(1))),
         Err(Error::InvalidCredentials { exchange: ExchangeId::Bitso })
     );
+}
+
+#[test]
+fn locked_revaluation_sends_no_signed_request() {
+    let fixture = fixture();
+    let bitso = scripted(honest_bitso);
+    let engine = Engine::new(&bitso);
+    let (first, _) = valued(block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1))));
+    let previous = stored(&first);
+    let sent = bitso.log.borrow().len();
+    // Prices move; the vault stays sealed.
+    *bitso.handler.borrow_mut() = Box::new(|request: &HttpRequest| {
+        if request.url.ends_with("/v3/ticker/") {
+            return json(200, &TICKERS.replace(r#""last":"1000000""#, r#""last":"2000000""#));
+        }
+        honest_bitso(request)
+    });
+    let mut locked = request(&fixture, Some(&previous));
+    locked.keys = None;
+    let later = NOW + PRICES_REUSED_FOR_MS;
+    let (snapshot, outcome) = valued(block_on(engine.refresh(locked, later, &mut CountingEntropy::new(2))));
+    let new_requests: Vec<HttpRequest> = bitso.log.borrow()[sent..].to_vec();
+    assert_eq!(new_requests.len(), 1, "only the public tickers");
+    assert!(new_requests.iter().all(|r| r.header("Authorization").is_none()));
+    assert!(snapshot.prices_only);
+    // (0.5 + 0.25) btc × 2,000,000 + 20 usd × 20: the last balances at the new price.
+    assert_eq!(crate::money::to_plain_string(snapshot.total), "1500400");
+    assert!(snapshot.accounts.iter().all(|a| a.error.is_none() && a.synced_at == Some(NOW)), "balances are from the first sync");
+    assert_eq!(outcome.nonces, *NO_NONCES, "no nonce was spent");
 }
 
 #[test]

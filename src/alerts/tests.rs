@@ -1,0 +1,186 @@
+use super::*;
+use crate::valuation::test_support::dec;
+
+const T0: u64 = 1_795_000_000_000;
+const MINUTE: u64 = 60_000;
+
+fn observed(btc: Option<&str>, total: &str, change: Option<&str>) -> Observed {
+    Observed {
+        quote: "mxn".into(),
+        total: dec(total),
+        assets: btc
+            .map(|price| ObservedAsset { asset: "btc".into(), price: dec(price), change24h: change.map(dec) })
+            .into_iter()
+            .collect(),
+        accounts: Vec::new(),
+    }
+}
+
+fn alert(id: &str, condition: Condition) -> Alert {
+    Alert { id: id.into(), condition, currency: "mxn".into(), paused: false }
+}
+
+fn above(threshold: &str) -> Alert {
+    alert("a1", Condition::PriceAbove { asset: "btc".into(), threshold: dec(threshold) })
+}
+
+/// Runs `alerts` over a series of (minutes after T0, btc price) and returns the minutes at
+/// which something fired.
+fn fired_at(alerts: &[Alert], series: &[(u64, Option<&str>)]) -> Vec<u64> {
+    let mut states = BTreeMap::new();
+    let mut fired = Vec::new();
+    for &(minute, price) in series {
+        if !evaluate(alerts, &mut states, &observed(price, "1000", Some("0")), T0 + minute * MINUTE).is_empty() {
+            fired.push(minute);
+        }
+    }
+    fired
+}
+
+#[test]
+fn crossing_up_fires_once_then_rearms_past_the_margin() {
+    let alerts = [above("2000000")];
+    let series = [
+        (0, Some("1990000")),  // below: nothing
+        (15, Some("2000000")), // reaches it: fires
+        (30, Some("2050000")), // still above: quiet
+        (45, Some("1995000")), // back below, but within 1 %: still disarmed
+        (60, Some("2001000")), // above again: quiet, never re-armed
+        (75, Some("1980000")), // 1 % below: re-armed
+        (90, Some("2000000")), // fires again
+    ];
+    assert_eq!(fired_at(&alerts, &series), vec![15, 90]);
+}
+
+#[test]
+fn crossing_down_and_totals() {
+    let below = alert("b", Condition::PriceBelow { asset: "btc".into(), threshold: dec("100") });
+    assert_eq!(
+        fired_at(&[below], &[(0, Some("101")), (15, Some("100")), (30, Some("100.5")), (45, Some("101")), (60, Some("99"))]),
+        vec![15, 60]
+    );
+    let total = alert("t", Condition::TotalAbove { threshold: dec("999") });
+    let mut states = BTreeMap::new();
+    assert_eq!(evaluate(&[total.clone()], &mut states, &observed(None, "1000", None), T0).len(), 1);
+    assert!(evaluate(&[total], &mut states, &observed(None, "1000", None), T0 + 20 * MINUTE).is_empty());
+    let total_below = alert("tb", Condition::TotalBelow { threshold: dec("999") });
+    assert!(evaluate(&[total_below], &mut BTreeMap::new(), &observed(None, "1000", None), T0).is_empty());
+}
+
+#[test]
+fn never_more_often_than_the_cooldown() {
+    let alerts = [above("100")];
+    // Re-armed within 5 minutes, above again at 10: the cooldown holds it until 15.
+    let series = [(0, Some("100")), (5, Some("90")), (10, Some("110")), (14, Some("110")), (15, Some("110"))];
+    assert_eq!(fired_at(&alerts, &series), vec![0, 15]);
+}
+
+#[test]
+fn paused_missing_prices_and_other_currencies_stay_pending() {
+    let mut paused = above("100");
+    paused.paused = true;
+    assert!(fired_at(&[paused], &[(0, Some("150"))]).is_empty());
+
+    // No price for btc: nothing fires and nothing changes; the price comes back above: fires.
+    let alerts = [above("100")];
+    assert_eq!(fired_at(&alerts, &[(0, None), (15, None), (30, Some("150"))]), vec![30]);
+
+    // The display currency changed: an alert in pesos is not judged on dollar prices.
+    let mut states = BTreeMap::new();
+    let mut in_usd = observed(Some("150"), "1", None);
+    in_usd.quote = "usd".into();
+    assert!(evaluate(&alerts, &mut states, &in_usd, T0).is_empty());
+    assert_eq!(states["a1"], AlertState { armed: true, last_fired_at: None, failing: Vec::new() });
+    assert_eq!(evaluate(&alerts, &mut states, &observed(Some("150"), "1", None), T0).len(), 1);
+}
+
+#[test]
+fn moves_over_24_hours_up_or_down() {
+    let alerts = [alert("m", Condition::Move24h { asset: "btc".into(), percent: dec("5") })];
+    let mut states = BTreeMap::new();
+    let run = |states: &mut BTreeMap<String, AlertState>, change: &str, minute: u64| {
+        evaluate(&alerts, states, &observed(Some("1"), "1", Some(change)), T0 + minute * MINUTE)
+    };
+    assert!(run(&mut states, "4.99", 0).is_empty());
+    let fired = run(&mut states, "-5.10", 15);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].value, Some(dec("-5.10")));
+    assert!(run(&mut states, "6", 30).is_empty(), "still moving: quiet");
+    assert!(run(&mut states, "4.96", 45).is_empty(), "within the margin: still disarmed");
+    assert!(run(&mut states, "4.95", 60).is_empty(), "re-armed");
+    assert_eq!(run(&mut states, "5", 75).len(), 1);
+}
+
+#[test]
+fn an_account_that_stops_working_is_reported_once_per_change() {
+    let alerts = [alert("acc", Condition::AccountFailing)];
+    let mut states = BTreeMap::new();
+    let with = |code: Option<&str>| {
+        let mut o = observed(Some("1"), "1", None);
+        o.accounts = vec![
+            ObservedAccount { id: "k1".into(), error: code.map(|c| ObservedError { code: c.into() }) },
+            ObservedAccount { id: "k2".into(), error: None },
+        ];
+        o
+    };
+    assert!(evaluate(&alerts, &mut states, &with(None), T0).is_empty());
+    let fired = evaluate(&alerts, &mut states, &with(Some("invalid_credentials")), T0 + MINUTE);
+    assert_eq!(fired.len(), 1);
+    assert_eq!((fired[0].account_id.as_deref(), fired[0].code.as_deref()), (Some("k1"), Some("invalid_credentials")));
+    assert!(evaluate(&alerts, &mut states, &with(Some("invalid_credentials")), T0 + 2 * MINUTE).is_empty());
+    // Passing trouble neither reports nor clears it.
+    assert!(evaluate(&alerts, &mut states, &with(Some("timeout")), T0 + 3 * MINUTE).is_empty());
+    assert!(evaluate(&alerts, &mut states, &with(Some("missing_permission")), T0 + 4 * MINUTE).is_empty());
+    // Working again, then failing again: news again.
+    assert!(evaluate(&alerts, &mut states, &with(None), T0 + 5 * MINUTE).is_empty());
+    assert_eq!(evaluate(&alerts, &mut states, &with(Some("missing_permission")), T0 + 6 * MINUTE).len(), 1);
+    // A timeout alone was never a failure.
+    let mut fresh = BTreeMap::new();
+    assert!(evaluate(&alerts, &mut fresh, &with(Some("timeout")), T0).is_empty());
+}
+
+#[test]
+fn states_of_deleted_alerts_are_dropped() {
+    let mut states = BTreeMap::new();
+    evaluate(&[above("1")], &mut states, &observed(Some("2"), "1", None), T0);
+    assert!(states.contains_key("a1"));
+    evaluate(&[], &mut states, &observed(Some("2"), "1", None), T0);
+    assert!(states.is_empty());
+}
+
+#[test]
+fn alerts_are_read_and_checked_from_the_pages_json() {
+    let read = |text: &str| Alert::from_json(text);
+    let good = read(r#"{"id":"x1","kind":"priceAbove","asset":"btc","threshold":"2000000","currency":"mxn"}"#);
+    assert_eq!(good.map(|a| a.condition), Ok(Condition::PriceAbove { asset: "btc".into(), threshold: dec("2000000") }));
+    assert!(read(r#"{"id":"x2","kind":"move24h","asset":"eth","percent":"7.5","currency":"usd","paused":true}"#).is_ok());
+    assert!(read(r#"{"id":"x3","kind":"accountFailing","currency":"mxn"}"#).is_ok());
+    let invalid = Err(Error::InvalidInput { field: "alert" });
+    for bad in [
+        r#"{"id":"x","kind":"priceAbove","asset":"btc","threshold":"0","currency":"mxn"}"#,
+        r#"{"id":"x","kind":"priceAbove","asset":"btc","threshold":"-5","currency":"mxn"}"#,
+        r#"{"id":"x","kind":"priceAbove","asset":"btc","threshold":"1e3","currency":"mxn"}"#,
+        r#"{"id":"x","kind":"priceAbove","asset":"BTC<","threshold":"1","currency":"mxn"}"#,
+        r#"{"id":"x y","kind":"totalAbove","threshold":"1","currency":"mxn"}"#,
+        r#"{"id":"x","kind":"totalAbove","threshold":"1","currency":""}"#,
+        r#"{"id":"x","kind":"sometimes","currency":"mxn"}"#,
+        r#"{"id":"x","kind":"move24h","asset":"btc","currency":"mxn"}"#,
+        "not json",
+    ] {
+        assert_eq!(read(bad), invalid, "{bad}");
+    }
+}
+
+#[test]
+fn firings_and_states_round_trip_as_stored() {
+    let mut states = BTreeMap::new();
+    let fired = evaluate(&[above("1")], &mut states, &observed(Some("2"), "1", None), T0);
+    assert_eq!(serde_json::to_string(&fired).unwrap_or_default(), r#"[{"alertId":"a1","value":"2"}]"#);
+    let stored = serde_json::to_string(&states).unwrap_or_default();
+    assert_eq!(stored, format!(r#"{{"a1":{{"armed":false,"lastFiredAt":{T0}}}}}"#));
+    let back: BTreeMap<String, AlertState> = serde_json::from_str(&stored).unwrap_or_default();
+    assert_eq!(back, states);
+    // A state missing fields (an older version's) reads as armed and never fired.
+    let empty: AlertState = serde_json::from_str("{}").unwrap_or_default();
+    assert_eq!(empty, AlertState { armed: true, last_fired_at: None, failing: Vec::new() });
+}
