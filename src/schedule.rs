@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(restore(NOW, plan, 15, 0, &mut Fixed(0)).unwrap_or_default(), plan);
         // Overdue after the browser was closed: soon, within 30 s to 90 s.
         let overdue = restore(NOW, Some(NOW - 3_600_000), 15, 0, &mut Fixed(7)).unwrap_or_default();
-        assert!(overdue.is_some_and(|at| at >= NOW + 30_000 && at <= NOW + 90_000));
+        assert!(overdue.is_some_and(|at| (NOW + 30_000..=NOW + 90_000).contains(&at)));
         // A year ahead (the clock went back, or storage was edited): a fresh plan.
         let absurd = restore(NOW, Some(NOW + 365 * 24 * 3_600_000), 15, 0, &mut Fixed(0)).unwrap_or_default();
         assert_eq!(absurd, Some(NOW + 15 * MINUTE_MS - 15 * MINUTE_MS / 10));

@@ -61,7 +61,7 @@ fn crossing_down_and_totals() {
     );
     let total = alert("t", Condition::TotalAbove { threshold: dec("999") });
     let mut states = BTreeMap::new();
-    assert_eq!(evaluate(&[total.clone()], &mut states, &observed(None, "1000", None), T0).len(), 1);
+    assert_eq!(evaluate(std::slice::from_ref(&total), &mut states, &observed(None, "1000", None), T0).len(), 1);
     assert!(evaluate(&[total], &mut states, &observed(None, "1000", None), T0 + 20 * MINUTE).is_empty());
     let total_below = alert("tb", Condition::TotalBelow { threshold: dec("999") });
     assert!(evaluate(&[total_below], &mut BTreeMap::new(), &observed(None, "1000", None), T0).is_empty());
