@@ -8,7 +8,8 @@
 // Where things live (see the README's security model):
 //   storage.local   vault (sealed keys), accounts, settings, snapshot, lastError, per-account
 //                   nonces, per-exchange rate-limit retry times, alerts and their states, the
-//                   automatic sync's plan (syncState)
+//                   automatic sync's plan (syncState), the value history (hist:d:<day>,
+//                   hist:m:<month>) and its precomputed view for the popup (historyView)
 //   storage.session vaultKey (the derived key), unlocked (a plain flag pages may read) and
 //                   lockEpoch (bumped by every lock, so work that started before it never
 //                   writes the key back)
@@ -27,6 +28,9 @@ const BADGE_CHOICES = ['none', 'total', 'change'];
 const ALERT_KINDS = ['priceAbove', 'priceBelow', 'totalAbove', 'totalBelow', 'move24h', 'accountFailing'];
 // Far more than anyone sets up; keeps a damaged or hostile list from growing storage.
 const MAX_ALERTS = 100;
+const HISTORY_PREFIX = 'hist:';
+// Tiers are applied at most this often (src/history.rs): a day chunk only changes tier hourly.
+const COMPACT_EVERY_MS = 60 * 60 * 1000;
 // The longest wait any rate limit is honoured for; the core caps what exchanges say to the same.
 const MAX_RETRY_WAIT_MS = 15 * 60 * 1000;
 // A refresh that has not settled by then is abandoned, so the next one is not stuck behind it.
@@ -437,7 +441,10 @@ async function removeAccount(message) {
 
 async function resetVault() {
   await lockNow();
-  await exclusive(() => local.remove(['vault', 'accounts', 'snapshot', 'lastError', 'nonces', 'lockouts', 'syncState']));
+  await exclusive(async () => {
+    const history = Object.keys(await historyChunks());
+    await local.remove(['vault', 'accounts', 'snapshot', 'lastError', 'nonces', 'lockouts', 'syncState', 'historyView', 'historyCompactedAt', ...history]);
+  });
   await scheduleSync();
   await updateBadge();
   return { ok: true };
@@ -727,7 +734,9 @@ async function runRefresh({ automatic }) {
     bridges,
   });
   const outcome = JSON.parse(await withTimeout(core.refresh(options), REFRESH_TIMEOUT_MS));
-  return exclusive(() => storeOutcome(outcome));
+  const { reply, observed } = await exclusive(() => storeOutcome(outcome));
+  if (observed) await afterSnapshot(observed, { record: reply.ok });
+  return reply;
 }
 
 async function storeOutcome(outcome) {
@@ -741,10 +750,10 @@ async function storeOutcome(outcome) {
 
   const snapshot = outcome.snapshot;
   // The vault was reset or an account removed while the request ran: these numbers are void.
-  const void_ = typeof current.vault !== 'string' || (snapshot && !snapshot.accounts.every((entry) => known.has(entry.id)));
-  if (void_) {
+  const discarded = typeof current.vault !== 'string' || (snapshot && !snapshot.accounts.every((entry) => known.has(entry.id)));
+  if (discarded) {
     await write(update);
-    return { ok: true, snapshot: current.snapshot ?? null };
+    return { reply: { ok: true, snapshot: current.snapshot ?? null } };
   }
   if (!snapshot) {
     const error = outcome.error ?? { code: 'internal' };
@@ -753,8 +762,8 @@ async function storeOutcome(outcome) {
     update.accounts = accounts.map((account) => ({ ...account, status: 'error', error }));
     await write(update);
     // Alerts about accounts that stop working still hear of it.
-    if (current.snapshot) await afterSnapshot({ ...current.snapshot, accounts: current.snapshot.accounts.map((account) => ({ ...account, error })) });
-    return { ok: false, error };
+    const observed = current.snapshot ? { ...current.snapshot, accounts: current.snapshot.accounts.map((account) => ({ ...account, error })) } : null;
+    return { reply: { ok: false, error }, observed };
   }
   snapshot.priceErrors = outcome.priceErrors ?? [];
   const results = new Map(snapshot.accounts.map((entry) => [entry.id, entry]));
@@ -771,17 +780,55 @@ async function storeOutcome(outcome) {
   update.snapshot = snapshot;
   update.lastError = null;
   await write(update);
-  await afterSnapshot(snapshot);
-  return { ok: true, snapshot };
+  return { reply: { ok: true, snapshot }, observed: snapshot };
 }
 
-/** What follows every new snapshot, manual or automatic: alerts and the badge. A failure here
- * never undoes the snapshot. */
-async function afterSnapshot(snapshot) {
+/** What follows every refresh, manual or automatic: a history point (for a new snapshot), alerts
+ * and the badge. A failure here never undoes the snapshot. */
+async function afterSnapshot(snapshot, { record }) {
+  if (record) {
+    try {
+      await exclusive(() => recordHistory(snapshot));
+    } catch (error) {
+      console.error('Cartera: history not recorded', error instanceof Error ? error.name : typeof error);
+    }
+  }
   try {
     await checkAlerts(snapshot);
   } catch (error) {
     console.error('Cartera: alerts not checked', error instanceof Error ? error.name : typeof error);
   }
   await updateBadge().catch(() => {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value history
+
+/** Every stored history chunk, `{ key: text }`. */
+async function historyChunks() {
+  const everything = await local.get(null);
+  return Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(HISTORY_PREFIX)));
+}
+
+/** Adds the snapshot as a point, applies the tiers now and then, and refreshes the popup's view. */
+async function recordHistory(snapshot) {
+  const chunks = await historyChunks();
+  const { key, chunk } = cartera.historyAppend(JSON.stringify(chunks), JSON.stringify(snapshot));
+  chunks[key] = chunk;
+  const update = { [key]: chunk };
+  const { historyCompactedAt } = await local.get('historyCompactedAt');
+  const removed = [];
+  if (!Number.isFinite(historyCompactedAt) || Date.now() - historyCompactedAt >= COMPACT_EVERY_MS) {
+    const compaction = JSON.parse(cartera.historyCompact(JSON.stringify(chunks)));
+    Object.assign(update, compaction.write);
+    Object.assign(chunks, compaction.write);
+    for (const old of compaction.remove) {
+      delete chunks[old];
+      removed.push(old);
+    }
+    update.historyCompactedAt = Date.now();
+  }
+  update.historyView = JSON.parse(cartera.historyView(JSON.stringify(chunks), snapshot.quote, JSON.stringify(snapshot)));
+  await write(update);
+  if (removed.length) await local.remove(removed);
 }

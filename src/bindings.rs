@@ -24,6 +24,8 @@ use crate::{
     error::{Error, ErrorView},
     exchange::{KeyScope, adapter},
     exchange_id::ExchangeId,
+    history::{self, DayBefore, Point},
+    money::parse_decimal,
     passphrase::passphrase_hint,
     portfolio::{PreviousSnapshot, Snapshot},
     refresh::{AccountRef, Engine as CoreEngine, RefreshRequest},
@@ -162,6 +164,64 @@ pub fn plan_sync(interval_minutes: u32, failures: u32, stored: Option<f64>) -> R
         None => schedule::next_sync_at(now, interval_minutes, failures, &mut OsEntropy),
     };
     next.map(|at| at.map(|at| at as f64)).map_err(|e| failure(&e))
+}
+
+/// Stored history chunks as a page or the background sends them: `{ "<key>": "<chunk text>" }`.
+fn chunks(json: &str) -> Result<BTreeMap<String, String>, JsValue> {
+    serde_json::from_str(json).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
+}
+
+/// Adds the point a stored snapshot stands for to its day's history chunk; returns
+/// `{ key, chunk }` (the chunk text to store under `key`).
+#[wasm_bindgen(js_name = historyAppend)]
+pub fn history_append(day_chunks: &str, snapshot: &str) -> Result<JsValue, JsValue> {
+    let point = Point::from_snapshot(snapshot).map_err(|e| failure(&e))?;
+    let key = history::day_key(point.t);
+    let stored = chunks(day_chunks)?;
+    let text = history::append(stored.get(&key).map(String::as_str), point).map_err(|e| failure(&e))?;
+    Ok(object(&[("key", JsValue::from_str(&key)), ("chunk", JsValue::from(text))]))
+}
+
+/// The tiers applied to the stored chunks now; returns JSON text `{ write: { key: chunk }, remove: [key] }`.
+#[wasm_bindgen(js_name = historyCompact)]
+pub fn history_compact(stored: &str) -> Result<String, JsValue> {
+    let compaction = history::compact(&chunks(stored)?, now_ms());
+    serde_json::to_string(&compaction).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DayBeforeIn {
+    total: String,
+    change24h: Option<String>,
+}
+
+/// Every range of the history in `currency`, as JSON text (see `history::View`). `snapshot` (JSON
+/// text or empty) gives the exchanges' 24-hour figures while history covers less than a day.
+#[wasm_bindgen(js_name = historyView)]
+pub fn history_view(stored: &str, currency: &str, snapshot: &str) -> Result<String, JsValue> {
+    let points = history::load(&chunks(stored)?);
+    let day_before = serde_json::from_str::<DayBeforeIn>(snapshot).ok().and_then(|snapshot| {
+        Some(DayBefore { total: parse_decimal(&snapshot.total)?, change_percent: parse_decimal(snapshot.change24h.as_deref()?)? })
+    });
+    let view = history::view(&points, currency, now_ms(), day_before);
+    serde_json::to_string(&view).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
+}
+
+/// One asset's history since `from_ms` in `currency`: JSON text `[[t, amount, value | null], …]`.
+#[wasm_bindgen(js_name = historyAsset)]
+pub fn history_asset(stored: &str, asset: &str, currency: &str, from_ms: f64) -> Result<String, JsValue> {
+    let points = history::load(&chunks(stored)?);
+    // Epoch milliseconds stay far below 2^53, where a JS number is exact.
+    let from = if from_ms.is_finite() && from_ms > 0.0 { from_ms as u64 } else { 0 };
+    serde_json::to_string(&history::asset_series(&points, asset, currency, from))
+        .map_err(|_| failure(&Error::InvalidInput { field: "history" }))
+}
+
+/// The CSV export (holdings now, then the history in `currency`).
+#[wasm_bindgen(js_name = historyCsv)]
+pub fn history_csv(snapshot: &str, stored: &str, currency: &str) -> Result<String, JsValue> {
+    history::csv(snapshot, &history::load(&chunks(stored)?), currency).map_err(|e| failure(&e))
 }
 
 /// The background's engine: rate-limit memory, prices and all exchange traffic.

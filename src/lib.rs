@@ -10,6 +10,7 @@ pub mod entropy;
 pub mod error;
 pub mod exchange;
 pub mod exchange_id;
+pub mod history;
 pub mod http;
 pub mod money;
 pub mod nonce;

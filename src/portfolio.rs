@@ -73,7 +73,41 @@ pub struct Snapshot {
     pub accounts: Vec<AccountSummary>,
     /// Currencies this portfolio can be valued in.
     pub quotes: Vec<String>,
+    /// What one unit of the quote currency is worth in US dollars (history keeps it, so past values
+    /// can be shown in dollars after the display currency changes); `None` without a route.
+    #[serde(with = "plain_string::option")]
+    pub usd_rate: Option<Decimal>,
+    /// The largest 24-hour moves among the holdings.
+    pub movers: Movers,
 }
+
+/// The holdings that moved most over 24 hours, dust left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Movers {
+    /// Up to three assets with the largest rise in percent, largest first.
+    pub gainers: Vec<String>,
+    /// Up to three assets with the largest fall in percent, largest fall first.
+    pub losers: Vec<String>,
+    /// The asset whose 24-hour move changed the total the most, in value.
+    pub biggest: Option<BiggestMove>,
+}
+
+/// The asset that moved the total most.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BiggestMove {
+    /// Asset code.
+    pub asset: String,
+    /// How much its value changed over 24 hours, in the quote currency (negative for a loss).
+    #[serde(with = "plain_string")]
+    pub value_change: Decimal,
+}
+
+/// A holding below this share of the portfolio, in percent, is dust for the movers.
+const DUST_SHARE_PERCENT: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
+/// How many gainers and losers are listed.
+const MOVERS: usize = 3;
 
 /// One priced asset, all accounts together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -300,6 +334,7 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
         .filter(|exchange| !held_on.contains(exchange))
         .collect();
 
+    let movers = movers(&assets, &routes);
     Snapshot {
         quote: quote.to_owned(),
         total: grand_total,
@@ -312,6 +347,8 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
         unpriced,
         accounts: summaries,
         quotes: quote_currencies(tickers, quote),
+        usd_rate: routes_to("usd", tickers).get(quote).map(|route| route.price),
+        movers,
     }
 }
 
@@ -320,6 +357,30 @@ fn quote_currencies(tickers: &[Ticker], quote: &str) -> Vec<String> {
     let mut quotes: BTreeSet<&str> = tickers.iter().map(|ticker| ticker.quote.as_str()).collect();
     quotes.insert(quote);
     quotes.into_iter().map(str::to_owned).collect()
+}
+
+/// The three largest rises and falls by percent, and the largest move in value, among holdings that
+/// are not dust (below [`DUST_SHARE_PERCENT`] of the total) and have a 24-hour figure.
+fn movers(assets: &[AssetRow], routes: &BTreeMap<&str, Route<'_>>) -> Movers {
+    let mut moving: Vec<(&AssetRow, Decimal, Decimal)> = assets
+        .iter()
+        .filter(|row| row.share >= DUST_SHARE_PERCENT)
+        .filter_map(|row| {
+            let route = routes.get(row.asset.as_str())?;
+            let percent = route.change_24h_percent()?;
+            let then = row.total.checked_mul(route.price_24h_ago?)?;
+            Some((row, percent, row.value.checked_sub(then)?))
+        })
+        .collect();
+    moving.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.asset.cmp(&b.0.asset)));
+    let gainers = moving.iter().filter(|m| m.1.is_sign_positive() && !m.1.is_zero()).take(MOVERS).map(|m| m.0.asset.clone()).collect();
+    let losers = moving.iter().rev().filter(|m| m.1.is_sign_negative() && !m.1.is_zero()).take(MOVERS).map(|m| m.0.asset.clone()).collect();
+    let biggest = moving
+        .iter()
+        .filter(|m| !m.2.is_zero())
+        .max_by(|a, b| a.2.abs().cmp(&b.2.abs()).then_with(|| b.0.asset.cmp(&a.0.asset)))
+        .map(|m| BiggestMove { asset: m.0.asset.clone(), value_change: m.2 });
+    Movers { gainers, losers, biggest }
 }
 
 /// `now / before − 1`, in percent with two decimals.

@@ -6,7 +6,7 @@
 {
   const { storage } = globalThis.browser ?? globalThis.chrome;
   globalThis.popupStored = Promise.all([
-    storage.local.get(['vault', 'accounts', 'snapshot', 'lastError']),
+    storage.local.get(['vault', 'accounts', 'snapshot', 'lastError', 'historyView', 'popupRange']),
     storage.session.get(['unlocked', 'lockEpoch']),
   ]);
 }

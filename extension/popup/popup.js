@@ -5,8 +5,10 @@ import {
   applyStorageChanges, browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el, asError,
   nextPaint, errorText, exchangeName, waitPending,
 } from '../shared/ext.js';
+import { drawChart } from '../shared/chart.js';
 
 const REFRESH_AFTER_MS = 60_000;
+const RANGES = ['24h', '7d', '30d', '1y', 'all'];
 const lang = uiLang();
 const $ = (id) => document.getElementById(id);
 
@@ -20,6 +22,8 @@ const state = {
   refreshing: false,
   unlocking: false,
   unlockError: null,
+  historyView: null,
+  range: '24h',
 };
 
 localize();
@@ -32,6 +36,8 @@ async function start() {
   state.accounts = Array.isArray(stored.accounts) ? stored.accounts : [];
   state.snapshot = stored.snapshot ?? null;
   state.lastError = stored.lastError ?? null;
+  state.historyView = stored.historyView ?? null;
+  state.range = RANGES.includes(stored.popupRange) ? stored.popupRange : '24h';
   state.unlocked = state.vault !== null && flags.unlocked === true;
   state.lockEpoch = Number.isSafeInteger(flags.lockEpoch) ? flags.lockEpoch : 0;
   render();
@@ -60,6 +66,13 @@ function wireControls() {
   $('settings').addEventListener('click', openOptions);
   $('open-options').addEventListener('click', openOptions);
   $('unlock-form').addEventListener('submit', unlock);
+  for (const button of document.querySelectorAll('.range')) {
+    button.addEventListener('click', () => {
+      state.range = button.dataset.range;
+      browser.storage.local.set({ popupRange: state.range });
+      renderHistory();
+    });
+  }
   $('unlock-passphrase').addEventListener('input', () => {
     if (!state.unlockError) return;
     state.unlockError = null;
@@ -68,7 +81,7 @@ function wireControls() {
 }
 
 function onStorageChanged(changes, area) {
-  const tracked = { vault: null, accounts: [], snapshot: null, lastError: null };
+  const tracked = { vault: null, accounts: [], snapshot: null, lastError: null, historyView: null };
   if (applyStorageChanges(state, changes, area, tracked)) render();
 }
 
@@ -152,8 +165,10 @@ function render() {
   renderUpdated();
   renderError();
   renderUnlock();
+  renderHistory();
   renderAccountTotals();
   renderAssets();
+  renderMovers();
   renderUnpriced();
 }
 
@@ -190,6 +205,62 @@ function renderUpdated() {
   updated.textContent = relativeTime(at, lang);
   updated.dateTime = new Date(at).toISOString();
   updated.title = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(at);
+}
+
+/** The chart of the chosen range, its change, and the market P&L beside deposits and withdrawals. */
+function renderHistory() {
+  const view = state.historyView;
+  const section = $('history-summary');
+  section.hidden = !view || !state.snapshot || view.currency !== state.snapshot.quote;
+  if (section.hidden) return;
+  for (const button of document.querySelectorAll('.range')) button.setAttribute('aria-pressed', String(button.dataset.range === state.range));
+  const range = view.ranges[state.range];
+  const money = (value) => formatMoney(value, view.currency, lang);
+  const signed = (value) => (value.startsWith('-') ? money(value).replace('-', '\u2212') : `+${money(value)}`);
+  const chart = $('chart');
+  const positions = drawChart(chart, range.points, { width: 328, height: 64 });
+  $('chart-empty').hidden = positions.length > 1;
+  chart.hidden = positions.length <= 1;
+  const hasChange = range.change !== null && range.start !== null;
+  const changeText = hasChange
+    ? `${signed(range.change)}${range.changePercent !== null ? ` (${formatPercent(range.changePercent, lang, { signed: true })})` : ''}`
+    : '';
+  $('range-change').textContent = changeText;
+  chart.setAttribute('aria-label', hasChange
+    ? t('chartLabel', [t(`rangeName_${state.range}`), money(range.start), money(range.end), changeText])
+    : t('chartEmpty'));
+  $('pnl-market').textContent = range.market !== null ? signed(range.market) : t('pnlUnknown');
+  $('pnl-flows').textContent = range.flows !== null ? signed(range.flows) : t('pnlUnknown');
+  $('pnl-method').textContent = t(range.basis === 'exchanges' ? 'pnlExchanges' : 'pnlMethod');
+  const note = $('history-note');
+  note.hidden = !view.unconvertedBefore;
+  note.textContent = note.hidden ? '' : t('currencyNote', [
+    new Intl.DateTimeFormat(lang, { dateStyle: 'medium' }).format(view.unconvertedBefore), view.currency.toUpperCase(),
+  ]);
+}
+
+/** The three largest rises and falls of the day, and the asset that moved the total most. */
+function renderMovers() {
+  const movers = state.snapshot?.movers;
+  const section = $('movers');
+  section.hidden = !movers || (!movers.gainers.length && !movers.losers.length);
+  if (section.hidden) return;
+  const change = (asset) => state.snapshot.assets.find((row) => row.asset === asset)?.change24h;
+  const item = (asset) => {
+    const li = el('li');
+    const link = el('a', 'mover', asset.toUpperCase());
+    link.href = `#asset-${asset}`;
+    link.append(' ', el('span', 'num', formatPercent(change(asset) ?? '0', lang, { signed: true })));
+    li.append(link);
+    return li;
+  };
+  $('gainers').replaceChildren(...movers.gainers.map(item));
+  $('losers').replaceChildren(...movers.losers.map(item));
+  const biggest = movers.biggest;
+  const value = biggest?.valueChange ?? '0';
+  $('biggest-move').textContent = biggest
+    ? t('biggestMove', [biggest.asset.toUpperCase(), `${value.startsWith('-') ? '' : '+'}${formatMoney(value, state.snapshot.quote, lang)}`])
+    : '';
 }
 
 /** While locked, a sync revalues the last balances with fresh prices: say how old the balances are. */
@@ -284,6 +355,9 @@ function renderAssets() {
 function assetRow(asset, quote) {
   const row = el('li', 'asset-row');
   row.dataset.asset = asset.asset;
+  // Top movers link here.
+  row.id = `asset-${asset.asset}`;
+  row.tabIndex = -1;
   const symbol = asset.asset.toUpperCase();
 
   const mark = el('span', 'mark', symbol.slice(0, 4));

@@ -186,7 +186,7 @@ fn every_code_has_a_message_in_every_locale_with_matching_placeholders() {
 fn every_field_and_exchange_has_its_words() {
     let fields = [
         "api_key", "api_secret", "label", "quote", "account_id", "vault_key", "exchange", "refresh", "vault",
-        "private_key", "key_name", "amount", "asset", "alert", "portfolio",
+        "private_key", "key_name", "amount", "asset", "alert", "portfolio", "history",
     ];
     for (lang, messages) in locales() {
         for field in fields {
