@@ -3,7 +3,7 @@
 #
 #   ./build.sh        install missing tools, build the wasm core (release) and assemble
 #                     dist/chrome/, dist/firefox/, dist/cartera-chrome.zip, dist/cartera-firefox.zip
-#   ./build.sh test   build, then: cargo test, wasm tests, Chromium end-to-end suite,
+#   ./build.sh test   build, then: cargo test, wasm tests, theme contrast, Chromium end-to-end suite,
 #                     web-ext lint, Firefox smoke test, reproducible-zip check
 #   ./build.sh bench  build, then measure sizes, signing, valuation, unlock, popup paint, refresh
 #                     and memory; prints a table and writes BENCHMARKS.md (bench/run.mjs)
@@ -263,6 +263,10 @@ run_tests() {
   else
     echo "(no wasm_bindgen_test integration tests: wasm tests skipped)"
   fi
+
+  step "page checks (node --test tests/ui/: theme contrast)"
+  run_logged node-ui node --test tests/ui/
+  step_done
 
   step "Chromium end-to-end (node --test tests/e2e/)"
   run_logged node-e2e node --test --test-concurrency=1 tests/e2e/

@@ -9,8 +9,8 @@
 use std::{error::Error, hint::black_box, time::Instant};
 
 use cartera::{
-    error::Lang,
-    exchange::{Balance, Exchange, ExchangeId, HttpResponse, Ticker, bitso::Bitso},
+    exchange::{Balance, HttpResponse, Ticker, bitso},
+    exchange_id::ExchangeId,
     portfolio::{AccountBalances, Snapshot, build_snapshot},
 };
 use serde::Deserialize;
@@ -24,8 +24,7 @@ struct BenchAccount {
 
 fn parse(accounts_json: &str, tickers_json: &str) -> Result<(Vec<BenchAccount>, Vec<Ticker>), Box<dyn Error>> {
     let accounts: Vec<BenchAccount> = serde_json::from_str(accounts_json)?;
-    let response = HttpResponse { status: 200, body: tickers_json.as_bytes(), retry_after_secs: None };
-    let tickers = Bitso.parse_tickers(response).map_err(|e| format!("tickers: {e}"))?;
+    let tickers = bitso::parse_tickers(HttpResponse::new(200, tickers_json.as_bytes())).map_err(|e| format!("tickers: {e}"))?;
     Ok((accounts, tickers))
 }
 
@@ -35,13 +34,13 @@ fn value(accounts: &[BenchAccount], tickers: &[Ticker], quote: &str) -> Snapshot
         .map(|account| AccountBalances {
             id: &account.id,
             label: &account.label,
-            exchange: ExchangeId::Bitso,
+            exchange: Some(ExchangeId::Bitso),
             balances: &account.balances,
             synced_at: Some(0),
             error: None,
         })
         .collect();
-    build_snapshot(&inputs, tickers, quote, 0, Lang::En)
+    build_snapshot(&inputs, tickers, quote, 0)
 }
 
 /// Nanoseconds per call of `op`, for each of `runs` runs of `iterations` calls (after one

@@ -6,10 +6,13 @@
 // synchronously below so events that wake the worker are not lost.
 //
 // Where things live (see the README's security model):
-//   storage.local   vault (sealed keys), accounts, settings, snapshot, lastError, per-account
-//                   nonces, per-exchange rate-limit retry times, alerts and their states, the
-//                   automatic sync's plan (syncState), the value history (hist:d:<day>,
-//                   hist:m:<month>) and its precomputed view for the popup (historyView)
+//   storage.local   vault (sealed keys), accounts (each in one portfolio, with its "Import
+//                   balance" switch), portfolios, manual holdings (plain: nothing secret),
+//                   settings, snapshot (all portfolios) and portfolioSnapshots, lastError,
+//                   per-account nonces, per-exchange rate-limit retry times, alerts and their
+//                   states, the automatic sync's plan (syncState), the value history of all
+//                   portfolios (hist:d:<day>, hist:m:<month>) and of each (hist:p:<id>:…) with
+//                   the popup's precomputed views (historyView, portfolioHistoryViews)
 //   storage.session vaultKey (the derived key), unlocked (a plain flag pages may read) and
 //                   lockEpoch (bumped by every lock, so work that started before it never
 //                   writes the key back)
@@ -29,6 +32,11 @@ const ALERT_KINDS = ['priceAbove', 'priceBelow', 'totalAbove', 'totalBelow', 'mo
 // Far more than anyone sets up; keeps a damaged or hostile list from growing storage.
 const MAX_ALERTS = 100;
 const HISTORY_PREFIX = 'hist:';
+// Every account belongs to one portfolio; this one exists from the start.
+const DEFAULT_PORTFOLIO = 'main';
+const MAX_PORTFOLIOS = 20;
+const MAX_MANUAL = 200;
+const THEMES = ['system', 'light', 'dark'];
 // Tiers are applied at most this often (src/history.rs): a day chunk only changes tier hourly.
 const COMPACT_EVERY_MS = 60 * 60 * 1000;
 // The longest wait any rate limit is honoured for; the core caps what exchanges say to the same.
@@ -59,7 +67,9 @@ browser.notifications.onClicked.addListener(onNotificationClicked);
 // the stored plan on install, on start-up and whenever the worker starts.
 browser.runtime.onInstalled.addListener(() => scheduleSync());
 browser.runtime.onStartup.addListener(() => scheduleSync());
-ready.then(() => scheduleSync()).catch(() => {});
+// Storage an earlier version wrote is brought up to date once, before any message is handled.
+const migrated = ready.then(() => exclusive(migrate)).catch(() => {});
+migrated.then(() => scheduleSync()).catch(() => {});
 
 // ---------------------------------------------------------------------------------------------
 // Router
@@ -82,6 +92,7 @@ function isFromThisExtension(sender) {
 
 async function route(message) {
   if (!message || typeof message !== 'object' || typeof message.type !== 'string') throw invalidInput();
+  await migrated;
   switch (message.type) {
     case 'getState':
       return getState();
@@ -109,6 +120,16 @@ async function route(message) {
       return saveAlert(message);
     case 'deleteAlert':
       return deleteAlert(message);
+    case 'savePortfolio':
+      return savePortfolio(message);
+    case 'deletePortfolio':
+      return deletePortfolio(message);
+    case 'setAccount':
+      return setAccount(message);
+    case 'saveHolding':
+      return saveHolding(message);
+    case 'deleteHolding':
+      return deleteHolding(message);
     default:
       throw { code: 'unknown_message' };
   }
@@ -169,6 +190,38 @@ function newAccountId() {
 
 function accountList(stored) {
   return Array.isArray(stored) ? stored : [];
+}
+
+/** The stored portfolios; never empty (the default one stands in until storage has one). */
+function portfolioList(stored) {
+  const list = Array.isArray(stored) ? stored.filter((p) => p && typeof p.id === 'string' && typeof p.name === 'string') : [];
+  return list.length ? list : [{ id: DEFAULT_PORTFOLIO, name: t('defaultPortfolioName') }];
+}
+
+/** The portfolio an account or holding is in: its own if that still exists, else the first. */
+function portfolioOf(entry, portfolios) {
+  return portfolios.some((portfolio) => portfolio.id === entry.portfolio) ? entry.portfolio : portfolios[0].id;
+}
+
+/** "Import balance": off keeps the key but leaves the account out of syncs and totals. */
+function isImported(account) {
+  return account.importBalance !== false;
+}
+
+function manualList(stored) {
+  return Array.isArray(stored) ? stored : [];
+}
+
+/** Brings storage an earlier version wrote up to date: every account joins the default portfolio
+ * and keeps being imported. Nothing is removed. */
+async function migrate() {
+  const { portfolios, accounts } = await local.get(['portfolios', 'accounts']);
+  if (Array.isArray(portfolios) && portfolios.length) return;
+  const update = { portfolios: portfolioList(null) };
+  if (Array.isArray(accounts)) {
+    update.accounts = accounts.map((account) => ({ ...account, portfolio: DEFAULT_PORTFOLIO, importBalance: isImported(account) }));
+  }
+  await write(update);
 }
 
 /** `{ "<id>": "<exchange>" }` for the core, which binds each sealed key to its exchange. */
@@ -261,7 +314,7 @@ async function dropStaleKey() {
 }
 
 async function getState() {
-  const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'lastError']);
+  const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'lastError', 'portfolios', 'manual']);
   const { unlocked } = await session.get('unlocked');
   const hasVault = typeof stored.vault === 'string';
   return {
@@ -270,6 +323,8 @@ async function getState() {
     unlocked: hasVault && unlocked === true,
     lockEpoch: await lockEpoch(),
     accounts: accountList(stored.accounts),
+    portfolios: portfolioList(stored.portfolios),
+    manual: manualList(stored.manual),
     settings: withDefaults(stored.settings),
     snapshot: stored.snapshot ?? null,
     lastError: stored.lastError ?? null,
@@ -359,6 +414,7 @@ async function addAccount(message) {
   const base = message.base === null ? null : requireString(message.base, MAX_VAULT_CHARS, 'vault');
   const newVault = base === null ? requireString(message.newVault, MAX_VAULT_CHARS, 'vault') : null;
   const replaceId = message.accountId === undefined ? null : requireAccountId(message.accountId);
+  const portfolio = message.portfolio === undefined ? null : requirePortfolioId(message.portfolio);
   const epoch = await lockEpoch();
   const core = await engineReady();
 
@@ -373,9 +429,11 @@ async function addAccount(message) {
   if (!isReadOnly(scope) && message.acceptScope !== true) throw { code: 'key_not_read_only', exchange, scope };
 
   const account = await exclusive(async () => {
-    const current = await local.get(['vault', 'accounts', 'nonces']);
+    const current = await local.get(['vault', 'accounts', 'nonces', 'portfolios']);
     const stored = typeof current.vault === 'string' ? current.vault : null;
     if (stored !== base) throw { code: 'vault_changed' };
+    const portfolios = portfolioList(current.portfolios);
+    if (portfolio !== null && !portfolios.some((existing) => existing.id === portfolio)) throw { code: 'portfolio_not_found' };
     const accounts = accountList(current.accounts);
     const target = stored === null ? newVault : core.upgradeVault(stored, vaultKey, exchangesJson(accounts));
     // Replacing a key keeps the account's id and place; its new credentials are sealed over the old.
@@ -391,6 +449,8 @@ async function addAccount(message) {
       error: null,
       // What the key may do, as the exchange reported it; null where it cannot say.
       scope,
+      portfolio: portfolio ?? (replaced ? portfolioOf(replaced, portfolios) : portfolios[0].id),
+      importBalance: replaced ? isImported(replaced) : true,
     };
     const sealed = core.sealAccount(target, vaultKey, saved.id, exchange, apiKey, apiSecret);
     const updated = replaced
@@ -443,7 +503,11 @@ async function resetVault() {
   await lockNow();
   await exclusive(async () => {
     const history = Object.keys(await historyChunks());
-    await local.remove(['vault', 'accounts', 'snapshot', 'lastError', 'nonces', 'lockouts', 'syncState', 'historyView', 'historyCompactedAt', ...history]);
+    // Portfolios and manual holdings hold no key and stay; everything the keys fetched goes.
+    await local.remove([
+      'vault', 'accounts', 'snapshot', 'portfolioSnapshots', 'lastError', 'nonces', 'lockouts', 'syncState',
+      'historyView', 'portfolioHistoryViews', 'historyCompactedAt', ...history,
+    ]);
   });
   await scheduleSync();
   await updateBadge();
@@ -495,6 +559,20 @@ async function setSettings(message) {
     if (!BADGE_CHOICES.includes(changes.badge)) throw invalidInput();
     valid.badge = changes.badge;
   }
+  if ('theme' in changes) {
+    if (!THEMES.includes(changes.theme)) throw invalidInput();
+    valid.theme = changes.theme;
+  }
+  if ('privacy' in changes) {
+    if (typeof changes.privacy !== 'boolean') throw invalidInput();
+    valid.privacy = changes.privacy;
+  }
+  if ('hideBelow' in changes) {
+    // Empty turns it off; anything else is read as the page's language writes numbers.
+    if (typeof changes.hideBelow !== 'string') throw invalidInput('threshold');
+    await engineReady();
+    valid.hideBelow = changes.hideBelow.trim() ? cartera.checkThreshold(changes.hideBelow, message.decimalMark === ',' ? ',' : '.') : '';
+  }
   const { before, after } = await exclusive(async () => {
     const stored = withDefaults((await local.get('settings')).settings);
     const merged = { ...stored, ...valid };
@@ -508,8 +586,151 @@ async function setSettings(message) {
     await local.remove('syncState');
     await scheduleSync();
   }
-  if (before.badge !== after.badge) await updateBadge();
+  if (before.hideBelow !== after.hideBelow) await exclusive(() => applySmallThreshold(after.hideBelow));
+  if (before.badge !== after.badge || before.privacy !== after.privacy) await updateBadge();
   return { ok: true, settings: after };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portfolios, accounts' portfolio and import switch, manual holdings
+
+function requirePortfolioId(id) {
+  if (typeof id !== 'string' || !/^[a-z0-9-]{1,40}$/.test(id)) throw invalidInput('portfolio');
+  return id;
+}
+
+function newPortfolioId() {
+  return `p${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
+}
+
+/** Creates a portfolio (no id) or renames one. */
+async function savePortfolio(message) {
+  const name = requireString(message.name, 40, 'label');
+  const id = message.id === undefined ? null : requirePortfolioId(message.id);
+  const portfolios = await exclusive(async () => {
+    const list = portfolioList((await local.get('portfolios')).portfolios);
+    if (id !== null && !list.some((portfolio) => portfolio.id === id)) throw { code: 'portfolio_not_found' };
+    if (id === null && list.length >= MAX_PORTFOLIOS) throw { code: 'too_many' };
+    const updated = id === null ? [...list, { id: newPortfolioId(), name }] : list.map((p) => (p.id === id ? { ...p, name } : p));
+    await write({ portfolios: updated });
+    return updated;
+  });
+  return { ok: true, portfolios };
+}
+
+/** Deletes a portfolio; its accounts and holdings move to `target` (the first other one by
+ * default), keys untouched. Its own history goes with it. */
+async function deletePortfolio(message) {
+  const id = requirePortfolioId(message.id);
+  const target = message.target === undefined ? null : requirePortfolioId(message.target);
+  const reply = await exclusive(async () => {
+    const current = await local.get(['portfolios', 'accounts', 'manual', 'portfolioSnapshots', 'portfolioHistoryViews']);
+    const list = portfolioList(current.portfolios);
+    if (!list.some((portfolio) => portfolio.id === id)) throw { code: 'portfolio_not_found' };
+    const remaining = list.filter((portfolio) => portfolio.id !== id);
+    if (remaining.length === 0) throw { code: 'last_portfolio' };
+    const into = target ?? remaining[0].id;
+    if (!remaining.some((portfolio) => portfolio.id === into)) throw { code: 'portfolio_not_found' };
+    const move = (entry) => (portfolioOf(entry, list) === id ? { ...entry, portfolio: into } : entry);
+    const accounts = accountList(current.accounts).map(move);
+    const manual = manualList(current.manual).map(move);
+    const { [id]: _snapshot, ...portfolioSnapshots } = current.portfolioSnapshots ?? {};
+    const { [id]: _view, ...portfolioHistoryViews } = current.portfolioHistoryViews ?? {};
+    await write({ portfolios: remaining, accounts, manual, portfolioSnapshots, portfolioHistoryViews });
+    const history = Object.keys(await historyChunks()).filter((key) => cartera.historyOwns(id, key));
+    if (history.length) await local.remove(history);
+    return { ok: true, portfolios: remaining, accounts, manual, target: into };
+  });
+  revalue();
+  return reply;
+}
+
+/** Moves an account to another portfolio and/or turns its "Import balance" on or off. Neither
+ * touches its key. */
+async function setAccount(message) {
+  const id = requireAccountId(message.id);
+  const portfolio = message.portfolio === undefined ? null : requirePortfolioId(message.portfolio);
+  if (message.importBalance !== undefined && typeof message.importBalance !== 'boolean') throw invalidInput('account_id');
+  const accounts = await exclusive(async () => {
+    const current = await local.get(['accounts', 'portfolios']);
+    const list = accountList(current.accounts);
+    if (!list.some((account) => account.id === id)) throw { code: 'account_not_found' };
+    if (portfolio !== null && !portfolioList(current.portfolios).some((p) => p.id === portfolio)) throw { code: 'portfolio_not_found' };
+    const updated = list.map((account) => {
+      if (account.id !== id) return account;
+      const changed = { ...account };
+      if (portfolio !== null) changed.portfolio = portfolio;
+      if (typeof message.importBalance === 'boolean') changed.importBalance = message.importBalance;
+      return changed;
+    });
+    await write({ accounts: updated });
+    return updated;
+  });
+  revalue();
+  return { ok: true, accounts };
+}
+
+/** Adds or replaces a typed-in holding; the core checks the asset code and reads the amount as
+ * the page's language writes numbers. One entry per asset and portfolio. */
+async function saveHolding(message) {
+  const holding = message.holding;
+  if (!holding || typeof holding !== 'object') throw invalidInput('amount');
+  const portfolio = requirePortfolioId(holding.portfolio);
+  const note = typeof holding.note === 'string' ? holding.note.trim() : '';
+  if (note.length > 100) throw invalidInput('note');
+  if (typeof holding.asset !== 'string' || typeof holding.amount !== 'string') throw invalidInput('amount');
+  await engineReady();
+  const checked = cartera.checkHolding(holding.asset, holding.amount, holding.decimalMark === ',' ? ',' : '.');
+  const manual = await exclusive(async () => {
+    const current = await local.get(['manual', 'portfolios']);
+    if (!portfolioList(current.portfolios).some((p) => p.id === portfolio)) throw { code: 'portfolio_not_found' };
+    const list = manualList(current.manual);
+    // An entry is one place the user keeps an asset (two wallets of BTC are two entries); saving
+    // with an id edits that entry in place.
+    const id = typeof holding.id === 'string' && list.some((entry) => entry.id === holding.id) ? holding.id : null;
+    if (id === null && list.length >= MAX_MANUAL) throw { code: 'too_many' };
+    const saved = { id: id ?? newAccountId(), portfolio, asset: checked.asset, amount: checked.amount, note };
+    const updated = id === null ? [...list, saved] : list.map((entry) => (entry.id === id ? saved : entry));
+    await write({ manual: updated });
+    return updated;
+  });
+  revalue();
+  await scheduleSync();
+  return { ok: true, manual };
+}
+
+async function deleteHolding(message) {
+  if (typeof message.id !== 'string') throw invalidInput('amount');
+  const manual = await exclusive(async () => {
+    const current = await local.get(['manual', 'accounts']);
+    const updated = manualList(current.manual).filter((entry) => entry.id !== message.id);
+    // Nothing left to show: the stored totals go too.
+    const nothingLeft = updated.length === 0 && accountList(current.accounts).length === 0;
+    await write(nothingLeft ? { manual: updated, snapshot: null, portfolioSnapshots: null } : { manual: updated });
+    return updated;
+  });
+  revalue();
+  await scheduleSync();
+  return { ok: true, manual };
+}
+
+/** After a change in what is counted: values again, after the refresh in flight if any, without
+ * waiting for the next sync (fresh balances when unlocked, fresh prices for the last balances when
+ * locked). The pages follow the stored results; the change itself is already saved. */
+function revalue() {
+  (inflight ?? Promise.resolve()).then(() => refreshShared({ automatic: true }));
+}
+
+/** Lists the small balances of the stored snapshots again for a new threshold: no refresh. */
+async function applySmallThreshold(threshold) {
+  const { snapshot, portfolioSnapshots } = await local.get(['snapshot', 'portfolioSnapshots']);
+  const apply = (stored) => JSON.parse(cartera.applySmallThreshold(JSON.stringify(stored), threshold || '0'));
+  const update = {};
+  if (snapshot) update.snapshot = apply(snapshot);
+  if (portfolioSnapshots) {
+    update.portfolioSnapshots = Object.fromEntries(Object.entries(portfolioSnapshots).map(([id, each]) => [id, apply(each)]));
+  }
+  await write(update);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,11 +742,12 @@ async function setSettings(message) {
  */
 async function scheduleSync({ failures } = {}) {
   await engineReady();
-  const { settings, syncState, accounts } = await local.get(['settings', 'syncState', 'accounts']);
+  const { settings, syncState, accounts, manual } = await local.get(['settings', 'syncState', 'accounts', 'manual']);
   const minutes = withDefaults(settings).syncMinutes;
+  const tracked = accountList(accounts).length + manualList(manual).length;
   const count = Number.isSafeInteger(failures) ? failures : Number.isSafeInteger(syncState?.failures) ? syncState.failures : 0;
   const stored = failures === undefined && Number.isFinite(syncState?.nextAt) ? syncState.nextAt : null;
-  const nextAt = accountList(accounts).length && SYNC_CHOICES.includes(minutes) ? cartera.planSync(minutes, count, stored) : null;
+  const nextAt = tracked && SYNC_CHOICES.includes(minutes) ? cartera.planSync(minutes, count, stored) : null;
   if (nextAt === null || nextAt === undefined) {
     await browser.alarms.clear(SYNC_ALARM);
     await local.remove('syncState');
@@ -551,6 +773,13 @@ async function saveAlert(message) {
   if (!alert || typeof alert !== 'object' || !ALERT_KINDS.includes(alert.kind)) throw invalidInput('alert');
   const candidate = { ...alert, id: typeof alert.id === 'string' ? alert.id : crypto.randomUUID() };
   await engineReady();
+  // Numbers typed in the form are read the way the page's language writes them.
+  if (message.decimalMark === '.' || message.decimalMark === ',') {
+    for (const field of ['threshold', 'percent']) {
+      if (typeof candidate[field] !== 'string') continue;
+      candidate[field] = cartera.checkThreshold(candidate[field], message.decimalMark);
+    }
+  }
   // The core refuses what could never be judged: a threshold that is not a positive decimal, a
   // bad asset code.
   const checked = JSON.parse(cartera.checkAlert(JSON.stringify(candidate)));
@@ -580,7 +809,8 @@ async function deleteAlert(message) {
 
 /** Checks every alert against the new snapshot and notifies what fired. */
 async function checkAlerts(snapshot) {
-  const { alerts, alertStates, accounts } = await local.get(['alerts', 'alertStates', 'accounts']);
+  const { alerts, alertStates, accounts, settings } = await local.get(['alerts', 'alertStates', 'accounts', 'settings']);
+  const { privacy } = withDefaults(settings);
   if (!Array.isArray(alerts) || alerts.length === 0) return;
   const result = JSON.parse(cartera.evaluateAlerts(JSON.stringify(alerts), JSON.stringify(alertStates ?? {}), JSON.stringify(snapshot)));
   await write({ alertStates: result.states });
@@ -593,14 +823,15 @@ async function checkAlerts(snapshot) {
       type: 'basic',
       iconUrl: browser.runtime.getURL('icons/icon-128.png'),
       title: t('alertNotifyTitle'),
-      message: notificationText(alert, firing, snapshot.quote, account),
+      message: notificationText(alert, firing, snapshot.quote, account, privacy),
     });
   }
 }
 
-function notificationText(alert, firing, quote, account) {
+/** The notification's sentence; with "Hide amounts" on, every amount in it is masked. */
+function notificationText(alert, firing, quote, account, privacy) {
   const asset = alert.asset?.toUpperCase() ?? '';
-  const money = (value) => formatMoney(value, alert.currency ?? quote, uiLang());
+  const money = (value) => (privacy ? t('masked') : formatMoney(value, alert.currency ?? quote, uiLang()));
   switch (alert.kind) {
     case 'move24h':
       return t('alertNotify_move24h', [asset, formatPercent(firing.value, uiLang(), { signed: true })]);
@@ -624,11 +855,16 @@ async function onNotificationClicked(id) {
 
 /** The toolbar badge: nothing, the total in compact form, or the 24 h change on green or red. */
 async function updateBadge() {
-  const { settings, snapshot, accounts } = await local.get(['settings', 'snapshot', 'accounts']);
-  const mode = withDefaults(settings).badge;
+  const { settings, snapshot } = await local.get(['settings', 'snapshot']);
+  const { badge: mode, privacy } = withDefaults(settings);
   const action = browser.action;
-  if (mode === 'none' || !snapshot || accountList(accounts).length === 0) {
+  if (mode === 'none' || !snapshot) {
     await action.setBadgeText({ text: '' });
+    return;
+  }
+  if (mode === 'total' && privacy) {
+    await action.setBadgeBackgroundColor({ color: '#3b4cca' });
+    await action.setBadgeText({ text: t('masked') });
     return;
   }
   if (mode === 'total') {
@@ -698,11 +934,17 @@ function withTimeout(promise, ms) {
 }
 
 async function runRefresh({ automatic }) {
-  const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'nonces', 'lockouts']);
+  await migrated;
+  const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'nonces', 'lockouts', 'portfolios', 'manual']);
   const accounts = accountList(stored.accounts);
-  if (typeof stored.vault !== 'string' || accounts.length === 0) throw { code: 'no_accounts' };
+  const manual = manualList(stored.manual);
+  const hasVault = typeof stored.vault === 'string';
+  if ((!hasVault || accounts.length === 0) && manual.length === 0) throw { code: 'no_accounts' };
+  const portfolios = portfolioList(stored.portfolios);
+  // Accounts whose "Import balance" is off are neither fetched nor counted.
+  const importing = hasVault ? accounts.filter(isImported) : [];
   const core = await engineReady();
-  let vaultKey = await sessionKey();
+  let vaultKey = hasVault ? await sessionKey() : null;
   if (vaultKey) {
     try {
       core.checkVaultKey(stored.vault, vaultKey);
@@ -713,8 +955,8 @@ async function runRefresh({ automatic }) {
     }
   }
   // Locked: a click asks for the passphrase; a sync revalues the last balances (nothing secret).
-  if (!vaultKey && (!automatic || !stored.snapshot)) throw { code: 'locked' };
-  await requireExchangeAccess([...new Set(accounts.map((account) => account.exchange))]);
+  if (!vaultKey && importing.length && (!automatic || !stored.snapshot)) throw { code: 'locked' };
+  await requireExchangeAccess([...new Set(importing.map((account) => account.exchange))]);
   // An automatic sync is not the user's activity: it does not postpone the auto-lock.
   if (vaultKey && !automatic) await armAutoLock();
 
@@ -722,12 +964,16 @@ async function runRefresh({ automatic }) {
   for (const bridge of PRICE_BRIDGES) {
     if (await browser.permissions.contains({ origins: originsOf([bridge]) })) bridges.push(bridge);
   }
-  const requested = accounts.map(({ id, label, exchange }) => ({ id, label, exchange }));
+  const settings = withDefaults(stored.settings);
   // The options cross the wasm boundary as JSON text, the form the core reads them in.
   const options = JSON.stringify({
     ...(vaultKey ? { vault: stored.vault, vaultKey } : {}),
-    accounts: requested,
-    quote: withDefaults(stored.settings).quote,
+    accounts: importing.map(({ id, label, exchange, ...rest }) => ({ id, label, exchange, portfolio: portfolioOf(rest, portfolios) })),
+    portfolios: portfolios.map((portfolio) => portfolio.id),
+    manual: manual.map((entry) => ({ portfolio: portfolioOf(entry, portfolios), asset: entry.asset, amount: entry.amount })),
+    manualLabel: t('manualHoldings'),
+    hideBelow: settings.hideBelow || null,
+    quote: settings.quote,
     previous: stored.snapshot ?? null,
     nonces: stored.nonces ?? {},
     lockouts: currentLockouts(stored.lockouts),
@@ -735,31 +981,36 @@ async function runRefresh({ automatic }) {
   });
   const outcome = JSON.parse(await withTimeout(core.refresh(options), REFRESH_TIMEOUT_MS));
   const { reply, observed } = await exclusive(() => storeOutcome(outcome));
-  if (observed) await afterSnapshot(observed, { record: reply.ok });
+  if (observed) await afterSnapshot(observed, { record: reply.ok, portfolios: reply.ok ? outcome.portfolios : {} });
   return reply;
 }
 
 async function storeOutcome(outcome) {
-  const current = await local.get(['vault', 'accounts', 'nonces', 'snapshot']);
+  const current = await local.get(['vault', 'accounts', 'nonces', 'snapshot', 'portfolios']);
   const accounts = accountList(current.accounts);
+  const portfolios = portfolioList(current.portfolios);
   const known = new Set(accounts.map((account) => account.id));
   // Nonces were spent and rate limits seen whether or not there is a snapshot: keep them.
   const nonces = { ...(current.nonces ?? {}) };
   for (const [id, nonce] of Object.entries(outcome.nonces ?? {})) if (known.has(id)) nonces[id] = nonce;
   const update = { nonces, lockouts: currentLockouts(outcome.lockouts) };
+  for (const portfolio of portfolios) known.add(`manual-${portfolio.id}`);
 
   const snapshot = outcome.snapshot;
-  // The vault was reset or an account removed while the request ran: these numbers are void.
-  const discarded = typeof current.vault !== 'string' || (snapshot && !snapshot.accounts.every((entry) => known.has(entry.id)));
+  // The vault was reset, or an account or portfolio removed, while the request ran: these
+  // numbers are void.
+  const vaultGone = typeof current.vault !== 'string' && snapshot?.accounts.some((entry) => entry.exchange !== null);
+  const discarded = vaultGone || (snapshot && !snapshot.accounts.every((entry) => known.has(entry.id)));
   if (discarded) {
     await write(update);
     return { reply: { ok: true, snapshot: current.snapshot ?? null } };
   }
+  const fetched = new Set((snapshot?.accounts ?? []).map((entry) => entry.id));
   if (!snapshot) {
     const error = outcome.error ?? { code: 'internal' };
     // The previous snapshot stays: the popup keeps showing the last good numbers, marked stale.
     update.lastError = { ...error, at: Date.now() };
-    update.accounts = accounts.map((account) => ({ ...account, status: 'error', error }));
+    update.accounts = accounts.map((account) => (isImported(account) ? { ...account, status: 'error', error } : account));
     await write(update);
     // Alerts about accounts that stop working still hear of it.
     const observed = current.snapshot ? { ...current.snapshot, accounts: current.snapshot.accounts.map((account) => ({ ...account, error })) } : null;
@@ -768,7 +1019,7 @@ async function storeOutcome(outcome) {
   snapshot.priceErrors = outcome.priceErrors ?? [];
   const results = new Map(snapshot.accounts.map((entry) => [entry.id, entry]));
   update.accounts = accounts.map((account) => {
-    const result = results.get(account.id);
+    const result = fetched.has(account.id) ? results.get(account.id) : null;
     if (!result) return account;
     return {
       ...account,
@@ -778,17 +1029,21 @@ async function storeOutcome(outcome) {
     };
   });
   update.snapshot = snapshot;
+  update.portfolioSnapshots = Object.fromEntries(
+    Object.entries(outcome.portfolios ?? {}).map(([id, each]) => [id, { ...each, priceErrors: snapshot.priceErrors }]),
+  );
   update.lastError = null;
   await write(update);
   return { reply: { ok: true, snapshot }, observed: snapshot };
 }
 
-/** What follows every refresh, manual or automatic: a history point (for a new snapshot), alerts
- * and the badge. A failure here never undoes the snapshot. */
-async function afterSnapshot(snapshot, { record }) {
+/** What follows every refresh, manual or automatic: history points (for a new snapshot: all
+ * portfolios together and each one), alerts and the badge. A failure here never undoes the
+ * snapshot. */
+async function afterSnapshot(snapshot, { record, portfolios }) {
   if (record) {
     try {
-      await exclusive(() => recordHistory(snapshot));
+      await exclusive(() => recordHistory(snapshot, portfolios));
     } catch (error) {
       console.error('Cartera: history not recorded', error instanceof Error ? error.name : typeof error);
     }
@@ -810,25 +1065,37 @@ async function historyChunks() {
   return Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(HISTORY_PREFIX)));
 }
 
-/** Adds the snapshot as a point, applies the tiers now and then, and refreshes the popup's view. */
-async function recordHistory(snapshot) {
+/** Adds each snapshot as a point of its series ("" for all portfolios together, else the
+ * portfolio's id), applies the tiers now and then, and refreshes the popup's views. */
+async function recordHistory(snapshot, portfolios) {
   const chunks = await historyChunks();
-  const { key, chunk } = cartera.historyAppend(JSON.stringify(chunks), JSON.stringify(snapshot));
-  chunks[key] = chunk;
-  const update = { [key]: chunk };
-  const { historyCompactedAt } = await local.get('historyCompactedAt');
+  const { historyCompactedAt, portfolios: stored } = await local.get(['historyCompactedAt', 'portfolios']);
+  const compactNow = !Number.isFinite(historyCompactedAt) || Date.now() - historyCompactedAt >= COMPACT_EVERY_MS;
+  const known = new Set(portfolioList(stored).map((portfolio) => portfolio.id));
+  const series = [['', snapshot], ...Object.entries(portfolios ?? {}).filter(([id]) => known.has(id))];
+  const update = {};
   const removed = [];
-  if (!Number.isFinite(historyCompactedAt) || Date.now() - historyCompactedAt >= COMPACT_EVERY_MS) {
-    const compaction = JSON.parse(cartera.historyCompact(JSON.stringify(chunks)));
-    Object.assign(update, compaction.write);
-    Object.assign(chunks, compaction.write);
-    for (const old of compaction.remove) {
-      delete chunks[old];
-      removed.push(old);
+  const views = {};
+  for (const [id, each] of series) {
+    const { key, chunk } = cartera.historyAppend(id, JSON.stringify(chunks), JSON.stringify(each));
+    chunks[key] = chunk;
+    update[key] = chunk;
+    if (compactNow) {
+      const compaction = JSON.parse(cartera.historyCompact(id, JSON.stringify(chunks)));
+      Object.assign(update, compaction.write);
+      Object.assign(chunks, compaction.write);
+      for (const old of compaction.remove) {
+        delete chunks[old];
+        delete update[old];
+        removed.push(old);
+      }
     }
-    update.historyCompactedAt = Date.now();
+    views[id] = JSON.parse(cartera.historyView(id, JSON.stringify(chunks), each.quote, JSON.stringify(each)));
   }
-  update.historyView = JSON.parse(cartera.historyView(JSON.stringify(chunks), snapshot.quote, JSON.stringify(snapshot)));
+  if (compactNow) update.historyCompactedAt = Date.now();
+  const { '': all, ...each } = views;
+  update.historyView = all;
+  update.portfolioHistoryViews = each;
   await write(update);
   if (removed.length) await local.remove(removed);
 }

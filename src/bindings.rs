@@ -24,11 +24,11 @@ use crate::{
     error::{Error, ErrorView},
     exchange::{KeyScope, adapter},
     exchange_id::ExchangeId,
-    history::{self, DayBefore, Point},
-    money::parse_decimal,
+    history::{self, DayBefore, Point, Series},
+    money::{parse_decimal, parse_typed_decimal, to_plain_string},
     passphrase::passphrase_hint,
-    portfolio::{PreviousSnapshot, Snapshot},
-    refresh::{AccountRef, Engine as CoreEngine, RefreshRequest},
+    portfolio::{PreviousSnapshot, Snapshot, small_balances},
+    refresh::{AccountRef, Engine as CoreEngine, ManualHoldings, RefreshRequest, asset_code},
     schedule,
     secret::SecretString,
     transport::FetchTransport,
@@ -166,17 +166,74 @@ pub fn plan_sync(interval_minutes: u32, failures: u32, stored: Option<f64>) -> R
     next.map(|at| at.map(|at| at as f64)).map_err(|e| failure(&e))
 }
 
+/// A holding as the user typed it, checked: its asset code (any case) and its amount written the
+/// way the UI language writes numbers (`decimalMark` is "." or ","). Returns
+/// `{ asset, amount }` with the code lowercase and the amount as plain decimal text.
+#[wasm_bindgen(js_name = checkHolding)]
+pub fn check_holding(asset: &str, amount: &str, decimal_mark: &str) -> Result<JsValue, JsValue> {
+    let asset = asset_code(asset).map_err(|e| failure(&e))?;
+    let amount = typed_decimal(amount, decimal_mark, "amount")?;
+    Ok(object(&[("asset", JsValue::from(asset)), ("amount", JsValue::from(amount))]))
+}
+
+/// A threshold the user typed in the display currency (see [`check_holding`] for the format), as
+/// plain decimal text.
+#[wasm_bindgen(js_name = checkThreshold)]
+pub fn check_threshold(text: &str, decimal_mark: &str) -> Result<String, JsValue> {
+    typed_decimal(text, decimal_mark, "threshold")
+}
+
+fn typed_decimal(text: &str, decimal_mark: &str, field: &'static str) -> Result<String, JsValue> {
+    let mark = match decimal_mark {
+        "," => ',',
+        _ => '.',
+    };
+    parse_typed_decimal(text, mark)
+        .filter(|value| !value.is_zero())
+        .map(to_plain_string)
+        .ok_or_else(|| failure(&Error::InvalidInput { field }))
+}
+
+/// A stored snapshot with its small balances listed again for a new threshold (the "hide small
+/// balances" setting changed; no refresh needed). Both as JSON text.
+#[wasm_bindgen(js_name = applySmallThreshold)]
+pub fn apply_small_threshold(snapshot: &str, threshold: &str) -> Result<String, JsValue> {
+    let invalid = || failure(&Error::InvalidInput { field: "refresh" });
+    let mut stored: serde_json::Value = serde_json::from_str(snapshot).map_err(|_| invalid())?;
+    let values: Vec<(String, rust_decimal::Decimal)> = stored["assets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| Some((row["asset"].as_str()?.to_owned(), parse_decimal(row["value"].as_str()?)?)))
+        .collect();
+    let small = small_balances(values.iter().map(|(asset, value)| (asset.as_str(), *value)), parse_decimal(threshold));
+    stored["small"] = serde_json::to_value(&small).map_err(|_| invalid())?;
+    serde_json::to_string(&stored).map_err(|_| invalid())
+}
+
 /// Stored history chunks as a page or the background sends them: `{ "<key>": "<chunk text>" }`.
 fn chunks(json: &str) -> Result<BTreeMap<String, String>, JsValue> {
     serde_json::from_str(json).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
 }
 
+/// The history of one portfolio by id, or of all of them together for `""`.
+fn series(portfolio: &str) -> Result<Series, JsValue> {
+    if portfolio.is_empty() { Ok(Series::all()) } else { Series::portfolio(portfolio).map_err(|e| failure(&e)) }
+}
+
+/// The storage key prefix of a portfolio's history (`""` for all of them together): the
+/// background removes a deleted portfolio's history with it.
+#[wasm_bindgen(js_name = historyOwns)]
+pub fn history_owns(portfolio: &str, key: &str) -> Result<bool, JsValue> {
+    Ok(series(portfolio)?.owns(key))
+}
+
 /// Adds the point a stored snapshot stands for to its day's history chunk; returns
 /// `{ key, chunk }` (the chunk text to store under `key`).
 #[wasm_bindgen(js_name = historyAppend)]
-pub fn history_append(day_chunks: &str, snapshot: &str) -> Result<JsValue, JsValue> {
+pub fn history_append(portfolio: &str, day_chunks: &str, snapshot: &str) -> Result<JsValue, JsValue> {
     let point = Point::from_snapshot(snapshot).map_err(|e| failure(&e))?;
-    let key = history::day_key(point.t);
+    let key = series(portfolio)?.day_key(point.t);
     let stored = chunks(day_chunks)?;
     let text = history::append(stored.get(&key).map(String::as_str), point).map_err(|e| failure(&e))?;
     Ok(object(&[("key", JsValue::from_str(&key)), ("chunk", JsValue::from(text))]))
@@ -184,8 +241,8 @@ pub fn history_append(day_chunks: &str, snapshot: &str) -> Result<JsValue, JsVal
 
 /// The tiers applied to the stored chunks now; returns JSON text `{ write: { key: chunk }, remove: [key] }`.
 #[wasm_bindgen(js_name = historyCompact)]
-pub fn history_compact(stored: &str) -> Result<String, JsValue> {
-    let compaction = history::compact(&chunks(stored)?, now_ms());
+pub fn history_compact(portfolio: &str, stored: &str) -> Result<String, JsValue> {
+    let compaction = history::compact(&series(portfolio)?, &chunks(stored)?, now_ms());
     serde_json::to_string(&compaction).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
 }
 
@@ -199,8 +256,8 @@ struct DayBeforeIn {
 /// Every range of the history in `currency`, as JSON text (see `history::View`). `snapshot` (JSON
 /// text or empty) gives the exchanges' 24-hour figures while history covers less than a day.
 #[wasm_bindgen(js_name = historyView)]
-pub fn history_view(stored: &str, currency: &str, snapshot: &str) -> Result<String, JsValue> {
-    let points = history::load(&chunks(stored)?);
+pub fn history_view(portfolio: &str, stored: &str, currency: &str, snapshot: &str) -> Result<String, JsValue> {
+    let points = history::load(&series(portfolio)?, &chunks(stored)?);
     let day_before = serde_json::from_str::<DayBeforeIn>(snapshot).ok().and_then(|snapshot| {
         Some(DayBefore { total: parse_decimal(&snapshot.total)?, change_percent: parse_decimal(snapshot.change24h.as_deref()?)? })
     });
@@ -210,8 +267,8 @@ pub fn history_view(stored: &str, currency: &str, snapshot: &str) -> Result<Stri
 
 /// One asset's history since `from_ms` in `currency`: JSON text `[[t, amount, value | null], …]`.
 #[wasm_bindgen(js_name = historyAsset)]
-pub fn history_asset(stored: &str, asset: &str, currency: &str, from_ms: f64) -> Result<String, JsValue> {
-    let points = history::load(&chunks(stored)?);
+pub fn history_asset(portfolio: &str, stored: &str, asset: &str, currency: &str, from_ms: f64) -> Result<String, JsValue> {
+    let points = history::load(&series(portfolio)?, &chunks(stored)?);
     // Epoch milliseconds stay far below 2^53, where a JS number is exact.
     let from = if from_ms.is_finite() && from_ms > 0.0 { from_ms as u64 } else { 0 };
     serde_json::to_string(&history::asset_series(&points, asset, currency, from))
@@ -220,8 +277,8 @@ pub fn history_asset(stored: &str, asset: &str, currency: &str, from_ms: f64) ->
 
 /// The CSV export (holdings now, then the history in `currency`).
 #[wasm_bindgen(js_name = historyCsv)]
-pub fn history_csv(snapshot: &str, stored: &str, currency: &str) -> Result<String, JsValue> {
-    history::csv(snapshot, &history::load(&chunks(stored)?), currency).map_err(|e| failure(&e))
+pub fn history_csv(portfolio: &str, snapshot: &str, stored: &str, currency: &str) -> Result<String, JsValue> {
+    history::csv(snapshot, &history::load(&series(portfolio)?, &chunks(stored)?), currency).map_err(|e| failure(&e))
 }
 
 /// The background's engine: rate-limit memory, prices and all exchange traffic.
@@ -235,6 +292,15 @@ struct AccountInput {
     id: String,
     label: String,
     exchange: String,
+    #[serde(default)]
+    portfolio: String,
+}
+
+#[derive(Deserialize)]
+struct ManualInput {
+    portfolio: String,
+    asset: String,
+    amount: String,
 }
 
 #[derive(Deserialize)]
@@ -258,12 +324,25 @@ struct RefreshOptions<'a> {
     /// Exchanges whose public prices may bridge to the quote currency.
     #[serde(default)]
     bridges: Vec<String>,
+    /// Portfolio ids, each valued apart too.
+    #[serde(default)]
+    portfolios: Vec<String>,
+    /// Holdings typed in by the user.
+    #[serde(default)]
+    manual: Vec<ManualInput>,
+    /// The name of the manual entry in the user's language.
+    #[serde(default)]
+    manual_label: String,
+    /// "Hide small balances" threshold, a decimal in the display currency.
+    #[serde(default)]
+    hide_below: Option<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RefreshResult<'a> {
     snapshot: Option<&'a Snapshot>,
+    portfolios: &'a BTreeMap<String, Snapshot>,
     error: Option<ErrorView>,
     nonces: BTreeMap<&'a str, String>,
     lockouts: &'a BTreeMap<ExchangeId, u64>,
@@ -400,9 +479,14 @@ impl Engine {
             let accounts = options
                 .accounts
                 .into_iter()
-                .map(|account| Ok(AccountRef { exchange: exchange_id(&account.exchange)?, id: account.id, label: account.label }))
+                .map(|account| {
+                    Ok(AccountRef { exchange: exchange_id(&account.exchange)?, id: account.id, label: account.label, portfolio: account.portfolio })
+                })
                 .collect::<Result<Vec<_>, Error>>()
                 .map_err(|e| failure(&e))?;
+            let entries = options.manual.iter().map(|entry| (entry.portfolio.as_str(), entry.asset.as_str(), entry.amount.as_str()));
+            let manual = ManualHoldings::group(entries, &options.manual_label).map_err(|e| failure(&e))?;
+            let hide_below = options.hide_below.as_deref().and_then(parse_decimal);
             // A snapshot stored by an older version may not parse; it is then simply not reused.
             let previous: Option<PreviousSnapshot> = options.previous.and_then(|raw| serde_json::from_str(raw.get()).ok());
             let nonces: BTreeMap<String, u64> =
@@ -418,11 +502,15 @@ impl Engine {
                 nonces: &nonces,
                 lockouts: &lockouts,
                 bridges: &bridges,
+                manual: &manual,
+                portfolios: &options.portfolios,
+                hide_below,
             };
             let now = now_ms();
             let outcome = core.refresh(request, now, &mut OsEntropy).await.map_err(|e| failure(&e))?;
             let result = RefreshResult {
                 snapshot: outcome.snapshot.as_ref(),
+                portfolios: &outcome.portfolios,
                 error: outcome.failure.as_ref().map(|error| ErrorView::new(error, now)),
                 nonces: outcome.nonces.iter().map(|(id, nonce)| (id.as_str(), nonce.to_string())).collect(),
                 lockouts: &outcome.lockouts,
@@ -492,7 +580,7 @@ mod bench {
             .map(|account| AccountBalances {
                 id: &account.id,
                 label: &account.label,
-                exchange: ExchangeId::Bitso,
+                exchange: Some(ExchangeId::Bitso),
                 balances: &account.balances,
                 synced_at: Some(0),
                 error: None,

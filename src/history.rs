@@ -15,6 +15,7 @@
 //! (`hist:d:2026-11-28`) for 30 days, then folded into one key per month (`hist:m:2026-10`), so a
 //! sync rewrites only today's small chunk and the monthly ones change once. A chunk lists its
 //! assets once and stores amounts only when they changed since the chunk's previous point.
+//! Each portfolio has its own series beside the one of all portfolios together (see [`Series`]).
 //! Gaps (the browser was closed) stay gaps: a chart breaks its line where points are further apart
 //! than their tier allows.
 //!
@@ -61,10 +62,49 @@ pub const CHART_HEIGHT: u32 = 1000;
 /// One point to draw: time, value and height (both `None` in a gap).
 pub type ChartPoint = (u64, Option<String>, Option<u32>);
 
-/// Key prefix of day chunks.
-pub const DAY_PREFIX: &str = "hist:d:";
-/// Key prefix of month chunks.
-pub const MONTH_PREFIX: &str = "hist:m:";
+/// Which history a chunk belongs to: every portfolio together (`hist:d:…`, `hist:m:…`) or one
+/// portfolio (`hist:p:<id>:d:…`, `hist:p:<id>:m:…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    day_prefix: String,
+    month_prefix: String,
+}
+
+impl Series {
+    /// Every portfolio together.
+    pub fn all() -> Series {
+        Series { day_prefix: "hist:d:".to_owned(), month_prefix: "hist:m:".to_owned() }
+    }
+
+    /// One portfolio; its id is a short code of lowercase letters, digits and dashes.
+    pub fn portfolio(id: &str) -> Result<Series> {
+        let valid = (1..=40).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            return Err(Error::InvalidInput { field: "portfolio" });
+        }
+        Ok(Series { day_prefix: format!("hist:p:{id}:d:"), month_prefix: format!("hist:p:{id}:m:") })
+    }
+
+    /// The storage key of the day chunk for time `t` (`…d:YYYY-MM-DD`, UTC).
+    pub fn day_key(&self, t: u64) -> String {
+        let (year, month, day) = civil(t);
+        format!("{}{year:04}-{month:02}-{day:02}", self.day_prefix)
+    }
+
+    fn month_key(&self, t: u64) -> String {
+        let (year, month, _) = civil(t);
+        format!("{}{year:04}-{month:02}", self.month_prefix)
+    }
+
+    fn is_day(&self, key: &str) -> bool {
+        key.starts_with(&self.day_prefix)
+    }
+
+    /// Whether `key` is one of this series' chunks.
+    pub fn owns(&self, key: &str) -> bool {
+        self.is_day(key) || key.starts_with(&self.month_prefix)
+    }
+}
 
 /// One asset at one point.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,17 +283,6 @@ fn encode(points: &[Point]) -> String {
     serde_json::to_string(&ChunkWire { v: CHUNK_VERSION, assets, points: wire }).unwrap_or_default()
 }
 
-/// The storage key of the day chunk for time `t` (`hist:d:YYYY-MM-DD`, UTC).
-pub fn day_key(t: u64) -> String {
-    let (year, month, day) = civil(t);
-    format!("{DAY_PREFIX}{year:04}-{month:02}-{day:02}")
-}
-
-fn month_key(t: u64) -> String {
-    let (year, month, _) = civil(t);
-    format!("{MONTH_PREFIX}{year:04}-{month:02}")
-}
-
 /// The UTC date of `t` (Howard Hinnant's `civil_from_days`,
 /// <https://howardhinnant.github.io/date_algorithms.html#civil_from_days>).
 fn civil(t: u64) -> (u64, u64, u64) {
@@ -269,7 +298,7 @@ fn civil(t: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
-/// `point` added to the day chunk `chunk` (its key is [`day_key`] of the point's time).
+/// `point` added to the day chunk `chunk` (its key is [`Series::day_key`] of the point's time).
 pub fn append(chunk: Option<&str>, point: Point) -> Result<String> {
     let mut points = match chunk {
         Some(text) => decode(text)?,
@@ -295,16 +324,16 @@ pub struct Compaction {
 /// 48 hours keep the last point of each hour, and days older than 30 days fold their last point
 /// into their month's chunk. Only what changed is returned. A chunk that cannot be read is left
 /// as it is.
-pub fn compact(chunks: &BTreeMap<String, String>, now_ms: u64) -> Compaction {
+pub fn compact(series: &Series, chunks: &BTreeMap<String, String>, now_ms: u64) -> Compaction {
     let mut compaction = Compaction::default();
     let mut months: BTreeMap<String, Vec<Point>> = BTreeMap::new();
-    for (key, text) in chunks.iter().filter(|(key, _)| key.starts_with(DAY_PREFIX)) {
+    for (key, text) in chunks.iter().filter(|(key, _)| series.is_day(key)) {
         let Ok(points) = decode(text) else { continue };
         let newest = points.last().map_or(0, |point| point.t);
         if now_ms.saturating_sub(newest) > HOURLY_FOR_MS {
             // The whole day is past the hourly tier: its last point joins the month.
             if let Some(last) = points.into_iter().last() {
-                months.entry(month_key(last.t)).or_default().push(last);
+                months.entry(series.month_key(last.t)).or_default().push(last);
             }
             compaction.remove.push(key.clone());
             continue;
@@ -342,11 +371,11 @@ fn keep_last_per_bucket(points: &[Point], thin: impl Fn(&Point) -> bool, bucket_
     kept
 }
 
-/// Every point of the stored chunks, oldest first (unreadable chunks are skipped).
-pub fn load(chunks: &BTreeMap<String, String>) -> Vec<Point> {
+/// Every point of the series in the stored chunks, oldest first (unreadable chunks are skipped).
+pub fn load(series: &Series, chunks: &BTreeMap<String, String>) -> Vec<Point> {
     let mut points: Vec<Point> = chunks
         .iter()
-        .filter(|(key, _)| key.starts_with(DAY_PREFIX) || key.starts_with(MONTH_PREFIX))
+        .filter(|(key, _)| series.owns(key))
         .filter_map(|(_, text)| decode(text).ok())
         .flatten()
         .collect();
@@ -612,7 +641,8 @@ struct ExportSnapshot {
 #[derive(Deserialize)]
 struct ExportAccount {
     label: String,
-    exchange: String,
+    /// `null` for typed-in holdings.
+    exchange: Option<String>,
     #[serde(default)]
     balances: Vec<ExportBalance>,
 }
@@ -639,7 +669,7 @@ pub fn csv(snapshot: &str, points: &[Point], currency: &str) -> Result<String> {
             let cells = [
                 balance.currency.clone(),
                 account.label.clone(),
-                account.exchange.clone(),
+                account.exchange.clone().unwrap_or_else(|| "manual".to_owned()),
                 to_plain_string(balance.total),
                 price.map(to_plain_string).unwrap_or_default(),
                 value.map(to_plain_string).unwrap_or_default(),

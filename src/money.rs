@@ -21,6 +21,38 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     Decimal::from_str(text).ok()
 }
 
+/// Parses a non-negative number the user typed, written the way their language writes numbers:
+/// `decimal` is the language's decimal mark (`.` or `,`), and the other mark or a space may group
+/// thousands ("1,234.5" in English, "1.234,5" in Portuguese). Groups must be three digits, so "0,5"
+/// typed in an English page is refused rather than read as 5. Signs and exponents are refused.
+pub fn parse_typed_decimal(text: &str, decimal: char) -> Option<Decimal> {
+    let group = match decimal {
+        '.' => ',',
+        ',' => '.',
+        _ => return None,
+    };
+    let text = text.trim();
+    let (whole, fraction) = match text.split_once(decimal) {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let is_group = |c: char| c == group || c == ' ' || c == '\u{a0}' || c == '\u{202f}';
+    let groups: Vec<&str> = whole.split(is_group).collect();
+    let grouped_well = match groups.split_first() {
+        Some((first, rest)) if !rest.is_empty() => (1..=3).contains(&first.len()) && rest.iter().all(|group| group.len() == 3),
+        _ => true,
+    };
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if !grouped_well || !groups.iter().all(|group| digits(group)) || !fraction.is_none_or(digits) {
+        return None;
+    }
+    let plain = match fraction {
+        Some(fraction) => format!("{}.{fraction}", groups.concat()),
+        None => groups.concat(),
+    };
+    parse_decimal(&plain)
+}
+
 /// Parses a decimal as an exchange may send it: plain (see [`parse_decimal`]) or in exponent form
 /// (`3.8e-7`, `1E+5`), which JSON numbers allow. The digits are taken exactly; an exponent that
 /// would need more than 28 decimal places, or a value beyond a decimal's range, is refused rather
@@ -138,6 +170,62 @@ mod tests {
         for (input, expected) in cases {
             let parsed = parse_exchange_decimal(input).map(|d| d.normalize().to_string());
             assert_eq!(parsed.as_deref(), *expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn typed_numbers_follow_the_language() {
+        let cases: &[(&str, char, Option<&str>)] = &[
+            ("0.5", '.', Some("0.5")),
+            ("0,5", ',', Some("0.5")),
+            ("1,234.5", '.', Some("1234.5")),
+            ("1.234,5", ',', Some("1234.5")),
+            ("1 234,5", ',', Some("1234.5")),
+            ("1\u{a0}234\u{a0}567", ',', Some("1234567")),
+            (" 12 ", '.', Some("12")),
+            (".25", '.', Some("0.25")),
+            ("0,5", '.', None),
+            ("1.5", ',', None),
+            ("1,23", '.', None),
+            ("1,2345", '.', None),
+            ("1234,567.8", '.', None),
+            ("-1", '.', None),
+            ("1e3", '.', None),
+            ("1.2.3", '.', None),
+            ("", '.', None),
+            (",", ',', None),
+            ("1.5", ';', None),
+        ];
+        for &(input, decimal, expected) in cases {
+            let parsed = parse_typed_decimal(input, decimal).map(|d| d.normalize().to_string());
+            assert_eq!(parsed.as_deref(), expected, "input {input:?} with {decimal:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(text in "\\PC{0,40}") {
+            let _ = parse_decimal(&text);
+            let _ = parse_exchange_decimal(&text);
+            let _ = parse_typed_decimal(&text, '.');
+            let _ = parse_typed_decimal(&text, ',');
+        }
+
+        /// What a browser's number format writes for a value reads back as that value.
+        #[test]
+        fn grouped_numbers_read_back(whole in 0u64..10_000_000_000, fraction in 0u32..100_000_000, comma in proptest::bool::ANY) {
+            let (group, decimal) = if comma { ('.', ',') } else { (',', '.') };
+            let digits = whole.to_string();
+            let mut grouped = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    grouped.push(group);
+                }
+                grouped.push(c);
+            }
+            let text = format!("{grouped}{decimal}{fraction:08}");
+            let expected = parse_decimal(&format!("{whole}.{fraction:08}"));
+            proptest::prop_assert_eq!(parse_typed_decimal(&text, decimal), expected);
         }
     }
 

@@ -33,8 +33,8 @@ pub struct AccountBalances<'a> {
     pub id: &'a str,
     /// The user's name for it.
     pub label: &'a str,
-    /// Which exchange holds it.
-    pub exchange: ExchangeId,
+    /// Which exchange holds it; `None` for the holdings the user typed in.
+    pub exchange: Option<ExchangeId>,
     /// Its balances.
     pub balances: &'a [Balance],
     /// When these balances were fetched, in ms since the epoch; `None` if never.
@@ -79,6 +79,37 @@ pub struct Snapshot {
     pub usd_rate: Option<Decimal>,
     /// The largest 24-hour moves among the holdings.
     pub movers: Movers,
+    /// The assets worth less than the user's "hide small balances" threshold.
+    pub small: SmallBalances,
+}
+
+/// Assets below the "hide small balances" threshold: listed apart in one line, still counted in
+/// the total.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmallBalances {
+    /// Their codes.
+    pub assets: Vec<String>,
+    /// What they are worth together.
+    #[serde(with = "plain_string")]
+    pub total: Decimal,
+}
+
+/// The priced assets whose value is below `threshold` (none without one). An asset worth exactly
+/// the threshold is shown.
+pub fn small_balances<'a>(values: impl IntoIterator<Item = (&'a str, Decimal)>, threshold: Option<Decimal>) -> SmallBalances {
+    let Some(threshold) = threshold.filter(|threshold| threshold.is_sign_positive() && !threshold.is_zero()) else {
+        return SmallBalances::default();
+    };
+    let mut small = SmallBalances::default();
+    for (asset, value) in values {
+        if value < threshold {
+            small.assets.push(asset.to_owned());
+            // Each is below the threshold, so the sum of a few thousand cannot overflow.
+            small.total = small.total.checked_add(value).unwrap_or(small.total);
+        }
+    }
+    small
 }
 
 /// The holdings that moved most over 24 hours, dust left out.
@@ -168,8 +199,8 @@ pub struct AccountSummary {
     pub id: String,
     /// The user's name for it.
     pub label: String,
-    /// Which exchange holds it.
-    pub exchange: ExchangeId,
+    /// Which exchange holds it; `null` for the holdings the user typed in.
+    pub exchange: Option<ExchangeId>,
     /// Value of its priced assets.
     #[serde(with = "plain_string")]
     pub total: Decimal,
@@ -246,6 +277,17 @@ fn value_account<'a>(balances: &'a [Balance], routes: &BTreeMap<&str, Route<'_>>
 
 /// Values `accounts` in `quote` with `tickers`, at time `now_ms`.
 pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quote: &str, now_ms: u64) -> Snapshot {
+    build_snapshot_hiding(accounts, tickers, quote, now_ms, None)
+}
+
+/// [`build_snapshot`], also listing the assets worth less than `hide_below` apart.
+pub fn build_snapshot_hiding(
+    accounts: &[AccountBalances<'_>],
+    tickers: &[Ticker],
+    quote: &str,
+    now_ms: u64,
+    hide_below: Option<Decimal>,
+) -> Snapshot {
     let routes = routes_to(quote, tickers);
 
     let mut holdings: BTreeMap<&str, Holding> = BTreeMap::new();
@@ -267,7 +309,13 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
                 grand_total = new_grand_total;
                 (total, account.error.clone())
             }
-            None => (Decimal::ZERO, Some(ErrorView::new(&Error::AmountOverflow { exchange: account.exchange }, now_ms))),
+            None => {
+                let error = match account.exchange {
+                    Some(exchange) => Error::AmountOverflow { exchange },
+                    None => Error::InvalidInput { field: "amount" },
+                };
+                (Decimal::ZERO, Some(ErrorView::new(&error, now_ms)))
+            }
         };
         summaries.push(AccountSummary {
             id: account.id.to_owned(),
@@ -326,7 +374,7 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
     }
     assets.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
 
-    let held_on: BTreeSet<ExchangeId> = accounts.iter().map(|account| account.exchange).collect();
+    let held_on: BTreeSet<ExchangeId> = accounts.iter().filter_map(|account| account.exchange).collect();
     let bridges: BTreeSet<ExchangeId> = used_routes
         .iter()
         .flat_map(|route| route.books.iter())
@@ -335,6 +383,7 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
         .collect();
 
     let movers = movers(&assets, &routes);
+    let small = small_balances(assets.iter().map(|row| (row.asset.as_str(), row.value)), hide_below);
     Snapshot {
         quote: quote.to_owned(),
         total: grand_total,
@@ -349,6 +398,7 @@ pub fn build_snapshot(accounts: &[AccountBalances<'_>], tickers: &[Ticker], quot
         quotes: quote_currencies(tickers, quote),
         usd_rate: routes_to("usd", tickers).get(quote).map(|route| route.price),
         movers,
+        small,
     }
 }
 

@@ -27,8 +27,9 @@ use crate::{
     exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter},
     exchange_id::ExchangeId,
     http::{HttpRequest, HttpResponse, retry_after_ms},
+    money::parse_decimal,
     nonce::NonceGenerator,
-    portfolio::{AccountBalances, PreviousSnapshot, Snapshot, build_snapshot},
+    portfolio::{AccountBalances, PreviousSnapshot, Snapshot, build_snapshot_hiding},
     secret::Credentials,
     vault::{Vault, VaultKey},
 };
@@ -82,6 +83,56 @@ pub struct AccountRef {
     pub label: String,
     /// Which exchange holds it.
     pub exchange: ExchangeId,
+    /// The portfolio it belongs to.
+    pub portfolio: String,
+}
+
+/// What the user holds outside any exchange, in one portfolio, as typed in the options page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualHoldings {
+    /// The portfolio they belong to (also the id of their entry in the snapshot: `manual-<id>`).
+    pub portfolio: String,
+    /// How the entry is named in the user's language.
+    pub label: String,
+    /// One balance per asset.
+    pub balances: Vec<Balance>,
+}
+
+impl ManualHoldings {
+    /// The typed-in entries `(portfolio, asset code, amount)`, one group per portfolio named
+    /// `label`. Two entries of one asset in one portfolio (two wallets) are one balance of their
+    /// sum. An asset code that is not a short code, or an amount that is not a plain
+    /// non-negative decimal, is refused.
+    pub fn group<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>, label: &str) -> Result<Vec<ManualHoldings>> {
+        let mut groups: Vec<ManualHoldings> = Vec::new();
+        for (portfolio, asset, amount) in entries {
+            let asset = asset_code(asset)?;
+            let amount = parse_decimal(amount).filter(|amount| amount.is_sign_positive()).ok_or(Error::InvalidInput { field: "amount" })?;
+            let index = match groups.iter().position(|group| group.portfolio == portfolio) {
+                Some(index) => index,
+                None => {
+                    groups.push(ManualHoldings { portfolio: portfolio.to_owned(), label: label.to_owned(), balances: Vec::new() });
+                    groups.len() - 1
+                }
+            };
+            let balances = &mut groups[index].balances;
+            match balances.iter_mut().find(|balance| balance.currency == asset) {
+                Some(balance) => {
+                    let sum = balance.total.checked_add(amount).ok_or(Error::InvalidInput { field: "amount" })?;
+                    *balance = Balance::available(&asset, sum);
+                }
+                None => balances.push(Balance::available(&asset, amount)),
+            }
+        }
+        Ok(groups)
+    }
+}
+
+/// An asset code as the core keys assets: 1 to 20 ASCII letters or digits, made lowercase.
+pub fn asset_code(text: &str) -> Result<String> {
+    let code = text.trim().to_ascii_lowercase();
+    let valid = (1..=20).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if valid { Ok(code) } else { Err(Error::InvalidInput { field: "asset" }) }
 }
 
 /// What a refresh needs.
@@ -103,15 +154,23 @@ pub struct RefreshRequest<'a> {
     /// Exchanges whose public prices may be read to reach the quote currency when no account's
     /// exchange does (in order of preference; the host permission must be granted).
     pub bridges: &'a [ExchangeId],
+    /// Holdings typed in by the user, per portfolio.
+    pub manual: &'a [ManualHoldings],
+    /// The portfolios to value apart, besides all of them together.
+    pub portfolios: &'a [String],
+    /// Assets worth less than this are listed apart ("hide small balances").
+    pub hide_below: Option<rust_decimal::Decimal>,
 }
 
 /// What a refresh produced, and what the caller must persist for the next one (also when it
 /// failed: nonces were spent and rate limits seen all the same).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshOutcome {
-    /// The valued portfolio; `None` when every account failed or no prices could be had, and the
-    /// caller keeps its last snapshot.
+    /// The valued portfolio, every portfolio together; `None` when every account failed or no
+    /// prices could be had, and the caller keeps its last snapshot.
     pub snapshot: Option<Snapshot>,
+    /// Each portfolio valued apart, by id (with the snapshot).
+    pub portfolios: BTreeMap<String, Snapshot>,
     /// Why there is no snapshot.
     pub failure: Option<Error>,
     /// The last nonce sent per account id.
@@ -226,12 +285,14 @@ impl<T: Transport> Engine<T> {
         }
         let mut outcome = RefreshOutcome {
             snapshot: None,
+            portfolios: BTreeMap::new(),
             failure: None,
             nonces,
             lockouts: BTreeMap::new(),
             price_errors: Vec::new(),
         };
         if request.keys.is_some()
+            && !holdings.is_empty()
             && holdings.iter().all(Result::is_err)
             && let Some(Err(first)) = holdings.first()
         {
@@ -247,12 +308,21 @@ impl<T: Transport> Engine<T> {
                 Err(error) => price_errors.push(error),
             }
         }
-        if !reaches(&tickers, request.quote) {
+        // Typed-in holdings have no exchange of their own: their assets may need a bridge's books too.
+        let manual_assets: BTreeSet<&str> =
+            request.manual.iter().flat_map(|entry| entry.balances.iter().map(|balance| balance.currency.as_str())).collect();
+        let nothing_held = request.accounts.is_empty() && manual_assets.is_empty();
+        let priced_enough = |tickers: &[Ticker]| {
+            nothing_held
+                || reaches(tickers, request.quote)
+                && manual_assets.iter().all(|&asset| asset == request.quote || tickers.iter().any(|t| t.base == asset || t.quote == asset))
+        };
+        if !priced_enough(&tickers) {
             for &bridge in request.bridges.iter().filter(|bridge| !exchanges.contains(bridge)) {
                 match self.prices(bridge, now_ms).await {
                     Ok(fetched) => {
                         tickers.extend(fetched);
-                        if reaches(&tickers, request.quote) {
+                        if priced_enough(&tickers) {
                             break;
                         }
                     }
@@ -270,7 +340,7 @@ impl<T: Transport> Engine<T> {
         }
 
         let empty: Vec<Balance> = Vec::new();
-        let inputs: Vec<AccountBalances<'_>> = request
+        let mut inputs: Vec<(&str, AccountBalances<'_>)> = request
             .accounts
             .iter()
             .zip(&holdings)
@@ -292,12 +362,34 @@ impl<T: Transport> Engine<T> {
                         Some(ErrorView::new(error, now_ms)),
                     ),
                 };
-                AccountBalances { id: &account.id, label: &account.label, exchange: account.exchange, balances, synced_at, error }
+                let input = AccountBalances {
+                    id: &account.id,
+                    label: &account.label,
+                    exchange: Some(account.exchange),
+                    balances,
+                    synced_at,
+                    error,
+                };
+                (account.portfolio.as_str(), input)
             })
             .collect();
-        let mut snapshot = build_snapshot(&inputs, &tickers, request.quote, now_ms);
-        snapshot.prices_only = request.keys.is_none();
-        outcome.snapshot = Some(snapshot);
+        let manual_ids: Vec<String> = request.manual.iter().map(|entry| format!("manual-{}", entry.portfolio)).collect();
+        for (entry, id) in request.manual.iter().zip(&manual_ids) {
+            let input = AccountBalances { id, label: &entry.label, exchange: None, balances: &entry.balances, synced_at: None, error: None };
+            inputs.push((entry.portfolio.as_str(), input));
+        }
+        let value = |group: &[AccountBalances<'_>]| {
+            let mut snapshot = build_snapshot_hiding(group, &tickers, request.quote, now_ms, request.hide_below);
+            snapshot.prices_only = request.keys.is_none();
+            snapshot
+        };
+        let everything: Vec<AccountBalances<'_>> = inputs.iter().map(|(_, input)| input.clone()).collect();
+        outcome.snapshot = Some(value(&everything));
+        for portfolio in request.portfolios {
+            let group: Vec<AccountBalances<'_>> =
+                inputs.iter().filter(|(owner, _)| owner == portfolio).map(|(_, input)| input.clone()).collect();
+            outcome.portfolios.insert(portfolio.clone(), value(&group));
+        }
         outcome.lockouts = self.current_lockouts(now_ms);
         Ok(outcome)
     }

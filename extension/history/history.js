@@ -2,7 +2,7 @@
 // withdrawals, one asset's history, the same data as a table, and a CSV export. The core computes
 // everything from the stored history (src/history.rs); this page draws it.
 
-import { browser, el, formatAmount, formatMoney, formatPercent, localize, t, uiLang } from '../shared/ext.js';
+import { applyTheme, browser, el, formatAmount, formatMoney, formatPercent, localize, t, uiLang } from '../shared/ext.js';
 import { drawChart, drawMarker } from '../shared/chart.js';
 import { loadCore } from '../shared/core.js';
 
@@ -12,7 +12,12 @@ const RANGE_MS = { '24h': 864e5, '7d': 7 * 864e5, '30d': 30 * 864e5, '1y': 365 *
 const WIDTH = 720;
 const HEIGHT = 260;
 
-const state = { core: null, chunks: {}, snapshot: null, view: null, range: '30d', show: '', positions: [], cursor: -1 };
+const state = {
+  core: null, chunks: {}, snapshot: null, view: null, range: '30d', show: '', positions: [], cursor: -1,
+  // The portfolio shown ('' for all of them), first from the popup's link.
+  portfolio: new URLSearchParams(location.hash.slice(1)).get('portfolio') ?? '',
+  privacy: false,
+};
 
 localize();
 start();
@@ -30,21 +35,38 @@ async function start() {
     state.show = $('show').value;
     render();
   });
+  $('portfolio').addEventListener('change', () => {
+    state.portfolio = $('portfolio').value;
+    history.replaceState(null, '', state.portfolio ? `#portfolio=${encodeURIComponent(state.portfolio)}` : '#');
+    load();
+  });
   $('chart').addEventListener('keydown', onChartKey);
   $('chart').addEventListener('pointermove', onPointer);
   $('chart').addEventListener('pointerleave', () => moveCursor(-1));
   $('export').addEventListener('click', exportCsv);
   browser.storage.onChanged.addListener((changes, area) => {
-    if (area === 'local' && Object.keys(changes).some((key) => key.startsWith('hist:') || key === 'snapshot')) load();
+    const watched = ['snapshot', 'portfolioSnapshots', 'portfolios', 'settings'];
+    if (area === 'local' && Object.keys(changes).some((key) => key.startsWith('hist:') || watched.includes(key))) load();
   });
 }
 
 async function load() {
   const everything = await browser.storage.local.get(null);
-  state.chunks = Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith('hist:')));
-  state.snapshot = everything.snapshot ?? null;
+  const portfolios = Array.isArray(everything.portfolios) ? everything.portfolios : [];
+  if (!portfolios.some((portfolio) => portfolio.id === state.portfolio)) state.portfolio = '';
+  const choices = [new Option(t('allPortfolios'), ''), ...portfolios.map((portfolio) => new Option(portfolio.name, portfolio.id))];
+  $('portfolio').replaceChildren(...choices);
+  $('portfolio').value = state.portfolio;
+  state.privacy = everything.settings?.privacy === true;
+  applyTheme(everything.settings?.theme);
+  // Only the chunks of the series shown cross to the core.
+  state.chunks = Object.fromEntries(
+    Object.entries(everything).filter(([key]) => key.startsWith('hist:') && state.core.historyOwns(state.portfolio, key)),
+  );
+  state.snapshot = (state.portfolio ? everything.portfolioSnapshots?.[state.portfolio] : everything.snapshot) ?? null;
   const currency = state.snapshot?.quote ?? everything.settings?.quote ?? 'mxn';
-  state.view = JSON.parse(state.core.historyView(JSON.stringify(state.chunks), currency, state.snapshot ? JSON.stringify(state.snapshot) : ''));
+  const snapshotText = state.snapshot ? JSON.stringify(state.snapshot) : '';
+  state.view = JSON.parse(state.core.historyView(state.portfolio, JSON.stringify(state.chunks), currency, snapshotText));
   const assets = [...new Set([...(state.snapshot?.assets ?? []).map((row) => row.asset)])];
   const options = [el('option', null, t('historyWholePortfolio')), ...assets.map((asset) => el('option', null, asset.toUpperCase()))];
   options[0].value = '';
@@ -54,8 +76,13 @@ async function load() {
   render();
 }
 
-const money = (value) => formatMoney(value, state.view.currency, lang);
-const signed = (value) => (value.startsWith('-') ? money(value).replace('-', '\u2212') : `+${money(value)}`);
+// "Hide amounts" in the popup masks every amount and value here too.
+const money = (value) => (state.privacy ? t('masked') : formatMoney(value, state.view.currency, lang));
+const amount = (value) => (state.privacy ? t('masked') : formatAmount(value, lang));
+const signed = (value) => {
+  if (state.privacy) return t('masked');
+  return value.startsWith('-') ? money(value).replace('-', '\u2212') : `+${money(value)}`;
+};
 const when = (ms) => new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(ms);
 
 /** The points drawn for the current choice: `[t, value, y, amount?]`. */
@@ -63,7 +90,7 @@ function series() {
   const range = state.view.ranges[state.range];
   if (!state.show) return range.points;
   const from = RANGE_MS[state.range] === null ? 0 : Date.now() - RANGE_MS[state.range];
-  return JSON.parse(state.core.historyAsset(JSON.stringify(state.chunks), state.show, state.view.currency, from));
+  return JSON.parse(state.core.historyAsset(state.portfolio, JSON.stringify(state.chunks), state.show, state.view.currency, from));
 }
 
 function render() {
@@ -96,12 +123,12 @@ function render() {
 function renderTable(points) {
   const showAmount = Boolean(state.show);
   $('amount-column').hidden = !showAmount;
-  const rows = points.filter(([, value, , amount]) => value !== null || amount !== undefined).map(([time, value, , amount]) => {
+  const rows = points.filter(([, value, , held]) => value !== null || held !== undefined).map(([time, value, , held]) => {
     const row = el('tr');
     const th = el('th', null, when(time));
     th.scope = 'row';
     row.append(th, el('td', 'num', value === null || value === undefined ? '—' : money(value)));
-    if (showAmount) row.append(el('td', 'num', formatAmount(amount, lang)));
+    if (showAmount) row.append(el('td', 'num', amount(held)));
     return row;
   });
   $('table').tBodies[0].replaceChildren(...rows);
@@ -141,7 +168,7 @@ function onPointer(event) {
 /** Downloads the holdings and the history as one CSV file (built by the core). */
 function exportCsv() {
   if (!state.snapshot) return;
-  const text = state.core.historyCsv(JSON.stringify(state.snapshot), JSON.stringify(state.chunks), state.view.currency);
+  const text = state.core.historyCsv(state.portfolio, JSON.stringify(state.snapshot), JSON.stringify(state.chunks), state.view.currency);
   const file = `cartera-${new Date().toISOString().slice(0, 10)}.csv`;
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
   const link = el('a');

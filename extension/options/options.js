@@ -2,8 +2,9 @@
 // (createVault / unlockVault / changePassphrase), so the wasm core is loaded only when needed.
 
 import {
-  browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency,
-  requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS, errorText, exchangeName, formatMoney, formatPercent,
+  browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency, applyTheme, decimalMark,
+  requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS, errorText, exchangeName, formatAmount, formatMoney, formatPercent,
+  portfolioName,
 } from '../shared/ext.js';
 import { EXCHANGE_IDS } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
@@ -21,6 +22,10 @@ const $ = (id) => document.getElementById(id);
 const state = {
   vault: null,
   accounts: [],
+  portfolios: [],
+  manual: [],
+  // The manual holding the form edits, or null when it adds one.
+  editingHolding: null,
   snapshot: null,
   settings: DEFAULT_SETTINGS,
   unlocked: false,
@@ -44,6 +49,8 @@ async function start() {
   const reply = await send('getState');
   if (reply.ok) {
     state.accounts = reply.accounts;
+    state.portfolios = reply.portfolios;
+    state.manual = reply.manual;
     state.snapshot = reply.snapshot;
     state.settings = reply.settings;
     state.unlocked = reply.unlocked;
@@ -59,6 +66,16 @@ async function start() {
   window.addEventListener('hashchange', followHash);
   browser.storage.onChanged.addListener(onStorageChanged);
   setInterval(renderAccounts, 30_000);
+  showShortcut();
+}
+
+/** The keyboard shortcut that opens the popup, as the browser has it now (the user may change it). */
+async function showShortcut() {
+  const commands = await browser.commands?.getAll?.().catch(() => []) ?? [];
+  const keys = commands.find((command) => command.name === '_execute_action')?.shortcut;
+  const help = $('shortcut-help');
+  help.hidden = !keys;
+  help.textContent = keys ? t('shortcutHelp', [keys]) : '';
 }
 
 function wireControls() {
@@ -81,6 +98,19 @@ function wireControls() {
   $('auto-lock').addEventListener('change', () => saveSettings({ autoLockMinutes: Number($('auto-lock').value) }));
   $('sync-interval').addEventListener('change', () => saveSettings({ syncMinutes: Number($('sync-interval').value) }));
   $('badge').addEventListener('change', () => saveSettings({ badge: $('badge').value }));
+  $('theme').addEventListener('change', () => {
+    applyTheme($('theme').value);
+    saveSettings({ theme: $('theme').value });
+  });
+  $('hide-below').addEventListener('change', saveHideBelow);
+  $('hide-below').addEventListener('input', () => $('hide-below').removeAttribute('aria-invalid'));
+  $('portfolio-form').addEventListener('submit', addPortfolio);
+  $('manual-form').addEventListener('submit', saveHolding);
+  $('cancel-manual').addEventListener('click', stopEditingHolding);
+  for (const id of ['manual-asset', 'manual-amount', 'manual-note']) {
+    $(id).addEventListener('input', () => $(id).removeAttribute('aria-invalid'));
+  }
+  $('manual-amount-help').textContent = t('amountExample', [formatAmount('0.25', lang)]);
   $('alert-kind').replaceChildren(...ALERT_KINDS.map((kind) => {
     const option = el('option', null, t(`alertKind_${kind}`));
     option.value = kind;
@@ -102,7 +132,9 @@ function wireControls() {
 
 function onStorageChanged(changes, area) {
   // The background always stores settings whole, so a change replaces them.
-  const tracked = { vault: null, accounts: [], snapshot: null, settings: DEFAULT_SETTINGS, alerts: [], alertStates: {} };
+  const tracked = {
+    vault: null, accounts: [], snapshot: null, settings: DEFAULT_SETTINGS, alerts: [], alertStates: {}, portfolios: [], manual: [],
+  };
   if (applyStorageChanges(state, changes, area, tracked)) render();
 }
 
@@ -110,7 +142,11 @@ function onStorageChanged(changes, area) {
 // Rendering
 
 function render() {
+  state.settings = { ...DEFAULT_SETTINGS, ...(state.settings ?? {}) };
+  applyTheme(state.settings.theme);
+  renderPortfolios();
   renderAccounts();
+  renderManual();
   renderAddForm();
   renderExchange();
   renderSettings();
@@ -155,8 +191,10 @@ function accountRow(account) {
   const status = el('span', failed ? 'status error' : 'status badge ok', failed ? errorText(account.error) : t('statusActive'));
   const lastSync = el('span', 'last-sync', account.lastSync ? t('lastSync', [relativeTime(account.lastSync, lang)]) : t('neverSynced'));
   const meta = el('div', 'account-meta');
-  meta.append(status, scopeBadge(account), lastSync);
-  main.append(title, meta);
+  const imported = account.importBalance !== false;
+  if (imported) meta.append(status, scopeBadge(account), lastSync);
+  else meta.append(notImportedBadge(), scopeBadge(account));
+  main.append(title, meta, accountControls(account));
 
   const replace = el('button', 'replace button', t('replaceKey'));
   replace.type = 'button';
@@ -173,6 +211,242 @@ function accountRow(account) {
   actions.append(replace, remove);
   row.append(main, actions);
   return row;
+}
+
+function notImportedBadge() {
+  const badge = el('span', 'badge warn', t('notImportedBadge'));
+  badge.title = t('notImported');
+  return badge;
+}
+
+/** The account's portfolio and its "Import balance" switch: neither touches the key. */
+function accountControls(account) {
+  const controls = el('div', 'account-controls');
+  const switchLabel = el('label', 'switch');
+  const toggle = el('input');
+  toggle.type = 'checkbox';
+  toggle.setAttribute('role', 'switch');
+  toggle.checked = account.importBalance !== false;
+  toggle.addEventListener('change', () => updateAccount(account, { importBalance: toggle.checked }));
+  switchLabel.append(toggle, el('span', null, t('importBalance')));
+  const move = el('select', 'move');
+  move.setAttribute('aria-label', t('moveAccountLabel', [account.label]));
+  move.append(...state.portfolios.map((portfolio) => new Option(portfolio.name, portfolio.id)));
+  move.value = portfolioOf(account);
+  move.hidden = state.portfolios.length < 2;
+  move.addEventListener('change', () => updateAccount(account, { portfolio: move.value }));
+  controls.append(switchLabel, move);
+  return controls;
+}
+
+/** The portfolio an account or holding is in (the first one when its own is gone). */
+function portfolioOf(entry) {
+  return state.portfolios.some((portfolio) => portfolio.id === entry.portfolio) ? entry.portfolio : state.portfolios[0]?.id;
+}
+
+async function updateAccount(account, changes) {
+  const reply = await send('setAccount', { id: account.id, ...changes });
+  if (!reply.ok) {
+    announce(errorText(reply.error), 'error');
+    renderAccounts();
+    return;
+  }
+  state.accounts = reply.accounts;
+  renderAccounts();
+  if ('portfolio' in changes) announce(t('accountMoved', [account.label, portfolioName(state.portfolios, changes.portfolio)]));
+  else announce(t(changes.importBalance ? 'importOn' : 'importOff', [account.label]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portfolios
+
+function renderPortfolios() {
+  $('portfolios').replaceChildren(...state.portfolios.map(portfolioRow));
+  const options = () => state.portfolios.map((portfolio) => new Option(portfolio.name, portfolio.id));
+  for (const id of ['add-portfolio', 'manual-portfolio']) {
+    const select = $(id);
+    const chosen = select.value;
+    select.replaceChildren(...options());
+    select.value = state.portfolios.some((portfolio) => portfolio.id === chosen) ? chosen : state.portfolios[0]?.id ?? '';
+  }
+}
+
+function portfolioRow(portfolio) {
+  const row = el('li', 'portfolio');
+  row.dataset.portfolioId = portfolio.id;
+  const name = el('input');
+  name.type = 'text';
+  name.maxLength = 40;
+  name.value = portfolio.name;
+  name.setAttribute('aria-label', t('portfolioNameLabel', [portfolio.name]));
+  const count = state.accounts.filter((account) => portfolioOf(account) === portfolio.id).length;
+  const rename = el('button', 'button', t('renamePortfolio'));
+  rename.type = 'button';
+  rename.setAttribute('aria-label', t('renamePortfolioNamed', [portfolio.name]));
+  rename.addEventListener('click', () => renamePortfolio(portfolio, name));
+  name.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      renamePortfolio(portfolio, name);
+    }
+  });
+  const remove = el('button', 'button danger', t('deletePortfolio'));
+  remove.type = 'button';
+  remove.setAttribute('aria-label', t('deletePortfolioNamed', [portfolio.name]));
+  remove.disabled = state.portfolios.length < 2;
+  if (remove.disabled) remove.title = t('lastPortfolio');
+  remove.addEventListener('click', () => confirmDeletePortfolio(portfolio));
+  row.append(name, el('span', 'count fine', String(count)), rename, remove);
+  return row;
+}
+
+async function addPortfolio(event) {
+  event.preventDefault();
+  const input = $('new-portfolio');
+  const reply = await send('savePortfolio', { name: input.value });
+  if (!reply.ok) {
+    input.setAttribute('aria-invalid', 'true');
+    $('portfolio-status').textContent = errorText(reply.error);
+    input.focus();
+    return;
+  }
+  input.value = '';
+  input.removeAttribute('aria-invalid');
+  $('portfolio-status').textContent = '';
+  state.portfolios = reply.portfolios;
+  render();
+  announce(t('portfolioSaved'));
+}
+
+async function renamePortfolio(portfolio, input) {
+  const reply = await send('savePortfolio', { id: portfolio.id, name: input.value });
+  if (!reply.ok) {
+    input.setAttribute('aria-invalid', 'true');
+    announce(errorText(reply.error), 'error');
+    return;
+  }
+  state.portfolios = reply.portfolios;
+  render();
+  announce(t('portfolioSaved'));
+}
+
+function confirmDeletePortfolio(portfolio) {
+  const target = state.portfolios.find((candidate) => candidate.id !== portfolio.id);
+  confirmAction({
+    title: t('deletePortfolioTitle', [portfolio.name]),
+    body: t('deletePortfolioBody', [target.name]),
+    confirmLabel: t('deletePortfolio'),
+    action: async () => {
+      const reply = await send('deletePortfolio', { id: portfolio.id, target: target.id });
+      if (!reply.ok) throw reply.error;
+      state.portfolios = reply.portfolios;
+      state.accounts = reply.accounts;
+      state.manual = reply.manual;
+      render();
+      announce(t('portfolioDeleted', [portfolio.name, target.name]));
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manual holdings
+
+function renderManual() {
+  const rows = [...state.manual].sort((a, b) => portfolioRank(a) - portfolioRank(b) || a.asset.localeCompare(b.asset));
+  $('manual-list').replaceChildren(...rows.map(holdingRow));
+  $('no-manual').hidden = state.manual.length > 0;
+  const known = [...new Set((state.snapshot?.assets ?? []).map((row) => row.asset))];
+  $('manual-assets').replaceChildren(...known.map((asset) => {
+    const option = el('option');
+    option.value = asset.toUpperCase();
+    return option;
+  }));
+  if (state.editingHolding && !state.manual.some((entry) => entry.id === state.editingHolding.id)) stopEditingHolding();
+}
+
+function portfolioRank(entry) {
+  return state.portfolios.findIndex((portfolio) => portfolio.id === portfolioOf(entry));
+}
+
+function holdingRow(holding) {
+  const row = el('li', 'holding');
+  row.dataset.holdingId = holding.id;
+  const symbol = holding.asset.toUpperCase();
+  const main = el('div', 'holding-main');
+  main.append(el('span', 'asset', symbol), el('span', 'amount num', formatAmount(holding.amount, lang)));
+  if (state.portfolios.length > 1) main.append(el('span', 'exchange', portfolioName(state.portfolios, portfolioOf(holding))));
+  if (holding.note) main.append(el('span', 'note fine', holding.note));
+  const edit = el('button', 'button', t('editAlert'));
+  edit.type = 'button';
+  edit.setAttribute('aria-label', t('editManualNamed', [symbol]));
+  edit.addEventListener('click', () => startEditingHolding(holding));
+  const remove = el('button', 'button danger', t('deleteAlert'));
+  remove.type = 'button';
+  remove.setAttribute('aria-label', t('deleteManualNamed', [symbol]));
+  remove.addEventListener('click', () => deleteHolding(holding));
+  const actions = el('div', 'account-actions');
+  actions.append(edit, remove);
+  row.append(main, actions);
+  return row;
+}
+
+function startEditingHolding(holding) {
+  state.editingHolding = holding;
+  $('manual-portfolio').value = portfolioOf(holding);
+  $('manual-asset').value = holding.asset.toUpperCase();
+  $('manual-amount').value = formatAmount(holding.amount, lang);
+  $('manual-note').value = holding.note ?? '';
+  $('save-manual').textContent = t('saveAlert');
+  $('cancel-manual').hidden = false;
+  $('manual-amount').focus();
+}
+
+function stopEditingHolding() {
+  state.editingHolding = null;
+  for (const id of ['manual-asset', 'manual-amount', 'manual-note']) {
+    $(id).value = '';
+    $(id).removeAttribute('aria-invalid');
+  }
+  $('save-manual').textContent = t('addManual');
+  $('cancel-manual').hidden = true;
+}
+
+async function saveHolding(event) {
+  event.preventDefault();
+  const holding = {
+    ...(state.editingHolding ? { id: state.editingHolding.id } : {}),
+    portfolio: $('manual-portfolio').value,
+    asset: $('manual-asset').value,
+    amount: $('manual-amount').value,
+    note: $('manual-note').value,
+    decimalMark: decimalMark(lang),
+  };
+  const reply = await send('saveHolding', { holding });
+  const status = $('manual-status');
+  if (!reply.ok) {
+    const field = { asset: 'manual-asset', amount: 'manual-amount', note: 'manual-note' }[reply.error.field];
+    if (field) {
+      $(field).setAttribute('aria-invalid', 'true');
+      $(field).focus();
+    }
+    status.textContent = errorText(reply.error);
+    status.dataset.kind = 'error';
+    return;
+  }
+  status.textContent = t('manualSaved');
+  status.dataset.kind = 'ok';
+  state.manual = reply.manual;
+  stopEditingHolding();
+  renderManual();
+  $('manual-asset').focus();
+}
+
+async function deleteHolding(holding) {
+  const reply = await send('deleteHolding', { id: holding.id });
+  if (!reply.ok) return announce(errorText(reply.error), 'error');
+  state.manual = reply.manual;
+  renderManual();
+  announce(t('manualDeleted'));
 }
 
 /** What the key may do: read-only (checked), not read-only, or not checked (the exchange cannot say). */
@@ -269,6 +543,25 @@ function renderSettings() {
   $('auto-lock').value = String(state.settings.autoLockMinutes);
   $('sync-interval').value = String(state.settings.syncMinutes);
   $('badge').value = state.settings.badge;
+  $('theme').value = state.settings.theme;
+  const hideBelow = $('hide-below');
+  // Not while the user is typing in it.
+  if (document.activeElement !== hideBelow) hideBelow.value = state.settings.hideBelow ? formatAmount(state.settings.hideBelow, lang) : '';
+}
+
+/** "Hide small balances": empty turns it off; the number is read as the page's language writes it. */
+async function saveHideBelow() {
+  const input = $('hide-below');
+  const reply = await send('setSettings', { settings: { hideBelow: input.value }, decimalMark: decimalMark(lang) });
+  if (!reply.ok) {
+    input.setAttribute('aria-invalid', 'true');
+    announce(errorText(reply.error), 'error');
+    return;
+  }
+  input.removeAttribute('aria-invalid');
+  state.settings = reply.settings;
+  input.value = state.settings.hideBelow ? formatAmount(state.settings.hideBelow, lang) : '';
+  announce(t('displaySaved'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,25 +654,6 @@ function renderAlertForm() {
   $('alert-threshold-label').textContent = t('alertThresholdLabel', [currency]);
 }
 
-/**
- * A number as the user typed it ("2,000,000", "1.500,25", "0,5") as a plain decimal string. A
- * separator that appears more than once, or before another kind, groups thousands; a single one
- * is the decimal separator when it is the UI language's.
- */
-function plainDecimal(text) {
-  const compact = text.replace(/[\s_'\u00a0]/g, '');
-  const separators = compact.replace(/[^.,]/g, '');
-  if (!separators) return compact;
-  const localDecimal = new Intl.NumberFormat(lang).formatToParts(1.5).find((part) => part.type === 'decimal')?.value ?? '.';
-  const last = separators.at(-1);
-  const decimal = separators.length === 1
-    ? (last === localDecimal ? last : null)
-    : (separators.split(last).length - 1 === 1 ? last : null);
-  if (!decimal) return compact.replace(/[.,]/g, '');
-  const at = compact.lastIndexOf(decimal);
-  return `${compact.slice(0, at).replace(/[.,]/g, '')}.${compact.slice(at + 1)}`;
-}
-
 async function submitAlert(event) {
   event.preventDefault();
   const kind = $('alert-kind').value;
@@ -389,14 +663,16 @@ async function submitAlert(event) {
     currency: state.editingAlert?.currency ?? state.settings.quote,
   };
   if (ASSET_KINDS.includes(kind)) alert.asset = $('alert-asset').value.trim().toLowerCase();
-  if (THRESHOLD_KINDS.includes(kind)) alert.threshold = plainDecimal($('alert-threshold').value);
-  if (kind === 'move24h') alert.percent = plainDecimal($('alert-percent').value.replace('%', ''));
-  const ok = await storeAlert(alert);
+  // Numbers go as typed: the core reads them the way the page's language writes numbers.
+  if (THRESHOLD_KINDS.includes(kind)) alert.threshold = $('alert-threshold').value;
+  if (kind === 'move24h') alert.percent = $('alert-percent').value.replace('%', '');
+  const ok = await storeAlert(alert, { typed: true });
   if (ok) closeAlertForm();
 }
 
-async function storeAlert(alert) {
-  const reply = await send('saveAlert', { alert });
+/** Saves an alert; `typed`: its numbers are as the user typed them, not yet plain decimals. */
+async function storeAlert(alert, { typed = false } = {}) {
+  const reply = await send('saveAlert', { alert, ...(typed ? { decimalMark: decimalMark(lang) } : {}) });
   if (!reply.ok) {
     $('alert-status').textContent = errorText(reply.error);
     $('alert-status').dataset.kind = 'error';
@@ -432,6 +708,9 @@ function followHash() {
     row.querySelector('button')?.focus();
   } else if (hash === 'alerts') {
     $('alerts-card').scrollIntoView({ block: 'start' });
+  } else if (hash === 'manual') {
+    $('manual').scrollIntoView({ block: 'start' });
+    $('manual-asset').focus();
   }
 }
 
@@ -564,6 +843,7 @@ async function saveAccount(event) {
     const reply = await send('addAccount', {
       label,
       exchange,
+      ...(state.replacing ? {} : { portfolio: $('add-portfolio').value }),
       ...credentials,
       vaultKey: keys.vaultKey,
       base,

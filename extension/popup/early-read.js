@@ -6,7 +6,10 @@
 {
   const { storage } = globalThis.browser ?? globalThis.chrome;
   globalThis.popupStored = Promise.all([
-    storage.local.get(['vault', 'accounts', 'snapshot', 'lastError', 'historyView', 'popupRange']),
+    storage.local.get([
+      'vault', 'accounts', 'snapshot', 'lastError', 'historyView', 'popupRange', 'settings', 'portfolios', 'manual',
+      'portfolioSnapshots', 'portfolioHistoryViews', 'popupPortfolio',
+    ]),
     storage.session.get(['unlocked', 'lockEpoch']),
   ]);
 }

@@ -2,8 +2,8 @@
 // background if the numbers are older than a minute. It only renders what the core computed.
 
 import {
-  applyStorageChanges, browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el, asError,
-  nextPaint, errorText, exchangeName, waitPending,
+  applyStorageChanges, applyTheme, browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el,
+  asError, nextPaint, errorText, exchangeName, portfolioName, waitPending, DEFAULT_SETTINGS,
 } from '../shared/ext.js';
 import { drawChart } from '../shared/chart.js';
 
@@ -15,7 +15,16 @@ const $ = (id) => document.getElementById(id);
 const state = {
   vault: null,
   accounts: [],
+  portfolios: [],
+  manual: [],
+  settings: DEFAULT_SETTINGS,
+  // Every portfolio together, and each one apart.
   snapshot: null,
+  portfolioSnapshots: {},
+  portfolioHistoryViews: {},
+  // The portfolio shown: '' for all of them.
+  view: '',
+  showSmall: false,
   lastError: null,
   unlocked: false,
   lockEpoch: 0,
@@ -35,13 +44,20 @@ async function start() {
   state.vault = typeof stored.vault === 'string' ? stored.vault : null;
   state.accounts = Array.isArray(stored.accounts) ? stored.accounts : [];
   state.snapshot = stored.snapshot ?? null;
+  state.portfolios = Array.isArray(stored.portfolios) ? stored.portfolios : [];
+  state.manual = Array.isArray(stored.manual) ? stored.manual : [];
+  state.settings = { ...DEFAULT_SETTINGS, ...(stored.settings ?? {}) };
+  state.portfolioSnapshots = stored.portfolioSnapshots ?? {};
+  state.portfolioHistoryViews = stored.portfolioHistoryViews ?? {};
+  state.view = typeof stored.popupPortfolio === 'string' ? stored.popupPortfolio : '';
   state.lastError = stored.lastError ?? null;
   state.historyView = stored.historyView ?? null;
   state.range = RANGES.includes(stored.popupRange) ? stored.popupRange : '24h';
+  applyTheme(state.settings.theme);
   state.unlocked = state.vault !== null && flags.unlocked === true;
   state.lockEpoch = Number.isSafeInteger(flags.lockEpoch) ? flags.lockEpoch : 0;
   render();
-  if (state.snapshot && hasAccounts()) performance.mark('total-painted'); // read by bench/browser.mjs
+  if (state.snapshot && hasData()) performance.mark('total-painted'); // read by bench/browser.mjs
 
   browser.storage.onChanged.addListener(onStorageChanged);
   setInterval(renderUpdated, 30_000);
@@ -50,8 +66,8 @@ async function start() {
     if (waitPending(currentError()?.error, Date.now() - 1000)) renderError();
   }, 1000);
 
-  if (!hasAccounts()) return;
-  if (!state.unlocked) {
+  if (!hasData()) return;
+  if (needsUnlock()) {
     $('unlock-passphrase').focus();
   } else if (!state.snapshot || Date.now() - state.snapshot.updatedAt > REFRESH_AFTER_MS) {
     refresh();
@@ -66,6 +82,18 @@ function wireControls() {
   $('settings').addEventListener('click', openOptions);
   $('open-options').addEventListener('click', openOptions);
   $('unlock-form').addEventListener('submit', unlock);
+  $('privacy').addEventListener('click', togglePrivacy);
+  $('edit-manual').addEventListener('click', () => openOptionsAt('#manual'));
+  $('portfolio-select').addEventListener('change', (event) => {
+    state.view = event.target.value;
+    state.showSmall = false;
+    browser.storage.local.set({ popupPortfolio: state.view });
+    render();
+  });
+  $('show-small').addEventListener('click', () => {
+    state.showSmall = !state.showSmall;
+    renderAssets();
+  });
   for (const button of document.querySelectorAll('.range')) {
     button.addEventListener('click', () => {
       state.range = button.dataset.range;
@@ -81,15 +109,23 @@ function wireControls() {
 }
 
 function onStorageChanged(changes, area) {
-  const tracked = { vault: null, accounts: [], snapshot: null, lastError: null, historyView: null };
-  if (applyStorageChanges(state, changes, area, tracked)) render();
+  const tracked = {
+    vault: null, accounts: [], snapshot: null, lastError: null, historyView: null, portfolios: [], manual: [],
+    portfolioSnapshots: {}, portfolioHistoryViews: {}, settings: DEFAULT_SETTINGS,
+  };
+  if (!applyStorageChanges(state, changes, area, tracked)) return;
+  state.settings = { ...DEFAULT_SETTINGS, ...(state.settings ?? {}) };
+  state.portfolioSnapshots ??= {};
+  state.portfolioHistoryViews ??= {};
+  applyTheme(state.settings.theme);
+  render();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Actions
 
 async function refresh() {
-  if (state.refreshing || !state.unlocked) return;
+  if (state.refreshing || needsUnlock()) return;
   state.refreshing = true;
   renderControls();
   const reply = await send('refresh');
@@ -147,20 +183,66 @@ async function openOptions() {
   window.close();
 }
 
+async function openOptionsAt(hash) {
+  await browser.tabs.create({ url: browser.runtime.getURL(`options/options.html${hash}`) });
+  window.close();
+}
+
+/** "Hide amounts": remembered in the settings, so it holds for the next opening, the badge and
+ * the History page too. */
+async function togglePrivacy() {
+  const privacy = !state.settings.privacy;
+  state.settings = { ...state.settings, privacy };
+  render();
+  const reply = await send('setSettings', { settings: { privacy } });
+  if (reply.ok) state.settings = { ...DEFAULT_SETTINGS, ...reply.settings };
+  render();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-function hasAccounts() {
-  return state.vault !== null && state.accounts.length > 0;
+/** Anything to show: an account with a key, or a holding typed in. */
+function hasData() {
+  return (state.vault !== null && state.accounts.length > 0) || state.manual.length > 0;
+}
+
+/** Some account must be read with its key, and the key is not at hand. */
+function needsUnlock() {
+  return !state.unlocked && state.vault !== null && state.accounts.some((account) => account.importBalance !== false);
+}
+
+/** The snapshot of the portfolio shown (all of them together by default). */
+function shown() {
+  if (!state.view) return state.snapshot;
+  return state.portfolioSnapshots?.[state.view] ?? null;
+}
+
+function shownHistory() {
+  return state.view ? state.portfolioHistoryViews?.[state.view] ?? null : state.historyView;
+}
+
+/** Money and amounts as shown: masked with a fixed "•••" while "Hide amounts" is on (a blur or
+ * dots per digit would still tell the size). Percentages stay. */
+function money(value, quote) {
+  return state.settings.privacy ? t('masked') : formatMoney(value, quote, lang);
+}
+
+function amount(value) {
+  return state.settings.privacy ? t('masked') : formatAmount(value, lang);
 }
 
 function render() {
-  const ready = hasAccounts();
+  const ready = hasData();
   $('onboarding').hidden = ready;
   $('portfolio').hidden = !ready;
-  document.body.classList.toggle('locked', ready && !state.unlocked);
+  // A portfolio deleted elsewhere falls back to all of them.
+  if (state.view && !state.portfolios.some((portfolio) => portfolio.id === state.view)) state.view = '';
+  document.body.classList.toggle('locked', ready && needsUnlock());
+  document.body.classList.toggle('privacy', state.settings.privacy);
   renderControls();
   if (!ready) return;
+  renderPortfolios();
   renderTotal();
   renderUpdated();
   renderError();
@@ -170,21 +252,41 @@ function render() {
   renderAssets();
   renderMovers();
   renderUnpriced();
+  renderNotImported();
+}
+
+function renderPortfolios() {
+  const select = $('portfolio-select');
+  const options = [new Option(t('allPortfolios'), '')];
+  for (const portfolio of state.portfolios) options.push(new Option(portfolio.name, portfolio.id));
+  select.replaceChildren(...options);
+  select.value = state.view;
+}
+
+/** Accounts of the portfolio shown whose "Import balance" is off: kept, but not counted. */
+function renderNotImported() {
+  const left = state.accounts.filter((account) => account.importBalance === false && (!state.view || account.portfolio === state.view));
+  const note = $('not-imported');
+  note.hidden = left.length === 0;
+  note.textContent = note.hidden ? '' : t('notImportedList', [left.map((account) => `${account.label} (${exchangeName(account.exchange)})`).join(', ')]);
 }
 
 function renderControls() {
-  const ready = hasAccounts();
+  const ready = hasData();
   const refreshButton = $('refresh');
   refreshButton.hidden = !ready;
-  refreshButton.disabled = state.refreshing || !state.unlocked;
+  refreshButton.disabled = state.refreshing || needsUnlock();
   refreshButton.setAttribute('aria-busy', String(state.refreshing));
   refreshButton.querySelector('svg').classList.toggle('spinner', state.refreshing);
   $('lock').hidden = !ready || !state.unlocked;
+  const privacy = $('privacy');
+  privacy.hidden = !ready;
+  privacy.setAttribute('aria-pressed', String(state.settings.privacy));
 }
 
 function renderTotal() {
-  const { snapshot } = state;
-  $('total').textContent = snapshot ? formatMoney(snapshot.total, snapshot.quote, lang) : '—';
+  const snapshot = shown();
+  $('total').textContent = snapshot ? money(snapshot.total, snapshot.quote) : '—';
   const bridges = snapshot?.bridges ?? [];
   const note = $('bridge-note');
   note.hidden = bridges.length === 0;
@@ -196,7 +298,7 @@ function renderTotal() {
 function renderUpdated() {
   renderPricesOnly();
   const updated = $('updated');
-  const at = state.snapshot?.updatedAt;
+  const at = shown()?.updatedAt ?? state.snapshot?.updatedAt;
   if (!Number.isFinite(at)) {
     updated.textContent = t('neverUpdated');
     updated.removeAttribute('datetime');
@@ -209,14 +311,19 @@ function renderUpdated() {
 
 /** The chart of the chosen range, its change, and the market P&L beside deposits and withdrawals. */
 function renderHistory() {
-  const view = state.historyView;
+  const view = shownHistory();
+  const snapshot = shown();
   const section = $('history-summary');
-  section.hidden = !view || !state.snapshot || view.currency !== state.snapshot.quote;
+  section.hidden = !view || !snapshot || view.currency !== snapshot.quote;
   if (section.hidden) return;
   for (const button of document.querySelectorAll('.range')) button.setAttribute('aria-pressed', String(button.dataset.range === state.range));
+  $('open-history').href = `../history/history.html${state.view ? `#portfolio=${encodeURIComponent(state.view)}` : ''}`;
   const range = view.ranges[state.range];
-  const money = (value) => formatMoney(value, view.currency, lang);
-  const signed = (value) => (value.startsWith('-') ? money(value).replace('-', '\u2212') : `+${money(value)}`);
+  const money = (value) => (state.settings.privacy ? t('masked') : formatMoney(value, view.currency, lang));
+  const signed = (value) => {
+    if (state.settings.privacy) return t('masked');
+    return value.startsWith('-') ? money(value).replace('-', '\u2212') : `+${money(value)}`;
+  };
   const chart = $('chart');
   const positions = drawChart(chart, range.points, { width: 328, height: 64 });
   $('chart-empty').hidden = positions.length > 1;
@@ -241,11 +348,12 @@ function renderHistory() {
 
 /** The three largest rises and falls of the day, and the asset that moved the total most. */
 function renderMovers() {
-  const movers = state.snapshot?.movers;
+  const snapshot = shown();
+  const movers = snapshot?.movers;
   const section = $('movers');
   section.hidden = !movers || (!movers.gainers.length && !movers.losers.length);
   if (section.hidden) return;
-  const change = (asset) => state.snapshot.assets.find((row) => row.asset === asset)?.change24h;
+  const change = (asset) => snapshot.assets.find((row) => row.asset === asset)?.change24h;
   const item = (asset) => {
     const li = el('li');
     const link = el('a', 'mover', asset.toUpperCase());
@@ -258,16 +366,16 @@ function renderMovers() {
   $('losers').replaceChildren(...movers.losers.map(item));
   const biggest = movers.biggest;
   const value = biggest?.valueChange ?? '0';
-  $('biggest-move').textContent = biggest
-    ? t('biggestMove', [biggest.asset.toUpperCase(), `${value.startsWith('-') ? '' : '+'}${formatMoney(value, state.snapshot.quote, lang)}`])
-    : '';
+  const signedValue = state.settings.privacy ? t('masked') : `${value.startsWith('-') ? '' : '+'}${money(value, snapshot.quote)}`;
+  $('biggest-move').textContent = biggest ? t('biggestMove', [biggest.asset.toUpperCase(), signedValue]) : '';
 }
 
 /** While locked, a sync revalues the last balances with fresh prices: say how old the balances are. */
 function renderPricesOnly() {
   const note = $('prices-only-note');
-  const synced = (state.snapshot?.accounts ?? []).map((account) => account.syncedAt).filter(Number.isFinite);
-  note.hidden = !(state.snapshot?.pricesOnly && synced.length);
+  const snapshot = shown();
+  const synced = (snapshot?.accounts ?? []).map((account) => account.syncedAt).filter(Number.isFinite);
+  note.hidden = !(snapshot?.pricesOnly && synced.length);
   note.textContent = note.hidden ? '' : t('pricesOnlyNote', [relativeTime(Math.min(...synced), lang)]);
 }
 
@@ -278,12 +386,12 @@ function currentError() {
   if (state.lastError && !(Number.isFinite(state.lastError.retryAt) && !waitPending(state.lastError))) {
     return { error: state.lastError, message: errorText(state.lastError), stale: true };
   }
-  const failing = (state.snapshot?.accounts ?? []).find((account) => account.error);
+  const failing = (shown()?.accounts ?? []).find((account) => account.error);
   if (failing) {
     const message = t('accountErrorMessage', [failing.label, exchangeName(failing.exchange), errorText(failing.error)]);
     return { error: failing.error, message, stale: true };
   }
-  const priceError = state.snapshot?.priceErrors?.[0];
+  const priceError = shown()?.priceErrors?.[0];
   if (priceError) return { error: priceError, message: t('priceErrorNote', [errorText(priceError)]), stale: false };
   return null;
 }
@@ -293,7 +401,7 @@ function renderError() {
   const box = $('error');
   box.hidden = !error;
   box.textContent = error ? error.message : '';
-  $('stale').hidden = !(error?.stale && state.snapshot);
+  $('stale').hidden = !(error?.stale && shown());
   const input = $('unlock-passphrase');
   if (state.unlockError) {
     input.setAttribute('aria-invalid', 'true');
@@ -306,7 +414,7 @@ function renderError() {
 
 function renderUnlock() {
   const form = $('unlock-form');
-  form.hidden = state.unlocked;
+  form.hidden = !needsUnlock() && !state.unlocking;
   const button = $('unlock');
   button.disabled = state.unlocking;
   button.setAttribute('aria-busy', String(state.unlocking));
@@ -315,39 +423,53 @@ function renderUnlock() {
 }
 
 function renderAccountTotals() {
-  const accounts = state.snapshot?.accounts ?? [];
+  const snapshot = shown();
+  const accounts = snapshot?.accounts ?? [];
   const details = $('by-account');
   details.hidden = accounts.length < 2;
   if (details.hidden) return;
-  $('account-totals').replaceChildren(...accounts.map((account) => accountTotalRow(account, state.snapshot.quote)));
+  $('account-totals').replaceChildren(...accounts.map((account) => accountTotalRow(account, snapshot.quote)));
 }
 
 function accountTotalRow(account, quote) {
   const row = el('li', 'account-total');
   row.dataset.accountId = account.id;
   const name = el('span', 'label', account.label);
-  name.append(el('span', 'exchange', exchangeName(account.exchange)));
+  // Typed-in holdings have no exchange: their portfolio tells them apart.
+  const where = account.exchange ? exchangeName(account.exchange) : portfolioName(state.portfolios, account.id.replace(/^manual-/, ''));
+  name.append(el('span', 'exchange', where));
   row.append(name);
   if (account.error) {
     const badge = el('span', 'badge error', t('accountErrorBadge'));
     badge.title = errorText(account.error);
     row.append(badge);
   }
-  row.append(el('span', 'total num', formatMoney(account.total, quote, lang)));
+  row.append(el('span', 'total num', money(account.total, quote)));
   return row;
 }
 
 function renderAssets() {
-  const { snapshot } = state;
+  const snapshot = shown();
   const list = $('assets');
   const empty = $('empty');
+  const smallNote = $('small-note');
   if (!snapshot) {
     list.replaceChildren();
+    smallNote.hidden = true;
     empty.hidden = false;
-    empty.textContent = t(state.unlocked ? 'loadingBalances' : 'lockedNoData');
+    empty.textContent = t(needsUnlock() ? 'lockedNoData' : 'loadingBalances');
     return;
   }
-  list.replaceChildren(...snapshot.assets.map((asset) => assetRow(asset, snapshot.quote)));
+  // Small balances stay in the total and are listed in one line, until "Show them".
+  const small = new Set(snapshot.small?.assets ?? []);
+  const rows = state.showSmall ? snapshot.assets : snapshot.assets.filter((asset) => !small.has(asset.asset));
+  list.replaceChildren(...rows.map((asset) => assetRow(asset, snapshot.quote)));
+  smallNote.hidden = small.size === 0;
+  if (small.size) {
+    const value = money(snapshot.small.total, snapshot.quote);
+    $('small-text').textContent = small.size === 1 ? t('smallHiddenOne', [value]) : t('smallHidden', [String(small.size), value]);
+    $('show-small').setAttribute('aria-expanded', String(state.showSmall));
+  }
   empty.hidden = snapshot.assets.length > 0 || snapshot.unpriced.length > 0;
   empty.textContent = t('noBalances');
 }
@@ -365,9 +487,9 @@ function assetRow(asset, quote) {
   mark.dataset.len = String(Math.min(symbol.length, 4));
 
   const left = el('div', 'left');
-  left.append(el('span', 'asset', symbol), el('span', 'amount num', formatAmount(asset.total, lang)));
+  left.append(el('span', 'asset', symbol), el('span', 'amount num', amount(asset.total)));
   if (asset.earning && !/^0*(\.0*)?$/.test(asset.earning)) {
-    left.append(el('span', 'earning', t('earningNote', [formatAmount(asset.earning, lang)])));
+    left.append(el('span', 'earning', t('earningNote', [amount(asset.earning)])));
   }
 
   const right = el('div', 'right');
@@ -376,7 +498,7 @@ function assetRow(asset, quote) {
   share.prepend(el('span', 'sr-only', `${t('shareLabel')} `));
   details.append(share);
   if (asset.change24h !== null && asset.change24h !== undefined) details.append(changeBadge(asset.change24h));
-  right.append(el('span', 'value num', formatMoney(asset.value, quote, lang)), details);
+  right.append(el('span', 'value num', money(asset.value, quote)), details);
 
   const bar = el('span', 'bar');
   bar.setAttribute('aria-hidden', 'true');
@@ -424,7 +546,7 @@ function changeBadge(change) {
 }
 
 function renderUnpriced() {
-  const unpriced = state.snapshot?.unpriced ?? [];
+  const unpriced = shown()?.unpriced ?? [];
   $('unpriced-section').hidden = unpriced.length === 0;
   $('unpriced').replaceChildren(...unpriced.map(unpricedRow));
 }
@@ -432,6 +554,6 @@ function renderUnpriced() {
 function unpricedRow(asset) {
   const row = el('li', 'unpriced-row');
   row.dataset.asset = asset.asset;
-  row.append(el('span', 'asset', asset.asset.toUpperCase()), el('span', 'amount num', formatAmount(asset.total, lang)));
+  row.append(el('span', 'asset', asset.asset.toUpperCase()), el('span', 'amount num', amount(asset.total)));
   return row;
 }

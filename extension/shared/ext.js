@@ -22,9 +22,11 @@ function transportError() {
 
 /**
  * Settings until the user changes them: values in pesos, lock after 15 idle minutes, update every
- * 15 minutes, no toolbar badge.
+ * 15 minutes, no toolbar badge, the system's theme, every balance shown, amounts visible.
  */
-export const DEFAULT_SETTINGS = Object.freeze({ quote: 'mxn', autoLockMinutes: 15, syncMinutes: 15, badge: 'none' });
+export const DEFAULT_SETTINGS = Object.freeze({
+  quote: 'mxn', autoLockMinutes: 15, syncMinutes: 15, badge: 'none', theme: 'system', hideBelow: '', privacy: false,
+});
 
 /**
  * Asks for access to the API hosts of `exchangeIds`. Firefox lets users withhold MV3 host
@@ -142,6 +144,23 @@ export function relativeTime(ms, lang = uiLang(), now = Date.now()) {
   if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
   if (abs < 86400) return rtf.format(Math.round(seconds / 3600), 'hour');
   return rtf.format(Math.round(seconds / 86400), 'day');
+}
+
+/** The decimal mark of `lang` ("." or ","), so a typed "0,5" is read as the user meant it. */
+export function decimalMark(lang = uiLang()) {
+  const part = numberFormat(lang, {}).formatToParts(1.5).find((p) => p.type === 'decimal');
+  return part?.value === ',' ? ',' : '.';
+}
+
+/** Shows the page in the chosen theme: "light", "dark" or "system" (the browser's preference). */
+export function applyTheme(theme) {
+  if (theme === 'light' || theme === 'dark') document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
+
+/** The name of a portfolio by id (the default one's name until storage has portfolios). */
+export function portfolioName(portfolios, id) {
+  return portfolios.find((portfolio) => portfolio.id === id)?.name ?? t('defaultPortfolioName');
 }
 
 /** Creates an element with a class and text; DOM is always built this way, never from HTML strings. */

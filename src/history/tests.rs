@@ -55,12 +55,34 @@ fn points_come_from_stored_snapshots() {
 
 #[test]
 fn day_keys_are_utc_dates() {
-    assert_eq!(day_key(0), "hist:d:1970-01-01");
-    assert_eq!(day_key(T0), "hist:d:2026-11-18");
-    assert_eq!(day_key(1_835_395_199_999), "hist:d:2028-02-28");
-    assert_eq!(day_key(1_835_395_200_000), "hist:d:2028-02-29");
-    assert_eq!(month_key(1_835_395_200_000), "hist:m:2028-02");
+    assert_eq!(Series::all().day_key(0), "hist:d:1970-01-01");
+    assert_eq!(Series::all().day_key(T0), "hist:d:2026-11-18");
+    assert_eq!(Series::all().day_key(1_835_395_199_999), "hist:d:2028-02-28");
+    assert_eq!(Series::all().day_key(1_835_395_200_000), "hist:d:2028-02-29");
+    assert_eq!(Series::all().month_key(1_835_395_200_000), "hist:m:2028-02");
     assert_eq!(iso_time(T0), "2026-11-18T11:06:40Z");
+}
+
+#[test]
+fn each_portfolio_has_its_own_series_beside_all_of_them() {
+    let home = Series::portfolio("home-2").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(home.day_key(T0), "hist:p:home-2:d:2026-11-18");
+    assert_eq!(home.month_key(T0), "hist:p:home-2:m:2026-11");
+    for bad in ["", "Home", "a:b", "a b", &"x".repeat(41)] {
+        assert_eq!(Series::portfolio(bad), Err(Error::InvalidInput { field: "portfolio" }), "{bad:?}");
+    }
+    let mut chunks = BTreeMap::new();
+    chunks.insert(Series::all().day_key(T0), chunk_of(&[point(T0, &[("btc", "2", Some("1"))])]));
+    chunks.insert(home.day_key(T0 + 1), chunk_of(&[point(T0 + 1, &[("btc", "1", Some("1"))])]));
+    let everything = load(&Series::all(), &chunks);
+    let only_home = load(&home, &chunks);
+    assert_eq!((everything.len(), everything[0].t), (1, T0));
+    assert_eq!((only_home.len(), only_home[0].t), (1, T0 + 1));
+    // Compaction of one series never touches the other's chunks.
+    let later = T0 + 40 * DAY_MS;
+    let compaction = compact(&home, &chunks, later);
+    assert_eq!(compaction.remove, vec![home.day_key(T0 + 1)]);
+    assert!(compaction.write.keys().all(|key| home.owns(key) && !Series::all().owns(key)));
 }
 
 /// Runs a simulated stretch of syncs every `every` ms from `start` to `end`, storing each point in
@@ -82,11 +104,11 @@ fn simulate(start: u64, end: u64, every: u64, assets: usize) -> BTreeMap<String,
         let borrowed: Vec<(&str, &str, Option<&str>)> =
             holdings.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_deref())).collect();
         let point = point(t, &borrowed);
-        let key = day_key(t);
+        let key = Series::all().day_key(t);
         let text = append(chunks.get(&key).map(String::as_str), point).unwrap_or_else(|e| panic!("{e}"));
         chunks.insert(key, text);
         if t - last_compaction >= 3_600_000 {
-            let changes = compact(&chunks, t);
+            let changes = compact(&Series::all(), &chunks, t);
             for key in &changes.remove {
                 chunks.remove(key);
             }
@@ -103,7 +125,7 @@ fn simulate(start: u64, end: u64, every: u64, assets: usize) -> BTreeMap<String,
 fn tiers_keep_every_point_for_48_hours_hourly_for_30_days_then_daily() {
     let end = T0 + 40 * DAY_MS;
     let chunks = simulate(T0, end, 5 * MINUTE, 3);
-    let points = load(&chunks);
+    let points = load(&Series::all(), &chunks);
     let age = |point: &Point| end - point.t;
     let raw = points.iter().filter(|p| age(p) <= RAW_FOR_MS).count();
     let hourly = points.iter().filter(|p| age(p) > RAW_FOR_MS + HOUR_MS && age(p) <= HOURLY_FOR_MS - DAY_MS).count();
@@ -112,8 +134,8 @@ fn tiers_keep_every_point_for_48_hours_hourly_for_30_days_then_daily() {
     // Between 49 h and 29 days: one per hour.
     assert!((640..=700).contains(&hourly), "{hourly} hourly points");
     assert!((8..=10).contains(&daily), "{daily} daily points beyond 31 days");
-    assert!(chunks.keys().any(|key| key.starts_with(MONTH_PREFIX)), "old days fold into months");
-    assert!(chunks.keys().filter(|key| key.starts_with(DAY_PREFIX)).count() <= 32);
+    assert!(chunks.keys().any(|key| key.starts_with("hist:m:")), "old days fold into months");
+    assert!(chunks.keys().filter(|key| key.starts_with("hist:d:")).count() <= 32);
     // Strictly increasing times, no duplicates.
     assert!(points.windows(2).all(|pair| pair[0].t < pair[1].t));
 }
@@ -135,25 +157,25 @@ fn two_years_of_syncs_at_fifty_assets_fit_the_budget() {
         let holdings: Vec<(String, String, Option<String>)> =
             (0..50).map(|i| (format!("asset{i:02}"), format!("{}.12345678", i + 1), Some(format!("{}.25", 10_000 + i * 37 + (t / DAY_MS) % 1000)))).collect();
         let borrowed: Vec<(&str, &str, Option<&str>)> = holdings.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_deref())).collect();
-        let key = day_key(t);
+        let key = Series::all().day_key(t);
         let text = append(chunks.get(&key).map(String::as_str), point(t, &borrowed)).unwrap_or_else(|e| panic!("{e}"));
         chunks.insert(key, text);
-        let changes = compact(&chunks, t);
+        let changes = compact(&Series::all(), &chunks, t);
         for key in &changes.remove {
             chunks.remove(key);
         }
         chunks.extend(changes.write);
         t += DAY_MS;
     }
-    let changes = compact(&chunks, start + 30 * DAY_MS);
+    let changes = compact(&Series::all(), &chunks, start + 30 * DAY_MS);
     for key in &changes.remove {
         chunks.remove(key);
     }
     chunks.extend(changes.write);
     let bytes: usize = chunks.iter().map(|(key, text)| key.len() + text.len()).sum();
-    println!("history after two years at 50 assets: {bytes} bytes in {} keys, {} points", chunks.len(), load(&chunks).len());
+    println!("history after two years at 50 assets: {bytes} bytes in {} keys, {} points", chunks.len(), load(&Series::all(), &chunks).len());
     assert!(bytes <= 2 * 1024 * 1024, "{bytes} bytes for two years");
-    assert!(load(&chunks).len() > 700);
+    assert!(load(&Series::all(), &chunks).len() > 700);
 }
 
 fn series(points: &[Point]) -> Vec<Point> {
@@ -266,7 +288,8 @@ fn one_assets_history() {
 fn the_csv_has_holdings_then_history_with_header_rows() {
     let snapshot = r#"{"quote":"mxn","assets":[{"asset":"btc","total":"1","price":"100"}],
       "accounts":[{"label":"Main, \"old\"","exchange":"bitso","balances":[{"currency":"btc","total":"0.5"},{"currency":"xyz","total":"2"}]},
-                  {"label":"=cmd","exchange":"kraken","balances":[{"currency":"btc","total":"0.5"}]}]}"#;
+                  {"label":"=cmd","exchange":"kraken","balances":[{"currency":"btc","total":"0.5"}]},
+                  {"label":"Manual","exchange":null,"balances":[{"currency":"btc","total":"0.25"}]}]}"#;
     let points = [point(T0, &[("btc", "1", Some("100")), ("xyz", "2", None)])];
     let text = csv(snapshot, &points, "mxn").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -276,6 +299,7 @@ fn the_csv_has_holdings_then_history_with_header_rows() {
             "btc,\"Main, \"\"old\"\"\",bitso,0.5,100,50\r\n",
             "xyz,\"Main, \"\"old\"\"\",bitso,2,,\r\n",
             "btc,'=cmd,kraken,0.5,100,50\r\n",
+            "btc,Manual,manual,0.25,100,25\r\n",
             "\r\n",
             "time,total_MXN,btc_amount,btc_value_MXN,xyz_amount,xyz_value_MXN\r\n",
             "2026-11-18T11:06:40Z,100,1,100,2,\r\n",
@@ -289,10 +313,10 @@ fn a_damaged_chunk_is_refused_and_skipped() {
     assert!(decode(r#"{"v":2,"assets":[],"points":[]}"#).is_err());
     assert!(append(Some("not json"), point(T0, &[])).is_err());
     let mut chunks = BTreeMap::new();
-    chunks.insert(day_key(T0), "garbage".to_owned());
-    chunks.insert(day_key(T0 + DAY_MS), chunk_of(&[point(T0 + DAY_MS, &[("btc", "1", Some("1"))])]));
-    assert_eq!(load(&chunks).len(), 1);
-    assert_eq!(compact(&chunks, T0 + DAY_MS), Compaction::default(), "nothing to do, and the damaged one is left alone");
+    chunks.insert(Series::all().day_key(T0), "garbage".to_owned());
+    chunks.insert(Series::all().day_key(T0 + DAY_MS), chunk_of(&[point(T0 + DAY_MS, &[("btc", "1", Some("1"))])]));
+    assert_eq!(load(&Series::all(), &chunks).len(), 1);
+    assert_eq!(compact(&Series::all(), &chunks, T0 + DAY_MS), Compaction::default(), "nothing to do, and the damaged one is left alone");
 }
 
 proptest::proptest! {

@@ -19,7 +19,7 @@ fn market() -> Vec<Ticker> {
 }
 
 fn account<'a>(id: &'a str, balances: &'a [Balance]) -> AccountBalances<'a> {
-    AccountBalances { id, label: id, exchange: ExchangeId::Bitso, balances, synced_at: Some(1), error: None }
+    AccountBalances { id, label: id, exchange: Some(ExchangeId::Bitso), balances, synced_at: Some(1), error: None }
 }
 
 fn rows(snapshot: &Snapshot) -> Vec<(String, String, String, String)> {
@@ -199,7 +199,7 @@ fn prices_from_an_exchange_without_accounts_are_named_as_a_bridge() {
     let balances = [balance("dot", "10", "0")];
     let tickers = [ticker("kraken:dot_usd", "5", "100", None), ticker("bitso:usd_mxn", "17", "1000", None)];
     let mut on_kraken = account("k", &balances);
-    on_kraken.exchange = ExchangeId::Bitso;
+    on_kraken.exchange = Some(ExchangeId::Bitso);
     let snapshot = build_snapshot(&[on_kraken], &tickers, "mxn", 0);
     assert_eq!(plain(snapshot.total), "850");
     assert_eq!(snapshot.bridges, [ExchangeId::Kraken], "Bitso holds an account, so only Kraken's prices are a bridge");
@@ -218,4 +218,42 @@ fn stored_snapshot_gives_back_each_accounts_balances() {
     assert_eq!(back.accounts[0].id, "a");
     assert_eq!(back.accounts[0].synced_at, Some(1));
     assert_eq!(back.accounts[0].balances, snapshot.accounts[0].balances);
+}
+
+#[test]
+fn manual_holdings_are_valued_like_any_account_and_unknown_codes_are_unpriced() {
+    let manual = [balance("btc", "0.1", "0"), balance("mycoin", "1000", "0")];
+    let entry = AccountBalances { id: "manual-p1", label: "Manual", exchange: None, balances: &manual, synced_at: None, error: None };
+    let snapshot = build_snapshot(&[entry], &market(), "mxn", 0);
+    assert_eq!(plain(snapshot.total), "175000.05");
+    assert_eq!(snapshot.unpriced.iter().map(|r| r.asset.as_str()).collect::<Vec<_>>(), ["mycoin"]);
+    assert_eq!(snapshot.accounts[0].exchange, None);
+    let json = serde_json::to_string(&snapshot.accounts[0]).unwrap_or_default();
+    assert!(json.contains(r#""exchange":null"#), "{json}");
+}
+
+#[test]
+fn small_balances_are_listed_apart_at_the_threshold() {
+    let balances = [balance("btc", "0.001", "0"), balance("mxn", "1750.0005", "0"), balance("eth", "0.0001", "0")];
+    // btc 1750.0005, mxn 1750.0005, eth 6: only what is strictly below the threshold is small.
+    let snapshot = build_snapshot_hiding(&[account("a", &balances)], &market(), "mxn", 0, Some(dec("1750.0005")));
+    assert_eq!(snapshot.small.assets, vec!["eth".to_owned()]);
+    assert_eq!(plain(snapshot.small.total), "6");
+    assert_eq!(plain(snapshot.total), "3506.001", "small balances still count in the total");
+    let above = build_snapshot_hiding(&[account("a", &balances)], &market(), "mxn", 0, Some(dec("1750.0006")));
+    assert_eq!(above.small.assets, vec!["btc".to_owned(), "mxn".to_owned(), "eth".to_owned()]);
+    for off in [None, Some(Decimal::ZERO), Some(dec("-1"))] {
+        assert_eq!(build_snapshot_hiding(&[account("a", &balances)], &market(), "mxn", 0, off).small, SmallBalances::default());
+    }
+}
+
+#[test]
+fn movers_leave_dust_out() {
+    let balances = [balance("btc", "1", "0"), balance("sol", "0.001", "0"), balance("mxn", "10", "0")];
+    let snapshot = build_snapshot(&[account("a", &balances)], &market(), "mxn", 0);
+    // sol is worth 2.59 of 1,750,013: dust. btc fell; nothing rose.
+    assert_eq!(snapshot.movers.losers, vec!["btc".to_owned()]);
+    assert!(snapshot.movers.gainers.is_empty());
+    let biggest = snapshot.movers.biggest.unwrap_or_else(|| panic!("a biggest move"));
+    assert_eq!((biggest.asset.as_str(), plain(biggest.value_change).as_str()), ("btc", "-17500.005"));
 }

@@ -95,7 +95,8 @@ fn fixture() -> Fixture {
     for (id, (api_key, secret)) in ["personal", "business"].into_iter().zip(SECRETS) {
         let credentials = Credentials::new(api_key, secret).unwrap_or_else(|e| panic!("{e}"));
         vault = vault.seal_account(&key, id, ExchangeId::Bitso, &credentials, &mut entropy).unwrap_or_else(|e| panic!("{e}"));
-        accounts.push(AccountRef { id: id.to_owned(), label: id.to_owned(), exchange: ExchangeId::Bitso });
+        let portfolio = if id == "personal" { "home" } else { "work" };
+        accounts.push(AccountRef { id: id.to_owned(), label: id.to_owned(), exchange: ExchangeId::Bitso, portfolio: portfolio.to_owned() });
     }
     Fixture { vault, key, accounts }
 }
@@ -112,6 +113,9 @@ fn request<'a>(fixture: &'a Fixture, previous: Option<&'a PreviousSnapshot>) -> 
         nonces: NO_NONCES,
         lockouts: NO_LOCKOUTS,
         bridges: &[],
+        manual: &[],
+        portfolios: &[],
+        hide_below: None,
     }
 }
 
@@ -355,6 +359,73 @@ fn locked_revaluation_sends_no_signed_request() {
     assert_eq!(crate::money::to_plain_string(snapshot.total), "1500400");
     assert!(snapshot.accounts.iter().all(|a| a.error.is_none() && a.synced_at == Some(NOW)), "balances are from the first sync");
     assert_eq!(outcome.nonces, *NO_NONCES, "no nonce was spent");
+}
+
+#[test]
+fn each_portfolio_is_valued_apart_and_all_of_them_add_up() {
+    let fixture = fixture();
+    let bitso = scripted(honest_bitso);
+    let manual = [ManualHoldings {
+        portfolio: "home".into(),
+        label: "Manual".into(),
+        balances: vec![Balance::available("btc", crate::valuation::test_support::dec("0.1")), Balance::available("mycoin", rust_decimal::Decimal::ONE)],
+    }];
+    let portfolios = ["home".to_owned(), "work".to_owned(), "empty".to_owned()];
+    let mut with_groups = request(&fixture, None);
+    with_groups.manual = &manual;
+    with_groups.portfolios = &portfolios;
+    let (all, outcome) = valued(block_on(Engine::new(&bitso).refresh(with_groups, NOW, &mut CountingEntropy::new(1))));
+    let total = |snapshot: &Snapshot| crate::money::to_plain_string(snapshot.total);
+    // home: 0.5 btc + 10 usd + 0.1 btc manual; work: 0.25 btc + 10 usd.
+    assert_eq!(total(&outcome.portfolios["home"]), "600200");
+    assert_eq!(total(&outcome.portfolios["work"]), "250200");
+    assert_eq!(total(&outcome.portfolios["empty"]), "0");
+    assert_eq!(total(&all), "850400", "all portfolios = the sum of each");
+    assert_eq!(outcome.portfolios["home"].unpriced.iter().map(|r| r.asset.as_str()).collect::<Vec<_>>(), ["mycoin"]);
+    assert!(all.accounts.iter().any(|a| a.id == "manual-home" && a.exchange.is_none()));
+}
+
+#[test]
+fn an_account_left_out_is_neither_fetched_nor_counted() {
+    // "Import balance" off: the extension leaves the account out of the request.
+    let mut fixture = fixture();
+    fixture.accounts.retain(|account| account.id == "personal");
+    let bitso = scripted(honest_bitso);
+    let (snapshot, _) = valued(block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1))));
+    assert_eq!(crate::money::to_plain_string(snapshot.total), "500200");
+    assert!(bitso.log.borrow().iter().all(|r| !r.header("Authorization").is_some_and(|a| a.contains("key-business"))));
+}
+
+#[test]
+fn manual_entries_group_per_portfolio_and_sum_per_asset() {
+    let entries = [("home", "BTC", "0.5"), ("work", "eth", "2"), ("home", " btc ", "0.25"), ("home", "usd", "0")];
+    let groups = ManualHoldings::group(entries, "Manual").unwrap_or_else(|e| panic!("{e}"));
+    let d = |text: &str| parse_decimal(text).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(groups.len(), 2);
+    assert_eq!((groups[0].portfolio.as_str(), groups[0].label.as_str()), ("home", "Manual"));
+    assert_eq!(groups[0].balances, vec![Balance::available("btc", d("0.75")), Balance::available("usd", d("0"))]);
+    assert_eq!(groups[1].balances, vec![Balance::available("eth", d("2"))]);
+    for (asset, amount, field) in
+        [("b t c", "1", "asset"), ("", "1", "asset"), ("btc", "-1", "amount"), ("btc", "1e3", "amount"), ("btc", "", "amount")]
+    {
+        assert_eq!(ManualHoldings::group([("home", asset, amount)], "Manual"), Err(Error::InvalidInput { field }), "{asset:?} {amount:?}");
+    }
+    let huge = "79228162514264337593543950335";
+    assert_eq!(ManualHoldings::group([("home", "btc", huge), ("home", "btc", huge)], "Manual"), Err(Error::InvalidInput { field: "amount" }));
+}
+
+#[test]
+fn manual_holdings_alone_are_valued_with_bridge_prices() {
+    let mut fixture = fixture();
+    fixture.accounts.clear();
+    let bitso = scripted(honest_bitso);
+    let manual = [ManualHoldings { portfolio: "home".into(), label: "Manual".into(), balances: vec![Balance::available("btc", rust_decimal::Decimal::ONE)] }];
+    let mut only_manual = request(&fixture, None);
+    only_manual.manual = &manual;
+    only_manual.bridges = &[ExchangeId::Bitso];
+    let (snapshot, _) = valued(block_on(Engine::new(&bitso).refresh(only_manual, NOW, &mut CountingEntropy::new(1))));
+    assert_eq!(crate::money::to_plain_string(snapshot.total), "1000000");
+    assert_eq!(snapshot.bridges, vec![ExchangeId::Bitso]);
 }
 
 #[test]

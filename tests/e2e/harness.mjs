@@ -31,14 +31,15 @@ export function removeProfileDir(dir) {
  * console messages and errors of every page and of the service worker, and every request URL
  * (pages and service worker alike).
  */
-export async function launch({ profileDir, server, port, log = { console: [], requests: [] }, args: extraArgs = [] }) {
+export async function launch({ profileDir, server, port, log = { console: [], requests: [] }, args: extraArgs = [], locale = 'en-US' }) {
   const hostRules = server?.hostRules() ?? `MAP api.bitso.com 127.0.0.1:${port}`;
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1000, height: 900 },
-    locale: 'en-US',
+    locale,
     args: [
+      `--lang=${locale}`,
       '--headless=new',
       `--disable-extensions-except=${DIST_CHROME}`,
       `--load-extension=${DIST_CHROME}`,
