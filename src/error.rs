@@ -152,6 +152,16 @@ pub enum Error {
         /// Which field (a fixed name, never the value).
         field: &'static str,
     },
+    /// The pasted private key is no key at all: neither PEM nor base64, or its base64 or DER
+    /// structure is broken (a truncated paste, say).
+    #[error("the private key cannot be read")]
+    PrivateKeyMalformed,
+    /// A public key was pasted where the private key belongs.
+    #[error("a public key was given instead of the private key")]
+    PrivateKeyPublic,
+    /// A private key of a type Cartera cannot sign with: RSA, another curve, or encrypted.
+    #[error("the private key is of an unsupported type")]
+    PrivateKeyUnsupported,
     /// The vault has no account with that id.
     #[error("no such account")]
     AccountNotFound,
@@ -190,6 +200,9 @@ impl Error {
             Error::UnsupportedVault => "unsupported_vault",
             Error::PassphraseTooShort { .. } => "passphrase_too_short",
             Error::InvalidInput { .. } => "invalid_input",
+            Error::PrivateKeyMalformed => "private_key_malformed",
+            Error::PrivateKeyPublic => "private_key_public",
+            Error::PrivateKeyUnsupported => "private_key_unsupported",
             Error::AccountNotFound => "account_not_found",
             Error::Randomness => "randomness_unavailable",
         }
@@ -220,6 +233,9 @@ impl Error {
             | Error::UnsupportedVault
             | Error::PassphraseTooShort { .. }
             | Error::InvalidInput { .. }
+            | Error::PrivateKeyMalformed
+            | Error::PrivateKeyPublic
+            | Error::PrivateKeyUnsupported
             | Error::AccountNotFound
             | Error::Randomness => None,
         }

@@ -30,6 +30,9 @@ fn every_error() -> Vec<Error> {
         Error::UnsupportedVault,
         Error::PassphraseTooShort { min_chars: 10 },
         Error::InvalidInput { field: "api_key" },
+        Error::PrivateKeyMalformed,
+        Error::PrivateKeyPublic,
+        Error::PrivateKeyUnsupported,
         Error::AccountNotFound,
         Error::Randomness,
     ]
