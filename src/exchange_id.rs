@@ -18,11 +18,14 @@ pub enum ExchangeId {
     Binance,
     /// Bitfinex, <https://www.bitfinex.com>.
     Bitfinex,
+    /// Coinbase (Advanced Trade), <https://www.coinbase.com>.
+    Coinbase,
 }
 
 impl ExchangeId {
     /// Every supported exchange, in the order the options page offers them.
-    pub const ALL: [ExchangeId; 4] = [ExchangeId::Bitso, ExchangeId::Kraken, ExchangeId::Binance, ExchangeId::Bitfinex];
+    pub const ALL: [ExchangeId; 5] =
+        [ExchangeId::Bitso, ExchangeId::Kraken, ExchangeId::Binance, ExchangeId::Bitfinex, ExchangeId::Coinbase];
 
     /// Parses the id used in storage and messages (`"bitso"`).
     pub fn parse(id: &str) -> Option<Self> {
@@ -36,6 +39,7 @@ impl ExchangeId {
             ExchangeId::Kraken => "kraken",
             ExchangeId::Binance => "binance",
             ExchangeId::Bitfinex => "bitfinex",
+            ExchangeId::Coinbase => "coinbase",
         }
     }
 }

@@ -15,6 +15,7 @@
 pub mod binance;
 pub mod bitfinex;
 pub mod bitso;
+pub mod coinbase;
 mod json;
 pub mod kraken;
 
@@ -37,6 +38,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
         ExchangeId::Kraken => &kraken::Kraken,
         ExchangeId::Binance => &binance::Binance,
         ExchangeId::Bitfinex => &bitfinex::Bitfinex,
+        ExchangeId::Coinbase => &coinbase::Coinbase,
     }
 }
 
