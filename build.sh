@@ -264,7 +264,7 @@ run_tests() {
     echo "(no wasm_bindgen_test integration tests: wasm tests skipped)"
   fi
 
-  step "page checks (node --test tests/ui/: theme contrast)"
+  step "page checks (node --test tests/ui/: theme contrast, locale files)"
   run_logged node-ui node --test tests/ui/
   step_done
 

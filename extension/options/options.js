@@ -6,7 +6,7 @@ import {
   requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS, errorText, exchangeName, formatAmount, formatMoney, formatPercent,
   portfolioName,
 } from '../shared/ext.js';
-import { EXCHANGE_IDS } from '../shared/exchanges.js';
+import { EXCHANGE_IDS, EXCHANGES } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
 
 const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop', 'eur'];
@@ -90,6 +90,7 @@ function wireControls() {
     renderExchange();
   });
   $('add-account-form').addEventListener('submit', saveAccount);
+  $('key-file').addEventListener('change', readKeyFile);
   $('test-connection').addEventListener('click', testConnection);
   $('cancel-replace').addEventListener('click', stopReplacing);
   $('passphrase').addEventListener('input', () => showHint($('passphrase'), $('passphrase-hint')));
@@ -162,8 +163,14 @@ function selectedExchange() {
 function renderExchange() {
   const exchange = selectedExchange();
   $('exchange').value = exchange;
+  // An exchange may name the two halves of a key its own way ("Key name", "Private key").
+  $('api-key-label').textContent = ownWords(`apiKeyLabel_${exchange}`) ?? t('apiKeyLabel');
+  $('api-secret-label').textContent = ownWords(`apiSecretLabel_${exchange}`) ?? t('apiSecretLabel');
   $('api-key-help').textContent = t(`apiKeyHelp_${exchange}`);
   $('api-secret-help').textContent = t(`apiSecretHelp_${exchange}`);
+  const keyFile = Boolean(EXCHANGES[exchange]?.keyFile);
+  $('key-file-field').hidden = !keyFile;
+  $('key-file-help').textContent = keyFile ? t('keyFileHelp', [exchangeName(exchange)]) : '';
   $('guide-heading').textContent = t('guideHeading', [exchangeName(exchange)]);
   const steps = [];
   for (let i = 1; i <= GUIDE_STEPS; i++) steps.push(el('li', null, t(`guide_${exchange}_${i}`)));
@@ -490,6 +497,39 @@ function clearScope() {
   $('scope-warning').hidden = true;
   $('scope-note').hidden = true;
   $('save-account').textContent = t(state.replacing ? 'saveNewKey' : 'saveAccount');
+}
+
+/** A message only some exchanges have, or null. */
+function ownWords(key) {
+  return browser.i18n.getMessage(key) || null;
+}
+
+/** Fills both key fields from the key file an exchange lets users download; the file's text is
+ * dropped as soon as it is read, and the file input is cleared. */
+async function readKeyFile() {
+  const input = $('key-file');
+  const file = input.files?.[0];
+  const exchange = selectedExchange();
+  const fields = EXCHANGES[exchange]?.keyFile;
+  input.value = '';
+  if (!file || !fields) return;
+  let parsed = null;
+  try {
+    // Key files are a few hundred bytes; anything far larger is not one.
+    if (file.size <= 16_384) parsed = JSON.parse(await file.text());
+  } catch {
+    parsed = null;
+  }
+  const key = fields.key.map((name) => parsed?.[name]).find((value) => typeof value === 'string' && value);
+  const secret = parsed?.[fields.secret];
+  if (!key || typeof secret !== 'string' || !secret) {
+    setConnectionStatus(t('keyFileUnreadable', [exchangeName(exchange)]), 'error');
+    return;
+  }
+  $('api-key').value = key;
+  $('api-secret').value = secret;
+  clearScope();
+  setConnectionStatus(t('keyFileRead'), 'ok');
 }
 
 /** Turns the add form into "new key for this account": same id and place, new credentials. */

@@ -31,10 +31,11 @@ fn the_pages_registry_lists_each_adapters_hosts() {
     let registry = read("extension/shared/exchanges.js");
     let body = registry.split("EXCHANGES = Object.freeze({").nth(1).and_then(|rest| rest.split("});").next()).unwrap_or("");
     let mut listed = BTreeSet::new();
-    for line in body.lines().map(str::trim).filter(|line| !line.is_empty()) {
+    for line in body.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("//")) {
         let (id, rest) = line.split_once(':').unwrap_or_else(|| panic!("unexpected line {line:?}"));
         let exchange = ExchangeId::parse(id.trim()).unwrap_or_else(|| panic!("{id} is not an exchange the core knows"));
-        let origins: BTreeSet<String> = rest
+        let origin_list = rest.split("origins: [").nth(1).and_then(|list| list.split(']').next()).unwrap_or("");
+        let origins: BTreeSet<String> = origin_list
             .split('\'')
             .skip(1)
             .step_by(2)

@@ -7,10 +7,11 @@
 import { createBinance } from './mocks/binance.mjs';
 import { createBitfinex } from './mocks/bitfinex.mjs';
 import { createBitso } from './mocks/bitso.mjs';
+import { createCoinbase } from './mocks/coinbase.mjs';
 import { createKraken } from './mocks/kraken.mjs';
 import { startMockServer } from './mock-server.mjs';
 
-const FACTORIES = { bitso: createBitso, kraken: createKraken, binance: createBinance, bitfinex: createBitfinex };
+const FACTORIES = { bitso: createBitso, kraken: createKraken, binance: createBinance, bitfinex: createBitfinex, coinbase: createCoinbase };
 
 export async function startExchanges(options, { latency = 0 } = {}) {
   const factories = FACTORIES;
