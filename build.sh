@@ -5,6 +5,9 @@
 #                     dist/chrome/, dist/firefox/, dist/cartera-chrome.zip, dist/cartera-firefox.zip
 #   ./build.sh test   build, then: cargo test, wasm tests, theme contrast, Chromium end-to-end suite,
 #                     web-ext lint, Firefox smoke test, reproducible-zip check
+#   ./build.sh demo   build, then open Chromium on sample accounts across every exchange, served by
+#                     the local stand-ins (--ready: accounts added first; headless without a display:
+#                     screenshots in target/demo/)
 #   ./build.sh bench  build, then measure sizes, signing, valuation, unlock, popup paint, refresh
 #                     and memory; prints a table and writes BENCHMARKS.md (bench/run.mjs)
 #
@@ -21,6 +24,7 @@ export SOURCE_DATE_EPOCH
 
 WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.0
+TWIGGY_VERSION=0.8.0
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 # npm's binaryen (wasm-opt 132) must win over Debian's wasm-opt 108, which breaks init().
 export PATH="$ROOT/node_modules/.bin:$CARGO_BIN:$PATH"
@@ -272,6 +276,10 @@ run_tests() {
   run_logged node-e2e node --test --test-concurrency=1 tests/e2e/
   step_done
 
+  step "demo without a display (tests/demo/demo.mjs --headless)"
+  run_logged demo node tests/demo/demo.mjs --headless
+  step_done
+
   step "web-ext lint (dist/firefox)"
   lint_firefox
   step_done
@@ -290,8 +298,10 @@ run_tests() {
 # valuation binaries, then bench/run.mjs, which prints the table and writes BENCHMARKS.md.
 run_bench() {
   apt_need openssl openssl gzip gzip /usr/lib/chromium/chromium chromium
-  # ccxt, the size and signing baseline, is installed for the benchmark only.
+  # ccxt, the size and signing baseline, is installed for the benchmark only; twiggy breaks the
+  # wasm down by function.
   npm_ci_if_changed bench
+  cargo_tool twiggy twiggy "$TWIGGY_VERSION" --locked
   step "bench builds"
   # Own target dir: a concurrent shipped build must never pick up this feature's artifact.
   CARGO_TARGET_DIR=target/bench-wasm-target wasm-pack build --mode no-install --target nodejs --release \
@@ -304,9 +314,18 @@ run_bench() {
   step_done
 }
 
+# ---------------------------------------------------------------- demo
+# run_demo [--ready|--headless]: the built extension in Chromium against the exchange stand-ins
+# with sample keys (tests/demo/demo.mjs). Headless where there is no display.
+run_demo() {
+  apt_need openssl openssl /usr/lib/chromium/chromium chromium
+  node tests/demo/demo.mjs "$@"
+}
+
 case ${1:-build} in
   build) build ;;
   test) build; run_tests ;;
   bench) build; run_bench ;;
-  *) die "usage: ./build.sh [build|test|bench]" ;;
+  demo) build; shift; run_demo "$@" ;;
+  *) die "usage: ./build.sh [build|test|bench|demo [--ready|--headless]]" ;;
 esac

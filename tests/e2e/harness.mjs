@@ -31,18 +31,23 @@ export function removeProfileDir(dir) {
  * console messages and errors of every page and of the service worker, and every request URL
  * (pages and service worker alike).
  */
-export async function launch({ profileDir, server, port, log = { console: [], requests: [] }, args: extraArgs = [], locale = 'en-US' }) {
-  const hostRules = server?.hostRules() ?? `MAP api.bitso.com 127.0.0.1:${port}`;
+export async function launch({
+  profileDir, server, port, log = { console: [], requests: [] }, args: extraArgs = [], locale = 'en-US', headless = true,
+  dist = DIST_CHROME,
+}) {
+  // Every exchange host goes to the mock; any other name fails to resolve, so nothing can leave
+  // the machine even by mistake.
+  const hostRules = `${server?.hostRules() ?? `MAP api.bitso.com 127.0.0.1:${port}`}, MAP * ~NOTFOUND`;
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1000, height: 900 },
+    headless,
+    viewport: headless ? { width: 1000, height: 900 } : null,
     locale,
     args: [
       `--lang=${locale}`,
-      '--headless=new',
-      `--disable-extensions-except=${DIST_CHROME}`,
-      `--load-extension=${DIST_CHROME}`,
+      ...(headless ? ['--headless=new'] : []),
+      `--disable-extensions-except=${dist}`,
+      `--load-extension=${dist}`,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',

@@ -1,0 +1,181 @@
+// `./build.sh demo`: Cartera at work on a sample portfolio across every supported exchange, with
+// no exchange account. The end-to-end suite's exchange stand-ins (HTTPS on the real host names,
+// every signature checked) serve fake keys; Chromium loads dist/chrome unchanged with a
+// throwaway profile and every other host name unresolvable.
+//
+//   node tests/demo/demo.mjs            a browser window on the options page, sample keys printed
+//   node tests/demo/demo.mjs --ready    the same, with the sample accounts already added
+//   node tests/demo/demo.mjs --headless adds the accounts, refreshes, sets an alert and writes
+//                                       screenshots to target/demo/ (the default without a display)
+
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { expectedAcross, digitsOf } from '../e2e/expected.mjs';
+import { startExchanges } from '../e2e/exchanges.mjs';
+import { balance } from '../e2e/fixtures.mjs';
+import {
+  addAccount, assertOnlyAllowedHosts, clickRefresh, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage,
+  removeProfileDir, ROOT, uncaughtErrors, until, waitIdle,
+} from '../e2e/harness.mjs';
+import * as binance from '../e2e/mocks/binance.mjs';
+import * as bitfinex from '../e2e/mocks/bitfinex.mjs';
+import * as coinbase from '../e2e/mocks/coinbase.mjs';
+import * as kraken from '../e2e/mocks/kraken.mjs';
+
+const OUT = join(ROOT, 'target/demo');
+const PASSPHRASE = 'demo passphrase, not a secret';
+const args = new Set(process.argv.slice(2));
+const headless = args.has('--headless') || (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY);
+
+// Keys that only the local stand-ins accept: none of them is, or looks like, a real credential.
+const BITSO = {
+  exchange: 'bitso',
+  label: 'Bitso',
+  apiKey: 'DEMOnotARealBitsoKey',
+  secret: 'demo-secret-only-the-local-bitso-stand-in-accepts',
+  balances: [balance('mxn', '18250.40'), balance('btc', '0.0423'), balance('eth', '1.25'), balance('xrp', '800'), balance('usd', '120.00')],
+};
+const SAMPLES = [
+  BITSO,
+  { ...kraken.SAMPLE_ACCOUNT, exchange: 'kraken' },
+  { ...binance.SAMPLE_ACCOUNT, exchange: 'binance' },
+  { ...bitfinex.SAMPLE_ACCOUNT, exchange: 'bitfinex' },
+  { ...coinbase.SAMPLE_ACCOUNT, exchange: 'coinbase' },
+];
+
+function holdings(account) {
+  switch (account.exchange) {
+    case 'bitso': return Object.fromEntries(account.balances.map((b) => [b.currency, b.total]));
+    case 'kraken': return kraken.expectedHoldings(account);
+    case 'binance': return binance.expectedHoldings(account);
+    case 'bitfinex': return bitfinex.expectedHoldings(account);
+    case 'coinbase': return coinbase.expectedHoldings(account);
+    default: throw new Error(account.exchange);
+  }
+}
+
+/** Adds every sample account through the options page, as a user would. */
+async function addSamples(h, keyFile) {
+  const options = await openOptions(h);
+  for (const account of SAMPLES) {
+    let status;
+    if (account.exchange === 'coinbase') {
+      await options.getByLabel('Exchange', { exact: true }).selectOption('coinbase');
+      await options.getByLabel('Key file (optional)').setInputFiles(keyFile);
+      await until(async () => (await options.getByLabel('Key name').inputValue()) !== '', { message: 'the key file read' });
+      await options.locator('#label').fill(account.label);
+      await options.locator('#passphrase').fill(PASSPHRASE);
+      await options.locator('#save-account').click();
+      await until(async () => /^Active/.test((await options.locator('#connection-status').textContent()) ?? ''), { message: 'Coinbase saved', timeout: 30_000 });
+      status = 'Active';
+    } else {
+      status = await addAccount(options, { ...account, passphrase: PASSPHRASE });
+    }
+    assert.match(status, /^Active/, `${account.exchange}: ${status}`);
+    console.log(`  added ${account.label} (${account.exchange})`);
+  }
+  return options;
+}
+
+function banner(keyFile, ready) {
+  const lines = ['', 'Cartera demo: every exchange below is a local stand-in; these keys work nowhere else.', ''];
+  if (ready) {
+    lines.push(`The sample accounts are added. Open the Cartera icon in the toolbar (passphrase: "${PASSPHRASE}").`);
+  } else {
+    lines.push('Add any of these on the options page (choose the exchange, paste the two fields):', '');
+    for (const account of SAMPLES.filter((a) => a.exchange !== 'coinbase')) {
+      lines.push(`  ${account.exchange.padEnd(9)} key    ${account.apiKey}`, `  ${''.padEnd(9)} secret ${account.secret}`);
+    }
+    lines.push(`  coinbase  choose the key file ${keyFile}`);
+  }
+  lines.push('', 'Close the browser or press Ctrl-C to stop; the profile is then deleted.', '');
+  console.log(lines.join('\n'));
+}
+
+async function headlessRun(h, ex, keyFile) {
+  const options = await addSamples(h, keyFile);
+  const popup = await openPopup(h);
+  await waitIdle(popup);
+  await clickRefresh(popup);
+  const expected = expectedAcross(SAMPLES.map(holdings), ex.books(), 'mxn');
+  await until(async () => digitsOf(await popup.locator('#total').textContent()) === digitsOf(expected.total.toFixed(2)), {
+    message: `the total across every exchange (${expected.total.toFixed(2)})`,
+    timeout: 30_000,
+  });
+  const { snapshot } = await readStorage(h, 'local', 'snapshot');
+  assert.deepEqual(
+    [...new Set(snapshot.accounts.map((a) => a.exchange))].sort(),
+    SAMPLES.map((a) => a.exchange).sort(),
+    'every exchange in the portfolio',
+  );
+  assert.ok(snapshot.accounts.every((account) => account.error === null), 'every account updated');
+
+  // An alert that fires on this sync: the portfolio is worth more than 1 peso.
+  await options.getByRole('button', { name: 'Add alert' }).click();
+  await options.getByLabel('Alert when').selectOption('totalAbove');
+  await options.locator('#alert-threshold').fill('1');
+  await options.getByRole('button', { name: 'Save alert' }).click();
+  await until(async () => (await readStorage(h, 'local', 'alerts')).alerts?.length === 1, { message: 'the alert saved' });
+  await new Promise((resolve) => setTimeout(resolve, 10_500)); // prices are reused for 10 s
+  await clickRefresh(popup);
+  const [alert] = (await readStorage(h, 'local', 'alerts')).alerts;
+  await until(async () => (await inWorker(h, () => chrome.notifications.getAll()))[alert.id], { message: 'the notification shown' });
+  await options.reload();
+  await options.locator(`#alert-${alert.id}`).waitFor();
+
+  mkdirSync(OUT, { recursive: true });
+  await popup.screenshot({ path: join(OUT, 'popup.png'), fullPage: true });
+  await options.screenshot({ path: join(OUT, 'options.png'), fullPage: true });
+  await options.locator('#alerts-card').screenshot({ path: join(OUT, 'alert-fired.png') });
+  const history = await h.context.newPage();
+  await history.goto(h.urlOf('history/history.html'));
+  await history.locator('#change').waitFor();
+  await history.screenshot({ path: join(OUT, 'history.png'), fullPage: true });
+
+  assertOnlyAllowedHosts(h);
+  assert.deepEqual(uncaughtErrors(h), []);
+  console.log(`\nA portfolio of ${snapshot.accounts.length} accounts on ${SAMPLES.length} exchanges, worth ${await popup.locator('#total').textContent()}.`);
+  console.log(`Screenshots: ${OUT}/{popup,options,alert-fired,history}.png`);
+}
+
+async function main() {
+  const ex = await startExchanges({
+    bitso: { accounts: { [BITSO.apiKey]: { secret: BITSO.secret, balances: BITSO.balances } } },
+    kraken: { accounts: { [kraken.SAMPLE_ACCOUNT.apiKey]: kraken.SAMPLE_ACCOUNT } },
+    binance: { accounts: { [binance.SAMPLE_ACCOUNT.apiKey]: binance.SAMPLE_ACCOUNT } },
+    bitfinex: { accounts: { [bitfinex.SAMPLE_ACCOUNT.apiKey]: bitfinex.SAMPLE_ACCOUNT } },
+    coinbase: { accounts: { [coinbase.SAMPLE_ACCOUNT.apiKey]: coinbase.SAMPLE_ACCOUNT } },
+  });
+  const profileDir = makeProfileDir();
+  const keyFile = join(profileDir, '..', `cartera-demo-coinbase-key-${process.pid}.json`);
+  writeFileSync(keyFile, coinbase.SAMPLE_ACCOUNT.keyFile);
+  let h = null;
+  const cleanUp = async () => {
+    await h?.close().catch(() => {});
+    await ex.close();
+    removeProfileDir(profileDir);
+    rmSync(keyFile, { force: true });
+  };
+  process.once('SIGINT', () => cleanUp().then(() => process.exit(130)));
+  try {
+    h = await launch({ profileDir, server: ex.server, headless });
+    if (headless) {
+      await headlessRun(h, ex, keyFile);
+    } else {
+      const ready = args.has('--ready');
+      if (ready) await addSamples(h, keyFile);
+      else await openOptions(h);
+      banner(keyFile, ready);
+      await new Promise((resolve) => h.context.on('close', resolve));
+    }
+  } finally {
+    await cleanUp();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
