@@ -56,6 +56,7 @@ const session = browser.storage.session;
 let engine = null;
 const ready = init().then(() => {
   engine = new cartera.Engine();
+  performance.mark('engine-ready'); // read by bench/browser.mjs
 });
 // Handlers report a failed start themselves; this only keeps the rejection from being "unhandled".
 ready.catch(() => {});
@@ -68,8 +69,10 @@ browser.notifications.onClicked.addListener(onNotificationClicked);
 browser.runtime.onInstalled.addListener(() => scheduleSync());
 browser.runtime.onStartup.addListener(() => scheduleSync());
 // Storage an earlier version wrote is brought up to date once, before any message is handled.
-const migrated = ready.then(() => exclusive(migrate)).catch(() => {});
-migrated.then(() => scheduleSync()).catch(() => {});
+// It needs no wasm: messages that need none (the popup's getState) never wait for the core.
+// (In a microtask: the storage queue below is declared later in this module.)
+const migrated = Promise.resolve().then(() => exclusive(migrate)).catch(() => {});
+Promise.all([ready, migrated]).then(() => scheduleSync()).catch(() => {});
 
 // ---------------------------------------------------------------------------------------------
 // Router
@@ -586,7 +589,8 @@ async function setSettings(message) {
     await local.remove('syncState');
     await scheduleSync();
   }
-  if (before.hideBelow !== after.hideBelow) await exclusive(() => applySmallThreshold(after.hideBelow));
+  // The core lists small balances as it values: a new threshold takes a revaluation.
+  if (before.hideBelow !== after.hideBelow) revalue();
   if (before.badge !== after.badge || before.privacy !== after.privacy) await updateBadge();
   return { ok: true, settings: after };
 }
@@ -719,18 +723,6 @@ async function deleteHolding(message) {
  * locked). The pages follow the stored results; the change itself is already saved. */
 function revalue() {
   (inflight ?? Promise.resolve()).then(() => refreshShared({ automatic: true }));
-}
-
-/** Lists the small balances of the stored snapshots again for a new threshold: no refresh. */
-async function applySmallThreshold(threshold) {
-  const { snapshot, portfolioSnapshots } = await local.get(['snapshot', 'portfolioSnapshots']);
-  const apply = (stored) => JSON.parse(cartera.applySmallThreshold(JSON.stringify(stored), threshold || '0'));
-  const update = {};
-  if (snapshot) update.snapshot = apply(snapshot);
-  if (portfolioSnapshots) {
-    update.portfolioSnapshots = Object.fromEntries(Object.entries(portfolioSnapshots).map(([id, each]) => [id, apply(each)]));
-  }
-  await write(update);
 }
 
 // ---------------------------------------------------------------------------------------------
