@@ -295,7 +295,8 @@ run_tests() {
 
 # ---------------------------------------------------------------- bench
 # run_bench: the bench-only wasm (--features bench: extra exports, never shipped) and the native
-# valuation binaries, then bench/run.mjs, which prints the table and writes BENCHMARKS.md.
+# valuation and prices-at-scale binaries (each in the shipped release profile and at opt-level 3),
+# then bench/run.mjs, which prints the table and writes BENCHMARKS.md.
 run_bench() {
   apt_need openssl openssl gzip gzip /usr/lib/chromium/chromium chromium
   # ccxt, the size and signing baseline, is installed for the benchmark only; twiggy breaks the
@@ -306,8 +307,8 @@ run_bench() {
   # Own target dir: a concurrent shipped build must never pick up this feature's artifact.
   CARGO_TARGET_DIR=target/bench-wasm-target wasm-pack build --mode no-install --target nodejs --release \
     --out-dir target/bench-wasm --out-name cartera_bench . -- --features bench
-  cargo build --release --example bench_valuation --features bench
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR=target/bench-o3 cargo build --release --example bench_valuation --features bench
+  cargo build --release --example bench_valuation --example bench_prices --features bench
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR=target/bench-o3 cargo build --release --example bench_valuation --example bench_prices --features bench
   step_done
   step "bench (bench/run.mjs)"
   node bench/run.mjs

@@ -13,7 +13,7 @@ import { log, stats } from './lib.mjs';
 export const SHAPE = { accounts: 10, assets: 300, books: 400 };
 
 /** Deterministic pseudo-random integers (xorshift32), so every run values the same portfolio. */
-function rng(seed) {
+export function rng(seed) {
   let state = seed >>> 0 || 1;
   return (limit) => {
     state ^= state << 13;

@@ -610,4 +610,25 @@ mod bench {
         }
         Ok(total)
     }
+
+    /// "Prices at scale": `iterations` times inside wasm, every exchange's public price flow
+    /// answered with the canned answers of `canned` (the text bench/prices.mjs writes; see
+    /// `bench_support`), then `build_snapshot` of the accounts
+    /// (`[{ id, label, exchange, balances }]`) in `quote` against every ticker. Returns the last
+    /// run's summary as JSON (`{ total, tickers, byExchange, priced, unpriced }`), or `null`
+    /// for 0 iterations (the cost of the call alone: the texts in, answers split, accounts read).
+    #[wasm_bindgen(js_name = benchPrices)]
+    pub fn bench_prices(canned: &str, accounts_json: &str, quote: &str, iterations: u32) -> Result<String, JsValue> {
+        use crate::bench_support;
+
+        let answers = bench_support::read_canned(canned).map_err(|error| fail(&error))?;
+        let accounts = bench_support::read_accounts(accounts_json).map_err(|error| fail(&error))?;
+        let inputs = bench_support::as_inputs(&accounts);
+        let mut last = None;
+        for _ in 0..iterations {
+            let outcome = bench_support::prices_and_value(&answers, &inputs, quote).map_err(|error| fail(&error))?;
+            last = Some(std::hint::black_box(outcome));
+        }
+        Ok(last.map_or_else(|| "null".to_owned(), |outcome| bench_support::summary(&outcome).to_string()))
+    }
 }

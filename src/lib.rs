@@ -6,6 +6,8 @@
 //! live in `extension/_locales`.
 
 pub mod alerts;
+#[cfg(feature = "bench")]
+pub mod bench_support;
 pub mod entropy;
 pub mod error;
 pub mod exchange;
