@@ -27,7 +27,7 @@ use crate::{
     history::{self, DayBefore, Point, Series},
     money::{parse_decimal, parse_typed_decimal, to_plain_string},
     passphrase::passphrase_hint,
-    portfolio::{PreviousSnapshot, Snapshot, small_balances},
+    portfolio::{PreviousSnapshot, Snapshot},
     refresh::{AccountRef, Engine as CoreEngine, ManualHoldings, RefreshRequest, asset_code},
     schedule,
     secret::SecretString,
@@ -192,23 +192,6 @@ fn typed_decimal(text: &str, decimal_mark: &str, field: &'static str) -> Result<
         .filter(|value| !value.is_zero())
         .map(to_plain_string)
         .ok_or_else(|| failure(&Error::InvalidInput { field }))
-}
-
-/// A stored snapshot with its small balances listed again for a new threshold (the "hide small
-/// balances" setting changed; no refresh needed). Both as JSON text.
-#[wasm_bindgen(js_name = applySmallThreshold)]
-pub fn apply_small_threshold(snapshot: &str, threshold: &str) -> Result<String, JsValue> {
-    let invalid = || failure(&Error::InvalidInput { field: "refresh" });
-    let mut stored: serde_json::Value = serde_json::from_str(snapshot).map_err(|_| invalid())?;
-    let values: Vec<(String, rust_decimal::Decimal)> = stored["assets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|row| Some((row["asset"].as_str()?.to_owned(), parse_decimal(row["value"].as_str()?)?)))
-        .collect();
-    let small = small_balances(values.iter().map(|(asset, value)| (asset.as_str(), *value)), parse_decimal(threshold));
-    stored["small"] = serde_json::to_value(&small).map_err(|_| invalid())?;
-    serde_json::to_string(&stored).map_err(|_| invalid())
 }
 
 /// Stored history chunks as a page or the background sends them: `{ "<key>": "<chunk text>" }`.
