@@ -1,31 +1,38 @@
-// Rows 4 (Chromium part), 5, 6 and 7: the shipped extension, unchanged, in headless Chromium
-// against the mock Bitso, driven through tests/e2e/harness.mjs. The only addition is
-// static.html, put into a copy of dist/chrome that is loaded for the benchmark alone.
+// The Chromium rows: the shipped extension, unchanged, in headless Chromium against the exchange
+// stand-ins of the end-to-end suite (every supported exchange, HTTPS on the real host names, every
+// signature verified), driven through tests/e2e/harness.mjs. The only additions are static.html
+// (the first-paint baseline) in a copy of dist/chrome, and a second copy whose background is an
+// empty module worker (the cold-start baseline).
 //
-// Order: add one account through the options page → time refreshes (1 account) → add four
-// more → time refreshes (5 accounts) → memory after a refresh → 20 popup opens against 20
-// static-page opens, interleaved → vault unlocks in freshly opened options pages, then the
-// background's memory after the page hands it the derived key.
+// Order: one account per exchange added through the options page → refresh timings (all five,
+// then each exchange alone through the "Import balance" switch) → one sync's CPU time and
+// requests → a year of history put into storage → memory → popup first paint against the static
+// page → background cold starts against the empty worker → vault unlocks.
 
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ACCOUNT_A, ACCOUNT_B, PASSPHRASE, balance } from '../tests/e2e/fixtures.mjs';
-import { startMockBitso } from '../tests/e2e/mock-bitso.mjs';
+import { startExchanges } from '../tests/e2e/exchanges.mjs';
+import { ACCOUNT_A, PASSPHRASE } from '../tests/e2e/fixtures.mjs';
+import * as binance from '../tests/e2e/mocks/binance.mjs';
+import * as bitfinex from '../tests/e2e/mocks/bitfinex.mjs';
+import * as coinbase from '../tests/e2e/mocks/coinbase.mjs';
+import * as kraken from '../tests/e2e/mocks/kraken.mjs';
 import { log, stats } from './lib.mjs';
 
 const LATENCY_MS = 200;
+// src/refresh.rs reuses prices this long; a sync's cost is measured after it has passed.
+const PRICES_REUSED_MS = 10_000;
+// The default automatic sync interval (extension/shared/ext.js DEFAULT_SETTINGS).
+const SYNC_MINUTES = 15;
 
-/** Five accounts: the e2e fixtures' two, and three more holding what the first one holds. */
-function benchAccounts() {
-  const extra = [3, 4, 5].map((n) => ({
-    label: `Bench ${n}`,
-    apiKey: `BenchKey0${n}`,
-    secret: `bench-secret-${n}-4f1b9a2d7e6c3b8a0d5f2e9c1a7b4d6e`,
-    balances: ACCOUNT_A.balances.map((b) => ({ ...b })),
-  }));
-  return [ACCOUNT_A, ACCOUNT_B, ...extra].map((a) => ({ ...a, balances: a.balances.map((b) => ({ ...b })) }));
-}
+const ACCOUNTS = [
+  { ...ACCOUNT_A, exchange: 'bitso' },
+  { ...kraken.SAMPLE_ACCOUNT, exchange: 'kraken' },
+  { ...binance.SAMPLE_ACCOUNT, exchange: 'binance' },
+  { ...bitfinex.SAMPLE_ACCOUNT, exchange: 'bitfinex' },
+  { ...coinbase.SAMPLE_ACCOUNT, exchange: 'coinbase' },
+];
 
 /** A CDP client for the background service worker, through a page's session (non-flat attach). */
 async function workerSession(h, page) {
@@ -80,66 +87,127 @@ async function memoryOf(session) {
   return { jsHeapUsed: heap.usedSize, jsHeapTotal: heap.totalSize, wasmMemories: wasm, wasm: wasm.reduce((s, n) => s + n, 0) };
 }
 
-async function waitForSnapshot(h, readStorage, until, accounts) {
-  await until(async () => {
-    const { snapshot, lastError } = await readStorage(h, 'local', ['snapshot', 'lastError']);
-    if (lastError) throw new Error(`refresh failed while seeding: ${lastError.code}`);
-    return snapshot && snapshot.accounts.length === accounts && snapshot.accounts.every((a) => !a.error);
-  }, { timeout: 30_000, message: `a snapshot of ${accounts} accounts` });
+async function waitForSnapshot(h, harness, count) {
+  await harness.until(async () => {
+    const { snapshot } = await harness.readStorage(h, 'local', 'snapshot');
+    return snapshot && snapshot.accounts.length === count && snapshot.accounts.every((a) => !a.error);
+  }, { timeout: 60_000, message: `a snapshot of ${count} accounts without errors` });
 }
 
-/** Click #refresh in the popup; ms from the click to #total showing a different value. */
+/** Click #refresh in the popup; ms from the click until the popup shows the new snapshot (its
+ * update time changes, whether or not the total did). */
 function timedRefresh(popup) {
   return popup.evaluate(() => new Promise((resolve, reject) => {
-    const total = document.getElementById('total');
-    const before = total.textContent;
+    const updated = document.getElementById('updated');
+    const before = updated.getAttribute('datetime');
     const timer = setTimeout(() => {
       observer.disconnect();
-      reject(new Error(`#total did not change within 20 s (${before})`));
+      reject(new Error('the popup showed no new snapshot within 20 s'));
     }, 20_000);
     const observer = new MutationObserver(() => {
-      if (total.textContent === before) return;
+      if (updated.getAttribute('datetime') === before) return;
       const elapsed = performance.now() - start;
       observer.disconnect();
       clearTimeout(timer);
       resolve(elapsed);
     });
-    observer.observe(total, { childList: true, characterData: true, subtree: true });
+    observer.observe(updated, { attributes: true, attributeFilter: ['datetime'] });
     const start = performance.now();
     document.getElementById('refresh').click();
   }));
 }
 
-/** Changes the first account's peso balance so every refresh brings a new total. */
-let bump = 0;
-function changeBalances(mock, account) {
-  bump += 1;
-  const balances = account.balances.map((b) => (b.currency === 'mxn' ? balance('mxn', `${15230 + bump}.75`, '230.75') : b));
-  mock.setAccount(account.apiKey, { secret: account.secret, balances });
+/** Every request the stand-ins logged since `marks`, and whether any of them failed. */
+function requestsSince(ex, marks) {
+  const out = {};
+  for (const [id, mock] of Object.entries(ex.mocks)) out[id] = mock.requests.slice(marks[id] ?? 0);
+  return out;
 }
 
-async function measureRefreshes(h, harness, mock, accounts, { warmup, runs }) {
+function requestMarks(ex) {
+  return Object.fromEntries(Object.entries(ex.mocks).map(([id, mock]) => [id, mock.requests.length]));
+}
+
+function failedRequests(byExchange) {
+  return Object.entries(byExchange).flatMap(([id, list]) =>
+    list.filter((r) => r.error || r.authorized === false).map((r) => `${id} ${r.path}: ${r.error ?? 'refused'}`));
+}
+
+async function timeRefreshes(h, harness, ex, { warmup, runs }) {
   const popup = await harness.openPopup(h);
   await popup.locator('#total').waitFor({ state: 'visible' });
   await harness.waitIdle(popup);
-  mock.setLatency(LATENCY_MS);
+  ex.server.setLatency(LATENCY_MS);
   const times = [];
   try {
     for (let i = 0; i < warmup + runs; i++) {
-      changeBalances(mock, accounts[0]);
-      const before = mock.balanceRequests().length;
+      const marks = requestMarks(ex);
       const ms = await timedRefresh(popup);
       await harness.waitIdle(popup);
-      const sent = mock.balanceRequests().slice(before);
-      if (sent.length !== accounts.length || !sent.every((r) => r.authorized === true && r.error === null)) {
-        throw new Error(`refresh sent ${sent.length} balance requests (${accounts.length} expected) or one failed`);
-      }
+      const failed = failedRequests(requestsSince(ex, marks));
+      if (failed.length) throw new Error(`a refresh request failed: ${failed.join('; ')}`);
       if (i >= warmup) times.push(ms);
     }
   } finally {
-    mock.setLatency(0);
+    ex.server.setLatency(0);
   }
-  return { popup, times };
+  await popup.close();
+  return stats(times);
+}
+
+/** Turns "Import balance" on for the accounts of `exchanges` only, as the options page does. */
+async function importOnly(h, harness, page, exchanges) {
+  const { accounts } = await harness.readStorage(h, 'local', 'accounts');
+  for (const account of accounts) {
+    const importBalance = exchanges.includes(account.exchange);
+    if ((account.importBalance !== false) === importBalance) continue;
+    const reply = await harness.sendMessage(page, { type: 'setAccount', id: account.id, importBalance });
+    if (!reply?.ok) throw new Error(`setAccount: ${JSON.stringify(reply)}`);
+  }
+  // Each change revalues in the background; let that settle before timing.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+}
+
+/** CPU time the worker's JS spent between start() and stop(), from a V8 sampling profile. */
+async function cpuProfile(worker, work) {
+  await worker.send('Profiler.enable');
+  await worker.send('Profiler.setSamplingInterval', { interval: 100 });
+  await worker.send('Profiler.start');
+  const started = Date.now();
+  await work();
+  const wall = Date.now() - started;
+  const { profile } = await worker.send('Profiler.stop');
+  await worker.send('Profiler.disable');
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  let busyUs = 0;
+  profile.samples.forEach((id, i) => {
+    if (!idle.has(id)) busyUs += profile.timeDeltas[i] ?? 0;
+  });
+  return { cpuMs: busyUs / 1000, wallMs: wall };
+}
+
+/**
+ * A year of history for the stored snapshot, as the background would have kept it after a year of
+ * syncs every 15 minutes: every point of the last 48 hours, one per hour for 30 days, one per day
+ * before; appended and compacted by the bench wasm's own history functions.
+ */
+function yearOfHistory(core, snapshot, now) {
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  const times = [];
+  for (let t = now - 365 * DAY; t < now - 30 * DAY; t += DAY) times.push(t);
+  for (let t = now - 30 * DAY; t < now - 48 * HOUR; t += HOUR) times.push(t);
+  for (let t = now - 48 * HOUR; t <= now - 60_000; t += SYNC_MINUTES * 60_000) times.push(t);
+  const chunks = {};
+  for (const t of times) {
+    const key = `hist:d:${new Date(t).toISOString().slice(0, 10)}`;
+    const { key: written, chunk } = core.historyAppend('', JSON.stringify(key in chunks ? { [key]: chunks[key] } : {}), JSON.stringify({ ...snapshot, updatedAt: t }));
+    chunks[written] = chunk;
+  }
+  const compaction = JSON.parse(core.historyCompact('', JSON.stringify(chunks)));
+  for (const key of compaction.remove) delete chunks[key];
+  Object.assign(chunks, compaction.write);
+  return { chunks, points: times.length };
 }
 
 const TOTAL_TIMING = () => {
@@ -182,78 +250,150 @@ async function openAndTime(h, url, { popup }) {
       done();
     }).observe({ type: 'element', buffered: true });
   }), popup);
-  if (popup) timing.total = await page.locator('#total').textContent();
+  if (popup) {
+    timing.total = await page.locator('#total').textContent();
+    timing.chart = await page.locator('#chart path').count();
+  }
   await page.close();
   return timing;
 }
 
-export async function benchBrowser({ distChrome, workDir, colds = 5, warm = 4, opens = 20, refreshRuns = 7 }) {
-  // A copy of the shipped build with the static page added; the harness reads the env var.
+/**
+ * Stops every service worker, then wakes the extension's with a message from one of its pages;
+ * returns the worker's own time from its start to the `engine-ready` mark.
+ */
+async function coldStart(h, harness, page) {
+  const cdp = await h.context.newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await harness.until(async () => !h.context.serviceWorkers().some((w) => w.url().startsWith(`chrome-extension://${h.extensionId}/`)), {
+    message: 'the worker stopped', timeout: 10_000,
+  }).catch(() => {});
+  await cdp.send('ServiceWorker.disable');
+  await cdp.detach();
+  const waking = h.context.waitForEvent('serviceworker', { timeout: 10_000 });
+  page.evaluate(() => chrome.runtime.sendMessage({ type: 'getState' }).catch(() => null));
+  const worker = await waking;
+  return worker.evaluate(() => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no engine-ready mark')), 10_000);
+    const found = () => performance.getEntriesByName('engine-ready')[0];
+    const check = () => {
+      const entry = found();
+      if (!entry) return setTimeout(check, 5);
+      clearTimeout(timer);
+      return resolve(entry.startTime);
+    };
+    check();
+  }));
+}
+
+export async function benchBrowser({ core, distChrome, workDir, colds = 5, warm = 4, opens = 20, refreshRuns = 7, coldStarts = 10 }) {
+  // A copy of the shipped build with the static page added; another whose worker is empty.
   const dist = join(workDir, 'chrome');
+  const emptyDist = join(workDir, 'chrome-empty-worker');
   mkdirSync(workDir, { recursive: true });
   cpSync(distChrome, dist, { recursive: true });
   cpSync(new URL('./static.html', import.meta.url), join(dist, 'static.html'));
+  cpSync(distChrome, emptyDist, { recursive: true });
+  writeFileSync(join(emptyDist, 'background.js'), "chrome.runtime.onMessage.addListener(() => {});\nperformance.mark('engine-ready');\n");
   process.env.CARTERA_DIST_CHROME = dist;
   const harness = await import('../tests/e2e/harness.mjs');
   const { launch, makeProfileDir, removeProfileDir, openOptions, addAccount, readStorage, sendMessage, until } = harness;
 
-  const accounts = benchAccounts();
-  const mock = await startMockBitso({
-    accounts: Object.fromEntries(accounts.map((a) => [a.apiKey, { secret: a.secret, balances: a.balances }])),
+  const ex = await startExchanges({
+    bitso: { accounts: { [ACCOUNT_A.apiKey]: { secret: ACCOUNT_A.secret, balances: ACCOUNT_A.balances } } },
+    kraken: { accounts: { [kraken.SAMPLE_ACCOUNT.apiKey]: kraken.SAMPLE_ACCOUNT } },
+    binance: { accounts: { [binance.SAMPLE_ACCOUNT.apiKey]: binance.SAMPLE_ACCOUNT } },
+    bitfinex: { accounts: { [bitfinex.SAMPLE_ACCOUNT.apiKey]: bitfinex.SAMPLE_ACCOUNT } },
+    // Coinbase's real page holds up to 250 accounts: the sample fits one page.
+    coinbase: { accounts: { [coinbase.SAMPLE_ACCOUNT.apiKey]: coinbase.SAMPLE_ACCOUNT }, pageSize: 250 },
   });
   const profileDir = makeProfileDir();
-  const h = await launch({ profileDir, port: mock.port });
-  const result = {};
+  const h = await launch({ profileDir, server: ex.server, dist });
+  const result = { latencyMs: LATENCY_MS };
   try {
     await h.context.addInitScript(TOTAL_TIMING);
-    log('Chromium started; adding the first account through the options page');
-
-    // Seed one account through the options page, as a person would.
+    log('Chromium started; adding one account per exchange through the options page');
     const options = await openOptions(h);
-    const first = await addAccount(options, { ...accounts[0], passphrase: PASSPHRASE });
-    if (first !== 'Active') throw new Error(`adding the first account said "${first}"`);
-    await waitForSnapshot(h, readStorage, until, 1);
-
-    // Row 6: refresh, one account.
-    log('refresh: 1 account');
-    let { popup, times } = await measureRefreshes(h, harness, mock, accounts.slice(0, 1), { warmup: 2, runs: refreshRuns });
-    result.refresh1 = stats(times);
-    await popup.close();
-
-    log(`adding ${accounts.length - 1} more accounts`);
-    for (const account of accounts.slice(1)) {
-      // A fresh page each time: addAccount waits for #connection-status to change from what it was.
-      const page = await openOptions(h);
-      const status = await addAccount(page, { ...account, passphrase: PASSPHRASE });
-      await page.close();
-      if (status !== 'Active') throw new Error(`adding ${account.label} said "${status}"`);
+    for (const account of ACCOUNTS) {
+      const status = await addAccount(options, { ...account, passphrase: PASSPHRASE });
+      if (!/^Active/.test(status)) throw new Error(`adding ${account.exchange} said "${status}"`);
     }
-    await waitForSnapshot(h, readStorage, until, accounts.length);
+    await waitForSnapshot(h, harness, ACCOUNTS.length);
 
-    log(`refresh: ${accounts.length} accounts`);
-    ({ popup, times } = await measureRefreshes(h, harness, mock, accounts, { warmup: 2, runs: refreshRuns }));
-    result.refresh5 = stats(times);
-    result.latencyMs = LATENCY_MS;
+    // Refresh: all five, then each exchange alone.
+    log(`refresh: ${ACCOUNTS.length} accounts on ${ACCOUNTS.length} exchanges`);
+    result.refreshAll = await timeRefreshes(h, harness, ex, { warmup: 2, runs: refreshRuns });
+    result.refreshAlone = {};
+    for (const { exchange } of ACCOUNTS) {
+      log(`refresh: ${exchange} alone`);
+      await importOnly(h, harness, options, [exchange]);
+      result.refreshAlone[exchange] = await timeRefreshes(h, harness, ex, { warmup: 1, runs: refreshRuns });
+    }
+    await importOnly(h, harness, options, ACCOUNTS.map((a) => a.exchange));
+    await waitForSnapshot(h, harness, ACCOUNTS.length);
 
-    log('memory after a refresh');
-    // Row 7: memory right after that refresh, in the popup and in the background.
+    // One sync's cost: CPU in the worker and the requests it sends, prices included.
+    log('one sync: CPU time and requests');
+    await new Promise((resolve) => setTimeout(resolve, PRICES_REUSED_MS + 500));
+    const worker = await workerSession(h, options);
+    const marks = requestMarks(ex);
+    const cpu = await cpuProfile(worker, async () => {
+      const reply = await sendMessage(options, { type: 'refresh' });
+      if (!reply?.ok) throw new Error(`refresh: ${JSON.stringify(reply)}`);
+    });
+    const sent = requestsSince(ex, marks);
+    const failed = failedRequests(sent);
+    if (failed.length) throw new Error(`a sync request failed: ${failed.join('; ')}`);
+    result.sync = {
+      ...cpu,
+      requests: Object.fromEntries(Object.entries(sent).map(([id, list]) => [id, list.length])),
+      perHour: Object.fromEntries(Object.entries(sent).map(([id, list]) => [id, list.length * (60 / SYNC_MINUTES)])),
+      minutes: SYNC_MINUTES,
+    };
+
+    // A year of history in storage, then a sync that reads and extends it.
+    log('a year of history');
+    const { snapshot } = await readStorage(h, 'local', 'snapshot');
+    const year = yearOfHistory(core, snapshot, Date.now() - 20 * 60_000);
+    await harness.inWorker(h, async (chunks) => {
+      const old = Object.keys(await chrome.storage.local.get(null)).filter((key) => key.startsWith('hist:'));
+      await chrome.storage.local.remove(old);
+      await chrome.storage.local.set(chunks);
+    }, year.chunks);
+    const reply = await sendMessage(options, { type: 'refresh' });
+    if (!reply?.ok) throw new Error(`refresh after the history: ${JSON.stringify(reply)}`);
+    await until(async () => (await readStorage(h, 'local', 'historyView')).historyView?.storedPoints > 400, { message: 'the year in the view' });
+    const stored = await readStorage(h, 'local');
+    const historyKeys = Object.keys(stored).filter((key) => key.startsWith('hist:'));
+    result.history = {
+      points: (await readStorage(h, 'local', 'historyView')).historyView.storedPoints,
+      keys: historyKeys.length,
+      bytes: historyKeys.reduce((sum, key) => sum + key.length + JSON.stringify(stored[key]).length, 0),
+      bytesInUse: await harness.inWorker(h, (keys) => chrome.storage.local.getBytesInUse(keys), historyKeys),
+      allBytesInUse: await harness.inWorker(h, () => chrome.storage.local.getBytesInUse(null)),
+    };
+
+    log('memory after a sync');
+    const popup = await harness.openPopup(h);
+    await popup.locator('#total').waitFor({ state: 'visible' });
     const popupSession = await pageSession(h, popup);
     result.popupMemory = await memoryOf(popupSession);
     await popupSession.detach();
-    const worker = await workerSession(h, options);
     result.workerAfterRefresh = await memoryOf(worker);
     await popup.close();
+    await worker.detach();
 
-    // Row 5: the popup painting the stored snapshot against a static page, interleaved.
+    // The popup painting the stored snapshot (5 exchanges, a year of history, the chart) against
+    // a static page, interleaved.
     log(`first paint: ${opens} popup opens against ${opens} static-page opens`);
-    const popupUrl = h.urlOf('popup/popup.html');
-    const staticUrl = h.urlOf('static.html');
     const popupRuns = [];
     const staticRuns = [];
     for (let i = 0; i < opens + 2; i++) {
-      const p = await openAndTime(h, popupUrl, { popup: true });
-      const s = await openAndTime(h, staticUrl, { popup: false });
+      const p = await openAndTime(h, h.urlOf('popup/popup.html'), { popup: true });
+      const s = await openAndTime(h, h.urlOf('static.html'), { popup: false });
       if (!/\d/.test(p.total ?? '')) throw new Error(`the popup painted no total: "${p.total}"`);
+      if (!p.chart) throw new Error('the popup drew no chart');
       if (i >= 2) {
         popupRuns.push(p);
         staticRuns.push(s);
@@ -267,11 +407,22 @@ export async function benchBrowser({ distChrome, workDir, colds = 5, warm = 4, o
       staticFcp: stats(staticRuns.map((r) => r.fcp)),
     };
 
-    // Row 4 (Chromium): unlockVault in freshly opened options pages; the first derive in each
-    // page is cold, the next ones warm. The vault is the one the options page created above.
+    log(`background cold start: ${coldStarts} starts`);
+    const wakePage = await openOptions(h);
+    const starts = [];
+    for (let i = 0; i < coldStarts + 1; i++) {
+      const ms = await coldStart(h, harness, wakePage);
+      if (i > 0) starts.push(ms);
+    }
+    result.coldStart = stats(starts);
+    await wakePage.close();
+
+    // Vault unlock: unlockVault in freshly opened options pages; the first derive in each page
+    // is cold, the next ones warm.
     log(`vault: ${colds} fresh options pages × (1 cold + ${warm} warm) unlocks`);
     const { vault } = await readStorage(h, 'local', 'vault');
-    result.workerBeforeUnlock = await memoryOf(worker);
+    const unlockWorker = await workerSession(h, options);
+    result.workerBeforeUnlock = await memoryOf(unlockWorker);
     const cold = [];
     const warmTimes = [];
     let lastPage = null;
@@ -279,18 +430,18 @@ export async function benchBrowser({ distChrome, workDir, colds = 5, warm = 4, o
     for (let c = 0; c < colds; c++) {
       const page = await openOptions(h);
       await page.waitForLoadState('load');
-      const run = await page.evaluate(async ({ vault, passphrase, warm }) => {
-        const core = await import('../wasm/cartera.js');
-        await core.default();
+      const run = await page.evaluate(async ({ vault: text, passphrase, rounds }) => {
+        const wasm = await import('../wasm/cartera.js');
+        await wasm.default();
         const times = [];
         let key = null;
-        for (let i = 0; i <= warm; i++) {
+        for (let i = 0; i <= rounds; i++) {
           const start = performance.now();
-          key = core.unlockVault(vault, passphrase, 'en');
+          key = wasm.unlockVault(text, passphrase, 'en');
           times.push(performance.now() - start);
         }
         return { times, key };
-      }, { vault, passphrase: PASSPHRASE, warm });
+      }, { vault, passphrase: PASSPHRASE, rounds: warm });
       cold.push(run.times[0]);
       warmTimes.push(...run.times.slice(1));
       vaultKey = run.key;
@@ -298,18 +449,14 @@ export async function benchBrowser({ distChrome, workDir, colds = 5, warm = 4, o
       lastPage = page;
     }
     result.unlock = { cold: stats(cold), warm: stats(warmTimes), kdf: JSON.parse(vault).kdf };
-
-    // The page hands the derived key to the background, as the popup and options page do.
     await sendMessage(lastPage, { type: 'lock' });
-    const reply = await sendMessage(lastPage, { type: 'unlock', vaultKey });
-    if (!reply?.ok) throw new Error(`the background refused the derived key: ${JSON.stringify(reply)}`);
-    const { vaultKey: stored } = await readStorage(h, 'session', 'vaultKey');
-    if (stored !== vaultKey) throw new Error('the background did not store the session key');
+    const unlocked = await sendMessage(lastPage, { type: 'unlock', vaultKey });
+    if (!unlocked?.ok) throw new Error(`the background refused the derived key: ${JSON.stringify(unlocked)}`);
     const unlockPageSession = await pageSession(h, lastPage);
     result.pageAfterUnlock = await memoryOf(unlockPageSession);
     await unlockPageSession.detach();
-    result.workerAfterUnlock = await memoryOf(worker);
-    await worker.detach();
+    result.workerAfterUnlock = await memoryOf(unlockWorker);
+    await unlockWorker.detach();
     await lastPage.close();
   } catch (error) {
     // Whatever was measured before the failure still reaches the table.
@@ -317,8 +464,29 @@ export async function benchBrowser({ distChrome, workDir, colds = 5, warm = 4, o
     throw error;
   } finally {
     await h.close().catch(() => {});
-    await mock.close();
+  }
+
+  // The baseline: the same extension with an empty worker, started the same way.
+  log(`empty worker cold start: ${coldStarts} starts`);
+  const emptyProfile = makeProfileDir();
+  const empty = await launch({ profileDir: emptyProfile, server: ex.server, dist: emptyDist });
+  try {
+    const page = await empty.context.newPage();
+    await page.goto(empty.urlOf('static.html').replace('static.html', 'popup/popup.html'));
+    const starts = [];
+    for (let i = 0; i < coldStarts + 1; i++) {
+      const ms = await coldStart(empty, harness, page);
+      if (i > 0) starts.push(ms);
+    }
+    result.emptyColdStart = stats(starts);
+  } catch (error) {
+    error.partial = result;
+    throw error;
+  } finally {
+    await empty.close().catch(() => {});
+    await ex.close();
     removeProfileDir(profileDir);
+    removeProfileDir(emptyProfile);
   }
   return result;
 }

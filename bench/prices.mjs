@@ -4,39 +4,7 @@
 // (the bench build's benchPrices) and natively (bench/prices.rs, a release binary), on the same
 // canned answers; both must come to the same total, and it must agree with the independent
 // BigInt valuation the end-to-end tests use (tests/e2e/expected.mjs).
-//
-// For bench/run.mjs (paste in; this file leaves run.mjs alone):
-//
-//   import { benchPrices } from './prices.mjs';
-//   // in `paths`:
-//   nativePrices: join(ROOT, 'target/release/examples/bench_prices'),
-//   nativePricesO3: join(ROOT, 'target/bench-o3/release/examples/bench_prices'),
-//   // after row 3's measurements:
-//   log('row 8: prices at scale');
-//   await measure('prices', () => {
-//     if (!core) throw new Error('no bench wasm');
-//     return benchPrices(core, { nativeBin: paths.nativePrices, nativeO3Bin: paths.nativePricesO3, workDir, runs: QUICK ? 3 : 7 });
-//   });
-//   // in the table, after row 7:
-//   const { prices } = results;
-//   if (prices) {
-//     const sizes = Object.entries(prices.bytes).map(([exchange, n]) => `${exchange} ${kib(n)}`).join(' · ');
-//     row(8, `prices at scale (${prices.requests} public answers, ${kib(prices.totalBytes)}; ${prices.accounts} accounts in mxn)`,
-//       [`wasm in Node, the whole call (bodies handed over, parsed, valued): ${spread(prices.wasmFromJs, 'ms')}`,
-//         `wasm in Node, inside wasm (parse + value, no hand-over): ${spread(prices.wasmInside, 'ms')}`,
-//         prices.nativeO3 ? `native, opt-level 3: ${spread(prices.nativeO3, 'ms')}` : 'native, opt-level 3: not built',
-//         `native, the shipped release profile (opt-level "z"): ${spread(prices.native, 'ms')}`,
-//         `(${sizes}; ${prices.tickers.toLocaleString('en-US')} tickers kept of ${prices.rows.toLocaleString('en-US')} rows; ${prices.priced} assets priced, ${prices.unpriced.length} without a market; totals agree wasm = native = independent BigInt valuation)`].join('<br>'),
-//       '≤ 20 ms in wasm',
-//       yes(prices.wasmFromJs.median <= 20, `whole call ${num(prices.wasmFromJs.median)} ms = ${num(prices.wasmFromJs.median / 20)}× the limit`));
-//   } else row(8, 'prices at scale', missing('prices'), '≤ 20 ms in wasm', 'not measured');
-//   // and under "How each figure is taken":
-//   8. **Prices at scale**: bench/prices.mjs has the end-to-end mocks (tests/e2e/mocks) build every
-//      exchange's public price answers at real sizes: Binance's 24-hour list (2,000 rows), Kraken's
-//      AssetPairs and Ticker (700 pairs), Coinbase's products (700), Bitfinex's tickers (300),
-//      Bitso's (60). \`benchPrices\` answers each adapter's price flow with them (every URL checked)
-//      and values 5 accounts in mxn; timed as one whole call from JS, and inside wasm (10 runs in
-//      one call, less a call that runs none). bench/prices.rs times the same work natively.
+
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

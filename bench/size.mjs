@@ -2,11 +2,14 @@
 // dist/chrome after gzip -9 (each file compressed on its own, summed per kind), beside ccxt's
 // browser bundle measured the same way.
 
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { extname, join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { gzipSize, log } from './lib.mjs';
 
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const KINDS = { '.wasm': 'wasm', '.js': 'JS', '.mjs': 'JS', '.html': 'HTML', '.css': 'CSS' };
 
 function walk(dir) {
@@ -63,4 +66,36 @@ export function measureSizes({ distDir, zipPath, ccxtBundle }) {
   const result = { zip: statSync(zipPath).size, files, kinds, total, ccxt, sections };
   log(`sizes: zip ${result.zip} B, gzip total ${total.gzip} B, ccxt gzip ${ccxt.gzip} B`);
   return result;
+}
+
+/**
+ * Where the wasm's bytes go: the shipped build's cargo output run through wasm-bindgen and
+ * wasm-opt with the shipped flags, keeping function names (-g), then `twiggy top`. Returns the
+ * largest functions and the bytes per crate (a function counts for the crate its path names first;
+ * wasm-bindgen's shims for exported functions are counted apart).
+ */
+export function wasmBreakdown({ cargoWasm, workDir, wasmOptFlags, top = 20 }) {
+  const out = join(workDir, 'named');
+  mkdirSync(out, { recursive: true });
+  execFileSync('wasm-bindgen', ['--target', 'web', '--keep-debug', '--out-dir', out, cargoWasm]);
+  const named = join(out, 'named.wasm');
+  execFileSync(join(ROOT, 'node_modules/.bin/wasm-opt'), ['-g', ...wasmOptFlags, join(out, 'cartera_bg.wasm'), '-o', named]);
+  const rows = JSON.parse(execFileSync('twiggy', ['top', '-n', '1000000', '-f', 'json', named], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+  const items = rows
+    .map((row) => ({ name: row.name, bytes: row.shallow_size }))
+    .filter((item) => !/^(custom section|"function names")/.test(item.name));
+  const crates = new Map();
+  for (const item of items) {
+    const crate = item.name.endsWith('multivalue shim')
+      ? 'wasm-bindgen export shims (inlined bodies)'
+      : /^data segment/.test(item.name) ? 'data (constants, strings)'
+        : /([a-z_][a-z0-9_]*)(\[[0-9a-f]+\])?::/.exec(item.name)?.[1] ?? 'other';
+    crates.set(crate, (crates.get(crate) ?? 0) + item.bytes);
+  }
+  const total = items.reduce((sum, item) => sum + item.bytes, 0);
+  return {
+    total,
+    crates: [...crates].sort((a, b) => b[1] - a[1]),
+    largest: items.sort((a, b) => b.bytes - a.bytes).slice(0, top),
+  };
 }
