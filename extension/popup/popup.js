@@ -7,6 +7,18 @@ import {
 } from '../shared/ext.js';
 import { drawChart } from '../shared/chart.js';
 
+// The storage reads the first paint needs start before anything else. Only the session's
+// non-secret flags are read, never the vault key. The portfolio shown last ('' for all of them)
+// is a page preference, read synchronously, so only its snapshot and history are read.
+const shownLast = localStorage.getItem('cartera.popupPortfolio') ?? '';
+const firstRead = Promise.all([
+  browser.storage.local.get([
+    'vault', 'accounts', 'snapshot', 'lastError', 'historyView', 'popupRange', 'settings', 'portfolios', 'manual',
+    ...(shownLast ? ['portfolioSnapshots', 'portfolioHistoryViews'] : []),
+  ]),
+  browser.storage.session.get(['unlocked', 'lockEpoch']),
+]);
+
 const REFRESH_AFTER_MS = 60_000;
 const RANGES = ['24h', '7d', '30d', '1y', 'all'];
 const lang = uiLang();
@@ -24,6 +36,8 @@ const state = {
   portfolioHistoryViews: {},
   // The portfolio shown: '' for all of them.
   view: '',
+  // Whether each portfolio's snapshot and history have been read (only when one is shown).
+  portfoliosRead: false,
   showSmall: false,
   lastError: null,
   unlocked: false,
@@ -40,7 +54,7 @@ wireControls();
 start();
 
 async function start() {
-  const [stored, flags] = await globalThis.popupStored; // started by early-read.js
+  const [stored, flags] = await firstRead;
   state.vault = typeof stored.vault === 'string' ? stored.vault : null;
   state.accounts = Array.isArray(stored.accounts) ? stored.accounts : [];
   state.snapshot = stored.snapshot ?? null;
@@ -49,7 +63,8 @@ async function start() {
   state.settings = { ...DEFAULT_SETTINGS, ...(stored.settings ?? {}) };
   state.portfolioSnapshots = stored.portfolioSnapshots ?? {};
   state.portfolioHistoryViews = stored.portfolioHistoryViews ?? {};
-  state.view = typeof stored.popupPortfolio === 'string' ? stored.popupPortfolio : '';
+  state.portfoliosRead = 'portfolioSnapshots' in stored;
+  state.view = shownLast;
   state.lastError = stored.lastError ?? null;
   state.historyView = stored.historyView ?? null;
   state.range = RANGES.includes(stored.popupRange) ? stored.popupRange : '24h';
@@ -84,10 +99,17 @@ function wireControls() {
   $('unlock-form').addEventListener('submit', unlock);
   $('privacy').addEventListener('click', togglePrivacy);
   $('edit-manual').addEventListener('click', () => openOptionsAt('#manual'));
-  $('portfolio-select').addEventListener('change', (event) => {
+  $('portfolio-select').addEventListener('change', async (event) => {
     state.view = event.target.value;
     state.showSmall = false;
-    browser.storage.local.set({ popupPortfolio: state.view });
+    // A page-only preference, read synchronously when the popup opens.
+    localStorage.setItem('cartera.popupPortfolio', state.view);
+    if (state.view && !state.portfoliosRead) {
+      const stored = await browser.storage.local.get(['portfolioSnapshots', 'portfolioHistoryViews']);
+      state.portfolioSnapshots = stored.portfolioSnapshots ?? {};
+      state.portfolioHistoryViews = stored.portfolioHistoryViews ?? {};
+      state.portfoliosRead = true;
+    }
     render();
   });
   $('show-small').addEventListener('click', () => {
