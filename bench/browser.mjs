@@ -40,28 +40,8 @@ async function workerSession(h, page) {
   const { targetInfos } = await cdp.send('Target.getTargets');
   const target = targetInfos.find((t) => t.type === 'service_worker' && t.url.startsWith(`chrome-extension://${h.extensionId}/`));
   if (!target) throw new Error('no service worker target for the extension');
-  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
-  let nextId = 0;
-  const pending = new Map();
-  cdp.on('Target.receivedMessageFromTarget', (event) => {
-    if (event.sessionId !== sessionId) return;
-    const message = JSON.parse(event.message);
-    const waiter = pending.get(message.id);
-    if (!waiter) return;
-    pending.delete(message.id);
-    if (message.error) waiter.reject(new Error(`${message.error.message} (${JSON.stringify(message.error.data ?? '')})`));
-    else waiter.resolve(message.result);
-  });
-  return {
-    send(method, params = {}) {
-      const id = ++nextId;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
-      });
-    },
-    detach: () => cdp.detach().catch(() => {}),
-  };
+  const worker = await attachWorker(cdp, target.targetId);
+  return { send: worker.send, detach: () => worker.detach().then(() => cdp.detach()).catch(() => {}) };
 }
 
 async function pageSession(h, page) {
@@ -258,33 +238,67 @@ async function openAndTime(h, url, { popup }) {
   return timing;
 }
 
+/** A CDP client for one worker target, attached through `cdp` (a page's session, non-flat). */
+async function attachWorker(cdp, targetId) {
+  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false });
+  let nextId = 0;
+  const pending = new Map();
+  const onMessage = (event) => {
+    if (event.sessionId !== sessionId) return;
+    const message = JSON.parse(event.message);
+    const waiter = pending.get(message.id);
+    if (!waiter) return;
+    pending.delete(message.id);
+    if (message.error) waiter.reject(new Error(`${message.error.message} (${JSON.stringify(message.error.data ?? '')})`));
+    else waiter.resolve(message.result);
+  };
+  cdp.on('Target.receivedMessageFromTarget', onMessage);
+  return {
+    send(method, params = {}) {
+      const id = ++nextId;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
+      });
+    },
+    async detach() {
+      cdp.off('Target.receivedMessageFromTarget', onMessage);
+      await cdp.send('Target.detachFromTarget', { sessionId }).catch(() => {});
+    },
+  };
+}
+
 /**
- * Stops every service worker, then wakes the extension's with a message from one of its pages;
- * returns the worker's own time from its start to the `engine-ready` mark.
+ * Stops every service worker over CDP, then wakes the extension's with a message from one of its
+ * pages; returns the worker's own time from its start to the `engine-ready` mark. (A restarted
+ * worker keeps its target id, so it is found through CDP rather than a Playwright event.)
  */
 async function coldStart(h, harness, page) {
   const cdp = await h.context.newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await harness.until(async () => !h.context.serviceWorkers().some((w) => w.url().startsWith(`chrome-extension://${h.extensionId}/`)), {
-    message: 'the worker stopped', timeout: 10_000,
-  }).catch(() => {});
-  await cdp.send('ServiceWorker.disable');
-  await cdp.detach();
-  const waking = h.context.waitForEvent('serviceworker', { timeout: 10_000 });
-  page.evaluate(() => chrome.runtime.sendMessage({ type: 'getState' }).catch(() => null));
-  const worker = await waking;
-  return worker.evaluate(() => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no engine-ready mark')), 10_000);
-    const found = () => performance.getEntriesByName('engine-ready')[0];
-    const check = () => {
-      const entry = found();
-      if (!entry) return setTimeout(check, 5);
-      clearTimeout(timer);
-      return resolve(entry.startTime);
-    };
-    check();
-  }));
+  const ours = async () => (await cdp.send('Target.getTargets')).targetInfos
+    .filter((t) => t.type === 'service_worker' && t.url.startsWith(`chrome-extension://${h.extensionId}/`));
+  try {
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    await harness.until(async () => (await ours()).length === 0, { message: 'the worker stopped', timeout: 10_000, interval: 20 });
+    page.evaluate(() => chrome.runtime.sendMessage({ type: 'getState' }).catch(() => null));
+    const [target] = await harness.until(async () => {
+      const list = await ours();
+      return list.length ? list : null;
+    }, { message: 'the worker started again', timeout: 10_000, interval: 20 });
+    const worker = await attachWorker(cdp, target.targetId);
+    try {
+      const expression = "performance.getEntriesByName('engine-ready')[0]?.startTime ?? null";
+      return await harness.until(async () => (await worker.send('Runtime.evaluate', { expression, returnByValue: true })).result.value, {
+        message: 'the engine-ready mark', timeout: 10_000, interval: 20,
+      });
+    } finally {
+      await worker.detach();
+    }
+  } finally {
+    await cdp.send('ServiceWorker.disable').catch(() => {});
+    await cdp.detach().catch(() => {});
+  }
 }
 
 export async function benchBrowser({ core, distChrome, workDir, colds = 5, warm = 4, opens = 20, refreshRuns = 7, coldStarts = 10 }) {

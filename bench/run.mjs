@@ -355,6 +355,9 @@ ${breakdown ? [
   '',
   '| crate | bytes |', '|---|---:|', ...breakdown.crates.slice(0, 15).map(([crate, n]) => `| ${crate} | ${bytes(n)} |`),
   '',
+  'Each exchange\'s own code (its adapter module; for Coinbase also the P-256 and Ed25519 crates only it uses), before gzip: '
+    + `${breakdown.exchanges.map(([id, n]) => `${id} ${bytes(n)}`).join(' · ')}.`,
+  '',
   '| largest functions | bytes |', '|---|---:|', ...breakdown.largest.map((item) => `| \`${item.name.replace(/::h[0-9a-f]{16}$/, '').replace(/\|/g, '\\|').slice(0, 110)}\` | ${bytes(item.bytes)} |`),
 ].join('\n') : missing('breakdown')}
 

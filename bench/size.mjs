@@ -93,8 +93,16 @@ export function wasmBreakdown({ cargoWasm, workDir, wasmOptFlags, top = 20 }) {
     crates.set(crate, (crates.get(crate) ?? 0) + item.bytes);
   }
   const total = items.reduce((sum, item) => sum + item.bytes, 0);
+  // Each exchange's own code: its adapter module, and for Coinbase the signature crates only it uses.
+  const exclusive = { coinbase: ['p256', 'primeorder', 'crypto_bigint', 'ecdsa', 'elliptic_curve', 'ed25519_dalek', 'curve25519_dalek', 'rfc6979', 'signature'] };
+  const exchanges = ['bitso', 'kraken', 'binance', 'bitfinex', 'coinbase'].map((id) => {
+    const own = items.filter((item) => item.name.includes(`cartera::exchange::${id}::`) || item.name.includes(`cartera::exchange::${id} `));
+    const signing = (exclusive[id] ?? []).reduce((sum, crate) => sum + (crates.get(crate) ?? 0), 0);
+    return [id, own.reduce((sum, item) => sum + item.bytes, 0) + signing];
+  });
   return {
     total,
+    exchanges,
     crates: [...crates].sort((a, b) => b[1] - a[1]),
     largest: items.sort((a, b) => b.bytes - a.bytes).slice(0, top),
   };
