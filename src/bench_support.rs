@@ -78,7 +78,7 @@ pub fn read_canned(text: &str) -> BenchResult<Vec<CannedAnswer<'_>>> {
 
 /// Runs `exchange`'s price flow to its end, answering its requests with `answers` in turn.
 /// Fails when the flow fails, asks for another URL than the next answer's, asks for more than
-/// there are, or finishes with answers left over.
+/// there are, asks for a batch (no price flow does), or finishes with answers left over.
 pub fn exchange_prices<'a>(exchange: ExchangeId, answers: impl IntoIterator<Item = &'a CannedAnswer<'a>>) -> BenchResult<Vec<Ticker>> {
     let name = exchange.as_str();
     let mut flow = adapter(exchange).prices();
@@ -96,6 +96,7 @@ pub fn exchange_prices<'a>(exchange: ExchangeId, answers: impl IntoIterator<Item
                 }
                 answer = Some(HttpResponse { status: canned.status, body: canned.body, retry_after_ms: None, received_at_ms: NOW_MS });
             }
+            Ok(Step::SendAll(_)) => return Err(format!("{name}: the price flow asked for a batch, which canned answers do not replay")),
             Ok(Step::Done(tickers)) => {
                 if let Some(unused) = answers.next() {
                     return Err(format!("{name}: the flow finished without asking for {}", unused.url));

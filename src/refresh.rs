@@ -5,8 +5,10 @@
 //! the whole flow runs natively in tests with a scripted transport. The browser's transport
 //! lives in `transport.rs`.
 //!
-//! - Accounts are fetched concurrently; one account's requests go one after another (Kraken and
-//!   Bitfinex reject a nonce that arrives after a larger one).
+//! - Accounts are fetched concurrently; one account's requests go one after another (Kraken,
+//!   Bitfinex and Bitso reject a nonce that arrives after a larger one), except the batches a
+//!   flow asks for at once ([`Step::SendAll`]: Binance, which has no nonce, reads its wallets
+//!   together).
 //! - An account that fails keeps its last balances and carries its error; the others update.
 //! - Each exchange's rate limit is remembered until its (capped) retry time and is handed back
 //!   to the caller to persist, so a service-worker restart does not forget it and a stored time
@@ -43,6 +45,18 @@ pub struct OwnedResponse {
     pub body: Vec<u8>,
     /// The `Retry-After` header as sent, if any.
     pub retry_after: Option<String>,
+}
+
+impl OwnedResponse {
+    /// The response as a flow reads it, received at `now_ms`.
+    fn view(&self, now_ms: u64) -> HttpResponse<'_> {
+        HttpResponse {
+            status: self.status,
+            body: &self.body,
+            retry_after_ms: self.retry_after.as_deref().and_then(|header| retry_after_ms(header, now_ms)),
+            received_at_ms: now_ms,
+        }
+    }
 }
 
 /// Why a request got no usable response.
@@ -198,9 +212,19 @@ pub struct KeyCheck {
 /// presses Refresh.
 pub const PRICES_REUSED_FOR_MS: u64 = 10_000;
 
-/// More requests than any flow needs (Coinbase's and Binance's pages included): a flow that
-/// keeps asking is broken or fed a hostile answer, and is stopped.
-const MAX_STEPS: usize = 64;
+/// More requests than any flow needs (Coinbase's and Binance's pages included), each request of
+/// a batch counted: a flow that keeps asking is broken or fed a hostile answer, and is stopped.
+const MAX_REQUESTS: usize = 64;
+
+/// What the engine hands a flow at its next step.
+enum Answers {
+    /// Nothing: the flow's first step.
+    Start,
+    /// The answer to a [`Step::Send`].
+    One(OwnedResponse),
+    /// The answers to a [`Step::SendAll`], in the order of its requests.
+    All(Vec<OwnedResponse>),
+}
 
 /// Holds what must persist between refreshes within one worker's life: the latest prices and the
 /// rate limits seen.
@@ -394,7 +418,7 @@ impl<T: Transport> Engine<T> {
         Ok(outcome)
     }
 
-    /// Drives `flow` to its end, one request at a time.
+    /// Drives `flow` to its end: one request at a time, or a batch at once when the flow asks.
     async fn run<V>(
         &self,
         exchange: ExchangeId,
@@ -402,33 +426,42 @@ impl<T: Transport> Engine<T> {
         now_ms: u64,
         mut keys: Option<(&Credentials, &mut NonceGenerator, &RefCell<&mut dyn Entropy>)>,
     ) -> Result<V> {
-        let mut answer: Option<OwnedResponse> = None;
-        for _ in 0..MAX_STEPS {
+        let mut answers = Answers::Start;
+        // What the flow may still send. An empty batch is refused, so this bounds the steps too.
+        let mut allowance = MAX_REQUESTS;
+        loop {
             let step = {
-                let view = answer.as_ref().map(|owned| HttpResponse {
-                    status: owned.status,
-                    body: &owned.body,
-                    retry_after_ms: owned.retry_after.as_deref().and_then(|header| retry_after_ms(header, now_ms)),
-                    received_at_ms: now_ms,
-                });
+                let mut feed = |context: &mut Context<'_>| match &answers {
+                    Answers::Start => flow.step(None, context),
+                    Answers::One(owned) => flow.step(Some(owned.view(now_ms)), context),
+                    Answers::All(owned) => flow.step_all(owned.iter().map(|owned| owned.view(now_ms)).collect(), context),
+                };
                 let result = match keys.as_mut() {
                     Some((credentials, nonces, entropy)) => {
                         let mut entropy = entropy.borrow_mut();
-                        let mut context = Context::private(now_ms, credentials, nonces, &mut **entropy);
-                        flow.step(view, &mut context)
+                        feed(&mut Context::private(now_ms, credentials, nonces, &mut **entropy))
                     }
-                    None => flow.step(view, &mut Context::public(now_ms)),
+                    None => feed(&mut Context::public(now_ms)),
                 };
                 self.note(result, now_ms)?
             };
-            match step {
+            let runaway = Error::MalformedResponse { exchange };
+            answers = match step {
                 Step::Done(value) => return Ok(value),
                 Step::Send(request) => {
-                    answer = Some(self.transport.send(&request).await.map_err(|failure| failure.into_error(exchange))?);
+                    allowance = allowance.checked_sub(1).ok_or(runaway)?;
+                    Answers::One(self.transport.send(&request).await.map_err(|failure| failure.into_error(exchange))?)
                 }
-            }
+                Step::SendAll(requests) => {
+                    allowance = allowance.checked_sub(requests.len()).filter(|_| !requests.is_empty()).ok_or(runaway)?;
+                    let answered = join_all(requests.iter().map(|request| self.transport.send(request))).await;
+                    // Every answer is awaited; the first failure in request order ends the flow,
+                    // whichever came first, so the error does not depend on timing.
+                    let answered: std::result::Result<Vec<_>, _> = answered.into_iter().collect();
+                    Answers::All(answered.map_err(|failure| failure.into_error(exchange))?)
+                }
+            };
         }
-        Err(Error::MalformedResponse { exchange })
     }
 
     /// An exchange's prices, reused when fetched less than [`PRICES_REUSED_FOR_MS`] ago.

@@ -5,7 +5,9 @@
 //! a [`Flow`]: a small state machine that returns the next request to send, is handed the
 //! answer, and decides the request after that or the result. Paging (Coinbase's cursor, Binance's
 //! Earn pages) and several endpoints per answer (Kraken's balances and Earn allocations) are
-//! therefore the adapter's business, and the refresh engine only drives flows. The time, the
+//! therefore the adapter's business, and the refresh engine only drives flows. A flow whose
+//! requests do not depend on one another, and whose exchange does not need them to arrive in
+//! order (no increasing nonce), may ask for them together ([`Step::SendAll`]). The time, the
 //! nonces and the randomness a signature needs arrive through a [`Context`], so every adapter is
 //! deterministic and testable without a network.
 //!
@@ -112,15 +114,25 @@ impl KeyScope {
 pub enum Step<T> {
     /// Send this request and hand its answer to the next call of [`Flow::step`].
     Send(HttpRequest),
+    /// Send these requests at once and hand all their answers, in this order, to the next call
+    /// of [`Flow::step_all`]. Never empty. Only for requests that do not depend on one another,
+    /// to an exchange that accepts them in any order: never with increasing nonces.
+    SendAll(Vec<HttpRequest>),
     /// The flow is finished.
     Done(T),
 }
 
-/// A conversation with one exchange, one request at a time.
+/// A conversation with one exchange: one request at a time, or a batch at once.
 pub trait Flow<T> {
-    /// The first call gets `None`; every later call gets the answer to the request the previous
-    /// call returned. Returns the next request or the result; an error ends the flow.
+    /// The first call gets `None`; every later call after a [`Step::Send`] gets the answer to
+    /// that request. Returns the next request or the result; an error ends the flow.
     fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<T>>;
+
+    /// Called instead of [`Flow::step`] after a [`Step::SendAll`], with the answers to its
+    /// requests in their order. A flow that never sends a batch keeps this, which refuses.
+    fn step_all(&mut self, _answers: Vec<HttpResponse<'_>>, _context: &mut Context<'_>) -> Result<Step<T>> {
+        Err(Error::InvalidInput { field: "refresh" })
+    }
 }
 
 /// A flow that sends one request and reads one answer.
@@ -271,37 +283,62 @@ pub(crate) mod testing {
     /// Runs `flow` to its end with `credentials` (or publicly when `None`), answering each request
     /// with `answer`; returns the result and every request sent.
     pub(crate) fn run<T>(
+        flow: Box<dyn Flow<T>>,
+        credentials: Option<&Credentials>,
+        format: NonceFormat,
+        now_ms: u64,
+        answer: impl FnMut(&HttpRequest) -> Answer,
+    ) -> (Result<T>, Vec<HttpRequest>) {
+        let (result, sent) = run_batches(flow, credentials, format, now_ms, answer);
+        (result, sent.into_iter().flatten().collect())
+    }
+
+    /// [`run`], with the requests as they were asked for: a [`Step::Send`] alone, a
+    /// [`Step::SendAll`] together (every request of a batch is answered before the flow is
+    /// handed the answers).
+    pub(crate) fn run_batches<T>(
         mut flow: Box<dyn Flow<T>>,
         credentials: Option<&Credentials>,
         format: NonceFormat,
         now_ms: u64,
         mut answer: impl FnMut(&HttpRequest) -> Answer,
-    ) -> (Result<T>, Vec<HttpRequest>) {
+    ) -> (Result<T>, Vec<Vec<HttpRequest>>) {
         let mut nonces = NonceGenerator::new(format);
         let mut entropy = CountingEntropy::new(7);
         let mut sent = Vec::new();
-        let mut last: Option<Answer> = None;
+        // The answers to the last step's requests, and whether they answer a batch.
+        let mut answers: Vec<Answer> = Vec::new();
+        let mut batch = false;
         for _ in 0..100 {
-            let view = last.as_ref().map(|(status, body)| HttpResponse {
-                status: *status,
-                body: body.as_bytes(),
-                retry_after_ms: None,
-                received_at_ms: now_ms,
-            });
-            let step = match credentials {
-                Some(credentials) => flow.step(view, &mut Context::private(now_ms, credentials, &mut nonces, &mut entropy)),
-                None => flow.step(view, &mut Context::public(now_ms)),
+            let mut context = match credentials {
+                Some(credentials) => Context::private(now_ms, credentials, &mut nonces, &mut entropy),
+                None => Context::public(now_ms),
             };
-            match step {
+            let view = |answer| view(answer, now_ms);
+            let step = if batch {
+                flow.step_all(answers.iter().map(view).collect(), &mut context)
+            } else {
+                flow.step(answers.first().map(view), &mut context)
+            };
+            let requests;
+            (requests, batch) = match step {
                 Ok(Step::Done(value)) => return (Ok(value), sent),
-                Ok(Step::Send(request)) => {
-                    last = Some(answer(&request));
-                    sent.push(request);
+                Ok(Step::Send(request)) => (vec![request], false),
+                Ok(Step::SendAll(requests)) => {
+                    assert!(!requests.is_empty(), "the flow asked for an empty batch");
+                    (requests, true)
                 }
                 Err(error) => return (Err(error), sent),
-            }
+            };
+            answers = requests.iter().map(&mut answer).collect();
+            sent.push(requests);
         }
         panic!("the flow did not finish in 100 steps")
+    }
+
+    /// An answer as a flow reads it, received at `now_ms`.
+    fn view((status, body): &Answer, now_ms: u64) -> HttpResponse<'_> {
+        HttpResponse { received_at_ms: now_ms, ..HttpResponse::new(*status, body.as_bytes()) }
     }
 
     /// The first request a private flow sends, signed with a nonce generator that resumes after
@@ -317,7 +354,7 @@ pub(crate) mod testing {
         let mut entropy = CountingEntropy::new(7);
         match flow.step(None, &mut Context::private(now_ms, credentials, &mut nonces, &mut entropy)) {
             Ok(Step::Send(request)) => request,
-            Ok(Step::Done(_)) => panic!("the flow sent nothing"),
+            Ok(Step::Done(_) | Step::SendAll(_)) => panic!("the flow did not start with one request"),
             Err(error) => panic!("the flow failed: {error:?}"),
         }
     }

@@ -1,5 +1,6 @@
 use std::{
-    future::Future,
+    cell::Cell,
+    future::{Future, poll_fn},
     pin::pin,
     task::{Context, Poll, Waker},
 };
@@ -452,4 +453,135 @@ fn prices_are_reused_for_ten_seconds() {
         assert_eq!(ticker_requests(), expected, "after {offset} ms");
     }
     assert_eq!(bitso.log.borrow().len(), 2 + 2 * 5, "balances are fetched every time");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches
+
+/// A transport on a clock of ticks, driven by [`block_on_ticking`]: each answer comes
+/// `latency(request)` ticks after its request was sent. Requests sent in one tick were all sent
+/// before any of them was answered, and the ticks a refresh takes are its round trips.
+struct Ticking {
+    ticks: Cell<u64>,
+    latency: fn(&HttpRequest) -> u64,
+    handler: Handler,
+    /// Every request sent and every answer given, with its tick, in order.
+    log: RefCell<Vec<(u64, &'static str, String)>>,
+}
+
+fn ticking(
+    latency: fn(&HttpRequest) -> u64,
+    handler: impl Fn(&HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> + 'static,
+) -> Ticking {
+    Ticking { ticks: Cell::new(0), latency, handler: Box::new(handler), log: RefCell::new(Vec::new()) }
+}
+
+impl Transport for &Ticking {
+    async fn send(&self, request: &HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> {
+        let due = self.ticks.get() + (self.latency)(request);
+        let path = request.url.split('?').next().unwrap_or_default().to_owned();
+        self.log.borrow_mut().push((self.ticks.get(), "sent", path.clone()));
+        poll_fn(|_| if self.ticks.get() >= due { Poll::Ready(()) } else { Poll::Pending }).await;
+        self.log.borrow_mut().push((self.ticks.get(), "answered", path));
+        (self.handler)(request)
+    }
+}
+
+/// Runs `future`, the transport's clock moving one tick each time everything waits.
+fn block_on_ticking<F: Future>(transport: &Ticking, future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        assert!(transport.ticks.get() < 1_000, "the future never finished");
+        transport.ticks.set(transport.ticks.get() + 1);
+    }
+}
+
+/// Asks for `count` requests at once, again and again: answered with their bodies in the order
+/// given, once `rounds` batches were answered.
+struct Batches {
+    count: usize,
+    rounds: usize,
+}
+
+impl Flow<Vec<String>> for Batches {
+    fn step(&mut self, _answer: Option<HttpResponse<'_>>, _context: &mut crate::exchange::Context<'_>) -> Result<Step<Vec<String>>> {
+        let requests = (0..self.count).map(|index| HttpRequest::get(format!("https://example.test/{index}"))).collect();
+        Ok(Step::SendAll(requests))
+    }
+
+    fn step_all(&mut self, answers: Vec<HttpResponse<'_>>, context: &mut crate::exchange::Context<'_>) -> Result<Step<Vec<String>>> {
+        self.rounds = self.rounds.saturating_sub(1);
+        if self.rounds == 0 {
+            return Ok(Step::Done(answers.iter().map(|answer| answer.text().unwrap_or_default().to_owned()).collect()));
+        }
+        self.step(None, context)
+    }
+}
+
+/// Answers each request with its own URL.
+fn echo(request: &HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> {
+    json(200, &request.url)
+}
+
+/// The later a request in its batch, the sooner its answer: 0 after 3 ticks, 1 after 2, 2 after 1.
+fn last_first(request: &HttpRequest) -> u64 {
+    3 - request.url.rsplit('/').next().and_then(|index| index.parse::<u64>().ok()).unwrap_or(0)
+}
+
+#[test]
+fn a_batch_is_sent_at_once_and_each_answer_reaches_its_request() {
+    let transport = ticking(last_first, echo);
+    let engine = Engine::new(&transport);
+    let flow = Box::new(Batches { count: 3, rounds: 1 });
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, flow, NOW, None));
+    assert_eq!(result, Ok(vec!["https://example.test/0".into(), "https://example.test/1".into(), "https://example.test/2".into()]));
+    let log = transport.log.borrow();
+    let events: Vec<(u64, &str, &str)> =
+        log.iter().map(|(tick, what, url)| (*tick, *what, url.trim_start_matches("https://example.test/"))).collect();
+    assert_eq!(
+        events,
+        [(0, "sent", "0"), (0, "sent", "1"), (0, "sent", "2"), (1, "answered", "2"), (2, "answered", "1"), (3, "answered", "0")]
+    );
+}
+
+/// A request of a batch that gets no answer fails the flow; of several, the first in request
+/// order, though another failed sooner. Every request of the batch is awaited.
+#[test]
+fn a_transport_failure_in_a_batch_fails_the_flow() {
+    let transport = ticking(last_first, |request: &HttpRequest| match request.url.rsplit('/').next() {
+        Some("1") => Err(TransportFailure::Timeout),
+        Some("2") => Err(TransportFailure::Offline),
+        _ => echo(request),
+    });
+    let engine = Engine::new(&transport);
+    let flow = Box::new(Batches { count: 3, rounds: 2 });
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, flow, NOW, None));
+    assert_eq!(result, Err(Error::Timeout { exchange: ExchangeId::Binance }));
+    let log = transport.log.borrow();
+    assert_eq!(log.iter().filter(|(_, what, _)| *what == "sent").count(), 3, "nothing after the failing batch");
+    assert_eq!(log.iter().filter(|(_, what, _)| *what == "answered").count(), 3);
+}
+
+/// The cap counts every request of a batch, and an empty batch is refused: neither a flow that
+/// keeps asking in batches nor one that asks for nothing runs on.
+#[test]
+fn the_request_cap_counts_each_request_of_a_batch() {
+    let transport = ticking(|_| 1, echo);
+    let engine = Engine::new(&transport);
+    let endless = Box::new(Batches { count: 10, rounds: usize::MAX });
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, endless, NOW, None));
+    assert_eq!(result, Err(Error::MalformedResponse { exchange: ExchangeId::Binance }));
+    let sent = transport.log.borrow().iter().filter(|(_, what, _)| *what == "sent").count();
+    assert_eq!(sent, 60, "six batches of ten; a seventh would pass {MAX_REQUESTS}");
+
+    let transport = ticking(|_| 1, echo);
+    let engine = Engine::new(&transport);
+    let empty = Box::new(Batches { count: 0, rounds: 1 });
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, empty, NOW, None));
+    assert_eq!(result, Err(Error::MalformedResponse { exchange: ExchangeId::Binance }));
+    assert!(transport.log.borrow().is_empty());
 }

@@ -173,6 +173,7 @@ fn holdings_with_resumed_nonces(mut answer: impl FnMut(&HttpRequest) -> Answer) 
                 last = Some(answer(&request));
                 sent.push(request);
             }
+            Ok(Step::SendAll(_)) => panic!("Kraken's nonces must arrive in order: no batches"),
             Ok(Step::Done(balances)) => return (Ok(balances), sent),
             Err(error) => return (Err(error), sent),
         }
