@@ -10,7 +10,11 @@
 //!
 //! So that a wrong computer clock does not lock the user out, each private flow first asks
 //! Binance's time (`GET /api/v3/time`, public, weight 1) and signs every later request with
-//! `timestamp = now + (serverTime − now when the answer came)`.
+//! `timestamp = now + (serverTime − now when the answer came)`. Without a nonce, signed requests
+//! may arrive in any order, so the holdings flow sends them together ([`Step::SendAll`]): after
+//! the time, the four wallets' first requests at once, then the next Earn page of each kind that
+//! has more, at once. Of a batch's answers, a rate limit wins (it must be honoured, as Binance
+//! bans an IP that goes on after a 429), then the first failure in request order.
 //!
 //! The whole holding is four wallets
 //! (<https://developers.binance.com/docs/wallet/asset/funding-wallet>,
@@ -235,13 +239,14 @@ impl EarnKind {
     }
 }
 
-/// Every wallet of the account: time, spot, funding, then the Earn pages.
+/// Every wallet of the account: the time, then spot, funding and the first page of each Earn
+/// kind together, then the next page of each Earn kind that has more, together, until none has.
 #[derive(Default)]
 struct Holdings {
     started: bool,
     clock: Option<ServerClock>,
-    /// The call whose answer comes next; `None` before the time is known.
-    pending: Option<Call>,
+    /// The calls whose answers come next, in order; empty before the time is known.
+    pending: Vec<Call>,
     /// Spot balances with Binance's own code, kept until the Earn assets are known.
     spot: Vec<(String, Balance)>,
     /// Funding and Earn balances, already in Cartera's codes.
@@ -251,64 +256,77 @@ struct Holdings {
     rows: usize,
 }
 
+/// The engine feeds answers strictly in turn; anything else is a bug, reported as such.
+fn out_of_turn() -> Error {
+    Error::InvalidInput { field: "refresh" }
+}
+
 impl Flow<Vec<Balance>> for Holdings {
     fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<Balance>>> {
-        // The engine feeds answers strictly in turn; anything else is a bug, reported as such.
-        let out_of_turn = Error::InvalidInput { field: "refresh" };
-        let Some(answer) = answer else {
-            if self.started {
-                return Err(out_of_turn);
+        match (answer, self.started, self.clock) {
+            (None, false, None) => {
+                self.started = true;
+                Ok(Step::Send(time_request()))
             }
-            self.started = true;
-            return Ok(Step::Send(time_request()));
+            (Some(answer), true, None) => {
+                let clock = ServerClock::read(answer, context.now_ms())?;
+                self.clock = Some(clock);
+                let first = vec![Call::Account, Call::Funding, Call::Earn(EarnKind::Flexible, 1), Call::Earn(EarnKind::Locked, 1)];
+                self.send(first, clock, context)
+            }
+            _ => Err(out_of_turn()),
+        }
+    }
+
+    fn step_all(&mut self, answers: Vec<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<Balance>>> {
+        let calls = std::mem::take(&mut self.pending);
+        let Some(clock) = self.clock.filter(|_| !calls.is_empty() && calls.len() == answers.len()) else {
+            return Err(out_of_turn());
         };
-        let Some(clock) = self.clock else {
-            if !self.started {
-                return Err(out_of_turn);
-            }
-            let clock = ServerClock::read(answer, context.now_ms())?;
-            self.clock = Some(clock);
-            return self.send(Call::Account, clock, context);
-        };
-        let next = match self.pending {
-            Some(Call::Account) => {
-                self.spot = parse_account(answer)?;
-                self.rows = self.spot.len();
-                Call::Funding
-            }
-            Some(Call::Funding) => {
-                let funding = parse_funding(answer)?;
-                self.count(funding.len())?;
-                self.others.extend(funding);
-                Call::Earn(EarnKind::Flexible, 1)
-            }
-            Some(Call::Earn(kind, page)) => {
-                let (positions, total) = parse_earn_page(answer, kind)?;
-                self.count(positions.len())?;
-                let fetched = positions.len();
-                for (code, balance) in positions {
-                    self.earn_assets.insert(code);
-                    self.others.push(balance);
+        // A rate limit anywhere in the batch comes first: it must be honoured.
+        let rate_limited = |answer: &HttpResponse<'_>| read_body(*answer).err().filter(|e| matches!(e, Error::RateLimited { .. }));
+        if let Some(limit) = answers.iter().find_map(rate_limited) {
+            return Err(limit);
+        }
+        let mut next = Vec::new();
+        for (call, answer) in calls.into_iter().zip(answers) {
+            match call {
+                Call::Account => {
+                    let spot = parse_account(answer)?;
+                    self.count(spot.len())?;
+                    self.spot = spot;
                 }
-                // An empty page ends the paging whatever `total` says, so a wrong total cannot
-                // keep the flow asking.
-                let more = fetched > 0 && page.saturating_mul(EARN_PAGE_SIZE) < total;
-                match (kind, more) {
-                    (_, true) => Call::Earn(kind, page.saturating_add(1)),
-                    (EarnKind::Flexible, false) => Call::Earn(EarnKind::Locked, 1),
-                    (EarnKind::Locked, false) => return self.finish().map(Step::Done),
+                Call::Funding => {
+                    let funding = parse_funding(answer)?;
+                    self.count(funding.len())?;
+                    self.others.extend(funding);
                 }
+                Call::Earn(kind, page) => {
+                    let (positions, total) = parse_earn_page(answer, kind)?;
+                    self.count(positions.len())?;
+                    // An empty page ends the paging whatever `total` says, so a wrong total cannot
+                    // keep the flow asking.
+                    if !positions.is_empty() && page.saturating_mul(EARN_PAGE_SIZE) < total {
+                        next.push(Call::Earn(kind, page.saturating_add(1)));
+                    }
+                    for (code, balance) in positions {
+                        self.earn_assets.insert(code);
+                        self.others.push(balance);
+                    }
+                }
+                Call::Restrictions => return Err(out_of_turn()),
             }
-            Some(Call::Restrictions) | None => return Err(out_of_turn),
-        };
-        self.send(next, clock, context)
+        }
+        if next.is_empty() { self.finish().map(Step::Done) } else { self.send(next, clock, context) }
     }
 }
 
 impl Holdings {
-    fn send(&mut self, call: Call, clock: ServerClock, context: &Context<'_>) -> Result<Step<Vec<Balance>>> {
-        self.pending = Some(call);
-        call.request(clock, context).map(Step::Send)
+    /// Asks for `calls` together, each signed with Binance's time now.
+    fn send(&mut self, calls: Vec<Call>, clock: ServerClock, context: &Context<'_>) -> Result<Step<Vec<Balance>>> {
+        let requests = calls.iter().map(|call| call.request(clock, context)).collect::<Result<_>>()?;
+        self.pending = calls;
+        Ok(Step::SendAll(requests))
     }
 
     /// Counts rows across every answer, refusing more than any real account has.
@@ -357,7 +375,7 @@ impl Flow<KeyScope> for ScopeFlow {
                 Call::Restrictions.request(clock, context).map(Step::Send)
             }
             (Some(answer), true, Some(_)) => parse_key_scope(answer).map(Step::Done),
-            _ => Err(Error::InvalidInput { field: "refresh" }),
+            _ => Err(out_of_turn()),
         }
     }
 }

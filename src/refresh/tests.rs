@@ -585,3 +585,103 @@ fn the_request_cap_counts_each_request_of_a_batch() {
     assert_eq!(result, Err(Error::MalformedResponse { exchange: ExchangeId::Binance }));
     assert!(transport.log.borrow().is_empty());
 }
+
+const BINANCE_KEY: &str = "CarteraTestBinanceKey";
+const BINANCE_SECRET: &str = "CarteraTestBinanceSecret0123456789";
+/// Binance's clock, three seconds ahead of the computer's.
+const BINANCE_TIME: u64 = NOW + 3_000;
+
+/// One Binance account, holding 0.5 BTC in spot, 10 USDT in the Funding wallet and 90 USDT in
+/// flexible Earn.
+fn binance_fixture() -> Fixture {
+    let mut entropy = CountingEntropy::new(1);
+    let (vault, key) = Vault::create(&SecretString::from("correct horse battery"), KdfParams::MINIMUM, &mut entropy)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let credentials = adapter(ExchangeId::Binance).credentials(BINANCE_KEY, BINANCE_SECRET).unwrap_or_else(|e| panic!("{e}"));
+    let vault =
+        vault.seal_account(&key, "main", ExchangeId::Binance, &credentials, &mut entropy).unwrap_or_else(|e| panic!("{e}"));
+    let account = AccountRef { id: "main".into(), label: "main".into(), exchange: ExchangeId::Binance, portfolio: "home".into() };
+    Fixture { vault, key, accounts: vec![account] }
+}
+
+/// Answers like Binance, refusing a request not signed with the key's secret or not stamped
+/// with Binance's time.
+fn honest_binance(request: &HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> {
+    let target = request.url.trim_start_matches("https://api.binance.com");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    match path {
+        "/api/v3/time" => return json(200, &format!(r#"{{"serverTime":{BINANCE_TIME}}}"#)),
+        "/api/v3/ticker/24hr" => {
+            return json(200, r#"[{"symbol":"BTCUSDT","lastPrice":"100000"},{"symbol":"USDTMXN","lastPrice":"20"}]"#);
+        }
+        _ => {}
+    }
+    let signed = request.body.as_deref().unwrap_or(query);
+    let (payload, signature) = signed.rsplit_once("&signature=").unwrap_or_default();
+    let mut mac = Hmac::<Sha256>::new_from_slice(BINANCE_SECRET.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    mac.update(payload.as_bytes());
+    let stamped = payload.split('&').any(|pair| pair == format!("timestamp={BINANCE_TIME}"));
+    if request.header("X-MBX-APIKEY") != Some(BINANCE_KEY) || hex::encode(mac.finalize().into_bytes()) != signature || !stamped {
+        return json(400, r#"{"code":-1022,"msg":"Signature for this request is not valid."}"#);
+    }
+    match path {
+        "/api/v3/account" => json(200, r#"{"balances":[{"asset":"BTC","free":"0.5","locked":"0"}]}"#),
+        "/sapi/v1/asset/get-funding-asset" => json(200, r#"[{"asset":"USDT","free":"10","locked":"0","freeze":"0","withdrawing":"0"}]"#),
+        "/sapi/v1/simple-earn/flexible/position" => json(200, r#"{"rows":[{"asset":"USDT","totalAmount":"90"}],"total":1}"#),
+        "/sapi/v1/simple-earn/locked/position" => json(200, r#"{"rows":[],"total":0}"#),
+        _ => json(404, r#"{"code":-1000,"msg":"unknown path"}"#),
+    }
+}
+
+/// A Binance refresh takes two round trips: the time (with the prices), then the four wallets
+/// at once, every one signed and stamped with Binance's time.
+#[test]
+fn a_binance_refresh_takes_two_round_trips() {
+    let fixture = binance_fixture();
+    let transport = ticking(|_| 1, honest_binance);
+    let engine = Engine::new(&transport);
+    let (snapshot, _) =
+        valued(block_on_ticking(&transport, engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1))));
+    assert!(snapshot.accounts.iter().all(|account| account.error.is_none()), "{:?}", snapshot.accounts);
+    // 0.5 BTC × 100,000 USDT × 20 MXN + (10 + 90) USDT × 20 MXN
+    assert_eq!(crate::money::to_plain_string(snapshot.total), "1002000");
+    assert_eq!(transport.ticks.get(), 2);
+    let log = transport.log.borrow();
+    let sent: Vec<(u64, &str)> = log
+        .iter()
+        .filter(|(_, what, _)| *what == "sent")
+        .map(|(tick, _, url)| (*tick, url.trim_start_matches("https://api.binance.com")))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (0, "/api/v3/ticker/24hr"),
+            (0, "/api/v3/time"),
+            (1, "/api/v3/account"),
+            (1, "/sapi/v1/asset/get-funding-asset"),
+            (1, "/sapi/v1/simple-earn/flexible/position"),
+            (1, "/sapi/v1/simple-earn/locked/position"),
+        ]
+    );
+}
+
+/// A rate limit in any answer of a batch is remembered and handed back, although an earlier
+/// answer of the batch failed too.
+#[test]
+fn a_rate_limit_in_a_batch_locks_the_exchange_out() {
+    let fixture = binance_fixture();
+    let transport = ticking(|_| 1, |request: &HttpRequest| {
+        if request.url.contains("/api/v3/account") {
+            return json(503, "");
+        }
+        if request.url.contains("/simple-earn/locked/") {
+            return Ok(OwnedResponse { status: 429, body: br#"{"code":-1003,"msg":"x"}"#.to_vec(), retry_after: Some("30".into()) });
+        }
+        honest_binance(request)
+    });
+    let engine = Engine::new(&transport);
+    let outcome = block_on_ticking(&transport, engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcome.failure, Some(Error::RateLimited { exchange: ExchangeId::Binance, retry_after_ms: 30_000 }));
+    assert_eq!(outcome.lockouts.get(&ExchangeId::Binance), Some(&(NOW + 30_000)));
+}

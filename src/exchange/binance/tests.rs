@@ -175,19 +175,28 @@ const LOCKED: &str = r#"{"rows":[
   {"positionId":123124,"projectId":"Eth*120","asset":"ETH","amount":"1.5","status":"HOLDING"}
 ],"total":2}"#;
 
-fn query_value<'a>(url: &'a str, name: &str) -> Option<&'a str> {
-    url.split_once('?')?.1.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+/// The path a request goes to.
+fn path_of(request: &HttpRequest) -> &str {
+    request.url.trim_start_matches(API_ORIGIN).split('?').next().unwrap_or_default()
+}
+
+/// A parameter of a request, from its form body or else its query string.
+fn param<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    let params = match &request.body {
+        Some(body) => body.as_str(),
+        None => request.url.split_once('?')?.1,
+    };
+    params.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 /// Answers like Binance for the fixture account.
 fn binance(request: &HttpRequest) -> testing::Answer {
-    let path = request.url.trim_start_matches(API_ORIGIN).split('?').next().unwrap_or_default();
-    match path {
+    match path_of(request) {
         TIME_PATH => (200, format!(r#"{{"serverTime":{SERVER_TIME}}}"#)),
         ACCOUNT_PATH => (200, ACCOUNT.to_owned()),
         FUNDING_PATH => (200, FUNDING.to_owned()),
         FLEXIBLE_PATH => {
-            let page = query_value(&request.url, "current").and_then(|page| page.parse().ok()).unwrap_or(0);
+            let page = param(request, "current").and_then(|page| page.parse().ok()).unwrap_or(0);
             (200, flexible_page(page))
         }
         LOCKED_PATH => (200, LOCKED.to_owned()),
@@ -200,36 +209,41 @@ fn holdings() -> (Result<Vec<Balance>>, Vec<HttpRequest>) {
     testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, binance)
 }
 
-/// Every request of the holdings flow, exactly, for a fixed clock: the time first, then each
-/// wallet signed with Binance's time (not the computer's, five seconds behind).
+/// Every request of the holdings flow, exactly, for a fixed clock, grouped as they are sent: the
+/// time alone, then the four wallets at once, each signed with Binance's time (not the
+/// computer's, five seconds behind), then the second flexible page, the only one left.
 #[test]
 fn holdings_requests_are_pinned() {
-    let (result, sent) = holdings();
+    let (result, batches) =
+        testing::run_batches(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, binance);
     assert!(result.is_ok(), "{result:?}");
     let signed = |path: &str, query: &str, signature: &str| format!("{API_ORIGIN}{path}?{query}&signature={signature}");
     let page = |n: u64| format!("timestamp=1700000000000&current={n}&size=100&recvWindow=10000");
-    let expected: Vec<(Method, String, Option<String>)> = vec![
-        (Method::Get, "https://api.binance.com/api/v3/time".to_owned(), None),
-        (
-            Method::Get,
-            signed(ACCOUNT_PATH, "timestamp=1700000000000&omitZeroBalances=true&recvWindow=10000", ACCOUNT_SIGNATURE),
-            None,
-        ),
-        (
-            Method::Post,
-            "https://api.binance.com/sapi/v1/asset/get-funding-asset".to_owned(),
-            Some(format!("timestamp=1700000000000&recvWindow=10000&signature={B4}")),
-        ),
-        (Method::Get, signed(FLEXIBLE_PATH, &page(1), B5), None),
-        (Method::Get, signed(FLEXIBLE_PATH, &page(2), PAGE_2_SIGNATURE), None),
-        // Binance does not sign the path: the locked page 1 carries the flexible page 1's signature.
-        (Method::Get, signed(LOCKED_PATH, &page(1), B5), None),
+    let expected: Vec<Vec<(Method, String, Option<String>)>> = vec![
+        vec![(Method::Get, "https://api.binance.com/api/v3/time".to_owned(), None)],
+        vec![
+            (
+                Method::Get,
+                signed(ACCOUNT_PATH, "timestamp=1700000000000&omitZeroBalances=true&recvWindow=10000", ACCOUNT_SIGNATURE),
+                None,
+            ),
+            (
+                Method::Post,
+                "https://api.binance.com/sapi/v1/asset/get-funding-asset".to_owned(),
+                Some(format!("timestamp=1700000000000&recvWindow=10000&signature={B4}")),
+            ),
+            (Method::Get, signed(FLEXIBLE_PATH, &page(1), B5), None),
+            // Binance does not sign the path: the locked page 1 carries the flexible page 1's signature.
+            (Method::Get, signed(LOCKED_PATH, &page(1), B5), None),
+        ],
+        vec![(Method::Get, signed(FLEXIBLE_PATH, &page(2), PAGE_2_SIGNATURE), None)],
     ];
-    let got: Vec<(Method, String, Option<String>)> = sent.iter().map(|r| (r.method, r.url.clone(), r.body.clone())).collect();
+    let got: Vec<Vec<(Method, String, Option<String>)>> =
+        batches.iter().map(|batch| batch.iter().map(|r| (r.method, r.url.clone(), r.body.clone())).collect()).collect();
     assert_eq!(got, expected);
 
-    assert!(sent[0].headers.is_empty(), "the time request is public");
-    for request in &sent[1..] {
+    assert!(batches[0][0].headers.is_empty(), "the time request is public");
+    for request in batches[1..].iter().flatten() {
         assert_eq!(request.header("X-MBX-APIKEY"), Some(DOC_KEY));
         assert_eq!(request.header("Content-Type").is_some(), request.method == Method::Post);
         assert_eq!(request.host(), "api.binance.com");
@@ -307,8 +321,7 @@ fn codes_are_mapped_and_lowercased() {
 #[test]
 fn empty_wallets_give_no_balances() {
     let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |request| {
-        let path = request.url.trim_start_matches(API_ORIGIN).split('?').next().unwrap_or_default();
-        match path {
+        match path_of(request) {
             TIME_PATH => (200, format!(r#"{{"serverTime":{SERVER_TIME}}}"#)),
             ACCOUNT_PATH => (200, r#"{"accountType":"SPOT","balances":[],"permissions":["SPOT"]}"#.to_owned()),
             FUNDING_PATH => (200, "[]".to_owned()),
@@ -319,12 +332,92 @@ fn empty_wallets_give_no_balances() {
     assert_eq!(sent.len(), 5, "time, account, funding, one page of each Earn kind");
 }
 
+/// Whichever Earn kinds have more pages are paged together, one page of each per batch, until
+/// the last; positions from any page count for the `LD` rule (`LDOP` is skipped for an `OP`
+/// position on the last flexible page). Every signed request checks against an HMAC computed
+/// here, apart from the adapter's signing code.
+#[test]
+fn earn_pages_of_both_kinds_go_together() {
+    use hmac::{Hmac, KeyInit, Mac};
+
+    let earn_page = |rows: Vec<String>, total: usize| format!(r#"{{"rows":[{}],"total":{total}}}"#, rows.join(","));
+    let flexible = |asset: &str, amount: &str| format!(r#"{{"asset":"{asset}","totalAmount":"{amount}"}}"#);
+    let locked = |asset: &str, amount: &str| format!(r#"{{"asset":"{asset}","amount":"{amount}"}}"#);
+    let answer = |request: &HttpRequest| {
+        let path = path_of(request);
+        if path != TIME_PATH {
+            let signed = request.body.as_deref().unwrap_or_else(|| request.url.split_once('?').map_or("", |(_, query)| query));
+            let (payload, signature) = signed.rsplit_once("&signature=").unwrap_or_else(|| panic!("{path}: unsigned"));
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(DOC_SECRET.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            mac.update(payload.as_bytes());
+            assert_eq!(hex::encode(mac.finalize().into_bytes()), signature, "{path}");
+        }
+        let page = param(request, "current").unwrap_or_default();
+        match (path, page) {
+            // 250 flexible positions: three pages.
+            (FLEXIBLE_PATH, "1") => (200, earn_page(vec![flexible("USDT", "1"); 100], 250)),
+            (FLEXIBLE_PATH, "2") => (200, earn_page(vec![flexible("BTC", "0.01"); 100], 250)),
+            (FLEXIBLE_PATH, "3") => {
+                let mut rows = vec![flexible("ETH", "1"); 49];
+                rows.push(flexible("OP", "12"));
+                (200, earn_page(rows, 250))
+            }
+            // 150 locked positions: two pages.
+            (LOCKED_PATH, "1") => (200, earn_page(vec![locked("DOT", "0.5"); 100], 150)),
+            (LOCKED_PATH, "2") => (200, earn_page(vec![locked("AXS", "2"); 50], 150)),
+            _ => binance(request),
+        }
+    };
+    let (result, batches) =
+        testing::run_batches(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, answer);
+    let shape: Vec<Vec<(&str, Option<&str>)>> =
+        batches.iter().map(|batch| batch.iter().map(|r| (path_of(r), param(r, "current"))).collect()).collect();
+    assert_eq!(
+        shape,
+        [
+            vec![(TIME_PATH, None)],
+            vec![(ACCOUNT_PATH, None), (FUNDING_PATH, None), (FLEXIBLE_PATH, Some("1")), (LOCKED_PATH, Some("1"))],
+            vec![(FLEXIBLE_PATH, Some("2")), (LOCKED_PATH, Some("2"))],
+            vec![(FLEXIBLE_PATH, Some("3"))],
+        ]
+    );
+    let balances = result.unwrap_or_else(|e| panic!("{e}"));
+    let earning = |currency: &str| balances.iter().find(|b| b.currency == currency).map(|b| b.earning);
+    let expected = [("usdt", "100"), ("btc", "1"), ("eth", "49"), ("op", "12"), ("dot", "50"), ("axs", "100")];
+    for (currency, amount) in expected {
+        assert_eq!(earning(currency), Some(dec(amount)), "{currency}");
+    }
+    assert_eq!(earning("ldop"), None, "LDOP mirrors the OP position of the last page");
+}
+
+/// Rows are counted across every answer of every batch: each wallet alone is within
+/// [`MAX_ROWS`], together they may not be more.
+#[test]
+fn rows_are_counted_across_every_answer() {
+    let half = MAX_ROWS / 2;
+    let spot = format!(r#"{{"balances":[{}]}}"#, vec![r#"{"asset":"BTC","free":"1","locked":"0"}"#; half].join(","));
+    let funding_row = r#"{"asset":"ETH","free":"1","locked":"0","freeze":"0","withdrawing":"0"}"#;
+    let funding = format!("[{}]", vec![funding_row; MAX_ROWS - half].join(","));
+    for (locked_rows, expected) in [(0, Ok(())), (1, Err(Error::MalformedResponse { exchange: X }))] {
+        let locked = format!(r#"{{"rows":[{}],"total":{locked_rows}}}"#, vec![r#"{"asset":"DOT","amount":"1"}"#; locked_rows].join(","));
+        let (result, _) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |request| {
+            match path_of(request) {
+                ACCOUNT_PATH => (200, spot.clone()),
+                FUNDING_PATH => (200, funding.clone()),
+                FLEXIBLE_PATH => (200, r#"{"rows":[],"total":0}"#.to_owned()),
+                LOCKED_PATH => (200, locked.clone()),
+                _ => binance(request),
+            }
+        });
+        assert_eq!(result.map(|_| ()), expected, "{locked_rows} locked rows");
+    }
+}
+
 #[test]
 fn paging_stops_on_an_empty_page_whatever_the_total_says() {
     let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |request| {
-        let path = request.url.trim_start_matches(API_ORIGIN).split('?').next().unwrap_or_default();
-        match path {
-            FLEXIBLE_PATH if query_value(&request.url, "current") == Some("1") => {
+        match path_of(request) {
+            FLEXIBLE_PATH if param(request, "current") == Some("1") => {
                 (200, r#"{"rows":[{"asset":"USDT","totalAmount":"5"}],"total":1000000}"#.to_owned())
             }
             FLEXIBLE_PATH => (200, r#"{"rows":[],"total":1000000}"#.to_owned()),
@@ -336,7 +429,8 @@ fn paging_stops_on_an_empty_page_whatever_the_total_says() {
     assert_eq!(flexible, 2);
 }
 
-/// The timestamp follows Binance's clock as the computer's advances between steps.
+/// The timestamp follows Binance's clock as the computer's advances between steps; the
+/// requests of one batch carry the same one.
 #[test]
 fn timestamps_follow_the_server_clock() {
     use crate::entropy::testing::CountingEntropy;
@@ -344,21 +438,29 @@ fn timestamps_follow_the_server_clock() {
     let mut nonces = crate::nonce::NonceGenerator::new(NonceFormat::Salted19);
     let mut entropy = CountingEntropy::new(1);
     let mut flow = Binance.holdings();
-    let mut step = |answer: Option<(&str, u64)>, now_ms: u64| {
-        let response = answer.map(|(body, at)| HttpResponse { received_at_ms: at, ..HttpResponse::new(200, body.as_bytes()) });
-        match flow.step(response, &mut Context::private(now_ms, &credentials, &mut nonces, &mut entropy)) {
-            Ok(Step::Send(request)) => request,
-            other => panic!("{other:?}"),
-        }
+    let at = |body: &'static str, received_at_ms: u64| HttpResponse { received_at_ms, ..HttpResponse::new(200, body.as_bytes()) };
+    let time = match flow.step(None, &mut Context::private(1_000, &credentials, &mut nonces, &mut entropy)) {
+        Ok(Step::Send(request)) => request,
+        other => panic!("{other:?}"),
     };
-    let time = step(None, 1_000);
     assert_eq!(time.url, "https://api.binance.com/api/v3/time");
     // Binance is 4 s ahead when the answer arrives at 1 000.
-    let account = step(Some((r#"{"serverTime":5000}"#, 1_000)), 1_000);
-    assert_eq!(query_value(&account.url, "timestamp"), Some("5000"));
-    // Half a second later on the computer's clock.
-    let funding = step(Some((ACCOUNT, 1_500)), 1_500);
-    assert_eq!(funding.body.as_deref().and_then(|b| b.split('&').next()), Some("timestamp=5500"));
+    let answer = Some(at(r#"{"serverTime":5000}"#, 1_000));
+    let first = match flow.step(answer, &mut Context::private(1_000, &credentials, &mut nonces, &mut entropy)) {
+        Ok(Step::SendAll(requests)) => requests,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(first.len(), 4);
+    assert!(first.iter().all(|request| param(request, "timestamp") == Some("5000")), "{first:?}");
+    // Half a second later on the computer's clock, the second flexible page.
+    let page_1 = flexible_page(1);
+    let answers = vec![at(ACCOUNT, 1_500), at(FUNDING, 1_500), ok(&page_1), at(LOCKED, 1_500)];
+    let second = match flow.step_all(answers, &mut Context::private(1_500, &credentials, &mut nonces, &mut entropy)) {
+        Ok(Step::SendAll(requests)) => requests,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(second.len(), 1);
+    assert_eq!((param(&second[0], "current"), param(&second[0], "timestamp")), (Some("2"), Some("5500")));
 
     // And when Binance is behind.
     let mut flow = Binance.key_scope().unwrap_or_else(|| panic!("Binance reports key scopes"));
@@ -369,7 +471,38 @@ fn timestamps_follow_the_server_clock() {
         Ok(Step::Send(request)) => request,
         other => panic!("{other:?}"),
     };
-    assert_eq!(query_value(&restrictions.url, "timestamp"), Some("30000"));
+    assert_eq!(param(&restrictions, "timestamp"), Some("30000"));
+}
+
+#[test]
+fn answers_out_of_turn_are_refused() {
+    use crate::entropy::testing::CountingEntropy;
+    let credentials = credentials();
+    let mut nonces = crate::nonce::NonceGenerator::new(NonceFormat::Salted19);
+    let mut entropy = CountingEntropy::new(1);
+    let mut context = Context::private(LOCAL_TIME, &credentials, &mut nonces, &mut entropy);
+    let out_of_turn = Err(Error::InvalidInput { field: "refresh" });
+    let time = ok(r#"{"serverTime":1700000000000}"#);
+
+    let mut flow = Binance.holdings();
+    assert_eq!(flow.step_all(vec![time], &mut context).map(|_| ()), out_of_turn, "a batch before the time");
+    let mut flow = Binance.holdings();
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::Send(_))));
+    assert_eq!(flow.step_all(vec![time], &mut context).map(|_| ()), out_of_turn, "the time as a batch");
+    let mut flow = Binance.holdings();
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::Send(_))));
+    assert!(matches!(flow.step(Some(time), &mut context), Ok(Step::SendAll(_))));
+    assert_eq!(flow.step(Some(ok(ACCOUNT)), &mut context).map(|_| ()), out_of_turn, "one answer for a batch");
+    let mut flow = Binance.holdings();
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::Send(_))));
+    assert!(matches!(flow.step(Some(time), &mut context), Ok(Step::SendAll(_))));
+    let three = vec![ok(ACCOUNT), ok(FUNDING), ok(LOCKED)];
+    assert_eq!(flow.step_all(three, &mut context).map(|_| ()), out_of_turn, "three answers for four requests");
+
+    // The key-scope flow sends one request at a time.
+    let mut flow = Binance.key_scope().unwrap_or_else(|| panic!("Binance reports key scopes"));
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::Send(_))));
+    assert_eq!(flow.step_all(vec![time], &mut context).map(|_| ()), out_of_turn);
 }
 
 #[test]
@@ -383,11 +516,11 @@ fn a_broken_time_answer_stops_the_flow() {
     }
 }
 
-/// An error at any step ends the flow with that error; nothing more is sent.
+/// An error in any answer ends the flow with that error; nothing more is sent (the rest of the
+/// wallets' batch was sent with the failing request).
 #[test]
 fn an_error_at_any_step_ends_the_flow() {
-    let steps = [TIME_PATH, ACCOUNT_PATH, FUNDING_PATH, FLEXIBLE_PATH, LOCKED_PATH];
-    for (index, failing) in steps.into_iter().enumerate() {
+    for failing in [TIME_PATH, ACCOUNT_PATH, FUNDING_PATH, FLEXIBLE_PATH, LOCKED_PATH] {
         let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |request| {
             if request.url.contains(failing) {
                 (400, r#"{"code":-1021,"msg":"Timestamp for this request is outside of the recvWindow."}"#.to_owned())
@@ -396,8 +529,42 @@ fn an_error_at_any_step_ends_the_flow() {
             }
         });
         assert_eq!(result, Err(Error::ClockSkew { exchange: X }), "{failing}");
-        let extra_page = usize::from(index > 3);
-        assert_eq!(sent.len(), index + 1 + extra_page, "{failing}");
+        assert_eq!(sent.len(), if failing == TIME_PATH { 1 } else { 5 }, "{failing}");
+    }
+    // A failing later page, in the next batch.
+    let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |request| {
+        if param(request, "current") == Some("2") { (503, String::new()) } else { binance(request) }
+    });
+    assert_eq!(result, Err(Error::ExchangeUnavailable { exchange: X, status: 503 }));
+    assert_eq!(sent.len(), 6);
+}
+
+/// When several answers of a batch fail, the first in request order decides the error, however
+/// the answers came; a rate limit anywhere in the batch comes first, so that it is honoured.
+#[test]
+fn of_several_failing_answers_the_first_in_request_order_wins() {
+    let skew = (400, r#"{"code":-1021,"msg":"x"}"#);
+    let permission = (401, r#"{"code":-2015,"msg":"x"}"#);
+    let signature = (400, r#"{"code":-1022,"msg":"x"}"#);
+    let truncated = (200, r#"{"rows":[{"asset":"#);
+    let limited = (429, r#"{"code":-1003,"msg":"x"}"#);
+    let unavailable = (503, "");
+    let cases = [
+        ([(ACCOUNT_PATH, skew), (LOCKED_PATH, permission)], Error::ClockSkew { exchange: X }),
+        ([(LOCKED_PATH, skew), (FUNDING_PATH, permission)], Error::KeyPermissionOrIp { exchange: X }),
+        ([(LOCKED_PATH, truncated), (FLEXIBLE_PATH, signature)], Error::InvalidCredentials { exchange: X }),
+        ([(FLEXIBLE_PATH, truncated), (LOCKED_PATH, signature)], Error::MalformedResponse { exchange: X }),
+        ([(ACCOUNT_PATH, unavailable), (LOCKED_PATH, limited)], Error::RateLimited { exchange: X, retry_after_ms: 60_000 }),
+    ];
+    for (failures, expected) in cases {
+        let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |request| {
+            match failures.iter().find(|(path, _)| request.url.contains(path)) {
+                Some((_, (status, body))) => (*status, (*body).to_owned()),
+                None => binance(request),
+            }
+        });
+        assert_eq!(result, Err(expected), "{failures:?}");
+        assert_eq!(sent.len(), 5, "{failures:?}");
     }
 }
 
