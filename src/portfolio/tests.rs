@@ -257,3 +257,19 @@ fn movers_leave_dust_out() {
     let biggest = snapshot.movers.biggest.unwrap_or_else(|| panic!("a biggest move"));
     assert_eq!((biggest.asset.as_str(), plain(biggest.value_change).as_str()), ("btc", "-17500.005"));
 }
+
+#[test]
+fn the_dollar_rate_of_the_quote_is_kept_for_history() {
+    let balances = [balance("btc", "1", "0")];
+    let accounts = [account("a", &balances)];
+    let rate = |quote: &str| build_snapshot(&accounts, &market(), quote, 0).usd_rate.map(plain);
+    // usd_mxn at 17.25: one peso is 1/17.25 dollars.
+    assert_eq!(rate("mxn"), Some(plain(Decimal::ONE / dec("17.25"))));
+    assert_eq!(rate("usd"), Some("1".to_owned()));
+    // BRL reaches the dollar only through BTC: 101000 / 520000, to the 12 significant digits
+    // history keeps (the route's price is itself a rounded quotient).
+    let brl = build_snapshot(&accounts, &market(), "brl", 0).usd_rate.and_then(|r| r.round_sf(12)).map(plain);
+    assert_eq!(brl, Some("0.194230769231".to_owned()));
+    let no_dollar = [ticker("btc_mxn", "1750000", "25", None)];
+    assert_eq!(build_snapshot(&accounts, &no_dollar, "mxn", 0).usd_rate, None);
+}
