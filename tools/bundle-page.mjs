@@ -76,9 +76,11 @@ const parts = order.map((path) => {
   return `${label}\nconst ${module.name} = (() => {\n${body}\nreturn { ${module.exports.join(', ')} };\n})();`;
 });
 const bundlePath = join(dirname(entry), `${base}.bundle.js`);
-writeFileSync(bundlePath, `${parts.join('\n\n')}\n`);
-// A syntax error here would otherwise surface only when the page opens.
-execFileSync(process.execPath, ['--check', bundlePath]);
+const bundle = `${parts.join('\n\n')}\n`;
+writeFileSync(bundlePath, bundle);
+// A syntax error here would otherwise surface only when the page opens (checked as a module: the
+// entry may await at its top level).
+execFileSync(process.execPath, ['--input-type=module', '--check'], { input: bundle });
 html = html.replace(entryTag[0], `<script type="module" src="${relative(pageDir, bundlePath)}"`);
 writeFileSync(page, html);
 const ownFiles = [...sheets.map(([, href]) => resolve(pageDir, href)), ...order].filter((path) => dirname(path) === pageDir);
