@@ -123,11 +123,11 @@ function wireControls() {
   $('alert-form').addEventListener('submit', submitAlert);
   $('change-passphrase-form').addEventListener('submit', changePassphrase);
   $('reset-vault').addEventListener('click', confirmResetVault);
-  for (const id of ['label', 'api-key', 'api-secret', 'passphrase', 'passphrase-confirm']) {
+  for (const id of ['label', 'api-key', 'api-secret', 'private-key', 'passphrase', 'passphrase-confirm']) {
     $(id).addEventListener('input', () => $(id).removeAttribute('aria-invalid'));
   }
   // A new key means a new answer about what it may do.
-  for (const id of ['api-key', 'api-secret']) $(id).addEventListener('input', clearScope);
+  for (const id of ['api-key', 'api-secret', 'private-key']) $(id).addEventListener('input', clearScope);
   wireDialog();
 }
 
@@ -165,9 +165,14 @@ function renderExchange() {
   $('exchange').value = exchange;
   // An exchange may name the two halves of a key its own way ("Key name", "Private key").
   $('api-key-label').textContent = ownWords(`apiKeyLabel_${exchange}`) ?? t('apiKeyLabel');
-  $('api-secret-label').textContent = ownWords(`apiSecretLabel_${exchange}`) ?? t('apiSecretLabel');
   $('api-key-help').textContent = t(`apiKeyHelp_${exchange}`);
-  $('api-secret-help').textContent = t(`apiSecretHelp_${exchange}`);
+  // A private key keeps its line breaks in a textarea; a one-line secret goes in a password field.
+  const privateKey = Boolean(EXCHANGES[exchange]?.privateKey);
+  $('api-secret-field').hidden = privateKey;
+  $('private-key-field').hidden = !privateKey;
+  const secretLabel = ownWords(`apiSecretLabel_${exchange}`) ?? t('apiSecretLabel');
+  $(privateKey ? 'private-key-label' : 'api-secret-label').textContent = secretLabel;
+  $(privateKey ? 'private-key-help' : 'api-secret-help').textContent = t(`apiSecretHelp_${exchange}`);
   const keyFile = Boolean(EXCHANGES[exchange]?.keyFile);
   $('key-file-field').hidden = !keyFile;
   $('key-file-help').textContent = keyFile ? t('keyFileHelp', [exchangeName(exchange)]) : '';
@@ -527,7 +532,7 @@ async function readKeyFile() {
     return;
   }
   $('api-key').value = key;
-  $('api-secret').value = secret;
+  $(secretField()).value = secret;
   clearScope();
   setConnectionStatus(t('keyFileRead'), 'ok');
 }
@@ -826,10 +831,15 @@ async function showHint(input, hint) {
 // ---------------------------------------------------------------------------------------------
 // Adding an account
 
+/** The field the chosen exchange's secret is typed into. */
+function secretField() {
+  return EXCHANGES[selectedExchange()]?.privateKey ? 'private-key' : 'api-secret';
+}
+
 function readCredentials() {
   const apiKey = $('api-key').value.trim();
-  const apiSecret = $('api-secret').value.trim();
-  const missing = [!apiKey && 'api-key', !apiSecret && 'api-secret'].filter(Boolean);
+  const apiSecret = $(secretField()).value.trim();
+  const missing = [!apiKey && 'api-key', !apiSecret && secretField()].filter(Boolean);
   for (const id of missing) $(id).setAttribute('aria-invalid', 'true');
   if (missing.length) {
     $(missing[0]).focus();
@@ -920,7 +930,7 @@ function invalid(id, message) {
 }
 
 function clearAddForm() {
-  for (const id of ['label', 'api-key', 'api-secret', 'passphrase', 'passphrase-confirm']) $(id).value = '';
+  for (const id of ['label', 'api-key', 'api-secret', 'private-key', 'passphrase', 'passphrase-confirm']) $(id).value = '';
   clearScope();
   const hint = $('passphrase-hint');
   hint.dataset.level = '';

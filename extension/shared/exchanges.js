@@ -8,8 +8,13 @@ export const EXCHANGES = Object.freeze({
   kraken: { origins: ['https://api.kraken.com/*'] },
   binance: { origins: ['https://api.binance.com/*'] },
   bitfinex: { origins: ['https://api.bitfinex.com/*', 'https://api-pub.bitfinex.com/*'] },
-  // Coinbase lets users download the key as JSON: `{ "name" | "id": …, "privateKey": … }`.
-  coinbase: { origins: ['https://api.coinbase.com/*'], keyFile: { key: ['name', 'id'], secret: 'privateKey' } },
+  // Coinbase's secret is a private key (a multi-line PEM, or base64), and users can download the
+  // key as JSON: `{ "name" | "id": …, "privateKey": … }`.
+  coinbase: {
+    origins: ['https://api.coinbase.com/*'],
+    privateKey: true,
+    keyFile: { key: ['name', 'id'], secret: 'privateKey' },
+  },
 });
 
 /** Exchange ids in the order the options page offers them. */

@@ -63,7 +63,7 @@ async function addSamples(h, keyFile) {
     let status;
     if (account.exchange === 'coinbase') {
       await options.getByLabel('Exchange', { exact: true }).selectOption('coinbase');
-      await options.getByLabel('Key file (optional)').setInputFiles(keyFile);
+      await options.getByLabel('Key file').setInputFiles(keyFile);
       await until(async () => (await options.getByLabel('Key name').inputValue()) !== '', { message: 'the key file read' });
       await options.locator('#label').fill(account.label);
       await options.locator('#passphrase').fill(PASSPHRASE);

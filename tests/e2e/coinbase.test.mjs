@@ -67,9 +67,12 @@ describe('Coinbase', { timeout: 300_000 }, () => {
     // Coinbase's own words for the two halves.
     assert.ok(await options.getByLabel('Key name').isVisible());
     assert.ok(await options.getByLabel('Private key').isVisible());
-    await options.getByLabel('Key file (optional)').setInputFiles({ name: 'cdp_api_key.json', mimeType: 'application/json', buffer: Buffer.from(EC.keyFile) });
+    await options.getByLabel('Key file').setInputFiles({ name: 'cdp_api_key.json', mimeType: 'application/json', buffer: Buffer.from(EC.keyFile) });
     await until(async () => (await options.getByLabel('Key name').inputValue()) === EC.apiKey, { message: 'the key name from the file' });
-    assert.ok((await options.getByLabel('Private key').inputValue()).includes('BEGIN EC PRIVATE KEY'));
+    const pasted = await options.getByLabel('Private key').inputValue();
+    assert.ok(pasted.includes('BEGIN EC PRIVATE KEY') && pasted.includes('\n'), 'the PEM keeps its line breaks');
+    const field = await options.getByLabel('Private key').evaluate((el) => ({ tag: el.tagName, autocomplete: el.getAttribute('autocomplete') }));
+    assert.deepEqual(field, { tag: 'TEXTAREA', autocomplete: 'off' });
     await options.locator('#label').fill(EC.label);
     await options.locator('#passphrase').fill(PASSPHRASE);
     await options.locator('#passphrase-confirm').fill(PASSPHRASE);
@@ -86,9 +89,18 @@ describe('Coinbase', { timeout: 300_000 }, () => {
   });
 
   test('a file that is not a key file is refused with a clear message', async () => {
-    await options.getByLabel('Key file (optional)').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello":"world"}') });
+    await options.getByLabel('Key file').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello":"world"}') });
     await until(async () => (await options.locator('#connection-status').textContent()) === english('keyFileUnreadable', { exchange: 'Coinbase' }), {
       message: 'the key file refused',
+    });
+  });
+
+  test('a PEM pasted with literal \\n escapes works too', async () => {
+    await options.getByLabel('Key name').fill(EC.apiKey);
+    await options.getByLabel('Private key').fill(EC.secret.trim().replaceAll('\n', '\\n'));
+    await options.getByRole('button', { name: 'Test connection' }).click();
+    await until(async () => (await options.locator('#connection-status').textContent()) === english('connectionOk', { exchange: 'Coinbase' }), {
+      message: 'the escaped PEM accepted',
     });
   });
 

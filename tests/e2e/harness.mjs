@@ -155,7 +155,8 @@ export async function addAccount(options, { exchange = 'bitso', label, apiKey, s
   if (await chooser.isEnabled()) await chooser.selectOption(exchange);
   await options.fill('#label', label);
   await options.fill('#api-key', apiKey);
-  await options.fill('#api-secret', secret);
+  // A private key (Coinbase) goes in its textarea, any other secret in the password field.
+  await options.fill((await options.locator('#private-key').isVisible()) ? '#private-key' : '#api-secret', secret);
   if (await options.locator('#passphrase').isVisible()) {
     await options.fill('#passphrase', passphrase);
     if (await options.locator('#passphrase-confirm').isVisible()) await options.fill('#passphrase-confirm', confirm);
