@@ -242,7 +242,9 @@ if (b?.sync) {
   row(8, 'cost of one automatic sync (5 accounts, prices fetched)',
     [`background CPU (V8 samples, not idle): **${num(s.cpuMs)} ms** in ${num(s.wallMs)} ms of wall time`,
       `requests in that sync: ${Object.entries(s.requests).map(([exchange, n]) => `${exchange} ${n}`).join(' · ')}`,
-      `requests per hour at the default ${s.minutes}-minute interval: ${hourly}`].join('<br>'),
+      `requests per hour at the default ${s.minutes}-minute interval: ${hourly}`,
+      `at the shortest interval, 5 minutes: ${Object.entries(s.requests).map(([exchange, n]) => `${exchange} ${n * 12}`).join(' · ')} per hour, at most one sync's worth in any minute`,
+      '(documented limits: Bitso 300 private + 60 public requests a minute; Kraken a counter of 15 that decays by 0.33 a second; Binance 6,000 weight a minute; Bitfinex 90 requests a minute per endpoint; Coinbase 30 private requests a second)'].join('<br>'),
     'reported', 'reported');
 } else row(8, 'cost of automatic sync', missing('browser'), 'reported', 'not measured');
 

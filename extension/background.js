@@ -850,13 +850,9 @@ async function updateBadge() {
   const { settings, snapshot } = await local.get(['settings', 'snapshot']);
   const { badge: mode, privacy } = withDefaults(settings);
   const action = browser.action;
-  if (mode === 'none' || !snapshot) {
+  // "Hide amounts" hides the badge too: it sits on screen all the time.
+  if (mode === 'none' || !snapshot || privacy) {
     await action.setBadgeText({ text: '' });
-    return;
-  }
-  if (mode === 'total' && privacy) {
-    await action.setBadgeBackgroundColor({ color: '#3b4cca' });
-    await action.setBadgeText({ text: t('masked') });
     return;
   }
   if (mode === 'total') {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { digitsOf, expectedPortfolio, Q } from './expected.mjs';
 import { ACCOUNT_A, ACCOUNT_B, balance, PASSPHRASE, TICKERS } from './fixtures.mjs';
 import {
-  addAccount, clickRefresh, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, screenshot,
+  addAccount, clickRefresh, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, screenshot,
   uncaughtErrors, until, waitIdle,
 } from './harness.mjs';
 import { startMockBitso } from './mock-bitso.mjs';
@@ -183,10 +183,14 @@ describe('portfolios, import switch, manual holdings, small balances, hide amoun
   });
 
   test('"Hide amounts" masks every amount and value, remembered, also on the History page', async () => {
+    const badge = () => inWorker(h, () => chrome.action.getBadgeText({}));
+    await options.getByRole('combobox', { name: 'Toolbar badge' }).selectOption('total');
+    await until(async () => /\d/.test(await badge()), { message: 'the total on the badge' });
     const toggle = popup.getByRole('button', { name: 'Hide amounts' });
     assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
     await toggle.click();
     await until(async () => (await toggle.getAttribute('aria-pressed')) === 'true', { message: 'pressed' });
+    await until(async () => (await badge()) === '', { message: 'the badge hidden' });
 
     const figures = async (page, selector) => page.locator(selector).evaluateAll((nodes) => nodes.filter((n) => n.offsetParent !== null || n.id === 'total').map((n) => n.textContent));
     const popupFigures = await figures(popup, '#total, .asset-row .amount, .asset-row .value, .account-total .total, #range-change, #pnl-market, #pnl-flows, #small-text, #biggest-move, .earning, .unpriced-row .amount');
@@ -216,6 +220,8 @@ describe('portfolios, import switch, manual holdings, small balances, hide amoun
 
     await popup.getByRole('button', { name: 'Hide amounts' }).click();
     await until(async () => (await popup.locator('#total').textContent()) !== '•••', { message: 'amounts back' });
+    await until(async () => /\d/.test(await badge()), { message: 'the badge back' });
+    await options.getByRole('combobox', { name: 'Toolbar badge' }).selectOption('none');
   });
 
   test('deleting a portfolio moves its accounts, never deletes a key', async () => {
