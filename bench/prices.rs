@@ -7,26 +7,9 @@
 //! accounts, that work, the summary as JSON; `pipeline_ns`), and the summary the caller checks
 //! against the wasm build's.
 
-use std::{error::Error, hint::black_box, time::Instant};
+use std::{error::Error, hint::black_box};
 
-use cartera::bench_support::{as_inputs, prices_and_value, read_accounts, read_canned, summary};
-
-/// Nanoseconds per call of `op`, for each of `runs` runs of `iterations` calls (after one
-/// untimed warm-up run).
-fn time_runs(iterations: u32, runs: u32, mut op: impl FnMut() -> Result<(), Box<dyn Error>>) -> Result<Vec<u128>, Box<dyn Error>> {
-    for _ in 0..iterations {
-        op()?;
-    }
-    let mut per_op = Vec::new();
-    for _ in 0..runs {
-        let start = Instant::now();
-        for _ in 0..iterations {
-            op()?;
-        }
-        per_op.push(start.elapsed().as_nanos() / u128::from(iterations.max(1)));
-    }
-    Ok(per_op)
-}
+use cartera::bench_support::{as_inputs, prices_and_value, read_accounts, read_canned, summary, time_runs};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();

@@ -6,9 +6,10 @@
 //! whole path `benchValue` takes in wasm — parse both JSON texts, value, serialise the snapshot
 //! (`pipeline_ns`) — plus the snapshot's total so the caller can check both builds agree.
 
-use std::{error::Error, hint::black_box, time::Instant};
+use std::{error::Error, hint::black_box};
 
 use cartera::{
+    bench_support::time_runs,
     exchange::{Balance, HttpResponse, Ticker, bitso},
     exchange_id::ExchangeId,
     portfolio::{AccountBalances, Snapshot, build_snapshot},
@@ -41,23 +42,6 @@ fn value(accounts: &[BenchAccount], tickers: &[Ticker], quote: &str) -> Snapshot
         })
         .collect();
     build_snapshot(&inputs, tickers, quote, 0)
-}
-
-/// Nanoseconds per call of `op`, for each of `runs` runs of `iterations` calls (after one
-/// untimed warm-up run).
-fn time_runs(iterations: u32, runs: u32, mut op: impl FnMut() -> Result<(), Box<dyn Error>>) -> Result<Vec<u128>, Box<dyn Error>> {
-    for _ in 0..iterations {
-        op()?;
-    }
-    let mut per_op = Vec::new();
-    for _ in 0..runs {
-        let start = Instant::now();
-        for _ in 0..iterations {
-            op()?;
-        }
-        per_op.push(start.elapsed().as_nanos() / u128::from(iterations.max(1)));
-    }
-    Ok(per_op)
 }
 
 fn main() -> Result<(), Box<dyn Error>> {

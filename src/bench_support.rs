@@ -193,6 +193,28 @@ pub fn summary(outcome: &Outcome) -> serde_json::Value {
     })
 }
 
+/// Nanoseconds per call of `op`, for each of `runs` runs of `iterations` calls (after one
+/// untimed warm-up run); the native benchmark examples share it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn time_runs(
+    iterations: u32,
+    runs: u32,
+    mut op: impl FnMut() -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<Vec<u128>, Box<dyn std::error::Error>> {
+    for _ in 0..iterations {
+        op()?;
+    }
+    let mut per_op = Vec::new();
+    for _ in 0..runs {
+        let start = std::time::Instant::now();
+        for _ in 0..iterations {
+            op()?;
+        }
+        per_op.push(start.elapsed().as_nanos() / u128::from(iterations.max(1)));
+    }
+    Ok(per_op)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -310,6 +310,19 @@ pub fn sanitize_code(code: &str) -> String {
     if looks_like_a_code { code.to_owned() } else { "unknown".to_owned() }
 }
 
+impl Error {
+    /// What an answer that is not the exchange's own (a CDN page, an empty body, broken JSON)
+    /// means: the exchange is unavailable when the status is an error, else the answer is malformed.
+    pub fn unreadable(exchange: ExchangeId, status: u16) -> Error {
+        if status >= 400 { Error::ExchangeUnavailable { exchange, status } } else { Error::MalformedResponse { exchange } }
+    }
+
+    /// A rate limit: the wait the answer named (capped when it was parsed), else `default_secs`.
+    pub fn rate_limited(exchange: ExchangeId, named_ms: Option<u64>, default_secs: u64) -> Error {
+        Error::RateLimited { exchange, retry_after_ms: named_ms.unwrap_or_else(|| capped_wait_ms(default_secs)) }
+    }
+}
+
 /// A wait in milliseconds from a hint in seconds, capped at [`MAX_RETRY_AFTER_MS`] and at least
 /// one second.
 pub fn capped_wait_ms(seconds: u64) -> u64 {

@@ -58,7 +58,7 @@ use super::{
     merge_balances,
 };
 use crate::{
-    error::{Error, Result, capped_wait_ms, sanitize_code},
+    error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
     secret::Credentials,
     signing::hmac_sha256_hex,
@@ -647,7 +647,7 @@ struct ErrorBody<'a> {
 fn read_body(response: HttpResponse<'_>) -> Result<&str> {
     match response.status {
         // 429: over the request weight; 418: the IP is banned for having gone on after 429s.
-        418 | 429 => return Err(rate_limited(response)),
+        418 | 429 => return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS)),
         // "Service unavailable from a restricted location".
         451 => return Err(Error::LocationRestricted { exchange: EXCHANGE }),
         // The web application firewall (an HTML page), or Binance's own servers.
@@ -690,18 +690,13 @@ fn map_error_code(code: &str, response: HttpResponse<'_>) -> Error {
         // INVALID_TIMESTAMP: outside recvWindow, or ahead of Binance's clock.
         "-1021" => Error::ClockSkew { exchange: EXCHANGE },
         // TOO_MANY_REQUESTS.
-        "-1003" => rate_limited(response),
+        "-1003" => Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS),
         // UNKNOWN (internal error), TIMEOUT (backend), SERVER_BUSY, SERVICE_SHUTTING_DOWN.
         "-1001" | "-1007" | "-1008" | "-1016" => {
             Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status }
         }
         other => Error::ExchangeRejected { exchange: EXCHANGE, code: sanitize_code(other) },
     }
-}
-
-fn rate_limited(response: HttpResponse<'_>) -> Error {
-    let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(LOCKOUT_SECS));
-    Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
 }
 
 fn malformed() -> Error {

@@ -33,7 +33,7 @@ use super::{
     Balance, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Ticker, json, merge_balances,
 };
 use crate::{
-    error::{Error, Result, capped_wait_ms, sanitize_code},
+    error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
     nonce::NonceFormat,
     secret::Credentials,
@@ -181,40 +181,26 @@ pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
 /// answer stands for.
 fn read_rows(response: HttpResponse<'_>) -> Result<Vec<&RawValue>> {
     if response.status == 429 {
-        return Err(rate_limited(response));
+        return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS));
     }
     // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
     let Some(text) = response.text() else {
-        return Err(unreadable(response.status));
+        return Err(Error::unreadable(EXCHANGE, response.status));
     };
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
             let Ok(elements) = serde_json::from_str::<Vec<&RawValue>>(text) else {
-                return Err(unreadable(response.status));
+                return Err(Error::unreadable(EXCHANGE, response.status));
             };
             // A list of wallets, permissions or tickers starts with an array, never a string.
             if elements.first().and_then(|first| json::string(first)).is_some_and(|tag| tag == "error") {
                 return Err(map_error(&elements, response));
             }
-            if response.is_success() { Ok(elements) } else { Err(unreadable(response.status)) }
+            if response.is_success() { Ok(elements) } else { Err(Error::unreadable(EXCHANGE, response.status)) }
         }
         Some(b'{') => Err(map_error_object(text, response)),
-        _ => Err(unreadable(response.status)),
+        _ => Err(Error::unreadable(EXCHANGE, response.status)),
     }
-}
-
-/// A body that is not Bitfinex's: a CDN page, an empty body, or broken JSON.
-fn unreadable(status: u16) -> Error {
-    if status >= 400 {
-        Error::ExchangeUnavailable { exchange: EXCHANGE, status }
-    } else {
-        Error::MalformedResponse { exchange: EXCHANGE }
-    }
-}
-
-fn rate_limited(response: HttpResponse<'_>) -> Error {
-    let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(LOCKOUT_SECS));
-    Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
 }
 
 /// Maps `["error", CODE, "message"]`
@@ -222,7 +208,7 @@ fn rate_limited(response: HttpResponse<'_>) -> Error {
 /// has to do.
 fn map_error(elements: &[&RawValue], response: HttpResponse<'_>) -> Error {
     let Some((code, _)) = elements.get(1).and_then(|code| json::code(code)) else {
-        return unreadable(response.status);
+        return Error::unreadable(EXCHANGE, response.status);
     };
     match code.as_str() {
         // "apikey: invalid" for an unknown key, "apikey: digest invalid" for a bad signature.
@@ -240,7 +226,7 @@ fn map_error(elements: &[&RawValue], response: HttpResponse<'_>) -> Error {
             }
         }
         // "ratelimit: error".
-        "11010" => rate_limited(response),
+        "11010" => Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS),
         // The platform is in maintenance.
         "20060" => Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status },
         other => Error::ExchangeRejected { exchange: EXCHANGE, code: sanitize_code(other) },
@@ -257,9 +243,9 @@ struct ErrorObject<'a> {
 fn map_error_object(text: &str, response: HttpResponse<'_>) -> Error {
     let error = serde_json::from_str::<ErrorObject<'_>>(text).ok().and_then(|object| object.error);
     match error.and_then(json::string).as_deref() {
-        Some("ERR_RATE_LIMIT") => rate_limited(response),
+        Some("ERR_RATE_LIMIT") => Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS),
         Some("temporarily_unavailable") => Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status },
-        _ => unreadable(response.status),
+        _ => Error::unreadable(EXCHANGE, response.status),
     }
 }
 

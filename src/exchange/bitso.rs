@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use super::{Balance, Exchange, Flow, HttpRequest, HttpResponse, Method, OneRequest, Ticker, json, merge_balances};
 use crate::{
-    error::{Error, Result, capped_wait_ms, sanitize_code},
+    error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
     secret::Credentials,
     signing::hmac_sha256_hex,
@@ -169,44 +169,30 @@ struct RawTicker<'a> {
 /// The `payload` of a successful answer, or the error the answer stands for.
 fn read_payload(response: HttpResponse<'_>) -> Result<&RawValue> {
     if matches!(response.status, 420 | 429) {
-        return Err(rate_limited(response));
+        return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS));
     }
     // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
     let Some(document) = response.text().and_then(|text| serde_json::from_str::<Envelope<'_>>(text).ok())
     else {
-        return Err(unreadable(response.status));
+        return Err(Error::unreadable(EXCHANGE, response.status));
     };
     if document.success.is_some_and(json::truthy) {
         return match document.payload {
             Some(payload) if response.is_success() => Ok(payload),
-            _ => Err(unreadable(response.status)),
+            _ => Err(Error::unreadable(EXCHANGE, response.status)),
         };
     }
     match document.error.and_then(|error| error.code) {
         Some(code) => Err(map_error_code(code, response)),
-        None => Err(unreadable(response.status)),
+        None => Err(Error::unreadable(EXCHANGE, response.status)),
     }
-}
-
-/// A body that is not Bitso's envelope: a CDN page, an empty body, or broken JSON.
-fn unreadable(status: u16) -> Error {
-    if status >= 400 {
-        Error::ExchangeUnavailable { exchange: EXCHANGE, status }
-    } else {
-        Error::MalformedResponse { exchange: EXCHANGE }
-    }
-}
-
-fn rate_limited(response: HttpResponse<'_>) -> Error {
-    let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(LOCKOUT_SECS));
-    Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
 }
 
 /// Maps Bitso's error codes (<https://docs.bitso.com/bitso-api/docs/error-codes>) to what the
 /// user has to do.
 fn map_error_code(code: &RawValue, response: HttpResponse<'_>) -> Error {
     let Some((text, is_number)) = json::code(code) else {
-        return unreadable(response.status);
+        return Error::unreadable(EXCHANGE, response.status);
     };
     // Before four-digit codes Bitso answered numbers; 104 was "nonce must be higher".
     if is_number && text == "104" {
@@ -223,7 +209,7 @@ fn map_error_code(code: &RawValue, response: HttpResponse<'_>) -> Error {
         "0211" | "0213" => Error::IpNotAllowed { exchange: EXCHANGE },
         "0216" | "0705" => Error::AccountRestricted { exchange: EXCHANGE },
         "0326" => Error::KeyInactive { exchange: EXCHANGE },
-        "0801" | "0802" => rate_limited(response),
+        "0801" | "0802" => Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS),
         // Category 01 and 11 are Bitso's internal errors.
         internal if internal.starts_with("01") || internal.starts_with("11") => {
             Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status }

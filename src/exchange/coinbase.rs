@@ -45,7 +45,7 @@ use super::{
     merge_balances,
 };
 use crate::{
-    error::{Error, Result, capped_wait_ms, sanitize_code},
+    error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
     secret::Credentials,
 };
@@ -406,8 +406,7 @@ fn error_for(response: HttpResponse<'_>) -> Error {
     let says = |phrase: &str| mentions(text, phrase);
     let status = response.status;
     if status == 429 || says("rate_limit_exceeded") || says("resource_exhausted") {
-        let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(RATE_LIMIT_SECS));
-        return Error::RateLimited { exchange: EXCHANGE, retry_after_ms };
+        return Error::rate_limited(EXCHANGE, response.retry_after_ms, RATE_LIMIT_SECS);
     }
     if status >= 500 {
         return Error::ExchangeUnavailable { exchange: EXCHANGE, status };

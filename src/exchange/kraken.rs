@@ -408,14 +408,12 @@ fn unreadable(response: HttpResponse<'_>) -> Error {
     match response.status {
         429 => rate_limited(response),
         // Cloudflare's 520 and other pages in front of the API, an empty 502, a 403 block page.
-        status if status >= 400 => Error::ExchangeUnavailable { exchange: EXCHANGE, status },
-        _ => Error::MalformedResponse { exchange: EXCHANGE },
+        status => Error::unreadable(EXCHANGE, status),
     }
 }
 
 fn rate_limited(response: HttpResponse<'_>) -> Error {
-    let retry_after_ms = response.retry_after_ms.unwrap_or_else(|| capped_wait_ms(RATE_LIMIT_SECS));
-    Error::RateLimited { exchange: EXCHANGE, retry_after_ms }
+    Error::rate_limited(EXCHANGE, response.retry_after_ms, RATE_LIMIT_SECS)
 }
 
 /// `EService:Throttled: <unix seconds>` names the instant requests are taken again.

@@ -30,12 +30,17 @@ fn every_adapter_names_itself() {
 fn the_pages_registry_lists_each_adapters_hosts() {
     let registry = read("extension/shared/exchanges.js");
     let body = registry.split("EXCHANGES = Object.freeze({").nth(1).and_then(|rest| rest.split("});").next()).unwrap_or("");
+    // Entries are `id: { origins: ['…', …], … }`, on one line or several; comments are skipped.
+    let code: String = body.lines().map(str::trim).filter(|line| !line.starts_with("//")).collect::<Vec<_>>().join(" ");
     let mut listed = BTreeSet::new();
-    for line in body.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("//")) {
-        let (id, rest) = line.split_once(':').unwrap_or_else(|| panic!("unexpected line {line:?}"));
-        let exchange = ExchangeId::parse(id.trim()).unwrap_or_else(|| panic!("{id} is not an exchange the core knows"));
-        let origin_list = rest.split("origins: [").nth(1).and_then(|list| list.split(']').next()).unwrap_or("");
-        let origins: BTreeSet<String> = origin_list
+    for entry in code.split("origins: [").skip(1).zip(code.split("origins: [")) {
+        let (list, before) = entry;
+        let id = before.rsplit('{').nth(1).and_then(|head| head.trim().trim_end_matches(':').rsplit([' ', ',']).next()).unwrap_or("");
+        let exchange = ExchangeId::parse(id).unwrap_or_else(|| panic!("{id:?} is not an exchange the core knows"));
+        let origins: BTreeSet<String> = list
+            .split(']')
+            .next()
+            .unwrap_or("")
             .split('\'')
             .skip(1)
             .step_by(2)
