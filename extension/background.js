@@ -627,6 +627,8 @@ async function savePortfolio(message) {
 async function deletePortfolio(message) {
   const id = requirePortfolioId(message.id);
   const target = message.target === undefined ? null : requirePortfolioId(message.target);
+  // The core knows which history keys are the portfolio's.
+  await engineReady();
   const reply = await exclusive(async () => {
     const current = await local.get(['portfolios', 'accounts', 'manual', 'portfolioSnapshots', 'portfolioHistoryViews']);
     const list = portfolioList(current.portfolios);
