@@ -1,12 +1,12 @@
 // The mock exchange and the independent calculator, on their own (no browser).
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 
 import { expectedPortfolio, priceOf, Q } from './expected.mjs';
 import { ACCOUNT_A, ACCOUNT_B, TICKERS } from './fixtures.mjs';
 import { HOST, makeCertificate, sign, startMockBitso } from './mock-bitso.mjs';
+import { requestMock } from './mock-server.mjs';
 
 let nonceCounter = 0;
 /** A nonce v2: 13-digit epoch ms + a 6-digit salt. */
@@ -16,29 +16,7 @@ function nonce() {
 
 /** GET through TLS with the mock's certificate as the only trusted root, as api.bitso.com. */
 function get(port, path, headers = {}, { timeout = 5000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, method: 'GET', servername: HOST, ca: makeCertificate().cert,
-        headers: { host: HOST, ...headers }, timeout },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          let body = null;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            /* not JSON */
-          }
-          resolve({ status: res.statusCode, text, body, headers: res.headers });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
+  return requestMock({ port, host: HOST, ca: makeCertificate().cert, path, headers, timeout });
 }
 
 function signedGet(port, account, path, n = nonce(), key = account.apiKey) {

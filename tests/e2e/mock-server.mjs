@@ -14,7 +14,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:https';
+import { createServer, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -146,4 +146,34 @@ export function faultTable(validate = () => {}) {
 /** A redirect to a host no exchange owns: the client must refuse to follow it. */
 export function redirectResponse() {
   return { status: 302, type: 'text/plain', body: 'moved', headers: { location: `https://${STRAY_HOST}/collect` } };
+}
+
+/**
+ * One HTTPS request to a mock as `host`, with `ca` (the mock's certificate) the only trusted root,
+ * for the mocks' own tests: `{ status, text, body (the JSON, or null), headers }`.
+ */
+export function requestMock({ port, host, ca, method = 'GET', path, headers = {}, body, timeout = 5000 }) {
+  return new Promise((resolve, reject) => {
+    const length = body ? { 'content-length': Buffer.byteLength(body) } : {};
+    const req = request(
+      { host: '127.0.0.1', port, path, method, servername: host, ca, headers: { host, ...headers, ...length }, timeout },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => {
+          let json = null;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode, text, body: json, headers: res.headers });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -2,10 +2,9 @@
 // as Binance documents it, and sent over TLS as api.binance.com.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 
-import { makeCertificate, STRAY_HOST, startMockServer } from '../mock-server.mjs';
+import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import {
   booksOf, createBinance, expectedHoldings, GEO_BLOCK_MESSAGE, HOST, SAMPLE_ACCOUNT, SAMPLE_MARKETS,
 } from './binance.mjs';
@@ -25,29 +24,7 @@ const OTHER = {
 const hmac = (secret, payload) => createHmac('sha256', secret).update(payload).digest('hex');
 
 function send(port, { method = 'GET', path, headers = {}, body = '' }, { timeout = 5000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, method, servername: HOST, ca: makeCertificate([HOST, STRAY_HOST]).cert,
-        headers: { host: HOST, ...headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) }, timeout },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          let json = null;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            /* not JSON */
-          }
-          resolve({ status: res.statusCode, text, body: json, headers: res.headers });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return requestMock({ port, host: HOST, ca: makeCertificate([HOST, STRAY_HOST]).cert, method, path, headers, body, timeout });
 }
 
 /** A signed GET: `timestamp` first, the endpoint's parameters, `recvWindow`, then the signature. */

@@ -2,10 +2,9 @@
 // under the real host names.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 
-import { makeCertificate, STRAY_HOST, startMockServer } from '../mock-server.mjs';
+import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import bitfinexSamples, {
   AUTH_HOST, createBitfinex, expectedHoldings, plainDecimal, PUBLIC_HOST, SAMPLE_ACCOUNT, SAMPLE_MARKETS,
 } from './bitfinex.mjs';
@@ -32,29 +31,7 @@ function signature(secret, path, n, body) {
 let certificate;
 /** One HTTPS request to the mock as `host`, trusting only the mock's certificate. */
 function send(port, host, method, path, { headers = {}, body, timeout = 5000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, method, servername: host, ca: certificate, headers: { host, ...headers }, timeout },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => {
-          let json = null;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            /* not JSON */
-          }
-          resolve({ status: res.statusCode, text, body: json, headers: res.headers });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
+  return requestMock({ port, host, ca: certificate, method, path, headers, body, timeout });
 }
 
 function signedPost(port, account, path, { n = nonce(), body = '{}', signedBody = body, key = account.apiKey, headers = {} } = {}) {

@@ -2,10 +2,9 @@
 // written from Coinbase's docs and the official SDK independently of the mock's own verifier.
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
-import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 
-import { makeCertificate, STRAY_HOST, startMockServer } from '../mock-server.mjs';
+import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import {
   ACCOUNTS_PATH, coinbaseAccount, createCoinbase, expectedHoldings, HOST, KEY_PERMISSIONS_PATH, PRODUCTS_PATH,
   SAMPLE_ACCOUNT, SAMPLE_MARKETS, SECOND_ACCOUNT,
@@ -50,31 +49,7 @@ function token(account, { method = 'GET', path = ACCOUNTS_PATH, now = Date.now()
 
 /** A request through TLS with the mock's certificate as the only trusted root, as api.coinbase.com. */
 function send(port, { method = 'GET', path, headers = {}, timeout = 5000 }) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1', port, path, method, servername: HOST, ca: makeCertificate([HOST, STRAY_HOST]).cert,
-        headers: { host: HOST, ...headers }, timeout,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          let json = null;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            /* not JSON */
-          }
-          resolve({ status: res.statusCode, text, body: json, headers: res.headers });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
+  return requestMock({ port, host: HOST, ca: makeCertificate([HOST, STRAY_HOST]).cert, method, path, headers, timeout });
 }
 
 /** A signed GET of `path` for `account`. */

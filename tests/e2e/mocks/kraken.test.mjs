@@ -2,10 +2,9 @@
 // from Kraken's docs independently of the mock's own signer.
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 
-import { makeCertificate, STRAY_HOST, startMockServer } from '../mock-server.mjs';
+import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import {
   createKraken, ERRORS, expectedHoldings, HOST, marketsFrom, SAMPLE_ACCOUNT, SAMPLE_MARKETS, SECOND_ACCOUNT, sign,
 } from './kraken.mjs';
@@ -27,32 +26,7 @@ function nonce() {
 
 /** A request through TLS with the mock's certificate as the only trusted root, as api.kraken.com. */
 function send(port, { method = 'GET', path, headers = {}, body, timeout = 5000 }) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1', port, path, method, servername: HOST, ca: makeCertificate([HOST, STRAY_HOST]).cert,
-        headers: { host: HOST, ...headers }, timeout,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          let json = null;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            /* not JSON */
-          }
-          resolve({ status: res.statusCode, text, body: json, headers: res.headers });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
+  return requestMock({ port, host: HOST, ca: makeCertificate([HOST, STRAY_HOST]).cert, method, path, headers, body, timeout });
 }
 
 /** A signed POST to a private method with `params` after the nonce. */
