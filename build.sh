@@ -253,7 +253,7 @@ run_tests() {
   trap 'summarise $?; rm -rf "$LOG_DIR"' EXIT
 
   step "cargo test (native)"
-  run_logged cargo-test cargo test
+  run_logged cargo-test cargo test --workspace
   step_done
 
   local targets=() target

@@ -10,12 +10,17 @@ use rust_decimal::Decimal;
 /// Exponents, `NaN`, infinities, thousands separators and surrounding spaces are refused:
 /// exchanges send plain decimals, and anything else is a sign of a malformed response.
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let plain = !digits.is_empty()
-        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && digits.chars().filter(|&c| c == '.').count() <= 1
-        && digits.chars().any(|c| c.is_ascii_digit());
-    if !plain {
+    let digits = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    // One pass over the bytes: prices are parsed by the thousand on every refresh.
+    let (mut points, mut has_digit) = (0usize, false);
+    for byte in digits {
+        match byte {
+            b'0'..=b'9' => has_digit = true,
+            b'.' => points += 1,
+            _ => return None,
+        }
+    }
+    if !has_digit || points > 1 {
         return None;
     }
     Decimal::from_str(text).ok()
@@ -39,7 +44,9 @@ pub fn parse_typed_decimal(text: &str, decimal: char) -> Option<Decimal> {
     let is_group = |c: char| c == group || c == ' ' || c == '\u{a0}' || c == '\u{202f}';
     let groups: Vec<&str> = whole.split(is_group).collect();
     let grouped_well = match groups.split_first() {
-        Some((first, rest)) if !rest.is_empty() => (1..=3).contains(&first.len()) && rest.iter().all(|group| group.len() == 3),
+        Some((first, rest)) if !rest.is_empty() => {
+            (1..=3).contains(&first.len()) && rest.iter().all(|group| group.len() == 3)
+        }
         _ => true,
     };
     let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
@@ -58,7 +65,9 @@ pub fn parse_typed_decimal(text: &str, decimal: char) -> Option<Decimal> {
 /// would need more than 28 decimal places, or a value beyond a decimal's range, is refused rather
 /// than rounded.
 pub fn parse_exchange_decimal(text: &str) -> Option<Decimal> {
-    let Some(split) = text.find(['e', 'E']) else { return parse_decimal(text) };
+    let Some(split) = text.bytes().position(|b| b == b'e' || b == b'E') else {
+        return parse_decimal(text);
+    };
     let (mantissa, exponent) = (&text[..split], &text[split + 1..]);
     let mantissa = parse_decimal(mantissa)?;
     let exponent_digits = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);

@@ -44,17 +44,13 @@
 //! the message is never read. HTTP 429 and 418 are rate limits and IP bans, 451 a location
 //! Binance does not serve, 403 its web application firewall.
 
-use std::{borrow::Cow, collections::BTreeSet, fmt};
+use std::{borrow::Cow, collections::BTreeSet};
 
 use rust_decimal::Decimal;
-use serde::{
-    Deserialize, Deserializer,
-    de::{SeqAccess, Visitor},
-};
-use serde_json::value::RawValue;
 
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker, json,
+    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
+    json::{Items, JsonDecimal as _, Value},
     merge_balances,
 };
 use crate::{
@@ -98,11 +94,11 @@ const LOCKOUT_SECS: u64 = 60;
 /// rather than guess.
 pub const QUOTE_ASSETS: &[&str] = &[
     // Stablecoins.
-    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "USD1", "AEUR", "EURI", "BIDR", "IDRT", "PAX", "DAI", "VAI", "UST",
-    // Crypto.
-    "DOGE", "BTC", "ETH", "BNB", "XRP", "TRX", "DOT",
-    // Fiat.
-    "EUR", "GBP", "TRY", "BRL", "ARS", "MXN", "COP", "JPY", "AUD", "UAH", "PLN", "RON", "ZAR", "IDR", "CZK", "RUB", "NGN",
+    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "USD1", "AEUR", "EURI", "BIDR", "IDRT", "PAX", "DAI", "VAI",
+    "UST", // Crypto.
+    "DOGE", "BTC", "ETH", "BNB", "XRP", "TRX", "DOT", // Fiat.
+    "EUR", "GBP", "TRY", "BRL", "ARS", "MXN", "COP", "JPY", "AUD", "UAH", "PLN", "RON", "ZAR", "IDR", "CZK", "RUB",
+    "NGN",
 ];
 
 /// Binance's names that differ from the common ticker: ccxt's `commonCurrencies` for Binance
@@ -178,14 +174,8 @@ struct ServerClock {
 impl ServerClock {
     /// Reads a `/api/v3/time` answer that arrived at `now_ms`.
     fn read(response: HttpResponse<'_>, now_ms: u64) -> Result<Self> {
-        #[derive(Deserialize)]
-        struct ServerTime {
-            #[serde(rename = "serverTime")]
-            server_time: u64,
-        }
-        let body = read_body(response)?;
-        let time: ServerTime = serde_json::from_str(body).map_err(|_| malformed())?;
-        let server = i64::try_from(time.server_time).map_err(|_| malformed())?;
+        let time = read_body(response)?.get("serverTime").and_then(Value::unsigned).ok_or_else(malformed)?;
+        let server = i64::try_from(time).map_err(|_| malformed())?;
         let now = i64::try_from(now_ms).map_err(|_| malformed())?;
         Ok(Self { offset_ms: server.checked_sub(now).ok_or_else(malformed)? })
     }
@@ -271,7 +261,12 @@ impl Flow<Vec<Balance>> for Holdings {
             (Some(answer), true, None) => {
                 let clock = ServerClock::read(answer, context.now_ms())?;
                 self.clock = Some(clock);
-                let first = vec![Call::Account, Call::Funding, Call::Earn(EarnKind::Flexible, 1), Call::Earn(EarnKind::Locked, 1)];
+                let first = vec![
+                    Call::Account,
+                    Call::Funding,
+                    Call::Earn(EarnKind::Flexible, 1),
+                    Call::Earn(EarnKind::Locked, 1),
+                ];
                 self.send(first, clock, context)
             }
             _ => Err(out_of_turn()),
@@ -284,7 +279,8 @@ impl Flow<Vec<Balance>> for Holdings {
             return Err(out_of_turn());
         };
         // A rate limit anywhere in the batch comes first: it must be honoured.
-        let rate_limited = |answer: &HttpResponse<'_>| read_body(*answer).err().filter(|e| matches!(e, Error::RateLimited { .. }));
+        let rate_limited =
+            |answer: &HttpResponse<'_>| read_body(*answer).err().filter(|e| matches!(e, Error::RateLimited { .. }));
         if let Some(limit) = answers.iter().find_map(rate_limited) {
             return Err(limit);
         }
@@ -383,234 +379,122 @@ impl Flow<KeyScope> for ScopeFlow {
 /// Reads an `apiRestrictions` answer. Trading is any of spot and margin, margin, futures,
 /// options, portfolio margin or FIX trading; transfer is internal or universal transfer.
 pub fn parse_key_scope(response: HttpResponse<'_>) -> Result<KeyScope> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Restrictions {
-        // Required, though not needed: it tells this answer from any other object.
-        #[serde(rename = "enableReading")]
-        _enable_reading: bool,
-        #[serde(default)]
-        enable_spot_and_margin_trading: bool,
-        #[serde(default)]
-        enable_margin: bool,
-        #[serde(default)]
-        enable_futures: bool,
-        #[serde(default)]
-        enable_vanilla_options: bool,
-        #[serde(default)]
-        enable_portfolio_margin_trading: bool,
-        #[serde(default)]
-        enable_fix_api_trade: bool,
-        #[serde(default)]
-        enable_withdrawals: bool,
-        #[serde(default)]
-        enable_internal_transfer: bool,
-        #[serde(default)]
-        permits_universal_transfer: bool,
-    }
-    let body = read_body(response)?;
-    let r: Restrictions = serde_json::from_str(body).map_err(|_| malformed())?;
+    let restrictions = read_body(response)?;
+    // `enableReading` is required, though not needed: it tells this answer from any other object.
+    restrictions.get("enableReading").and_then(Value::boolean).ok_or_else(malformed)?;
+    // A flag may be missing (older keys lack the newer ones); one that is there must be a boolean.
+    let flag = |name: &str| match restrictions.get(name) {
+        None => Ok(false),
+        Some(value) => value.boolean().ok_or_else(malformed),
+    };
     Ok(KeyScope {
-        trade: r.enable_spot_and_margin_trading
-            || r.enable_margin
-            || r.enable_futures
-            || r.enable_vanilla_options
-            || r.enable_portfolio_margin_trading
-            || r.enable_fix_api_trade,
-        withdraw: r.enable_withdrawals,
-        transfer: r.enable_internal_transfer || r.permits_universal_transfer,
+        trade: flag("enableSpotAndMarginTrading")?
+            || flag("enableMargin")?
+            || flag("enableFutures")?
+            || flag("enableVanillaOptions")?
+            || flag("enablePortfolioMarginTrading")?
+            || flag("enableFixApiTrade")?,
+        withdraw: flag("enableWithdrawals")?,
+        transfer: flag("enableInternalTransfer")? || flag("permitsUniversalTransfer")?,
     })
 }
 
-#[derive(Deserialize)]
-struct Account<'a> {
-    #[serde(borrow)]
-    balances: Vec<SpotRow<'a>>,
-}
-
-#[derive(Deserialize)]
-struct SpotRow<'a> {
-    #[serde(borrow)]
-    asset: Cow<'a, str>,
-    #[serde(borrow)]
-    free: &'a RawValue,
-    #[serde(borrow)]
-    locked: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-struct FundingRow<'a> {
-    #[serde(borrow)]
-    asset: Cow<'a, str>,
-    #[serde(borrow)]
-    free: &'a RawValue,
-    #[serde(borrow)]
-    locked: &'a RawValue,
-    #[serde(borrow)]
-    freeze: &'a RawValue,
-    #[serde(borrow)]
-    withdrawing: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-struct EarnPage<'a> {
-    #[serde(borrow)]
-    rows: Vec<EarnRow<'a>>,
-    total: u64,
-}
-
-#[derive(Deserialize)]
-struct EarnRow<'a> {
-    #[serde(borrow)]
-    asset: Cow<'a, str>,
-    /// Flexible positions.
-    #[serde(borrow, rename = "totalAmount")]
-    total_amount: Option<&'a RawValue>,
-    /// Locked positions.
-    #[serde(borrow)]
-    amount: Option<&'a RawValue>,
-}
-
-/// Reads the spot balances of an `/api/v3/account` answer, each with Binance's own code (for
-/// the `LD` rule) and as a Cartera balance. `LD` entries are still among them.
-pub fn parse_account(response: HttpResponse<'_>) -> Result<Vec<(String, Balance)>> {
-    let body = read_body(response)?;
-    let account: Account<'_> = serde_json::from_str(body).map_err(|_| malformed())?;
-    if account.balances.len() > MAX_ROWS {
-        return Err(malformed());
+/// The rows of a list, refused past [`MAX_ROWS`]: a balance that cannot be read, or one too
+/// many, fails the whole answer, since dropping it would show a smaller portfolio than the user
+/// owns.
+fn read_rows<T>(rows: Option<Items<'_>>, read: impl Fn(Value<'_>) -> Option<T>) -> Result<Vec<T>> {
+    let mut parsed = Vec::new();
+    for row in rows.ok_or_else(malformed)? {
+        if parsed.len() == MAX_ROWS {
+            return Err(malformed());
+        }
+        parsed.push(read(row).ok_or_else(malformed)?);
     }
-    // A balance that cannot be read fails the whole answer: dropping it would show a smaller
-    // portfolio than the user owns.
-    account
-        .balances
-        .iter()
-        .map(|row| {
-            let free = json::decimal(row.free)?;
-            let locked = json::decimal(row.locked)?;
-            let total = free.checked_add(locked)?;
-            let balance =
-                Balance { currency: cartera_code(&row.asset)?, total, available: free, locked, earning: Decimal::ZERO };
-            Some((row.asset.trim().to_owned(), balance))
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(malformed)
+    Ok(parsed)
+}
+
+/// An asset code field, Binance's own spelling (for the `LD` rule) and Cartera's.
+fn asset_of(row: Value<'_>) -> Option<(String, String)> {
+    let asset = row.get("asset")?.string()?;
+    Some((asset.trim().to_owned(), cartera_code(&asset)?))
+}
+
+/// Reads the spot balances of an `/api/v3/account` answer (`{"balances": [{"asset", "free",
+/// "locked"}, …]}`), each with Binance's own code (for the `LD` rule) and as a Cartera balance.
+/// `LD` entries are still among them.
+pub fn parse_account(response: HttpResponse<'_>) -> Result<Vec<(String, Balance)>> {
+    let account = read_body(response)?;
+    read_rows(account.get("balances").and_then(Value::items), |row| {
+        let (asset, currency) = asset_of(row)?;
+        let free = row.get("free")?.decimal()?;
+        let locked = row.get("locked")?.decimal()?;
+        let total = free.checked_add(locked)?;
+        Some((asset, Balance { currency, total, available: free, locked, earning: Decimal::ZERO }))
+    })
 }
 
 /// Reads a Funding wallet answer: everything but `free` is held back (in orders, frozen, or on
 /// its way out).
 pub fn parse_funding(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
-    let body = read_body(response)?;
-    let rows: Vec<FundingRow<'_>> = serde_json::from_str(body).map_err(|_| malformed())?;
-    if rows.len() > MAX_ROWS {
-        return Err(malformed());
-    }
-    rows.iter()
-        .map(|row| {
-            let free = json::decimal(row.free)?;
-            let held = json::decimal(row.locked)?
-                .checked_add(json::decimal(row.freeze)?)?
-                .checked_add(json::decimal(row.withdrawing)?)?;
-            let total = free.checked_add(held)?;
-            Some(Balance { currency: cartera_code(&row.asset)?, total, available: free, locked: held, earning: Decimal::ZERO })
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(malformed)
+    read_rows(read_body(response)?.items(), |row| {
+        let (_, currency) = asset_of(row)?;
+        let free = row.get("free")?.decimal()?;
+        let held = row
+            .get("locked")?
+            .decimal()?
+            .checked_add(row.get("freeze")?.decimal()?)?
+            .checked_add(row.get("withdrawing")?.decimal()?)?;
+        let total = free.checked_add(held)?;
+        Some(Balance { currency, total, available: free, locked: held, earning: Decimal::ZERO })
+    })
 }
 
 /// Reads one page of Earn positions: each with Binance's code and as a balance that is all
 /// earning (it cannot be spent before it is redeemed), and the number of positions in all pages.
 fn parse_earn_page(response: HttpResponse<'_>, kind: EarnKind) -> Result<(Vec<(String, Balance)>, u64)> {
-    let body = read_body(response)?;
-    let page: EarnPage<'_> = serde_json::from_str(body).map_err(|_| malformed())?;
-    if page.rows.len() > MAX_ROWS {
-        return Err(malformed());
-    }
-    let positions = page
-        .rows
-        .iter()
-        .map(|row| {
-            let amount = match kind {
-                EarnKind::Flexible => row.total_amount,
-                EarnKind::Locked => row.amount,
-            };
-            let amount = json::decimal(amount?)?;
-            let currency = cartera_code(&row.asset)?;
-            let balance =
-                Balance { currency, total: amount, available: Decimal::ZERO, locked: Decimal::ZERO, earning: amount };
-            Some((row.asset.trim().to_owned(), balance))
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(malformed)?;
-    Ok((positions, page.total))
+    let page = read_body(response)?;
+    let total = page.get("total").and_then(Value::unsigned).ok_or_else(malformed)?;
+    // `totalAmount` for flexible positions, `amount` for locked ones.
+    let amount_field = match kind {
+        EarnKind::Flexible => "totalAmount",
+        EarnKind::Locked => "amount",
+    };
+    let positions = read_rows(page.get("rows").and_then(Value::items), |row| {
+        let (asset, currency) = asset_of(row)?;
+        let amount = row.get_present(amount_field)?.decimal()?;
+        Some((
+            asset,
+            Balance { currency, total: amount, available: Decimal::ZERO, locked: Decimal::ZERO, earning: amount },
+        ))
+    })?;
+    Ok((positions, total))
 }
 
-/// Reads the tickers of a `/api/v3/ticker/24hr` answer, skipping rows it cannot use.
+/// Reads the tickers of a `/api/v3/ticker/24hr` answer, skipping rows it cannot use. Each row is
+/// read in place: the megabyte of rows is never copied into a document tree.
 pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
-    let body = read_body(response)?;
-    serde_json::from_str::<TickerRows>(body).map(|rows| rows.0).map_err(|_| malformed())
+    let rows = read_body(response)?.rows(["symbol", "lastPrice", "volume", "priceChange"]).ok_or_else(malformed)?;
+    Ok(rows.take(MAX_ROWS).filter_map(|row| parse_ticker(row?)).collect())
 }
 
-/// The usable tickers of the answer's first [`MAX_ROWS`] rows, read one row at a time:
-/// each row is a borrowed slice of the answer, read into borrowed fields, so the megabyte of
-/// rows is never copied into a document tree.
-struct TickerRows(Vec<Ticker>);
-
-impl<'de> Deserialize<'de> for TickerRows {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct Rows;
-        impl<'de> Visitor<'de> for Rows {
-            type Value = TickerRows;
-
-            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str("an array of tickers")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<TickerRows, A::Error> {
-                let mut tickers = Vec::new();
-                let mut seen = 0usize;
-                while let Some(row) = seq.next_element::<&'de RawValue>()? {
-                    if seen < MAX_ROWS {
-                        tickers.extend(parse_ticker(row));
-                    }
-                    seen = seen.saturating_add(1);
-                }
-                Ok(TickerRows(tickers))
-            }
-        }
-        deserializer.deserialize_seq(Rows)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawTicker<'a> {
-    #[serde(borrow)]
-    symbol: Cow<'a, str>,
-    #[serde(borrow)]
-    last_price: &'a RawValue,
-    #[serde(borrow)]
-    volume: Option<&'a RawValue>,
-    #[serde(borrow)]
-    price_change: Option<&'a RawValue>,
-}
-
-/// One ticker, or `None` when it cannot price anything (a symbol that does not split, no
-/// positive last price, as delisted symbols show).
-fn parse_ticker(row: &RawValue) -> Option<Ticker> {
-    let row: RawTicker<'_> = serde_json::from_str(row.get()).ok()?;
-    let (base, quote) = split_symbol(&row.symbol)?;
-    let last = json::decimal(row.last_price)?;
+/// One ticker from a row's `symbol`, `lastPrice`, `volume` and `priceChange`, or `None` when it
+/// cannot price anything (a symbol that does not split, no positive last price, as delisted
+/// symbols show).
+fn parse_ticker([symbol, last, volume, change]: [Option<Value<'_>>; 4]) -> Option<Ticker> {
+    let symbol = symbol?.string()?;
+    let (base, quote) = split_symbol(&symbol)?;
+    let last = last?.decimal()?;
     if last <= Decimal::ZERO {
         return None;
     }
     Some(Ticker {
-        book: format!("binance:{}", row.symbol),
         base: cartera_code(base)?,
         quote: cartera_code(quote)?,
         last,
-        volume: row.volume.and_then(json::decimal).unwrap_or_default(),
-        change_24h: row.price_change.and_then(json::decimal),
+        volume: volume.and_then(Value::decimal).unwrap_or_default(),
+        change_24h: change.and_then(Value::decimal),
         created_at: None,
+        book: format!("binance:{symbol}"),
     })
 }
 
@@ -637,31 +521,25 @@ pub fn cartera_code(code: &str) -> Option<String> {
     Some(alias.map_or_else(|| code.to_ascii_lowercase(), |(_, common)| (*common).to_owned()))
 }
 
-#[derive(Deserialize)]
-struct ErrorBody<'a> {
-    #[serde(borrow)]
-    code: Option<&'a RawValue>,
-}
-
 /// The body of a successful answer, or the error the answer stands for.
-fn read_body(response: HttpResponse<'_>) -> Result<&str> {
+fn read_body(response: HttpResponse<'_>) -> Result<Value<'_>> {
     match response.status {
         // 429: over the request weight; 418: the IP is banned for having gone on after 429s.
-        418 | 429 => return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS)),
+        418 | 429 => {
+            return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS));
+        }
         // "Service unavailable from a restricted location".
         451 => return Err(Error::LocationRestricted { exchange: EXCHANGE }),
         // The web application firewall (an HTML page), or Binance's own servers.
-        403 | 500.. => return Err(Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status }),
+        403 | 500.. => {
+            return Err(Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status });
+        }
         _ => {}
     }
     if response.is_success() {
-        return response.text().ok_or_else(malformed);
+        return response.text().and_then(Value::parse).ok_or_else(malformed);
     }
-    let code = response
-        .text()
-        .and_then(|text| serde_json::from_str::<ErrorBody<'_>>(text).ok())
-        .and_then(|body| body.code)
-        .and_then(error_code);
+    let code = response.text().and_then(Value::parse).and_then(|body| body.get_present("code")).and_then(error_code);
     match code {
         Some(code) => Err(map_error_code(&code, response)),
         None if response.status >= 400 => {
@@ -673,8 +551,8 @@ fn read_body(response: HttpResponse<'_>) -> Result<&str> {
 
 /// Binance's error code as text (`-2015`), when `code` is a negative integer (as a JSON number,
 /// or a string in case an endpoint quotes it).
-fn error_code(code: &RawValue) -> Option<String> {
-    let text = json::string(code).map_or_else(|| code.get().to_owned(), Cow::into_owned);
+fn error_code(code: Value<'_>) -> Option<String> {
+    let text = code.string().map_or_else(|| code.raw().to_owned(), Cow::into_owned);
     let digits = text.strip_prefix('-')?;
     (!digits.is_empty() && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(text)
 }

@@ -26,11 +26,11 @@
 use std::borrow::Cow;
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::{
-    Balance, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Ticker, json, merge_balances,
+    Balance, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Ticker,
+    json::{JsonDecimal as _, Value},
+    merge_balances,
 };
 use crate::{
     error::{Error, Result, sanitize_code},
@@ -142,7 +142,7 @@ pub fn parse_wallets(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
     }
     // A wallet that cannot be read fails the whole answer: dropping it would show a smaller
     // portfolio than the user owns.
-    let wallets = rows.iter().map(|row| parse_wallet(row)).collect::<Option<Vec<_>>>().ok_or(malformed)?;
+    let wallets = rows.iter().map(|row| parse_wallet(*row)).collect::<Option<Vec<_>>>().ok_or(malformed)?;
     merge_balances(EXCHANGE, wallets.into_iter().flatten())
 }
 
@@ -158,7 +158,7 @@ pub fn parse_permissions(response: HttpResponse<'_>) -> Result<KeyScope> {
     for row in rows.iter().take(super::MAX_ROWS) {
         // A row that cannot be read could be the one granting a right: fail rather than call the
         // key read-only.
-        let (name, read, write) = parse_permission(row).ok_or_else(|| malformed.clone())?;
+        let (name, read, write) = parse_permission(*row).ok_or_else(|| malformed.clone())?;
         match name.as_ref() {
             "orders" | "positions" | "funding" => scope.trade |= write,
             "withdraw" | "ui_withdraw" => scope.withdraw |= write,
@@ -179,35 +179,29 @@ pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
 
 /// The rows of a successful answer (Bitfinex answers arrays of arrays), or the error the
 /// answer stands for.
-fn read_rows(response: HttpResponse<'_>) -> Result<Vec<&RawValue>> {
+fn read_rows(response: HttpResponse<'_>) -> Result<Vec<Value<'_>>> {
     if response.status == 429 {
         return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS));
     }
-    // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
-    let Some(text) = response.text() else {
+    let Some(document) = response.text().and_then(Value::parse) else {
         return Err(Error::unreadable(EXCHANGE, response.status));
     };
-    match text.trim_start().as_bytes().first() {
-        Some(b'[') => {
-            let Ok(elements) = serde_json::from_str::<Vec<&RawValue>>(text) else {
-                return Err(Error::unreadable(EXCHANGE, response.status));
-            };
-            // A list of wallets, permissions or tickers starts with an array, never a string.
-            if elements.first().and_then(|first| json::string(first)).is_some_and(|tag| tag == "error") {
-                return Err(map_error(&elements, response));
-            }
-            if response.is_success() { Ok(elements) } else { Err(Error::unreadable(EXCHANGE, response.status)) }
+    if let Some(elements) = document.items() {
+        let elements: Vec<Value<'_>> = elements.collect();
+        // A list of wallets, permissions or tickers starts with an array, never a string.
+        if elements.first().and_then(|first| first.string()).is_some_and(|tag| tag == "error") {
+            return Err(map_error(&elements, response));
         }
-        Some(b'{') => Err(map_error_object(text, response)),
-        _ => Err(Error::unreadable(EXCHANGE, response.status)),
+        return if response.is_success() { Ok(elements) } else { Err(Error::unreadable(EXCHANGE, response.status)) };
     }
+    Err(map_error_object(document, response))
 }
 
 /// Maps `["error", CODE, "message"]`
 /// (<https://docs.bitfinex.com/docs/abbreviations-glossary#errorinfo-codes>) to what the user
 /// has to do.
-fn map_error(elements: &[&RawValue], response: HttpResponse<'_>) -> Error {
-    let Some((code, _)) = elements.get(1).and_then(|code| json::code(code)) else {
+fn map_error(elements: &[Value<'_>], response: HttpResponse<'_>) -> Error {
+    let Some((code, _)) = elements.get(1).and_then(|code| code.code()) else {
         return Error::unreadable(EXCHANGE, response.status);
     };
     match code.as_str() {
@@ -218,7 +212,7 @@ fn map_error(elements: &[&RawValue], response: HttpResponse<'_>) -> Error {
         // 10001 is Bitfinex's generic error; only its message tells a missing permission
         // ("api_key: permission invalid") from anything else.
         "10001" => {
-            let message = elements.get(2).and_then(|message| json::string(message));
+            let message = elements.get(2).and_then(|message| message.string());
             if message.is_some_and(|message| message.to_ascii_lowercase().contains("permission")) {
                 Error::MissingPermission { exchange: EXCHANGE }
             } else {
@@ -233,16 +227,10 @@ fn map_error(elements: &[&RawValue], response: HttpResponse<'_>) -> Error {
     }
 }
 
-/// The JSON objects Bitfinex's edge answers with instead of its error arrays.
-#[derive(Deserialize)]
-struct ErrorObject<'a> {
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-}
-
-fn map_error_object(text: &str, response: HttpResponse<'_>) -> Error {
-    let error = serde_json::from_str::<ErrorObject<'_>>(text).ok().and_then(|object| object.error);
-    match error.and_then(json::string).as_deref() {
+/// Maps the JSON objects Bitfinex's edge answers with instead of its error arrays
+/// (`{"error": "ERR_RATE_LIMIT"}`).
+fn map_error_object(document: Value<'_>, response: HttpResponse<'_>) -> Error {
+    match document.get_present("error").and_then(Value::string).as_deref() {
         Some("ERR_RATE_LIMIT") => Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS),
         Some("temporarily_unavailable") => Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status },
         _ => Error::unreadable(EXCHANGE, response.status),
@@ -251,24 +239,21 @@ fn map_error_object(text: &str, response: HttpResponse<'_>) -> Error {
 
 /// One wallet row as a balance in Cartera's codes: `Some(None)` for a paper-trading currency
 /// (skipped), `None` when the row cannot be read.
-fn parse_wallet(row: &RawValue) -> Option<Option<Balance>> {
-    let fields: Vec<&RawValue> = serde_json::from_str(row.get()).ok()?;
+fn parse_wallet(row: Value<'_>) -> Option<Option<Balance>> {
+    let fields: Vec<Value<'_>> = row.items()?.collect();
     let [wallet_type, currency, balance, _unsettled_interest, available, ..] = fields.as_slice() else {
         return None;
     };
-    let wallet_type = json::string(wallet_type)?;
-    let currency = json::string(currency)?;
+    let wallet_type = wallet_type.string()?;
+    let currency = currency.string()?;
     if !is_currency_id(&currency) {
         return None;
     }
     if is_paper_trading(&currency) {
         return Some(None);
     }
-    let total = json::decimal(balance)?;
-    let available = match available.get() {
-        "null" => None,
-        _ => Some(json::decimal(available)?),
-    };
+    let total = balance.decimal()?;
+    let available = if available.is_null() { None } else { Some(available.decimal()?) };
     // An AVAILABLE outside 0..=BALANCE (a stale figure, or a negative balance) says nothing
     // about what is held back: it is read as the nearest possible value.
     let (available, held) = match available {
@@ -286,17 +271,17 @@ fn parse_wallet(row: &RawValue) -> Option<Option<Balance>> {
 }
 
 /// One permission row: scope name, read, write.
-fn parse_permission(row: &RawValue) -> Option<(Cow<'_, str>, bool, bool)> {
-    let fields: Vec<&RawValue> = serde_json::from_str(row.get()).ok()?;
+fn parse_permission(row: Value<'_>) -> Option<(Cow<'_, str>, bool, bool)> {
+    let fields: Vec<Value<'_>> = row.items()?.collect();
     let [name, read, write, ..] = fields.as_slice() else {
         return None;
     };
-    Some((json::string(name)?, flag(read)?, flag(write)?))
+    Some((name.string()?, flag(*read)?, flag(*write)?))
 }
 
 /// A permission flag: documented as 0 or 1; `true`/`false` accepted, anything else is not a flag.
-fn flag(raw: &RawValue) -> Option<bool> {
-    match raw.get() {
+fn flag(raw: Value<'_>) -> Option<bool> {
+    match raw.raw() {
         "1" | "true" => Some(true),
         "0" | "false" => Some(false),
         _ => None,
@@ -305,8 +290,8 @@ fn flag(raw: &RawValue) -> Option<bool> {
 
 /// One trading pair's ticker, or `None` when it is not a spot pair Cartera can price (a funding
 /// ticker, a paper-trading or derivative pair, no positive last price).
-fn parse_ticker(row: &RawValue) -> Option<Ticker> {
-    let fields: Vec<&RawValue> = serde_json::from_str(row.get()).ok()?;
+fn parse_ticker(row: Value<'_>) -> Option<Ticker> {
+    let fields: Vec<Value<'_>> = row.items()?.collect();
     if fields.len() < TRADING_TICKER_FIELDS {
         return None;
     }
@@ -315,7 +300,7 @@ fn parse_ticker(row: &RawValue) -> Option<Ticker> {
     else {
         return None;
     };
-    let symbol = json::string(symbol)?;
+    let symbol = symbol.string()?;
     let (base, quote) = split_pair(symbol.strip_prefix('t')?)?;
     let is_tradable = |currency: &str| !is_paper_trading(currency) && !currency.ends_with("F0");
     if !is_tradable(base) || !is_tradable(quote) {
@@ -325,7 +310,7 @@ fn parse_ticker(row: &RawValue) -> Option<Ticker> {
     if base == quote {
         return None;
     }
-    let last = json::decimal(last)?;
+    let last = last.decimal()?;
     if last <= Decimal::ZERO {
         return None;
     }
@@ -334,9 +319,9 @@ fn parse_ticker(row: &RawValue) -> Option<Ticker> {
         base,
         quote,
         last,
-        volume: json::decimal(volume).unwrap_or_default(),
+        volume: volume.decimal().unwrap_or_default(),
         // DAILY_CHANGE is the last price's change over the last 24 hours, in the quote currency.
-        change_24h: json::decimal(daily_change),
+        change_24h: daily_change.decimal(),
         created_at: None,
     })
 }

@@ -10,10 +10,11 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
-use super::{Balance, Exchange, Flow, HttpRequest, HttpResponse, Method, OneRequest, Ticker, json, merge_balances};
+use super::{
+    Balance, Exchange, Flow, HttpRequest, HttpResponse, Method, OneRequest, Ticker,
+    json::{JsonDecimal as _, Value},
+    merge_balances,
+};
 use crate::{
     error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
@@ -75,32 +76,28 @@ pub fn signed_request(
         credentials.api_secret.expose().as_bytes(),
         &[nonce.as_bytes(), method.as_str().as_bytes(), path_and_query.as_bytes(), body.unwrap_or_default().as_bytes()],
     )?;
-    let mut headers = vec![(
-        "Authorization".to_owned(),
-        format!("Bitso {}:{nonce}:{signature}", credentials.api_key.expose()),
-    )];
+    let mut headers =
+        vec![("Authorization".to_owned(), format!("Bitso {}:{nonce}:{signature}", credentials.api_key.expose()))];
     if body.is_some() {
         headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
     }
-    Ok(HttpRequest {
-        method,
-        url: format!("{API_ORIGIN}{path_and_query}"),
-        headers,
-        body: body.map(str::to_owned),
-    })
+    Ok(HttpRequest { method, url: format!("{API_ORIGIN}{path_and_query}"), headers, body: body.map(str::to_owned) })
 }
 
 /// Reads the balances of a `/v3/balance/` answer, or the error it reports.
 pub fn parse_balances(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
     let payload = read_payload(response)?;
     let malformed = Error::MalformedResponse { exchange: EXCHANGE };
-    let balances: BalancePayload<'_> = serde_json::from_str(payload.get()).map_err(|_| malformed.clone())?;
-    if balances.balances.len() > super::MAX_ROWS {
-        return Err(malformed);
-    }
+    let rows = payload.get("balances").and_then(Value::items).ok_or_else(|| malformed.clone())?;
     // A balance that cannot be read fails the whole answer: dropping it would show a smaller
     // portfolio than the user owns.
-    let parsed = balances.balances.iter().map(parse_balance).collect::<Option<Vec<_>>>().ok_or(malformed)?;
+    let mut parsed = Vec::new();
+    for row in rows {
+        if parsed.len() == super::MAX_ROWS {
+            return Err(malformed);
+        }
+        parsed.push(parse_balance(row).ok_or_else(|| malformed.clone())?);
+    }
     merge_balances(EXCHANGE, parsed)
 }
 
@@ -108,81 +105,31 @@ pub fn parse_balances(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
 pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
     let payload = read_payload(response)?;
     // All books come as an array; a single `?book=` query answers one object.
-    let entries: Vec<&RawValue> = match payload.get().as_bytes().first() {
-        Some(b'[') => serde_json::from_str(payload.get()).map_err(|_| Error::MalformedResponse { exchange: EXCHANGE })?,
-        Some(b'{') => vec![payload],
-        _ => return Err(Error::MalformedResponse { exchange: EXCHANGE }),
-    };
-    Ok(entries.into_iter().take(super::MAX_ROWS).filter_map(parse_ticker).collect())
+    if let Some(rows) = payload.rows(TICKER_FIELDS) {
+        return Ok(rows.take(super::MAX_ROWS).filter_map(|row| parse_ticker(row?)).collect());
+    }
+    match payload.pick(TICKER_FIELDS) {
+        Some(book) => Ok(parse_ticker(book).into_iter().collect()),
+        None => Err(Error::MalformedResponse { exchange: EXCHANGE }),
+    }
 }
 
-/// Bitso's envelope: `{"success": …, "payload": …}` or `{"success": false, "error": {…}}`.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    success: Option<&'a RawValue>,
-    #[serde(borrow)]
-    payload: Option<&'a RawValue>,
-    #[serde(borrow)]
-    error: Option<ErrorBody<'a>>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody<'a> {
-    #[serde(borrow)]
-    code: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct BalancePayload<'a> {
-    #[serde(borrow)]
-    balances: Vec<RawBalance<'a>>,
-}
-
-#[derive(Deserialize)]
-struct RawBalance<'a> {
-    #[serde(borrow)]
-    currency: Cow<'a, str>,
-    #[serde(borrow)]
-    total: &'a RawValue,
-    #[serde(borrow)]
-    available: &'a RawValue,
-    #[serde(borrow)]
-    locked: &'a RawValue,
-}
-
-/// Every field optional: a book missing one is skipped, not fatal to the others.
-#[derive(Deserialize)]
-struct RawTicker<'a> {
-    #[serde(borrow)]
-    book: Option<&'a RawValue>,
-    #[serde(borrow)]
-    last: Option<&'a RawValue>,
-    #[serde(borrow)]
-    volume: Option<&'a RawValue>,
-    #[serde(borrow)]
-    change_24: Option<&'a RawValue>,
-    #[serde(borrow)]
-    created_at: Option<&'a RawValue>,
-}
-
-/// The `payload` of a successful answer, or the error the answer stands for.
-fn read_payload(response: HttpResponse<'_>) -> Result<&RawValue> {
+/// The `payload` of a successful answer (`{"success": true, "payload": …}`), or the error the
+/// answer stands for (`{"success": false, "error": {"code": …}}`).
+fn read_payload(response: HttpResponse<'_>) -> Result<Value<'_>> {
     if matches!(response.status, 420 | 429) {
         return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS));
     }
-    // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
-    let Some(document) = response.text().and_then(|text| serde_json::from_str::<Envelope<'_>>(text).ok())
-    else {
+    let Some(document) = response.text().and_then(Value::parse).filter(|document| document.fields().is_some()) else {
         return Err(Error::unreadable(EXCHANGE, response.status));
     };
-    if document.success.is_some_and(json::truthy) {
-        return match document.payload {
+    if document.get("success").is_some_and(Value::truthy) {
+        return match document.get_present("payload") {
             Some(payload) if response.is_success() => Ok(payload),
             _ => Err(Error::unreadable(EXCHANGE, response.status)),
         };
     }
-    match document.error.and_then(|error| error.code) {
+    match document.get_present("error").and_then(|error| error.get_present("code")) {
         Some(code) => Err(map_error_code(code, response)),
         None => Err(Error::unreadable(EXCHANGE, response.status)),
     }
@@ -190,8 +137,8 @@ fn read_payload(response: HttpResponse<'_>) -> Result<&RawValue> {
 
 /// Maps Bitso's error codes (<https://docs.bitso.com/bitso-api/docs/error-codes>) to what the
 /// user has to do.
-fn map_error_code(code: &RawValue, response: HttpResponse<'_>) -> Error {
-    let Some((text, is_number)) = json::code(code) else {
+fn map_error_code(code: Value<'_>, response: HttpResponse<'_>) -> Error {
+    let Some((text, is_number)) = code.code() else {
         return Error::unreadable(EXCHANGE, response.status);
     };
     // Before four-digit codes Bitso answered numbers; 104 was "nonce must be higher".
@@ -218,30 +165,33 @@ fn map_error_code(code: &RawValue, response: HttpResponse<'_>) -> Error {
     }
 }
 
-fn parse_balance(entry: &RawBalance<'_>) -> Option<Balance> {
-    let currency = entry.currency.trim().to_ascii_lowercase();
+fn parse_balance(entry: Value<'_>) -> Option<Balance> {
+    let currency = entry.get("currency")?.string()?.trim().to_ascii_lowercase();
     if currency.is_empty() {
         return None;
     }
     Some(Balance {
         currency,
-        total: json::decimal(entry.total)?,
-        available: json::decimal(entry.available)?,
-        locked: json::decimal(entry.locked)?,
+        total: entry.get("total")?.decimal()?,
+        available: entry.get("available")?.decimal()?,
+        locked: entry.get("locked")?.decimal()?,
         earning: rust_decimal::Decimal::ZERO,
     })
 }
 
+/// The members of a ticker that [`parse_ticker`] reads, in its order.
+const TICKER_FIELDS: [&str; 5] = ["book", "last", "volume", "change_24", "created_at"];
+
 /// One ticker, or `None` when it cannot price anything (unknown book shape, no positive last
 /// price). Such a book is skipped rather than failing every other price.
-fn parse_ticker(entry: &RawValue) -> Option<Ticker> {
-    let entry: RawTicker<'_> = serde_json::from_str(entry.get()).ok()?;
-    let book = json::string(entry.book?)?.to_ascii_lowercase();
+fn parse_ticker(entry: [Option<Value<'_>>; TICKER_FIELDS.len()]) -> Option<Ticker> {
+    let [book, last, volume, change, created_at] = entry.map(|field| field.filter(|value| !value.is_null()));
+    let book = book?.string()?.to_ascii_lowercase();
     let (base, quote) = book.split_once('_')?;
     if base.is_empty() || quote.is_empty() || quote.contains('_') {
         return None;
     }
-    let last = json::decimal(entry.last?)?;
+    let last = last?.decimal()?;
     if last <= rust_decimal::Decimal::ZERO {
         return None;
     }
@@ -249,9 +199,9 @@ fn parse_ticker(entry: &RawValue) -> Option<Ticker> {
         base: base.to_owned(),
         quote: quote.to_owned(),
         last,
-        volume: entry.volume.and_then(json::decimal).unwrap_or_default(),
-        change_24h: entry.change_24.and_then(json::decimal),
-        created_at: entry.created_at.and_then(json::string).map(Cow::into_owned),
+        volume: volume.and_then(Value::decimal).unwrap_or_default(),
+        change_24h: change.and_then(Value::decimal),
+        created_at: created_at.and_then(Value::string).map(Cow::into_owned),
         book: format!("bitso:{book}"),
     })
 }

@@ -34,14 +34,14 @@
 
 mod jwt;
 
-use std::{borrow::Cow, collections::BTreeMap};
+use std::borrow::Cow;
 
 use rust_decimal::Decimal;
-use serde_json::value::RawValue;
 
 use self::jwt::PrivateKey;
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Step, Ticker, json,
+    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Step, Ticker,
+    json::{JsonDecimal as _, Value},
     merge_balances,
 };
 use crate::{
@@ -137,8 +137,8 @@ pub fn signed_request(
     path: &str,
     query: &str,
 ) -> Result<HttpRequest> {
-    let private_key =
-        PrivateKey::from_canonical(credentials.api_secret.expose()).ok_or(Error::InvalidInput { field: "api_secret" })?;
+    let private_key = PrivateKey::from_canonical(credentials.api_secret.expose())
+        .ok_or(Error::InvalidInput { field: "api_secret" })?;
     let token = jwt::token(&private_key, credentials.api_key.expose(), nonce, now_s, Method::Get, path)?;
     let url = if query.is_empty() { format!("{API_ORIGIN}{path}") } else { format!("{API_ORIGIN}{path}?{query}") };
     Ok(HttpRequest {
@@ -239,24 +239,24 @@ pub fn read_accounts_page(response: HttpResponse<'_>, parts: &mut Vec<Balance>) 
     read_accounts(read_success(response)?, parts).ok_or(MALFORMED)
 }
 
-fn read_accounts(text: &str, parts: &mut Vec<Balance>) -> Option<Option<String>> {
-    let page = object(text)?;
-    let accounts = array(field(&page, "accounts")?)?;
-    let has_next = flag(field(&page, "has_next")?)?;
-    // Coinbase never sends more than asked for; with the page cap, that bounds a holding at
-    // `MAX_ROWS` accounts.
-    if accounts.len() > ACCOUNTS_PAGE_LIMIT {
-        return None;
-    }
-    for raw in &accounts {
-        let account = object(raw.get())?;
+fn read_accounts(page: Value<'_>, parts: &mut Vec<Balance>) -> Option<Option<String>> {
+    let [accounts, has_next, cursor] = page.pick(["accounts", "has_next", "cursor"])?;
+    let accounts = accounts?.items()?;
+    let has_next = has_next?.boolean()?;
+    for (index, account) in accounts.enumerate() {
+        // Coinbase never sends more than asked for; with the page cap, that bounds a holding at
+        // `MAX_ROWS` accounts.
+        if index == ACCOUNTS_PAGE_LIMIT {
+            return None;
+        }
+        account.fields()?;
         // Compared as JSON text: the type names never carry escapes.
-        let kind = field(&account, "type").map(RawValue::get);
+        let kind = account.get("type").map(Value::raw);
         if matches!(kind, Some(r#""ACCOUNT_TYPE_CRYPTO""# | r#""ACCOUNT_TYPE_FIAT""# | r#""ACCOUNT_TYPE_VAULT""#)) {
-            parse_account(&account, parts)?;
+            parse_account(account, parts)?;
         }
     }
-    let next_cursor = match (has_next, text_field(&page, "cursor")) {
+    let next_cursor = match (has_next, cursor.and_then(Value::string)) {
         (false, _) => None,
         (true, Some(cursor)) if !cursor.is_empty() => Some(cursor.into_owned()),
         (true, _) => return None,
@@ -268,14 +268,11 @@ fn read_accounts(text: &str, parts: &mut Vec<Balance>) -> Option<Option<String>>
 /// what is held (`hold.value`, absent when nothing is), for [`merge_balances`] to add up: it
 /// does so with checked arithmetic, and a second copy of decimal addition here would cost
 /// about a kilobyte of wasm.
-fn parse_account(account: &Object<'_>, parts: &mut Vec<Balance>) -> Option<()> {
-    let value = |name: &str| {
-        let money = object(field(account, name)?.get())?;
-        field(&money, "value").and_then(amount)
-    };
-    let currency = asset_code(&text_field(account, "currency")?)?;
+fn parse_account(account: Value<'_>, parts: &mut Vec<Balance>) -> Option<()> {
+    let value = |name: &str| account.get(name)?.get("value").and_then(amount);
+    let currency = asset_code(&account.get("currency")?.string()?)?;
     let available = value("available_balance")?;
-    let locked = match field(account, "hold") {
+    let locked = match account.get("hold") {
         Some(_) => value("hold")?,
         None => Decimal::ZERO,
     };
@@ -285,17 +282,17 @@ fn parse_account(account: &Object<'_>, parts: &mut Vec<Balance>) -> Option<()> {
 }
 
 /// A non-negative amount, or `None`: a negative holding would break every sum.
-fn amount(raw: &RawValue) -> Option<Decimal> {
-    json::decimal(raw).filter(|value| !value.is_sign_negative())
+fn amount(raw: Value<'_>) -> Option<Decimal> {
+    raw.decimal().filter(|value| !value.is_sign_negative())
 }
 
 /// Reads a `/key_permissions` answer. `can_transfer` lets a key send funds off Coinbase, so it
 /// counts as both withdrawing and transferring; a key that may not view cannot read holdings.
 pub fn parse_key_permissions(response: HttpResponse<'_>) -> Result<KeyScope> {
-    let permissions = object(read_success(response)?).ok_or(MALFORMED)?;
+    let permissions = read_success(response)?;
     // A flag that cannot be read could be the one granting a right: fail rather than guess.
     let [can_view, can_trade, can_transfer] =
-        ["can_view", "can_trade", "can_transfer"].map(|name| field(&permissions, name).and_then(flag));
+        permissions.pick(["can_view", "can_trade", "can_transfer"]).ok_or(MALFORMED)?.map(|flag| flag?.boolean());
     match (can_view, can_trade, can_transfer) {
         (Some(false), Some(_), Some(_)) => Err(Error::MissingPermission { exchange: EXCHANGE }),
         (Some(true), Some(trade), Some(transfer)) => Ok(KeyScope { trade, withdraw: transfer, transfer }),
@@ -310,46 +307,75 @@ pub fn parse_key_permissions(response: HttpResponse<'_>) -> Result<KeyScope> {
 /// under a second id (`BTC-USDC` has `"alias": "BTC-USD"`, which lists it in `alias_to`). An
 /// alias is skipped: it would price USDC at exactly one dollar without any market saying so.
 pub fn parse_products(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
-    let payload = object(read_success(response)?).ok_or(MALFORMED)?;
-    let products = field(&payload, "products").and_then(array).ok_or(MALFORMED)?;
+    let products =
+        read_success(response)?.get("products").and_then(|products| products.rows(PRODUCT_FIELDS)).ok_or(MALFORMED)?;
     // A product that is not even an object is skipped like any other unreadable one.
-    Ok(products.into_iter().take(super::MAX_ROWS).filter_map(|raw| parse_product(&object(raw.get())?)).collect())
+    Ok(products.take(super::MAX_ROWS).filter_map(|product| parse_product(product?)).collect())
 }
 
+/// The members of a product that [`parse_product`] reads, in its order.
+const PRODUCT_FIELDS: [&str; 12] = [
+    "product_type",
+    "alias",
+    "status",
+    "trading_disabled",
+    "is_disabled",
+    "view_only",
+    "product_id",
+    "base_currency_id",
+    "quote_currency_id",
+    "price",
+    "price_percentage_change_24h",
+    "volume_24h",
+];
+
 /// One product's ticker, or `None` when it is no tradable spot market Cartera can price.
-fn parse_product(product: &Object<'_>) -> Option<Ticker> {
-    let text = |name: &str| text_field(product, name);
+fn parse_product(product: [Option<Value<'_>>; PRODUCT_FIELDS.len()]) -> Option<Ticker> {
+    let [
+        product_type,
+        alias,
+        status,
+        trading_disabled,
+        is_disabled,
+        view_only,
+        id,
+        base,
+        quote,
+        price,
+        percent,
+        volume,
+    ] = product;
     // Compared as JSON text: these values never carry escapes.
-    let is = |name: &str, json: &str| field(product, name).is_some_and(|raw| raw.get() == json);
-    if !is("product_type", r#""SPOT""#)
-        || text("alias").is_some_and(|book| !book.is_empty())
-        || !is("status", r#""online""#)
-        || is("trading_disabled", "true")
-        || is("is_disabled", "true")
-        || is("view_only", "true")
+    let is = |field: Option<Value<'_>>, json: &str| field.is_some_and(|value| value.raw() == json);
+    if !is(product_type, r#""SPOT""#)
+        || alias.and_then(Value::string).is_some_and(|book| !book.is_empty())
+        || !is(status, r#""online""#)
+        || is(trading_disabled, "true")
+        || is(is_disabled, "true")
+        || is(view_only, "true")
     {
         return None;
     }
-    let id = text("product_id")?;
+    let id = id?.string()?;
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return None;
     }
-    let base = asset_code(&text("base_currency_id")?)?;
-    let quote = asset_code(&text("quote_currency_id")?)?;
+    let base = asset_code(&base?.string()?)?;
+    let quote = asset_code(&quote?.string()?)?;
     if base == quote {
         return None;
     }
-    let last = json::decimal(field(product, "price")?)?;
+    let last = price?.decimal()?;
     if last <= Decimal::ZERO {
         return None;
     }
-    let percent = field(product, "price_percentage_change_24h").and_then(json::decimal);
+    let percent = percent.and_then(Value::decimal);
     Some(Ticker {
         book: format!("coinbase:{id}"),
         base,
         quote,
         last,
-        volume: field(product, "volume_24h").and_then(amount).unwrap_or_default(),
+        volume: volume.and_then(amount).unwrap_or_default(),
         change_24h: percent.and_then(|percent| change_from_percent(last, percent)),
         created_at: None,
     })
@@ -391,13 +417,12 @@ fn asset_code(id: &str) -> Option<String> {
     Some(common.to_owned())
 }
 
-/// The body of a successful answer, or the error the answer stands for.
-fn read_success(response: HttpResponse<'_>) -> Result<&str> {
+/// The object a successful answer holds, or the error the answer stands for.
+fn read_success(response: HttpResponse<'_>) -> Result<Value<'_>> {
     if !response.is_success() {
         return Err(error_for(response));
     }
-    // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
-    response.text().ok_or(MALFORMED)
+    response.text().and_then(Value::parse).filter(|body| body.fields().is_some()).ok_or(MALFORMED)
 }
 
 /// What a failed answer stands for.
@@ -429,7 +454,7 @@ fn error_for(response: HttpResponse<'_>) -> Error {
 
 /// The `error` of a v3 error body: a gRPC status name.
 fn error_code(text: &str) -> Option<String> {
-    text_field(&object(text)?, "error").map(Cow::into_owned)
+    Value::parse(text)?.get("error")?.string().map(Cow::into_owned)
 }
 
 /// Maps the gRPC status names of v3 errors. (The older v2 form, `{"errors": [{"id": …}]}`, is
@@ -460,37 +485,6 @@ fn credentials_or_clock(text: &str) -> Error {
 fn mentions(text: &str, phrase: &str) -> bool {
     let head = &text.as_bytes()[..text.len().min(ERROR_TEXT_SCAN)];
     head.windows(phrase.len()).any(|window| window.eq_ignore_ascii_case(phrase.as_bytes()))
-}
-
-/// A JSON object's fields, unread. Every object is read through this one map type (Kraken
-/// reads its pair lists the same way), so wasm carries a single copy of serde_json's object
-/// reader instead of one per derived struct.
-type Object<'a> = BTreeMap<String, &'a RawValue>;
-
-fn object(text: &str) -> Option<Object<'_>> {
-    serde_json::from_str(text).ok()
-}
-
-fn array(raw: &RawValue) -> Option<Vec<&RawValue>> {
-    serde_json::from_str(raw.get()).ok()
-}
-
-fn field<'a>(object: &Object<'a>, name: &str) -> Option<&'a RawValue> {
-    object.get(name).copied()
-}
-
-/// A string field, unescaped; `None` when absent or not a string.
-fn text_field<'a>(object: &Object<'a>, name: &str) -> Option<Cow<'a, str>> {
-    json::string(field(object, name)?)
-}
-
-/// A JSON boolean; `None` for anything else.
-fn flag(raw: &RawValue) -> Option<bool> {
-    match raw.get() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -30,11 +30,13 @@ use std::{borrow::Cow, collections::BTreeMap};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
-use super::{Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, Method, Step, Ticker, json, merge_balances};
+use super::{
+    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, Method, Step, Ticker,
+    json::{JsonDecimal as _, Value},
+    merge_balances,
+};
 use crate::{
     error::{Error, Result, capped_wait_ms, sanitize_code},
     exchange_id::ExchangeId,
@@ -312,68 +314,6 @@ fn asset_code(kraken: &str) -> Option<String> {
     Some(mapped.to_owned())
 }
 
-/// Kraken's envelope. `error` is an array of strings, or (in a few old answers) one string.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-    #[serde(borrow)]
-    result: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct RawBalance<'a> {
-    #[serde(borrow)]
-    balance: &'a RawValue,
-    // `credit` and `credit_used` are a credit line, not funds the account owns: not read.
-    #[serde(borrow)]
-    hold_trade: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct AllocationsResult<'a> {
-    #[serde(borrow)]
-    items: Vec<Allocation<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Allocation<'a> {
-    #[serde(borrow)]
-    native_asset: Cow<'a, str>,
-    #[serde(borrow)]
-    amount_allocated: Option<AmountAllocated<'a>>,
-}
-
-#[derive(Deserialize)]
-struct AmountAllocated<'a> {
-    #[serde(borrow)]
-    total: Option<Amount<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Amount<'a> {
-    #[serde(borrow)]
-    native: &'a RawValue,
-}
-
-/// Every field optional: a pair missing one is skipped, not fatal to the others.
-#[derive(Deserialize)]
-struct RawPair<'a> {
-    #[serde(borrow)]
-    base: Option<&'a RawValue>,
-    #[serde(borrow)]
-    quote: Option<&'a RawValue>,
-}
-
-/// `c` is [last price, lot volume], `v` is [volume today, volume over the last 24 hours].
-#[derive(Deserialize)]
-struct RawTicker<'a> {
-    #[serde(borrow)]
-    c: Option<Vec<&'a RawValue>>,
-    #[serde(borrow)]
-    v: Option<Vec<&'a RawValue>>,
-}
-
 /// A pair's assets in Cartera's codes.
 #[derive(Debug)]
 struct Market {
@@ -381,23 +321,27 @@ struct Market {
     quote: String,
 }
 
-/// The `result` of a successful answer, or the error the answer stands for.
-fn read_result(response: HttpResponse<'_>) -> Result<&RawValue> {
-    // One reader type (str) for every parse keeps a single copy of serde_json's parser in wasm.
-    let Some(document) = response.text().and_then(|text| serde_json::from_str::<Envelope<'_>>(text).ok()) else {
+/// The `result` of a successful answer, or the error the answer stands for. Kraken's envelope
+/// is `{"error": [...], "result": ...}`; `error` is an array of strings, or (in a few old
+/// answers) one string.
+fn read_result(response: HttpResponse<'_>) -> Result<Value<'_>> {
+    let Some(document) = response.text().and_then(Value::parse).filter(|document| document.fields().is_some()) else {
         return Err(unreadable(response));
     };
-    if let Some(error) = document.error {
-        let messages: Vec<Cow<'_, str>> = match json::string(error) {
-            Some(one) => vec![one],
-            None => serde_json::from_str(error.get()).map_err(|_| unreadable(response))?,
+    if let Some(error) = document.get_present("error") {
+        let messages: Vec<Cow<'_, str>> = match (error.string(), error.items()) {
+            (Some(one), _) => vec![one],
+            (None, Some(items)) => {
+                items.map(Value::string).collect::<Option<_>>().ok_or_else(|| unreadable(response))?
+            }
+            (None, None) => return Err(unreadable(response)),
         };
         // `W…` entries are warnings that come with a result; only an `E…` entry is an error.
         if let Some(message) = messages.iter().find(|message| message.starts_with('E')) {
             return Err(map_error(message, response));
         }
     }
-    match document.result {
+    match document.get_present("result") {
         Some(result) if response.is_success() => Ok(result),
         _ => Err(unreadable(response)),
     }
@@ -459,8 +403,8 @@ fn map_error(message: &str, response: HttpResponse<'_>) -> Error {
 
 /// A non-negative amount, or `None`: Kraken never reports a negative holding, and one would
 /// break every sum below.
-fn amount(raw: &RawValue) -> Option<Decimal> {
-    json::decimal(raw).filter(|value| !value.is_sign_negative())
+fn amount(raw: Value<'_>) -> Option<Decimal> {
+    raw.decimal().filter(|value| !value.is_sign_negative())
 }
 
 /// Reads a BalanceEx answer into per-asset tallies (fee credits left out), or the error it
@@ -470,7 +414,8 @@ fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>>
     let result = read_result(response)?;
     let malformed = Error::MalformedResponse { exchange: EXCHANGE };
     let overflow = Error::AmountOverflow { exchange: EXCHANGE };
-    let entries: BTreeMap<String, RawBalance<'_>> = serde_json::from_str(result.get()).map_err(|_| malformed.clone())?;
+    // By name, as a map reads them: a name given twice counts once, with its last entry.
+    let entries: BTreeMap<Cow<'_, str>, Value<'_>> = result.fields().ok_or_else(|| malformed.clone())?.collect();
     if entries.len() > super::MAX_ROWS {
         return Err(malformed);
     }
@@ -481,8 +426,9 @@ fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>>
             continue;
         }
         let code = asset_code(base).ok_or_else(|| malformed.clone())?;
-        let balance = amount(entry.balance).ok_or_else(|| malformed.clone())?;
-        let in_orders = match entry.hold_trade {
+        let balance = entry.get("balance").and_then(amount).ok_or_else(|| malformed.clone())?;
+        // `credit` and `credit_used` are a credit line, not funds the account owns: not read.
+        let in_orders = match entry.get_present("hold_trade") {
             Some(raw) => amount(raw).ok_or_else(|| malformed.clone())?,
             None => Decimal::ZERO,
         };
@@ -498,26 +444,29 @@ fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>>
     Ok(tallies)
 }
 
-/// Reads an Earn/Allocations answer into the native amount allocated per asset, or the error it
+/// Reads an Earn/Allocations answer (`{"items": [{"native_asset": …, "amount_allocated":
+/// {"total": {"native": …}}}, …]}`) into the native amount allocated per asset, or the error it
 /// reports. Kraken documents no paging for it ("we don't expect the result for a particular user
 /// to be overwhelmingly large").
 fn parse_allocations(response: HttpResponse<'_>) -> Result<BTreeMap<String, Decimal>> {
     let result = read_result(response)?;
     let malformed = Error::MalformedResponse { exchange: EXCHANGE };
-    let parsed: AllocationsResult<'_> = serde_json::from_str(result.get()).map_err(|_| malformed.clone())?;
-    if parsed.items.len() > super::MAX_ROWS {
-        return Err(malformed);
-    }
+    let items = result.get("items").and_then(Value::items).ok_or_else(|| malformed.clone())?;
     let mut allocated: BTreeMap<String, Decimal> = BTreeMap::new();
-    for item in &parsed.items {
-        let (base, _) = split_suffix(&item.native_asset);
+    for (index, item) in items.enumerate() {
+        if index == super::MAX_ROWS {
+            return Err(malformed);
+        }
+        let native_asset = item.get("native_asset").and_then(Value::string).ok_or_else(|| malformed.clone())?;
+        let (base, _) = split_suffix(&native_asset);
         if is_fee_credit(base) {
             continue;
         }
         let code = asset_code(base).ok_or_else(|| malformed.clone())?;
         // A strategy without a total holds nothing; a total that cannot be read is an error.
-        let native = match item.amount_allocated.as_ref().and_then(|amounts| amounts.total.as_ref()) {
-            Some(total) => amount(total.native).ok_or_else(|| malformed.clone())?,
+        let total = item.get_present("amount_allocated").and_then(|amounts| amounts.get_present("total"));
+        let native = match total {
+            Some(total) => total.get("native").and_then(amount).ok_or_else(|| malformed.clone())?,
             None => Decimal::ZERO,
         };
         let sum = allocated.entry(code).or_default();
@@ -554,19 +503,29 @@ fn reconcile(mut tallies: BTreeMap<String, Tally>, allocations: &BTreeMap<String
 /// cannot be named are left out (their tickers are then skipped).
 fn parse_asset_pairs(response: HttpResponse<'_>) -> Result<BTreeMap<String, Market>> {
     let result = read_result(response)?;
-    let pairs: BTreeMap<String, &RawValue> =
-        serde_json::from_str(result.get()).map_err(|_| Error::MalformedResponse { exchange: EXCHANGE })?;
-    Ok(pairs.into_iter().take(super::MAX_ROWS).filter_map(|(id, raw)| Some((id, parse_pair(raw)?))).collect())
+    let mut pairs = result.fields().ok_or(Error::MalformedResponse { exchange: EXCHANGE })?;
+    let mut markets = BTreeMap::new();
+    for _ in 0..super::MAX_ROWS {
+        let Some((id, pair)) = pairs.next_picked(["base", "quote"]) else {
+            break;
+        };
+        if let Some(market) = pair.and_then(parse_pair) {
+            markets.insert(id.into_owned(), market);
+        }
+    }
+    Ok(markets)
 }
 
-fn parse_pair(raw: &RawValue) -> Option<Market> {
-    let pair: RawPair<'_> = serde_json::from_str(raw.get()).ok()?;
-    let asset = |raw: Option<&RawValue>| {
-        let name = json::string(raw?)?;
+/// A pair's `base` and `quote`; every field optional, so a pair missing one is skipped, not fatal
+/// to the others.
+fn parse_pair(pair: [Option<Value<'_>>; 2]) -> Option<Market> {
+    let asset = |name: Option<Value<'_>>| {
+        let name = name.filter(|name| !name.is_null())?.string()?;
         let (base, _) = split_suffix(&name);
         if is_fee_credit(base) { None } else { asset_code(base) }
     };
-    let market = Market { base: asset(pair.base)?, quote: asset(pair.quote)? };
+    let [base, quote] = pair;
+    let market = Market { base: asset(base)?, quote: asset(quote)? };
     (market.base != market.quote).then_some(market)
 }
 
@@ -574,28 +533,30 @@ fn parse_pair(raw: &RawValue) -> Option<Market> {
 /// pair or without a positive last price is skipped.
 fn parse_tickers(response: HttpResponse<'_>, markets: &BTreeMap<String, Market>) -> Result<Vec<Ticker>> {
     let result = read_result(response)?;
-    let tickers: BTreeMap<String, &RawValue> =
-        serde_json::from_str(result.get()).map_err(|_| Error::MalformedResponse { exchange: EXCHANGE })?;
-    Ok(tickers
-        .into_iter()
-        .take(super::MAX_ROWS)
-        .filter_map(|(id, raw)| parse_ticker(&id, raw, markets.get(&id)?))
-        .collect())
+    let mut rows = result.fields().ok_or(Error::MalformedResponse { exchange: EXCHANGE })?;
+    let mut tickers = Vec::new();
+    for _ in 0..super::MAX_ROWS {
+        let Some((id, ticker)) = rows.next_picked(["c", "v"]) else {
+            break;
+        };
+        tickers.extend(ticker.zip(markets.get(&*id)).and_then(|(ticker, market)| parse_ticker(&id, ticker, market)));
+    }
+    Ok(tickers)
 }
 
-fn parse_ticker(id: &str, raw: &RawValue, market: &Market) -> Option<Ticker> {
-    let ticker: RawTicker<'_> = serde_json::from_str(raw.get()).ok()?;
-    let last = json::decimal(ticker.c?.first()?)?;
+/// `c` is [last price, lot volume], `v` is [volume today, volume over the last 24 hours].
+fn parse_ticker(id: &str, [last, volume]: [Option<Value<'_>>; 2], market: &Market) -> Option<Ticker> {
+    let last = last?.items()?.next()?.decimal()?;
     if last <= Decimal::ZERO {
         return None;
     }
-    let volume = ticker.v.and_then(|volumes| volumes.get(1).copied().and_then(amount)).unwrap_or_default();
+    let volume = volume.and_then(Value::items).and_then(|mut volumes| volumes.nth(1)).and_then(amount);
     Some(Ticker {
         book: format!("kraken:{id}"),
         base: market.base.clone(),
         quote: market.quote.clone(),
         last,
-        volume,
+        volume: volume.unwrap_or_default(),
         // `o` is the open at midnight UTC: a change since then is not a 24-hour change.
         change_24h: None,
         created_at: None,
