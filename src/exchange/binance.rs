@@ -8,13 +8,15 @@
 //! are sent in the order `timestamp`, the endpoint's own, `recvWindow` (ccxt's order; Binance
 //! accepts any order, the signature covers the string as sent). There is no nonce.
 //!
-//! So that a wrong computer clock does not lock the user out, each private flow first asks
-//! Binance's time (`GET /api/v3/time`, public, weight 1) and signs every later request with
-//! `timestamp = now + (serverTime − now when the answer came)`. Without a nonce, signed requests
-//! may arrive in any order, so the holdings flow sends them together ([`Step::SendAll`]): after
-//! the time, the four wallets' first requests at once, then the next Earn page of each kind that
-//! has more, at once. Of a batch's answers, a rate limit wins (it must be honoured, as Binance
-//! bans an IP that goes on after a 429), then the first failure in request order.
+//! Without a nonce, signed requests may arrive in any order, so the holdings flow sends them
+//! together ([`Step::SendAll`]): the four wallets' first requests at once, then the next Earn page
+//! of each kind that has more, at once. They are signed with the computer's clock first. So that
+//! a wrong clock does not lock the user out, a batch that Binance refuses with -1021 makes the
+//! flow ask Binance's time (`GET /api/v3/time`, public, weight 1) and sign the same batch again
+//! with `timestamp = now + (serverTime − now when the answer came)`; a clock that is right costs
+//! no round trip. The key-scope check, run once when a key is added, asks the time first. Of a
+//! batch's answers, a rate limit wins (it must be honoured, as Binance bans an IP that goes on
+//! after a 429), then a refused time (once), then the first failure in request order.
 //!
 //! The whole holding is four wallets
 //! (<https://developers.binance.com/docs/wallet/asset/funding-wallet>,
@@ -160,13 +162,13 @@ pub fn signed_request(credentials: &Credentials, method: Method, path: &str, que
     })
 }
 
-/// The request for Binance's time, which every private flow sends first.
+/// The request for Binance's time.
 fn time_request() -> HttpRequest {
     HttpRequest::get(format!("{API_ORIGIN}{TIME_PATH}"))
 }
 
-/// How far Binance's clock is from ours, learnt from `/api/v3/time`.
-#[derive(Debug, Clone, Copy)]
+/// How far Binance's clock is from ours, learnt from `/api/v3/time` (none until then).
+#[derive(Debug, Clone, Copy, Default)]
 struct ServerClock {
     offset_ms: i64,
 }
@@ -196,7 +198,7 @@ enum Call {
 }
 
 impl Call {
-    /// The signed request for this call, stamped with Binance's time.
+    /// The signed request for this call, stamped with `clock`'s time.
     fn request(self, clock: ServerClock, context: &Context<'_>) -> Result<HttpRequest> {
         let timestamp = clock.timestamp(context.now_ms())?;
         let credentials = context.credentials()?;
@@ -229,13 +231,17 @@ impl EarnKind {
     }
 }
 
-/// Every wallet of the account: the time, then spot, funding and the first page of each Earn
-/// kind together, then the next page of each Earn kind that has more, together, until none has.
+/// Every wallet of the account: spot, funding and the first page of each Earn kind together,
+/// then the next page of each Earn kind that has more, together, until none has.
 #[derive(Default)]
 struct Holdings {
     started: bool,
-    clock: Option<ServerClock>,
-    /// The calls whose answers come next, in order; empty before the time is known.
+    /// The computer's clock until Binance refuses a timestamp, then Binance's.
+    clock: ServerClock,
+    clock_from_binance: bool,
+    /// Waiting for Binance's time, to sign `pending` again.
+    awaiting_time: bool,
+    /// The calls whose answers come next, in order.
     pending: Vec<Call>,
     /// Spot balances with Binance's own code, kept until the Earn assets are known.
     spot: Vec<(String, Balance)>,
@@ -253,37 +259,41 @@ fn out_of_turn() -> Error {
 
 impl Flow<Vec<Balance>> for Holdings {
     fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<Balance>>> {
-        match (answer, self.started, self.clock) {
-            (None, false, None) => {
+        match (answer, self.started, self.awaiting_time) {
+            (None, false, _) => {
                 self.started = true;
-                Ok(Step::Send(time_request()))
+                let first =
+                    vec![Call::Account, Call::Funding, Call::Earn(EarnKind::Flexible, 1), Call::Earn(EarnKind::Locked, 1)];
+                self.send(first, context)
             }
-            (Some(answer), true, None) => {
-                let clock = ServerClock::read(answer, context.now_ms())?;
-                self.clock = Some(clock);
-                let first = vec![
-                    Call::Account,
-                    Call::Funding,
-                    Call::Earn(EarnKind::Flexible, 1),
-                    Call::Earn(EarnKind::Locked, 1),
-                ];
-                self.send(first, clock, context)
+            (Some(answer), true, true) => {
+                self.clock = ServerClock::read(answer, context.now_ms())?;
+                self.clock_from_binance = true;
+                self.awaiting_time = false;
+                let again = std::mem::take(&mut self.pending);
+                self.send(again, context)
             }
             _ => Err(out_of_turn()),
         }
     }
 
     fn step_all(&mut self, answers: Vec<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<Balance>>> {
-        let calls = std::mem::take(&mut self.pending);
-        let Some(clock) = self.clock.filter(|_| !calls.is_empty() && calls.len() == answers.len()) else {
+        if self.awaiting_time || self.pending.is_empty() || self.pending.len() != answers.len() {
             return Err(out_of_turn());
-        };
+        }
         // A rate limit anywhere in the batch comes first: it must be honoured.
         let rate_limited =
             |answer: &HttpResponse<'_>| read_body(*answer).err().filter(|e| matches!(e, Error::RateLimited { .. }));
         if let Some(limit) = answers.iter().find_map(rate_limited) {
             return Err(limit);
         }
+        // A refused timestamp on the computer's clock: the same batch again, on Binance's.
+        let refused_time = |answer: &HttpResponse<'_>| matches!(read_body(*answer), Err(Error::ClockSkew { .. }));
+        if !self.clock_from_binance && answers.iter().any(refused_time) {
+            self.awaiting_time = true;
+            return Ok(Step::Send(time_request()));
+        }
+        let calls = std::mem::take(&mut self.pending);
         let mut next = Vec::new();
         for (call, answer) in calls.into_iter().zip(answers) {
             match call {
@@ -313,14 +323,14 @@ impl Flow<Vec<Balance>> for Holdings {
                 Call::Restrictions => return Err(out_of_turn()),
             }
         }
-        if next.is_empty() { self.finish().map(Step::Done) } else { self.send(next, clock, context) }
+        if next.is_empty() { self.finish().map(Step::Done) } else { self.send(next, context) }
     }
 }
 
 impl Holdings {
-    /// Asks for `calls` together, each signed with Binance's time now.
-    fn send(&mut self, calls: Vec<Call>, clock: ServerClock, context: &Context<'_>) -> Result<Step<Vec<Balance>>> {
-        let requests = calls.iter().map(|call| call.request(clock, context)).collect::<Result<_>>()?;
+    /// Asks for `calls` together, each signed with the flow's clock now.
+    fn send(&mut self, calls: Vec<Call>, context: &Context<'_>) -> Result<Step<Vec<Balance>>> {
+        let requests = calls.iter().map(|call| call.request(self.clock, context)).collect::<Result<_>>()?;
         self.pending = calls;
         Ok(Step::SendAll(requests))
     }

@@ -604,8 +604,8 @@ fn binance_fixture() -> Fixture {
     Fixture { vault, key, accounts: vec![account] }
 }
 
-/// Answers like Binance, refusing a request not signed with the key's secret or not stamped
-/// with Binance's time.
+/// Answers like Binance, refusing a request not signed with the key's secret, or stamped 1 s or
+/// more ahead of Binance's time or more than `recvWindow` behind it.
 fn honest_binance(request: &HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> {
     let target = request.url.trim_start_matches("https://api.binance.com");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -620,9 +620,13 @@ fn honest_binance(request: &HttpRequest) -> std::result::Result<OwnedResponse, T
     let (payload, signature) = signed.rsplit_once("&signature=").unwrap_or_default();
     let mut mac = Hmac::<Sha256>::new_from_slice(BINANCE_SECRET.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     mac.update(payload.as_bytes());
-    let stamped = payload.split('&').any(|pair| pair == format!("timestamp={BINANCE_TIME}"));
-    if request.header("X-MBX-APIKEY") != Some(BINANCE_KEY) || hex::encode(mac.finalize().into_bytes()) != signature || !stamped {
+    let number = |name: &str| payload.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('=')?.parse::<u64>().ok());
+    if request.header("X-MBX-APIKEY") != Some(BINANCE_KEY) || hex::encode(mac.finalize().into_bytes()) != signature {
         return json(400, r#"{"code":-1022,"msg":"Signature for this request is not valid."}"#);
+    }
+    let (timestamp, window) = (number("timestamp").unwrap_or(0), number("recvWindow").unwrap_or(5_000));
+    if timestamp >= BINANCE_TIME + 1_000 || BINANCE_TIME.saturating_sub(timestamp) > window {
+        return json(400, r#"{"code":-1021,"msg":"Timestamp for this request is outside of the recvWindow."}"#);
     }
     match path {
         "/api/v3/account" => json(200, r#"{"balances":[{"asset":"BTC","free":"0.5","locked":"0"}]}"#),
@@ -633,10 +637,10 @@ fn honest_binance(request: &HttpRequest) -> std::result::Result<OwnedResponse, T
     }
 }
 
-/// A Binance refresh takes two round trips: the time (with the prices), then the four wallets
-/// at once, every one signed and stamped with Binance's time.
+/// A Binance refresh takes one round trip when the computer's clock is one Binance accepts: the
+/// four wallets at once, with the prices.
 #[test]
-fn a_binance_refresh_takes_two_round_trips() {
+fn a_binance_refresh_takes_one_round_trip() {
     let fixture = binance_fixture();
     let transport = ticking(|_| 1, honest_binance);
     let engine = Engine::new(&transport);
@@ -645,7 +649,7 @@ fn a_binance_refresh_takes_two_round_trips() {
     assert!(snapshot.accounts.iter().all(|account| account.error.is_none()), "{:?}", snapshot.accounts);
     // 0.5 BTC × 100,000 USDT × 20 MXN + (10 + 90) USDT × 20 MXN
     assert_eq!(crate::money::to_plain_string(snapshot.total), "1002000");
-    assert_eq!(transport.ticks.get(), 2);
+    assert_eq!(transport.ticks.get(), 1, "on a clock Binance accepts, no time request");
     let log = transport.log.borrow();
     let sent: Vec<(u64, &str)> = log
         .iter()
@@ -656,13 +660,30 @@ fn a_binance_refresh_takes_two_round_trips() {
         sent,
         [
             (0, "/api/v3/ticker/24hr"),
-            (0, "/api/v3/time"),
-            (1, "/api/v3/account"),
-            (1, "/sapi/v1/asset/get-funding-asset"),
-            (1, "/sapi/v1/simple-earn/flexible/position"),
-            (1, "/sapi/v1/simple-earn/locked/position"),
+            (0, "/api/v3/account"),
+            (0, "/sapi/v1/asset/get-funding-asset"),
+            (0, "/sapi/v1/simple-earn/flexible/position"),
+            (0, "/sapi/v1/simple-earn/locked/position"),
         ]
     );
+}
+
+/// On a computer clock 20 s ahead of Binance's, the refused wallets are asked again, stamped
+/// with Binance's time, after one more round trip for the time.
+#[test]
+fn a_binance_refresh_on_a_clock_ahead_asks_the_time_once() {
+    let fixture = binance_fixture();
+    let transport = ticking(|_| 1, honest_binance);
+    let engine = Engine::new(&transport);
+    let ahead = BINANCE_TIME + 20_000;
+    let (snapshot, _) =
+        valued(block_on_ticking(&transport, engine.refresh(request(&fixture, None), ahead, &mut CountingEntropy::new(1))));
+    assert!(snapshot.accounts.iter().all(|account| account.error.is_none()), "{:?}", snapshot.accounts);
+    assert_eq!(crate::money::to_plain_string(snapshot.total), "1002000");
+    assert_eq!(transport.ticks.get(), 3);
+    let log = transport.log.borrow();
+    let sent_at = |tick: u64| log.iter().filter(|(at, what, _)| *at == tick && *what == "sent").count();
+    assert_eq!((sent_at(0), sent_at(1), sent_at(2)), (5, 1, 4), "prices and wallets; the time; the wallets again");
 }
 
 /// A rate limit in any answer of a batch is remembered and handed back, although an earlier

@@ -182,6 +182,26 @@ describe('four exchanges in one portfolio', { timeout: 400_000 }, () => {
     });
   }
 
+  test('a computer clock 30 s ahead of Binance\'s still reads Binance, on Binance\'s time', async () => {
+    const { snapshot: before } = await readStorage(h, 'local', 'snapshot');
+    const sentBefore = ex.mocks.binance.requests.length;
+    ex.mocks.binance.setClockOffset(-30_000);
+    try {
+      await clickRefresh(popup);
+      const { snapshot } = await until(async () => {
+        const stored = await readStorage(h, 'local', 'snapshot');
+        return stored.snapshot?.updatedAt > before.updatedAt ? stored : null;
+      }, { message: 'a newer snapshot' });
+      const account = snapshot.accounts.find((a) => a.id === ids.binance);
+      assert.equal(account.error, null);
+      assert.equal(account.syncedAt, snapshot.updatedAt, 'synced now');
+      const paths = ex.mocks.binance.requests.slice(sentBefore).map((r) => r.path);
+      assert.equal(paths.filter((path) => path === '/api/v3/time').length, 1, `the time, once: ${paths.join(' ')}`);
+    } finally {
+      ex.mocks.binance.setClockOffset(0);
+    }
+  });
+
   test('a key that can withdraw is saved only after a clear warning, and stays marked', async () => {
     const options = await openOptions(h);
     await options.getByLabel('Exchange', { exact: true }).selectOption('binance');

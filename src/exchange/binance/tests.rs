@@ -11,9 +11,11 @@ use crate::{exchange::testing, nonce::NonceFormat};
 const DOC_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 const DOC_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
-/// Binance's clock in the flow tests; the computer's is five seconds behind it.
+/// Binance's clock in the flow tests; the computer's is five seconds behind it, which Binance
+/// accepts, or five seconds ahead, which it refuses.
 const SERVER_TIME: u64 = 1_700_000_000_000;
 const LOCAL_TIME: u64 = 1_699_999_995_000;
+const LOCAL_AHEAD: u64 = 1_700_000_005_000;
 
 const X: ExchangeId = ExchangeId::Binance;
 
@@ -189,8 +191,15 @@ fn param<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
     params.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
-/// Answers like Binance for the fixture account.
+/// Answers like Binance for the fixture account, its clock at [`SERVER_TIME`]: a signed request
+/// stamped 1 s or more ahead of it, or more than `recvWindow` behind, is refused with -1021.
 fn binance(request: &HttpRequest) -> testing::Answer {
+    if let Some(timestamp) = param(request, "timestamp").and_then(|t| t.parse::<u64>().ok()) {
+        let window: u64 = param(request, "recvWindow").and_then(|w| w.parse().ok()).unwrap_or(5_000);
+        if timestamp >= SERVER_TIME + 1_000 || SERVER_TIME.saturating_sub(timestamp) > window {
+            return (400, r#"{"code":-1021,"msg":"Timestamp for this request was 1000ms ahead of the server's time."}"#.to_owned());
+        }
+    }
     match path_of(request) {
         TIME_PATH => (200, format!(r#"{{"serverTime":{SERVER_TIME}}}"#)),
         ACCOUNT_PATH => (200, ACCOUNT.to_owned()),
@@ -210,13 +219,18 @@ fn holdings() -> (Result<Vec<Balance>>, Vec<HttpRequest>) {
 }
 
 /// Every request of the holdings flow, exactly, for a fixed clock, grouped as they are sent: the
-/// time alone, then the four wallets at once, each signed with Binance's time (not the
-/// computer's, five seconds behind), then the second flexible page, the only one left.
+/// four wallets at once on the computer's clock, five seconds ahead of Binance's and refused;
+/// the time alone; the four wallets again, each signed with Binance's time; then the second
+/// flexible page, the only one left, on Binance's time too.
 #[test]
 fn holdings_requests_are_pinned() {
-    let (result, batches) =
-        testing::run_batches(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, binance);
+    let (result, mut batches) =
+        testing::run_batches(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_AHEAD, binance);
     assert!(result.is_ok(), "{result:?}");
+    let refused = batches.remove(0);
+    let stamped: Vec<(&str, Option<&str>)> = refused.iter().map(|r| (path_of(r), param(r, "timestamp"))).collect();
+    let ahead = Some("1700000005000");
+    assert_eq!(stamped, [(ACCOUNT_PATH, ahead), (FUNDING_PATH, ahead), (FLEXIBLE_PATH, ahead), (LOCKED_PATH, ahead)]);
     let signed = |path: &str, query: &str, signature: &str| format!("{API_ORIGIN}{path}?{query}&signature={signature}");
     let page = |n: u64| format!("timestamp=1700000000000&current={n}&size=100&recvWindow=10000");
     let expected: Vec<Vec<(Method, String, Option<String>)>> = vec![
@@ -329,7 +343,7 @@ fn empty_wallets_give_no_balances() {
         }
     });
     assert_eq!(result, Ok(Vec::new()));
-    assert_eq!(sent.len(), 5, "time, account, funding, one page of each Earn kind");
+    assert_eq!(sent.len(), 4, "account, funding, one page of each Earn kind: a clock Binance accepts needs no time");
 }
 
 /// Whichever Earn kinds have more pages are paged together, one page of each per batch, until
@@ -375,7 +389,6 @@ fn earn_pages_of_both_kinds_go_together() {
     assert_eq!(
         shape,
         [
-            vec![(TIME_PATH, None)],
             vec![(ACCOUNT_PATH, None), (FUNDING_PATH, None), (FLEXIBLE_PATH, Some("1")), (LOCKED_PATH, Some("1"))],
             vec![(FLEXIBLE_PATH, Some("2")), (LOCKED_PATH, Some("2"))],
             vec![(FLEXIBLE_PATH, Some("3"))],
@@ -429,8 +442,9 @@ fn paging_stops_on_an_empty_page_whatever_the_total_says() {
     assert_eq!(flexible, 2);
 }
 
-/// The timestamp follows Binance's clock as the computer's advances between steps; the
-/// requests of one batch carry the same one.
+/// The computer's clock first; once Binance refuses it, Binance's clock as the computer's
+/// advances between steps, for the refused batch and every later one. The requests of one batch
+/// carry the same timestamp, and Binance's time is asked once at most.
 #[test]
 fn timestamps_follow_the_server_clock() {
     use crate::entropy::testing::CountingEntropy;
@@ -439,7 +453,15 @@ fn timestamps_follow_the_server_clock() {
     let mut entropy = CountingEntropy::new(1);
     let mut flow = Binance.holdings();
     let at = |body: &'static str, received_at_ms: u64| HttpResponse { received_at_ms, ..HttpResponse::new(200, body.as_bytes()) };
-    let time = match flow.step(None, &mut Context::private(1_000, &credentials, &mut nonces, &mut entropy)) {
+    let refused = HttpResponse::new(400, br#"{"code":-1021,"msg":"x"}"#);
+    let local = match flow.step(None, &mut Context::private(1_000, &credentials, &mut nonces, &mut entropy)) {
+        Ok(Step::SendAll(requests)) => requests,
+        other => panic!("{other:?}"),
+    };
+    assert!(local.iter().all(|request| param(request, "timestamp") == Some("1000")), "{local:?}");
+    // One refusal in the batch is enough to ask the time.
+    let answers = vec![at(ACCOUNT, 1_000), refused, at(LOCKED, 1_000), at(LOCKED, 1_000)];
+    let time = match flow.step_all(answers, &mut Context::private(1_000, &credentials, &mut nonces, &mut entropy)) {
         Ok(Step::Send(request)) => request,
         other => panic!("{other:?}"),
     };
@@ -450,7 +472,8 @@ fn timestamps_follow_the_server_clock() {
         Ok(Step::SendAll(requests)) => requests,
         other => panic!("{other:?}"),
     };
-    assert_eq!(first.len(), 4);
+    let paths: Vec<&str> = first.iter().map(path_of).collect();
+    assert_eq!(paths, [ACCOUNT_PATH, FUNDING_PATH, FLEXIBLE_PATH, LOCKED_PATH], "the same batch again");
     assert!(first.iter().all(|request| param(request, "timestamp") == Some("5000")), "{first:?}");
     // Half a second later on the computer's clock, the second flexible page.
     let page_1 = flexible_page(1);
@@ -461,6 +484,9 @@ fn timestamps_follow_the_server_clock() {
     };
     assert_eq!(second.len(), 1);
     assert_eq!((param(&second[0], "current"), param(&second[0], "timestamp")), (Some("2"), Some("5500")));
+    // Refused again on Binance's own time: the clock is not the computer's to fix.
+    let again = flow.step_all(vec![refused], &mut Context::private(1_600, &credentials, &mut nonces, &mut entropy));
+    assert_eq!(again.map(|_| ()), Err(Error::ClockSkew { exchange: X }));
 
     // And when Binance is behind.
     let mut flow = Binance.key_scope().unwrap_or_else(|| panic!("Binance reports key scopes"));
@@ -484,20 +510,27 @@ fn answers_out_of_turn_are_refused() {
     let out_of_turn = Err(Error::InvalidInput { field: "refresh" });
     let time = ok(r#"{"serverTime":1700000000000}"#);
 
+    let refused = HttpResponse::new(400, br#"{"code":-1021,"msg":"x"}"#);
+    let four_refused = || vec![refused; 4];
+
     let mut flow = Binance.holdings();
-    assert_eq!(flow.step_all(vec![time], &mut context).map(|_| ()), out_of_turn, "a batch before the time");
+    assert_eq!(flow.step_all(four_refused(), &mut context).map(|_| ()), out_of_turn, "a batch before the start");
     let mut flow = Binance.holdings();
-    assert!(matches!(flow.step(None, &mut context), Ok(Step::Send(_))));
-    assert_eq!(flow.step_all(vec![time], &mut context).map(|_| ()), out_of_turn, "the time as a batch");
-    let mut flow = Binance.holdings();
-    assert!(matches!(flow.step(None, &mut context), Ok(Step::Send(_))));
-    assert!(matches!(flow.step(Some(time), &mut context), Ok(Step::SendAll(_))));
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::SendAll(_))));
     assert_eq!(flow.step(Some(ok(ACCOUNT)), &mut context).map(|_| ()), out_of_turn, "one answer for a batch");
     let mut flow = Binance.holdings();
-    assert!(matches!(flow.step(None, &mut context), Ok(Step::Send(_))));
-    assert!(matches!(flow.step(Some(time), &mut context), Ok(Step::SendAll(_))));
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::SendAll(_))));
     let three = vec![ok(ACCOUNT), ok(FUNDING), ok(LOCKED)];
     assert_eq!(flow.step_all(three, &mut context).map(|_| ()), out_of_turn, "three answers for four requests");
+    let mut flow = Binance.holdings();
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::SendAll(_))));
+    assert!(matches!(flow.step_all(four_refused(), &mut context), Ok(Step::Send(_))));
+    assert_eq!(flow.step_all(vec![time], &mut context).map(|_| ()), out_of_turn, "the time as a batch");
+    let mut flow = Binance.holdings();
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::SendAll(_))));
+    assert!(matches!(flow.step_all(four_refused(), &mut context), Ok(Step::Send(_))));
+    assert!(matches!(flow.step(Some(time), &mut context), Ok(Step::SendAll(_))));
+    assert_eq!(flow.step(Some(time), &mut context).map(|_| ()), out_of_turn, "a second time");
 
     // The key-scope flow sends one request at a time.
     let mut flow = Binance.key_scope().unwrap_or_else(|| panic!("Binance reports key scopes"));
@@ -508,11 +541,11 @@ fn answers_out_of_turn_are_refused() {
 #[test]
 fn a_broken_time_answer_stops_the_flow() {
     for body in ["{}", r#"{"serverTime":"soon"}"#, r#"{"serverTime":-5}"#, r#"{"serverTime":99999999999999999999}"#, "<html>"] {
-        let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |_| {
-            (200, body.to_owned())
+        let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_AHEAD, |request| {
+            if path_of(request) == TIME_PATH { (200, body.to_owned()) } else { binance(request) }
         });
         assert_eq!(result, Err(Error::MalformedResponse { exchange: X }), "{body}");
-        assert_eq!(sent.len(), 1);
+        assert_eq!(sent.len(), 5, "a refused batch, then the time");
     }
 }
 
@@ -520,7 +553,8 @@ fn a_broken_time_answer_stops_the_flow() {
 /// wallets' batch was sent with the failing request).
 #[test]
 fn an_error_at_any_step_ends_the_flow() {
-    for failing in [TIME_PATH, ACCOUNT_PATH, FUNDING_PATH, FLEXIBLE_PATH, LOCKED_PATH] {
+    // -1021 from any wallet: the time, the batch again, refused again.
+    for failing in [ACCOUNT_PATH, FUNDING_PATH, FLEXIBLE_PATH, LOCKED_PATH] {
         let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |request| {
             if request.url.contains(failing) {
                 (400, r#"{"code":-1021,"msg":"Timestamp for this request is outside of the recvWindow."}"#.to_owned())
@@ -529,18 +563,25 @@ fn an_error_at_any_step_ends_the_flow() {
             }
         });
         assert_eq!(result, Err(Error::ClockSkew { exchange: X }), "{failing}");
-        assert_eq!(sent.len(), if failing == TIME_PATH { 1 } else { 5 }, "{failing}");
+        assert_eq!(sent.len(), 9, "{failing}");
     }
+    // A time request that fails.
+    let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_AHEAD, |request| {
+        if path_of(request) == TIME_PATH { (503, String::new()) } else { binance(request) }
+    });
+    assert_eq!(result, Err(Error::ExchangeUnavailable { exchange: X, status: 503 }));
+    assert_eq!(sent.len(), 5);
     // A failing later page, in the next batch.
     let (result, sent) = testing::run(Binance.holdings(), Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, |request| {
         if param(request, "current") == Some("2") { (503, String::new()) } else { binance(request) }
     });
     assert_eq!(result, Err(Error::ExchangeUnavailable { exchange: X, status: 503 }));
-    assert_eq!(sent.len(), 6);
+    assert_eq!(sent.len(), 5);
 }
 
 /// When several answers of a batch fail, the first in request order decides the error, however
-/// the answers came; a rate limit anywhere in the batch comes first, so that it is honoured.
+/// the answers came; a rate limit anywhere in the batch comes first, so that it is honoured, and
+/// a refused timestamp is retried once on Binance's clock before it counts.
 #[test]
 fn of_several_failing_answers_the_first_in_request_order_wins() {
     let skew = (400, r#"{"code":-1021,"msg":"x"}"#);
@@ -564,7 +605,9 @@ fn of_several_failing_answers_the_first_in_request_order_wins() {
             }
         });
         assert_eq!(result, Err(expected), "{failures:?}");
-        assert_eq!(sent.len(), 5, "{failures:?}");
+        // A refused timestamp first asks the time and sends the batch again.
+        let refused_time = failures.iter().any(|(_, answer)| *answer == skew);
+        assert_eq!(sent.len(), if refused_time { 9 } else { 4 }, "{failures:?}");
     }
 }
 
