@@ -1,9 +1,16 @@
 // The popup paints straight from storage (no wasm, no network), then refreshes in the
 // background if the numbers are older than a minute. It only renders what the core computed.
+//
+// chrome.storage answers about 10 ms after this script starts, after the page's first frame. So
+// that the first frame already shows the portfolio, the popup keeps a copy of what it last showed
+// in this page's localStorage, draws it at once, and draws again from storage when storage
+// answers: a sync since then replaces the total a frame later. Every page clears the copy before
+// it changes settings, accounts, portfolios or the vault (shared/ext.js, send), so the copy never
+// shows amounts that "Hide amounts" or a deletion has taken away since.
 
 import {
   applyStorageChanges, applyTheme, browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el,
-  asError, nextPaint, errorText, exchangeName, portfolioName, waitPending, DEFAULT_SETTINGS,
+  asError, nextPaint, errorText, exchangeName, portfolioName, waitPending, DEFAULT_SETTINGS, FIRST_FRAME_KEY,
 } from '../shared/ext.js';
 import { drawChart } from '../shared/chart.js';
 
@@ -47,14 +54,72 @@ const state = {
   unlockError: null,
   historyView: null,
   range: '24h',
+  // Whether the state came from storage, not from the first frame's copy.
+  fromStorage: false,
 };
+// Which version of the copy this page reads and writes.
+const FIRST_FRAME_VERSION = 1;
+
+// The first frame holds the total and the chart; the sections below them are drawn right after
+// it, so that it has less to lay out and paint. (In a tab the browser does not draw, no frame
+// comes: a timer stands in.)
+let firstFrameShown = false;
+let lowerPending = false;
+const afterFirstFrame = () => {
+  if (firstFrameShown) return;
+  firstFrameShown = true;
+  if (lowerPending) renderLower();
+};
+requestAnimationFrame(() => setTimeout(afterFirstFrame, 0));
+setTimeout(afterFirstFrame, 100);
 
 localize();
 wireControls();
+const drewCopy = drawFirstFrame();
 start();
 
-async function start() {
-  const [stored, flags] = await firstRead;
+/** Draws the copy of what the popup showed last, if there is one for the portfolio shown. */
+function drawFirstFrame() {
+  let copy = null;
+  try {
+    copy = JSON.parse(localStorage.getItem(FIRST_FRAME_KEY) ?? 'null');
+  } catch {
+    return false;
+  }
+  if (copy?.version !== FIRST_FRAME_VERSION || copy.view !== shownLast || !copy.stored || !copy.flags) return false;
+  applyStored(copy.stored, copy.flags);
+  render();
+  if (state.snapshot && hasData()) performance.mark('total-painted'); // read by bench/browser.mjs
+  return true;
+}
+
+/** Keeps what is shown for the next opening's first frame, once the page is idle. */
+let keepPending = false;
+function keepFirstFrame() {
+  if (!state.fromStorage || keepPending) return;
+  keepPending = true;
+  setTimeout(() => {
+    keepPending = false;
+    const stored = {
+      // The vault is needed to unlock, which storage's answer is always in time for: only
+      // whether there is one is kept.
+      vault: state.vault === null ? null : '',
+      accounts: state.accounts, snapshot: state.snapshot, lastError: state.lastError, historyView: state.historyView,
+      popupRange: state.range, settings: state.settings, portfolios: state.portfolios, manual: state.manual,
+      ...(state.view ? { portfolioSnapshots: state.portfolioSnapshots, portfolioHistoryViews: state.portfolioHistoryViews } : {}),
+    };
+    const copy = { version: FIRST_FRAME_VERSION, view: state.view, stored, flags: { unlocked: state.unlocked, lockEpoch: state.lockEpoch } };
+    try {
+      localStorage.setItem(FIRST_FRAME_KEY, JSON.stringify(copy));
+    } catch {
+      // Over the page's quota: the next opening waits for storage, as without a copy.
+      localStorage.removeItem(FIRST_FRAME_KEY);
+    }
+  }, 0);
+}
+
+/** The state as storage (or the first frame's copy of it) holds it. */
+function applyStored(stored, flags) {
   state.vault = typeof stored.vault === 'string' ? stored.vault : null;
   state.accounts = Array.isArray(stored.accounts) ? stored.accounts : [];
   state.snapshot = stored.snapshot ?? null;
@@ -71,8 +136,14 @@ async function start() {
   applyTheme(state.settings.theme);
   state.unlocked = state.vault !== null && flags.unlocked === true;
   state.lockEpoch = Number.isSafeInteger(flags.lockEpoch) ? flags.lockEpoch : 0;
+}
+
+async function start() {
+  const [stored, flags] = await firstRead;
+  applyStored(stored, flags);
+  state.fromStorage = true;
   render();
-  if (state.snapshot && hasData()) performance.mark('total-painted'); // read by bench/browser.mjs
+  if (!drewCopy && state.snapshot && hasData()) performance.mark('total-painted'); // read by bench/browser.mjs
 
   browser.storage.onChanged.addListener(onStorageChanged);
   setInterval(renderUpdated, 30_000);
@@ -255,6 +326,7 @@ function amount(value) {
 }
 
 function render() {
+  keepFirstFrame();
   const ready = hasData();
   $('onboarding').hidden = ready;
   $('portfolio').hidden = !ready;
@@ -270,6 +342,14 @@ function render() {
   renderError();
   renderUnlock();
   renderHistory();
+  if (firstFrameShown) renderLower();
+  else lowerPending = true;
+}
+
+/** Everything below the total and the chart. */
+function renderLower() {
+  lowerPending = false;
+  if (!hasData()) return;
   renderAccountTotals();
   renderAssets();
   renderMovers();

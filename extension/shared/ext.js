@@ -5,8 +5,15 @@ import { originsOf } from './exchanges.js';
 
 export const browser = globalThis.browser ?? globalThis.chrome;
 
+/** The popup's copy of what it showed last, drawn as its first frame (popup/popup.js). */
+export const FIRST_FRAME_KEY = 'cartera.popupFirstFrame';
+/** Messages that change nothing the popup shows; every other one clears the popup's copy first,
+ * so that it never shows what a page has since hidden or removed. */
+const READ_ONLY_MESSAGES = new Set(['activity', 'getState', 'refresh', 'testAccount']);
+
 /** Sends a message to the background and returns its reply; never throws. */
 export async function send(type, payload = {}) {
+  if (!READ_ONLY_MESSAGES.has(type)) globalThis.localStorage?.removeItem(FIRST_FRAME_KEY);
   try {
     const reply = await browser.runtime.sendMessage({ ...payload, type });
     if (reply && typeof reply === 'object' && typeof reply.ok === 'boolean') return reply;
