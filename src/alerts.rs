@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, Result},
-    money::plain_string,
+    money::{Exact as _, plain_string},
 };
 
 /// No alert fires more often than this.
@@ -244,8 +244,8 @@ struct Check {
 fn judge(condition: &Condition, observed: &Observed) -> Option<Check> {
     let price = |asset: &str| observed.assets.iter().find(|row| row.asset == asset).map(|row| row.price);
     let margin = Decimal::new(i64::from(DEFAULT_MARGIN_PERCENT), 2);
-    let below = |threshold: Decimal| threshold.checked_mul(Decimal::ONE - margin);
-    let above = |threshold: Decimal| threshold.checked_mul(Decimal::ONE + margin);
+    let below = |threshold: Decimal| threshold.times(Decimal::ONE - margin);
+    let above = |threshold: Decimal| threshold.times(Decimal::ONE + margin);
     match condition {
         Condition::PriceAbove { asset, threshold } => {
             let value = price(asset)?;

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, Result},
-    money::{parse_decimal, plain_string, to_plain_string},
+    money::{Exact as _, parse_decimal, plain_string, to_plain_string},
 };
 
 const HOUR_MS: u64 = 3_600_000;
@@ -454,7 +454,7 @@ fn convert(point: &Point, value: Decimal, currency: &str) -> Option<Decimal> {
     if point.currency == currency {
         Some(value)
     } else if currency == "usd" {
-        value.checked_mul(point.usd_rate?)
+        value.times(point.usd_rate?)
     } else {
         None
     }
@@ -481,7 +481,7 @@ fn market_between(before: &Point, after: &Point, currency: &str) -> Option<Decim
             continue;
         };
         let (then, now) = (convert(before, then, currency)?, convert(after, now, currency)?);
-        sum = sum.checked_add(held.amount.checked_mul(now.checked_sub(then)?)?)?;
+        sum = sum.plus(held.amount.times(now.checked_sub(then)?)?)?;
     }
     Some(sum)
 }
@@ -514,7 +514,7 @@ fn from_history(inside: &[(&Point, Decimal)], currency: &str, now_ms: u64) -> Ra
     };
     let market = inside
         .windows(2)
-        .try_fold(Decimal::ZERO, |sum, pair| sum.checked_add(market_between(pair[0].0, pair[1].0, currency)?));
+        .try_fold(Decimal::ZERO, |sum, pair| sum.plus(market_between(pair[0].0, pair[1].0, currency)?));
     let change = end.checked_sub(start);
     RangeView {
         points: chart(inside, now_ms),
@@ -532,7 +532,7 @@ fn from_history(inside: &[(&Point, Decimal)], currency: &str, now_ms: u64) -> Ra
 /// The 24-hour range from the exchanges' 24-hour changes: the same amounts at yesterday's prices.
 /// Flows cannot be known this way.
 fn from_exchanges(inside: &[(&Point, Decimal)], day: DayBefore, now_ms: u64) -> RangeView {
-    let factor = Decimal::ONE.checked_add(day.change_percent.checked_div(Decimal::ONE_HUNDRED).unwrap_or_default());
+    let factor = Decimal::ONE.plus(day.change_percent.checked_div(Decimal::ONE_HUNDRED).unwrap_or_default());
     let start = factor.filter(|factor| !factor.is_zero()).and_then(|factor| day.total.checked_div(factor));
     let change = start.and_then(|start| day.total.checked_sub(start));
     RangeView {
@@ -552,7 +552,7 @@ fn percent_of(change: Decimal, start: Decimal) -> Option<Decimal> {
     if start.is_zero() {
         return None;
     }
-    let percent = change.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(start)?;
+    let percent = change.times(Decimal::ONE_HUNDRED)?.checked_div(start)?;
     Some(percent.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
 }
 
@@ -594,7 +594,7 @@ fn height(value: Decimal, low: Decimal, high: Decimal) -> u32 {
     let Some(range) = high.checked_sub(low).filter(|range| !range.is_zero()) else { return CHART_HEIGHT / 2 };
     value
         .checked_sub(low)
-        .and_then(|above| above.checked_mul(scale))
+        .and_then(|above| above.times(scale))
         .and_then(|scaled| scaled.checked_div(range))
         .map(|ratio| ratio.round())
         .and_then(|ratio| u32::try_from(ratio.mantissa()).ok())
@@ -614,7 +614,7 @@ pub fn asset_series(points: &[Point], asset: &str, currency: &str, from_ms: u64)
             let held = point.held(asset);
             let amount = held.map_or(Decimal::ZERO, |held| held.amount);
             let value = match held {
-                Some(held) => held.price.and_then(|price| convert(point, held.amount.checked_mul(price)?, currency)),
+                Some(held) => held.price.and_then(|price| convert(point, held.amount.times(price)?, currency)),
                 None => Some(Decimal::ZERO),
             };
             (point.t, value, amount)
@@ -665,7 +665,7 @@ pub fn csv(snapshot: &str, points: &[Point], currency: &str) -> Result<String> {
     for account in &snapshot.accounts {
         for balance in &account.balances {
             let price = snapshot.assets.iter().find(|row| row.asset == balance.currency).map(|row| row.price);
-            let value = price.and_then(|price| balance.total.checked_mul(price));
+            let value = price.and_then(|price| balance.total.times(price));
             let cells = [
                 balance.currency.clone(),
                 account.label.clone(),
@@ -693,7 +693,7 @@ pub fn csv(snapshot: &str, points: &[Point], currency: &str) -> Result<String> {
         for asset in &assets {
             let held = point.held(asset);
             cells.push(held.map(|held| to_plain_string(held.amount)).unwrap_or_default());
-            let value = held.and_then(|held| convert(point, held.amount.checked_mul(held.price?)?, currency));
+            let value = held.and_then(|held| convert(point, held.amount.times(held.price?)?, currency));
             cells.push(value.map(to_plain_string).unwrap_or_default());
         }
         push_row(&mut out, &cells);

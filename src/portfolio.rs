@@ -19,7 +19,7 @@ use crate::{
     error::{Error, ErrorView},
     exchange::{Balance, Ticker},
     exchange_id::ExchangeId,
-    money::plain_string,
+    money::{Exact as _, plain_string},
     valuation::{Route, routes_to},
 };
 
@@ -106,7 +106,7 @@ pub fn small_balances<'a>(values: impl IntoIterator<Item = (&'a str, Decimal)>, 
         if value < threshold {
             small.assets.push(asset.to_owned());
             // Each is below the threshold, so the sum of a few thousand cannot overflow.
-            small.total = small.total.checked_add(value).unwrap_or(small.total);
+            small.total = small.total.plus(value).unwrap_or(small.total);
         }
     }
     small
@@ -244,11 +244,11 @@ struct Holding {
 impl Holding {
     fn checked_add(&self, other: &Holding) -> Option<Holding> {
         Some(Holding {
-            total: self.total.checked_add(other.total)?,
-            available: self.available.checked_add(other.available)?,
-            locked: self.locked.checked_add(other.locked)?,
-            earning: self.earning.checked_add(other.earning)?,
-            value: self.value.checked_add(other.value)?,
+            total: self.total.plus(other.total)?,
+            available: self.available.plus(other.available)?,
+            locked: self.locked.plus(other.locked)?,
+            earning: self.earning.plus(other.earning)?,
+            value: self.value.plus(other.value)?,
         })
     }
 }
@@ -264,14 +264,14 @@ fn value_account<'a>(balances: &'a [Balance], routes: &BTreeMap<&str, Route<'_>>
     let mut holdings: BTreeMap<&str, Holding> = BTreeMap::new();
     for balance in balances {
         let value = match routes.get(balance.currency.as_str()) {
-            Some(route) => balance.total.checked_mul(route.price)?,
+            Some(route) => balance.total.times(route.price)?,
             None => Decimal::ZERO,
         };
         let this = Holding { total: balance.total, available: balance.available, locked: balance.locked, earning: balance.earning, value };
         let entry = holdings.entry(balance.currency.as_str()).or_default();
         *entry = entry.checked_add(&this)?;
     }
-    let total = holdings.values().try_fold(Decimal::ZERO, |sum, holding| sum.checked_add(holding.value))?;
+    let total = holdings.values().try_fold(Decimal::ZERO, |sum, holding| sum.plus(holding.value))?;
     Some(AccountValue { holdings, total })
 }
 
@@ -301,7 +301,7 @@ pub fn build_snapshot_hiding(
                 let sum = holdings.get(asset).copied().unwrap_or_default().checked_add(holding)?;
                 updated.push((*asset, sum));
             }
-            Some((value.total, grand_total.checked_add(value.total)?, updated))
+            Some((value.total, grand_total.plus(value.total)?, updated))
         });
         let (total, error) = match merged {
             Some((total, new_grand_total, updated)) => {
@@ -346,11 +346,11 @@ pub fn build_snapshot_hiding(
                     Some(price) => {
                         // The quote currency's own "change" (always 0) says nothing.
                         any_change |= !route.books.is_empty();
-                        holding.total.checked_mul(price)
+                        holding.total.times(price)
                     }
                     None => Some(holding.value),
                 };
-                value_24h_ago = value_24h_ago.zip(then).and_then(|(sum, then)| sum.checked_add(then));
+                value_24h_ago = value_24h_ago.zip(then).and_then(|(sum, then)| sum.plus(then));
                 assets.push(AssetRow {
                     asset: (*asset).to_owned(),
                     total: holding.total,
@@ -424,7 +424,7 @@ fn movers(assets: &[AssetRow], routes: &BTreeMap<&str, Route<'_>>) -> Movers {
         .filter_map(|row| {
             let route = routes.get(row.asset.as_str())?;
             let percent = route.change_24h_percent()?;
-            let then = row.total.checked_mul(route.price_24h_ago?)?;
+            let then = row.total.times(route.price_24h_ago?)?;
             Some((row, percent, row.value.checked_sub(then)?))
         })
         .collect();
@@ -445,7 +445,7 @@ fn change_percent(now: Decimal, before: Decimal) -> Option<Decimal> {
         return None;
     }
     let ratio = now.checked_div(before)?;
-    Some(round_percent(ratio.checked_sub(Decimal::ONE)?.checked_mul(Decimal::ONE_HUNDRED)?))
+    Some(round_percent(ratio.checked_sub(Decimal::ONE)?.times(Decimal::ONE_HUNDRED)?))
 }
 
 fn share_percent(value: Decimal, total: Decimal) -> Decimal {
@@ -453,7 +453,7 @@ fn share_percent(value: Decimal, total: Decimal) -> Decimal {
         return Decimal::ZERO;
     }
     value
-        .checked_mul(Decimal::ONE_HUNDRED)
+        .times(Decimal::ONE_HUNDRED)
         .and_then(|scaled| scaled.checked_div(total))
         .map_or(Decimal::ZERO, round_percent)
 }

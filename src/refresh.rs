@@ -29,7 +29,7 @@ use crate::{
     exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter},
     exchange_id::ExchangeId,
     http::{HttpRequest, HttpResponse, retry_after_ms},
-    money::parse_decimal,
+    money::{Exact as _, parse_decimal},
     nonce::NonceGenerator,
     portfolio::{AccountBalances, PreviousSnapshot, Snapshot, build_snapshot_hiding},
     secret::Credentials,
@@ -132,7 +132,7 @@ impl ManualHoldings {
             let balances = &mut groups[index].balances;
             match balances.iter_mut().find(|balance| balance.currency == asset) {
                 Some(balance) => {
-                    let sum = balance.total.checked_add(amount).ok_or(Error::InvalidInput { field: "amount" })?;
+                    let sum = balance.total.plus(amount).ok_or(Error::InvalidInput { field: "amount" })?;
                     *balance = Balance::available(&asset, sum);
                 }
                 None => balances.push(Balance::available(&asset, amount)),

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 
-use crate::exchange::Ticker;
+use crate::{exchange::Ticker, money::Exact as _};
 
 /// The longest route considered. Real portfolios need two (`sol → usd → mxn`), three across
 /// exchanges (`dot → usdt → usd → mxn`); four leaves room and keeps the bound above small.
@@ -51,7 +51,7 @@ impl Route<'_> {
     pub fn change_24h_percent(&self) -> Option<Decimal> {
         let before = self.price_24h_ago.filter(|p| !p.is_zero())?;
         let ratio = self.price.checked_div(before)?;
-        ratio.checked_sub(Decimal::ONE)?.checked_mul(Decimal::ONE_HUNDRED)
+        ratio.checked_sub(Decimal::ONE)?.times(Decimal::ONE_HUNDRED)
     }
 }
 
@@ -141,7 +141,7 @@ fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
             book: &ticker.book,
             rate: ticker.last,
             rate_24h_ago: last_24h_ago,
-            volume_in_to: ticker.volume.checked_mul(ticker.last).unwrap_or(Decimal::MAX),
+            volume_in_to: ticker.volume.times(ticker.last).unwrap_or(Decimal::MAX),
             created_at,
         });
         edges.push(Edge {
@@ -159,14 +159,14 @@ fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
 
 /// The route from `edge.from`: `edge`, then the target's route.
 fn extend<'a>(edge: &Edge<'a>, target: &Route<'a>) -> Option<Route<'a>> {
-    let price = edge.rate.checked_mul(target.price)?;
-    let edge_liquidity = edge.volume_in_to.checked_mul(target.price).unwrap_or(Decimal::MAX);
+    let price = edge.rate.times(target.price)?;
+    let edge_liquidity = edge.volume_in_to.times(target.price).unwrap_or(Decimal::MAX);
     let liquidity = Some(match target.liquidity {
         Some(downstream) => edge_liquidity.min(downstream),
         None => edge_liquidity,
     });
     let price_24h_ago = match (edge.rate_24h_ago, target.price_24h_ago) {
-        (Some(edge_before), Some(target_before)) => edge_before.checked_mul(target_before),
+        (Some(edge_before), Some(target_before)) => edge_before.times(target_before),
         _ => None,
     };
     let oldest_ticker_at = match (edge.created_at, target.oldest_ticker_at) {

@@ -58,6 +58,7 @@ use super::{
 use crate::{
     error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
+    money::Exact as _,
     secret::Credentials,
     signing::hmac_sha256_hex,
 };
@@ -438,7 +439,7 @@ pub fn parse_account(response: HttpResponse<'_>) -> Result<Vec<(String, Balance)
         let (asset, currency) = asset_of(row)?;
         let free = row.get("free")?.decimal()?;
         let locked = row.get("locked")?.decimal()?;
-        let total = free.checked_add(locked)?;
+        let total = free.plus(locked)?;
         Some((asset, Balance { currency, total, available: free, locked, earning: Decimal::ZERO }))
     })
 }
@@ -452,9 +453,9 @@ pub fn parse_funding(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
         let held = row
             .get("locked")?
             .decimal()?
-            .checked_add(row.get("freeze")?.decimal()?)?
-            .checked_add(row.get("withdrawing")?.decimal()?)?;
-        let total = free.checked_add(held)?;
+            .plus(row.get("freeze")?.decimal()?)?
+            .plus(row.get("withdrawing")?.decimal()?)?;
+        let total = free.plus(held)?;
         Some(Balance { currency, total, available: free, locked: held, earning: Decimal::ZERO })
     })
 }

@@ -40,6 +40,7 @@ use super::{
 use crate::{
     error::{Error, Result, capped_wait_ms, sanitize_code},
     exchange_id::ExchangeId,
+    money::Exact as _,
     nonce::NonceFormat,
     secret::Credentials,
     signing::{hmac_sha512, sha256},
@@ -438,8 +439,8 @@ fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>>
             Part::Earning => &mut tally.earning,
             Part::Held => &mut tally.held,
         };
-        *part = part.checked_add(balance).ok_or_else(|| overflow.clone())?;
-        tally.in_orders = tally.in_orders.checked_add(in_orders).ok_or_else(|| overflow.clone())?;
+        *part = part.plus(balance).ok_or_else(|| overflow.clone())?;
+        tally.in_orders = tally.in_orders.plus(in_orders).ok_or_else(|| overflow.clone())?;
     }
     Ok(tallies)
 }
@@ -470,7 +471,7 @@ fn parse_allocations(response: HttpResponse<'_>) -> Result<BTreeMap<String, Deci
             None => Decimal::ZERO,
         };
         let sum = allocated.entry(code).or_default();
-        *sum = sum.checked_add(native).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
+        *sum = sum.plus(native).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
     }
     Ok(allocated)
 }
@@ -487,11 +488,11 @@ fn reconcile(mut tallies: BTreeMap<String, Tally>, allocations: &BTreeMap<String
     for (currency, tally) in tallies {
         let allocated = allocations.get(&currency).copied().unwrap_or_default();
         let earning = tally.earning.max(allocated);
-        let total = tally.spot.checked_add(tally.held).and_then(|sum| sum.checked_add(earning)).ok_or_else(overflow)?;
+        let total = tally.spot.plus(tally.held).and_then(|sum| sum.plus(earning)).ok_or_else(overflow)?;
         // With auto-earn the base entry can be 0 while orders hold funds from the `.F` part, so
         // `hold_trade` may exceed `balance`: the held amount is locked and stops counting as
         // earning, and nothing is ever negative.
-        let locked = tally.in_orders.checked_add(tally.held).ok_or_else(overflow)?.min(total);
+        let locked = tally.in_orders.plus(tally.held).ok_or_else(overflow)?.min(total);
         let earning = earning.min(total - locked);
         let available = total - locked - earning;
         balances.push(Balance { currency, total, available, locked, earning });

@@ -29,6 +29,7 @@ use crate::{
     entropy::Entropy,
     error::{Error, Result},
     exchange_id::ExchangeId,
+    money::Exact as _,
     nonce::{Nonce, NonceFormat, NonceGenerator},
     secret::Credentials,
 };
@@ -253,10 +254,10 @@ pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = B
     for balance in balances {
         match positions.get(&balance.currency).and_then(|&at| merged.get_mut(at)) {
             Some(known) => {
-                known.total = known.total.checked_add(balance.total).ok_or_else(|| overflow.clone())?;
-                known.available = known.available.checked_add(balance.available).ok_or_else(|| overflow.clone())?;
-                known.locked = known.locked.checked_add(balance.locked).ok_or_else(|| overflow.clone())?;
-                known.earning = known.earning.checked_add(balance.earning).ok_or_else(|| overflow.clone())?;
+                known.total = known.total.plus(balance.total).ok_or_else(|| overflow.clone())?;
+                known.available = known.available.plus(balance.available).ok_or_else(|| overflow.clone())?;
+                known.locked = known.locked.plus(balance.locked).ok_or_else(|| overflow.clone())?;
+                known.earning = known.earning.plus(balance.earning).ok_or_else(|| overflow.clone())?;
             }
             None => {
                 positions.insert(balance.currency.clone(), merged.len());
