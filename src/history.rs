@@ -174,7 +174,7 @@ impl Point {
             .map(|row| Held { asset: row.asset, amount: row.total, price: Some(round_price(row.price)) })
             .chain(snapshot.unpriced.into_iter().map(|row| Held { asset: row.asset, amount: row.total, price: None }))
             .collect();
-        holdings.sort_by(|a, b| a.asset.cmp(&b.asset));
+        sort_by_asset(&mut holdings);
         Ok(Point {
             t: snapshot.updated_at,
             currency: snapshot.quote,
@@ -238,10 +238,10 @@ fn decode(text: &str) -> Result<Vec<Point>> {
             let price = prices.get(i).cloned().flatten().as_deref().map(decimal).transpose()?;
             holdings.push(Held { asset: asset.clone(), amount: *amount, price });
         }
-        holdings.sort_by(|a, b| a.asset.cmp(&b.asset));
+        sort_by_asset(&mut holdings);
         points.push(Point { t, currency, usd_rate: usd_rate.as_deref().map(decimal).transpose()?, total: decimal(&total)?, holdings });
     }
-    points.sort_by_key(|point| point.t);
+    sort_by_time(&mut points);
     Ok(points)
 }
 
@@ -249,14 +249,30 @@ fn decimal(text: &str) -> Result<Decimal> {
     parse_decimal(text).ok_or_else(corrupt)
 }
 
+/// Oldest first. One function for every place that sorts points, so that wasm carries one copy
+/// of the standard library's sort for them.
+fn sort_by_time(points: &mut [Point]) {
+    points.sort_by_key(|point| point.t);
+}
+
+/// By asset code, one copy of the sort for every list of holdings.
+fn sort_by_asset(holdings: &mut [Held]) {
+    holdings.sort_by(|a, b| a.asset.cmp(&b.asset));
+}
+
+/// Every asset the points hold, sorted, once each. (Inserted one by one: collecting into a set
+/// would compile one more copy of the standard library's sort.)
+fn asset_names<'a>(points: impl Iterator<Item = &'a Point>) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    for point in points {
+        names.extend(point.holdings.iter().map(|held| held.asset.as_str()));
+    }
+    names.into_iter().map(str::to_owned).collect()
+}
+
 /// Writes points (oldest first) as one chunk.
 fn encode(points: &[Point]) -> String {
-    let assets: Vec<String> = points
-        .iter()
-        .flat_map(|point| point.holdings.iter().map(|held| held.asset.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let assets = asset_names(points.iter());
     let mut previous: Option<Vec<Option<String>>> = None;
     let wire: Vec<PointWire> = points
         .iter()
@@ -307,7 +323,7 @@ pub fn append(chunk: Option<&str>, point: Point) -> Result<String> {
     // A sync within the same millisecond as the last point replaces it.
     points.retain(|existing| existing.t != point.t);
     points.push(point);
-    points.sort_by_key(|point| point.t);
+    sort_by_time(&mut points);
     Ok(encode(&points))
 }
 
@@ -347,7 +363,7 @@ pub fn compact(series: &Series, chunks: &BTreeMap<String, String>, now_ms: u64) 
         if let Some(Ok(existing)) = chunks.get(&key).map(|text| decode(text)) {
             folded.extend(existing);
         }
-        folded.sort_by_key(|point| point.t);
+        sort_by_time(&mut folded);
         let kept = keep_last_per_bucket(&folded, |_| true, DAY_MS);
         compaction.write.insert(key, encode(&kept));
     }
@@ -379,7 +395,7 @@ pub fn load(series: &Series, chunks: &BTreeMap<String, String>) -> Vec<Point> {
         .filter_map(|(_, text)| decode(text).ok())
         .flatten()
         .collect();
-    points.sort_by_key(|point| point.t);
+    sort_by_time(&mut points);
     points.dedup_by_key(|point| point.t);
     points
 }
@@ -678,8 +694,7 @@ pub fn csv(snapshot: &str, points: &[Point], currency: &str) -> Result<String> {
         }
     }
     let shown: Vec<&Point> = points.iter().filter(|point| convert(point, point.total, currency).is_some()).collect();
-    let assets: Vec<String> =
-        shown.iter().flat_map(|point| point.holdings.iter().map(|held| held.asset.clone())).collect::<BTreeSet<_>>().into_iter().collect();
+    let assets = asset_names(shown.iter().copied());
     let upper = currency.to_ascii_uppercase();
     let mut header = vec!["time".to_owned(), format!("total_{upper}")];
     for asset in &assets {

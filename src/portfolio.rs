@@ -374,7 +374,8 @@ pub fn build_snapshot_hiding(
     }
     assets.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
 
-    let held_on: BTreeSet<ExchangeId> = accounts.iter().filter_map(|account| account.exchange).collect();
+    let mut held_on = BTreeSet::new();
+    held_on.extend(accounts.iter().filter_map(|account| account.exchange));
     let bridges: BTreeSet<ExchangeId> = used_routes
         .iter()
         .flat_map(|route| route.books.iter())
@@ -410,7 +411,8 @@ pub fn build_snapshot_hiding(
 
 /// Every currency some book is quoted in, plus the current quote: what the user may value in.
 fn quote_currencies(tickers: &[Ticker], quote: &str) -> Vec<String> {
-    let mut quotes: BTreeSet<&str> = tickers.iter().map(|ticker| ticker.quote.as_str()).collect();
+    let mut quotes = BTreeSet::new();
+    quotes.extend(tickers.iter().map(|ticker| ticker.quote.as_str()));
     quotes.insert(quote);
     quotes.into_iter().map(str::to_owned).collect()
 }

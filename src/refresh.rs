@@ -286,7 +286,8 @@ impl<T: Transport> Engine<T> {
             })
             .collect();
 
-        let exchanges: BTreeSet<ExchangeId> = request.accounts.iter().map(|account| account.exchange).collect();
+        let mut exchanges = BTreeSet::new();
+        exchanges.extend(request.accounts.iter().map(|account| account.exchange));
         let prices = join_all(exchanges.iter().map(|&exchange| self.prices(exchange, now_ms)));
         let holdings = join_all(request.accounts.iter().zip(generators.iter_mut()).map(|(account, nonces)| {
             let entropy = &entropy;

@@ -416,7 +416,8 @@ fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>>
     let malformed = Error::MalformedResponse { exchange: EXCHANGE };
     let overflow = Error::AmountOverflow { exchange: EXCHANGE };
     // By name, as a map reads them: a name given twice counts once, with its last entry.
-    let entries: BTreeMap<Cow<'_, str>, Value<'_>> = result.fields().ok_or_else(|| malformed.clone())?.collect();
+    let mut entries = BTreeMap::new();
+    entries.extend(result.fields().ok_or_else(|| malformed.clone())?);
     if entries.len() > super::MAX_ROWS {
         return Err(malformed);
     }
