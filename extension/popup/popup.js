@@ -65,6 +65,8 @@ const FIRST_FRAME_VERSION = 1;
 // comes: a timer stands in.)
 let firstFrameShown = false;
 let lowerPending = false;
+// A copy of what is shown is waiting to be written (keepFirstFrame).
+let keepPending = false;
 const afterFirstFrame = () => {
   if (firstFrameShown) return;
   firstFrameShown = true;
@@ -94,7 +96,6 @@ function drawFirstFrame() {
 }
 
 /** Keeps what is shown for the next opening's first frame, once the page is idle. */
-let keepPending = false;
 function keepFirstFrame() {
   if (!state.fromStorage || keepPending) return;
   keepPending = true;

@@ -261,7 +261,6 @@ fn next_element(rest: &str) -> Option<(Value<'_>, &str)> {
 }
 
 /// The value at the start of checked text, and the text after it and a following comma.
-#[inline]
 fn next_element_value(rest: &str) -> Option<(Value<'_>, &str)> {
     let rest = trim_whitespace(rest);
     let end = checked_value_end(rest.as_bytes())?;
@@ -272,7 +271,6 @@ fn next_element_value(rest: &str) -> Option<(Value<'_>, &str)> {
 
 /// Where the value at the start of already-checked text ends. Only brackets and strings need
 /// reading: their contents are known to be well-formed.
-#[inline]
 fn checked_value_end(bytes: &[u8]) -> Option<usize> {
     match bytes.first()? {
         b'"' => string_end(bytes, 0).map(|(end, _)| end),
@@ -306,7 +304,6 @@ fn checked_value_end(bytes: &[u8]) -> Option<usize> {
 
 /// The index just past the checked string that opens at `start` (its `"`), and whether the
 /// string holds escapes.
-#[inline]
 fn string_end(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
     let mut at = start + 1;
     let mut escaped = false;
@@ -324,31 +321,26 @@ fn string_end(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
 
 /// `a == b`, written out: member names are short, and comparing them in place is cheaper than a
 /// call to the platform's `memcmp` for each.
-#[inline]
 fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
-#[inline]
 const fn is_whitespace_byte(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// `text` after its first byte, if that is the ASCII `byte`. (`str::strip_prefix` with a `char`
 /// compares through `memcmp`, which showed in profiles of the reader.)
-#[inline]
 fn after_byte(text: &str, byte: u8) -> Option<&str> {
     if text.as_bytes().first() == Some(&byte) { text.get(1..) } else { None }
 }
 
-#[inline]
 fn trim_whitespace(text: &str) -> &str {
     let start = skip_whitespace(text.as_bytes(), 0);
     // Whitespace is ASCII, so `start` is a character boundary.
     text.get(start..).unwrap_or_default()
 }
 
-#[inline]
 fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
     while bytes.get(at).is_some_and(|b| is_whitespace_byte(*b)) {
         at += 1;
