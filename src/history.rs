@@ -497,7 +497,7 @@ fn market_between(before: &Point, after: &Point, currency: &str) -> Option<Decim
             continue;
         };
         let (then, now) = (convert(before, then, currency)?, convert(after, now, currency)?);
-        sum = sum.plus(held.amount.times(now.checked_sub(then)?)?)?;
+        sum = sum.plus(held.amount.times(now.minus(then)?)?)?;
     }
     Some(sum)
 }
@@ -531,7 +531,7 @@ fn from_history(inside: &[(&Point, Decimal)], currency: &str, now_ms: u64) -> Ra
     let market = inside
         .windows(2)
         .try_fold(Decimal::ZERO, |sum, pair| sum.plus(market_between(pair[0].0, pair[1].0, currency)?));
-    let change = end.checked_sub(start);
+    let change = end.minus(start);
     RangeView {
         points: chart(inside, now_ms),
         since: Some(first.t),
@@ -540,7 +540,7 @@ fn from_history(inside: &[(&Point, Decimal)], currency: &str, now_ms: u64) -> Ra
         change,
         change_percent: change.and_then(|change| percent_of(change, start)),
         market,
-        flows: change.zip(market).and_then(|(change, market)| change.checked_sub(market)),
+        flows: change.zip(market).and_then(|(change, market)| change.minus(market)),
         basis: if inside.len() > 1 { "history" } else { "none" },
     }
 }
@@ -550,7 +550,7 @@ fn from_history(inside: &[(&Point, Decimal)], currency: &str, now_ms: u64) -> Ra
 fn from_exchanges(inside: &[(&Point, Decimal)], day: DayBefore, now_ms: u64) -> RangeView {
     let factor = Decimal::ONE.plus(day.change_percent.checked_div(Decimal::ONE_HUNDRED).unwrap_or_default());
     let start = factor.filter(|factor| !factor.is_zero()).and_then(|factor| day.total.checked_div(factor));
-    let change = start.and_then(|start| day.total.checked_sub(start));
+    let change = start.and_then(|start| day.total.minus(start));
     RangeView {
         points: chart(inside, now_ms),
         since: inside.first().map(|(point, _)| point.t),
@@ -607,9 +607,9 @@ fn chart(inside: &[(&Point, Decimal)], now_ms: u64) -> Vec<ChartPoint> {
 /// are equal).
 fn height(value: Decimal, low: Decimal, high: Decimal) -> u32 {
     let scale = Decimal::from(CHART_HEIGHT);
-    let Some(range) = high.checked_sub(low).filter(|range| !range.is_zero()) else { return CHART_HEIGHT / 2 };
+    let Some(range) = high.minus(low).filter(|range| !range.is_zero()) else { return CHART_HEIGHT / 2 };
     value
-        .checked_sub(low)
+        .minus(low)
         .and_then(|above| above.times(scale))
         .and_then(|scaled| scaled.checked_div(range))
         .map(|ratio| ratio.round())

@@ -5,14 +5,16 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-/// Exact addition and multiplication of decimals, `None` on overflow, compiled once.
+/// Exact addition, subtraction and multiplication of decimals, `None` on overflow, compiled once.
 ///
-/// rust_decimal inlines its whole addition and multiplication wherever `checked_add` or
-/// `checked_mul` is called, about a kilobyte of wasm each time; every sum and product of money
-/// goes through these two instead.
+/// rust_decimal inlines its whole addition (which is also its subtraction) and multiplication
+/// wherever `checked_add`, `checked_sub` or `checked_mul` is called, about a kilobyte of wasm each
+/// time; every sum, difference and product of money goes through these instead.
 pub trait Exact: Sized {
     /// `self + other`, or `None` beyond a decimal's range.
     fn plus(self, other: Self) -> Option<Self>;
+    /// `self − other`, or `None` beyond a decimal's range.
+    fn minus(self, other: Self) -> Option<Self>;
     /// `self × other`, or `None` beyond a decimal's range.
     fn times(self, other: Self) -> Option<Self>;
 }
@@ -21,6 +23,11 @@ impl Exact for Decimal {
     #[inline(never)]
     fn plus(self, other: Decimal) -> Option<Decimal> {
         self.checked_add(other)
+    }
+
+    #[inline(never)]
+    fn minus(self, other: Decimal) -> Option<Decimal> {
+        self.checked_sub(other)
     }
 
     #[inline(never)]

@@ -427,7 +427,7 @@ fn movers(assets: &[AssetRow], routes: &BTreeMap<&str, Route<'_>>) -> Movers {
             let route = routes.get(row.asset.as_str())?;
             let percent = route.change_24h_percent()?;
             let then = row.total.times(route.price_24h_ago?)?;
-            Some((row, percent, row.value.checked_sub(then)?))
+            Some((row, percent, row.value.minus(then)?))
         })
         .collect();
     moving.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.asset.cmp(&b.0.asset)));
@@ -447,7 +447,7 @@ fn change_percent(now: Decimal, before: Decimal) -> Option<Decimal> {
         return None;
     }
     let ratio = now.checked_div(before)?;
-    Some(round_percent(ratio.checked_sub(Decimal::ONE)?.times(Decimal::ONE_HUNDRED)?))
+    Some(round_percent(ratio.minus(Decimal::ONE)?.times(Decimal::ONE_HUNDRED)?))
 }
 
 fn share_percent(value: Decimal, total: Decimal) -> Decimal {

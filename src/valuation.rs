@@ -51,7 +51,7 @@ impl Route<'_> {
     pub fn change_24h_percent(&self) -> Option<Decimal> {
         let before = self.price_24h_ago.filter(|p| !p.is_zero())?;
         let ratio = self.price.checked_div(before)?;
-        ratio.checked_sub(Decimal::ONE)?.times(Decimal::ONE_HUNDRED)
+        ratio.minus(Decimal::ONE)?.times(Decimal::ONE_HUNDRED)
     }
 }
 
@@ -132,7 +132,7 @@ fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
         let Some(inverse) = Decimal::ONE.checked_div(ticker.last) else { continue };
         let last_24h_ago = ticker
             .change_24h
-            .and_then(|change| ticker.last.checked_sub(change))
+            .and_then(|change| ticker.last.minus(change))
             .filter(|price| price.is_sign_positive() && !price.is_zero());
         let created_at = ticker.created_at.as_deref();
         edges.push(Edge {

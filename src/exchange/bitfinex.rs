@@ -35,6 +35,7 @@ use super::{
 use crate::{
     error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
+    money::Exact as _,
     nonce::NonceFormat,
     secret::Credentials,
     signing::hmac_sha384_hex,
@@ -259,7 +260,7 @@ fn parse_wallet(row: Value<'_>) -> Option<Option<Balance>> {
     let (available, held) = match available {
         Some(available) if total >= Decimal::ZERO => {
             let available = available.clamp(Decimal::ZERO, total);
-            (available, total - available)
+            (available, total.minus(available)?)
         }
         _ => (total, Decimal::ZERO),
     };

@@ -47,6 +47,7 @@ use super::{
 use crate::{
     error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
+    money::Exact as _,
     secret::Credentials,
 };
 
@@ -384,21 +385,16 @@ fn parse_product(product: [Option<Value<'_>>; PRODUCT_FIELDS.len()]) -> Option<T
 /// The absolute change over 24 hours from the last price and the change in percent:
 /// `last − last / (1 + percent/100)`. `None` when the earlier price would not be positive, or
 /// for a change beyond a million percent (no market's, and it keeps every step below in range).
-///
-/// Written with division and `-` only: rust_decimal inlines its whole addition and
-/// multiplication wherever `checked_add` or `checked_mul` is called, about a kilobyte of wasm
-/// each, while division and subtraction are shared functions.
 fn change_from_percent(last: Decimal, percent: Decimal) -> Option<Decimal> {
     if last <= Decimal::ZERO || percent.abs() > MAX_CHANGE_PERCENT {
         return None;
     }
-    // 1 + percent/100, exact; `-` cannot overflow with |percent| ≤ 10^6.
-    let ratio = Decimal::ONE - -percent.checked_div(Decimal::ONE_HUNDRED)?;
+    // 1 + percent/100, exact.
+    let ratio = Decimal::ONE.plus(percent.checked_div(Decimal::ONE_HUNDRED)?)?;
     if ratio <= Decimal::ZERO {
         return None;
     }
-    // Both positive: the difference cannot overflow.
-    Some(last - last.checked_div(ratio)?)
+    last.minus(last.checked_div(ratio)?)
 }
 
 /// Cartera's code for a Coinbase currency id: lowercase, with ccxt's `commonCurrencies` for

@@ -494,8 +494,9 @@ fn reconcile(mut tallies: BTreeMap<String, Tally>, allocations: &BTreeMap<String
         // `hold_trade` may exceed `balance`: the held amount is locked and stops counting as
         // earning, and nothing is ever negative.
         let locked = tally.in_orders.plus(tally.held).ok_or_else(overflow)?.min(total);
-        let earning = earning.min(total - locked);
-        let available = total - locked - earning;
+        let unlocked = total.minus(locked).ok_or_else(overflow)?;
+        let earning = earning.min(unlocked);
+        let available = unlocked.minus(earning).ok_or_else(overflow)?;
         balances.push(Balance { currency, total, available, locked, earning });
     }
     merge_balances(EXCHANGE, balances)
