@@ -193,6 +193,18 @@ impl<'a> Fields<'a> {
         &mut self,
         names: [&str; N],
     ) -> Option<(Cow<'a, str>, Option<Picked<'a, N>>)> {
+        let (name, rest) = self.next_name()?;
+        if let Some((found, after)) = pick_object(rest, names) {
+            self.rest = after;
+            return Some((name, Some(found)));
+        }
+        let (_, after) = next_element_value(rest)?;
+        self.rest = after;
+        Some((name, None))
+    }
+
+    /// The next member's name, unescaped, and the text after its colon; `None` at the `}`.
+    fn next_name(&self) -> Option<(Cow<'a, str>, &'a str)> {
         let rest = trim_whitespace(self.rest);
         if rest.as_bytes().first() != Some(&b'"') {
             return None;
@@ -201,13 +213,7 @@ impl<'a> Fields<'a> {
         let name = rest.get(1..end - 1)?;
         let rest = trim_whitespace(after_byte(trim_whitespace(rest.get(end..)?), b':')?);
         let name = if escaped { Cow::Owned(unescape(name)?) } else { Cow::Borrowed(name) };
-        if let Some((found, after)) = pick_object(rest, names) {
-            self.rest = after;
-            return Some((name, Some(found)));
-        }
-        let (_, after) = next_element_value(rest)?;
-        self.rest = after;
-        Some((name, None))
+        Some((name, rest))
     }
 }
 
@@ -237,16 +243,9 @@ impl<'a> Iterator for Fields<'a> {
     type Item = (Cow<'a, str>, Value<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rest = trim_whitespace(self.rest);
-        if rest.as_bytes().first() != Some(&b'"') {
-            return None;
-        }
-        let (end, escaped) = string_end(rest.as_bytes(), 0)?;
-        let name = rest.get(1..end - 1)?;
-        let rest = after_byte(trim_whitespace(rest.get(end..)?), b':')?;
+        let (name, rest) = self.next_name()?;
         let (value, rest) = next_element_value(rest)?;
         self.rest = rest;
-        let name = if escaped { Cow::Owned(unescape(name)?) } else { Cow::Borrowed(name) };
         Some((name, value))
     }
 }
