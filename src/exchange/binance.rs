@@ -52,8 +52,8 @@ use rust_decimal::Decimal;
 
 use super::{
     Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
-    json::{Items, JsonDecimal as _, Value},
-    merge_balances,
+    json::{JsonDecimal as _, Value},
+    every_row, merge_balances,
 };
 use crate::{
     error::{Error, Result, sanitize_code},
@@ -97,11 +97,11 @@ const LOCKOUT_SECS: u64 = 60;
 /// rather than guess.
 pub const QUOTE_ASSETS: &[&str] = &[
     // Stablecoins.
-    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "USD1", "AEUR", "EURI", "BIDR", "IDRT", "PAX", "DAI", "VAI",
-    "UST", // Crypto.
-    "DOGE", "BTC", "ETH", "BNB", "XRP", "TRX", "DOT", // Fiat.
-    "EUR", "GBP", "TRY", "BRL", "ARS", "MXN", "COP", "JPY", "AUD", "UAH", "PLN", "RON", "ZAR", "IDR", "CZK", "RUB",
-    "NGN",
+    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "USD1", "AEUR", "EURI", "BIDR", "IDRT", "PAX", "DAI", "VAI", "UST",
+    // Crypto.
+    "DOGE", "BTC", "ETH", "BNB", "XRP", "TRX", "DOT",
+    // Fiat.
+    "EUR", "GBP", "TRY", "BRL", "ARS", "MXN", "COP", "JPY", "AUD", "UAH", "PLN", "RON", "ZAR", "IDR", "CZK", "RUB", "NGN",
 ];
 
 /// Binance's names that differ from the common ticker: ccxt's `commonCurrencies` for Binance
@@ -168,7 +168,8 @@ fn time_request() -> HttpRequest {
     HttpRequest::get(format!("{API_ORIGIN}{TIME_PATH}"))
 }
 
-/// How far Binance's clock is from ours, learnt from `/api/v3/time` (none until then).
+/// How far Binance's clock is from ours, learnt from `/api/v3/time`; the default, no offset, is the
+/// computer's own clock.
 #[derive(Debug, Clone, Copy, Default)]
 struct ServerClock {
     offset_ms: i64,
@@ -237,9 +238,8 @@ impl EarnKind {
 #[derive(Default)]
 struct Holdings {
     started: bool,
-    /// The computer's clock until Binance refuses a timestamp, then Binance's.
-    clock: ServerClock,
-    clock_from_binance: bool,
+    /// Binance's clock once it has refused a timestamp; the computer's (`None`) until then.
+    clock: Option<ServerClock>,
     /// Waiting for Binance's time, to sign `pending` again.
     awaiting_time: bool,
     /// The calls whose answers come next, in order.
@@ -268,8 +268,7 @@ impl Flow<Vec<Balance>> for Holdings {
                 self.send(first, context)
             }
             (Some(answer), true, true) => {
-                self.clock = ServerClock::read(answer, context.now_ms())?;
-                self.clock_from_binance = true;
+                self.clock = Some(ServerClock::read(answer, context.now_ms())?);
                 self.awaiting_time = false;
                 let again = std::mem::take(&mut self.pending);
                 self.send(again, context)
@@ -290,7 +289,7 @@ impl Flow<Vec<Balance>> for Holdings {
         }
         // A refused timestamp on the computer's clock: the same batch again, on Binance's.
         let refused_time = |answer: &HttpResponse<'_>| matches!(read_body(*answer), Err(Error::ClockSkew { .. }));
-        if !self.clock_from_binance && answers.iter().any(refused_time) {
+        if self.clock.is_none() && answers.iter().any(refused_time) {
             self.awaiting_time = true;
             return Ok(Step::Send(time_request()));
         }
@@ -331,7 +330,8 @@ impl Flow<Vec<Balance>> for Holdings {
 impl Holdings {
     /// Asks for `calls` together, each signed with the flow's clock now.
     fn send(&mut self, calls: Vec<Call>, context: &Context<'_>) -> Result<Step<Vec<Balance>>> {
-        let requests = calls.iter().map(|call| call.request(self.clock, context)).collect::<Result<_>>()?;
+        let clock = self.clock.unwrap_or_default();
+        let requests = calls.iter().map(|call| call.request(clock, context)).collect::<Result<_>>()?;
         self.pending = calls;
         Ok(Step::SendAll(requests))
     }
@@ -410,20 +410,6 @@ pub fn parse_key_scope(response: HttpResponse<'_>) -> Result<KeyScope> {
     })
 }
 
-/// The rows of a list, refused past [`MAX_ROWS`]: a balance that cannot be read, or one too
-/// many, fails the whole answer, since dropping it would show a smaller portfolio than the user
-/// owns.
-fn read_rows<T>(rows: Option<Items<'_>>, read: impl Fn(Value<'_>) -> Option<T>) -> Result<Vec<T>> {
-    let mut parsed = Vec::new();
-    for row in rows.ok_or_else(malformed)? {
-        if parsed.len() == MAX_ROWS {
-            return Err(malformed());
-        }
-        parsed.push(read(row).ok_or_else(malformed)?);
-    }
-    Ok(parsed)
-}
-
 /// An asset code field, Binance's own spelling (for the `LD` rule) and Cartera's.
 fn asset_of(row: Value<'_>) -> Option<(String, String)> {
     let asset = row.get("asset")?.string()?;
@@ -435,7 +421,7 @@ fn asset_of(row: Value<'_>) -> Option<(String, String)> {
 /// `LD` entries are still among them.
 pub fn parse_account(response: HttpResponse<'_>) -> Result<Vec<(String, Balance)>> {
     let account = read_body(response)?;
-    read_rows(account.get("balances").and_then(Value::items), |row| {
+    every_row(EXCHANGE, account.get("balances").and_then(Value::items), |row| {
         let (asset, currency) = asset_of(row)?;
         let free = row.get("free")?.decimal()?;
         let locked = row.get("locked")?.decimal()?;
@@ -447,7 +433,7 @@ pub fn parse_account(response: HttpResponse<'_>) -> Result<Vec<(String, Balance)
 /// Reads a Funding wallet answer: everything but `free` is held back (in orders, frozen, or on
 /// its way out).
 pub fn parse_funding(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
-    read_rows(read_body(response)?.items(), |row| {
+    every_row(EXCHANGE, read_body(response)?.items(), |row| {
         let (_, currency) = asset_of(row)?;
         let free = row.get("free")?.decimal()?;
         let held = row
@@ -470,7 +456,7 @@ fn parse_earn_page(response: HttpResponse<'_>, kind: EarnKind) -> Result<(Vec<(S
         EarnKind::Flexible => "totalAmount",
         EarnKind::Locked => "amount",
     };
-    let positions = read_rows(page.get("rows").and_then(Value::items), |row| {
+    let positions = every_row(EXCHANGE, page.get("rows").and_then(Value::items), |row| {
         let (asset, currency) = asset_of(row)?;
         let amount = row.get_present(amount_field)?.decimal()?;
         Some((

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use super::{
     Balance, Exchange, Flow, HttpRequest, HttpResponse, Method, OneRequest, Ticker,
     json::{JsonDecimal as _, Value},
-    merge_balances,
+    every_row, merge_balances,
 };
 use crate::{
     error::{Error, Result, sanitize_code},
@@ -87,17 +87,7 @@ pub fn signed_request(
 /// Reads the balances of a `/v3/balance/` answer, or the error it reports.
 pub fn parse_balances(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
     let payload = read_payload(response)?;
-    let malformed = Error::MalformedResponse { exchange: EXCHANGE };
-    let rows = payload.get("balances").and_then(Value::items).ok_or_else(|| malformed.clone())?;
-    // A balance that cannot be read fails the whole answer: dropping it would show a smaller
-    // portfolio than the user owns.
-    let mut parsed = Vec::new();
-    for row in rows {
-        if parsed.len() == super::MAX_ROWS {
-            return Err(malformed);
-        }
-        parsed.push(parse_balance(row).ok_or_else(|| malformed.clone())?);
-    }
+    let parsed = every_row(EXCHANGE, payload.get("balances").and_then(Value::items), parse_balance)?;
     merge_balances(EXCHANGE, parsed)
 }
 

@@ -245,6 +245,25 @@ pub trait Exchange: Sync {
 /// list, low enough that a hostile answer cannot make valuation or storage balloon.
 pub const MAX_ROWS: usize = 20_000;
 
+/// Every row of a list of holdings, read with `read`. A row that cannot be read, or one more than
+/// [`MAX_ROWS`], fails the whole answer as malformed: dropping it would show a smaller portfolio
+/// than the user owns. `None` for `rows` (the list is missing, or is not an array) fails it too.
+pub(crate) fn every_row<T>(
+    exchange: ExchangeId,
+    rows: Option<json::Items<'_>>,
+    read: impl Fn(json::Value<'_>) -> Option<T>,
+) -> Result<Vec<T>> {
+    let malformed = || Error::MalformedResponse { exchange };
+    let mut parsed = Vec::new();
+    for row in rows.ok_or_else(malformed)? {
+        if parsed.len() == MAX_ROWS {
+            return Err(malformed());
+        }
+        parsed.push(read(row).ok_or_else(malformed)?);
+    }
+    Ok(parsed)
+}
+
 /// Sums balances of the same asset (an exchange may list one asset under several names, such as
 /// Kraken's `XXBT` and `XBT.F`, or in several wallets) with checked arithmetic, dropping zeros.
 pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = Balance>) -> Result<Vec<Balance>> {
