@@ -40,6 +40,17 @@ function holdingsOf(accounts) {
 }
 
 /** The stored snapshot and the popup's #total agree with the independent valuation. */
+/** Clicks Refresh and waits for the snapshot it writes; returns the one before and the new one. */
+async function refreshed(h, popup) {
+  const { snapshot: before } = await readStorage(h, 'local', 'snapshot');
+  await clickRefresh(popup);
+  const { snapshot } = await until(async () => {
+    const stored = await readStorage(h, 'local', 'snapshot');
+    return stored.snapshot?.updatedAt > before.updatedAt ? stored : null;
+  }, { message: 'a newer snapshot' });
+  return { before, snapshot };
+}
+
 async function assertTotal(h, popup, expected) {
   const { snapshot } = await readStorage(h, 'local', 'snapshot');
   const diff = Q.parse(snapshot.total).add(new Q(-expected.total.n, expected.total.d));
@@ -140,14 +151,9 @@ describe('four exchanges in one portfolio', { timeout: 400_000 }, () => {
 
   for (const failure of FAILURES) {
     test(`${failure.exchange} ${failure.fault}: its account keeps its last balances with its own message`, async () => {
-      const { snapshot: before } = await readStorage(h, 'local', 'snapshot');
       ex.mocks[failure.exchange].setFault(keyOf[failure.exchange], failure.fault);
       try {
-        await clickRefresh(popup);
-        const { snapshot } = await until(async () => {
-          const stored = await readStorage(h, 'local', 'snapshot');
-          return stored.snapshot?.updatedAt > before.updatedAt ? stored : null;
-        }, { message: 'a newer snapshot' });
+        const { before, snapshot } = await refreshed(h, popup);
         const failed = snapshot.accounts.find((a) => a.id === ids[failure.exchange]);
         assert.equal(failed.error?.code, failure.code);
         assert.equal(failed.error?.exchange, failure.exchange);
@@ -183,15 +189,10 @@ describe('four exchanges in one portfolio', { timeout: 400_000 }, () => {
   }
 
   test('a computer clock 30 s ahead of Binance\'s still reads Binance, on Binance\'s time', async () => {
-    const { snapshot: before } = await readStorage(h, 'local', 'snapshot');
     const sentBefore = ex.mocks.binance.requests.length;
     ex.mocks.binance.setClockOffset(-30_000);
     try {
-      await clickRefresh(popup);
-      const { snapshot } = await until(async () => {
-        const stored = await readStorage(h, 'local', 'snapshot');
-        return stored.snapshot?.updatedAt > before.updatedAt ? stored : null;
-      }, { message: 'a newer snapshot' });
+      const { snapshot } = await refreshed(h, popup);
       const account = snapshot.accounts.find((a) => a.id === ids.binance);
       assert.equal(account.error, null);
       assert.equal(account.syncedAt, snapshot.updatedAt, 'synced now');
