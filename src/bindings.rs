@@ -71,7 +71,11 @@ fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
 /// what a version 1 vault did not record.
 fn exchanges_of(json: &str) -> Result<BTreeMap<String, ExchangeId>, Error> {
     let raw: BTreeMap<String, String> = serde_json::from_str(json).map_err(|_| Error::InvalidInput { field: "exchange" })?;
-    raw.into_iter().map(|(id, exchange)| Ok((id, exchange_id(&exchange)?))).collect()
+    let mut exchanges = BTreeMap::new();
+    for (id, exchange) in raw {
+        exchanges.insert(id, exchange_id(&exchange)?);
+    }
+    Ok(exchanges)
 }
 
 /// Reads the vault and proves the cached key against it.
@@ -472,10 +476,11 @@ impl Engine {
             let hide_below = options.hide_below.as_deref().and_then(parse_decimal);
             // A snapshot stored by an older version may not parse; it is then simply not reused.
             let previous: Option<PreviousSnapshot> = options.previous.and_then(|raw| serde_json::from_str(raw.get()).ok());
-            let nonces: BTreeMap<String, u64> =
-                options.nonces.into_iter().filter_map(|(id, nonce)| Some((id, nonce.parse().ok()?))).collect();
-            let lockouts: BTreeMap<ExchangeId, u64> =
-                options.lockouts.into_iter().filter_map(|(id, at)| Some((ExchangeId::parse(&id)?, at))).collect();
+            // `extend` inserts one by one; `collect` would sort first, another copy of the sort (crate::sorting).
+            let mut nonces = BTreeMap::new();
+            nonces.extend(options.nonces.into_iter().filter_map(|(id, nonce)| Some((id, nonce.parse::<u64>().ok()?))));
+            let mut lockouts = BTreeMap::new();
+            lockouts.extend(options.lockouts.into_iter().filter_map(|(id, at)| Some((ExchangeId::parse(&id)?, at))));
             let bridges: Vec<ExchangeId> = options.bridges.iter().filter_map(|id| ExchangeId::parse(id)).collect();
             let request = RefreshRequest {
                 keys: keys.as_ref().map(|(vault, key)| (vault, key)),
@@ -491,11 +496,13 @@ impl Engine {
             };
             let now = now_ms();
             let outcome = core.refresh(request, now, &mut OsEntropy).await.map_err(|e| failure(&e))?;
+            let mut nonces = BTreeMap::new();
+            nonces.extend(outcome.nonces.iter().map(|(id, nonce)| (id.as_str(), nonce.to_string())));
             let result = RefreshResult {
                 snapshot: outcome.snapshot.as_ref(),
                 portfolios: &outcome.portfolios,
                 error: outcome.failure.as_ref().map(|error| ErrorView::new(error, now)),
-                nonces: outcome.nonces.iter().map(|(id, nonce)| (id.as_str(), nonce.to_string())).collect(),
+                nonces,
                 lockouts: &outcome.lockouts,
                 price_errors: &outcome.price_errors,
             };

@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{Error, Result},
     money::{Exact as _, parse_decimal, plain_string, to_plain_string},
+    sorting::sort_stable_by,
 };
 
 const HOUR_MS: u64 = 3_600_000;
@@ -249,15 +250,14 @@ fn decimal(text: &str) -> Result<Decimal> {
     parse_decimal(text).ok_or_else(corrupt)
 }
 
-/// Oldest first. One function for every place that sorts points, so that wasm carries one copy
-/// of the standard library's sort for them.
-fn sort_by_time(points: &mut [Point]) {
-    points.sort_by_key(|point| point.t);
+/// Oldest first.
+fn sort_by_time(points: &mut Vec<Point>) {
+    sort_stable_by(points, |a, b| a.t.cmp(&b.t));
 }
 
-/// By asset code, one copy of the sort for every list of holdings.
-fn sort_by_asset(holdings: &mut [Held]) {
-    holdings.sort_by(|a, b| a.asset.cmp(&b.asset));
+/// By asset code.
+fn sort_by_asset(holdings: &mut Vec<Held>) {
+    sort_stable_by(holdings, |a, b| a.asset.cmp(&b.asset));
 }
 
 /// Every asset the points hold, sorted, once each. (Inserted one by one: collecting into a set
@@ -508,19 +508,17 @@ pub fn view(points: &[Point], currency: &str, now_ms: u64, day_before: Option<Da
     let shown: Vec<(&Point, Decimal)> =
         points.iter().filter_map(|point| Some((point, convert(point, point.total, currency)?))).collect();
     let unconverted_before = points.iter().filter(|point| convert(point, point.total, currency).is_none()).map(|p| p.t).max();
-    let ranges = RANGES
-        .iter()
-        .map(|&(id, length)| {
-            let from = length.map_or(0, |length| now_ms.saturating_sub(length));
-            let inside: Vec<(&Point, Decimal)> = shown.iter().copied().filter(|(point, _)| point.t >= from).collect();
-            let covers_a_day = shown.first().is_some_and(|(first, _)| first.t <= from);
-            let range = match (id, day_before) {
-                ("24h", Some(day)) if !covers_a_day => from_exchanges(&inside, day, now_ms),
-                _ => from_history(&inside, currency, now_ms),
-            };
-            (id, range)
-        })
-        .collect();
+    let mut ranges = BTreeMap::new();
+    for (id, length) in RANGES {
+        let from = length.map_or(0, |length| now_ms.saturating_sub(length));
+        let inside: Vec<(&Point, Decimal)> = shown.iter().copied().filter(|(point, _)| point.t >= from).collect();
+        let covers_a_day = shown.first().is_some_and(|(first, _)| first.t <= from);
+        let range = match (id, day_before) {
+            ("24h", Some(day)) if !covers_a_day => from_exchanges(&inside, day, now_ms),
+            _ => from_history(&inside, currency, now_ms),
+        };
+        ranges.insert(id, range);
+    }
     View { currency: currency.to_owned(), ranges, unconverted_before, stored_points: points.len() }
 }
 

@@ -22,6 +22,7 @@ pub mod refresh;
 pub mod schedule;
 pub mod secret;
 pub mod signing;
+pub mod sorting;
 pub mod valuation;
 pub mod vault;
 

@@ -20,6 +20,7 @@ use crate::{
     exchange::{Balance, Ticker},
     exchange_id::ExchangeId,
     money::{Exact as _, plain_string},
+    sorting::sort_stable_by,
     valuation::{Route, routes_to},
 };
 
@@ -372,16 +373,18 @@ pub fn build_snapshot_hiding(
             }),
         }
     }
-    assets.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
+    sort_stable_by(&mut assets, |a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
 
     let mut held_on = BTreeSet::new();
     held_on.extend(accounts.iter().filter_map(|account| account.exchange));
-    let bridges: BTreeSet<ExchangeId> = used_routes
-        .iter()
-        .flat_map(|route| route.books.iter())
-        .filter_map(|book| book.split_once(':').and_then(|(exchange, _)| ExchangeId::parse(exchange)))
-        .filter(|exchange| !held_on.contains(exchange))
-        .collect();
+    let mut bridges = BTreeSet::new();
+    bridges.extend(
+        used_routes
+            .iter()
+            .flat_map(|route| route.books.iter())
+            .filter_map(|book| book.split_once(':').and_then(|(exchange, _)| ExchangeId::parse(exchange)))
+            .filter(|exchange| !held_on.contains(exchange)),
+    );
 
     let movers = movers(&assets, &routes);
     let small = small_balances(assets.iter().map(|row| (row.asset.as_str(), row.value)), hide_below);
@@ -430,7 +433,7 @@ fn movers(assets: &[AssetRow], routes: &BTreeMap<&str, Route<'_>>) -> Movers {
             Some((row, percent, row.value.minus(then)?))
         })
         .collect();
-    moving.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.asset.cmp(&b.0.asset)));
+    sort_stable_by(&mut moving, |a, b| b.1.cmp(&a.1).then_with(|| a.0.asset.cmp(&b.0.asset)));
     let gainers = moving.iter().filter(|m| m.1.is_sign_positive() && !m.1.is_zero()).take(MOVERS).map(|m| m.0.asset.clone()).collect();
     let losers = moving.iter().rev().filter(|m| m.1.is_sign_negative() && !m.1.is_zero()).take(MOVERS).map(|m| m.0.asset.clone()).collect();
     let biggest = moving

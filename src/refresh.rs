@@ -334,8 +334,8 @@ impl<T: Transport> Engine<T> {
             }
         }
         // Typed-in holdings have no exchange of their own: their assets may need a bridge's books too.
-        let manual_assets: BTreeSet<&str> =
-            request.manual.iter().flat_map(|entry| entry.balances.iter().map(|balance| balance.currency.as_str())).collect();
+        let mut manual_assets = BTreeSet::new();
+        manual_assets.extend(request.manual.iter().flat_map(|entry| entry.balances.iter().map(|balance| balance.currency.as_str())));
         let nothing_held = request.accounts.is_empty() && manual_assets.is_empty();
         let priced_enough = |tickers: &[Ticker]| {
             nothing_held
