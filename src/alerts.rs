@@ -22,11 +22,12 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{
     error::{Error, Result},
     money::{Exact as _, plain_string},
+    stored::{StoredValue, Value, optional, or_default},
 };
 
 /// No alert fires more often than this.
@@ -47,7 +48,7 @@ const ACCOUNT_PROBLEMS: &[&str] = &[
 ];
 
 /// What an alert watches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Condition {
     /// An asset's price rises to or above `threshold`.
@@ -96,7 +97,7 @@ pub enum Condition {
 }
 
 /// An alert as the user set it up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// Its id (also the notification's id).
@@ -112,22 +113,16 @@ pub struct Alert {
 }
 
 /// What an alert remembers between checks. A new alert is armed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertState {
     /// False from firing until the value has moved back past the margin.
-    #[serde(default = "armed")]
     pub armed: bool,
     /// When it last fired, ms since the epoch.
-    #[serde(default)]
     pub last_fired_at: Option<u64>,
     /// For [`Condition::AccountFailing`]: the accounts already reported, until they work again.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failing: Vec<String>,
-}
-
-fn armed() -> bool {
-    true
 }
 
 impl Default for AlertState {
@@ -154,49 +149,66 @@ pub struct Firing {
 }
 
 /// The part of a stored snapshot alerts look at.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Observed {
     /// The currency values are in.
     pub quote: String,
     /// The portfolio's total.
-    #[serde(with = "plain_string")]
     pub total: Decimal,
     /// Priced assets.
-    #[serde(default)]
     pub assets: Vec<ObservedAsset>,
     /// Accounts with their latest error, if any.
-    #[serde(default)]
     pub accounts: Vec<ObservedAccount>,
 }
 
 /// An asset of a stored snapshot.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ObservedAsset {
     /// Asset code.
     pub asset: String,
     /// Price in the snapshot's quote currency.
-    #[serde(with = "plain_string")]
     pub price: Decimal,
     /// 24-hour change in percent.
-    #[serde(default, with = "plain_string::option")]
     pub change24h: Option<Decimal>,
 }
 
 /// An account of a stored snapshot.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ObservedAccount {
     /// Account id.
     pub id: String,
-    /// Its latest error.
-    #[serde(default)]
-    pub error: Option<ObservedError>,
+    /// Its latest error's code.
+    pub error: Option<String>,
 }
 
-/// The code of an account's error.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ObservedError {
-    /// Error code.
-    pub code: String,
+impl Observed {
+    /// Reads a stored snapshot (`portfolio::Snapshot` as JSON); other members are skipped.
+    pub fn from_json(text: &str) -> Result<Observed> {
+        Value::parse(text).and_then(Observed::read).ok_or(Error::InvalidInput { field: "alert" })
+    }
+
+    fn read(snapshot: Value<'_>) -> Option<Observed> {
+        let [quote, total, assets, accounts] = snapshot.pick(["quote", "total", "assets", "accounts"])?;
+        let asset = |row: Value<'_>| {
+            let [asset, price, change] = row.pick(["asset", "price", "change24h"])?;
+            Some(ObservedAsset {
+                asset: asset?.text()?,
+                price: price?.plain_decimal()?,
+                change24h: optional(change, StoredValue::plain_decimal)?,
+            })
+        };
+        let account = |row: Value<'_>| {
+            let [id, error] = row.pick(["id", "error"])?;
+            let code = |error: Value<'_>| error.get("code")?.text();
+            Some(ObservedAccount { id: id?.text()?, error: optional(error, code)? })
+        };
+        Some(Observed {
+            quote: quote?.text()?,
+            total: total?.plain_decimal()?,
+            assets: or_default(assets, |rows| rows.list(asset))?,
+            accounts: or_default(accounts, |rows| rows.list(account))?,
+        })
+    }
 }
 
 /// Checks every alert against `observed` at time `now_ms`, updating `states` (keyed by alert
@@ -275,7 +287,7 @@ fn judge(condition: &Condition, observed: &Observed) -> Option<Check> {
 fn account_failures(alert: &Alert, state: &mut AlertState, observed: &Observed, now_ms: u64) -> Vec<Firing> {
     let mut firings = Vec::new();
     for account in &observed.accounts {
-        let problem = account.error.as_ref().map(|error| error.code.as_str()).filter(|code| ACCOUNT_PROBLEMS.contains(code));
+        let problem = account.error.as_deref().filter(|code| ACCOUNT_PROBLEMS.contains(code));
         let reported = state.failing.contains(&account.id);
         match (problem, reported) {
             (Some(code), false) => {
@@ -303,7 +315,7 @@ impl Alert {
     /// currency that is not a short code, a threshold or percentage that is not positive.
     pub fn from_json(text: &str) -> Result<Alert> {
         let invalid = Error::InvalidInput { field: "alert" };
-        let alert: Alert = serde_json::from_str(text).map_err(|_| invalid.clone())?;
+        let alert = Value::parse(text).and_then(Alert::read).ok_or(invalid.clone())?;
         let code = |text: &str, max: usize| {
             (1..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         };
@@ -318,6 +330,53 @@ impl Alert {
             Condition::AccountFailing => true,
         };
         if id_ok && code(&alert.currency, 12) && condition_ok { Ok(alert) } else { Err(invalid) }
+    }
+
+    /// Reads the stored list of alerts (`[alert]`, each as [`Alert::from_json`] returned it).
+    pub fn list_from_json(text: &str) -> Result<Vec<Alert>> {
+        Value::parse(text).and_then(|list| list.list(Alert::read)).ok_or(Error::InvalidInput { field: "alert" })
+    }
+
+    /// An alert as stored: `{ id, kind, asset?, threshold?, percent?, currency, paused? }`.
+    fn read(alert: Value<'_>) -> Option<Alert> {
+        let [id, kind, asset, threshold, percent, currency, paused] =
+            alert.pick(["id", "kind", "asset", "threshold", "percent", "currency", "paused"])?;
+        let asset = || asset?.text();
+        let threshold = || threshold?.plain_decimal();
+        let condition = match &*kind?.string()? {
+            "priceAbove" => Condition::PriceAbove { asset: asset()?, threshold: threshold()? },
+            "priceBelow" => Condition::PriceBelow { asset: asset()?, threshold: threshold()? },
+            "totalAbove" => Condition::TotalAbove { threshold: threshold()? },
+            "totalBelow" => Condition::TotalBelow { threshold: threshold()? },
+            "move24h" => Condition::Move24h { asset: asset()?, percent: percent?.plain_decimal()? },
+            "accountFailing" => Condition::AccountFailing,
+            _ => return None,
+        };
+        Some(Alert { id: id?.text()?, condition, currency: currency?.text()?, paused: or_default(paused, Value::boolean)? })
+    }
+}
+
+impl AlertState {
+    /// Reads the stored states (`{ "<alert id>": state }`). Missing members take a new alert's
+    /// values, so states an older version wrote still read.
+    pub fn map_from_json(text: &str) -> Option<BTreeMap<String, AlertState>> {
+        let mut states = BTreeMap::new();
+        for (id, state) in Value::parse(text)?.fields()? {
+            states.insert(id.into_owned(), AlertState::read(state)?);
+        }
+        Some(states)
+    }
+
+    fn read(state: Value<'_>) -> Option<AlertState> {
+        let [armed, last_fired_at, failing] = state.pick(["armed", "lastFiredAt", "failing"])?;
+        Some(AlertState {
+            armed: match armed {
+                None => true,
+                Some(armed) => armed.boolean()?,
+            },
+            last_fired_at: optional(last_fired_at, Value::unsigned)?,
+            failing: or_default(failing, |ids| ids.list(StoredValue::text))?,
+        })
     }
 }
 

@@ -147,10 +147,10 @@ struct Evaluation<'a> {
 #[wasm_bindgen(js_name = evaluateAlerts)]
 pub fn evaluate_alerts(alerts: &str, states: &str, snapshot: &str) -> Result<String, JsValue> {
     let invalid = || failure(&Error::InvalidInput { field: "alert" });
-    let alerts: Vec<Alert> = serde_json::from_str(alerts).map_err(|_| invalid())?;
-    // States of an older version (or damaged ones) start over, armed.
-    let mut states: BTreeMap<String, AlertState> = serde_json::from_str(states).unwrap_or_default();
-    let observed: Observed = serde_json::from_str(snapshot).map_err(|_| invalid())?;
+    let alerts = Alert::list_from_json(alerts).map_err(|e| failure(&e))?;
+    // Damaged states start over, armed.
+    let mut states = AlertState::map_from_json(states).unwrap_or_default();
+    let observed = Observed::from_json(snapshot).map_err(|e| failure(&e))?;
     let firings = evaluate(&alerts, &mut states, &observed, now_ms());
     serde_json::to_string(&Evaluation { states: &states, firings }).map_err(|_| invalid())
 }

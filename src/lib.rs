@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod secret;
 pub mod signing;
 pub mod sorting;
+mod stored;
 pub mod valuation;
 pub mod vault;
 

@@ -118,7 +118,7 @@ fn an_account_that_stops_working_is_reported_once_per_change() {
     let with = |code: Option<&str>| {
         let mut o = observed(Some("1"), "1", None);
         o.accounts = vec![
-            ObservedAccount { id: "k1".into(), error: code.map(|c| ObservedError { code: c.into() }) },
+            ObservedAccount { id: "k1".into(), error: code.map(Into::into) },
             ObservedAccount { id: "k2".into(), error: None },
         ];
         o
@@ -178,9 +178,59 @@ fn firings_and_states_round_trip_as_stored() {
     assert_eq!(serde_json::to_string(&fired).unwrap_or_default(), r#"[{"alertId":"a1","value":"2"}]"#);
     let stored = serde_json::to_string(&states).unwrap_or_default();
     assert_eq!(stored, format!(r#"{{"a1":{{"armed":false,"lastFiredAt":{T0}}}}}"#));
-    let back: BTreeMap<String, AlertState> = serde_json::from_str(&stored).unwrap_or_default();
-    assert_eq!(back, states);
+    assert_eq!(AlertState::map_from_json(&stored), Some(states));
     // A state missing fields (an older version's) reads as armed and never fired.
-    let empty: AlertState = serde_json::from_str("{}").unwrap_or_default();
-    assert_eq!(empty, AlertState { armed: true, last_fired_at: None, failing: Vec::new() });
+    let empty = AlertState::map_from_json(r#"{"a1":{}}"#).unwrap_or_default();
+    assert_eq!(empty.get("a1"), Some(&AlertState { armed: true, last_fired_at: None, failing: Vec::new() }));
+    let failing = AlertState::map_from_json(r#"{"a2":{"armed":true,"lastFiredAt":null,"failing":["k1"],"later":1}}"#);
+    assert_eq!(failing.and_then(|states| states.get("a2").map(|state| state.failing.clone())), Some(vec!["k1".to_owned()]));
+    for damaged in [r#"{"a1":{"armed":"yes"}}"#, r#"{"a1":{"lastFiredAt":-1}}"#, r#"{"a1":[]}"#, "[]", "{"] {
+        assert_eq!(AlertState::map_from_json(damaged), None, "{damaged}");
+    }
+}
+
+#[test]
+fn stored_alerts_read_back_as_written() {
+    let alerts = vec![
+        above("2000000"),
+        Alert { id: "m1".into(), condition: Condition::Move24h { asset: "eth".into(), percent: dec("7.5") }, currency: "usd".into(), paused: true },
+        Alert { id: "f1".into(), condition: Condition::AccountFailing, currency: "mxn".into(), paused: false },
+    ];
+    let stored = serde_json::to_string(&alerts).unwrap_or_default();
+    assert_eq!(Alert::list_from_json(&stored), Ok(alerts));
+    assert_eq!(Alert::list_from_json("[]"), Ok(Vec::new()));
+    let invalid = Err(Error::InvalidInput { field: "alert" });
+    for damaged in [r#"[{"id":"a","kind":"priceAbove","currency":"mxn"}]"#, r#"{"id":"a"}"#, r#"[{"id":"a","kind":"totalAbove","threshold":"1","currency":"mxn","paused":null}]"#] {
+        assert_eq!(Alert::list_from_json(damaged), invalid, "{damaged}");
+    }
+}
+
+#[test]
+fn a_stored_snapshot_is_observed_as_written() {
+    use crate::{
+        exchange::{Balance, Ticker},
+        exchange_id::ExchangeId,
+        portfolio::{AccountBalances, build_snapshot},
+        valuation::test_support::ticker,
+    };
+    let btc = [Balance { currency: "btc".into(), total: dec("0.5"), available: dec("0.5"), locked: Decimal::ZERO, earning: Decimal::ZERO }];
+    let failing = crate::error::ErrorView::new(&Error::InvalidCredentials { exchange: ExchangeId::Kraken }, 0);
+    let accounts = [
+        AccountBalances { id: "k1", label: "Main", exchange: Some(ExchangeId::Bitso), balances: &btc, synced_at: Some(1), error: None },
+        AccountBalances { id: "k2", label: "Kraken", exchange: Some(ExchangeId::Kraken), balances: &[], synced_at: None, error: Some(failing) },
+    ];
+    let tickers: Vec<Ticker> = vec![ticker("btc_mxn", "1750000.50", "25", Some("-17500.005"))];
+    let snapshot = serde_json::to_string(&build_snapshot(&accounts, &tickers, "mxn", 1_000)).unwrap_or_default();
+
+    let observed = Observed::from_json(&snapshot).unwrap_or_default();
+    assert_eq!((observed.quote.as_str(), observed.total), ("mxn", dec("875000.25")));
+    let btc = observed.assets.iter().find(|row| row.asset == "btc");
+    assert_eq!(btc.map(|row| (row.price, row.change24h.is_some())), Some((dec("1750000.50"), true)));
+    let errors: Vec<(&str, Option<&str>)> = observed.accounts.iter().map(|a| (a.id.as_str(), a.error.as_deref())).collect();
+    assert_eq!(errors, [("k1", None), ("k2", Some("invalid_credentials"))]);
+
+    assert_eq!(Observed::from_json(r#"{"quote":"mxn","total":"1"}"#).map(|o| o.assets.len()), Ok(0), "no assets or accounts yet");
+    for damaged in [r#"{"quote":"mxn"}"#, r#"{"quote":"mxn","total":1}"#, r#"{"quote":"mxn","total":"1","assets":[{"asset":"btc"}]}"#, "null"] {
+        assert_eq!(Observed::from_json(damaged).map(|o| o.total), Err(Error::InvalidInput { field: "alert" }), "{damaged}");
+    }
 }

@@ -1,0 +1,93 @@
+//! Reading the JSON Cartera wrote itself: what it keeps in storage and what its pages send.
+//!
+//! The same reader as exchange answers (`crates/json`), so that one JSON parser is compiled into
+//! the extension. Decimals are plain strings (`"1.5"`), as `money::plain_string` writes them.
+//! Members a reader does not know are skipped, so data written by a newer version still reads.
+
+pub(crate) use cartera_json::Value;
+use rust_decimal::Decimal;
+
+use crate::money::parse_decimal;
+
+/// Values as Cartera writes them.
+pub(crate) trait StoredValue<'a>: Sized {
+    /// A JSON string's text.
+    fn text(self) -> Option<String>;
+    /// A decimal written as a plain string (`"1.5"`).
+    fn plain_decimal(self) -> Option<Decimal>;
+    /// An array, each element read by `read`; `None` if the value is not an array or an element
+    /// does not read.
+    fn list<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<Vec<T>>;
+}
+
+impl<'a> StoredValue<'a> for Value<'a> {
+    fn text(self) -> Option<String> {
+        self.string().map(|text| text.into_owned())
+    }
+
+    fn plain_decimal(self) -> Option<Decimal> {
+        parse_decimal(&self.string()?)
+    }
+
+    fn list<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<Vec<T>> {
+        let mut list = Vec::new();
+        for item in self.items()?.map(read) {
+            list.push(item?);
+        }
+        Some(list)
+    }
+}
+
+/// A member that may be left out: `T::default()` when it is, otherwise what `read` makes of it.
+pub(crate) fn or_default<'a, T: Default>(member: Option<Value<'a>>, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<T> {
+    match member {
+        None => Some(T::default()),
+        Some(value) => read(value),
+    }
+}
+
+/// A member that may be left out or `null`: `Some(None)` then, otherwise what `read` makes of it.
+pub(crate) fn optional<'a, T>(member: Option<Value<'a>>, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>> {
+    match member {
+        Some(value) if !value.is_null() => read(value).map(Some),
+        _ => Some(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Value<'_> {
+        Value::parse(text).unwrap_or_else(|| panic!("not accepted: {text}"))
+    }
+
+    #[test]
+    fn decimals_are_plain_strings_only() {
+        assert_eq!(parsed(r#""12.50""#).plain_decimal(), Some(Decimal::new(1250, 2)));
+        assert_eq!(parsed(r#""-0.5""#).plain_decimal(), Some(Decimal::new(-5, 1)));
+        for refused in ["12.5", r#""1e3""#, r#""""#, "null", r#""1,5""#] {
+            assert_eq!(parsed(refused).plain_decimal(), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn lists_fail_as_a_whole() {
+        assert_eq!(parsed(r#"["a","b\u0021"]"#).list(StoredValue::text), Some(vec!["a".to_owned(), "b!".to_owned()]));
+        assert_eq!(parsed(r#"["a",1]"#).list(StoredValue::text), None);
+        assert_eq!(parsed(r#"{"a":1}"#).list(StoredValue::text), None);
+        assert_eq!(parsed("[]").list(StoredValue::text), Some(Vec::new()));
+    }
+
+    #[test]
+    fn missing_null_and_present_members() {
+        let object = parsed(r#"{"n":null,"s":"x","b":true}"#);
+        assert_eq!(optional(object.get("gone"), StoredValue::text), Some(None));
+        assert_eq!(optional(object.get("n"), StoredValue::text), Some(None));
+        assert_eq!(optional(object.get("s"), StoredValue::text), Some(Some("x".to_owned())));
+        assert_eq!(optional(object.get("b"), StoredValue::text), None, "present, of the wrong kind");
+        assert_eq!(or_default(object.get("gone"), Value::boolean), Some(false));
+        assert_eq!(or_default(object.get("b"), Value::boolean), Some(true));
+        assert_eq!(or_default(object.get("n"), Value::boolean), None, "null is not a default");
+    }
+}
