@@ -36,12 +36,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{
     error::{Error, Result},
     money::{Exact as _, parse_decimal, plain_string, to_plain_string},
     sorting::sort_stable_by,
+    stored::{StoredValue, Value, optional, or_default},
 };
 
 const HOUR_MS: u64 = 3_600_000;
@@ -133,54 +134,43 @@ pub struct Point {
     pub holdings: Vec<Held>,
 }
 
-/// The part of a stored snapshot a point is made of.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SnapshotIn {
-    quote: String,
-    #[serde(with = "plain_string")]
-    total: Decimal,
-    updated_at: u64,
-    #[serde(default, with = "plain_string::option")]
-    usd_rate: Option<Decimal>,
-    #[serde(default)]
-    assets: Vec<AssetIn>,
-    #[serde(default)]
-    unpriced: Vec<UnpricedIn>,
-}
-
-#[derive(Deserialize)]
+/// A priced asset of a stored snapshot.
 struct AssetIn {
     asset: String,
-    #[serde(with = "plain_string")]
     total: Decimal,
-    #[serde(with = "plain_string")]
     price: Decimal,
 }
 
-#[derive(Deserialize)]
-struct UnpricedIn {
-    asset: String,
-    #[serde(with = "plain_string")]
-    total: Decimal,
+impl AssetIn {
+    /// `{ asset, total, price, … }`, as `portfolio::AssetRow` is stored.
+    fn read(row: Value<'_>) -> Option<AssetIn> {
+        let [asset, total, price] = row.pick(["asset", "total", "price"])?;
+        Some(AssetIn { asset: asset?.text()?, total: total?.plain_decimal()?, price: price?.plain_decimal()? })
+    }
 }
 
 impl Point {
     /// The point a stored snapshot stands for.
     pub fn from_snapshot(snapshot: &str) -> Result<Point> {
-        let snapshot: SnapshotIn = serde_json::from_str(snapshot).map_err(|_| Error::InvalidInput { field: "refresh" })?;
-        let mut holdings: Vec<Held> = snapshot
-            .assets
-            .into_iter()
-            .map(|row| Held { asset: row.asset, amount: row.total, price: Some(round_price(row.price)) })
-            .chain(snapshot.unpriced.into_iter().map(|row| Held { asset: row.asset, amount: row.total, price: None }))
-            .collect();
+        Value::parse(snapshot).and_then(Point::read_snapshot).ok_or(Error::InvalidInput { field: "refresh" })
+    }
+
+    fn read_snapshot(snapshot: Value<'_>) -> Option<Point> {
+        let [quote, total, updated_at, usd_rate, assets, unpriced] =
+            snapshot.pick(["quote", "total", "updatedAt", "usdRate", "assets", "unpriced"])?;
+        let priced = |row| AssetIn::read(row).map(|row| Held { asset: row.asset, amount: row.total, price: Some(round_price(row.price)) });
+        let unpriced_row = |row: Value<'_>| {
+            let [asset, total] = row.pick(["asset", "total"])?;
+            Some(Held { asset: asset?.text()?, amount: total?.plain_decimal()?, price: None })
+        };
+        let mut holdings = or_default(assets, |rows| rows.list(priced))?;
+        holdings.extend(or_default(unpriced, |rows| rows.list(unpriced_row))?);
         sort_by_asset(&mut holdings);
-        Ok(Point {
-            t: snapshot.updated_at,
-            currency: snapshot.quote,
-            usd_rate: snapshot.usd_rate.map(round_price),
-            total: snapshot.total,
+        Some(Point {
+            t: updated_at?.unsigned()?,
+            currency: quote?.text()?,
+            usd_rate: optional(usd_rate, StoredValue::plain_decimal)?.map(round_price),
+            total: total?.plain_decimal()?,
             holdings,
         })
     }
@@ -200,21 +190,54 @@ fn round_price(price: Decimal) -> Decimal {
 /// A chunk as stored: `{"v":1,"assets":[…],"points":[[t, currency, usdRate|null, total,
 /// [price|null, …], [amount|null, …] | 0], …]}`. Arrays follow `assets`; a missing tail means
 /// "not held"; `0` in place of the amounts means "as at the chunk's previous point".
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct ChunkWire {
     v: u8,
     assets: Vec<String>,
     points: Vec<PointWire>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct PointWire(u64, String, Option<String>, String, Vec<Option<String>>, AmountsWire);
 
-#[derive(Serialize, Deserialize, PartialEq)]
+#[derive(Serialize)]
 #[serde(untagged)]
 enum AmountsWire {
     Same(u8),
     Listed(Vec<Option<String>>),
+}
+
+/// One stored point, as [`PointWire`] writes it. Prices stay text until an asset is held.
+struct PointRow {
+    t: u64,
+    currency: String,
+    usd_rate: Option<Decimal>,
+    total: Decimal,
+    prices: Vec<Option<String>>,
+    /// `None` for `0`: the amounts are as at the chunk's previous point.
+    amounts: Option<Vec<Option<Decimal>>>,
+}
+
+impl PointRow {
+    fn read(row: Value<'_>) -> Option<PointRow> {
+        let mut elements = row.items()?;
+        let mut next = || elements.next();
+        let (t, currency, usd_rate, total, prices, amounts) = (next()?, next()?, next()?, next()?, next()?, next()?);
+        if next().is_some() {
+            return None;
+        }
+        Some(PointRow {
+            t: t.unsigned()?,
+            currency: currency.text()?,
+            usd_rate: optional(Some(usd_rate), StoredValue::plain_decimal)?,
+            total: total.plain_decimal()?,
+            prices: prices.list(|price| optional(Some(price), StoredValue::text))?,
+            amounts: match amounts.unsigned() {
+                Some(same) => u8::try_from(same).ok().map(|_| None)?,
+                None => Some(amounts.list(|amount| optional(Some(amount), StoredValue::plain_decimal))?),
+            },
+        })
+    }
 }
 
 fn corrupt() -> Error {
@@ -223,24 +246,26 @@ fn corrupt() -> Error {
 
 /// Reads a chunk's points, oldest first.
 fn decode(text: &str) -> Result<Vec<Point>> {
-    let chunk: ChunkWire = serde_json::from_str(text).map_err(|_| corrupt())?;
-    if chunk.v != CHUNK_VERSION {
+    let [version, assets, rows] = Value::parse(text).and_then(|chunk| chunk.pick(["v", "assets", "points"])).ok_or_else(corrupt)?;
+    if version.and_then(Value::unsigned) != Some(u64::from(CHUNK_VERSION)) {
         return Err(corrupt());
     }
-    let mut points = Vec::with_capacity(chunk.points.len());
+    let assets = assets.and_then(|assets| assets.list(StoredValue::text)).ok_or_else(corrupt)?;
+    let mut points = Vec::new();
     let mut amounts: Vec<Option<Decimal>> = Vec::new();
-    for PointWire(t, currency, usd_rate, total, prices, listed) in chunk.points {
-        if let AmountsWire::Listed(listed) = listed {
-            amounts = listed.iter().map(|amount| amount.as_deref().map(decimal).transpose()).collect::<Result<_>>()?;
+    for row in rows.and_then(Value::items).ok_or_else(corrupt)? {
+        let row = PointRow::read(row).ok_or_else(corrupt)?;
+        if let Some(listed) = row.amounts {
+            amounts = listed;
         }
         let mut holdings = Vec::new();
-        for (i, asset) in chunk.assets.iter().enumerate() {
+        for (i, asset) in assets.iter().enumerate() {
             let Some(Some(amount)) = amounts.get(i) else { continue };
-            let price = prices.get(i).cloned().flatten().as_deref().map(decimal).transpose()?;
+            let price = row.prices.get(i).cloned().flatten().as_deref().map(decimal).transpose()?;
             holdings.push(Held { asset: asset.clone(), amount: *amount, price });
         }
         sort_by_asset(&mut holdings);
-        points.push(Point { t, currency, usd_rate: usd_rate.as_deref().map(decimal).transpose()?, total: decimal(&total)?, holdings });
+        points.push(Point { t: row.t, currency: row.currency, usd_rate: row.usd_rate, total: row.total, holdings });
     }
     sort_by_time(&mut points);
     Ok(points)
@@ -643,29 +668,41 @@ pub fn asset_series(points: &[Point], asset: &str, currency: &str, from_ms: u64)
 }
 
 /// The snapshot's accounts, for the holdings part of the export.
-#[derive(Deserialize)]
 struct ExportSnapshot {
     quote: String,
-    #[serde(default)]
     assets: Vec<AssetIn>,
-    #[serde(default)]
     accounts: Vec<ExportAccount>,
 }
 
-#[derive(Deserialize)]
 struct ExportAccount {
     label: String,
-    /// `null` for typed-in holdings.
+    /// `None` for typed-in holdings.
     exchange: Option<String>,
-    #[serde(default)]
-    balances: Vec<ExportBalance>,
+    /// Each currency held, with its amount.
+    balances: Vec<(String, Decimal)>,
 }
 
-#[derive(Deserialize)]
-struct ExportBalance {
-    currency: String,
-    #[serde(with = "plain_string")]
-    total: Decimal,
+impl ExportSnapshot {
+    fn read(snapshot: Value<'_>) -> Option<ExportSnapshot> {
+        let [quote, assets, accounts] = snapshot.pick(["quote", "assets", "accounts"])?;
+        let balance = |row: Value<'_>| {
+            let [currency, total] = row.pick(["currency", "total"])?;
+            Some((currency?.text()?, total?.plain_decimal()?))
+        };
+        let account = |row: Value<'_>| {
+            let [label, exchange, balances] = row.pick(["label", "exchange", "balances"])?;
+            Some(ExportAccount {
+                label: label?.text()?,
+                exchange: optional(exchange, StoredValue::text)?,
+                balances: or_default(balances, |rows| rows.list(balance))?,
+            })
+        };
+        Some(ExportSnapshot {
+            quote: quote?.text()?,
+            assets: or_default(assets, |rows| rows.list(AssetIn::read))?,
+            accounts: or_default(accounts, |rows| rows.list(account))?,
+        })
+    }
 }
 
 /// The CSV export: the holdings now (one row per asset and account: amount, price and value in
@@ -673,18 +710,18 @@ struct ExportBalance {
 /// time in ISO 8601, total, and each asset's amount and value). UTF-8, `.` decimals, a header row
 /// per table, fields quoted where they need it. No key or secret is anywhere in it.
 pub fn csv(snapshot: &str, points: &[Point], currency: &str) -> Result<String> {
-    let snapshot: ExportSnapshot = serde_json::from_str(snapshot).map_err(|_| Error::InvalidInput { field: "refresh" })?;
+    let snapshot = Value::parse(snapshot).and_then(ExportSnapshot::read).ok_or(Error::InvalidInput { field: "refresh" })?;
     let quote = snapshot.quote.to_ascii_uppercase();
     let mut out = format!("asset,account,exchange,amount,price_{quote},value_{quote}\r\n");
     for account in &snapshot.accounts {
-        for balance in &account.balances {
-            let price = snapshot.assets.iter().find(|row| row.asset == balance.currency).map(|row| row.price);
-            let value = price.and_then(|price| balance.total.times(price));
+        for (currency, amount) in &account.balances {
+            let price = snapshot.assets.iter().find(|row| &row.asset == currency).map(|row| row.price);
+            let value = price.and_then(|price| amount.times(price));
             let cells = [
-                balance.currency.clone(),
+                currency.clone(),
                 account.label.clone(),
                 account.exchange.clone().unwrap_or_else(|| "manual".to_owned()),
-                to_plain_string(balance.total),
+                to_plain_string(*amount),
                 price.map(to_plain_string).unwrap_or_default(),
                 value.map(to_plain_string).unwrap_or_default(),
             ];

@@ -312,6 +312,23 @@ fn a_damaged_chunk_is_refused_and_skipped() {
     assert!(decode("{}").is_err());
     assert!(decode(r#"{"v":2,"assets":[],"points":[]}"#).is_err());
     assert!(append(Some("not json"), point(T0, &[])).is_err());
+    let good = r#"{"v":1,"assets":["btc"],"points":[[1795000000000,"mxn",null,"1",["2"],["0.5"]],[1795000060000,"mxn",null,"1",[null],0]]}"#;
+    let read = decode(good).unwrap_or_default();
+    assert_eq!(read.iter().map(|p| (p.holdings[0].amount, p.holdings[0].price)).collect::<Vec<_>>(), [(dec("0.5"), Some(dec("2"))), (dec("0.5"), None)]);
+    for damaged in [
+        r#"{"v":1,"assets":["btc"],"points":[[1795000000000,"mxn",null,"1",["2"],["0.5"],7]]}"#,
+        r#"{"v":1,"assets":["btc"],"points":[[1795000000000,"mxn",null,"1",["2"]]]}"#,
+        r#"{"v":1,"assets":["btc"],"points":[[1795000000000,"mxn",null,"1",["2"],256]]}"#,
+        r#"{"v":1,"assets":["btc"],"points":[[1795000000000,"mxn",null,"1",["2"],["5e-1"]]]}"#,
+        r#"{"v":1,"assets":["btc"],"points":[[1795000000000,"mxn",null,"1",[2],["0.5"]]]}"#,
+        r#"{"v":1,"assets":["btc"],"points":[[1795000000000,"mxn",null,1,["2"],["0.5"]]]}"#,
+        r#"{"v":1,"assets":["btc"],"points":[[-1,"mxn",null,"1",["2"],["0.5"]]]}"#,
+        r#"{"v":1,"assets":[1],"points":[]}"#,
+        r#"{"v":1,"points":[]}"#,
+        r#"{"v":"1","assets":[],"points":[]}"#,
+    ] {
+        assert_eq!(decode(damaged), Err(corrupt()), "{damaged}");
+    }
     let mut chunks = BTreeMap::new();
     chunks.insert(Series::all().day_key(T0), "garbage".to_owned());
     chunks.insert(Series::all().day_key(T0 + DAY_MS), chunk_of(&[point(T0 + DAY_MS, &[("btc", "1", Some("1"))])]));
