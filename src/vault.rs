@@ -106,7 +106,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -114,6 +113,7 @@ use crate::entropy::Entropy;
 use crate::error::{Error, Result};
 use crate::exchange_id::ExchangeId;
 use crate::secret::{Credentials, SecretBytes, SecretKey, SecretString};
+use crate::stored::{StoredValue, Value, optional};
 
 /// The shortest passphrase a new vault accepts, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 10;
@@ -350,15 +350,11 @@ impl Vault {
     /// Reads a stored vault. Only the structure and the parameters are checked here; nothing is
     /// decrypted. See the module docs for which error means what.
     pub fn from_json(text: &str) -> Result<Vault> {
-        /// Just the version, read before anything else so that a future format is reported as
-        /// unsupported rather than damaged.
-        #[derive(Deserialize)]
-        struct Probe {
-            v: u64,
-        }
-        let probe: Probe = serde_json::from_str(text).map_err(|_| Error::WrongPassphrase)?;
+        // Just the version, read before anything else so that a future format is reported as
+        // unsupported rather than damaged.
+        let version = Value::parse(text).and_then(|vault| vault.get("v")?.unsigned()).ok_or(Error::WrongPassphrase)?;
         // One arm per format this code can read; each older format stays here for good.
-        match probe.v {
+        match version {
             1 => wire::parse(text, VERSION_1),
             2 => wire::parse(text, VERSION_2),
             _ => Err(Error::UnsupportedVault),
@@ -643,65 +639,59 @@ pub fn decode_key(text: &str) -> Result<VaultKey> {
 mod wire {
     use super::*;
 
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct VaultWire {
-        v: u64,
-        kdf: KdfWire,
-        salt: String,
-        check: SealedWire,
-        accounts: Vec<AccountWire>,
-    }
-
-    /// Integers are read as u64 so that a value past u32 is an unsupported vault (too big),
-    /// not a damaged one.
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct KdfWire {
-        alg: String,
-        m: u64,
-        t: u64,
-        p: u64,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct SealedWire {
-        nonce: String,
-        ct: String,
-    }
-
-    /// `exchange` is absent in version 1 and required from version 2.
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
+    /// An account entry: `exchange` is absent in version 1 and required from version 2.
     struct AccountWire {
         id: String,
-        #[serde(default)]
         exchange: Option<String>,
         nonce: String,
         ct: String,
     }
 
-    /// Parses and checks a vault of `version`.
+    impl AccountWire {
+        fn read(entry: Value<'_>) -> Option<AccountWire> {
+            let [id, exchange, nonce, ct] = exact_members(Some(entry), ["id", "exchange", "nonce", "ct"]).ok()?;
+            Some(AccountWire { id: id?.text()?, exchange: optional(exchange, StoredValue::text)?, nonce: nonce?.text()?, ct: ct?.text()? })
+        }
+    }
+
+    /// The members `names` of an object that has no other members and none twice, as every
+    /// object of a stored vault is; a damaged vault for anything else.
+    fn exact_members<'a, const N: usize>(object: Option<Value<'a>>, names: [&str; N]) -> Result<[Option<Value<'a>>; N]> {
+        let mut found = [None; N];
+        for (name, value) in object.and_then(Value::fields).ok_or(Error::WrongPassphrase)? {
+            let at = names.iter().position(|known| *known == name).ok_or(Error::WrongPassphrase)?;
+            if found.get_mut(at).and_then(|slot| slot.replace(value)).is_some() {
+                return Err(Error::WrongPassphrase);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Parses and checks a vault of `version`. The whole shape is read first, so that any
+    /// damage is reported as such before the version or the parameters are judged. Integers are
+    /// read as u64 so that a value past u32 is an unsupported vault (too big), not a damaged one.
     pub(super) fn parse(text: &str, version: u8) -> Result<Vault> {
-        let damaged = |_| Error::WrongPassphrase;
-        let wire: VaultWire = serde_json::from_str(text).map_err(damaged)?;
-        if wire.v != u64::from(version) {
+        let damaged = || Error::WrongPassphrase;
+        let [v, kdf, salt, check, accounts] = exact_members(Value::parse(text), ["v", "kdf", "salt", "check", "accounts"])?;
+        let [alg, m, t, p] = exact_members(kdf, ["alg", "m", "t", "p"])?;
+        let [check_nonce, check_ct] = exact_members(check, ["nonce", "ct"])?;
+        let number = |value: Option<Value<'_>>| value.and_then(Value::unsigned).ok_or_else(damaged);
+        let text_of = |value: Option<Value<'_>>| value.and_then(StoredValue::text).ok_or_else(damaged);
+        let (v, alg, m, t, p) = (number(v)?, text_of(alg)?, number(m)?, number(t)?, number(p)?);
+        let (salt, check_nonce, check_ct) = (text_of(salt)?, text_of(check_nonce)?, text_of(check_ct)?);
+        let entries = accounts.and_then(|accounts| accounts.list(AccountWire::read)).ok_or_else(damaged)?;
+        if v != u64::from(version) {
             return Err(Error::UnsupportedVault);
         }
-        if wire.kdf.alg != KDF_ALG {
+        if alg != KDF_ALG {
             return Err(Error::WrongPassphrase);
         }
-        let params = KdfParams {
-            memory_kib: to_u32(wire.kdf.m)?,
-            iterations: to_u32(wire.kdf.t)?,
-            parallelism: to_u32(wire.kdf.p)?,
-        };
+        let params = KdfParams { memory_kib: to_u32(m)?, iterations: to_u32(t)?, parallelism: to_u32(p)? };
         params.check()?;
-        let header = Header { version, params, salt: fixed(&wire.salt)? };
-        let check = sealed(&wire.check.nonce, &wire.check.ct)?;
-        let mut accounts: Vec<Account> = Vec::with_capacity(wire.accounts.len());
-        for entry in wire.accounts {
+        let header = Header { version, params, salt: fixed(&salt)? };
+        let check = sealed(&check_nonce, &check_ct)?;
+        let mut accounts: Vec<Account> = Vec::with_capacity(entries.len());
+        for entry in entries {
             let id = AccountId::parse(&entry.id).map_err(|_| Error::WrongPassphrase)?;
             if accounts.iter().any(|account| account.id == id) {
                 return Err(Error::WrongPassphrase);

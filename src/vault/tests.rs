@@ -445,6 +445,9 @@ fn malformed_text_reads_as_damaged() {
         ("no version", "{}".to_owned()),
         ("string version", edited(&vault, |v| v["v"] = json!("1"))),
         ("float version", edited(&vault, |v| v["v"] = json!(1.0))),
+        // serde_json's Value cannot hold a member twice: these are edited as text.
+        ("salt twice", vault.to_json().replacen(r#","salt":"#, r#","salt":"AAAAAAAAAAAAAAAAAAAAAA==","salt":"#, 1)),
+        ("check nonce twice", vault.to_json().replacen(r#""check":{"nonce":"#, r#""check":{"nonce":"x","nonce":"#, 1)),
     ];
     let edits: Vec<(&str, Edit)> = vec![
         (
