@@ -9,22 +9,14 @@
 use std::{error::Error, hint::black_box};
 
 use cartera::{
-    bench_support::time_runs,
-    exchange::{Balance, HttpResponse, Ticker, bitso},
+    bench_support::{BenchAccount, read_accounts, time_runs},
+    exchange::{HttpResponse, Ticker, bitso},
     exchange_id::ExchangeId,
     portfolio::{AccountBalances, Snapshot, build_snapshot},
 };
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct BenchAccount {
-    id: String,
-    label: String,
-    balances: Vec<Balance>,
-}
 
 fn parse(accounts_json: &str, tickers_json: &str) -> Result<(Vec<BenchAccount>, Vec<Ticker>), Box<dyn Error>> {
-    let accounts: Vec<BenchAccount> = serde_json::from_str(accounts_json)?;
+    let accounts = read_accounts(accounts_json)?;
     let tickers = bitso::parse_tickers(HttpResponse::new(200, tickers_json.as_bytes())).map_err(|e| format!("tickers: {e}"))?;
     Ok((accounts, tickers))
 }

@@ -12,8 +12,7 @@
 use std::{collections::BTreeMap, rc::Rc};
 
 use js_sys::{Object, Reflect};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
@@ -31,6 +30,7 @@ use crate::{
     refresh::{AccountRef, Engine as CoreEngine, ManualHoldings, RefreshRequest, asset_code},
     schedule,
     secret::SecretString,
+    stored::{StoredValue, Value, optional, or_default},
     transport::FetchTransport,
     vault::{KdfParams, Vault, VaultKey, decode_key, encode_key},
 };
@@ -70,10 +70,10 @@ fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
 /// Each account's exchange, from the account list as JSON text (`{ "<id>": "<exchange>" }`):
 /// what a version 1 vault did not record.
 fn exchanges_of(json: &str) -> Result<BTreeMap<String, ExchangeId>, Error> {
-    let raw: BTreeMap<String, String> = serde_json::from_str(json).map_err(|_| Error::InvalidInput { field: "exchange" })?;
+    let invalid = Error::InvalidInput { field: "exchange" };
     let mut exchanges = BTreeMap::new();
-    for (id, exchange) in raw {
-        exchanges.insert(id, exchange_id(&exchange)?);
+    for (id, exchange) in Value::parse(json).and_then(Value::fields).ok_or(invalid.clone())? {
+        exchanges.insert(id.into_owned(), exchange_id(&exchange.string().ok_or(invalid.clone())?)?);
     }
     Ok(exchanges)
 }
@@ -200,7 +200,14 @@ fn typed_decimal(text: &str, decimal_mark: &str, field: &'static str) -> Result<
 
 /// Stored history chunks as a page or the background sends them: `{ "<key>": "<chunk text>" }`.
 fn chunks(json: &str) -> Result<BTreeMap<String, String>, JsValue> {
-    serde_json::from_str(json).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
+    let read = || {
+        let mut chunks = BTreeMap::new();
+        for (key, chunk) in Value::parse(json)?.fields()? {
+            chunks.insert(key.into_owned(), chunk.text()?);
+        }
+        Some(chunks)
+    };
+    read().ok_or_else(|| failure(&Error::InvalidInput { field: "history" }))
 }
 
 /// The history of one portfolio by id, or of all of them together for `""`.
@@ -233,20 +240,14 @@ pub fn history_compact(portfolio: &str, stored: &str) -> Result<String, JsValue>
     serde_json::to_string(&compaction).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DayBeforeIn {
-    total: String,
-    change24h: Option<String>,
-}
-
 /// Every range of the history in `currency`, as JSON text (see `history::View`). `snapshot` (JSON
 /// text or empty) gives the exchanges' 24-hour figures while history covers less than a day.
 #[wasm_bindgen(js_name = historyView)]
 pub fn history_view(portfolio: &str, stored: &str, currency: &str, snapshot: &str) -> Result<String, JsValue> {
     let points = history::load(&series(portfolio)?, &chunks(stored)?);
-    let day_before = serde_json::from_str::<DayBeforeIn>(snapshot).ok().and_then(|snapshot| {
-        Some(DayBefore { total: parse_decimal(&snapshot.total)?, change_percent: parse_decimal(snapshot.change24h.as_deref()?)? })
+    let day_before = Value::parse(snapshot).and_then(|snapshot| {
+        let [total, change] = snapshot.pick(["total", "change24h"])?;
+        Some(DayBefore { total: total?.plain_decimal()?, change_percent: change?.plain_decimal()? })
     });
     let view = history::view(&points, currency, now_ms(), day_before);
     serde_json::to_string(&view).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
@@ -274,55 +275,100 @@ pub struct Engine {
     core: Rc<CoreEngine<FetchTransport>>,
 }
 
-#[derive(Deserialize)]
 struct AccountInput {
     id: String,
     label: String,
     exchange: String,
-    #[serde(default)]
     portfolio: String,
 }
 
-#[derive(Deserialize)]
 struct ManualInput {
     portfolio: String,
     asset: String,
     amount: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A refresh's options as the background sends them (see [`Engine::refresh`]).
 struct RefreshOptions<'a> {
     /// The vault and its key; both absent while locked (prices only).
-    #[serde(default)]
     vault: Option<String>,
-    #[serde(default)]
-    vault_key: Option<String>,
+    vault_key: Option<Zeroizing<String>>,
     accounts: Vec<AccountInput>,
     quote: String,
-    #[serde(borrow, default)]
-    previous: Option<&'a RawValue>,
-    /// Last nonce per account id, as decimal strings (they exceed 2^53).
-    #[serde(default)]
-    nonces: BTreeMap<String, String>,
-    /// Retry times per exchange id, ms since the epoch.
-    #[serde(default)]
-    lockouts: BTreeMap<String, u64>,
+    /// The stored snapshot, read only if it is needed.
+    previous: Option<Value<'a>>,
+    /// Last nonce per account id, sent as decimal strings (they exceed 2^53); unreadable ones
+    /// are left out.
+    nonces: BTreeMap<String, u64>,
+    /// Retry times per exchange, ms since the epoch; unknown exchanges are left out.
+    lockouts: BTreeMap<ExchangeId, u64>,
     /// Exchanges whose public prices may bridge to the quote currency.
-    #[serde(default)]
-    bridges: Vec<String>,
+    bridges: Vec<ExchangeId>,
     /// Portfolio ids, each valued apart too.
-    #[serde(default)]
     portfolios: Vec<String>,
     /// Holdings typed in by the user.
-    #[serde(default)]
     manual: Vec<ManualInput>,
     /// The name of the manual entry in the user's language.
-    #[serde(default)]
     manual_label: String,
     /// "Hide small balances" threshold, a decimal in the display currency.
-    #[serde(default)]
     hide_below: Option<String>,
+}
+
+impl<'a> RefreshOptions<'a> {
+    fn read(text: &'a str) -> Option<RefreshOptions<'a>> {
+        let names = [
+            "vault", "vaultKey", "accounts", "quote", "previous", "nonces", "lockouts", "bridges", "portfolios", "manual",
+            "manualLabel", "hideBelow",
+        ];
+        let [vault, vault_key, accounts, quote, previous, nonces, lockouts, bridges, portfolios, manual, manual_label, hide_below] =
+            Value::parse(text)?.pick(names)?;
+        let account = |row: Value<'_>| {
+            let [id, label, exchange, portfolio] = row.pick(["id", "label", "exchange", "portfolio"])?;
+            Some(AccountInput {
+                id: id?.text()?,
+                label: label?.text()?,
+                exchange: exchange?.text()?,
+                portfolio: or_default(portfolio, StoredValue::text)?,
+            })
+        };
+        let entry = |row: Value<'_>| {
+            let [portfolio, asset, amount] = row.pick(["portfolio", "asset", "amount"])?;
+            Some(ManualInput { portfolio: portfolio?.text()?, asset: asset?.text()?, amount: amount?.text()? })
+        };
+        // Maps are filled by inserting: `collect` would compile another sort (crate::sorting).
+        let mut nonce_of = BTreeMap::new();
+        if let Some(nonces) = nonces {
+            for (id, nonce) in nonces.fields()? {
+                if let Ok(nonce) = nonce.text()?.parse::<u64>() {
+                    nonce_of.insert(id.into_owned(), nonce);
+                }
+            }
+        }
+        let mut retry_at = BTreeMap::new();
+        if let Some(lockouts) = lockouts {
+            for (id, at) in lockouts.fields()? {
+                let at = at.unsigned()?;
+                if let Some(exchange) = ExchangeId::parse(&id) {
+                    retry_at.insert(exchange, at);
+                }
+            }
+        }
+        let bridges: Vec<String> = or_default(bridges, |ids| ids.list(StoredValue::text))?;
+        Some(RefreshOptions {
+            vault: optional(vault, StoredValue::text)?,
+            vault_key: optional(vault_key, StoredValue::text)?.map(Zeroizing::new),
+            accounts: accounts?.list(account)?,
+            quote: quote?.text()?,
+            previous: optional(previous, Some)?,
+            nonces: nonce_of,
+            lockouts: retry_at,
+            bridges: bridges.iter().filter_map(|id| ExchangeId::parse(id)).collect(),
+            portfolios: or_default(portfolios, |ids| ids.list(StoredValue::text))?,
+            manual: or_default(manual, |rows| rows.list(entry))?,
+            manual_label: or_default(manual_label, StoredValue::text)?,
+            hide_below: optional(hide_below, StoredValue::text)?,
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -456,9 +502,8 @@ impl Engine {
         let options = Zeroizing::new(options);
         future_to_promise(async move {
             let invalid = || failure(&Error::InvalidInput { field: "refresh" });
-            let mut options: RefreshOptions<'_> = serde_json::from_str(&options).map_err(|_| invalid())?;
-            let vault_key = options.vault_key.take().map(Zeroizing::new);
-            let keys = match (&options.vault, &vault_key) {
+            let options = RefreshOptions::read(&options).ok_or_else(invalid)?;
+            let keys = match (&options.vault, &options.vault_key) {
                 (Some(vault), Some(vault_key)) => Some(open(vault, vault_key).map_err(|e| failure(&e))?),
                 (None, None) => None,
                 _ => return Err(invalid()),
@@ -474,22 +519,16 @@ impl Engine {
             let entries = options.manual.iter().map(|entry| (entry.portfolio.as_str(), entry.asset.as_str(), entry.amount.as_str()));
             let manual = ManualHoldings::group(entries, &options.manual_label).map_err(|e| failure(&e))?;
             let hide_below = options.hide_below.as_deref().and_then(parse_decimal);
-            // A snapshot stored by an older version may not parse; it is then simply not reused.
-            let previous: Option<PreviousSnapshot> = options.previous.and_then(|raw| serde_json::from_str(raw.get()).ok());
-            // `extend` inserts one by one; `collect` would sort first, another copy of the sort (crate::sorting).
-            let mut nonces = BTreeMap::new();
-            nonces.extend(options.nonces.into_iter().filter_map(|(id, nonce)| Some((id, nonce.parse::<u64>().ok()?))));
-            let mut lockouts = BTreeMap::new();
-            lockouts.extend(options.lockouts.into_iter().filter_map(|(id, at)| Some((ExchangeId::parse(&id)?, at))));
-            let bridges: Vec<ExchangeId> = options.bridges.iter().filter_map(|id| ExchangeId::parse(id)).collect();
+            // A snapshot stored by an older version may not read; it is then simply not reused.
+            let previous = options.previous.and_then(|stored| PreviousSnapshot::from_json(stored.raw()));
             let request = RefreshRequest {
                 keys: keys.as_ref().map(|(vault, key)| (vault, key)),
                 accounts: &accounts,
                 quote: &options.quote,
                 previous: previous.as_ref(),
-                nonces: &nonces,
-                lockouts: &lockouts,
-                bridges: &bridges,
+                nonces: &options.nonces,
+                lockouts: &options.lockouts,
+                bridges: &options.bridges,
                 manual: &manual,
                 portfolios: &options.portfolios,
                 hide_below,
@@ -516,7 +555,8 @@ mod bench {
     use wasm_bindgen::prelude::*;
 
     use crate::{
-        exchange::{Balance, HttpResponse, Method, Ticker, bitso},
+        bench_support::{BenchAccount, read_accounts},
+        exchange::{HttpResponse, Method, Ticker, bitso},
         exchange_id::ExchangeId,
         portfolio::{AccountBalances, build_snapshot},
         secret::Credentials,
@@ -550,16 +590,9 @@ mod bench {
         Ok(header)
     }
 
-    #[derive(serde::Deserialize)]
-    struct BenchAccount {
-        id: String,
-        label: String,
-        balances: Vec<Balance>,
-    }
-
     /// The accounts and the tickers both bench calls start from.
     fn parse(accounts_json: &str, tickers_json: &str) -> Result<(Vec<BenchAccount>, Vec<Ticker>), JsValue> {
-        let accounts: Vec<BenchAccount> = serde_json::from_str(accounts_json).map_err(|_| fail("accounts"))?;
+        let accounts = read_accounts(accounts_json).map_err(|_| fail("accounts"))?;
         let tickers = bitso::parse_tickers(HttpResponse::new(200, tickers_json.as_bytes())).map_err(|_| fail("tickers"))?;
         Ok((accounts, tickers))
     }

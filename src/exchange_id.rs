@@ -4,10 +4,10 @@
 //! the adapters, and the adapters depend on the errors. The registry that turns an id into its
 //! adapter is `exchange::adapter`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// An exchange, as named in storage, in messages and in the locale files (`exchange_<id>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExchangeId {
     /// Bitso, <https://bitso.com>.

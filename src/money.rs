@@ -122,26 +122,21 @@ pub fn to_plain_string(value: Decimal) -> String {
     value.normalize().to_string()
 }
 
-/// Serde for decimals as plain strings without trailing zeros, the form stored and sent to JS.
+/// Serde serialisers for decimals as plain strings without trailing zeros, the form stored and
+/// sent to JS (the `stored` module reads them back).
 pub mod plain_string {
     use rust_decimal::Decimal;
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+    use serde::Serializer;
 
     /// Writes `value` as `"1.5"`.
     pub fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&super::to_plain_string(*value))
     }
 
-    /// Reads a plain decimal string.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        super::parse_decimal(&text).ok_or_else(|| D::Error::custom("not a plain decimal"))
-    }
-
     /// The same for an optional decimal (`null` when absent).
     pub mod option {
         use rust_decimal::Decimal;
-        use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+        use serde::Serializer;
 
         /// Writes `Some(value)` as a string and `None` as `null`.
         pub fn serialize<S: Serializer>(value: &Option<Decimal>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -149,13 +144,6 @@ pub mod plain_string {
                 Some(value) => serializer.serialize_str(&super::super::to_plain_string(*value)),
                 None => serializer.serialize_none(),
             }
-        }
-
-        /// Reads a plain decimal string or `null`.
-        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
-            Option::<String>::deserialize(deserializer)?
-                .map(|text| super::super::parse_decimal(&text).ok_or_else(|| D::Error::custom("not a plain decimal")))
-                .transpose()
         }
     }
 }

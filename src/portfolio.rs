@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{
     error::{Error, ErrorView},
@@ -21,6 +21,7 @@ use crate::{
     exchange_id::ExchangeId,
     money::{Exact as _, plain_string},
     sorting::sort_stable_by,
+    stored::{StoredValue as _, Value, optional},
     valuation::{Route, routes_to},
 };
 
@@ -215,15 +216,14 @@ pub struct AccountSummary {
 
 /// The part of a stored snapshot that a refresh reuses: each account's last good balances.
 /// Everything else in the stored JSON is ignored, so older snapshots still serve.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PreviousSnapshot {
     /// The accounts as last stored.
     pub accounts: Vec<PreviousAccount>,
 }
 
 /// One account of a stored snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviousAccount {
     /// The account's id.
     pub id: String,
@@ -231,6 +231,22 @@ pub struct PreviousAccount {
     pub synced_at: Option<u64>,
     /// Its non-zero balances.
     pub balances: Vec<Balance>,
+}
+
+impl PreviousSnapshot {
+    /// Reads a stored [`Snapshot`]; `None` if it does not read (one stored by an older version
+    /// may not), and the refresh then has no balances to fall back on.
+    pub fn from_json(text: &str) -> Option<PreviousSnapshot> {
+        let account = |row: Value<'_>| {
+            let [id, synced_at, balances] = row.pick(["id", "syncedAt", "balances"])?;
+            Some(PreviousAccount {
+                id: id?.text()?,
+                synced_at: optional(synced_at, Value::unsigned)?,
+                balances: balances?.list(Balance::from_stored)?,
+            })
+        };
+        Some(PreviousSnapshot { accounts: Value::parse(text)?.get("accounts")?.list(account)? })
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -22,7 +22,7 @@ mod json;
 pub mod kraken;
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::{
@@ -32,6 +32,7 @@ use crate::{
     money::Exact as _,
     nonce::{Nonce, NonceFormat, NonceGenerator},
     secret::Credentials,
+    stored::{self, StoredValue},
 };
 
 /// The adapter for `exchange`: the registry.
@@ -46,7 +47,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
 }
 
 /// One currency's balance in one account, in Cartera's asset codes (lowercase, `btc`, `usdt`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Balance {
     /// Lowercase asset code, after the exchange's own names were mapped (`XXBT` → `btc`).
     pub currency: String,
@@ -68,6 +69,18 @@ impl Balance {
     /// A balance with nothing locked or earning.
     pub fn available(currency: &str, amount: Decimal) -> Self {
         Self { currency: currency.to_owned(), total: amount, available: amount, locked: Decimal::ZERO, earning: Decimal::ZERO }
+    }
+
+    /// A balance as it is serialised above: `{ currency, total, available, locked, earning? }`.
+    pub(crate) fn from_stored(row: stored::Value<'_>) -> Option<Balance> {
+        let [currency, total, available, locked, earning] = row.pick(["currency", "total", "available", "locked", "earning"])?;
+        Some(Balance {
+            currency: currency?.text()?,
+            total: total?.plain_decimal()?,
+            available: available?.plain_decimal()?,
+            locked: locked?.plain_decimal()?,
+            earning: stored::or_default(earning, StoredValue::plain_decimal)?,
+        })
     }
 }
 
@@ -92,7 +105,7 @@ pub struct Ticker {
 }
 
 /// What a key may do, when the exchange can say. `None` means the exchange cannot tell.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyScope {
     /// It may place or cancel orders.

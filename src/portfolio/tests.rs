@@ -213,11 +213,18 @@ fn stored_snapshot_gives_back_each_accounts_balances() {
     assert!(json.contains(r#""total":"875000.25""#), "{json}");
     assert!(json.contains(r#""updatedAt":7"#));
     assert!(json.contains(r#""change24h":"-0.99""#));
-    let back: PreviousSnapshot = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    let back = PreviousSnapshot::from_json(&json).unwrap_or_default();
     assert_eq!(back.accounts.len(), 1);
     assert_eq!(back.accounts[0].id, "a");
     assert_eq!(back.accounts[0].synced_at, Some(1));
     assert_eq!(back.accounts[0].balances, snapshot.accounts[0].balances);
+    // A balance that earns keeps it; damaged accounts make the whole snapshot unusable.
+    let earning = r#"{"accounts":[{"id":"k","syncedAt":null,"balances":[{"currency":"eth","total":"2","available":"1","locked":"0","earning":"1"}]}]}"#;
+    let read = PreviousSnapshot::from_json(earning).unwrap_or_default();
+    assert_eq!((read.accounts[0].synced_at, read.accounts[0].balances[0].earning), (None, Decimal::ONE));
+    for damaged in [r#"{"accounts":[{"id":"k","balances":[{"currency":"eth","total":"2"}]}]}"#, r#"{"accounts":[{"id":"k"}]}"#, "{}", "[]"] {
+        assert_eq!(PreviousSnapshot::from_json(damaged), None, "{damaged}");
+    }
 }
 
 #[test]

@@ -123,7 +123,7 @@ fn request<'a>(fixture: &'a Fixture, previous: Option<&'a PreviousSnapshot>) -> 
 /// What the extension stores of a snapshot and hands back as `previous`.
 fn stored(snapshot: &Snapshot) -> PreviousSnapshot {
     let json = serde_json::to_string(snapshot).unwrap_or_else(|e| panic!("{e}"));
-    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"))
+    PreviousSnapshot::from_json(&json).unwrap_or_else(|| panic!("unreadable: {json}"))
 }
 
 /// The snapshot of a refresh that must have produced one.
