@@ -1,4 +1,5 @@
-//! A reader for the JSON that exchanges answer: no floats, no document tree, no copies.
+//! A reader for the JSON that exchanges answer, and that Cartera itself stores: no floats, no
+//! document tree, no copies.
 //!
 //! [`Value::parse`] checks a whole document against the JSON grammar (RFC 8259) in one pass;
 //! the checked text is then read in place. A [`Value`] is the exact text of one JSON value, so a
