@@ -24,6 +24,7 @@
 use zeroize::Zeroizing;
 
 use crate::secret::SecretString;
+use crate::sorting::sort_stable_by;
 use crate::vault::MIN_PASSPHRASE_CHARS;
 
 /// How strong a passphrase looks, weakest first.
@@ -168,7 +169,7 @@ fn word_count(lower: &str) -> usize {
         .split(|c: char| !c.is_alphabetic())
         .filter(|word| word.chars().count() >= 4 && !is_common(word))
         .collect();
-    words.sort_unstable();
+    sort_stable_by(&mut words, |a, b| a.cmp(b));
     words.dedup();
     words.len()
 }
