@@ -284,7 +284,9 @@ async function coldStart(h, harness, page) {
     await cdp.send('ServiceWorker.enable');
     await cdp.send('ServiceWorker.stopAllWorkers');
     await harness.until(async () => (await ours()).length === 0, { message: 'the worker stopped', timeout: 10_000, interval: 20 });
-    page.evaluate(() => chrome.runtime.sendMessage({ type: 'getState' }).catch(() => null));
+    // Not awaited: the reply is not needed, and the page may be closed before it comes (the
+    // caller closes it after the last start), which must not fail the run.
+    page.evaluate(() => chrome.runtime.sendMessage({ type: 'getState' }).catch(() => null)).catch(() => {});
     const [target] = await harness.until(async () => {
       const list = await ours();
       return list.length ? list : null;
