@@ -295,7 +295,7 @@ struct RefreshOptions<'a> {
     vault_key: Option<Zeroizing<String>>,
     accounts: Vec<AccountInput>,
     quote: String,
-    /// The stored snapshot, read only if it is needed.
+    /// The stored snapshot, for each account's last good balances.
     previous: Option<Value<'a>>,
     /// Last nonce per account id, sent as decimal strings (they exceed 2^53); unreadable ones
     /// are left out.
@@ -520,7 +520,7 @@ impl Engine {
             let manual = ManualHoldings::group(entries, &options.manual_label).map_err(|e| failure(&e))?;
             let hide_below = options.hide_below.as_deref().and_then(parse_decimal);
             // A snapshot stored by an older version may not read; it is then simply not reused.
-            let previous = options.previous.and_then(|stored| PreviousSnapshot::from_json(stored.raw()));
+            let previous = options.previous.and_then(PreviousSnapshot::read);
             let request = RefreshRequest {
                 keys: keys.as_ref().map(|(vault, key)| (vault, key)),
                 accounts: &accounts,

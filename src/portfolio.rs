@@ -237,6 +237,11 @@ impl PreviousSnapshot {
     /// Reads a stored [`Snapshot`]; `None` if it does not read (one stored by an older version
     /// may not), and the refresh then has no balances to fall back on.
     pub fn from_json(text: &str) -> Option<PreviousSnapshot> {
+        Value::parse(text).and_then(PreviousSnapshot::read)
+    }
+
+    /// [`PreviousSnapshot::from_json`] for a snapshot already checked as part of a larger text.
+    pub(crate) fn read(snapshot: Value<'_>) -> Option<PreviousSnapshot> {
         let account = |row: Value<'_>| {
             let [id, synced_at, balances] = row.pick(["id", "syncedAt", "balances"])?;
             Some(PreviousAccount {
@@ -245,7 +250,7 @@ impl PreviousSnapshot {
                 balances: balances?.list(Balance::from_stored)?,
             })
         };
-        Some(PreviousSnapshot { accounts: Value::parse(text)?.get("accounts")?.list(account)? })
+        Some(PreviousSnapshot { accounts: snapshot.get("accounts")?.list(account)? })
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! The same reader as exchange answers (`crates/json`), so that one JSON parser is compiled into
 //! the extension. Decimals are plain strings (`"1.5"`), as `money::plain_string` writes them.
-//! Members a reader does not know are skipped, so data written by a newer version still reads.
+//! Members a reader does not know are skipped, so data written by a newer version still reads
+//! (the vault alone insists on exactly its members: see `vault::wire`).
 
 pub(crate) use cartera_json::Value;
 use rust_decimal::Decimal;
