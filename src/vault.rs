@@ -352,11 +352,12 @@ impl Vault {
     pub fn from_json(text: &str) -> Result<Vault> {
         // Just the version, read before anything else so that a future format is reported as
         // unsupported rather than damaged.
-        let version = Value::parse(text).and_then(|vault| vault.get("v")?.unsigned()).ok_or(Error::WrongPassphrase)?;
+        let vault = Value::parse(text).ok_or(Error::WrongPassphrase)?;
+        let version = vault.get("v").and_then(Value::unsigned).ok_or(Error::WrongPassphrase)?;
         // One arm per format this code can read; each older format stays here for good.
         match version {
-            1 => wire::parse(text, VERSION_1),
-            2 => wire::parse(text, VERSION_2),
+            1 => wire::parse(vault, VERSION_1),
+            2 => wire::parse(vault, VERSION_2),
             _ => Err(Error::UnsupportedVault),
         }
     }
@@ -649,16 +650,16 @@ mod wire {
 
     impl AccountWire {
         fn read(entry: Value<'_>) -> Option<AccountWire> {
-            let [id, exchange, nonce, ct] = exact_members(Some(entry), ["id", "exchange", "nonce", "ct"]).ok()?;
+            let [id, exchange, nonce, ct] = exact_members(entry, ["id", "exchange", "nonce", "ct"]).ok()?;
             Some(AccountWire { id: id?.text()?, exchange: optional(exchange, StoredValue::text)?, nonce: nonce?.text()?, ct: ct?.text()? })
         }
     }
 
     /// The members `names` of an object that has no other members and none twice, as every
     /// object of a stored vault is; a damaged vault for anything else.
-    fn exact_members<'a, const N: usize>(object: Option<Value<'a>>, names: [&str; N]) -> Result<[Option<Value<'a>>; N]> {
+    fn exact_members<'a, const N: usize>(object: Value<'a>, names: [&str; N]) -> Result<[Option<Value<'a>>; N]> {
         let mut found = [None; N];
-        for (name, value) in object.and_then(Value::fields).ok_or(Error::WrongPassphrase)? {
+        for (name, value) in object.fields().ok_or(Error::WrongPassphrase)? {
             let at = names.iter().position(|known| *known == name).ok_or(Error::WrongPassphrase)?;
             if found.get_mut(at).and_then(|slot| slot.replace(value)).is_some() {
                 return Err(Error::WrongPassphrase);
@@ -670,11 +671,11 @@ mod wire {
     /// Parses and checks a vault of `version`. The whole shape is read first, so that any
     /// damage is reported as such before the version or the parameters are judged. Integers are
     /// read as u64 so that a value past u32 is an unsupported vault (too big), not a damaged one.
-    pub(super) fn parse(text: &str, version: u8) -> Result<Vault> {
+    pub(super) fn parse(vault: Value<'_>, version: u8) -> Result<Vault> {
         let damaged = || Error::WrongPassphrase;
-        let [v, kdf, salt, check, accounts] = exact_members(Value::parse(text), ["v", "kdf", "salt", "check", "accounts"])?;
-        let [alg, m, t, p] = exact_members(kdf, ["alg", "m", "t", "p"])?;
-        let [check_nonce, check_ct] = exact_members(check, ["nonce", "ct"])?;
+        let [v, kdf, salt, check, accounts] = exact_members(vault, ["v", "kdf", "salt", "check", "accounts"])?;
+        let [alg, m, t, p] = exact_members(kdf.ok_or_else(damaged)?, ["alg", "m", "t", "p"])?;
+        let [check_nonce, check_ct] = exact_members(check.ok_or_else(damaged)?, ["nonce", "ct"])?;
         let number = |value: Option<Value<'_>>| value.and_then(Value::unsigned).ok_or_else(damaged);
         let text_of = |value: Option<Value<'_>>| value.and_then(StoredValue::text).ok_or_else(damaged);
         let (v, alg, m, t, p) = (number(v)?, text_of(alg)?, number(m)?, number(t)?, number(p)?);
