@@ -229,12 +229,12 @@ impl PointRow {
         Some(PointRow {
             t: t.unsigned()?,
             currency: currency.text()?,
-            usd_rate: optional(Some(usd_rate), StoredValue::plain_decimal)?,
+            usd_rate: usd_rate.nullable(StoredValue::plain_decimal)?,
             total: total.plain_decimal()?,
-            prices: prices.list(|price| optional(Some(price), StoredValue::text))?,
+            prices: prices.list(|price| price.nullable(StoredValue::text))?,
             amounts: match amounts.unsigned() {
                 Some(same) => u8::try_from(same).ok().map(|_| None)?,
-                None => Some(amounts.list(|amount| optional(Some(amount), StoredValue::plain_decimal))?),
+                None => Some(amounts.list(|amount| amount.nullable(StoredValue::plain_decimal))?),
             },
         })
     }

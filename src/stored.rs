@@ -19,6 +19,8 @@ pub(crate) trait StoredValue<'a>: Sized {
     /// An array, each element read by `read`; `None` if the value is not an array or an element
     /// does not read.
     fn list<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<Vec<T>>;
+    /// `null` as `Some(None)`, anything else as what `read` makes of it.
+    fn nullable<T>(self, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>>;
 }
 
 impl<'a> StoredValue<'a> for Value<'a> {
@@ -37,6 +39,10 @@ impl<'a> StoredValue<'a> for Value<'a> {
         }
         Some(list)
     }
+
+    fn nullable<T>(self, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>> {
+        if self.is_null() { Some(None) } else { read(self).map(Some) }
+    }
 }
 
 /// A member that may be left out: `T::default()` when it is, otherwise what `read` makes of it.
@@ -49,10 +55,7 @@ pub(crate) fn or_default<'a, T: Default>(member: Option<Value<'a>>, read: impl F
 
 /// A member that may be left out or `null`: `Some(None)` then, otherwise what `read` makes of it.
 pub(crate) fn optional<'a, T>(member: Option<Value<'a>>, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>> {
-    match member {
-        Some(value) if !value.is_null() => read(value).map(Some),
-        _ => Some(None),
-    }
+    member.map_or(Some(None), |value| value.nullable(read))
 }
 
 #[cfg(test)]
