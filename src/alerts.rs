@@ -360,11 +360,7 @@ impl AlertState {
     /// Reads the stored states (`{ "<alert id>": state }`). Missing members take a new alert's
     /// values, so states an older version wrote still read.
     pub fn map_from_json(text: &str) -> Option<BTreeMap<String, AlertState>> {
-        let mut states = BTreeMap::new();
-        for (id, state) in Value::parse(text)?.fields()? {
-            states.insert(id.into_owned(), AlertState::read(state)?);
-        }
-        Some(states)
+        Value::parse(text)?.map(AlertState::read)
     }
 
     fn read(state: Value<'_>) -> Option<AlertState> {

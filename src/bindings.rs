@@ -70,12 +70,9 @@ fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
 /// Each account's exchange, from the account list as JSON text (`{ "<id>": "<exchange>" }`):
 /// what a version 1 vault did not record.
 fn exchanges_of(json: &str) -> Result<BTreeMap<String, ExchangeId>, Error> {
-    let invalid = Error::InvalidInput { field: "exchange" };
-    let mut exchanges = BTreeMap::new();
-    for (id, exchange) in Value::parse(json).and_then(Value::fields).ok_or(invalid.clone())? {
-        exchanges.insert(id.into_owned(), exchange_id(&exchange.string().ok_or(invalid.clone())?)?);
-    }
-    Ok(exchanges)
+    Value::parse(json)
+        .and_then(|accounts| accounts.map(|exchange| ExchangeId::parse(&exchange.string()?)))
+        .ok_or(Error::InvalidInput { field: "exchange" })
 }
 
 /// Reads the vault and proves the cached key against it.
@@ -200,14 +197,9 @@ fn typed_decimal(text: &str, decimal_mark: &str, field: &'static str) -> Result<
 
 /// Stored history chunks as a page or the background sends them: `{ "<key>": "<chunk text>" }`.
 fn chunks(json: &str) -> Result<BTreeMap<String, String>, JsValue> {
-    let read = || {
-        let mut chunks = BTreeMap::new();
-        for (key, chunk) in Value::parse(json)?.fields()? {
-            chunks.insert(key.into_owned(), chunk.text()?);
-        }
-        Some(chunks)
-    };
-    read().ok_or_else(|| failure(&Error::InvalidInput { field: "history" }))
+    Value::parse(json)
+        .and_then(|chunks| chunks.map(StoredValue::text))
+        .ok_or_else(|| failure(&Error::InvalidInput { field: "history" }))
 }
 
 /// The history of one portfolio by id, or of all of them together for `""`.

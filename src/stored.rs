@@ -5,6 +5,8 @@
 //! Members a reader does not know are skipped, so data written by a newer version still reads
 //! (the vault alone insists on exactly its members: see `vault::wire`).
 
+use std::collections::BTreeMap;
+
 pub(crate) use cartera_json::Value;
 use rust_decimal::Decimal;
 
@@ -19,6 +21,9 @@ pub(crate) trait StoredValue<'a>: Sized {
     /// An array, each element read by `read`; `None` if the value is not an array or an element
     /// does not read.
     fn list<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<Vec<T>>;
+    /// An object as a map from member name to value, each value read by `read`; `None` if the
+    /// value is not an object or a member does not read. A name written twice keeps its last value.
+    fn map<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<BTreeMap<String, T>>;
     /// `null` as `Some(None)`, anything else as what `read` makes of it.
     fn nullable<T>(self, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>>;
 }
@@ -38,6 +43,14 @@ impl<'a> StoredValue<'a> for Value<'a> {
             list.push(item?);
         }
         Some(list)
+    }
+
+    fn map<T>(self, mut read: impl FnMut(Value<'a>) -> Option<T>) -> Option<BTreeMap<String, T>> {
+        let mut map = BTreeMap::new();
+        for (name, value) in self.fields()? {
+            map.insert(name.into_owned(), read(value)?);
+        }
+        Some(map)
     }
 
     fn nullable<T>(self, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>> {
@@ -81,6 +94,16 @@ mod tests {
         assert_eq!(parsed(r#"["a",1]"#).list(StoredValue::text), None);
         assert_eq!(parsed(r#"{"a":1}"#).list(StoredValue::text), None);
         assert_eq!(parsed("[]").list(StoredValue::text), Some(Vec::new()));
+    }
+
+    #[test]
+    fn maps_fail_as_a_whole_and_keep_a_repeated_name_last() {
+        let read = |text: &str| parsed(text).map(StoredValue::text);
+        let map = read(r#"{"b":"2","a":"1","b":"3"}"#).unwrap_or_default();
+        assert_eq!(map.into_iter().collect::<Vec<_>>(), [("a".to_owned(), "1".to_owned()), ("b".to_owned(), "3".to_owned())]);
+        assert_eq!(read(r#"{"a":1}"#), None);
+        assert_eq!(read(r#"["a"]"#), None);
+        assert_eq!(read("{}"), Some(BTreeMap::new()));
     }
 
     #[test]
