@@ -150,6 +150,8 @@ assemble() {
     find "$dir" \( -name '*.d.ts' -o -name '.*' \) -prune -exec rm -rf {} +
     # The popup must paint as fast as a static page: one stylesheet and one script.
     node tools/bundle-page.mjs "$dir" popup/popup.html >/dev/null
+    # Comments and indentation do not earn their bytes in what ships; extension/ stays readable.
+    node tools/minify.mjs "$dir" >/dev/null
     case $browser in
       chrome)
         jq --indent 2 'del(.browser_specific_settings) | if .background then .background |= del(.scripts) else . end' \
