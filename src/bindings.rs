@@ -22,7 +22,7 @@ use crate::{
     entropy::OsEntropy,
     error::{Error, ErrorView},
     exchange::{KeyScope, adapter},
-    exchange_id::ExchangeId,
+    exchange_id::{ExchangeId, ExchangeMap},
     history::{self, DayBefore, Point, Series},
     money::{parse_decimal, parse_typed_decimal, to_plain_string},
     passphrase::passphrase_hint,
@@ -293,7 +293,7 @@ struct RefreshOptions<'a> {
     /// are left out.
     nonces: BTreeMap<String, u64>,
     /// Retry times per exchange, ms since the epoch; unknown exchanges are left out.
-    lockouts: BTreeMap<ExchangeId, u64>,
+    lockouts: ExchangeMap<u64>,
     /// Exchanges whose public prices may bridge to the quote currency.
     bridges: Vec<ExchangeId>,
     /// Portfolio ids, each valued apart too.
@@ -336,7 +336,7 @@ impl<'a> RefreshOptions<'a> {
                 }
             }
         }
-        let mut retry_at = BTreeMap::new();
+        let mut retry_at = ExchangeMap::new();
         if let Some(lockouts) = lockouts {
             for (id, at) in lockouts.fields()? {
                 let at = at.unsigned()?;
@@ -370,7 +370,7 @@ struct RefreshResult<'a> {
     portfolios: &'a BTreeMap<String, Snapshot>,
     error: Option<ErrorView>,
     nonces: BTreeMap<&'a str, String>,
-    lockouts: &'a BTreeMap<ExchangeId, u64>,
+    lockouts: &'a ExchangeMap<u64>,
     price_errors: &'a [ErrorView],
 }
 

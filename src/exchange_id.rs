@@ -32,6 +32,11 @@ impl ExchangeId {
         Self::ALL.into_iter().find(|exchange| exchange.as_str() == id)
     }
 
+    /// Where this exchange sits in [`ExchangeId::ALL`].
+    fn index(self) -> usize {
+        self as usize
+    }
+
     /// The id used in storage and messages.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,6 +46,66 @@ impl ExchangeId {
             ExchangeId::Bitfinex => "bitfinex",
             ExchangeId::Coinbase => "coinbase",
         }
+    }
+}
+
+/// One value per exchange at most, in [`ExchangeId`] order: what a `BTreeMap<ExchangeId, T>`
+/// would hold, as an array. A tree map is compiled anew for every value type, kilobytes of wasm
+/// each, to hold five entries at most.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeMap<T>([Option<T>; ExchangeId::ALL.len()]);
+
+impl<T> Default for ExchangeMap<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> ExchangeMap<T> {
+    /// No value for any exchange.
+    pub const fn new() -> Self {
+        Self([const { None }; ExchangeId::ALL.len()])
+    }
+
+    /// The value for `exchange`, if any.
+    pub fn get(&self, exchange: ExchangeId) -> Option<&T> {
+        self.0[exchange.index()].as_ref()
+    }
+
+    /// Sets the value for `exchange`, returning the one it replaces.
+    pub fn insert(&mut self, exchange: ExchangeId, value: T) -> Option<T> {
+        self.0[exchange.index()].replace(value)
+    }
+
+    /// The value for `exchange`, set to `value` first if there was none.
+    pub fn get_or_insert(&mut self, exchange: ExchangeId, value: T) -> &mut T {
+        self.0[exchange.index()].get_or_insert(value)
+    }
+
+    /// Keeps only the values `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(ExchangeId, &T) -> bool) {
+        for (exchange, slot) in ExchangeId::ALL.into_iter().zip(&mut self.0) {
+            if slot.as_ref().is_some_and(|value| !keep(exchange, value)) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Whether no exchange has a value.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// The exchanges that have a value, with it, in [`ExchangeId`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (ExchangeId, &T)> {
+        ExchangeId::ALL.into_iter().zip(&self.0).filter_map(|(exchange, slot)| Some((exchange, slot.as_ref()?)))
+    }
+}
+
+/// A JSON object keyed by exchange id, as a `BTreeMap<ExchangeId, T>` serializes.
+impl<T: Serialize> Serialize for ExchangeMap<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter().map(|(exchange, value)| (exchange.as_str(), value)))
     }
 }
 
@@ -55,7 +120,27 @@ mod tests {
             let json = serde_json::to_string(&exchange).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", exchange.as_str()));
         }
+        assert!(ExchangeId::ALL.into_iter().enumerate().all(|(at, exchange)| exchange.index() == at));
         assert_eq!(ExchangeId::parse("Bitso"), None);
         assert_eq!(ExchangeId::parse(""), None);
+    }
+
+    #[test]
+    fn exchange_map_keeps_one_value_per_exchange_in_order() {
+        let mut map = ExchangeMap::new();
+        assert!(map.is_empty());
+        assert_eq!(map.insert(ExchangeId::Coinbase, 5), None);
+        assert_eq!(map.insert(ExchangeId::Bitso, 1), None);
+        assert_eq!(map.insert(ExchangeId::Bitso, 2), Some(1));
+        *map.get_or_insert(ExchangeId::Kraken, 3) += 10;
+        *map.get_or_insert(ExchangeId::Kraken, 100) += 10;
+        assert_eq!(map.get(ExchangeId::Kraken), Some(&23));
+        assert_eq!(map.get(ExchangeId::Binance), None);
+        let json = serde_json::to_string(&map).unwrap_or_default();
+        assert_eq!(json, r#"{"bitso":2,"kraken":23,"coinbase":5}"#);
+        map.retain(|exchange, &value| exchange != ExchangeId::Kraken && value > 2);
+        assert_eq!(map.iter().collect::<Vec<_>>(), [(ExchangeId::Coinbase, &5)]);
+        map.retain(|_, _| false);
+        assert!(map.is_empty());
     }
 }

@@ -396,16 +396,15 @@ pub fn build_snapshot_hiding(
     }
     sort_stable_by(&mut assets, |a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
 
-    let mut held_on = BTreeSet::new();
-    held_on.extend(accounts.iter().filter_map(|account| account.exchange));
-    let mut bridges = BTreeSet::new();
-    bridges.extend(
+    let books_from = |exchange: ExchangeId| {
         used_routes
             .iter()
             .flat_map(|route| route.books.iter())
-            .filter_map(|book| book.split_once(':').and_then(|(exchange, _)| ExchangeId::parse(exchange)))
-            .filter(|exchange| !held_on.contains(exchange)),
-    );
+            .any(|book| book.split_once(':').is_some_and(|(from, _)| from == exchange.as_str()))
+    };
+    let bridges = ExchangeId::ALL
+        .into_iter()
+        .filter(|&exchange| !accounts.iter().any(|account| account.exchange == Some(exchange)) && books_from(exchange));
 
     let movers = movers(&assets, &routes);
     let small = small_balances(assets.iter().map(|row| (row.asset.as_str(), row.value)), hide_below);
@@ -416,7 +415,7 @@ pub fn build_snapshot_hiding(
         prices_at: used_routes.iter().filter_map(|route| route.oldest_ticker_at).min().map(str::to_owned),
         prices_only: false,
         change24h: value_24h_ago.filter(|_| any_change).and_then(|before| change_percent(grand_total, before)),
-        bridges: bridges.into_iter().collect(),
+        bridges: bridges.collect(),
         assets,
         unpriced,
         accounts: summaries,

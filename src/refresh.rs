@@ -27,7 +27,7 @@ use crate::{
     entropy::Entropy,
     error::{Error, ErrorView, MAX_RETRY_AFTER_MS, Result},
     exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter},
-    exchange_id::ExchangeId,
+    exchange_id::{ExchangeId, ExchangeMap},
     http::{HttpRequest, HttpResponse, retry_after_ms},
     money::{Exact as _, parse_decimal},
     nonce::NonceGenerator,
@@ -164,7 +164,7 @@ pub struct RefreshRequest<'a> {
     /// The last nonce sent per account id, as persisted.
     pub nonces: &'a BTreeMap<String, u64>,
     /// Rate-limit retry times per exchange (ms since the epoch), as persisted.
-    pub lockouts: &'a BTreeMap<ExchangeId, u64>,
+    pub lockouts: &'a ExchangeMap<u64>,
     /// Exchanges whose public prices may be read to reach the quote currency when no account's
     /// exchange does (in order of preference; the host permission must be granted).
     pub bridges: &'a [ExchangeId],
@@ -190,7 +190,7 @@ pub struct RefreshOutcome {
     /// The last nonce sent per account id.
     pub nonces: BTreeMap<String, u64>,
     /// Rate-limit retry times per exchange still in the future.
-    pub lockouts: BTreeMap<ExchangeId, u64>,
+    pub lockouts: ExchangeMap<u64>,
     /// Exchanges whose prices could not be fetched (their assets may be unpriced meanwhile).
     pub price_errors: Vec<ErrorView>,
 }
@@ -231,15 +231,15 @@ enum Answers {
 pub struct Engine<T> {
     transport: T,
     /// Retry times per exchange, ms since the epoch.
-    lockouts: RefCell<BTreeMap<ExchangeId, u64>>,
+    lockouts: RefCell<ExchangeMap<u64>>,
     /// Each exchange's tickers and when they were fetched.
-    prices: RefCell<BTreeMap<ExchangeId, (u64, Vec<Ticker>)>>,
+    prices: RefCell<ExchangeMap<(u64, Vec<Ticker>)>>,
 }
 
 impl<T: Transport> Engine<T> {
     /// An engine sending through `transport`.
     pub fn new(transport: T) -> Self {
-        Self { transport, lockouts: RefCell::new(BTreeMap::new()), prices: RefCell::new(BTreeMap::new()) }
+        Self { transport, lockouts: RefCell::new(ExchangeMap::new()), prices: RefCell::new(ExchangeMap::new()) }
     }
 
     /// Fetches the holdings of credentials that are not saved yet (the options page's "Test
@@ -286,8 +286,10 @@ impl<T: Transport> Engine<T> {
             })
             .collect();
 
-        let mut exchanges = BTreeSet::new();
-        exchanges.extend(request.accounts.iter().map(|account| account.exchange));
+        let exchanges: Vec<ExchangeId> = ExchangeId::ALL
+            .into_iter()
+            .filter(|&exchange| request.accounts.iter().any(|account| account.exchange == exchange))
+            .collect();
         let prices = join_all(exchanges.iter().map(|&exchange| self.prices(exchange, now_ms)));
         let holdings = join_all(request.accounts.iter().zip(generators.iter_mut()).map(|(account, nonces)| {
             let entropy = &entropy;
@@ -313,7 +315,7 @@ impl<T: Transport> Engine<T> {
             portfolios: BTreeMap::new(),
             failure: None,
             nonces,
-            lockouts: BTreeMap::new(),
+            lockouts: ExchangeMap::new(),
             price_errors: Vec::new(),
         };
         if request.keys.is_some()
@@ -467,7 +469,7 @@ impl<T: Transport> Engine<T> {
 
     /// An exchange's prices, reused when fetched less than [`PRICES_REUSED_FOR_MS`] ago.
     async fn prices(&self, exchange: ExchangeId, now_ms: u64) -> Result<Vec<Ticker>> {
-        let fresh = self.prices.borrow().get(&exchange).and_then(|(fetched_at, tickers)| {
+        let fresh = self.prices.borrow().get(exchange).and_then(|(fetched_at, tickers)| {
             let age = now_ms.checked_sub(*fetched_at)?;
             (age < PRICES_REUSED_FOR_MS).then(|| tickers.clone())
         });
@@ -483,25 +485,25 @@ impl<T: Transport> Engine<T> {
     /// Takes persisted retry times. Every time written was at most [`MAX_RETRY_AFTER_MS`] ahead,
     /// so one further ahead than that (tampered, or the clock was set back) is ignored, as is one
     /// in the past: a stored time can never block refresh for longer than the cap.
-    fn remember_lockouts(&self, stored: &BTreeMap<ExchangeId, u64>, now_ms: u64) {
+    fn remember_lockouts(&self, stored: &ExchangeMap<u64>, now_ms: u64) {
         let mut lockouts = self.lockouts.borrow_mut();
-        for (&exchange, &retry_at) in stored {
+        for (exchange, &retry_at) in stored.iter() {
             if retry_at > now_ms && retry_at - now_ms <= MAX_RETRY_AFTER_MS {
-                let known = lockouts.entry(exchange).or_insert(retry_at);
+                let known = lockouts.get_or_insert(exchange, retry_at);
                 *known = (*known).max(retry_at);
             }
         }
-        lockouts.retain(|_, retry_at| *retry_at > now_ms && *retry_at - now_ms <= MAX_RETRY_AFTER_MS);
+        lockouts.retain(|_, &retry_at| retry_at > now_ms && retry_at - now_ms <= MAX_RETRY_AFTER_MS);
     }
 
-    fn current_lockouts(&self, now_ms: u64) -> BTreeMap<ExchangeId, u64> {
+    fn current_lockouts(&self, now_ms: u64) -> ExchangeMap<u64> {
         let mut lockouts = self.lockouts.borrow_mut();
-        lockouts.retain(|_, retry_at| *retry_at > now_ms);
+        lockouts.retain(|_, &retry_at| retry_at > now_ms);
         lockouts.clone()
     }
 
     fn check_lockout(&self, exchange: ExchangeId, now_ms: u64) -> Result<()> {
-        match self.lockouts.borrow().get(&exchange) {
+        match self.lockouts.borrow().get(exchange) {
             Some(&until) if now_ms < until => Err(Error::RateLimited { exchange, retry_after_ms: until - now_ms }),
             _ => Ok(()),
         }

@@ -103,7 +103,7 @@ fn fixture() -> Fixture {
 }
 
 const NO_NONCES: &BTreeMap<String, u64> = &BTreeMap::new();
-const NO_LOCKOUTS: &BTreeMap<ExchangeId, u64> = &BTreeMap::new();
+const NO_LOCKOUTS: &ExchangeMap<u64> = &ExchangeMap::new();
 
 fn request<'a>(fixture: &'a Fixture, previous: Option<&'a PreviousSnapshot>) -> RefreshRequest<'a> {
     RefreshRequest {
@@ -262,7 +262,7 @@ fn rate_limit_backs_off_without_touching_the_network() {
     let first = block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
     let first = first.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(first.failure, Some(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 30_000 }));
-    assert_eq!(first.lockouts.get(&ExchangeId::Bitso), Some(&(NOW + 30_000)), "handed back although it failed");
+    assert_eq!(first.lockouts.get(ExchangeId::Bitso), Some(&(NOW + 30_000)), "handed back although it failed");
     let sent = bitso.log.borrow().len();
 
     let second = block_on(engine.refresh(request(&fixture, None), NOW + 10_000, &mut CountingEntropy::new(2)));
@@ -279,7 +279,7 @@ fn a_persisted_lockout_is_honoured_capped_and_forgotten_once_past() {
     let fixture = fixture();
     let bitso = scripted(honest_bitso);
     // A restarted worker reads a lockout that is still due: it is honoured without a request.
-    let mut stored = BTreeMap::new();
+    let mut stored = ExchangeMap::new();
     stored.insert(ExchangeId::Bitso, NOW + 42_000);
     let mut blocked = request(&fixture, None);
     blocked.lockouts = &stored;
@@ -292,7 +292,7 @@ fn a_persisted_lockout_is_honoured_capped_and_forgotten_once_past() {
     // Times further ahead than any wait Cartera writes (a year, or after the clock was set back),
     // and times in the past, are ignored outright.
     for retry_at in [NOW + 365 * 24 * 3_600_000, NOW + MAX_RETRY_AFTER_MS + 1, NOW - 1, NOW] {
-        let mut stored = BTreeMap::new();
+        let mut stored = ExchangeMap::new();
         stored.insert(ExchangeId::Bitso, retry_at);
         let mut ignored = request(&fixture, None);
         ignored.lockouts = &stored;
@@ -312,7 +312,7 @@ fn a_huge_retry_after_is_capped_and_handed_back_for_storage() {
     });
     let engine = Engine::new(&bitso);
     let (snapshot, outcome) = valued(block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1))));
-    assert_eq!(outcome.lockouts.get(&ExchangeId::Bitso), Some(&(NOW + MAX_RETRY_AFTER_MS)));
+    assert_eq!(outcome.lockouts.get(ExchangeId::Bitso), Some(&(NOW + MAX_RETRY_AFTER_MS)));
     let business = &snapshot.accounts[1];
     assert_eq!(business.error.as_ref().and_then(|e| e.retry_at), Some(NOW + MAX_RETRY_AFTER_MS));
 }
@@ -704,5 +704,5 @@ fn a_rate_limit_in_a_batch_locks_the_exchange_out() {
     let outcome = block_on_ticking(&transport, engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(outcome.failure, Some(Error::RateLimited { exchange: ExchangeId::Binance, retry_after_ms: 30_000 }));
-    assert_eq!(outcome.lockouts.get(&ExchangeId::Binance), Some(&(NOW + 30_000)));
+    assert_eq!(outcome.lockouts.get(ExchangeId::Binance), Some(&(NOW + 30_000)));
 }
