@@ -19,7 +19,7 @@
 //! after each sync and turns each [`Firing`] into a notification (id = the alert's id, so a
 //! repeat replaces the earlier one). Thresholds are exact decimals in the alert's currency.
 
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -215,7 +215,7 @@ impl Observed {
 /// id; states of alerts that no longer exist are dropped) and returning what fired.
 pub fn evaluate(
     alerts: &[Alert],
-    states: &mut BTreeMap<String, AlertState>,
+    states: &mut LiteMap<String, AlertState>,
     observed: &Observed,
     now_ms: u64,
 ) -> Vec<Firing> {
@@ -359,7 +359,7 @@ impl Alert {
 impl AlertState {
     /// Reads the stored states (`{ "<alert id>": state }`). Missing members take a new alert's
     /// values, so states an older version wrote still read.
-    pub fn map_from_json(text: &str) -> Option<BTreeMap<String, AlertState>> {
+    pub fn map_from_json(text: &str) -> Option<LiteMap<String, AlertState>> {
         Value::parse(text)?.map(AlertState::read)
     }
 

@@ -9,7 +9,9 @@
 //! that hold it) are taken as owned `String`s and wiped when dropped: a borrowed `&str` would be
 //! copied into wasm memory by the glue and freed without being zeroed.
 
-use std::{collections::BTreeMap, rc::Rc};
+use std::rc::Rc;
+
+use litemap::LiteMap;
 
 use js_sys::{Object, Reflect};
 use serde::Serialize;
@@ -30,6 +32,7 @@ use crate::{
     refresh::{AccountRef, Engine as CoreEngine, ManualHoldings, RefreshRequest, asset_code},
     schedule,
     secret::SecretString,
+    sorting::map_from_pairs,
     stored::{StoredValue, Value, optional, or_default},
     transport::FetchTransport,
     vault::{KdfParams, Vault, VaultKey, decode_key, encode_key},
@@ -69,7 +72,7 @@ fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
 
 /// Each account's exchange, from the account list as JSON text (`{ "<id>": "<exchange>" }`):
 /// what a version 1 vault did not record.
-fn exchanges_of(json: &str) -> Result<BTreeMap<String, ExchangeId>, Error> {
+fn exchanges_of(json: &str) -> Result<LiteMap<String, ExchangeId>, Error> {
     Value::parse(json)
         .and_then(|accounts| accounts.map(|exchange| ExchangeId::parse(&exchange.string()?)))
         .ok_or(Error::InvalidInput { field: "exchange" })
@@ -135,7 +138,7 @@ pub fn check_alert(alert: &str) -> Result<String, JsValue> {
 
 #[derive(Serialize)]
 struct Evaluation<'a> {
-    states: &'a BTreeMap<String, AlertState>,
+    states: &'a LiteMap<String, AlertState>,
     firings: Vec<crate::alerts::Firing>,
 }
 
@@ -196,7 +199,7 @@ fn typed_decimal(text: &str, decimal_mark: &str, field: &'static str) -> Result<
 }
 
 /// Stored history chunks as a page or the background sends them: `{ "<key>": "<chunk text>" }`.
-fn chunks(json: &str) -> Result<BTreeMap<String, String>, JsValue> {
+fn chunks(json: &str) -> Result<LiteMap<String, String>, JsValue> {
     Value::parse(json)
         .and_then(|chunks| chunks.map(StoredValue::text))
         .ok_or_else(|| failure(&Error::InvalidInput { field: "history" }))
@@ -291,7 +294,7 @@ struct RefreshOptions<'a> {
     previous: Option<Value<'a>>,
     /// Last nonce per account id, sent as decimal strings (they exceed 2^53); unreadable ones
     /// are left out.
-    nonces: BTreeMap<String, u64>,
+    nonces: LiteMap<String, u64>,
     /// Retry times per exchange, ms since the epoch; unknown exchanges are left out.
     lockouts: ExchangeMap<u64>,
     /// Exchanges whose public prices may bridge to the quote currency.
@@ -327,12 +330,11 @@ impl<'a> RefreshOptions<'a> {
             let [portfolio, asset, amount] = row.pick(["portfolio", "asset", "amount"])?;
             Some(ManualInput { portfolio: portfolio?.text()?, asset: asset?.text()?, amount: amount?.text()? })
         };
-        // Maps are filled by inserting: `collect` would compile another sort (crate::sorting).
-        let mut nonce_of = BTreeMap::new();
+        let mut nonce_of = Vec::new();
         if let Some(nonces) = nonces {
             for (id, nonce) in nonces.fields()? {
                 if let Ok(nonce) = nonce.text()?.parse::<u64>() {
-                    nonce_of.insert(id.into_owned(), nonce);
+                    nonce_of.push((id.into_owned(), nonce));
                 }
             }
         }
@@ -352,7 +354,7 @@ impl<'a> RefreshOptions<'a> {
             accounts: accounts?.list(account)?,
             quote: quote?.text()?,
             previous: optional(previous, Some)?,
-            nonces: nonce_of,
+            nonces: map_from_pairs(nonce_of),
             lockouts: retry_at,
             bridges: bridges.iter().filter_map(|id| ExchangeId::parse(id)).collect(),
             portfolios: or_default(portfolios, |ids| ids.list(StoredValue::text))?,
@@ -367,9 +369,9 @@ impl<'a> RefreshOptions<'a> {
 #[serde(rename_all = "camelCase")]
 struct RefreshResult<'a> {
     snapshot: Option<&'a Snapshot>,
-    portfolios: &'a BTreeMap<String, Snapshot>,
+    portfolios: &'a LiteMap<String, Snapshot>,
     error: Option<ErrorView>,
-    nonces: BTreeMap<&'a str, String>,
+    nonces: LiteMap<&'a str, String>,
     lockouts: &'a ExchangeMap<u64>,
     price_errors: &'a [ErrorView],
 }
@@ -527,7 +529,7 @@ impl Engine {
             };
             let now = now_ms();
             let outcome = core.refresh(request, now, &mut OsEntropy).await.map_err(|e| failure(&e))?;
-            let mut nonces = BTreeMap::new();
+            let mut nonces = LiteMap::new_vec();
             nonces.extend(outcome.nonces.iter().map(|(id, nonce)| (id.as_str(), nonce.to_string())));
             let result = RefreshResult {
                 snapshot: outcome.snapshot.as_ref(),

@@ -33,7 +33,9 @@
 //! currency, or in dollars. Older points in another currency are left out of a range, and the view
 //! says so.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use litemap::LiteMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
@@ -356,7 +358,7 @@ pub fn append(chunk: Option<&str>, point: Point) -> Result<String> {
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Compaction {
     /// Keys to write, with their new text.
-    pub write: BTreeMap<String, String>,
+    pub write: LiteMap<String, String>,
     /// Keys to remove.
     pub remove: Vec<String>,
 }
@@ -365,9 +367,9 @@ pub struct Compaction {
 /// 48 hours keep the last point of each hour, and days older than 30 days fold their last point
 /// into their month's chunk. Only what changed is returned. A chunk that cannot be read is left
 /// as it is.
-pub fn compact(series: &Series, chunks: &BTreeMap<String, String>, now_ms: u64) -> Compaction {
+pub fn compact(series: &Series, chunks: &LiteMap<String, String>, now_ms: u64) -> Compaction {
     let mut compaction = Compaction::default();
-    let mut months: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    let mut months: LiteMap<String, Vec<Point>> = LiteMap::new_vec();
     for (key, text) in chunks.iter().filter(|(key, _)| series.is_day(key)) {
         let Ok(points) = decode(text) else { continue };
         let newest = points.last().map_or(0, |point| point.t);
@@ -413,7 +415,7 @@ fn keep_last_per_bucket(points: &[Point], thin: impl Fn(&Point) -> bool, bucket_
 }
 
 /// Every point of the series in the stored chunks, oldest first (unreadable chunks are skipped).
-pub fn load(series: &Series, chunks: &BTreeMap<String, String>) -> Vec<Point> {
+pub fn load(series: &Series, chunks: &LiteMap<String, String>) -> Vec<Point> {
     let mut points: Vec<Point> = chunks
         .iter()
         .filter(|(key, _)| series.owns(key))
@@ -472,7 +474,7 @@ pub struct View {
     /// The currency of every value.
     pub currency: String,
     /// One entry per range id of [`RANGES`].
-    pub ranges: BTreeMap<&'static str, RangeView>,
+    pub ranges: LiteMap<&'static str, RangeView>,
     /// When points exist that cannot be shown in this currency (stored in another one), the
     /// newest of them: the view says history before it is missing.
     pub unconverted_before: Option<u64>,
@@ -533,7 +535,7 @@ pub fn view(points: &[Point], currency: &str, now_ms: u64, day_before: Option<Da
     let shown: Vec<(&Point, Decimal)> =
         points.iter().filter_map(|point| Some((point, convert(point, point.total, currency)?))).collect();
     let unconverted_before = points.iter().filter(|point| convert(point, point.total, currency).is_none()).map(|p| p.t).max();
-    let mut ranges = BTreeMap::new();
+    let mut ranges = LiteMap::new_vec();
     for (id, length) in RANGES {
         let from = length.map_or(0, |length| now_ms.saturating_sub(length));
         let inside: Vec<(&Point, Decimal)> = shown.iter().copied().filter(|(point, _)| point.t >= from).collect();

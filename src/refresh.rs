@@ -18,10 +18,11 @@
 
 use std::{
     cell::RefCell,
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeSet,
 };
 
 use futures_util::future::{join, join_all};
+use litemap::LiteMap;
 
 use crate::{
     entropy::Entropy,
@@ -162,7 +163,7 @@ pub struct RefreshRequest<'a> {
     /// The last good snapshot, whose balances stand in for accounts that fail now.
     pub previous: Option<&'a PreviousSnapshot>,
     /// The last nonce sent per account id, as persisted.
-    pub nonces: &'a BTreeMap<String, u64>,
+    pub nonces: &'a LiteMap<String, u64>,
     /// Rate-limit retry times per exchange (ms since the epoch), as persisted.
     pub lockouts: &'a ExchangeMap<u64>,
     /// Exchanges whose public prices may be read to reach the quote currency when no account's
@@ -184,11 +185,11 @@ pub struct RefreshOutcome {
     /// prices could be had, and the caller keeps its last snapshot.
     pub snapshot: Option<Snapshot>,
     /// Each portfolio valued apart, by id (with the snapshot).
-    pub portfolios: BTreeMap<String, Snapshot>,
+    pub portfolios: LiteMap<String, Snapshot>,
     /// Why there is no snapshot.
     pub failure: Option<Error>,
     /// The last nonce sent per account id.
-    pub nonces: BTreeMap<String, u64>,
+    pub nonces: LiteMap<String, u64>,
     /// Rate-limit retry times per exchange still in the future.
     pub lockouts: ExchangeMap<u64>,
     /// Exchanges whose prices could not be fetched (their assets may be unpriced meanwhile).
@@ -312,7 +313,7 @@ impl<T: Transport> Engine<T> {
         }
         let mut outcome = RefreshOutcome {
             snapshot: None,
-            portfolios: BTreeMap::new(),
+            portfolios: LiteMap::new_vec(),
             failure: None,
             nonces,
             lockouts: ExchangeMap::new(),

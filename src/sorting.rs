@@ -5,10 +5,14 @@
 //! comparison behind a reference, so one copy of the sort serves every caller; the lists it
 //! orders (assets, movers, history points) are at most a few thousand items long.
 //!
-//! For the same reason, sets and maps are filled with `extend`, which inserts one item at a
-//! time, rather than `collect`, which sorts the items first.
+//! For the same reason, tree sets and maps are filled with `extend`, which inserts one item at a
+//! time, rather than `collect`, which sorts the items first. A sorted-vector map read from input
+//! of any length is built with [`map_from_pairs`], which sorts once: inserting one key at a time
+//! moves the entries after it each time, quadratic in the number of keys.
 
 use std::cmp::Ordering;
+
+use litemap::LiteMap;
 
 /// Sorts `items` by `compare`, keeping equal items in their order, like `slice::sort_by`.
 pub fn sort_stable_by<T>(items: &mut Vec<T>, compare: impl Fn(&T, &T) -> Ordering) {
@@ -22,6 +26,19 @@ pub fn sort_stable_by<T>(items: &mut Vec<T>, compare: impl Fn(&T, &T) -> Orderin
     let mut slots: Vec<Option<T>> = Vec::with_capacity(items.len());
     slots.extend(items.drain(..).map(Some));
     items.extend(order.into_iter().filter_map(|at| slots.get_mut(at).and_then(Option::take)));
+}
+
+/// A map of `pairs`; for a key given twice the later value wins, as when inserting one by one.
+pub fn map_from_pairs<K: Ord, V>(mut pairs: Vec<(K, V)>) -> LiteMap<K, V> {
+    sort_stable_by(&mut pairs, |a, b| a.0.cmp(&b.0));
+    let mut unique: Vec<(K, V)> = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        match unique.last_mut() {
+            Some(last) if last.0 == pair.0 => *last = pair,
+            _ => unique.push(pair),
+        }
+    }
+    LiteMap::from_sorted_store_unchecked(unique)
 }
 
 /// The positions `0..len` in the order `compare` puts the items at them, ties in position order.
@@ -56,6 +73,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_map_from_pairs_holds_what_inserting_one_by_one_holds(pairs in proptest::collection::vec((0u8..16, any::<u32>()), 0..200)) {
+            let mut inserted = std::collections::BTreeMap::new();
+            for &(key, value) in &pairs {
+                inserted.insert(key, value);
+            }
+            let map = map_from_pairs(pairs);
+            prop_assert!(map.iter().map(|(k, v)| (*k, *v)).eq(inserted.into_iter()));
+        }
+
         #[test]
         fn agrees_with_the_standard_stable_sort(keys in proptest::collection::vec((0u8..8, any::<u32>()), 0..200)) {
             let mut expected = keys.clone();

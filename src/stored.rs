@@ -5,12 +5,12 @@
 //! Members a reader does not know are skipped, so data written by a newer version still reads
 //! (the vault alone insists on exactly its members: see `vault::wire`).
 
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 
 pub(crate) use cartera_json::Value;
 use rust_decimal::Decimal;
 
-use crate::money::parse_decimal;
+use crate::{money::parse_decimal, sorting::map_from_pairs};
 
 /// Values as Cartera writes them.
 pub(crate) trait StoredValue<'a>: Sized {
@@ -23,7 +23,7 @@ pub(crate) trait StoredValue<'a>: Sized {
     fn list<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<Vec<T>>;
     /// An object as a map from member name to value, each value read by `read`; `None` if the
     /// value is not an object or a member does not read. A name written twice keeps its last value.
-    fn map<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<BTreeMap<String, T>>;
+    fn map<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<LiteMap<String, T>>;
     /// `null` as `Some(None)`, anything else as what `read` makes of it.
     fn nullable<T>(self, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>>;
 }
@@ -45,12 +45,12 @@ impl<'a> StoredValue<'a> for Value<'a> {
         Some(list)
     }
 
-    fn map<T>(self, mut read: impl FnMut(Value<'a>) -> Option<T>) -> Option<BTreeMap<String, T>> {
-        let mut map = BTreeMap::new();
+    fn map<T>(self, mut read: impl FnMut(Value<'a>) -> Option<T>) -> Option<LiteMap<String, T>> {
+        let mut pairs = Vec::new();
         for (name, value) in self.fields()? {
-            map.insert(name.into_owned(), read(value)?);
+            pairs.push((name.into_owned(), read(value)?));
         }
-        Some(map)
+        Some(map_from_pairs(pairs))
     }
 
     fn nullable<T>(self, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>> {
@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(map.into_iter().collect::<Vec<_>>(), [("a".to_owned(), "1".to_owned()), ("b".to_owned(), "3".to_owned())]);
         assert_eq!(read(r#"{"a":1}"#), None);
         assert_eq!(read(r#"["a"]"#), None);
-        assert_eq!(read("{}"), Some(BTreeMap::new()));
+        assert_eq!(read("{}"), Some(LiteMap::new_vec()));
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn above(threshold: &str) -> Alert {
 /// Runs `alerts` over a series of (minutes after T0, btc price) and returns the minutes at
 /// which something fired.
 fn fired_at(alerts: &[Alert], series: &[(u64, Option<&str>)]) -> Vec<u64> {
-    let mut states = BTreeMap::new();
+    let mut states = LiteMap::new_vec();
     let mut fired = Vec::new();
     for &(minute, price) in series {
         if !evaluate(alerts, &mut states, &observed(price, "1000", Some("0")), T0 + minute * MINUTE).is_empty() {
@@ -60,11 +60,11 @@ fn crossing_down_and_totals() {
         vec![15, 60]
     );
     let total = alert("t", Condition::TotalAbove { threshold: dec("999") });
-    let mut states = BTreeMap::new();
+    let mut states = LiteMap::new_vec();
     assert_eq!(evaluate(std::slice::from_ref(&total), &mut states, &observed(None, "1000", None), T0).len(), 1);
     assert!(evaluate(&[total], &mut states, &observed(None, "1000", None), T0 + 20 * MINUTE).is_empty());
     let total_below = alert("tb", Condition::TotalBelow { threshold: dec("999") });
-    assert!(evaluate(&[total_below], &mut BTreeMap::new(), &observed(None, "1000", None), T0).is_empty());
+    assert!(evaluate(&[total_below], &mut LiteMap::new_vec(), &observed(None, "1000", None), T0).is_empty());
 }
 
 #[test]
@@ -86,19 +86,19 @@ fn paused_missing_prices_and_other_currencies_stay_pending() {
     assert_eq!(fired_at(&alerts, &[(0, None), (15, None), (30, Some("150"))]), vec![30]);
 
     // The display currency changed: an alert in pesos is not judged on dollar prices.
-    let mut states = BTreeMap::new();
+    let mut states = LiteMap::new_vec();
     let mut in_usd = observed(Some("150"), "1", None);
     in_usd.quote = "usd".into();
     assert!(evaluate(&alerts, &mut states, &in_usd, T0).is_empty());
-    assert_eq!(states["a1"], AlertState { armed: true, last_fired_at: None, failing: Vec::new() });
+    assert_eq!(states.get("a1"), Some(&AlertState { armed: true, last_fired_at: None, failing: Vec::new() }));
     assert_eq!(evaluate(&alerts, &mut states, &observed(Some("150"), "1", None), T0).len(), 1);
 }
 
 #[test]
 fn moves_over_24_hours_up_or_down() {
     let alerts = [alert("m", Condition::Move24h { asset: "btc".into(), percent: dec("5") })];
-    let mut states = BTreeMap::new();
-    let run = |states: &mut BTreeMap<String, AlertState>, change: &str, minute: u64| {
+    let mut states = LiteMap::new_vec();
+    let run = |states: &mut LiteMap<String, AlertState>, change: &str, minute: u64| {
         evaluate(&alerts, states, &observed(Some("1"), "1", Some(change)), T0 + minute * MINUTE)
     };
     assert!(run(&mut states, "4.99", 0).is_empty());
@@ -114,7 +114,7 @@ fn moves_over_24_hours_up_or_down() {
 #[test]
 fn an_account_that_stops_working_is_reported_once_per_change() {
     let alerts = [alert("acc", Condition::AccountFailing)];
-    let mut states = BTreeMap::new();
+    let mut states = LiteMap::new_vec();
     let with = |code: Option<&str>| {
         let mut o = observed(Some("1"), "1", None);
         o.accounts = vec![
@@ -135,13 +135,13 @@ fn an_account_that_stops_working_is_reported_once_per_change() {
     assert!(evaluate(&alerts, &mut states, &with(None), T0 + 5 * MINUTE).is_empty());
     assert_eq!(evaluate(&alerts, &mut states, &with(Some("missing_permission")), T0 + 6 * MINUTE).len(), 1);
     // A timeout alone was never a failure.
-    let mut fresh = BTreeMap::new();
+    let mut fresh = LiteMap::new_vec();
     assert!(evaluate(&alerts, &mut fresh, &with(Some("timeout")), T0).is_empty());
 }
 
 #[test]
 fn states_of_deleted_alerts_are_dropped() {
-    let mut states = BTreeMap::new();
+    let mut states = LiteMap::new_vec();
     evaluate(&[above("1")], &mut states, &observed(Some("2"), "1", None), T0);
     assert!(states.contains_key("a1"));
     evaluate(&[], &mut states, &observed(Some("2"), "1", None), T0);
@@ -173,7 +173,7 @@ fn alerts_are_read_and_checked_from_the_pages_json() {
 
 #[test]
 fn firings_and_states_round_trip_as_stored() {
-    let mut states = BTreeMap::new();
+    let mut states = LiteMap::new_vec();
     let fired = evaluate(&[above("1")], &mut states, &observed(Some("2"), "1", None), T0);
     assert_eq!(serde_json::to_string(&fired).unwrap_or_default(), r#"[{"alertId":"a1","value":"2"}]"#);
     let stored = serde_json::to_string(&states).unwrap_or_default();

@@ -32,6 +32,7 @@ use crate::{
     money::Exact as _,
     nonce::{Nonce, NonceFormat, NonceGenerator},
     secret::Credentials,
+    sorting::sort_stable_by,
     stored::{self, StoredValue},
 };
 
@@ -279,26 +280,29 @@ pub(crate) fn every_row<T>(
 
 /// Sums balances of the same asset (an exchange may list one asset under several names, such as
 /// Kraken's `XXBT` and `XBT.F`, or in several wallets) with checked arithmetic, dropping zeros.
+/// Each asset keeps the place where it first appears.
 pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = Balance>) -> Result<Vec<Balance>> {
     let overflow = Error::AmountOverflow { exchange };
-    let mut merged: Vec<Balance> = Vec::new();
-    let mut positions: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for balance in balances {
-        match positions.get(&balance.currency).and_then(|&at| merged.get_mut(at)) {
-            Some(known) => {
+    // One sort brings each asset's rows together (a map would be compiled for this alone), and a
+    // second restores the order the exchange listed the assets in.
+    let mut rows: Vec<(usize, Balance)> = Vec::new();
+    rows.extend(balances.into_iter().enumerate());
+    sort_stable_by(&mut rows, |a, b| a.1.currency.cmp(&b.1.currency));
+    let mut merged: Vec<(usize, Balance)> = Vec::with_capacity(rows.len());
+    for (at, balance) in rows {
+        match merged.last_mut() {
+            Some((_, known)) if known.currency == balance.currency => {
                 known.total = known.total.plus(balance.total).ok_or_else(|| overflow.clone())?;
                 known.available = known.available.plus(balance.available).ok_or_else(|| overflow.clone())?;
                 known.locked = known.locked.plus(balance.locked).ok_or_else(|| overflow.clone())?;
                 known.earning = known.earning.plus(balance.earning).ok_or_else(|| overflow.clone())?;
             }
-            None => {
-                positions.insert(balance.currency.clone(), merged.len());
-                merged.push(balance);
-            }
+            _ => merged.push((at, balance)),
         }
     }
-    merged.retain(|balance| !balance.total.is_zero());
-    Ok(merged)
+    merged.retain(|(_, balance)| !balance.total.is_zero());
+    sort_stable_by(&mut merged, |a, b| a.0.cmp(&b.0));
+    Ok(merged.into_iter().map(|(_, balance)| balance).collect())
 }
 
 #[cfg(test)]

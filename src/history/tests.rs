@@ -71,7 +71,7 @@ fn each_portfolio_has_its_own_series_beside_all_of_them() {
     for bad in ["", "Home", "a:b", "a b", &"x".repeat(41)] {
         assert_eq!(Series::portfolio(bad), Err(Error::InvalidInput { field: "portfolio" }), "{bad:?}");
     }
-    let mut chunks = BTreeMap::new();
+    let mut chunks = LiteMap::new_vec();
     chunks.insert(Series::all().day_key(T0), chunk_of(&[point(T0, &[("btc", "2", Some("1"))])]));
     chunks.insert(home.day_key(T0 + 1), chunk_of(&[point(T0 + 1, &[("btc", "1", Some("1"))])]));
     let everything = load(&Series::all(), &chunks);
@@ -87,8 +87,8 @@ fn each_portfolio_has_its_own_series_beside_all_of_them() {
 
 /// Runs a simulated stretch of syncs every `every` ms from `start` to `end`, storing each point in
 /// its day chunk and compacting once an hour, as the background does; returns the stored chunks.
-fn simulate(start: u64, end: u64, every: u64, assets: usize) -> BTreeMap<String, String> {
-    let mut chunks: BTreeMap<String, String> = BTreeMap::new();
+fn simulate(start: u64, end: u64, every: u64, assets: usize) -> LiteMap<String, String> {
+    let mut chunks: LiteMap<String, String> = LiteMap::new_vec();
     let mut t = start;
     let mut last_compaction = start;
     let mut step = 0u64;
@@ -195,7 +195,7 @@ fn market_pnl_and_flows_are_apart_to_the_cent() {
         point(T0 + 5 * h, &[("btc", "0.5", Some("55000.00")), ("mxn", "4950.00", Some("1"))]),    // withdrew 100,000
     ]);
     let view = view(&points, "mxn", T0 + 5 * h, None);
-    let all = &view.ranges["all"];
+    let all = &view.ranges[&"all"];
     assert_eq!(all.start, Some(dec("100000")));
     assert_eq!(all.end, Some(dec("32450")));
     assert_eq!(all.change, Some(dec("-67550")));
@@ -210,7 +210,7 @@ fn the_24_hour_range_uses_the_exchanges_until_a_day_of_history_exists() {
     let points = [point(T0, &[("btc", "1", Some("100"))]), point(T0 + 3_600_000, &[("btc", "1", Some("110"))])];
     let day = DayBefore { total: dec("110"), change_percent: dec("10") };
     let young = view(&points, "mxn", T0 + 3_600_000, Some(day));
-    let range = &young.ranges["24h"];
+    let range = &young.ranges[&"24h"];
     assert_eq!(range.basis, "exchanges");
     assert_eq!(range.start, Some(dec("100")));
     assert_eq!(range.market, Some(dec("10")));
@@ -219,8 +219,8 @@ fn the_24_hour_range_uses_the_exchanges_until_a_day_of_history_exists() {
     let mut longer = points.to_vec();
     longer.push(point(T0 + DAY_MS + 3_600_000, &[("btc", "1", Some("120"))]));
     let old = view(&longer, "mxn", T0 + DAY_MS + 3_600_000, Some(day));
-    assert_eq!(old.ranges["24h"].basis, "history");
-    assert_eq!(old.ranges["24h"].start, Some(dec("110")));
+    assert_eq!(old.ranges[&"24h"].basis, "history");
+    assert_eq!(old.ranges[&"24h"].start, Some(dec("110")));
 }
 
 #[test]
@@ -235,12 +235,12 @@ fn another_display_currency_shows_what_the_rates_allow_and_says_so() {
     in_usd.usd_rate = Some(dec("1"));
     let points = [in_mxn, in_brl, in_usd];
     let usd = view(&points, "usd", T0 + 7_200_000, None);
-    let all = &usd.ranges["all"];
+    let all = &usd.ranges[&"all"];
     assert_eq!(all.start, Some(dec("100000")), "2,000,000 MXN × 0.05");
     assert_eq!(all.points.iter().filter(|(_, v, _)| v.is_some()).count(), 3, "every point converts to dollars");
     assert_eq!(usd.unconverted_before, None);
     let mxn = view(&points, "mxn", T0 + 7_200_000, None);
-    assert_eq!(mxn.ranges["all"].points.len(), 1, "only the peso point shows in pesos");
+    assert_eq!(mxn.ranges[&"all"].points.len(), 1, "only the peso point shows in pesos");
     assert_eq!(mxn.unconverted_before, Some(T0 + 7_200_000));
 }
 
@@ -249,7 +249,7 @@ fn gaps_stay_gaps_and_charts_stay_small() {
     // Two stretches of 5-minute points with a 6-hour hole between them.
     let mut points: Vec<Point> = (0..12).map(|i| point(T0 + i * 5 * MINUTE, &[("btc", "1", Some("100"))])).collect();
     points.extend((0..12).map(|i| point(T0 + 7 * 3_600_000 + i * 5 * MINUTE, &[("btc", "1", Some("101"))])));
-    let range = &view(&points, "mxn", T0 + 8 * 3_600_000, None).ranges["24h"];
+    let range = &view(&points, "mxn", T0 + 8 * 3_600_000, None).ranges[&"24h"];
     let gaps = range.points.iter().filter(|(_, value, _)| value.is_none()).count();
     assert_eq!(gaps, 1);
     // Heights run from the lowest value (0) to the highest (1000).
@@ -257,7 +257,7 @@ fn gaps_stay_gaps_and_charts_stay_small() {
     assert_eq!((heights.iter().min(), heights.iter().max()), (Some(&0), Some(&CHART_HEIGHT)));
     // A year of hourly points is drawn with at most CHART_POINTS points.
     let many: Vec<Point> = (0..8760).map(|i| point(T0 + i * 3_600_000, &[("btc", "1", Some("100"))])).collect();
-    let year = &view(&many, "mxn", T0 + 8760 * 3_600_000, None).ranges["all"];
+    let year = &view(&many, "mxn", T0 + 8760 * 3_600_000, None).ranges[&"all"];
     assert!(year.points.len() <= CHART_POINTS + 8, "{}", year.points.len());
     assert_eq!(year.points.first().map(|p| p.0), Some(T0), "the line starts at the first point");
     assert!(year.points.iter().all(|(_, _, y)| *y == Some(CHART_HEIGHT / 2)), "a flat line sits in the middle");
@@ -329,7 +329,7 @@ fn a_damaged_chunk_is_refused_and_skipped() {
     ] {
         assert_eq!(decode(damaged), Err(corrupt()), "{damaged}");
     }
-    let mut chunks = BTreeMap::new();
+    let mut chunks = LiteMap::new_vec();
     chunks.insert(Series::all().day_key(T0), "garbage".to_owned());
     chunks.insert(Series::all().day_key(T0 + DAY_MS), chunk_of(&[point(T0 + DAY_MS, &[("btc", "1", Some("1"))])]));
     assert_eq!(load(&Series::all(), &chunks).len(), 1);
