@@ -102,8 +102,7 @@
 use std::fmt;
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use base64ct::{Base64, Encoding as _};
 use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use subtle::ConstantTimeEq;
@@ -371,7 +370,7 @@ impl Vault {
             params.memory_kib,
             params.iterations,
             params.parallelism,
-            BASE64.encode(self.header.salt),
+            Base64::encode_string(&self.header.salt),
             sealed_fields(&self.check),
         );
         out.push_str(r#","accounts":["#);
@@ -387,8 +386,8 @@ impl Vault {
             }
             out.push_str(&format!(
                 r#","nonce":"{}","ct":"{}"}}"#,
-                BASE64.encode(account.sealed.nonce),
-                BASE64.encode(&account.sealed.ct),
+                Base64::encode_string(&account.sealed.nonce),
+                Base64::encode_string(&account.sealed.ct),
             ));
         }
         out.push_str("]}");
@@ -585,7 +584,7 @@ fn check_new_passphrase(passphrase: &SecretString) -> Result<()> {
 
 /// `"nonce":…,"ct":…` of a sealed block, as a JSON object.
 fn sealed_fields(sealed: &Sealed) -> String {
-    format!(r#"{{"nonce":"{}","ct":"{}"}}"#, BASE64.encode(sealed.nonce), BASE64.encode(&sealed.ct))
+    format!(r#"{{"nonce":"{}","ct":"{}"}}"#, Base64::encode_string(&sealed.nonce), Base64::encode_string(&sealed.ct))
 }
 
 /// The account plaintext: both halves, each prefixed with its length as a big-endian u16.
@@ -622,7 +621,7 @@ fn decode_credentials(plaintext: &[u8]) -> Result<Credentials> {
 
 /// The vault key as standard base64 (44 characters), for `chrome.storage.session`.
 pub fn encode_key(key: &VaultKey) -> Zeroizing<String> {
-    Zeroizing::new(BASE64.encode(key.expose()))
+    Zeroizing::new(Base64::encode_string(key.expose()))
 }
 
 /// Reads a key written by [`encode_key`].
@@ -632,7 +631,7 @@ pub fn decode_key(text: &str) -> Result<VaultKey> {
     if text.len() != 44 {
         return Err(invalid);
     }
-    let bytes = Zeroizing::new(BASE64.decode(text).map_err(|_| invalid.clone())?);
+    let bytes = Zeroizing::new(Base64::decode_vec(text).map_err(|_| invalid.clone())?);
     VaultKey::from_slice(&bytes).ok_or(invalid)
 }
 
@@ -712,7 +711,7 @@ mod wire {
     }
 
     fn bytes(text: &str) -> Result<Vec<u8>> {
-        BASE64.decode(text).map_err(|_| Error::WrongPassphrase)
+        Base64::decode_vec(text).map_err(|_| Error::WrongPassphrase)
     }
 
     fn fixed<const N: usize>(text: &str) -> Result<[u8; N]> {

@@ -28,7 +28,7 @@
 
 use std::{borrow::Cow, collections::BTreeMap};
 
-use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
+use base64ct::{Base64, Encoding as _};
 use rust_decimal::Decimal;
 use zeroize::Zeroizing;
 
@@ -107,7 +107,7 @@ impl Exchange for Kraken {
 /// The secret's bytes, the HMAC key; wiped when dropped.
 fn decode_secret(credentials: &Credentials) -> Result<Zeroizing<Vec<u8>>> {
     let invalid = Error::InvalidInput { field: "api_secret" };
-    let bytes = Zeroizing::new(BASE64.decode(credentials.api_secret.expose()).map_err(|_| invalid.clone())?);
+    let bytes = Zeroizing::new(Base64::decode_vec(credentials.api_secret.expose()).map_err(|_| invalid.clone())?);
     if bytes.is_empty() { Err(invalid) } else { Ok(bytes) }
 }
 
@@ -115,7 +115,7 @@ fn decode_secret(credentials: &Credentials) -> Result<Zeroizing<Vec<u8>>> {
 /// carries) and the decoded secret.
 pub fn api_sign(secret: &[u8], path: &str, nonce: &str, body: &str) -> Result<String> {
     let digest = sha256(&[nonce.as_bytes(), body.as_bytes()]);
-    Ok(BASE64.encode(hmac_sha512(secret, &[path.as_bytes(), &digest])?))
+    Ok(Base64::encode_string(&hmac_sha512(secret, &[path.as_bytes(), &digest])?))
 }
 
 /// Builds a signed POST to private method `path` (`/0/private/…`) whose form body is

@@ -26,13 +26,7 @@
 //! host and path without the query string. ES256 signatures are raw `r‖s` with RFC 6979
 //! nonces (so tests can pin them); EdDSA is deterministic by design.
 
-use base64::{
-    Engine as _,
-    engine::{
-        DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig,
-        general_purpose::{STANDARD, URL_SAFE_NO_PAD},
-    },
-};
+use base64ct::{Base64, Base64Unpadded, Base64UrlUnpadded, Encoding as _};
 use zeroize::Zeroizing;
 
 use super::Method;
@@ -44,11 +38,11 @@ const HOST: &str = "api.coinbase.com";
 /// How long a token is valid, in seconds: Coinbase's own two minutes.
 pub const VALIDITY_SECS: u64 = 120;
 
-/// Standard base64 with or without its `=` padding (a paste may lose it).
-const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+/// Standard base64 with or without its `=` padding (a paste may lose it), decoded in constant
+/// time: it holds a private key.
+fn decode_any_padding(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    Base64Unpadded::decode_vec(text.trim_end_matches('=')).ok().map(Zeroizing::new)
+}
 
 const ES256_PREFIX: &str = "es256:";
 const EDDSA_PREFIX: &str = "eddsa:";
@@ -72,8 +66,7 @@ impl PrivateKey {
             return from_pem(text);
         }
         let base64 = without_whitespace(text);
-        let bytes =
-            Zeroizing::new(BASE64_ANY_PADDING.decode(base64.as_bytes()).map_err(|_| Error::PrivateKeyMalformed)?);
+        let bytes = decode_any_padding(&base64).ok_or(Error::PrivateKeyMalformed)?;
         from_raw_bytes(&bytes)
     }
 
@@ -84,7 +77,7 @@ impl PrivateKey {
             (None, Some(seed)) => (seed, false),
             (None, None) => return None,
         };
-        let bytes = Zeroizing::new(STANDARD.decode(scalar).ok()?);
+        let bytes = Zeroizing::new(Base64::decode_vec(scalar).ok()?);
         let array = secret_array(&bytes)?;
         if prefix_is_es256 {
             // Refuses 0 and values beyond the group order, which no genuine key has.
@@ -101,7 +94,7 @@ impl PrivateKey {
             Self::Es256(scalar) => (ES256_PREFIX, scalar),
             Self::EdDsa(seed) => (EDDSA_PREFIX, seed),
         };
-        let base64 = Zeroizing::new(STANDARD.encode(bytes.as_slice()));
+        let base64 = Zeroizing::new(Base64::encode_string(bytes.as_slice()));
         let mut text = Zeroizing::new(String::with_capacity(prefix.len() + base64.len()));
         text.push_str(prefix);
         text.push_str(&base64);
@@ -173,9 +166,9 @@ pub fn token(key: &PrivateKey, key_name: &str, nonce: &str, now_s: u64, method: 
         now_s.saturating_add(VALIDITY_SECS),
         method.as_str(),
     );
-    let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+    let signing_input = format!("{}.{}", Base64UrlUnpadded::encode_string(header.as_bytes()), Base64UrlUnpadded::encode_string(claims.as_bytes()));
     let signature = key.sign(signing_input.as_bytes())?;
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    Ok(format!("{signing_input}.{}", Base64UrlUnpadded::encode_string(&signature)))
 }
 
 /// `text` without whitespace and without the literal `\n`, `\r` escapes a copy out of JSON
@@ -221,7 +214,7 @@ fn from_pem(text: &str) -> Result<PrivateKey> {
     if body.contains("ENCRYPTED") {
         return Err(Error::PrivateKeyUnsupported);
     }
-    let der = Zeroizing::new(BASE64_ANY_PADDING.decode(without_whitespace(body).as_bytes()).map_err(|_| malformed())?);
+    let der = decode_any_padding(&without_whitespace(body)).ok_or_else(malformed)?;
     from_der(&der)
 }
 

@@ -1,9 +1,6 @@
 use std::collections::BTreeSet;
 
-use base64::{
-    Engine as _,
-    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
-};
+use base64ct::{Base64, Base64UrlUnpadded, Encoding as _};
 use p256::ecdsa::signature::Verifier as _;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -74,14 +71,14 @@ fn decode(token: &str) -> Decoded {
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "a JWS in compact form");
     let json = |part: &str| -> Value {
-        let bytes = URL_SAFE_NO_PAD.decode(part).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = Base64UrlUnpadded::decode_vec(part).unwrap_or_else(|e| panic!("{e}"));
         serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"))
     };
     Decoded {
         header: json(parts[0]),
         claims: json(parts[1]),
         signing_input: format!("{}.{}", parts[0], parts[1]),
-        signature: URL_SAFE_NO_PAD.decode(parts[2]).unwrap_or_else(|e| panic!("{e}")),
+        signature: Base64UrlUnpadded::decode_vec(parts[2]).unwrap_or_else(|e| panic!("{e}")),
     }
 }
 
@@ -337,10 +334,10 @@ enum Expect {
 fn pasted_keys_table() {
     use Expect::*;
     let sdk_ec_body = "MHcCAQEEIKwf3Uox30cRWzRBOPoPOH5p0Gpb0Dt8zUKXUEM5fMkGoAoGCCqGSM49AwEHoUQDQgAEbAtpLlSZYVOwYICz+uEyxcS29vRIujiES/gQ1DC7FV4zK4JuYE9vqDyGZQYjdXHLM7I6f/QnnOITL+dXYWBHRA==";
-    let ed_raw = STANDARD.decode(SDK_ED25519).unwrap_or_else(|e| panic!("{e}"));
+    let ed_raw = Base64::decode_vec(SDK_ED25519).unwrap_or_else(|e| panic!("{e}"));
     let mut wrong_half = ed_raw.clone();
     wrong_half[63] ^= 1;
-    let b64 = |bytes: &[u8]| STANDARD.encode(bytes);
+    let b64 = |bytes: &[u8]| Base64::encode_string(bytes);
     let pem = |label: &str, der: &[u8]| format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", b64(der));
     // SEC1 by hand: version 1, the SDK's scalar, then optional fields.
     let sec1 = |optional: &[u8]| {
@@ -410,8 +407,8 @@ fn pasted_keys_table() {
         ("legacy encrypted SEC1", LEGACY_ENCRYPTED_SEC1.into(), Refused(Error::PrivateKeyUnsupported)),
         ("OpenSSH", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----".into(), Refused(Error::PrivateKeyUnsupported)),
     ];
-    let sdk_ec = format!("es256:{}", STANDARD.encode(unhex(SDK_EC_SCALAR)));
-    let sdk_ed = format!("eddsa:{}", STANDARD.encode(unhex(SDK_ED25519_SEED)));
+    let sdk_ec = format!("es256:{}", Base64::encode_string(&unhex(SDK_EC_SCALAR)));
+    let sdk_ed = format!("eddsa:{}", Base64::encode_string(&unhex(SDK_ED25519_SEED)));
     for (name, pasted, expected) in cases {
         let got = match Coinbase.credentials(SDK_KEY_NAME, &pasted) {
             Ok(credentials) if credentials.api_secret.expose() == sdk_ec => SdkEc,
@@ -436,7 +433,7 @@ fn credentials_keep_the_key_name_and_a_canonical_single_line_key() {
     }
     // A canonical prefix in front of something that is no key is refused like any paste.
     assert_eq!(Coinbase.credentials(SDK_KEY_NAME, "es256:AAAA"), Err(Error::PrivateKeyMalformed));
-    let zero = format!("es256:{}", STANDARD.encode([0u8; 32]));
+    let zero = format!("es256:{}", Base64::encode_string(&[0u8; 32]));
     assert_eq!(Coinbase.credentials(SDK_KEY_NAME, &zero), Err(Error::PrivateKeyMalformed));
 }
 
@@ -870,10 +867,10 @@ proptest! {
     #[test]
     fn key_parser_never_panics_on_arbitrary_der(bytes in proptest::collection::vec(any::<u8>(), 0..160)) {
         for label in ["EC PRIVATE KEY", "PRIVATE KEY"] {
-            let pem = format!("-----BEGIN {label}-----\n{}\n-----END {label}-----", STANDARD.encode(&bytes));
+            let pem = format!("-----BEGIN {label}-----\n{}\n-----END {label}-----", Base64::encode_string(&bytes));
             let _ = Coinbase.credentials(SDK_KEY_NAME, &pem);
         }
-        let _ = Coinbase.credentials(SDK_KEY_NAME, &STANDARD.encode(&bytes));
+        let _ = Coinbase.credentials(SDK_KEY_NAME, &Base64::encode_string(&bytes));
     }
 
     /// Every single-byte change of a genuine key's DER is read or refused, never a panic, and
@@ -884,10 +881,10 @@ proptest! {
             .lines()
             .filter(|line| !line.starts_with("-----") && !line.starts_with("Bgg"))
             .collect::<String>();
-        let mut der = STANDARD.decode(der).unwrap_or_default();
+        let mut der = Base64::decode_vec(&der).unwrap_or_default();
         let position = at % der.len();
         der[position] = byte;
-        if let Ok(credentials) = Coinbase.credentials(SDK_KEY_NAME, &STANDARD.encode(&der)) {
+        if let Ok(credentials) = Coinbase.credentials(SDK_KEY_NAME, &Base64::encode_string(&der)) {
             let request = signed_request(&credentials, "00", NOW_S, ACCOUNTS_PATH, "");
             prop_assert!(request.is_ok());
         }

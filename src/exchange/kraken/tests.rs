@@ -30,7 +30,7 @@ fn ok(body: &str) -> HttpResponse<'_> {
 }
 
 fn sign_with(secret_base64: &str, path: &str, nonce: &str, body: &str) -> String {
-    let secret = BASE64.decode(secret_base64).unwrap_or_else(|e| panic!("{e}"));
+    let secret = Base64::decode_vec(secret_base64).unwrap_or_else(|e| panic!("{e}"));
     api_sign(&secret, path, nonce, body).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -61,7 +61,7 @@ fn kraken_docs_example() {
 /// and a nanosecond nonce. Also the reference's K2.
 #[test]
 fn kraken_sdk_golden_vector() {
-    let secret = BASE64.encode([0x01u8; 32]);
+    let secret = Base64::encode_string(&[0x01u8; 32]);
     assert_eq!(secret, "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=");
     assert_eq!(
         sign_with(&secret, "/0/private/Balance", "1700000000000000000", "nonce=1700000000000000000"),
