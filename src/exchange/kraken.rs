@@ -26,9 +26,10 @@
 //! even for errors (<https://docs.kraken.com/api/docs/guides/spot-rest-intro>); a Cloudflare page
 //! (520, 5xx, HTML) may come instead.
 
-use std::{borrow::Cow, collections::BTreeMap};
+use std::borrow::Cow;
 
 use base64ct::{Base64, Encoding as _};
+use litemap::LiteMap;
 use rust_decimal::Decimal;
 use zeroize::Zeroizing;
 
@@ -43,6 +44,7 @@ use crate::{
     money::Exact as _,
     nonce::NonceFormat,
     secret::Credentials,
+    sorting::{map_from_pairs, sort_stable_by},
     signing::{hmac_sha512, sha256},
 };
 
@@ -150,7 +152,7 @@ fn out_of_turn<T>() -> Result<Step<T>> {
 enum Holdings {
     Start,
     AwaitingBalances,
-    AwaitingAllocations(BTreeMap<String, Tally>),
+    AwaitingAllocations(Vec<(String, Tally)>),
     Finished,
 }
 
@@ -168,9 +170,9 @@ impl Flow<Vec<Balance>> for Holdings {
                 *self = Holdings::AwaitingAllocations(tallies);
                 Ok(Step::Send(request))
             }
-            (Holdings::AwaitingAllocations(tallies), Some(answer)) => {
-                let allocations = parse_allocations(answer)?;
-                reconcile(tallies, &allocations).map(Step::Done)
+            (Holdings::AwaitingAllocations(mut tallies), Some(answer)) => {
+                tallies.extend(parse_allocations(answer)?);
+                reconcile(tallies).map(Step::Done)
             }
             _ => out_of_turn(),
         }
@@ -181,7 +183,7 @@ impl Flow<Vec<Balance>> for Holdings {
 enum Prices {
     Start,
     AwaitingPairs,
-    AwaitingTickers(BTreeMap<String, Market>),
+    AwaitingTickers(LiteMap<String, Market>),
     Finished,
 }
 
@@ -202,7 +204,7 @@ impl Flow<Vec<Ticker>> for Prices {
     }
 }
 
-/// One asset's amounts as BalanceEx lists them, before Earn allocations are weighed in.
+/// One asset's amounts as BalanceEx and Earn/Allocations list them.
 #[derive(Debug, Default)]
 struct Tally {
     /// The base entry's `balance`: spot funds, open orders included.
@@ -213,6 +215,37 @@ struct Tally {
     held: Decimal,
     /// Suffixed amounts that earn (`.F`, `.S`, `.M`, `.B`, `.P`, `.T`).
     earning: Decimal,
+    /// What Earn/Allocations says is allocated, in the asset itself.
+    allocated: Decimal,
+}
+
+impl Tally {
+    fn plus(&self, other: &Tally) -> Option<Tally> {
+        Some(Tally {
+            spot: self.spot.plus(other.spot)?,
+            in_orders: self.in_orders.plus(other.in_orders)?,
+            held: self.held.plus(other.held)?,
+            earning: self.earning.plus(other.earning)?,
+            allocated: self.allocated.plus(other.allocated)?,
+        })
+    }
+}
+
+/// One tally per asset, sorted by asset, each the sum of the asset's rows. One sort rather than
+/// a map: a tree map would be compiled for this alone, and a sorted vector filled row by row is
+/// quadratic in an answer of thousands of rows.
+fn sum_by_asset(mut rows: Vec<(String, Tally)>) -> Result<Vec<(String, Tally)>> {
+    sort_stable_by(&mut rows, |a, b| a.0.cmp(&b.0));
+    let mut summed: Vec<(String, Tally)> = Vec::with_capacity(rows.len());
+    for (code, tally) in rows {
+        match summed.last_mut() {
+            Some((last, sum)) if *last == code => {
+                *sum = sum.plus(&tally).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
+            }
+            _ => summed.push((code, tally)),
+        }
+    }
+    Ok(summed)
 }
 
 /// What a suffix says about an amount.
@@ -411,18 +444,19 @@ fn amount(raw: Value<'_>) -> Option<Decimal> {
 /// Reads a BalanceEx answer into per-asset tallies (fee credits left out), or the error it
 /// reports. A balance that cannot be read fails the whole answer: dropping it would show a
 /// smaller portfolio than the user owns.
-fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>> {
+fn parse_balances(response: HttpResponse<'_>) -> Result<Vec<(String, Tally)>> {
     let result = read_result(response)?;
     let malformed = Error::MalformedResponse { exchange: EXCHANGE };
-    let overflow = Error::AmountOverflow { exchange: EXCHANGE };
     // By name, as a map reads them: a name given twice counts once, with its last entry.
-    let mut entries = BTreeMap::new();
-    entries.extend(result.fields().ok_or_else(|| malformed.clone())?);
-    if entries.len() > super::MAX_ROWS {
-        return Err(malformed);
+    let mut entries = Vec::new();
+    for entry in result.fields().ok_or_else(|| malformed.clone())? {
+        if entries.len() == super::MAX_ROWS {
+            return Err(malformed);
+        }
+        entries.push(entry);
     }
-    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
-    for (name, entry) in &entries {
+    let mut rows: Vec<(String, Tally)> = Vec::new();
+    for (name, entry) in &map_from_pairs(entries) {
         let (base, suffix) = split_suffix(name);
         if is_fee_credit(base) {
             continue;
@@ -434,27 +468,26 @@ fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>>
             Some(raw) => amount(raw).ok_or_else(|| malformed.clone())?,
             None => Decimal::ZERO,
         };
-        let tally = tallies.entry(code).or_default();
-        let part = match part_of(suffix) {
-            Part::Spot => &mut tally.spot,
-            Part::Earning => &mut tally.earning,
-            Part::Held => &mut tally.held,
-        };
-        *part = part.plus(balance).ok_or_else(|| overflow.clone())?;
-        tally.in_orders = tally.in_orders.plus(in_orders).ok_or_else(|| overflow.clone())?;
+        let mut tally = Tally { in_orders, ..Tally::default() };
+        match part_of(suffix) {
+            Part::Spot => tally.spot = balance,
+            Part::Earning => tally.earning = balance,
+            Part::Held => tally.held = balance,
+        }
+        rows.push((code, tally));
     }
-    Ok(tallies)
+    sum_by_asset(rows)
 }
 
 /// Reads an Earn/Allocations answer (`{"items": [{"native_asset": …, "amount_allocated":
-/// {"total": {"native": …}}}, …]}`) into the native amount allocated per asset, or the error it
-/// reports. Kraken documents no paging for it ("we don't expect the result for a particular user
+/// {"total": {"native": …}}}, …]}`) into one tally per item, holding its native amount
+/// allocated, or the error it reports. Kraken documents no paging for it ("we don't expect the result for a particular user
 /// to be overwhelmingly large").
-fn parse_allocations(response: HttpResponse<'_>) -> Result<BTreeMap<String, Decimal>> {
+fn parse_allocations(response: HttpResponse<'_>) -> Result<Vec<(String, Tally)>> {
     let result = read_result(response)?;
     let malformed = Error::MalformedResponse { exchange: EXCHANGE };
     let items = result.get("items").and_then(Value::items).ok_or_else(|| malformed.clone())?;
-    let mut allocated: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut allocated: Vec<(String, Tally)> = Vec::new();
     for (index, item) in items.enumerate() {
         if index == super::MAX_ROWS {
             return Err(malformed);
@@ -471,24 +504,21 @@ fn parse_allocations(response: HttpResponse<'_>) -> Result<BTreeMap<String, Deci
             Some(total) => total.get("native").and_then(amount).ok_or_else(|| malformed.clone())?,
             None => Decimal::ZERO,
         };
-        let sum = allocated.entry(code).or_default();
-        *sum = sum.plus(native).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
+        allocated.push((code, Tally { allocated: native, ..Tally::default() }));
     }
     Ok(allocated)
 }
 
-/// Per asset: the earning part is the larger of the suffixed balances and the Earn allocations
-/// (they mostly show the same funds; some Earn strategies are missing from the balances), and
-/// what open orders or holds keep is locked, whichever part it comes from.
-fn reconcile(mut tallies: BTreeMap<String, Tally>, allocations: &BTreeMap<String, Decimal>) -> Result<Vec<Balance>> {
+/// Sums the balance and allocation tallies per asset. Per asset: the earning part is the larger
+/// of the suffixed balances and the Earn allocations (they mostly show the same funds; some Earn
+/// strategies are missing from the balances), and what open orders or holds keep is locked,
+/// whichever part it comes from.
+fn reconcile(rows: Vec<(String, Tally)>) -> Result<Vec<Balance>> {
     let overflow = || Error::AmountOverflow { exchange: EXCHANGE };
-    for code in allocations.keys() {
-        tallies.entry(code.clone()).or_default();
-    }
+    let tallies = sum_by_asset(rows)?;
     let mut balances = Vec::with_capacity(tallies.len());
     for (currency, tally) in tallies {
-        let allocated = allocations.get(&currency).copied().unwrap_or_default();
-        let earning = tally.earning.max(allocated);
+        let earning = tally.earning.max(tally.allocated);
         let total = tally.spot.plus(tally.held).and_then(|sum| sum.plus(earning)).ok_or_else(overflow)?;
         // With auto-earn the base entry can be 0 while orders hold funds from the `.F` part, so
         // `hold_trade` may exceed `balance`: the held amount is locked and stops counting as
@@ -504,19 +534,19 @@ fn reconcile(mut tallies: BTreeMap<String, Tally>, allocations: &BTreeMap<String
 
 /// Reads an AssetPairs answer: pair id → its assets in Cartera's codes. Pairs whose assets
 /// cannot be named are left out (their tickers are then skipped).
-fn parse_asset_pairs(response: HttpResponse<'_>) -> Result<BTreeMap<String, Market>> {
+fn parse_asset_pairs(response: HttpResponse<'_>) -> Result<LiteMap<String, Market>> {
     let result = read_result(response)?;
     let mut pairs = result.fields().ok_or(Error::MalformedResponse { exchange: EXCHANGE })?;
-    let mut markets = BTreeMap::new();
+    let mut markets = Vec::new();
     for _ in 0..super::MAX_ROWS {
         let Some((id, pair)) = pairs.next_picked(["base", "quote"]) else {
             break;
         };
         if let Some(market) = pair.and_then(parse_pair) {
-            markets.insert(id.into_owned(), market);
+            markets.push((id.into_owned(), market));
         }
     }
-    Ok(markets)
+    Ok(map_from_pairs(markets))
 }
 
 /// A pair's `base` and `quote`; every field optional, so a pair missing one is skipped, not fatal
@@ -534,7 +564,7 @@ fn parse_pair(pair: [Option<Value<'_>>; 2]) -> Option<Market> {
 
 /// Reads a Ticker answer for every pair, naming each through `markets`; a ticker of an unknown
 /// pair or without a positive last price is skipped.
-fn parse_tickers(response: HttpResponse<'_>, markets: &BTreeMap<String, Market>) -> Result<Vec<Ticker>> {
+fn parse_tickers(response: HttpResponse<'_>, markets: &LiteMap<String, Market>) -> Result<Vec<Ticker>> {
     let result = read_result(response)?;
     let mut rows = result.fields().ok_or(Error::MalformedResponse { exchange: EXCHANGE })?;
     let mut tickers = Vec::new();

@@ -559,7 +559,7 @@ fn error_table() {
         assert_eq!(parse_balances(response).map(|_| ()), Err(case.expected.clone()), "{} (BalanceEx)", case.name);
         assert_eq!(parse_allocations(response).map(|_| ()), Err(case.expected.clone()), "{} (Earn)", case.name);
         assert_eq!(parse_asset_pairs(response).map(|_| ()), Err(case.expected.clone()), "{} (AssetPairs)", case.name);
-        assert_eq!(parse_tickers(response, &BTreeMap::new()).map(|_| ()), Err(case.expected), "{} (Ticker)", case.name);
+        assert_eq!(parse_tickers(response, &LiteMap::new_vec()).map(|_| ()), Err(case.expected), "{} (Ticker)", case.name);
     }
 }
 
@@ -675,7 +675,7 @@ fn a_failed_pair_list_ends_the_prices() {
         Err(Error::MalformedResponse { exchange: ExchangeId::Kraken })
     );
     assert_eq!(
-        parse_tickers(ok(r#"{"error":[],"result":"none"}"#), &BTreeMap::new()),
+        parse_tickers(ok(r#"{"error":[],"result":"none"}"#), &LiteMap::new_vec()),
         Err(Error::MalformedResponse { exchange: ExchangeId::Kraken })
     );
 }
@@ -696,14 +696,14 @@ proptest! {
         let _ = parse_balances(response);
         let _ = parse_allocations(response);
         let _ = parse_asset_pairs(response);
-        let _ = parse_tickers(response, &BTreeMap::new());
+        let _ = parse_tickers(response, &LiteMap::new_vec());
     }
 
     #[test]
     fn parsers_never_panic_on_arbitrary_json(value in arb_json(), received_at_ms in any::<u64>()) {
         let body = value.to_string();
         let response = HttpResponse { status: 200, body: body.as_bytes(), retry_after_ms: None, received_at_ms };
-        let _ = parse_balances(response).map(|tallies| reconcile(tallies, &BTreeMap::new()));
+        let _ = parse_balances(response).map(reconcile);
         let _ = parse_allocations(response);
         let markets = parse_asset_pairs(response).unwrap_or_default();
         let _ = parse_tickers(response, &markets);
@@ -722,8 +722,9 @@ proptest! {
             .collect();
         let tallies = parse_balances(ok(&serde_json::json!({"error": [], "result": balances}).to_string()));
         let allocations = parse_allocations(ok(&serde_json::json!({"error": [], "result": {"items": items}}).to_string()));
-        if let (Ok(tallies), Ok(allocations)) = (tallies, allocations) {
-            for balance in reconcile(tallies, &allocations).unwrap_or_default() {
+        if let (Ok(mut tallies), Ok(allocations)) = (tallies, allocations) {
+            tallies.extend(allocations);
+            for balance in reconcile(tallies).unwrap_or_default() {
                 prop_assert!(!balance.available.is_sign_negative() && !balance.locked.is_sign_negative() && !balance.earning.is_sign_negative());
                 prop_assert_eq!(balance.total, balance.available + balance.locked + balance.earning);
             }
