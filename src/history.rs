@@ -33,10 +33,7 @@
 //! currency, or in dollars. Older points in another currency are left out of a range, and the view
 //! says so.
 
-use std::collections::BTreeSet;
-
 use litemap::LiteMap;
-
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
@@ -287,13 +284,14 @@ fn sort_by_asset(holdings: &mut Vec<Held>) {
     sort_stable_by(holdings, |a, b| a.asset.cmp(&b.asset));
 }
 
-/// Every asset the points hold, sorted, once each. (Inserted one by one: collecting into a set
-/// would compile one more copy of the standard library's sort.)
+/// Every asset the points hold, sorted, once each.
 fn asset_names<'a>(points: impl Iterator<Item = &'a Point>) -> Vec<String> {
-    let mut names = BTreeSet::new();
+    let mut names: Vec<&str> = Vec::new();
     for point in points {
         names.extend(point.holdings.iter().map(|held| held.asset.as_str()));
     }
+    sort_stable_by(&mut names, |a, b| a.cmp(b));
+    names.dedup();
     names.into_iter().map(str::to_owned).collect()
 }
 

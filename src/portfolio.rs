@@ -10,8 +10,7 @@
 //! broken answer near `Decimal::MAX`) is left out of the totals and carries
 //! [`Error::AmountOverflow`]; the other accounts are unaffected, and nothing panics.
 
-use std::collections::{BTreeMap, BTreeSet};
-
+use litemap::LiteMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
@@ -275,26 +274,50 @@ impl Holding {
     }
 }
 
-/// One account's holdings per asset and its subtotal, all checked.
+/// Holdings per asset, sorted by asset, each asset once.
+type Holdings<'a> = Vec<(&'a str, Holding)>;
+
+/// One account's holdings and its subtotal, all checked.
 struct AccountValue<'a> {
-    holdings: BTreeMap<&'a str, Holding>,
+    holdings: Holdings<'a>,
     total: Decimal,
 }
 
 /// Values one account's balances; `None` when anything overflows.
-fn value_account<'a>(balances: &'a [Balance], routes: &BTreeMap<&str, Route<'_>>) -> Option<AccountValue<'a>> {
-    let mut holdings: BTreeMap<&str, Holding> = BTreeMap::new();
+fn value_account<'a>(balances: &'a [Balance], routes: &LiteMap<&str, Route<'_>>) -> Option<AccountValue<'a>> {
+    let mut rows: Holdings<'a> = Vec::with_capacity(balances.len());
     for balance in balances {
         let value = match routes.get(balance.currency.as_str()) {
             Some(route) => balance.total.times(route.price)?,
             None => Decimal::ZERO,
         };
         let this = Holding { total: balance.total, available: balance.available, locked: balance.locked, earning: balance.earning, value };
-        let entry = holdings.entry(balance.currency.as_str()).or_default();
-        *entry = entry.checked_add(&this)?;
+        rows.push((balance.currency.as_str(), this));
     }
-    let total = holdings.values().try_fold(Decimal::ZERO, |sum, holding| sum.plus(holding.value))?;
+    sort_stable_by(&mut rows, |a, b| a.0.cmp(b.0));
+    let holdings = add_holdings(&[], &rows)?;
+    let total = holdings.iter().try_fold(Decimal::ZERO, |sum, (_, holding)| sum.plus(holding.value))?;
     Some(AccountValue { holdings, total })
+}
+
+/// The holdings of `sum` and of `more` added per asset; `None` when anything overflows. Both
+/// are sorted by asset, and so is the result, each asset once; `more` may name an asset twice.
+fn add_holdings<'a>(sum: &[(&'a str, Holding)], more: &[(&'a str, Holding)]) -> Option<Holdings<'a>> {
+    let mut added: Holdings<'a> = Vec::with_capacity(sum.len() + more.len());
+    let (mut sum, mut more) = (sum.iter().peekable(), more.iter().peekable());
+    loop {
+        let next = match (sum.peek(), more.peek()) {
+            (Some(a), Some(b)) if a.0 <= b.0 => sum.next(),
+            (_, Some(_)) => more.next(),
+            (Some(_), None) => sum.next(),
+            (None, None) => return Some(added),
+        };
+        let Some(&(asset, holding)) = next else { return Some(added) };
+        match added.last_mut() {
+            Some((last, total)) if *last == asset => *total = total.checked_add(&holding)?,
+            _ => added.push((asset, holding)),
+        }
+    }
 }
 
 /// Values `accounts` in `quote` with `tickers`, at time `now_ms`.
@@ -312,22 +335,18 @@ pub fn build_snapshot_hiding(
 ) -> Snapshot {
     let routes = routes_to(quote, tickers);
 
-    let mut holdings: BTreeMap<&str, Holding> = BTreeMap::new();
+    let mut holdings: Holdings<'_> = Vec::new();
     let mut grand_total = Decimal::ZERO;
     let mut summaries = Vec::with_capacity(accounts.len());
     for account in accounts {
         // An account is added only when all of it fits, so the totals never hold half of one.
         let merged = value_account(account.balances, &routes).and_then(|value| {
-            let mut updated = Vec::with_capacity(value.holdings.len());
-            for (asset, holding) in &value.holdings {
-                let sum = holdings.get(asset).copied().unwrap_or_default().checked_add(holding)?;
-                updated.push((*asset, sum));
-            }
+            let updated = add_holdings(&holdings, &value.holdings)?;
             Some((value.total, grand_total.plus(value.total)?, updated))
         });
         let (total, error) = match merged {
             Some((total, new_grand_total, updated)) => {
-                holdings.extend(updated);
+                holdings = updated;
                 grand_total = new_grand_total;
                 (total, account.error.clone())
             }
@@ -434,15 +453,17 @@ pub fn build_snapshot_hiding(
 
 /// Every currency some book is quoted in, plus the current quote: what the user may value in.
 fn quote_currencies(tickers: &[Ticker], quote: &str) -> Vec<String> {
-    let mut quotes = BTreeSet::new();
+    let mut quotes: Vec<&str> = Vec::with_capacity(tickers.len() + 1);
     quotes.extend(tickers.iter().map(|ticker| ticker.quote.as_str()));
-    quotes.insert(quote);
+    quotes.push(quote);
+    sort_stable_by(&mut quotes, |a, b| a.cmp(b));
+    quotes.dedup();
     quotes.into_iter().map(str::to_owned).collect()
 }
 
 /// The three largest rises and falls by percent, and the largest move in value, among holdings that
 /// are not dust (below [`DUST_SHARE_PERCENT`] of the total) and have a 24-hour figure.
-fn movers(assets: &[AssetRow], routes: &BTreeMap<&str, Route<'_>>) -> Movers {
+fn movers(assets: &[AssetRow], routes: &LiteMap<&str, Route<'_>>) -> Movers {
     let mut moving: Vec<(&AssetRow, Decimal, Decimal)> = assets
         .iter()
         .filter(|row| row.share >= DUST_SHARE_PERCENT)

@@ -16,10 +16,7 @@
 //! - Each account's last nonce is handed back too, and the next refresh continues after it.
 //! - Prices are fetched once per exchange and reused for [`PRICES_REUSED_FOR_MS`].
 
-use std::{
-    cell::RefCell,
-    collections::BTreeSet,
-};
+use std::cell::RefCell;
 
 use futures_util::future::{join, join_all};
 use litemap::LiteMap;
@@ -337,8 +334,8 @@ impl<T: Transport> Engine<T> {
             }
         }
         // Typed-in holdings have no exchange of their own: their assets may need a bridge's books too.
-        let mut manual_assets = BTreeSet::new();
-        manual_assets.extend(request.manual.iter().flat_map(|entry| entry.balances.iter().map(|balance| balance.currency.as_str())));
+        let manual_assets: Vec<&str> =
+            request.manual.iter().flat_map(|entry| entry.balances.iter().map(|balance| balance.currency.as_str())).collect();
         let nothing_held = request.accounts.is_empty() && manual_assets.is_empty();
         let priced_enough = |tickers: &[Ticker]| {
             nothing_held

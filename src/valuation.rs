@@ -20,11 +20,10 @@
 //! names per route. For E tickers and V assets that is O(E log V) time and O(V · MAX_HOPS) memory;
 //! a chain of books crafted to make routes long costs no more than a short one.
 
-use std::collections::{BTreeMap, BTreeSet};
-
+use litemap::LiteMap;
 use rust_decimal::Decimal;
 
-use crate::{exchange::Ticker, money::Exact as _};
+use crate::{exchange::Ticker, money::Exact as _, sorting::sort_stable_by};
 
 /// The longest route considered. Real portfolios need two (`sol → usd → mxn`), three across
 /// exchanges (`dot → usdt → usd → mxn`); four leaves room and keeps the bound above small.
@@ -70,25 +69,16 @@ struct Edge<'a> {
 
 /// Every asset's best route to `quote`, keyed by asset code.
 ///
-/// Routes borrow book names and times from `tickers`, so finding them allocates no strings.
-pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> BTreeMap<&'a str, Route<'a>> {
-    let edges = edges(tickers);
-    let mut into: BTreeMap<&str, Vec<&Edge<'_>>> = BTreeMap::new();
-    for edge in &edges {
-        into.entry(edge.to).or_default().push(edge);
-    }
+/// Routes borrow book names and times from `tickers`, so finding them allocates no strings. The
+/// lists here are sorted vectors searched by bisection rather than tree maps: the same bounds,
+/// without a copy of the tree code for every key and value type.
+pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> LiteMap<&'a str, Route<'a>> {
+    let mut edges = edges(tickers);
+    // Grouped by the asset they lead to, each group in ticker order.
+    sort_stable_by(&mut edges, |a, b| a.to.cmp(b.to));
 
-    let mut routes: BTreeMap<&str, Route<'_>> = BTreeMap::new();
-    routes.insert(
-        quote,
-        Route {
-            books: Vec::new(),
-            price: Decimal::ONE,
-            price_24h_ago: Some(Decimal::ONE),
-            liquidity: None,
-            oldest_ticker_at: None,
-        },
-    );
+    let quote_route = Route { books: Vec::new(), price: Decimal::ONE, price_24h_ago: Some(Decimal::ONE), liquidity: None, oldest_ticker_at: None };
+    let mut routes: Vec<(&str, Route<'_>)> = vec![(quote, quote_route)];
 
     // Breadth-first from the quote over reversed edges: each wave is one hop longer, and every
     // asset of a wave picks its best edge into the previous wave.
@@ -97,38 +87,61 @@ pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> BTreeMap<&'a str,
         if wave.is_empty() {
             break;
         }
-        let mut candidates: BTreeMap<&str, Route<'_>> = BTreeMap::new();
+        let mut proposals: Vec<(&str, Route<'_>)> = Vec::new();
         for target in &wave {
-            let Some(target_route) = routes.get(target) else { continue };
-            for edge in into.get(target).into_iter().flatten() {
-                if routes.contains_key(edge.from) {
+            let Some(target_route) = find(&routes, target) else { continue };
+            for edge in leading_to(&edges, target) {
+                if find(&routes, edge.from).is_some() {
                     continue;
                 }
-                let Some(route) = extend(edge, target_route) else { continue };
-                let better = match candidates.get(edge.from) {
-                    None => true,
-                    Some(current) => is_better(&route, current),
-                };
-                if better {
-                    candidates.insert(edge.from, route);
+                if let Some(route) = extend(edge, target_route) {
+                    proposals.push((edge.from, route));
                 }
             }
         }
-        let next: Vec<&str> = candidates.keys().copied().collect();
-        routes.extend(candidates);
-        wave = next;
+        // Each asset's best proposal; of equally good ones, the first found.
+        sort_stable_by(&mut proposals, |a, b| a.0.cmp(b.0));
+        let mut best: Vec<(&str, Route<'_>)> = Vec::new();
+        for (asset, route) in proposals {
+            match best.last_mut() {
+                Some((last, current)) if *last == asset => {
+                    if is_better(&route, current) {
+                        *current = route;
+                    }
+                }
+                _ => best.push((asset, route)),
+            }
+        }
+        wave = best.iter().map(|(asset, _)| *asset).collect();
+        routes.extend(best);
+        sort_stable_by(&mut routes, |a, b| a.0.cmp(b.0));
     }
-    routes
+    LiteMap::from_sorted_store_unchecked(routes)
 }
 
-/// Both directions of every usable book; a book listed twice is used once.
+/// The route found for `asset` in `routes`, sorted by asset.
+fn find<'r, 'a>(routes: &'r [(&str, Route<'a>)], asset: &str) -> Option<&'r Route<'a>> {
+    let at = routes.binary_search_by(|(known, _)| (*known).cmp(asset)).ok()?;
+    routes.get(at).map(|(_, route)| route)
+}
+
+/// The edges into `target`, from `edges` sorted by where they lead.
+fn leading_to<'e, 'a>(edges: &'e [Edge<'a>], target: &str) -> &'e [Edge<'a>] {
+    let rest = edges.get(edges.partition_point(|edge| edge.to < target)..).unwrap_or_default();
+    rest.get(..rest.partition_point(|edge| edge.to == target)).unwrap_or_default()
+}
+
+/// Both directions of every usable book; a book listed twice is used once, as first listed.
 fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
-    let mut books = BTreeSet::new();
-    let mut edges = Vec::with_capacity(tickers.len() * 2);
-    for ticker in tickers {
-        if ticker.base == ticker.quote || !books.insert(ticker.book.as_str()) {
-            continue;
-        }
+    let book_at = |at: &usize| tickers.get(*at).map(|ticker| ticker.book.as_str());
+    let mut usable: Vec<usize> = Vec::with_capacity(tickers.len());
+    usable.extend((0..tickers.len()).filter(|&at| tickers.get(at).is_some_and(|ticker| ticker.base != ticker.quote)));
+    sort_stable_by(&mut usable, |a, b| book_at(a).cmp(&book_at(b)));
+    usable.dedup_by(|later, first| book_at(later) == book_at(first));
+    sort_stable_by(&mut usable, |a, b| a.cmp(b));
+
+    let mut edges = Vec::with_capacity(usable.len() * 2);
+    for ticker in usable.iter().filter_map(|&at| tickers.get(at)) {
         let Some(inverse) = Decimal::ONE.checked_div(ticker.last) else { continue };
         let last_24h_ago = ticker
             .change_24h
@@ -220,7 +233,7 @@ mod tests {
     use super::*;
     use crate::valuation::test_support::ticker;
 
-    fn price_of(routes: &BTreeMap<&str, Route<'_>>, asset: &str) -> Option<(String, Vec<String>)> {
+    fn price_of(routes: &LiteMap<&str, Route<'_>>, asset: &str) -> Option<(String, Vec<String>)> {
         routes.get(asset).map(|r| (r.price.normalize().to_string(), r.books.iter().map(|b| (*b).to_owned()).collect()))
     }
 
@@ -229,7 +242,7 @@ mod tests {
         let tickers = [];
         let routes = routes_to("mxn", &tickers);
         assert_eq!(price_of(&routes, "mxn"), Some(("1".into(), vec![])));
-        assert_eq!(routes["mxn"].change_24h_percent(), Some(Decimal::ZERO));
+        assert_eq!(routes[&"mxn"].change_24h_percent(), Some(Decimal::ZERO));
     }
 
     #[test]
@@ -294,8 +307,8 @@ mod tests {
             ticker("usd_mxn", "20", "10000", None),        // 200,000 mxn
         ];
         let routes = routes_to("mxn", &tickers);
-        assert_eq!(routes["abc"].books, vec!["abc_usd", "usd_mxn"]);
-        assert_eq!(routes["abc"].price.normalize().to_string(), "1000");
+        assert_eq!(routes[&"abc"].books, vec!["abc_usd", "usd_mxn"]);
+        assert_eq!(routes[&"abc"].price.normalize().to_string(), "1000");
     }
 
     #[test]
@@ -316,7 +329,7 @@ mod tests {
             ticker("dot_usd", "5", "1", None),
         ];
         let routes = routes_to("mxn", &tickers);
-        let pct = |asset: &str| routes[asset].change_24h_percent().map(|d| d.round_dp(2).normalize().to_string());
+        let pct = |asset: &str| routes[&asset].change_24h_percent().map(|d| d.round_dp(2).normalize().to_string());
         assert_eq!(pct("btc").as_deref(), Some("10"));
         assert_eq!(pct("usd").as_deref(), Some("-20"));
         // sol: 12 × 20 = 240 now, 10 × 25 = 250 before → -4 %.
@@ -326,7 +339,7 @@ mod tests {
         let in_usd = routes_to("usd", &tickers);
         // mxn in usd: 1/20 now, 1/25 before → +25 %.
         assert_eq!(
-            in_usd["mxn"].change_24h_percent().map(|d| d.round_dp(2).normalize().to_string()).as_deref(),
+            in_usd[&"mxn"].change_24h_percent().map(|d| d.round_dp(2).normalize().to_string()).as_deref(),
             Some("25")
         );
     }
@@ -339,8 +352,8 @@ mod tests {
             Ticker { base: "mxn".into(), quote: "mxn".into(), ..ticker("mxn_mxn", "2", "1", None) },
         ];
         let routes = routes_to("mxn", &tickers);
-        assert_eq!(routes["btc"].price.normalize().to_string(), "100");
-        assert_eq!(routes["mxn"].price, Decimal::ONE);
+        assert_eq!(routes[&"btc"].price.normalize().to_string(), "100");
+        assert_eq!(routes[&"mxn"].price, Decimal::ONE);
     }
 
     #[test]
@@ -350,7 +363,7 @@ mod tests {
         let tickers: Vec<Ticker> = (1..=10_000).map(|i| ticker(&format!("a{i}_a{}", i - 1), "1.0001", "1", None)).collect();
         let routes = routes_to("a0", &tickers);
         assert_eq!(routes.len(), MAX_HOPS + 1);
-        assert_eq!(routes["a4"].books, vec!["a4_a3", "a3_a2", "a2_a1", "a1_a0"]);
+        assert_eq!(routes[&"a4"].books, vec!["a4_a3", "a3_a2", "a2_a1", "a1_a0"]);
         assert!(!routes.contains_key("a5"));
         assert!(routes.values().all(|route| route.books.len() <= MAX_HOPS));
     }
@@ -370,7 +383,7 @@ mod tests {
         // The same btc is quoted on two exchanges; the deeper book prices it for everyone.
         let tickers = [ticker("bitso:btc_usd", "100000", "1", None), ticker("kraken:btc_usd", "100100", "50", None)];
         let routes = routes_to("usd", &tickers);
-        assert_eq!(routes["btc"].books, vec!["kraken:btc_usd"]);
+        assert_eq!(routes[&"btc"].books, vec!["kraken:btc_usd"]);
     }
 
     #[test]
@@ -381,6 +394,6 @@ mod tests {
         second.created_at = Some("2026-11-24T06:00:00+00:00".into());
         let tickers = [first, second];
         let routes = routes_to("mxn", &tickers);
-        assert_eq!(routes["sol"].oldest_ticker_at, Some("2026-11-24T05:59:00+00:00"));
+        assert_eq!(routes[&"sol"].oldest_ticker_at, Some("2026-11-24T05:59:00+00:00"));
     }
 }
