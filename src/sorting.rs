@@ -16,16 +16,19 @@ use litemap::LiteMap;
 
 /// Sorts `items` by `compare`, keeping equal items in their order, like `slice::sort_by`.
 pub fn sort_stable_by<T>(items: &mut Vec<T>, compare: impl Fn(&T, &T) -> Ordering) {
-    let order = {
-        let items: &[T] = items;
-        sorted_positions(items.len(), &|a, b| match (items.get(a), items.get(b)) {
-            (Some(a), Some(b)) => compare(a, b),
-            _ => Ordering::Equal,
-        })
-    };
+    let order = sorted_order(items, compare);
     let mut slots: Vec<Option<T>> = Vec::with_capacity(items.len());
     slots.extend(items.drain(..).map(Some));
     items.extend(order.into_iter().filter_map(|at| slots.get_mut(at).and_then(Option::take)));
+}
+
+/// The positions of `items` in the order `compare` puts them, equal items in position order:
+/// sorting without moving the items.
+pub fn sorted_order<T>(items: &[T], compare: impl Fn(&T, &T) -> Ordering) -> Vec<usize> {
+    sorted_positions(items.len(), &|a, b| match (items.get(a), items.get(b)) {
+        (Some(a), Some(b)) => compare(a, b),
+        _ => Ordering::Equal,
+    })
 }
 
 /// A map of `pairs`; for a key given twice the later value wins, as when inserting one by one.

@@ -17,13 +17,18 @@
 //!
 //! Cost is bounded whatever the tickers say: routes are at most [`MAX_HOPS`] books long, so the
 //! walk makes at most that many waves, looks at each edge once, and copies at most that many book
-//! names per route. For E tickers and V assets that is O(E log V) time and O(V · MAX_HOPS) memory;
-//! a chain of books crafted to make routes long costs no more than a short one.
+//! names per route. For E tickers that is O(E log E) time and O(E · MAX_HOPS) memory (each wave
+//! weighs every route it finds before keeping the best per asset); a chain of books crafted to
+//! make routes long costs no more than a short one.
 
 use litemap::LiteMap;
 use rust_decimal::Decimal;
 
-use crate::{exchange::Ticker, money::Exact as _, sorting::sort_stable_by};
+use crate::{
+    exchange::Ticker,
+    money::Exact as _,
+    sorting::{sort_stable_by, sorted_order},
+};
 
 /// The longest route considered. Real portfolios need two (`sol → usd → mxn`), three across
 /// exchanges (`dot → usdt → usd → mxn`); four leaves room and keeps the bound above small.
@@ -73,9 +78,9 @@ struct Edge<'a> {
 /// lists here are sorted vectors searched by bisection rather than tree maps: the same bounds,
 /// without a copy of the tree code for every key and value type.
 pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> LiteMap<&'a str, Route<'a>> {
-    let mut edges = edges(tickers);
+    let edges = edges(tickers);
     // Grouped by the asset they lead to, each group in ticker order.
-    sort_stable_by(&mut edges, |a, b| a.to.cmp(b.to));
+    let into = sorted_order(&edges, |a, b| a.to.cmp(b.to));
 
     let quote_route = Route { books: Vec::new(), price: Decimal::ONE, price_24h_ago: Some(Decimal::ONE), liquidity: None, oldest_ticker_at: None };
     let mut routes: Vec<(&str, Route<'_>)> = vec![(quote, quote_route)];
@@ -90,7 +95,7 @@ pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> LiteMap<&'a str, 
         let mut proposals: Vec<(&str, Route<'_>)> = Vec::new();
         for target in &wave {
             let Some(target_route) = find(&routes, target) else { continue };
-            for edge in leading_to(&edges, target) {
+            for edge in leading_to(&edges, &into, target) {
                 if find(&routes, edge.from).is_some() {
                     continue;
                 }
@@ -125,23 +130,28 @@ fn find<'r, 'a>(routes: &'r [(&str, Route<'a>)], asset: &str) -> Option<&'r Rout
     routes.get(at).map(|(_, route)| route)
 }
 
-/// The edges into `target`, from `edges` sorted by where they lead.
-fn leading_to<'e, 'a>(edges: &'e [Edge<'a>], target: &str) -> &'e [Edge<'a>] {
-    let rest = edges.get(edges.partition_point(|edge| edge.to < target)..).unwrap_or_default();
-    rest.get(..rest.partition_point(|edge| edge.to == target)).unwrap_or_default()
+/// The edges into `target`; `into` holds the positions of `edges` in the order of where they lead.
+fn leading_to<'e, 'a>(edges: &'e [Edge<'a>], into: &'e [usize], target: &'e str) -> impl Iterator<Item = &'e Edge<'a>> {
+    let start = into.partition_point(|&at| edges.get(at).is_some_and(|edge| edge.to < target));
+    into.get(start..).unwrap_or_default().iter().map_while(move |&at| edges.get(at).filter(|edge| edge.to == target))
 }
 
 /// Both directions of every usable book; a book listed twice is used once, as first listed.
 fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
-    let book_at = |at: &usize| tickers.get(*at).map(|ticker| ticker.book.as_str());
-    let mut usable: Vec<usize> = Vec::with_capacity(tickers.len());
-    usable.extend((0..tickers.len()).filter(|&at| tickers.get(at).is_some_and(|ticker| ticker.base != ticker.quote)));
-    sort_stable_by(&mut usable, |a, b| book_at(a).cmp(&book_at(b)));
-    usable.dedup_by(|later, first| book_at(later) == book_at(first));
-    sort_stable_by(&mut usable, |a, b| a.cmp(b));
+    let mut first_listed = vec![false; tickers.len()];
+    let mut previous: Option<&str> = None;
+    for at in sorted_order(tickers, |a, b| a.book.cmp(&b.book)) {
+        let Some(ticker) = tickers.get(at).filter(|ticker| ticker.base != ticker.quote) else { continue };
+        if previous != Some(ticker.book.as_str())
+            && let Some(first) = first_listed.get_mut(at)
+        {
+            *first = true;
+        }
+        previous = Some(&ticker.book);
+    }
 
-    let mut edges = Vec::with_capacity(usable.len() * 2);
-    for ticker in usable.iter().filter_map(|&at| tickers.get(at)) {
+    let mut edges = Vec::with_capacity(tickers.len() * 2);
+    for ticker in tickers.iter().zip(first_listed).filter_map(|(ticker, first)| first.then_some(ticker)) {
         let Some(inverse) = Decimal::ONE.checked_div(ticker.last) else { continue };
         let last_24h_ago = ticker
             .change_24h
