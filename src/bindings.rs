@@ -529,8 +529,8 @@ impl Engine {
             };
             let now = now_ms();
             let outcome = core.refresh(request, now, &mut OsEntropy).await.map_err(|e| failure(&e))?;
-            let mut nonces = LiteMap::new_vec();
-            nonces.extend(outcome.nonces.iter().map(|(id, nonce)| (id.as_str(), nonce.to_string())));
+            // Through the shared sort: `extend` would compile litemap's own sort for this alone.
+            let nonces = map_from_pairs(outcome.nonces.iter().map(|(id, nonce)| (id.as_str(), nonce.to_string())).collect());
             let result = RefreshResult {
                 snapshot: outcome.snapshot.as_ref(),
                 portfolios: &outcome.portfolios,
