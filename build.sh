@@ -26,6 +26,9 @@ WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.0
 TWIGGY_VERSION=0.8.0
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+# Panic locations in the wasm name the crates' source files: relative to the registry, so the
+# module names no path of the machine that built it and is the same bytes on any machine.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src/="
 # npm's binaryen (wasm-opt 132) must win over Debian's wasm-opt 108, which breaks init().
 export PATH="$ROOT/node_modules/.bin:$CARGO_BIN:$PATH"
 
