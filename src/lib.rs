@@ -8,6 +8,7 @@
 pub mod alerts;
 #[cfg(feature = "bench")]
 pub mod bench_support;
+pub mod concurrent;
 pub mod entropy;
 pub mod error;
 pub mod exchange;

@@ -18,10 +18,10 @@
 
 use std::cell::RefCell;
 
-use futures_util::future::{join, join_all};
 use litemap::LiteMap;
 
 use crate::{
+    concurrent::{join, join_all},
     entropy::Entropy,
     error::{Error, ErrorView, MAX_RETRY_AFTER_MS, Result},
     exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter},
