@@ -3,12 +3,13 @@
 //! The standard library's stable sort is compiled again for each item type and comparison,
 //! 2-4 KB of wasm each time. [`sort_stable_by`] sorts a list of positions instead, through a
 //! comparison behind a reference, so one copy of the sort serves every caller; the lists it
-//! orders (assets, movers, history points) are at most a few thousand items long.
+//! orders (assets, movers, history points, tickers' books) are at most a few thousand items long.
 //!
-//! For the same reason, tree sets and maps are filled with `extend`, which inserts one item at a
-//! time, rather than `collect`, which sorts the items first. A sorted-vector map read from input
-//! of any length is built with [`map_from_pairs`], which sorts once: inserting one key at a time
-//! moves the entries after it each time, quadratic in the number of keys.
+//! The core keeps its maps as sorted vectors (litemap) for the same reason: a tree map is
+//! compiled again for every key and value type. A map read from input of any length is built
+//! with [`map_from_pairs`], which sorts once, since inserting one key at a time moves the entries
+//! after it each time, quadratic in the number of keys; litemap's own `extend` and `collect`
+//! would compile the standard sort once more.
 
 use std::cmp::Ordering;
 
