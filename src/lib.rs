@@ -1,7 +1,7 @@
 //! Cartera's core: exchange adapters, exact money, portfolio valuation and the vault.
 //!
-//! Everything here is pure and runs natively under `cargo test`. Only [`transport`] and
-//! [`bindings`] touch the browser, and both compile for `wasm32` only. The core carries no
+//! Everything here is pure and runs natively under `cargo test`. Only `transport` and
+//! `bindings` touch the browser, and both compile for `wasm32` only. The core carries no
 //! user-facing prose: errors and hints cross to JS as codes with parameters, and the sentences
 //! live in `extension/_locales`.
 

@@ -11,7 +11,7 @@
 //! redirect would carry a signed request to another host), `referrerPolicy: "no-referrer"`,
 //! `credentials: "omit"` (the exchange's web cookies must not ride along) and
 //! `cache: "no-store"`. Bodies are read chunk by chunk and refused past
-//! [`MAX_BODY_BYTES`](crate::http::MAX_BODY_BYTES), before they can fill the wasm memory.
+//! [`MAX_BODY_BYTES`], before they can fill the wasm memory.
 
 use gloo_net::http::Request;
 use js_sys::{Reflect, Uint8Array};

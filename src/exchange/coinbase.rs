@@ -5,7 +5,7 @@
 //! that expires after two minutes
 //! (<https://docs.cdp.coinbase.com/get-started/authentication/jwt-authentication>), built as
 //! the official Advanced Trade SDK builds it (`coinbase-advanced-py`, `jwt_generator.py`): see
-//! [`jwt`]. The key name (`organizations/{org}/apiKeys/{id}`, or an Ed25519 key's id) is the
+//! the `jwt` submodule. The key name (`organizations/{org}/apiKeys/{id}`, or an Ed25519 key's id) is the
 //! "API key" half; the private key, ECDSA P-256 or Ed25519, is the "secret" half and is stored
 //! in a canonical single-line form once read.
 //!
@@ -231,7 +231,7 @@ impl Flow<Vec<Balance>> for Holdings {
     }
 }
 
-/// Reads one `/accounts` page into `parts` (see [`parse_account`]), or the error it reports;
+/// Reads one `/accounts` page into `parts` (see `parse_account`), or the error it reports;
 /// returns where the next page starts when there is one. Crypto, fiat and vault accounts count;
 /// other kinds (perpetual futures collateral, unspecified) are not holdings of the portfolio.
 /// An account that cannot be read fails the whole answer: dropping it would show a smaller
