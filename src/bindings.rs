@@ -156,18 +156,18 @@ pub fn evaluate_alerts(alerts: &str, states: &str, snapshot: &str) -> Result<Str
 }
 
 /// When the next automatic sync runs after one that ended now (ms since the epoch), or `null`
-/// when automatic sync is off. `stored` is the plan kept across restarts, if any: it is kept
-/// when believable (see `schedule::restore`).
+/// when automatic sync is off. `stored_at_ms` is the plan kept across restarts, if any: it is
+/// kept when believable (see `schedule::restore`).
 #[wasm_bindgen(js_name = planSync)]
-pub fn plan_sync(interval_minutes: u32, failures: u32, stored: Option<f64>) -> Result<Option<f64>, JsValue> {
+pub fn plan_sync(interval_minutes: u32, failures: u32, stored_at_ms: Option<f64>) -> Result<Option<f64>, JsValue> {
     let now = now_ms();
-    // Epoch milliseconds stay far below 2^53, where a JS number is exact.
-    let stored = stored.filter(|at| at.is_finite() && *at >= 0.0).map(|at| at as u64);
+    // Epoch milliseconds arrive as JS numbers, exact far below 2^53; never money.
+    let stored = stored_at_ms.filter(|at_ms| at_ms.is_finite() && *at_ms >= 0.0).map(|at_ms| at_ms as u64);
     let next = match stored {
         Some(_) => schedule::restore(now, stored, interval_minutes, failures, &mut OsEntropy),
         None => schedule::next_sync_at(now, interval_minutes, failures, &mut OsEntropy),
     };
-    next.map(|at| at.map(|at| at as f64)).map_err(|e| failure(&e))
+    next.map(|next| next.map(|at_ms| at_ms as f64)).map_err(|e| failure(&e))
 }
 
 /// A holding as the user typed it, checked: its asset code (any case) and its amount written the
