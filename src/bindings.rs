@@ -163,11 +163,10 @@ pub fn plan_sync(interval_minutes: u32, failures: u32, stored_at_ms: Option<f64>
     let now = now_ms();
     // Epoch milliseconds arrive as JS numbers, exact far below 2^53; never money.
     let stored = stored_at_ms.filter(|at_ms| at_ms.is_finite() && *at_ms >= 0.0).map(|at_ms| at_ms as u64);
-    let next = match stored {
-        Some(_) => schedule::restore(now, stored, interval_minutes, failures, &mut OsEntropy),
-        None => schedule::next_sync_at(now, interval_minutes, failures, &mut OsEntropy),
-    };
-    next.map(|next| next.map(|at_ms| at_ms as f64)).map_err(|e| failure(&e))
+    // Without a stored plan, `restore` plans afresh, as `next_sync_at` does.
+    schedule::restore(now, stored, interval_minutes, failures, &mut OsEntropy)
+        .map(|next| next.map(|at_ms| at_ms as f64))
+        .map_err(|e| failure(&e))
 }
 
 /// A holding as the user typed it, checked: its asset code (any case) and its amount written the
