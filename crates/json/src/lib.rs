@@ -8,6 +8,12 @@
 //! objects are walked lazily: reading three members of each of 2,000 tickers touches nothing
 //! else and allocates nothing.
 //!
+//! **A name given twice is refused.** RFC 8259 §4 leaves an object whose names are not unique to
+//! each reader ("the behavior of software that receives such an object is unpredictable"), so one
+//! answer could read differently depending on which helper looks at it. Here there is one rule:
+//! a document in which any object names a member twice (compared after unescaping) is not
+//! accepted by [`Value::parse`], and every reader of an accepted document sees each name once.
+//!
 //! Its own crate so that it can be compiled for speed while the rest of Cartera is compiled for
 //! size: every price refresh reads megabytes through it (see `opt-level` in the workspace's
 //! Cargo.toml, and "prices at scale" in BENCHMARKS.md).
@@ -27,11 +33,12 @@ pub struct Value<'a> {
 
 impl<'a> Value<'a> {
     /// The document `text` holds, if it is exactly one JSON value (whitespace around it
-    /// allowed). Everything read from the result is then known to be well-formed.
+    /// allowed) and no object in it names a member twice. Everything read from the result is
+    /// then known to be well-formed.
     pub fn parse(text: &'a str) -> Option<Self> {
         let bytes = text.as_bytes();
         let start = skip_whitespace(bytes, 0);
-        let end = check_value(bytes, start)?;
+        let end = check_value(text, start)?;
         (skip_whitespace(bytes, end) == bytes.len()).then(|| Value { text: &text[start..end] })
     }
 
@@ -93,14 +100,13 @@ impl<'a> Value<'a> {
         Some(Fields { rest: inner })
     }
 
-    /// The first member of an object called `name`; `None` if there is none, or if the value is
-    /// not an object.
+    /// The member of an object called `name`; `None` if there is none, or if the value is not an
+    /// object.
     pub fn get(self, name: &str) -> Option<Value<'a>> {
         self.fields()?.find(|(key, _)| same_text(key, name)).map(|(_, value)| value)
     }
 
-    /// The members `names` of an object in one pass, each the first of its name, or `None` where
-    /// missing; `None` if the value is not an object. Cheaper than [`Value::get`] for each name
+    /// The members `names` of an object in one pass, or `None` where missing; `None` if the value is not an object. Cheaper than [`Value::get`] for each name
     /// when a row has many members.
     pub fn pick<const N: usize>(self, names: [&str; N]) -> Option<Picked<'a, N>> {
         let mut fields = self.fields()?;
@@ -131,7 +137,7 @@ enum Reading {
     Whole,
 }
 
-/// The members `names` among `fields`, each the first of its name.
+/// The members `names` among `fields`.
 fn pick_members<'a, const N: usize>(
     fields: &mut Fields<'a>,
     names: [&str; N],
@@ -348,11 +354,16 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// Checks the value that starts at `start` against the JSON grammar and returns the index just
-/// past it. Iterative, with at most [`MAX_DEPTH`] open arrays and objects.
-fn check_value(bytes: &[u8], start: usize) -> Option<usize> {
-    // The open containers, innermost last: `true` for an object.
-    let mut open: Vec<bool> = Vec::new();
+/// Checks the value that starts at `start` against the JSON grammar, with no name twice in an
+/// object, and returns the index just past it. Iterative, with at most [`MAX_DEPTH`] open arrays
+/// and objects.
+fn check_value(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    // The open containers, innermost last: whether each is an object, and where its member names
+    // start in `names`.
+    let mut open: Vec<(bool, usize)> = Vec::new();
+    // The member names of every open object, outermost first.
+    let mut names: Vec<Cow<'_, str>> = Vec::new();
     let mut at = start;
     loop {
         // A value is expected at `at`.
@@ -363,7 +374,7 @@ fn check_value(bytes: &[u8], start: usize) -> Option<usize> {
                 if open.len() == MAX_DEPTH {
                     return None;
                 }
-                open.push(is_object);
+                open.push((is_object, names.len()));
                 at = skip_whitespace(bytes, at + 1);
                 let close = if is_object { b'}' } else { b']' };
                 if bytes.get(at) == Some(&close) {
@@ -371,7 +382,7 @@ fn check_value(bytes: &[u8], start: usize) -> Option<usize> {
                     at += 1;
                 } else {
                     if is_object {
-                        at = check_member_name(bytes, at)?;
+                        at = check_member_name(text, at, &mut names)?;
                     }
                     continue;
                 }
@@ -385,7 +396,7 @@ fn check_value(bytes: &[u8], start: usize) -> Option<usize> {
         }
         // A value ended at `at`: close containers until one continues with a comma.
         loop {
-            let Some(&is_object) = open.last() else {
+            let Some(&(is_object, names_from)) = open.last() else {
                 return Some(at);
             };
             at = skip_whitespace(bytes, at);
@@ -393,11 +404,16 @@ fn check_value(bytes: &[u8], start: usize) -> Option<usize> {
                 b',' => {
                     at += 1;
                     if is_object {
-                        at = check_member_name(bytes, skip_whitespace(bytes, at))?;
+                        at = check_member_name(text, skip_whitespace(bytes, at), &mut names)?;
                     }
                     break;
                 }
                 b'}' if is_object => {
+                    let members = names.get_mut(names_from..)?;
+                    if has_repeated_name(members) {
+                        return None;
+                    }
+                    names.truncate(names_from);
                     open.pop();
                     at += 1;
                 }
@@ -411,13 +427,26 @@ fn check_value(bytes: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-/// Checks `"name" :` at `at` and returns the index after the colon.
-fn check_member_name(bytes: &[u8], at: usize) -> Option<usize> {
+/// Checks `"name" :` at `at`, adds the name to `names` and returns the index after the colon.
+fn check_member_name<'a>(text: &'a str, at: usize, names: &mut Vec<Cow<'a, str>>) -> Option<usize> {
+    let bytes = text.as_bytes();
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
-    let at = skip_whitespace(bytes, check_string(bytes, at)?);
+    let end = check_string(bytes, at)?;
+    let inner = text.get(at + 1..end - 1)?;
+    // A name with an unpaired surrogate escape has no text; its escaped form stands for it.
+    let name = if inner.contains('\\') { unescape(inner).map_or(Cow::Borrowed(inner), Cow::Owned) } else { Cow::Borrowed(inner) };
+    names.push(name);
+    let at = skip_whitespace(bytes, end);
     (bytes.get(at) == Some(&b':')).then_some(at + 1)
+}
+
+/// Whether one object's member names hold a name twice. Sorting them costs O(n log n) however
+/// many members an object has (Kraken's ticker object has one per market, over a thousand).
+fn has_repeated_name(names: &mut [Cow<'_, str>]) -> bool {
+    names.sort_unstable();
+    names.windows(2).any(|pair| pair[0] == pair[1])
 }
 
 /// Checks the string that opens at `start`: no raw control characters, only JSON's escapes.

@@ -34,9 +34,9 @@ fn strings_are_unescaped() {
 
 #[test]
 fn objects_and_arrays_are_walked_in_order() {
-    let doc = parsed(r#" { "a" : [1, "two", {"x": null}, [] ] , "b\u0063": {}, "a": 3 } "#);
+    let doc = parsed(r#" { "a" : [1, "two", {"x": null}, [] ] , "b\u0063": {}, "c": 3 } "#);
     let names: Vec<_> = doc.fields().into_iter().flatten().map(|(name, _)| name.into_owned()).collect();
-    assert_eq!(names, ["a", "bc", "a"]);
+    assert_eq!(names, ["a", "bc", "c"]);
     let items: Vec<_> = doc.get("a").and_then(Value::items).into_iter().flatten().map(Value::raw).collect();
     assert_eq!(items, ["1", r#""two""#, r#"{"x": null}"#, "[]"]);
     assert_eq!(doc.get("bc").map(Value::raw), Some("{}"), "names are compared unescaped");
@@ -45,6 +45,26 @@ fn objects_and_arrays_are_walked_in_order() {
     assert_eq!(doc.items().map(Iterator::count), None, "an object is not an array");
     assert_eq!(parsed("[]").items().map(Iterator::count), Some(0));
     assert_eq!(parsed("{}").fields().map(Iterator::count), Some(0));
+}
+
+#[test]
+fn a_name_given_twice_is_refused_wherever_it_is() {
+    for text in [
+        r#"{"a":1,"a":2}"#,
+        r#"{"a":1,"b":2,"a":1}"#,
+        r#"{"a":1,"\u0061":2}"#,
+        r#"[{"x":[{"k":1,"k":1}]}]"#,
+        r#"{"outer":{"b":1,"b":{}}}"#,
+    ] {
+        assert_eq!(Value::parse(text), None, "{text:?} accepted");
+    }
+    // The same name in different objects, or nested, is no repetition.
+    for text in [r#"{"a":{"a":1},"b":{"a":2}}"#, r#"[{"a":1},{"a":1}]"#, r#"{"a":1,"A":2,"a ":3}"#] {
+        assert!(Value::parse(text).is_some(), "{text:?} refused");
+    }
+    let many: String = (0..2000).map(|i| format!(r#""m{i}":{i}"#)).collect::<Vec<_>>().join(",");
+    assert!(Value::parse(&format!("{{{many}}}")).is_some());
+    assert_eq!(Value::parse(&format!(r#"{{{many},"m1999":0}}"#)), None);
 }
 
 #[test]
@@ -110,6 +130,68 @@ fn document() -> impl Strategy<Value = String> {
     })
 }
 
+/// Whether serde_json reads `text` as a document in which no object names a member twice.
+fn serde_accepts_without_repeated_names(text: &str) -> bool {
+    serde_json::from_str::<&RawValue>(text).is_ok_and(has_unique_names)
+}
+
+/// Whether no object in `value` names a member twice, as serde_json reads it (numbers are never
+/// converted, so a number far beyond f64 stays acceptable, as it is to the reader).
+fn has_unique_names(value: &RawValue) -> bool {
+    use serde::de::{Deserializer, MapAccess, Visitor};
+
+    /// An object's members in order, repeated names included.
+    struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+    struct MembersVisitor;
+
+    impl<'de> Visitor<'de> for MembersVisitor {
+        type Value = Members<'de>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+            let mut members = Vec::new();
+            while let Some(entry) = map.next_entry::<String, &RawValue>()? {
+                members.push(entry);
+            }
+            Ok(Members(members))
+        }
+    }
+
+    let text = value.get();
+    match text.as_bytes().first() {
+        Some(b'{') => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            let Ok(Members(members)) = deserializer.deserialize_map(MembersVisitor) else { return false };
+            let mut names: Vec<&str> = members.iter().map(|(name, _)| name.as_str()).collect();
+            names.sort_unstable();
+            names.windows(2).all(|pair| pair[0] != pair[1]) && members.iter().all(|(_, value)| has_unique_names(value))
+        }
+        Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(text).is_ok_and(|items| items.into_iter().all(has_unique_names)),
+        _ => true,
+    }
+}
+
+/// An object whose members repeat a name, written in one of the ways JSON allows.
+fn object_with_a_repeated_name() -> impl Strategy<Value = String> {
+    (proptest::collection::vec("[a-z]{0,4}", 1..8), any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<bool>()).prop_map(
+        |(mut names, copy, at, escaped)| {
+            let repeated = names[copy.index(names.len())].clone();
+            let written = if escaped {
+                repeated.chars().map(|c| format!("\\u{:04x}", u32::from(c))).collect()
+            } else {
+                repeated
+            };
+            names.insert(at.index(names.len() + 1), written);
+            let members: Vec<String> = names.iter().enumerate().map(|(i, name)| format!(r#""{name}":{i}"#)).collect();
+            format!("{{{}}}", members.join(","))
+        },
+    )
+}
+
 /// The same tree as serde_json reads it, rebuilt from what the reader yields.
 fn rebuild(value: Value<'_>) -> serde_json::Value {
     if let Some(items) = value.items() {
@@ -149,8 +231,18 @@ proptest! {
             }
         }
         let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
-        let serde_accepts = serde_json::from_str::<&RawValue>(&text).is_ok();
-        prop_assert_eq!(Value::parse(&text).is_some(), serde_accepts, "{:?}", text);
+        prop_assert_eq!(Value::parse(&text).is_some(), serde_accepts_without_repeated_names(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn refuses_a_repeated_name_at_any_depth(object in object_with_a_repeated_name(), wrapper in 0u8..3) {
+        let text = match wrapper {
+            0 => object,
+            1 => format!(r#"[1,{{"inner":{object}}}]"#),
+            _ => format!(r#"{{"a":[{object}],"b":2}}"#),
+        };
+        prop_assert!(!serde_accepts_without_repeated_names(&text));
+        prop_assert_eq!(Value::parse(&text), None, "{:?}", text);
     }
 
     #[test]
