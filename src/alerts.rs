@@ -19,15 +19,15 @@
 //! after each sync and turns each [`Firing`] into a notification (id = the alert's id, so a
 //! repeat replaces the earlier one). Thresholds are exact decimals in the alert's currency.
 
-use litemap::LiteMap;
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::{Error, Result},
+    error::{Error, ErrorCode, Result},
     money::{Exact as _, plain_string},
-    stored::{StoredValue, Value, optional, or_default},
+    portfolio::Snapshot,
 };
 
 /// No alert fires more often than this.
@@ -36,85 +36,146 @@ pub const COOLDOWN_MS: u64 = 15 * 60 * 1000;
 /// The margin, in percent of the threshold, a value must move back by before an alert re-arms.
 pub const DEFAULT_MARGIN_PERCENT: u32 = 1;
 
+/// The most alerts a user keeps: far more than anyone sets up, and a damaged or hostile list
+/// cannot grow storage.
+pub const MAX_ALERTS: usize = 100;
+
 /// Error codes that mean the account stopped working until the user does something.
-const ACCOUNT_PROBLEMS: &[&str] = &[
-    "invalid_credentials",
-    "missing_permission",
-    "key_permission_or_ip",
-    "key_inactive",
-    "ip_not_allowed",
-    "account_restricted",
-    "location_restricted",
+const ACCOUNT_PROBLEMS: &[ErrorCode] = &[
+    ErrorCode::InvalidCredentials,
+    ErrorCode::MissingPermission,
+    ErrorCode::KeyPermissionOrIp,
+    ErrorCode::KeyInactive,
+    ErrorCode::IpNotAllowed,
+    ErrorCode::AccountRestricted,
+    ErrorCode::LocationRestricted,
 ];
 
+/// The kinds of alert, as stored and as the options page offers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AlertKind {
+    /// [`Condition::PriceAbove`].
+    PriceAbove,
+    /// [`Condition::PriceBelow`].
+    PriceBelow,
+    /// [`Condition::TotalAbove`].
+    TotalAbove,
+    /// [`Condition::TotalBelow`].
+    TotalBelow,
+    /// [`Condition::Move24h`].
+    Move24h,
+    /// [`Condition::AccountFailing`].
+    AccountFailing,
+}
+
+impl AlertKind {
+    /// Every kind, in the order the options page offers them.
+    pub const ALL: [AlertKind; 6] =
+        [AlertKind::PriceAbove, AlertKind::PriceBelow, AlertKind::TotalAbove, AlertKind::TotalBelow, AlertKind::Move24h, AlertKind::AccountFailing];
+
+    /// The kind's name in storage and in the locale files (`alertKind_<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::PriceAbove => "priceAbove",
+            AlertKind::PriceBelow => "priceBelow",
+            AlertKind::TotalAbove => "totalAbove",
+            AlertKind::TotalBelow => "totalBelow",
+            AlertKind::Move24h => "move24h",
+            AlertKind::AccountFailing => "accountFailing",
+        }
+    }
+
+    /// Whether an alert of this kind names an asset.
+    pub fn has_asset(self) -> bool {
+        matches!(self, AlertKind::PriceAbove | AlertKind::PriceBelow | AlertKind::Move24h)
+    }
+
+    /// The member that holds its number: `threshold` (money in the alert's currency) or
+    /// `percent`; `None` when it takes no number.
+    pub fn number(self) -> Option<&'static str> {
+        match self {
+            AlertKind::PriceAbove | AlertKind::PriceBelow | AlertKind::TotalAbove | AlertKind::TotalBelow => Some("threshold"),
+            AlertKind::Move24h => Some("percent"),
+            AlertKind::AccountFailing => None,
+        }
+    }
+}
+
 /// What an alert watches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
     /// An asset's price rises to or above `threshold`.
-    #[serde(rename_all = "camelCase")]
     PriceAbove {
         /// Asset code (`btc`).
         asset: String,
         /// In the alert's currency.
-        #[serde(with = "plain_string")]
         threshold: Decimal,
     },
     /// An asset's price falls to or below `threshold`.
-    #[serde(rename_all = "camelCase")]
     PriceBelow {
         /// Asset code.
         asset: String,
         /// In the alert's currency.
-        #[serde(with = "plain_string")]
         threshold: Decimal,
     },
     /// The portfolio's total rises to or above `threshold`.
-    #[serde(rename_all = "camelCase")]
     TotalAbove {
         /// In the alert's currency.
-        #[serde(with = "plain_string")]
         threshold: Decimal,
     },
     /// The portfolio's total falls to or below `threshold`.
-    #[serde(rename_all = "camelCase")]
     TotalBelow {
         /// In the alert's currency.
-        #[serde(with = "plain_string")]
         threshold: Decimal,
     },
     /// An asset moves by `percent` or more, up or down, over 24 hours.
-    #[serde(rename_all = "camelCase")]
     Move24h {
         /// Asset code.
         asset: String,
         /// A positive percentage.
-        #[serde(with = "plain_string")]
         percent: Decimal,
     },
     /// An account's key stops working.
     AccountFailing,
 }
 
-/// An alert as the user set it up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// An alert as the user set it up. Stored flat, as [`AlertRecord`]; reading one checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AlertRecord", into = "AlertRecord")]
 pub struct Alert {
     /// Its id (also the notification's id).
     pub id: String,
     /// What it watches.
-    #[serde(flatten)]
     pub condition: Condition,
     /// The currency its thresholds are in (the display currency when it was made).
     pub currency: String,
     /// Paused alerts are kept but never checked.
-    #[serde(default)]
     pub paused: bool,
 }
 
-/// What an alert remembers between checks. A new alert is armed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An alert as stored and as the pages send it: `{ id, kind, asset?, threshold?, percent?,
+/// currency, paused }`, its kind saying which of the optional members it has.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct AlertRecord {
+    id: String,
+    kind: AlertKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    asset: Option<String>,
+    #[serde(default, with = "plain_string::option", skip_serializing_if = "Option::is_none")]
+    threshold: Option<Decimal>,
+    #[serde(default, with = "plain_string::option", skip_serializing_if = "Option::is_none")]
+    percent: Option<Decimal>,
+    currency: String,
+    #[serde(default)]
+    paused: bool,
+}
+
+/// What an alert remembers between checks. A new alert is armed; members an older version did
+/// not write take a new alert's values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct AlertState {
     /// False from firing until the value has moved back past the margin.
     pub armed: bool,
@@ -145,10 +206,10 @@ pub struct Firing {
     pub account_id: Option<String>,
     /// That account's error code.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
 }
 
-/// The part of a stored snapshot alerts look at.
+/// The part of a snapshot alerts look at.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
     /// The currency values are in.
@@ -161,7 +222,7 @@ pub struct Observed {
     pub accounts: Vec<ObservedAccount>,
 }
 
-/// An asset of a stored snapshot.
+/// An asset of a snapshot.
 #[derive(Debug, Clone)]
 pub struct ObservedAsset {
     /// Asset code.
@@ -172,42 +233,32 @@ pub struct ObservedAsset {
     pub change24h: Option<Decimal>,
 }
 
-/// An account of a stored snapshot.
+/// An account of a snapshot.
 #[derive(Debug, Clone)]
 pub struct ObservedAccount {
     /// Account id.
     pub id: String,
     /// Its latest error's code.
-    pub error: Option<String>,
+    pub error: Option<ErrorCode>,
 }
 
 impl Observed {
-    /// Reads a stored snapshot (`portfolio::Snapshot` as JSON); other members are skipped.
-    pub fn from_json(text: &str) -> Result<Observed> {
-        Value::parse(text).and_then(Observed::read).ok_or(Error::InvalidInput { field: "alert" })
-    }
-
-    fn read(snapshot: Value<'_>) -> Option<Observed> {
-        let [quote, total, assets, accounts] = snapshot.pick(["quote", "total", "assets", "accounts"])?;
-        let asset = |row: Value<'_>| {
-            let [asset, price, change] = row.pick(["asset", "price", "change24h"])?;
-            Some(ObservedAsset {
-                asset: asset?.text()?,
-                price: price?.plain_decimal()?,
-                change24h: optional(change, StoredValue::plain_decimal)?,
-            })
-        };
-        let account = |row: Value<'_>| {
-            let [id, error] = row.pick(["id", "error"])?;
-            let code = |error: Value<'_>| error.get("code")?.text();
-            Some(ObservedAccount { id: id?.text()?, error: optional(error, code)? })
-        };
-        Some(Observed {
-            quote: quote?.text()?,
-            total: total?.plain_decimal()?,
-            assets: or_default(assets, |rows| rows.list(asset))?,
-            accounts: or_default(accounts, |rows| rows.list(account))?,
-        })
+    /// What alerts see of `snapshot`.
+    pub fn of(snapshot: &Snapshot) -> Observed {
+        Observed {
+            quote: snapshot.quote.clone(),
+            total: snapshot.total,
+            assets: snapshot
+                .assets
+                .iter()
+                .map(|row| ObservedAsset { asset: row.asset.clone(), price: row.price, change24h: row.change24h })
+                .collect(),
+            accounts: snapshot
+                .accounts
+                .iter()
+                .map(|account| ObservedAccount { id: account.id.clone(), error: account.error.as_ref().map(|error| error.code) })
+                .collect(),
+        }
     }
 }
 
@@ -215,7 +266,7 @@ impl Observed {
 /// id; states of alerts that no longer exist are dropped) and returning what fired.
 pub fn evaluate(
     alerts: &[Alert],
-    states: &mut LiteMap<String, AlertState>,
+    states: &mut BTreeMap<String, AlertState>,
     observed: &Observed,
     now_ms: u64,
 ) -> Vec<Firing> {
@@ -287,7 +338,7 @@ fn judge(condition: &Condition, observed: &Observed) -> Option<Check> {
 fn account_failures(alert: &Alert, state: &mut AlertState, observed: &Observed, now_ms: u64) -> Vec<Firing> {
     let mut firings = Vec::new();
     for account in &observed.accounts {
-        let problem = account.error.as_deref().filter(|code| ACCOUNT_PROBLEMS.contains(code));
+        let problem = account.error.filter(|code| ACCOUNT_PROBLEMS.contains(code));
         let reported = state.failing.contains(&account.id);
         match (problem, reported) {
             (Some(code), false) => {
@@ -297,7 +348,7 @@ fn account_failures(alert: &Alert, state: &mut AlertState, observed: &Observed, 
                     alert_id: alert.id.clone(),
                     value: None,
                     account_id: Some(account.id.clone()),
-                    code: Some(code.to_owned()),
+                    code: Some(code),
                 });
             }
             // Working again: the next failure is news.
@@ -310,69 +361,46 @@ fn account_failures(alert: &Alert, state: &mut AlertState, observed: &Observed, 
     firings
 }
 
-impl Alert {
-    /// Reads an alert as a page sent it, refusing what could never be judged: an id, asset or
-    /// currency that is not a short code, a threshold or percentage that is not positive.
-    pub fn from_json(text: &str) -> Result<Alert> {
-        let invalid = Error::InvalidInput { field: "alert" };
-        let alert = Value::parse(text).and_then(Alert::read).ok_or(invalid.clone())?;
+impl TryFrom<AlertRecord> for Alert {
+    type Error = Error;
+
+    /// Refuses what could never be judged: an id, asset or currency that is not a short code, a
+    /// threshold or percentage that is not positive or is missing. Members the kind does not
+    /// take are ignored (and not stored again).
+    fn try_from(record: AlertRecord) -> Result<Alert> {
+        let invalid = || Error::InvalidInput { field: "alert" };
         let code = |text: &str, max: usize| {
             (1..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         };
-        let id_ok = (1..=64).contains(&alert.id.len()) && alert.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        let positive = |value: &Decimal| value.is_sign_positive() && !value.is_zero();
-        let condition_ok = match &alert.condition {
-            Condition::PriceAbove { asset, threshold } | Condition::PriceBelow { asset, threshold } => {
-                code(asset, 20) && positive(threshold)
-            }
-            Condition::TotalAbove { threshold } | Condition::TotalBelow { threshold } => positive(threshold),
-            Condition::Move24h { asset, percent } => code(asset, 20) && positive(percent),
-            Condition::AccountFailing => true,
+        let id_ok = (1..=64).contains(&record.id.len()) && record.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !id_ok || !code(&record.currency, 12) {
+            return Err(invalid());
+        }
+        let asset = || record.asset.clone().filter(|asset| code(asset, 20)).ok_or_else(invalid);
+        let positive = |value: Option<Decimal>| value.filter(|value| value.is_sign_positive() && !value.is_zero()).ok_or_else(invalid);
+        let condition = match record.kind {
+            AlertKind::PriceAbove => Condition::PriceAbove { asset: asset()?, threshold: positive(record.threshold)? },
+            AlertKind::PriceBelow => Condition::PriceBelow { asset: asset()?, threshold: positive(record.threshold)? },
+            AlertKind::TotalAbove => Condition::TotalAbove { threshold: positive(record.threshold)? },
+            AlertKind::TotalBelow => Condition::TotalBelow { threshold: positive(record.threshold)? },
+            AlertKind::Move24h => Condition::Move24h { asset: asset()?, percent: positive(record.percent)? },
+            AlertKind::AccountFailing => Condition::AccountFailing,
         };
-        if id_ok && code(&alert.currency, 12) && condition_ok { Ok(alert) } else { Err(invalid) }
-    }
-
-    /// Reads the stored list of alerts (`[alert]`, each as [`Alert::from_json`] returned it).
-    pub fn list_from_json(text: &str) -> Result<Vec<Alert>> {
-        Value::parse(text).and_then(|list| list.list(Alert::read)).ok_or(Error::InvalidInput { field: "alert" })
-    }
-
-    /// An alert as stored: `{ id, kind, asset?, threshold?, percent?, currency, paused? }`.
-    fn read(alert: Value<'_>) -> Option<Alert> {
-        let [id, kind, asset, threshold, percent, currency, paused] =
-            alert.pick(["id", "kind", "asset", "threshold", "percent", "currency", "paused"])?;
-        let asset = || asset?.text();
-        let threshold = || threshold?.plain_decimal();
-        let condition = match &*kind?.string()? {
-            "priceAbove" => Condition::PriceAbove { asset: asset()?, threshold: threshold()? },
-            "priceBelow" => Condition::PriceBelow { asset: asset()?, threshold: threshold()? },
-            "totalAbove" => Condition::TotalAbove { threshold: threshold()? },
-            "totalBelow" => Condition::TotalBelow { threshold: threshold()? },
-            "move24h" => Condition::Move24h { asset: asset()?, percent: percent?.plain_decimal()? },
-            "accountFailing" => Condition::AccountFailing,
-            _ => return None,
-        };
-        Some(Alert { id: id?.text()?, condition, currency: currency?.text()?, paused: or_default(paused, Value::boolean)? })
+        Ok(Alert { id: record.id, condition, currency: record.currency, paused: record.paused })
     }
 }
 
-impl AlertState {
-    /// Reads the stored states (`{ "<alert id>": state }`). Missing members take a new alert's
-    /// values, so states an older version wrote still read.
-    pub fn map_from_json(text: &str) -> Option<LiteMap<String, AlertState>> {
-        Value::parse(text)?.map(AlertState::read)
-    }
-
-    fn read(state: Value<'_>) -> Option<AlertState> {
-        let [armed, last_fired_at, failing] = state.pick(["armed", "lastFiredAt", "failing"])?;
-        Some(AlertState {
-            armed: match armed {
-                None => true,
-                Some(armed) => armed.boolean()?,
-            },
-            last_fired_at: optional(last_fired_at, Value::unsigned)?,
-            failing: or_default(failing, |ids| ids.list(StoredValue::text))?,
-        })
+impl From<Alert> for AlertRecord {
+    fn from(alert: Alert) -> AlertRecord {
+        let (kind, asset, threshold, percent) = match alert.condition {
+            Condition::PriceAbove { asset, threshold } => (AlertKind::PriceAbove, Some(asset), Some(threshold), None),
+            Condition::PriceBelow { asset, threshold } => (AlertKind::PriceBelow, Some(asset), Some(threshold), None),
+            Condition::TotalAbove { threshold } => (AlertKind::TotalAbove, None, Some(threshold), None),
+            Condition::TotalBelow { threshold } => (AlertKind::TotalBelow, None, Some(threshold), None),
+            Condition::Move24h { asset, percent } => (AlertKind::Move24h, Some(asset), None, Some(percent)),
+            Condition::AccountFailing => (AlertKind::AccountFailing, None, None, None),
+        };
+        AlertRecord { id: alert.id, kind, asset, threshold, percent, currency: alert.currency, paused: alert.paused }
     }
 }
 

@@ -2,19 +2,18 @@
 //! and turn errors into `{ code, exchange?, detail?, retryAt?, minChars?, field? }` objects (the
 //! pages turn those into sentences from the locale files). No decisions are made here.
 //!
-//! Small results are built as plain JS objects; the snapshot crosses as JSON text (the form it
-//! is stored in), so one serializer serves both and the module carries no second one.
+//! Small results are built as plain JS objects. Everything that is stored (snapshots, settings,
+//! alerts, history, what a refresh changes) crosses as JSON text in the form it is stored in, read
+//! and written by the serde types declared beside the code that uses them.
 //!
-//! Strings that carry key material (passphrases, API secrets, the vault key, the refresh options
-//! that hold it) are taken as owned `String`s and wiped when dropped: a borrowed `&str` would be
-//! copied into wasm memory by the glue and freed without being zeroed.
+//! Strings that carry key material (passphrases, API secrets, the vault key) are taken as owned
+//! `String`s and wiped when dropped: a borrowed `&str` would be copied into wasm memory by the
+//! glue and freed without being zeroed.
 
-use std::rc::Rc;
-
-use litemap::LiteMap;
+use std::{collections::BTreeMap, rc::Rc};
 
 use js_sys::{Object, Reflect};
-use serde::Serialize;
+use serde::{Serialize, de::DeserializeOwned};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
@@ -23,17 +22,17 @@ use crate::{
     alerts::{Alert, AlertState, Observed, evaluate},
     entropy::OsEntropy,
     error::{Error, ErrorView},
-    exchange::{KeyScope, adapter},
-    exchange_id::{ExchangeId, ExchangeMap},
-    history::{self, DayBefore, Point, Series},
-    money::{parse_decimal, parse_typed_decimal, to_plain_string},
+    exchange::adapter,
+    exchange_id::ExchangeId,
+    history::{self, Chunks, DayBefore, Series},
+    money::{parse_typed_decimal, to_plain_string},
     passphrase::passphrase_hint,
-    portfolio::{PreviousSnapshot, Snapshot},
-    refresh::{AccountRef, Engine as CoreEngine, ManualHoldings, RefreshRequest, asset_code},
+    portfolio::Snapshot,
+    profile::{Settings, SettingsChange, StoredSetup, upgrade},
+    refresh::{Engine as CoreEngine, RefreshRequest, StoredInputs, asset_code},
     schedule,
     secret::SecretString,
-    sorting::map_from_pairs,
-    stored::{StoredValue, Value, optional, or_default},
+    settle::{RefreshResult, Stored, settle},
     transport::FetchTransport,
     vault::{KdfParams, Vault, VaultKey, decode_key, encode_key},
 };
@@ -54,7 +53,18 @@ fn failure(error: &Error) -> JsValue {
     serde_json::to_string(&view)
         .ok()
         .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .unwrap_or_else(|| object(&[("code", JsValue::from_str(error.code()))]))
+        .unwrap_or_else(|| object(&[("code", JsValue::from_str(error.code().as_str()))]))
+}
+
+/// JSON text a page or the background sent, read as `T`; `invalid_input` naming `field` when it
+/// does not read.
+fn read<T: DeserializeOwned>(text: &str, field: &'static str) -> Result<T, JsValue> {
+    serde_json::from_str(text).map_err(|_| failure(&Error::InvalidInput { field }))
+}
+
+/// `value` as JSON text for the background to store or show.
+fn written<T: Serialize>(value: &T) -> Result<String, JsValue> {
+    serde_json::to_string(value).map_err(|_| failure(&Error::InvalidInput { field: "refresh" }))
 }
 
 /// Milliseconds since the epoch from the browser's clock (a time, never money).
@@ -70,12 +80,9 @@ fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
     ExchangeId::parse(id).ok_or(Error::InvalidInput { field: "exchange" })
 }
 
-/// Each account's exchange, from the account list as JSON text (`{ "<id>": "<exchange>" }`):
-/// what a version 1 vault did not record.
-fn exchanges_of(json: &str) -> Result<LiteMap<String, ExchangeId>, Error> {
-    Value::parse(json)
-        .and_then(|accounts| accounts.map(|exchange| ExchangeId::parse(&exchange.string()?)))
-        .ok_or(Error::InvalidInput { field: "exchange" })
+/// Each account's exchange, from `{ "<id>": "<exchange>" }`: what a version 1 vault did not record.
+fn exchanges_of(json: &str) -> Result<BTreeMap<String, ExchangeId>, Error> {
+    serde_json::from_str(json).map_err(|_| Error::InvalidInput { field: "exchange" })
 }
 
 /// Reads the vault and proves the cached key against it.
@@ -128,17 +135,37 @@ pub fn vault_account_ids(vault: &str) -> Result<Vec<String>, JsValue> {
     Vault::from_json(vault).map(|vault| vault.account_ids()).map_err(|e| failure(&e))
 }
 
+/// Storage an earlier version wrote, brought up to date: reads `{ formatVersion, accounts,
+/// portfolios }` and returns JSON text of the items to write, or `null` when it is current.
+/// `default_portfolio_name` names the portfolio every account joins when there was none.
+#[wasm_bindgen(js_name = upgradeStorage)]
+pub fn upgrade_storage(stored: &str, default_portfolio_name: &str) -> Result<Option<String>, JsValue> {
+    let stored: StoredSetup = read(stored, "refresh")?;
+    upgrade(stored, default_portfolio_name).map(|upgrade| written(&upgrade)).transpose()
+}
+
+/// The stored settings (`null` for none yet) with a page's changes applied and checked; numbers
+/// typed by the user are read as their language writes them (`decimal_mark` is "." or ",").
+/// Returns the settings to store, as JSON text.
+#[wasm_bindgen(js_name = applySettings)]
+pub fn apply_settings(stored: &str, change: &str, decimal_mark: &str) -> Result<String, JsValue> {
+    let stored: Option<Settings> = read(stored, "refresh")?;
+    let change: SettingsChange = read(change, "refresh")?;
+    let settings = stored.unwrap_or_default().apply(change, mark(decimal_mark)).map_err(|e| failure(&e))?;
+    written(&settings)
+}
+
 /// Reads an alert as a page sent it (`{ id, kind, asset?, threshold?, percent?, currency,
 /// paused? }`); returns it as stored, or throws `invalid_input` (field `alert`).
 #[wasm_bindgen(js_name = checkAlert)]
 pub fn check_alert(alert: &str) -> Result<String, JsValue> {
-    let alert = Alert::from_json(alert).map_err(|e| failure(&e))?;
-    serde_json::to_string(&alert).map_err(|_| failure(&Error::InvalidInput { field: "alert" }))
+    let alert: Alert = read(alert, "alert")?;
+    written(&alert)
 }
 
 #[derive(Serialize)]
 struct Evaluation<'a> {
-    states: &'a LiteMap<String, AlertState>,
+    states: &'a BTreeMap<String, AlertState>,
     firings: Vec<crate::alerts::Firing>,
 }
 
@@ -146,13 +173,12 @@ struct Evaluation<'a> {
 /// all as JSON text; returns JSON text `{ states, firings: [{ alertId, value, accountId?, code? }] }`.
 #[wasm_bindgen(js_name = evaluateAlerts)]
 pub fn evaluate_alerts(alerts: &str, states: &str, snapshot: &str) -> Result<String, JsValue> {
-    let invalid = || failure(&Error::InvalidInput { field: "alert" });
-    let alerts = Alert::list_from_json(alerts).map_err(|e| failure(&e))?;
+    let alerts: Vec<Alert> = read(alerts, "alert")?;
     // Damaged states start over, armed.
-    let mut states = AlertState::map_from_json(states).unwrap_or_default();
-    let observed = Observed::from_json(snapshot).map_err(|e| failure(&e))?;
-    let firings = evaluate(&alerts, &mut states, &observed, now_ms());
-    serde_json::to_string(&Evaluation { states: &states, firings }).map_err(|_| invalid())
+    let mut states: BTreeMap<String, AlertState> = serde_json::from_str(states).unwrap_or_default();
+    let snapshot: Snapshot = read(snapshot, "alert")?;
+    let firings = evaluate(&alerts, &mut states, &Observed::of(&snapshot), now_ms());
+    written(&Evaluation { states: &states, firings })
 }
 
 /// When the next automatic sync runs after one that ended now (ms since the epoch), or `null`
@@ -163,7 +189,6 @@ pub fn plan_sync(interval_minutes: u32, failures: u32, stored_at_ms: Option<f64>
     let now = now_ms();
     // Epoch milliseconds arrive as JS numbers, exact far below 2^53; never money.
     let stored = stored_at_ms.filter(|at_ms| at_ms.is_finite() && *at_ms >= 0.0).map(|at_ms| at_ms as u64);
-    // Without a stored plan, `restore` plans afresh, as `next_sync_at` does.
     schedule::restore(now, stored, interval_minutes, failures, &mut OsEntropy)
         .map(|next| next.map(|at_ms| at_ms as f64))
         .map_err(|e| failure(&e))
@@ -186,22 +211,20 @@ pub fn check_threshold(text: &str, decimal_mark: &str) -> Result<String, JsValue
     typed_decimal(text, decimal_mark, "threshold")
 }
 
+fn mark(decimal_mark: &str) -> char {
+    if decimal_mark == "," { ',' } else { '.' }
+}
+
 fn typed_decimal(text: &str, decimal_mark: &str, field: &'static str) -> Result<String, JsValue> {
-    let mark = match decimal_mark {
-        "," => ',',
-        _ => '.',
-    };
-    parse_typed_decimal(text, mark)
+    parse_typed_decimal(text, mark(decimal_mark))
         .filter(|value| !value.is_zero())
         .map(to_plain_string)
         .ok_or_else(|| failure(&Error::InvalidInput { field }))
 }
 
 /// Stored history chunks as a page or the background sends them: `{ "<key>": "<chunk text>" }`.
-fn chunks(json: &str) -> Result<LiteMap<String, String>, JsValue> {
-    Value::parse(json)
-        .and_then(|chunks| chunks.map(StoredValue::text))
-        .ok_or_else(|| failure(&Error::InvalidInput { field: "history" }))
+fn chunks(json: &str) -> Result<Chunks, JsValue> {
+    read(json, "history")
 }
 
 /// The history of one portfolio by id, or of all of them together for `""`.
@@ -216,22 +239,19 @@ pub fn history_owns(portfolio: &str, key: &str) -> Result<bool, JsValue> {
     Ok(series(portfolio)?.owns(key))
 }
 
-/// Adds the point a stored snapshot stands for to its day's history chunk; returns
-/// `{ key, chunk }` (the chunk text to store under `key`).
-#[wasm_bindgen(js_name = historyAppend)]
-pub fn history_append(portfolio: &str, day_chunks: &str, snapshot: &str) -> Result<JsValue, JsValue> {
-    let point = Point::from_snapshot(snapshot).map_err(|e| failure(&e))?;
-    let key = series(portfolio)?.day_key(point.t);
-    let stored = chunks(day_chunks)?;
-    let text = history::append(stored.get(&key).map(String::as_str), point).map_err(|e| failure(&e))?;
-    Ok(object(&[("key", JsValue::from_str(&key)), ("chunk", JsValue::from(text))]))
-}
-
-/// The tiers applied to the stored chunks now; returns JSON text `{ write: { key: chunk }, remove: [key] }`.
-#[wasm_bindgen(js_name = historyCompact)]
-pub fn history_compact(portfolio: &str, stored: &str) -> Result<String, JsValue> {
-    let compaction = history::compact(&series(portfolio)?, &chunks(stored)?, now_ms());
-    serde_json::to_string(&compaction).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
+/// Records a sync: the snapshot of every portfolio together and of each one
+/// (`{ "<id>": snapshot }`) as points of their series in the stored `chunks`, the tiers applied
+/// when `compact` is true. Returns JSON text `{ write: { key: chunk }, remove: [key], views:
+/// { "<id>" | "": view } }`.
+#[wasm_bindgen(js_name = historyRecord)]
+pub fn history_record(chunks_json: &str, snapshot: &str, portfolio_snapshots: &str, compact: bool) -> Result<String, JsValue> {
+    let stored = chunks(chunks_json)?;
+    let snapshot: Snapshot = read(snapshot, "history")?;
+    let portfolios: BTreeMap<String, Snapshot> = read(portfolio_snapshots, "history")?;
+    let mut series: Vec<(&str, &Snapshot)> = vec![("", &snapshot)];
+    series.extend(portfolios.iter().map(|(id, each)| (id.as_str(), each)));
+    let recorded = history::record(&stored, &series, now_ms(), compact).map_err(|e| failure(&e))?;
+    written(&recorded)
 }
 
 /// Every range of the history in `currency`, as JSON text (see `history::View`). `snapshot` (JSON
@@ -239,12 +259,8 @@ pub fn history_compact(portfolio: &str, stored: &str) -> Result<String, JsValue>
 #[wasm_bindgen(js_name = historyView)]
 pub fn history_view(portfolio: &str, stored: &str, currency: &str, snapshot: &str) -> Result<String, JsValue> {
     let points = history::load(&series(portfolio)?, &chunks(stored)?);
-    let day_before = Value::parse(snapshot).and_then(|snapshot| {
-        let [total, change] = snapshot.pick(["total", "change24h"])?;
-        Some(DayBefore { total: total?.plain_decimal()?, change_percent: change?.plain_decimal()? })
-    });
-    let view = history::view(&points, currency, now_ms(), day_before);
-    serde_json::to_string(&view).map_err(|_| failure(&Error::InvalidInput { field: "history" }))
+    let day_before = serde_json::from_str::<Snapshot>(snapshot).ok().as_ref().and_then(DayBefore::of);
+    written(&history::view(&points, currency, now_ms(), day_before))
 }
 
 /// One asset's history since `from_ms` in `currency`: JSON text `[[t, amount, value | null], …]`.
@@ -253,134 +269,30 @@ pub fn history_asset(portfolio: &str, stored: &str, asset: &str, currency: &str,
     let points = history::load(&series(portfolio)?, &chunks(stored)?);
     // Epoch milliseconds stay far below 2^53, where a JS number is exact.
     let from = if from_ms.is_finite() && from_ms > 0.0 { from_ms as u64 } else { 0 };
-    serde_json::to_string(&history::asset_series(&points, asset, currency, from))
-        .map_err(|_| failure(&Error::InvalidInput { field: "history" }))
+    written(&history::asset_series(&points, asset, currency, from))
 }
 
 /// The CSV export (holdings now, then the history in `currency`).
 #[wasm_bindgen(js_name = historyCsv)]
 pub fn history_csv(portfolio: &str, snapshot: &str, stored: &str, currency: &str) -> Result<String, JsValue> {
-    history::csv(snapshot, &history::load(&series(portfolio)?, &chunks(stored)?), currency).map_err(|e| failure(&e))
+    let snapshot: Snapshot = read(snapshot, "refresh")?;
+    Ok(history::csv(&snapshot, &history::load(&series(portfolio)?, &chunks(stored)?), currency))
+}
+
+/// Decides what a finished refresh changes in storage: `outcome` is what [`Engine::refresh`]
+/// resolved to and `stored` what storage holds now (`{ hasVault, accounts, portfolios, nonces,
+/// snapshot }`). Returns JSON text `{ update, reply, observed, record }` (see `settle`).
+#[wasm_bindgen(js_name = settleRefresh)]
+pub fn settle_refresh(outcome: &str, stored: &str) -> Result<String, JsValue> {
+    let outcome: RefreshResult = read(outcome, "refresh")?;
+    let stored: Stored = read(stored, "refresh")?;
+    written(&settle(outcome, stored, now_ms()))
 }
 
 /// The background's engine: rate-limit memory, prices and all exchange traffic.
 #[wasm_bindgen]
 pub struct Engine {
     core: Rc<CoreEngine<FetchTransport>>,
-}
-
-struct AccountInput {
-    id: String,
-    label: String,
-    exchange: String,
-    portfolio: String,
-}
-
-struct ManualInput {
-    portfolio: String,
-    asset: String,
-    amount: String,
-}
-
-/// A refresh's options as the background sends them (see [`Engine::refresh`]).
-struct RefreshOptions<'a> {
-    /// The vault and its key; both absent while locked (prices only).
-    vault: Option<String>,
-    vault_key: Option<Zeroizing<String>>,
-    accounts: Vec<AccountInput>,
-    quote: String,
-    /// The stored snapshot, for each account's last good balances.
-    previous: Option<Value<'a>>,
-    /// Last nonce per account id, sent as decimal strings (they exceed 2^53); unreadable ones
-    /// are left out.
-    nonces: LiteMap<String, u64>,
-    /// Retry times per exchange, ms since the epoch; unknown exchanges are left out.
-    lockouts: ExchangeMap<u64>,
-    /// Exchanges whose public prices may bridge to the quote currency.
-    bridges: Vec<ExchangeId>,
-    /// Portfolio ids, each valued apart too.
-    portfolios: Vec<String>,
-    /// Holdings typed in by the user.
-    manual: Vec<ManualInput>,
-    /// The name of the manual entry in the user's language.
-    manual_label: String,
-    /// "Hide small balances" threshold, a decimal in the display currency.
-    hide_below: Option<String>,
-}
-
-impl<'a> RefreshOptions<'a> {
-    fn read(text: &'a str) -> Option<RefreshOptions<'a>> {
-        let names = [
-            "vault", "vaultKey", "accounts", "quote", "previous", "nonces", "lockouts", "bridges", "portfolios", "manual",
-            "manualLabel", "hideBelow",
-        ];
-        let [vault, vault_key, accounts, quote, previous, nonces, lockouts, bridges, portfolios, manual, manual_label, hide_below] =
-            Value::parse(text)?.pick(names)?;
-        let account = |row: Value<'_>| {
-            let [id, label, exchange, portfolio] = row.pick(["id", "label", "exchange", "portfolio"])?;
-            Some(AccountInput {
-                id: id?.text()?,
-                label: label?.text()?,
-                exchange: exchange?.text()?,
-                portfolio: or_default(portfolio, StoredValue::text)?,
-            })
-        };
-        let entry = |row: Value<'_>| {
-            let [portfolio, asset, amount] = row.pick(["portfolio", "asset", "amount"])?;
-            Some(ManualInput { portfolio: portfolio?.text()?, asset: asset?.text()?, amount: amount?.text()? })
-        };
-        let mut nonce_of = Vec::new();
-        if let Some(nonces) = nonces {
-            for (id, nonce) in nonces.fields()? {
-                if let Ok(nonce) = nonce.text()?.parse::<u64>() {
-                    nonce_of.push((id.into_owned(), nonce));
-                }
-            }
-        }
-        let mut retry_at = ExchangeMap::new();
-        if let Some(lockouts) = lockouts {
-            for (id, at) in lockouts.fields()? {
-                let at = at.unsigned()?;
-                if let Some(exchange) = ExchangeId::parse(&id) {
-                    retry_at.insert(exchange, at);
-                }
-            }
-        }
-        let bridges: Vec<String> = or_default(bridges, |ids| ids.list(StoredValue::text))?;
-        Some(RefreshOptions {
-            vault: optional(vault, StoredValue::text)?,
-            vault_key: optional(vault_key, StoredValue::text)?.map(Zeroizing::new),
-            accounts: accounts?.list(account)?,
-            quote: quote?.text()?,
-            previous: optional(previous, Some)?,
-            nonces: map_from_pairs(nonce_of),
-            lockouts: retry_at,
-            bridges: bridges.iter().filter_map(|id| ExchangeId::parse(id)).collect(),
-            portfolios: or_default(portfolios, |ids| ids.list(StoredValue::text))?,
-            manual: or_default(manual, |rows| rows.list(entry))?,
-            manual_label: or_default(manual_label, StoredValue::text)?,
-            hide_below: optional(hide_below, StoredValue::text)?,
-        })
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RefreshResult<'a> {
-    snapshot: Option<&'a Snapshot>,
-    portfolios: &'a LiteMap<String, Snapshot>,
-    error: Option<ErrorView>,
-    nonces: LiteMap<&'a str, String>,
-    lockouts: &'a ExchangeMap<u64>,
-    price_errors: &'a [ErrorView],
-}
-
-fn scope_object(scope: &KeyScope) -> JsValue {
-    object(&[
-        ("trade", JsValue::from_bool(scope.trade)),
-        ("withdraw", JsValue::from_bool(scope.withdraw)),
-        ("transfer", JsValue::from_bool(scope.transfer)),
-    ])
 }
 
 #[wasm_bindgen]
@@ -427,8 +339,9 @@ impl Engine {
     }
 
     /// Fetches the holdings of unsaved credentials and what the key may do; resolves to
-    /// `{ currencies, scope: { trade, withdraw, transfer } | null, lastNonce: string | null }`.
-    /// `last_nonce` is the account's persisted nonce when a key is replaced.
+    /// `{ currencies, scope: { trade, withdraw, transfer, readOnly } | null, readOnly: bool | null,
+    /// lastNonce: string | null }` (`readOnly` null where the exchange cannot say). `last_nonce`
+    /// is the account's persisted nonce when a key is replaced.
     #[wasm_bindgen(js_name = testConnection)]
     pub fn test_connection(&self, exchange: &str, api_key: &str, api_secret: String, last_nonce: Option<String>) -> js_sys::Promise {
         let core = Rc::clone(&self.core);
@@ -444,9 +357,14 @@ impl Engine {
                 .test_connection(exchange, &credentials, last_nonce, now_ms(), &mut OsEntropy)
                 .await
                 .map_err(|e| failure(&e))?;
+            let scope = match check.scope {
+                Some(scope) => serde_json::to_string(&scope).ok().and_then(|text| js_sys::JSON::parse(&text).ok()).unwrap_or(JsValue::NULL),
+                None => JsValue::NULL,
+            };
             Ok(object(&[
                 ("currencies", JsValue::from(u32::try_from(check.currencies).unwrap_or(u32::MAX))),
-                ("scope", check.scope.as_ref().map_or(JsValue::NULL, scope_object)),
+                ("scope", scope),
+                ("readOnly", check.scope.map_or(JsValue::NULL, |scope| JsValue::from_bool(scope.is_read_only()))),
                 ("lastNonce", check.last_nonce.map_or(JsValue::NULL, |nonce| JsValue::from_str(&nonce.to_string()))),
             ]))
         })
@@ -486,59 +404,43 @@ impl Engine {
             .map_err(|e| failure(&e))
     }
 
-    /// Fetches every account and the prices. Takes the options as JSON text
-    /// (`{ vault, vaultKey, accounts: [{ id, label, exchange }], quote, previous, nonces,
-    /// lockouts, bridges }`) and resolves to JSON text
-    /// `{ snapshot | null, error | null, nonces, lockouts, priceErrors }`.
-    pub fn refresh(&self, options: String) -> js_sys::Promise {
+    /// Fetches every imported account and the prices. `stored` is what storage holds, as JSON
+    /// text (`{ accounts, portfolios, manual, settings, snapshot, nonces, lockouts }`);
+    /// `bridges` the exchanges whose public prices may be read (`["bitso"]`, those whose host
+    /// permission is granted); `manual_label` names typed-in holdings; `vault` and `vault_key`
+    /// are both absent while locked (prices only). Resolves to JSON text
+    /// `{ snapshot | null, portfolios, error | null, nonces, lockouts, priceErrors }`.
+    pub fn refresh(&self, stored: String, bridges: &str, manual_label: String, vault: Option<String>, vault_key: Option<String>) -> js_sys::Promise {
         let core = Rc::clone(&self.core);
-        let options = Zeroizing::new(options);
+        let vault_key = vault_key.map(Zeroizing::new);
+        let bridges: Result<Vec<ExchangeId>, JsValue> = read(bridges, "refresh");
         future_to_promise(async move {
             let invalid = || failure(&Error::InvalidInput { field: "refresh" });
-            let options = RefreshOptions::read(&options).ok_or_else(invalid)?;
-            let keys = match (&options.vault, &options.vault_key) {
+            let stored: StoredInputs = read(&stored, "refresh")?;
+            let bridges = bridges?;
+            let keys = match (&vault, &vault_key) {
                 (Some(vault), Some(vault_key)) => Some(open(vault, vault_key).map_err(|e| failure(&e))?),
                 (None, None) => None,
                 _ => return Err(invalid()),
             };
-            let accounts = options
-                .accounts
-                .into_iter()
-                .map(|account| {
-                    Ok(AccountRef { exchange: exchange_id(&account.exchange)?, id: account.id, label: account.label, portfolio: account.portfolio })
-                })
-                .collect::<Result<Vec<_>, Error>>()
-                .map_err(|e| failure(&e))?;
-            let entries = options.manual.iter().map(|entry| (entry.portfolio.as_str(), entry.asset.as_str(), entry.amount.as_str()));
-            let manual = ManualHoldings::group(entries, &options.manual_label).map_err(|e| failure(&e))?;
-            let hide_below = options.hide_below.as_deref().and_then(parse_decimal);
-            // A snapshot stored by an older version may not read; it is then simply not reused.
-            let previous = options.previous.and_then(PreviousSnapshot::read);
+            let accounts = stored.accounts_to_fetch();
+            let manual = stored.manual_holdings(&manual_label).map_err(|e| failure(&e))?;
+            let (nonces, portfolios) = (stored.nonces(), stored.portfolio_ids());
             let request = RefreshRequest {
                 keys: keys.as_ref().map(|(vault, key)| (vault, key)),
                 accounts: &accounts,
-                quote: &options.quote,
-                previous: previous.as_ref(),
-                nonces: &options.nonces,
-                lockouts: &options.lockouts,
-                bridges: &options.bridges,
+                quote: &stored.settings.quote,
+                previous: stored.snapshot.as_ref(),
+                nonces: &nonces,
+                lockouts: &stored.lockouts,
+                bridges: &bridges,
                 manual: &manual,
-                portfolios: &options.portfolios,
-                hide_below,
+                portfolios: &portfolios,
+                hide_below: stored.hide_below(),
             };
             let now = now_ms();
             let outcome = core.refresh(request, now, &mut OsEntropy).await.map_err(|e| failure(&e))?;
-            // Through the shared sort: `extend` would compile litemap's own sort for this alone.
-            let nonces = map_from_pairs(outcome.nonces.iter().map(|(id, nonce)| (id.as_str(), nonce.to_string())).collect());
-            let result = RefreshResult {
-                snapshot: outcome.snapshot.as_ref(),
-                portfolios: &outcome.portfolios,
-                error: outcome.failure.as_ref().map(|error| ErrorView::new(error, now)),
-                nonces,
-                lockouts: &outcome.lockouts,
-                price_errors: &outcome.price_errors,
-            };
-            serde_json::to_string(&result).map(JsValue::from).map_err(|_| invalid())
+            written(&outcome.result(now)).map(JsValue::from)
         })
     }
 }

@@ -8,7 +8,9 @@
 //! the code, the exchange, and at most an exchange's own error code (sanitised), an HTTP status,
 //! a retry time, a field name or a length.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::exchange_id::ExchangeId;
 
@@ -170,41 +172,168 @@ pub enum Error {
     Randomness,
 }
 
+/// Declares [`ErrorCode`]: each variant with the code it crosses to JS as, written once.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal,)*) => {
+        /// Every error code a page may show: those of the core's [`Error`]s and those the
+        /// background raises itself. `error_<code>` names its sentence in the locale files; a code
+        /// never changes once shipped.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code as the pages and the locale files name it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// [`Error::InvalidCredentials`].
+    InvalidCredentials = "invalid_credentials",
+    /// [`Error::NonceRejected`].
+    NonceRejected = "nonce_rejected",
+    /// [`Error::ClockSkew`].
+    ClockSkew = "clock_skew",
+    /// [`Error::MissingPermission`].
+    MissingPermission = "missing_permission",
+    /// [`Error::KeyPermissionOrIp`].
+    KeyPermissionOrIp = "key_permission_or_ip",
+    /// [`Error::KeyInactive`].
+    KeyInactive = "key_inactive",
+    /// [`Error::IpNotAllowed`].
+    IpNotAllowed = "ip_not_allowed",
+    /// [`Error::AccountRestricted`].
+    AccountRestricted = "account_restricted",
+    /// [`Error::LocationRestricted`].
+    LocationRestricted = "location_restricted",
+    /// [`Error::RateLimited`].
+    RateLimited = "rate_limited",
+    /// [`Error::ExchangeUnavailable`].
+    ExchangeUnavailable = "exchange_unavailable",
+    /// [`Error::ExchangeRejected`].
+    ExchangeRejected = "exchange_rejected",
+    /// [`Error::MalformedResponse`].
+    MalformedResponse = "malformed_response",
+    /// [`Error::ResponseTooLarge`].
+    ResponseTooLarge = "response_too_large",
+    /// [`Error::AmountOverflow`].
+    AmountOverflow = "amount_overflow",
+    /// [`Error::Timeout`].
+    Timeout = "timeout",
+    /// [`Error::Offline`].
+    Offline = "offline",
+    /// [`Error::WrongPassphrase`].
+    WrongPassphrase = "wrong_passphrase",
+    /// [`Error::WeakKdfParameters`].
+    WeakKdfParameters = "weak_kdf_parameters",
+    /// [`Error::UnsupportedVault`].
+    UnsupportedVault = "unsupported_vault",
+    /// [`Error::PassphraseTooShort`].
+    PassphraseTooShort = "passphrase_too_short",
+    /// [`Error::InvalidInput`].
+    InvalidInput = "invalid_input",
+    /// [`Error::PrivateKeyMalformed`].
+    PrivateKeyMalformed = "private_key_malformed",
+    /// [`Error::PrivateKeyPublic`].
+    PrivateKeyPublic = "private_key_public",
+    /// [`Error::PrivateKeyUnsupported`].
+    PrivateKeyUnsupported = "private_key_unsupported",
+    /// [`Error::AccountNotFound`].
+    AccountNotFound = "account_not_found",
+    /// [`Error::Randomness`].
+    RandomnessUnavailable = "randomness_unavailable",
+    /// Cartera is locked: the passphrase is needed.
+    Locked = "locked",
+    /// No vault exists yet.
+    NoVault = "no_vault",
+    /// The vault changed in another tab since the page read it; nothing was written.
+    VaultChanged = "vault_changed",
+    /// The browser's storage is full; nothing was written.
+    StorageFull = "storage_full",
+    /// A page sent a message the background does not know.
+    UnknownMessage = "unknown_message",
+    /// Something failed that has no better code (never with details).
+    Internal = "internal",
+    /// The core could not be loaded.
+    EngineUnavailable = "engine_unavailable",
+    /// The browser withholds access to an exchange's API host.
+    HostPermission = "host_permission",
+    /// The key can trade, withdraw or transfer; kept only once the user accepts that.
+    KeyNotReadOnly = "key_not_read_only",
+    /// The portfolio no longer exists.
+    PortfolioNotFound = "portfolio_not_found",
+    /// The last portfolio cannot be deleted.
+    LastPortfolio = "last_portfolio",
+    /// More entries than Cartera keeps (portfolios, holdings, alerts).
+    TooMany = "too_many",
+    /// Nothing to refresh: no account and no holding.
+    NoAccounts = "no_accounts",
+    /// A refresh took longer than the page waits.
+    RequestTimeout = "request_timeout",
+    /// A page could not reach the background.
+    NoBackground = "no_background",
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// A code this version does not know (written by a newer one) reads as [`ErrorCode::Internal`]:
+/// the message is then generic, and nothing else stored beside it is lost.
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let code = Cow::<str>::deserialize(deserializer)?;
+        Ok(ErrorCode::ALL.iter().copied().find(|known| known.as_str() == code).unwrap_or(ErrorCode::Internal))
+    }
+}
+
 /// Shorthand for the core's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A stable, machine-readable code; `error_<code>` names its sentence in the locale files.
     /// Never changes once shipped.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidCredentials { .. } => "invalid_credentials",
-            Error::NonceRejected { .. } => "nonce_rejected",
-            Error::ClockSkew { .. } => "clock_skew",
-            Error::MissingPermission { .. } => "missing_permission",
-            Error::KeyPermissionOrIp { .. } => "key_permission_or_ip",
-            Error::KeyInactive { .. } => "key_inactive",
-            Error::IpNotAllowed { .. } => "ip_not_allowed",
-            Error::AccountRestricted { .. } => "account_restricted",
-            Error::LocationRestricted { .. } => "location_restricted",
-            Error::RateLimited { .. } => "rate_limited",
-            Error::ExchangeUnavailable { .. } => "exchange_unavailable",
-            Error::ExchangeRejected { .. } => "exchange_rejected",
-            Error::MalformedResponse { .. } => "malformed_response",
-            Error::ResponseTooLarge { .. } => "response_too_large",
-            Error::AmountOverflow { .. } => "amount_overflow",
-            Error::Timeout { .. } => "timeout",
-            Error::Offline { .. } => "offline",
-            Error::WrongPassphrase => "wrong_passphrase",
-            Error::WeakKdfParameters => "weak_kdf_parameters",
-            Error::UnsupportedVault => "unsupported_vault",
-            Error::PassphraseTooShort { .. } => "passphrase_too_short",
-            Error::InvalidInput { .. } => "invalid_input",
-            Error::PrivateKeyMalformed => "private_key_malformed",
-            Error::PrivateKeyPublic => "private_key_public",
-            Error::PrivateKeyUnsupported => "private_key_unsupported",
-            Error::AccountNotFound => "account_not_found",
-            Error::Randomness => "randomness_unavailable",
+            Error::InvalidCredentials { .. } => ErrorCode::InvalidCredentials,
+            Error::NonceRejected { .. } => ErrorCode::NonceRejected,
+            Error::ClockSkew { .. } => ErrorCode::ClockSkew,
+            Error::MissingPermission { .. } => ErrorCode::MissingPermission,
+            Error::KeyPermissionOrIp { .. } => ErrorCode::KeyPermissionOrIp,
+            Error::KeyInactive { .. } => ErrorCode::KeyInactive,
+            Error::IpNotAllowed { .. } => ErrorCode::IpNotAllowed,
+            Error::AccountRestricted { .. } => ErrorCode::AccountRestricted,
+            Error::LocationRestricted { .. } => ErrorCode::LocationRestricted,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::ExchangeUnavailable { .. } => ErrorCode::ExchangeUnavailable,
+            Error::ExchangeRejected { .. } => ErrorCode::ExchangeRejected,
+            Error::MalformedResponse { .. } => ErrorCode::MalformedResponse,
+            Error::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
+            Error::AmountOverflow { .. } => ErrorCode::AmountOverflow,
+            Error::Timeout { .. } => ErrorCode::Timeout,
+            Error::Offline { .. } => ErrorCode::Offline,
+            Error::WrongPassphrase => ErrorCode::WrongPassphrase,
+            Error::WeakKdfParameters => ErrorCode::WeakKdfParameters,
+            Error::UnsupportedVault => ErrorCode::UnsupportedVault,
+            Error::PassphraseTooShort { .. } => ErrorCode::PassphraseTooShort,
+            Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Error::PrivateKeyMalformed => ErrorCode::PrivateKeyMalformed,
+            Error::PrivateKeyPublic => ErrorCode::PrivateKeyPublic,
+            Error::PrivateKeyUnsupported => ErrorCode::PrivateKeyUnsupported,
+            Error::AccountNotFound => ErrorCode::AccountNotFound,
+            Error::Randomness => ErrorCode::RandomnessUnavailable,
         }
     }
 
@@ -254,26 +383,26 @@ impl Error {
 ///
 /// `retryAt` is absolute (ms since the epoch), so a stored message can count down or name the
 /// time and stays true while it shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorView {
     /// [`Error::code`].
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// [`Error::exchange`].
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<ExchangeId>,
     /// An exchange's own error code or an HTTP status, for "error 0304" style messages.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// When a rate-limited exchange may be asked again, in ms since the epoch.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<u64>,
     /// The shortest passphrase accepted.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_chars: Option<usize>,
     /// The field that was empty or not valid (`field_<name>` in the locale files).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<Cow<'static, str>>,
 }
 
 impl ErrorView {
@@ -294,10 +423,15 @@ impl ErrorView {
                 _ => None,
             },
             field: match error {
-                Error::InvalidInput { field } => Some(field),
+                Error::InvalidInput { field } => Some(Cow::Borrowed(*field)),
                 _ => None,
             },
         }
+    }
+
+    /// A view with a code and nothing else.
+    pub fn of(code: ErrorCode) -> Self {
+        Self { code, exchange: None, detail: None, retry_at: None, min_chars: None, field: None }
     }
 }
 

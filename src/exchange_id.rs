@@ -4,10 +4,12 @@
 //! the adapters, and the adapters depend on the errors. The registry that turns an id into its
 //! adapter is `exchange::adapter`.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 /// An exchange, as named in storage, in messages and in the locale files (`exchange_<id>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExchangeId {
     /// Bitso, <https://bitso.com>.
@@ -49,9 +51,8 @@ impl ExchangeId {
     }
 }
 
-/// One value per exchange at most, in [`ExchangeId`] order: what a `BTreeMap<ExchangeId, T>`
-/// would hold, as an array. A tree map is compiled anew for every value type, kilobytes of wasm
-/// each, to hold five entries at most.
+/// One value per exchange at most, in [`ExchangeId`] order: one slot per exchange, so a value can
+/// never be filed under an exchange Cartera does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeMap<T>([Option<T>; ExchangeId::ALL.len()]);
 
@@ -109,6 +110,20 @@ impl<T: Serialize> Serialize for ExchangeMap<T> {
     }
 }
 
+/// Reads what [`Serialize`] writes. An id this version does not know (written by a newer one) is
+/// left out rather than failing the whole value.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ExchangeMap<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut map = ExchangeMap::new();
+        for (id, value) in BTreeMap::<String, T>::deserialize(deserializer)? {
+            if let Some(exchange) = ExchangeId::parse(&id) {
+                map.insert(exchange, value);
+            }
+        }
+        Ok(map)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +153,9 @@ mod tests {
         assert_eq!(map.get(ExchangeId::Binance), None);
         let json = serde_json::to_string(&map).unwrap_or_default();
         assert_eq!(json, r#"{"bitso":2,"kraken":23,"coinbase":5}"#);
+        assert_eq!(serde_json::from_str::<ExchangeMap<u32>>(&json).ok().as_ref(), Some(&map));
+        let newer: ExchangeMap<u32> = serde_json::from_str(r#"{"kraken":1,"exchange-of-tomorrow":2}"#).unwrap_or_default();
+        assert_eq!(newer.iter().collect::<Vec<_>>(), [(ExchangeId::Kraken, &1)]);
         map.retain(|exchange, &value| exchange != ExchangeId::Kraken && value > 2);
         assert_eq!(map.iter().collect::<Vec<_>>(), [(ExchangeId::Coinbase, &5)]);
         map.retain(|_, _| false);

@@ -33,16 +33,22 @@
 //! currency, or in dollars. Older points in another currency are left out of a range, and the view
 //! says so.
 
-use litemap::LiteMap;
+use std::collections::{BTreeMap, BTreeSet};
+
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::{
     error::{Error, Result},
-    money::{Exact as _, parse_decimal, plain_string, to_plain_string},
-    sorting::sort_stable_by,
-    stored::{StoredValue, Value, optional, or_default},
+    money::{Exact as _, Plain, parse_decimal, plain_string, to_plain_string},
+    portfolio::Snapshot,
 };
+
+/// Every history storage key starts with this.
+pub const KEY_PREFIX: &str = "hist:";
+
+/// Stored chunks by storage key.
+pub type Chunks = BTreeMap<String, String>;
 
 const HOUR_MS: u64 = 3_600_000;
 const DAY_MS: u64 = 24 * HOUR_MS;
@@ -133,45 +139,20 @@ pub struct Point {
     pub holdings: Vec<Held>,
 }
 
-/// A priced asset of a stored snapshot.
-struct AssetIn {
-    asset: String,
-    total: Decimal,
-    price: Decimal,
-}
-
-impl AssetIn {
-    /// `{ asset, total, price, … }`, as `portfolio::AssetRow` is stored.
-    fn read(row: Value<'_>) -> Option<AssetIn> {
-        let [asset, total, price] = row.pick(["asset", "total", "price"])?;
-        Some(AssetIn { asset: asset?.text()?, total: total?.plain_decimal()?, price: price?.plain_decimal()? })
-    }
-}
-
 impl Point {
-    /// The point a stored snapshot stands for.
-    pub fn from_snapshot(snapshot: &str) -> Result<Point> {
-        Value::parse(snapshot).and_then(Point::read_snapshot).ok_or(Error::InvalidInput { field: "refresh" })
-    }
-
-    fn read_snapshot(snapshot: Value<'_>) -> Option<Point> {
-        let [quote, total, updated_at, usd_rate, assets, unpriced] =
-            snapshot.pick(["quote", "total", "updatedAt", "usdRate", "assets", "unpriced"])?;
-        let priced = |row| AssetIn::read(row).map(|row| Held { asset: row.asset, amount: row.total, price: Some(round_price(row.price)) });
-        let unpriced_row = |row: Value<'_>| {
-            let [asset, total] = row.pick(["asset", "total"])?;
-            Some(Held { asset: asset?.text()?, amount: total?.plain_decimal()?, price: None })
-        };
-        let mut holdings = or_default(assets, |rows| rows.list(priced))?;
-        holdings.extend(or_default(unpriced, |rows| rows.list(unpriced_row))?);
-        sort_by_asset(&mut holdings);
-        Some(Point {
-            t: updated_at?.unsigned()?,
-            currency: quote?.text()?,
-            usd_rate: optional(usd_rate, StoredValue::plain_decimal)?.map(round_price),
-            total: total?.plain_decimal()?,
+    /// The point `snapshot` stands for.
+    pub fn of(snapshot: &Snapshot) -> Point {
+        let priced = snapshot.assets.iter().map(|row| Held { asset: row.asset.clone(), amount: row.total, price: Some(round_price(row.price)) });
+        let unpriced = snapshot.unpriced.iter().map(|row| Held { asset: row.asset.clone(), amount: row.total, price: None });
+        let mut holdings: Vec<Held> = priced.chain(unpriced).collect();
+        holdings.sort_by(|a, b| a.asset.cmp(&b.asset));
+        Point {
+            t: snapshot.updated_at,
+            currency: snapshot.quote.clone(),
+            usd_rate: snapshot.usd_rate.map(round_price),
+            total: snapshot.total,
             holdings,
-        })
+        }
     }
 
     fn held(&self, asset: &str) -> Option<&Held> {
@@ -189,53 +170,73 @@ fn round_price(price: Decimal) -> Decimal {
 /// A chunk as stored: `{"v":1,"assets":[…],"points":[[t, currency, usdRate|null, total,
 /// [price|null, …], [amount|null, …] | 0], …]}`. Arrays follow `assets`; a missing tail means
 /// "not held"; `0` in place of the amounts means "as at the chunk's previous point".
-#[derive(Serialize)]
-struct ChunkWire {
+#[derive(Serialize, Deserialize)]
+struct ChunkRecord {
     v: u8,
     assets: Vec<String>,
-    points: Vec<PointWire>,
+    points: Vec<PointRecord>,
 }
 
-#[derive(Serialize)]
-struct PointWire(u64, String, Option<String>, String, Vec<Option<String>>, AmountsWire);
+/// One stored point: a JSON array whose positions are named here.
+#[derive(Serialize, Deserialize)]
+struct PointRecord(
+    /// `t`
+    u64,
+    /// `currency`
+    String,
+    /// `usdRate`
+    #[serde(with = "plain_string::option")]
+    Option<Decimal>,
+    /// `total`
+    #[serde(with = "plain_string")]
+    Decimal,
+    /// `prices`, in the order of the chunk's assets
+    Vec<Option<Plain>>,
+    /// `amounts`
+    Amounts,
+);
 
-#[derive(Serialize)]
-#[serde(untagged)]
-enum AmountsWire {
-    Same(u8),
-    Listed(Vec<Option<String>>),
+/// A point's amounts: listed per asset, or `0` for the same as at the chunk's previous point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Amounts {
+    Same,
+    Listed(Vec<Option<Plain>>),
 }
 
-/// One stored point, as [`PointWire`] writes it. Prices stay text until an asset is held.
-struct PointRow {
-    t: u64,
-    currency: String,
-    usd_rate: Option<Decimal>,
-    total: Decimal,
-    prices: Vec<Option<String>>,
-    /// `None` for `0`: the amounts are as at the chunk's previous point.
-    amounts: Option<Vec<Option<Decimal>>>,
-}
-
-impl PointRow {
-    fn read(row: Value<'_>) -> Option<PointRow> {
-        let mut elements = row.items()?;
-        let mut next = || elements.next();
-        let (t, currency, usd_rate, total, prices, amounts) = (next()?, next()?, next()?, next()?, next()?, next()?);
-        if next().is_some() {
-            return None;
+impl Serialize for Amounts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Amounts::Same => serializer.serialize_u8(0),
+            Amounts::Listed(amounts) => amounts.serialize(serializer),
         }
-        Some(PointRow {
-            t: t.unsigned()?,
-            currency: currency.text()?,
-            usd_rate: usd_rate.nullable(StoredValue::plain_decimal)?,
-            total: total.plain_decimal()?,
-            prices: prices.list(|price| price.nullable(StoredValue::text))?,
-            amounts: match amounts.unsigned() {
-                Some(same) => u8::try_from(same).ok().map(|_| None)?,
-                None => Some(amounts.list(|amount| amount.nullable(StoredValue::plain_decimal))?),
-            },
-        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Amounts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct AmountsVisitor;
+
+        impl<'de> de::Visitor<'de> for AmountsVisitor {
+            type Value = Amounts;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("0 or a list of amounts")
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> std::result::Result<Amounts, E> {
+                if value == 0 { Ok(Amounts::Same) } else { Err(E::invalid_value(de::Unexpected::Unsigned(value), &self)) }
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Amounts, A::Error> {
+                let mut amounts = Vec::new();
+                while let Some(amount) = seq.next_element()? {
+                    amounts.push(amount);
+                }
+                Ok(Amounts::Listed(amounts))
+            }
+        }
+
+        deserializer.deserialize_any(AmountsVisitor)
     }
 }
 
@@ -245,83 +246,62 @@ fn corrupt() -> Error {
 
 /// Reads a chunk's points, oldest first.
 fn decode(text: &str) -> Result<Vec<Point>> {
-    let [version, assets, rows] = Value::parse(text).and_then(|chunk| chunk.pick(["v", "assets", "points"])).ok_or_else(corrupt)?;
-    if version.and_then(Value::unsigned) != Some(u64::from(CHUNK_VERSION)) {
+    let chunk: ChunkRecord = serde_json::from_str(text).map_err(|_| corrupt())?;
+    if chunk.v != CHUNK_VERSION {
         return Err(corrupt());
     }
-    let assets = assets.and_then(|assets| assets.list(StoredValue::text)).ok_or_else(corrupt)?;
-    let mut points = Vec::new();
-    let mut amounts: Vec<Option<Decimal>> = Vec::new();
-    for row in rows.and_then(Value::items).ok_or_else(corrupt)? {
-        let row = PointRow::read(row).ok_or_else(corrupt)?;
-        if let Some(listed) = row.amounts {
+    let mut points = Vec::with_capacity(chunk.points.len());
+    let mut amounts: Vec<Option<Plain>> = Vec::new();
+    for PointRecord(t, currency, usd_rate, total, prices, listed) in chunk.points {
+        if let Amounts::Listed(listed) = listed {
             amounts = listed;
         }
         let mut holdings = Vec::new();
-        for (i, asset) in assets.iter().enumerate() {
-            let Some(Some(amount)) = amounts.get(i) else { continue };
-            let price = row.prices.get(i).cloned().flatten().as_deref().map(decimal).transpose()?;
+        for (i, asset) in chunk.assets.iter().enumerate() {
+            let Some(Some(Plain(amount))) = amounts.get(i) else { continue };
+            let price = prices.get(i).copied().flatten().map(|Plain(price)| price);
             holdings.push(Held { asset: asset.clone(), amount: *amount, price });
         }
-        sort_by_asset(&mut holdings);
-        points.push(Point { t: row.t, currency: row.currency, usd_rate: row.usd_rate, total: row.total, holdings });
+        holdings.sort_by(|a, b| a.asset.cmp(&b.asset));
+        points.push(Point { t, currency, usd_rate, total, holdings });
     }
-    sort_by_time(&mut points);
+    points.sort_by_key(|point| point.t);
     Ok(points)
-}
-
-fn decimal(text: &str) -> Result<Decimal> {
-    parse_decimal(text).ok_or_else(corrupt)
-}
-
-/// Oldest first.
-fn sort_by_time(points: &mut Vec<Point>) {
-    sort_stable_by(points, |a, b| a.t.cmp(&b.t));
-}
-
-/// By asset code.
-fn sort_by_asset(holdings: &mut Vec<Held>) {
-    sort_stable_by(holdings, |a, b| a.asset.cmp(&b.asset));
 }
 
 /// Every asset the points hold, sorted, once each.
 fn asset_names<'a>(points: impl Iterator<Item = &'a Point>) -> Vec<String> {
-    let mut names: Vec<&str> = Vec::new();
-    for point in points {
-        names.extend(point.holdings.iter().map(|held| held.asset.as_str()));
-    }
-    sort_stable_by(&mut names, |a, b| a.cmp(b));
-    names.dedup();
+    let names: BTreeSet<&str> = points.flat_map(|point| point.holdings.iter().map(|held| held.asset.as_str())).collect();
     names.into_iter().map(str::to_owned).collect()
 }
 
 /// Writes points (oldest first) as one chunk.
 fn encode(points: &[Point]) -> String {
     let assets = asset_names(points.iter());
-    let mut previous: Option<Vec<Option<String>>> = None;
-    let wire: Vec<PointWire> = points
+    let mut previous: Option<Vec<Option<Plain>>> = None;
+    let records: Vec<PointRecord> = points
         .iter()
         .map(|point| {
-            let column = |value: &dyn Fn(&Held) -> Option<String>| -> Vec<Option<String>> {
-                let mut column: Vec<Option<String>> = assets.iter().map(|asset| point.held(asset).and_then(value)).collect();
+            let column = |value: &dyn Fn(&Held) -> Option<Decimal>| -> Vec<Option<Plain>> {
+                let mut column: Vec<Option<Plain>> = assets.iter().map(|asset| point.held(asset).and_then(value).map(Plain)).collect();
                 while column.last().is_some_and(Option::is_none) {
                     column.pop();
                 }
                 column
             };
-            let prices = column(&|held| held.price.map(to_plain_string));
-            let amounts = column(&|held| Some(to_plain_string(held.amount)));
+            let prices = column(&|held| held.price);
+            let amounts = column(&|held| Some(held.amount));
             let listed = if previous.as_ref() == Some(&amounts) {
-                AmountsWire::Same(0)
+                Amounts::Same
             } else {
                 previous = Some(amounts.clone());
-                AmountsWire::Listed(amounts)
+                Amounts::Listed(amounts)
             };
-            PointWire(point.t, point.currency.clone(), point.usd_rate.map(to_plain_string), to_plain_string(point.total), prices, listed)
+            PointRecord(point.t, point.currency.clone(), point.usd_rate, point.total, prices, listed)
         })
         .collect();
     // Serialising plain strings and numbers cannot fail.
-    serde_json::to_string(&ChunkWire { v: CHUNK_VERSION, assets, points: wire }).unwrap_or_default()
+    serde_json::to_string(&ChunkRecord { v: CHUNK_VERSION, assets, points: records }).unwrap_or_default()
 }
 
 /// The UTC date of `t` (Howard Hinnant's `civil_from_days`,
@@ -348,7 +328,7 @@ pub fn append(chunk: Option<&str>, point: Point) -> Result<String> {
     // A sync within the same millisecond as the last point replaces it.
     points.retain(|existing| existing.t != point.t);
     points.push(point);
-    sort_by_time(&mut points);
+    points.sort_by_key(|point| point.t);
     Ok(encode(&points))
 }
 
@@ -356,7 +336,7 @@ pub fn append(chunk: Option<&str>, point: Point) -> Result<String> {
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Compaction {
     /// Keys to write, with their new text.
-    pub write: LiteMap<String, String>,
+    pub write: Chunks,
     /// Keys to remove.
     pub remove: Vec<String>,
 }
@@ -365,9 +345,9 @@ pub struct Compaction {
 /// 48 hours keep the last point of each hour, and days older than 30 days fold their last point
 /// into their month's chunk. Only what changed is returned. A chunk that cannot be read is left
 /// as it is.
-pub fn compact(series: &Series, chunks: &LiteMap<String, String>, now_ms: u64) -> Compaction {
+pub fn compact(series: &Series, chunks: &Chunks, now_ms: u64) -> Compaction {
     let mut compaction = Compaction::default();
-    let mut months: LiteMap<String, Vec<Point>> = LiteMap::new_vec();
+    let mut months: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for (key, text) in chunks.iter().filter(|(key, _)| series.is_day(key)) {
         let Ok(points) = decode(text) else { continue };
         let newest = points.last().map_or(0, |point| point.t);
@@ -388,7 +368,7 @@ pub fn compact(series: &Series, chunks: &LiteMap<String, String>, now_ms: u64) -
         if let Some(Ok(existing)) = chunks.get(&key).map(|text| decode(text)) {
             folded.extend(existing);
         }
-        sort_by_time(&mut folded);
+        folded.sort_by_key(|point| point.t);
         let kept = keep_last_per_bucket(&folded, |_| true, DAY_MS);
         compaction.write.insert(key, encode(&kept));
     }
@@ -413,16 +393,61 @@ fn keep_last_per_bucket(points: &[Point], thin: impl Fn(&Point) -> bool, bucket_
 }
 
 /// Every point of the series in the stored chunks, oldest first (unreadable chunks are skipped).
-pub fn load(series: &Series, chunks: &LiteMap<String, String>) -> Vec<Point> {
+pub fn load(series: &Series, chunks: &Chunks) -> Vec<Point> {
     let mut points: Vec<Point> = chunks
         .iter()
         .filter(|(key, _)| series.owns(key))
         .filter_map(|(_, text)| decode(text).ok())
         .flatten()
         .collect();
-    sort_by_time(&mut points);
+    points.sort_by_key(|point| point.t);
     points.dedup_by_key(|point| point.t);
     points
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording a sync
+
+/// How often the tiers are applied: a day chunk only changes tier hourly.
+pub const COMPACT_EVERY_MS: u64 = HOUR_MS;
+
+/// What one sync changes in the stored history, and the views the popup paints from.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    /// Keys to write, with their new text.
+    pub write: Chunks,
+    /// Keys to remove.
+    pub remove: Vec<String>,
+    /// The view of each series recorded, by portfolio id (`""` for all portfolios together).
+    pub views: BTreeMap<String, View>,
+}
+
+/// Adds each snapshot as a point of its series to the stored `chunks`, applies the tiers when
+/// `compact` says so, and returns what to store with the view of every series recorded.
+pub fn record(chunks: &Chunks, snapshots: &[(&str, &Snapshot)], now_ms: u64, compact: bool) -> Result<Recorded> {
+    let mut current = chunks.clone();
+    let mut recorded = Recorded::default();
+    for &(portfolio, snapshot) in snapshots {
+        let series = if portfolio.is_empty() { Series::all() } else { Series::portfolio(portfolio)? };
+        let point = Point::of(snapshot);
+        let key = series.day_key(point.t);
+        let text = append(current.get(&key).map(String::as_str), point)?;
+        current.insert(key.clone(), text.clone());
+        recorded.write.insert(key, text);
+        if compact {
+            let compaction = self::compact(&series, &current, now_ms);
+            for removed in compaction.remove {
+                current.remove(&removed);
+                recorded.write.remove(&removed);
+                recorded.remove.push(removed);
+            }
+            current.extend(compaction.write.clone());
+            recorded.write.extend(compaction.write);
+        }
+        let view = view(&load(&series, &current), &snapshot.quote, now_ms, DayBefore::of(snapshot));
+        recorded.views.insert(portfolio.to_owned(), view);
+    }
+    Ok(recorded)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,7 +497,7 @@ pub struct View {
     /// The currency of every value.
     pub currency: String,
     /// One entry per range id of [`RANGES`].
-    pub ranges: LiteMap<&'static str, RangeView>,
+    pub ranges: BTreeMap<&'static str, RangeView>,
     /// When points exist that cannot be shown in this currency (stored in another one), the
     /// newest of them: the view says history before it is missing.
     pub unconverted_before: Option<u64>,
@@ -488,6 +513,13 @@ pub struct DayBefore {
     pub total: Decimal,
     /// The total's percent change over 24 hours.
     pub change_percent: Decimal,
+}
+
+impl DayBefore {
+    /// What `snapshot` says of the last 24 hours, when its exchanges report it.
+    pub fn of(snapshot: &Snapshot) -> Option<DayBefore> {
+        snapshot.change24h.map(|change_percent| DayBefore { total: snapshot.total, change_percent })
+    }
 }
 
 /// `value` of `point`, expressed in `currency` where its stored rate allows it.
@@ -533,7 +565,7 @@ pub fn view(points: &[Point], currency: &str, now_ms: u64, day_before: Option<Da
     let shown: Vec<(&Point, Decimal)> =
         points.iter().filter_map(|point| Some((point, convert(point, point.total, currency)?))).collect();
     let unconverted_before = points.iter().filter(|point| convert(point, point.total, currency).is_none()).map(|p| p.t).max();
-    let mut ranges = LiteMap::new_vec();
+    let mut ranges = BTreeMap::new();
     for (id, length) in RANGES {
         let from = length.map_or(0, |length| now_ms.saturating_sub(length));
         let inside: Vec<(&Point, Decimal)> = shown.iter().copied().filter(|(point, _)| point.t >= from).collect();
@@ -667,60 +699,22 @@ pub fn asset_series(points: &[Point], asset: &str, currency: &str, from_ms: u64)
         .collect()
 }
 
-/// The snapshot's accounts, for the holdings part of the export.
-struct ExportSnapshot {
-    quote: String,
-    assets: Vec<AssetIn>,
-    accounts: Vec<ExportAccount>,
-}
-
-struct ExportAccount {
-    label: String,
-    /// `None` for typed-in holdings.
-    exchange: Option<String>,
-    /// Each currency held, with its amount.
-    balances: Vec<(String, Decimal)>,
-}
-
-impl ExportSnapshot {
-    fn read(snapshot: Value<'_>) -> Option<ExportSnapshot> {
-        let [quote, assets, accounts] = snapshot.pick(["quote", "assets", "accounts"])?;
-        let balance = |row: Value<'_>| {
-            let [currency, total] = row.pick(["currency", "total"])?;
-            Some((currency?.text()?, total?.plain_decimal()?))
-        };
-        let account = |row: Value<'_>| {
-            let [label, exchange, balances] = row.pick(["label", "exchange", "balances"])?;
-            Some(ExportAccount {
-                label: label?.text()?,
-                exchange: optional(exchange, StoredValue::text)?,
-                balances: or_default(balances, |rows| rows.list(balance))?,
-            })
-        };
-        Some(ExportSnapshot {
-            quote: quote?.text()?,
-            assets: or_default(assets, |rows| rows.list(AssetIn::read))?,
-            accounts: or_default(accounts, |rows| rows.list(account))?,
-        })
-    }
-}
-
 /// The CSV export: the holdings now (one row per asset and account: amount, price and value in
 /// the snapshot's currency), a blank line, then the history in `currency` (one row per point:
 /// time in ISO 8601, total, and each asset's amount and value). UTF-8, `.` decimals, a header row
 /// per table, fields quoted where they need it. No key or secret is anywhere in it.
-pub fn csv(snapshot: &str, points: &[Point], currency: &str) -> Result<String> {
-    let snapshot = Value::parse(snapshot).and_then(ExportSnapshot::read).ok_or(Error::InvalidInput { field: "refresh" })?;
+pub fn csv(snapshot: &Snapshot, points: &[Point], currency: &str) -> String {
     let quote = snapshot.quote.to_ascii_uppercase();
     let mut out = format!("asset,account,exchange,amount,price_{quote},value_{quote}\r\n");
     for account in &snapshot.accounts {
-        for (currency, amount) in &account.balances {
+        for balance in &account.balances {
+            let (currency, amount) = (&balance.currency, &balance.total);
             let price = snapshot.assets.iter().find(|row| &row.asset == currency).map(|row| row.price);
             let value = price.and_then(|price| amount.times(price));
             let cells = [
                 currency.clone(),
                 account.label.clone(),
-                account.exchange.clone().unwrap_or_else(|| "manual".to_owned()),
+                account.exchange.map_or("manual", |exchange| exchange.as_str()).to_owned(),
                 to_plain_string(*amount),
                 price.map(to_plain_string).unwrap_or_default(),
                 value.map(to_plain_string).unwrap_or_default(),
@@ -748,7 +742,7 @@ pub fn csv(snapshot: &str, points: &[Point], currency: &str) -> Result<String> {
         }
         push_row(&mut out, &cells);
     }
-    Ok(out)
+    out
 }
 
 /// One CSV row (RFC 4180): a field with a comma, a quote or a line break is quoted. A field that

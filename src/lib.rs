@@ -8,7 +8,6 @@
 pub mod alerts;
 #[cfg(feature = "bench")]
 pub mod bench_support;
-pub mod concurrent;
 pub mod entropy;
 pub mod error;
 pub mod exchange;
@@ -17,14 +16,16 @@ pub mod history;
 pub mod http;
 pub mod money;
 pub mod nonce;
+pub mod pages;
 pub mod passphrase;
 pub mod portfolio;
+pub mod profile;
 pub mod refresh;
 pub mod schedule;
 pub mod secret;
 pub mod signing;
-pub mod sorting;
-mod stored;
+pub mod settle;
+pub mod stored;
 pub mod valuation;
 pub mod vault;
 

@@ -122,21 +122,28 @@ pub fn to_plain_string(value: Decimal) -> String {
     value.normalize().to_string()
 }
 
-/// Serde serialisers for decimals as plain strings without trailing zeros, the form stored and
-/// sent to JS (the `stored` module reads them back).
+/// Decimals stored and sent to JS as plain strings without trailing zeros (`"1.5"`), for
+/// `#[serde(with = "plain_string")]`. Reading is as strict as [`parse_decimal`]: no exponents,
+/// no numbers, no spaces.
 pub mod plain_string {
     use rust_decimal::Decimal;
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
     /// Writes `value` as `"1.5"`.
     pub fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&super::to_plain_string(*value))
     }
 
+    /// Reads `"1.5"`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_decimal(&text).ok_or_else(|| D::Error::custom("not a plain decimal"))
+    }
+
     /// The same for an optional decimal (`null` when absent).
     pub mod option {
         use rust_decimal::Decimal;
-        use serde::Serializer;
+        use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
         /// Writes `Some(value)` as a string and `None` as `null`.
         pub fn serialize<S: Serializer>(value: &Option<Decimal>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -145,8 +152,22 @@ pub mod plain_string {
                 None => serializer.serialize_none(),
             }
         }
+
+        /// Reads a plain decimal string or `null`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
+            match Option::<String>::deserialize(deserializer)? {
+                Some(text) => super::super::parse_decimal(&text).map(Some).ok_or_else(|| D::Error::custom("not a plain decimal")),
+                None => Ok(None),
+            }
+        }
     }
 }
+
+/// A decimal written as a plain string, where `#[serde(with)]` cannot reach: inside a list or an
+/// option of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Plain(#[serde(with = "plain_string")] pub Decimal);
 
 #[cfg(test)]
 mod tests {

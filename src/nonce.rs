@@ -20,6 +20,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
+
 /// Smallest 6-digit salt; salts never start with a zero, so every salted nonce has 19 digits.
 const SALT_MIN: u64 = 100_000;
 /// How many salts there are per millisecond.
@@ -52,6 +54,25 @@ impl Nonce {
 impl fmt::Display for Nonce {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+/// The last nonce sent with a key, as stored: a decimal string, since nineteen digits do not fit
+/// a JS number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StoredNonce(pub u64);
+
+impl Serialize for StoredNonce {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredNonce {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| text.parse().ok()).flatten().map(StoredNonce).ok_or_else(|| D::Error::custom("not a stored nonce"))
     }
 }
 

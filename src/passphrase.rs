@@ -21,10 +21,11 @@
 //! to JS as a code (`weak_common`, `fair`, `strong`…); the sentence is `passphraseHint_<code>` in
 //! the locale files.
 
+use std::collections::BTreeSet;
+
 use zeroize::Zeroizing;
 
 use crate::secret::SecretString;
-use crate::sorting::sort_stable_by;
 use crate::vault::MIN_PASSPHRASE_CHARS;
 
 /// How strong a passphrase looks, weakest first.
@@ -165,12 +166,10 @@ fn character_classes(text: &str) -> usize {
 
 /// Distinct runs of 4 or more letters that are not common words.
 fn word_count(lower: &str) -> usize {
-    let mut words: Vec<&str> = lower
+    let words: BTreeSet<&str> = lower
         .split(|c: char| !c.is_alphabetic())
         .filter(|word| word.chars().count() >= 4 && !is_common(word))
         .collect();
-    sort_stable_by(&mut words, |a, b| a.cmp(b));
-    words.dedup();
     words.len()
 }
 

@@ -10,17 +10,16 @@
 //! broken answer near `Decimal::MAX`) is left out of the totals and carries
 //! [`Error::AmountOverflow`]; the other accounts are unaffected, and nothing panics.
 
-use litemap::LiteMap;
+use std::collections::{BTreeMap, BTreeSet};
+
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, ErrorView},
     exchange::{Balance, Ticker},
     exchange_id::ExchangeId,
     money::{Exact as _, plain_string},
-    sorting::sort_stable_by,
-    stored::{StoredValue as _, Value, optional},
     valuation::{Route, routes_to},
 };
 
@@ -45,7 +44,9 @@ pub struct AccountBalances<'a> {
 }
 
 /// Everything the popup shows, valued in one quote currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Stored as JSON; a member an older version did not write takes its default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// The quote currency (`mxn`).
@@ -56,37 +57,49 @@ pub struct Snapshot {
     /// When the snapshot was made, in ms since the epoch.
     pub updated_at: u64,
     /// When the oldest price used was computed by the exchange.
+    #[serde(default)]
     pub prices_at: Option<String>,
     /// True when only prices were fetched (Cartera was locked): the balances are the last known.
+    #[serde(default)]
     pub prices_only: bool,
     /// The whole portfolio's change over 24 hours in percent, two decimals, from each asset's 24-hour
     /// change (assets without one counted as unchanged); `None` when no asset has one.
-    #[serde(with = "plain_string::option")]
+    #[serde(default, with = "plain_string::option")]
     pub change24h: Option<Decimal>,
     /// Exchanges whose public prices valued something although no account is on them (Bitso's
     /// peso books for a Kraken-only user valuing in MXN): said under the total.
+    #[serde(default)]
     pub bridges: Vec<ExchangeId>,
     /// Priced assets, largest value first.
+    #[serde(default)]
     pub assets: Vec<AssetRow>,
     /// Assets without a price in the quote currency.
+    #[serde(default)]
     pub unpriced: Vec<UnpricedRow>,
     /// Per-account subtotals and the balances behind them.
+    #[serde(default)]
     pub accounts: Vec<AccountSummary>,
     /// Currencies this portfolio can be valued in.
+    #[serde(default)]
     pub quotes: Vec<String>,
     /// What one unit of the quote currency is worth in US dollars (history keeps it, so past values
     /// can be shown in dollars after the display currency changes); `None` without a route.
-    #[serde(with = "plain_string::option")]
+    #[serde(default, with = "plain_string::option")]
     pub usd_rate: Option<Decimal>,
     /// The largest 24-hour moves among the holdings.
+    #[serde(default)]
     pub movers: Movers,
     /// The assets worth less than the user's "hide small balances" threshold.
+    #[serde(default)]
     pub small: SmallBalances,
+    /// Exchanges whose prices could not be fetched (their assets may be unpriced meanwhile).
+    #[serde(default)]
+    pub price_errors: Vec<ErrorView>,
 }
 
 /// Assets below the "hide small balances" threshold: listed apart in one line, still counted in
 /// the total.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SmallBalances {
     /// Their codes.
@@ -114,7 +127,7 @@ pub fn small_balances<'a>(values: impl IntoIterator<Item = (&'a str, Decimal)>, 
 }
 
 /// The holdings that moved most over 24 hours, dust left out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Movers {
     /// Up to three assets with the largest rise in percent, largest first.
@@ -126,7 +139,7 @@ pub struct Movers {
 }
 
 /// The asset that moved the total most.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BiggestMove {
     /// Asset code.
@@ -142,7 +155,7 @@ const DUST_SHARE_PERCENT: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
 const MOVERS: usize = 3;
 
 /// One priced asset, all accounts together.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetRow {
     /// Asset code (`btc`).
@@ -176,7 +189,7 @@ pub struct AssetRow {
 }
 
 /// An asset held but not priced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UnpricedRow {
     /// Asset code.
@@ -193,7 +206,7 @@ pub struct UnpricedRow {
 }
 
 /// One account's subtotal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     /// The account's id.
@@ -206,51 +219,14 @@ pub struct AccountSummary {
     #[serde(with = "plain_string")]
     pub total: Decimal,
     /// When its balances were fetched.
+    #[serde(default)]
     pub synced_at: Option<u64>,
     /// Why the last refresh could not update it.
+    #[serde(default)]
     pub error: Option<ErrorView>,
     /// Its non-zero balances, kept so a failed refresh can reuse them.
+    #[serde(default)]
     pub balances: Vec<Balance>,
-}
-
-/// The part of a stored snapshot that a refresh reuses: each account's last good balances.
-/// Everything else in the stored JSON is ignored, so older snapshots still serve.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PreviousSnapshot {
-    /// The accounts as last stored.
-    pub accounts: Vec<PreviousAccount>,
-}
-
-/// One account of a stored snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviousAccount {
-    /// The account's id.
-    pub id: String,
-    /// When its balances were fetched.
-    pub synced_at: Option<u64>,
-    /// Its non-zero balances.
-    pub balances: Vec<Balance>,
-}
-
-impl PreviousSnapshot {
-    /// Reads a stored [`Snapshot`]; `None` if it does not read (one stored by an older version
-    /// may not), and the refresh then has no balances to fall back on.
-    pub fn from_json(text: &str) -> Option<PreviousSnapshot> {
-        Value::parse(text).and_then(PreviousSnapshot::read)
-    }
-
-    /// [`PreviousSnapshot::from_json`] for a snapshot already checked as part of a larger text.
-    pub(crate) fn read(snapshot: Value<'_>) -> Option<PreviousSnapshot> {
-        let account = |row: Value<'_>| {
-            let [id, synced_at, balances] = row.pick(["id", "syncedAt", "balances"])?;
-            Some(PreviousAccount {
-                id: id?.text()?,
-                synced_at: optional(synced_at, Value::unsigned)?,
-                balances: balances?.list(Balance::from_stored)?,
-            })
-        };
-        Some(PreviousSnapshot { accounts: snapshot.get("accounts")?.list(account)? })
-    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -274,8 +250,8 @@ impl Holding {
     }
 }
 
-/// Holdings per asset, sorted by asset, each asset once.
-type Holdings<'a> = Vec<(&'a str, Holding)>;
+/// Holdings per asset.
+type Holdings<'a> = BTreeMap<&'a str, Holding>;
 
 /// One account's holdings and its subtotal, all checked.
 struct AccountValue<'a> {
@@ -284,40 +260,20 @@ struct AccountValue<'a> {
 }
 
 /// Values one account's balances; `None` when anything overflows.
-fn value_account<'a>(balances: &'a [Balance], routes: &LiteMap<&str, Route<'_>>) -> Option<AccountValue<'a>> {
-    let mut rows: Holdings<'a> = Vec::with_capacity(balances.len());
+fn value_account<'a>(balances: &'a [Balance], routes: &BTreeMap<&str, Route<'_>>) -> Option<AccountValue<'a>> {
+    let mut holdings = Holdings::new();
+    let mut total = Decimal::ZERO;
     for balance in balances {
         let value = match routes.get(balance.currency.as_str()) {
             Some(route) => balance.total.times(route.price)?,
             None => Decimal::ZERO,
         };
         let this = Holding { total: balance.total, available: balance.available, locked: balance.locked, earning: balance.earning, value };
-        rows.push((balance.currency.as_str(), this));
+        let sum = holdings.entry(balance.currency.as_str()).or_default();
+        *sum = sum.checked_add(&this)?;
+        total = total.plus(value)?;
     }
-    sort_stable_by(&mut rows, |a, b| a.0.cmp(b.0));
-    let holdings = add_holdings(&[], &rows)?;
-    let total = holdings.iter().try_fold(Decimal::ZERO, |sum, (_, holding)| sum.plus(holding.value))?;
     Some(AccountValue { holdings, total })
-}
-
-/// The holdings of `sum` and of `more` added per asset; `None` when anything overflows. Both
-/// are sorted by asset, and so is the result, each asset once; `more` may name an asset twice.
-fn add_holdings<'a>(sum: &[(&'a str, Holding)], more: &[(&'a str, Holding)]) -> Option<Holdings<'a>> {
-    let mut added: Holdings<'a> = Vec::with_capacity(sum.len() + more.len());
-    let (mut sum, mut more) = (sum.iter().peekable(), more.iter().peekable());
-    loop {
-        let next = match (sum.peek(), more.peek()) {
-            (Some(a), Some(b)) if a.0 <= b.0 => sum.next(),
-            (_, Some(_)) => more.next(),
-            (Some(_), None) => sum.next(),
-            (None, None) => return Some(added),
-        };
-        let Some(&(asset, holding)) = next else { return Some(added) };
-        match added.last_mut() {
-            Some((last, total)) if *last == asset => *total = total.checked_add(&holding)?,
-            _ => added.push((asset, holding)),
-        }
-    }
 }
 
 /// Values `accounts` in `quote` with `tickers`, at time `now_ms`.
@@ -335,18 +291,25 @@ pub fn build_snapshot_hiding(
 ) -> Snapshot {
     let routes = routes_to(quote, tickers);
 
-    let mut holdings: Holdings<'_> = Vec::new();
+    let mut holdings = Holdings::new();
     let mut grand_total = Decimal::ZERO;
     let mut summaries = Vec::with_capacity(accounts.len());
     for account in accounts {
         // An account is added only when all of it fits, so the totals never hold half of one.
         let merged = value_account(account.balances, &routes).and_then(|value| {
-            let updated = add_holdings(&holdings, &value.holdings)?;
-            Some((value.total, grand_total.plus(value.total)?, updated))
+            let sums = value
+                .holdings
+                .into_iter()
+                .map(|(asset, holding)| {
+                    let sum = holdings.get(asset).map_or(Some(holding), |known| known.checked_add(&holding))?;
+                    Some((asset, sum))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some((value.total, grand_total.plus(value.total)?, sums))
         });
         let (total, error) = match merged {
-            Some((total, new_grand_total, updated)) => {
-                holdings = updated;
+            Some((total, new_grand_total, sums)) => {
+                holdings.extend(sums);
                 grand_total = new_grand_total;
                 (total, account.error.clone())
             }
@@ -413,7 +376,7 @@ pub fn build_snapshot_hiding(
             }),
         }
     }
-    sort_stable_by(&mut assets, |a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
+    assets.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.asset.cmp(&b.asset)));
 
     let books_from = |exchange: ExchangeId| {
         used_routes
@@ -448,22 +411,19 @@ pub fn build_snapshot_hiding(
         },
         movers,
         small,
+        price_errors: Vec::new(),
     }
 }
 
 /// Every currency some book is quoted in, plus the current quote: what the user may value in.
 fn quote_currencies(tickers: &[Ticker], quote: &str) -> Vec<String> {
-    let mut quotes: Vec<&str> = Vec::with_capacity(tickers.len() + 1);
-    quotes.extend(tickers.iter().map(|ticker| ticker.quote.as_str()));
-    quotes.push(quote);
-    sort_stable_by(&mut quotes, |a, b| a.cmp(b));
-    quotes.dedup();
+    let quotes: BTreeSet<&str> = tickers.iter().map(|ticker| ticker.quote.as_str()).chain([quote]).collect();
     quotes.into_iter().map(str::to_owned).collect()
 }
 
 /// The three largest rises and falls by percent, and the largest move in value, among holdings that
 /// are not dust (below [`DUST_SHARE_PERCENT`] of the total) and have a 24-hour figure.
-fn movers(assets: &[AssetRow], routes: &LiteMap<&str, Route<'_>>) -> Movers {
+fn movers(assets: &[AssetRow], routes: &BTreeMap<&str, Route<'_>>) -> Movers {
     let mut moving: Vec<(&AssetRow, Decimal, Decimal)> = assets
         .iter()
         .filter(|row| row.share >= DUST_SHARE_PERCENT)
@@ -474,7 +434,7 @@ fn movers(assets: &[AssetRow], routes: &LiteMap<&str, Route<'_>>) -> Movers {
             Some((row, percent, row.value.minus(then)?))
         })
         .collect();
-    sort_stable_by(&mut moving, |a, b| b.1.cmp(&a.1).then_with(|| a.0.asset.cmp(&b.0.asset)));
+    moving.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.asset.cmp(&b.0.asset)));
     let gainers = moving.iter().filter(|m| m.1.is_sign_positive() && !m.1.is_zero()).take(MOVERS).map(|m| m.0.asset.clone()).collect();
     let losers = moving.iter().rev().filter(|m| m.1.is_sign_negative() && !m.1.is_zero()).take(MOVERS).map(|m| m.0.asset.clone()).collect();
     let biggest = moving

@@ -16,21 +16,24 @@
 //! - Each account's last nonce is handed back too, and the next refresh continues after it.
 //! - Prices are fetched once per exchange and reused for [`PRICES_REUSED_FOR_MS`].
 
-use std::cell::RefCell;
+use std::{cell::RefCell, collections::BTreeMap};
 
-use litemap::LiteMap;
+use futures_util::future::{join, join_all};
+use rust_decimal::Decimal;
+use serde::Deserialize;
 
 use crate::{
-    concurrent::{join, join_all},
     entropy::Entropy,
     error::{Error, ErrorView, MAX_RETRY_AFTER_MS, Result},
     exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter},
     exchange_id::{ExchangeId, ExchangeMap},
     http::{HttpRequest, HttpResponse, retry_after_ms},
     money::{Exact as _, parse_decimal},
-    nonce::NonceGenerator,
-    portfolio::{AccountBalances, PreviousSnapshot, Snapshot, build_snapshot_hiding},
+    nonce::{NonceGenerator, StoredNonce},
+    portfolio::{AccountBalances, Snapshot, build_snapshot_hiding},
+    profile::{Account, ManualEntry, Portfolio, Settings, manual_entry_id, portfolio_ids, portfolio_of, quote_code},
     secret::Credentials,
+    settle::RefreshResult,
     vault::{Vault, VaultKey},
 };
 
@@ -102,7 +105,9 @@ pub struct AccountRef {
 /// What the user holds outside any exchange, in one portfolio, as typed in the options page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManualHoldings {
-    /// The portfolio they belong to (also the id of their entry in the snapshot: `manual-<id>`).
+    /// Their entry's id in the snapshot ([`manual_entry_id`]).
+    pub id: String,
+    /// The portfolio they belong to.
     pub portfolio: String,
     /// How the entry is named in the user's language.
     pub label: String,
@@ -123,7 +128,12 @@ impl ManualHoldings {
             let index = match groups.iter().position(|group| group.portfolio == portfolio) {
                 Some(index) => index,
                 None => {
-                    groups.push(ManualHoldings { portfolio: portfolio.to_owned(), label: label.to_owned(), balances: Vec::new() });
+                    groups.push(ManualHoldings {
+                        id: manual_entry_id(portfolio),
+                        portfolio: portfolio.to_owned(),
+                        label: label.to_owned(),
+                        balances: Vec::new(),
+                    });
                     groups.len() - 1
                 }
             };
@@ -147,6 +157,69 @@ pub fn asset_code(text: &str) -> Result<String> {
     if valid { Ok(code) } else { Err(Error::InvalidInput { field: "asset" }) }
 }
 
+/// What storage holds that a refresh reads, as the background hands it over: the user's setup,
+/// the last snapshot and what earlier refreshes persisted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StoredInputs {
+    /// Every account; those with "Import balance" off are left out.
+    pub accounts: Vec<Account>,
+    /// The portfolios.
+    pub portfolios: Vec<Portfolio>,
+    /// Typed-in holdings.
+    pub manual: Vec<ManualEntry>,
+    /// The display currency and "hide small balances".
+    pub settings: Settings,
+    /// The last good snapshot, whose balances stand in for accounts that fail now (one an older
+    /// version stored that does not read is simply not used).
+    #[serde(deserialize_with = "crate::stored::lenient")]
+    pub snapshot: Option<Snapshot>,
+    /// The last nonce sent per account id (unreadable ones are left out).
+    #[serde(deserialize_with = "crate::stored::lenient_map")]
+    pub nonces: BTreeMap<String, StoredNonce>,
+    /// Rate-limit retry times per exchange.
+    pub lockouts: ExchangeMap<u64>,
+}
+
+impl StoredInputs {
+    /// The accounts to fetch, each in its portfolio.
+    pub fn accounts_to_fetch(&self) -> Vec<AccountRef> {
+        let portfolios = portfolio_ids(&self.portfolios);
+        self.accounts
+            .iter()
+            .filter(|account| account.import_balance)
+            .map(|account| AccountRef {
+                id: account.id.clone(),
+                label: account.label.clone(),
+                exchange: account.exchange,
+                portfolio: portfolio_of(&account.portfolio, &portfolios).to_owned(),
+            })
+            .collect()
+    }
+
+    /// The typed-in holdings, grouped per portfolio under `label`.
+    pub fn manual_holdings(&self, label: &str) -> Result<Vec<ManualHoldings>> {
+        let portfolios = portfolio_ids(&self.portfolios);
+        let entries = self.manual.iter().map(|entry| (portfolio_of(&entry.portfolio, &portfolios), entry.asset.as_str(), entry.amount.as_str()));
+        ManualHoldings::group(entries, label)
+    }
+
+    /// Every portfolio id, each valued apart.
+    pub fn portfolio_ids(&self) -> Vec<String> {
+        portfolio_ids(&self.portfolios).into_iter().map(str::to_owned).collect()
+    }
+
+    /// The last nonce per account id.
+    pub fn nonces(&self) -> BTreeMap<String, u64> {
+        self.nonces.iter().map(|(id, nonce)| (id.clone(), nonce.0)).collect()
+    }
+
+    /// "Hide small balances": `None` when off.
+    pub fn hide_below(&self) -> Option<Decimal> {
+        parse_decimal(&self.settings.hide_below)
+    }
+}
+
 /// What a refresh needs.
 #[derive(Debug, Clone, Copy)]
 pub struct RefreshRequest<'a> {
@@ -158,9 +231,9 @@ pub struct RefreshRequest<'a> {
     /// The currency to value in.
     pub quote: &'a str,
     /// The last good snapshot, whose balances stand in for accounts that fail now.
-    pub previous: Option<&'a PreviousSnapshot>,
+    pub previous: Option<&'a Snapshot>,
     /// The last nonce sent per account id, as persisted.
-    pub nonces: &'a LiteMap<String, u64>,
+    pub nonces: &'a BTreeMap<String, u64>,
     /// Rate-limit retry times per exchange (ms since the epoch), as persisted.
     pub lockouts: &'a ExchangeMap<u64>,
     /// Exchanges whose public prices may be read to reach the quote currency when no account's
@@ -171,7 +244,7 @@ pub struct RefreshRequest<'a> {
     /// The portfolios to value apart, besides all of them together.
     pub portfolios: &'a [String],
     /// Assets worth less than this are listed apart ("hide small balances").
-    pub hide_below: Option<rust_decimal::Decimal>,
+    pub hide_below: Option<Decimal>,
 }
 
 /// What a refresh produced, and what the caller must persist for the next one (also when it
@@ -182,15 +255,30 @@ pub struct RefreshOutcome {
     /// prices could be had, and the caller keeps its last snapshot.
     pub snapshot: Option<Snapshot>,
     /// Each portfolio valued apart, by id (with the snapshot).
-    pub portfolios: LiteMap<String, Snapshot>,
+    pub portfolios: BTreeMap<String, Snapshot>,
     /// Why there is no snapshot.
     pub failure: Option<Error>,
     /// The last nonce sent per account id.
-    pub nonces: LiteMap<String, u64>,
+    pub nonces: BTreeMap<String, u64>,
     /// Rate-limit retry times per exchange still in the future.
     pub lockouts: ExchangeMap<u64>,
     /// Exchanges whose prices could not be fetched (their assets may be unpriced meanwhile).
     pub price_errors: Vec<ErrorView>,
+}
+
+impl RefreshOutcome {
+    /// The outcome as it crosses to the background and comes back to be settled
+    /// (`settle::settle`), errors as their views at `now_ms`.
+    pub fn result(self, now_ms: u64) -> RefreshResult {
+        RefreshResult {
+            snapshot: self.snapshot,
+            portfolios: self.portfolios,
+            error: self.failure.map(|error| ErrorView::new(&error, now_ms)),
+            nonces: self.nonces.into_iter().map(|(id, nonce)| (id, StoredNonce(nonce))).collect(),
+            lockouts: self.lockouts,
+            price_errors: self.price_errors,
+        }
+    }
 }
 
 /// What "Test connection" learned about a key.
@@ -270,67 +358,95 @@ impl<T: Transport> Engine<T> {
     /// account fails, or no prices at all can be had, the outcome has no snapshot but the first
     /// error, and the caller keeps its last snapshot. Only an invalid request is an `Err`.
     pub async fn refresh(&self, request: RefreshRequest<'_>, now_ms: u64, entropy: &mut dyn Entropy) -> Result<RefreshOutcome> {
-        if request.quote.is_empty() || !request.quote.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        if quote_code(request.quote)? != request.quote {
             return Err(Error::InvalidInput { field: "quote" });
         }
         self.remember_lockouts(request.lockouts, now_ms);
+        let fetched = self.fetch(&request, now_ms, entropy).await;
+        let mut outcome = RefreshOutcome {
+            snapshot: None,
+            portfolios: BTreeMap::new(),
+            failure: None,
+            nonces: fetched.nonces,
+            lockouts: ExchangeMap::new(),
+            price_errors: Vec::new(),
+        };
+        if let Some(first) = every_account_failed(&request, &fetched.holdings) {
+            outcome.failure = Some(first.clone());
+            outcome.lockouts = self.current_lockouts(now_ms);
+            return Ok(outcome);
+        }
+        let (tickers, price_errors) = self.with_bridges(fetched.prices, &request, now_ms).await;
+        outcome.price_errors = price_errors.iter().map(|error| ErrorView::new(error, now_ms)).collect();
+        if tickers.is_empty()
+            && let Some(first) = price_errors.into_iter().next()
+        {
+            outcome.failure = Some(first);
+            outcome.lockouts = self.current_lockouts(now_ms);
+            return Ok(outcome);
+        }
+        let inputs = balances_to_value(&request, &fetched.holdings, now_ms);
+        let (snapshot, portfolios) = value_portfolios(&request, &inputs, &tickers, now_ms);
+        outcome.snapshot = Some(snapshot);
+        outcome.portfolios = portfolios;
+        outcome.lockouts = self.current_lockouts(now_ms);
+        Ok(outcome)
+    }
 
+    /// Every account's holdings (each account's requests one after another, the accounts side by
+    /// side) and the prices of every exchange an account is on, all at once.
+    async fn fetch(&self, request: &RefreshRequest<'_>, now_ms: u64, entropy: &mut dyn Entropy) -> Fetched {
         let entropy = RefCell::new(entropy);
         let mut generators: Vec<NonceGenerator> = request
             .accounts
             .iter()
-            .map(|account| {
-                NonceGenerator::resume(adapter(account.exchange).nonce_format(), request.nonces.get(&account.id).copied())
-            })
+            .map(|account| NonceGenerator::resume(adapter(account.exchange).nonce_format(), request.nonces.get(&account.id).copied()))
             .collect();
-
         let exchanges: Vec<ExchangeId> = ExchangeId::ALL
             .into_iter()
             .filter(|&exchange| request.accounts.iter().any(|account| account.exchange == exchange))
             .collect();
         let prices = join_all(exchanges.iter().map(|&exchange| self.prices(exchange, now_ms)));
-        let holdings = join_all(request.accounts.iter().zip(generators.iter_mut()).map(|(account, nonces)| {
-            let entropy = &entropy;
-            async move {
-                let Some((vault, key)) = request.keys else { return Ok(None) };
-                self.check_lockout(account.exchange, now_ms)?;
-                let credentials = vault.open_account(key, &account.id, account.exchange)?;
-                self.run(account.exchange, adapter(account.exchange).holdings(), now_ms, Some((&credentials, nonces, entropy)))
-                    .await
-                    .map(Some)
-            }
-        }));
+        let holdings = join_all(
+            request.accounts.iter().zip(generators.iter_mut()).map(|(account, nonces)| self.holdings(request, account, nonces, &entropy, now_ms)),
+        );
+        // `join_all` hands back the outputs in the order of the accounts, whichever answered first.
         let (prices, holdings) = join(prices, holdings).await;
-
         let mut nonces = request.nonces.clone();
         for (account, generator) in request.accounts.iter().zip(&generators) {
             if let Some(last) = generator.last() {
                 nonces.insert(account.id.clone(), last.value());
             }
         }
-        let mut outcome = RefreshOutcome {
-            snapshot: None,
-            portfolios: LiteMap::new_vec(),
-            failure: None,
-            nonces,
-            lockouts: ExchangeMap::new(),
-            price_errors: Vec::new(),
-        };
-        if request.keys.is_some()
-            && !holdings.is_empty()
-            && holdings.iter().all(Result::is_err)
-            && let Some(Err(first)) = holdings.first()
-        {
-            outcome.failure = Some(first.clone());
-            outcome.lockouts = self.current_lockouts(now_ms);
-            return Ok(outcome);
-        }
+        Fetched { prices, holdings, nonces }
+    }
+
+    /// One account's holdings, with its credentials opened for the flow alone; `None` while
+    /// locked (only public prices are fetched then).
+    async fn holdings(
+        &self,
+        request: &RefreshRequest<'_>,
+        account: &AccountRef,
+        nonces: &mut NonceGenerator,
+        entropy: &RefCell<&mut dyn Entropy>,
+        now_ms: u64,
+    ) -> Result<Option<Vec<Balance>>> {
+        let Some((vault, key)) = request.keys else { return Ok(None) };
+        self.check_lockout(account.exchange, now_ms)?;
+        let credentials = vault.open_account(key, &account.id, account.exchange)?;
+        let flow = adapter(account.exchange).holdings();
+        self.run(account.exchange, flow, now_ms, Some((&credentials, nonces, entropy))).await.map(Some)
+    }
+
+    /// The tickers fetched, and a bridge's when no connected exchange reaches the quote currency
+    /// or prices a typed-in asset; with every exchange whose prices failed.
+    async fn with_bridges(&self, fetched: Vec<Result<Vec<Ticker>>>, request: &RefreshRequest<'_>, now_ms: u64) -> (Vec<Ticker>, Vec<Error>) {
         let mut tickers: Vec<Ticker> = Vec::new();
-        let mut price_errors: Vec<Error> = Vec::new();
-        for result in prices {
+        let mut errors: Vec<Error> = Vec::new();
+        for result in fetched {
             match result {
-                Ok(fetched) => tickers.extend(fetched),
-                Err(error) => price_errors.push(error),
+                Ok(more) => tickers.extend(more),
+                Err(error) => errors.push(error),
             }
         }
         // Typed-in holdings have no exchange of their own: their assets may need a bridge's books too.
@@ -340,83 +456,19 @@ impl<T: Transport> Engine<T> {
         let priced_enough = |tickers: &[Ticker]| {
             nothing_held
                 || reaches(tickers, request.quote)
-                && manual_assets.iter().all(|&asset| asset == request.quote || tickers.iter().any(|t| t.base == asset || t.quote == asset))
+                    && manual_assets.iter().all(|&asset| asset == request.quote || tickers.iter().any(|t| t.base == asset || t.quote == asset))
         };
-        if !priced_enough(&tickers) {
-            for &bridge in request.bridges.iter().filter(|bridge| !exchanges.contains(bridge)) {
-                match self.prices(bridge, now_ms).await {
-                    Ok(fetched) => {
-                        tickers.extend(fetched);
-                        if priced_enough(&tickers) {
-                            break;
-                        }
-                    }
-                    Err(error) => price_errors.push(error),
-                }
+        let connected = |bridge: &ExchangeId| request.accounts.iter().any(|account| account.exchange == *bridge);
+        for &bridge in request.bridges.iter().filter(|bridge| !connected(bridge)) {
+            if priced_enough(&tickers) {
+                break;
+            }
+            match self.prices(bridge, now_ms).await {
+                Ok(more) => tickers.extend(more),
+                Err(error) => errors.push(error),
             }
         }
-        outcome.price_errors = price_errors.iter().map(|error| ErrorView::new(error, now_ms)).collect();
-        if tickers.is_empty()
-            && let Some(first) = price_errors.first()
-        {
-            outcome.failure = Some(first.clone());
-            outcome.lockouts = self.current_lockouts(now_ms);
-            return Ok(outcome);
-        }
-
-        let empty: Vec<Balance> = Vec::new();
-        let mut inputs: Vec<(&str, AccountBalances<'_>)> = request
-            .accounts
-            .iter()
-            .zip(&holdings)
-            .map(|(account, fetched)| {
-                let before = request
-                    .previous
-                    .and_then(|snapshot| snapshot.accounts.iter().find(|summary| summary.id == account.id));
-                let kept = || (before.map_or(&empty, |summary| &summary.balances), before.and_then(|summary| summary.synced_at));
-                let (balances, synced_at, error) = match fetched {
-                    Ok(Some(balances)) => (balances, Some(now_ms), None),
-                    // Locked: the last known balances, valued at today's prices.
-                    Ok(None) => {
-                        let (balances, synced_at) = kept();
-                        (balances, synced_at, None)
-                    }
-                    Err(error) => (
-                        before.map_or(&empty, |summary| &summary.balances),
-                        before.and_then(|summary| summary.synced_at),
-                        Some(ErrorView::new(error, now_ms)),
-                    ),
-                };
-                let input = AccountBalances {
-                    id: &account.id,
-                    label: &account.label,
-                    exchange: Some(account.exchange),
-                    balances,
-                    synced_at,
-                    error,
-                };
-                (account.portfolio.as_str(), input)
-            })
-            .collect();
-        let manual_ids: Vec<String> = request.manual.iter().map(|entry| format!("manual-{}", entry.portfolio)).collect();
-        for (entry, id) in request.manual.iter().zip(&manual_ids) {
-            let input = AccountBalances { id, label: &entry.label, exchange: None, balances: &entry.balances, synced_at: None, error: None };
-            inputs.push((entry.portfolio.as_str(), input));
-        }
-        let value = |group: &[AccountBalances<'_>]| {
-            let mut snapshot = build_snapshot_hiding(group, &tickers, request.quote, now_ms, request.hide_below);
-            snapshot.prices_only = request.keys.is_none();
-            snapshot
-        };
-        let everything: Vec<AccountBalances<'_>> = inputs.iter().map(|(_, input)| input.clone()).collect();
-        outcome.snapshot = Some(value(&everything));
-        for portfolio in request.portfolios {
-            let group: Vec<AccountBalances<'_>> =
-                inputs.iter().filter(|(owner, _)| owner == portfolio).map(|(_, input)| input.clone()).collect();
-            outcome.portfolios.insert(portfolio.clone(), value(&group));
-        }
-        outcome.lockouts = self.current_lockouts(now_ms);
-        Ok(outcome)
+        (tickers, errors)
     }
 
     /// Drives `flow` to its end: one request at a time, or a batch at once when the flow asks.
@@ -516,6 +568,78 @@ impl<T: Transport> Engine<T> {
         }
         result
     }
+}
+
+/// What [`Engine::fetch`] brings back: per exchange and per account, in request order.
+struct Fetched {
+    prices: Vec<Result<Vec<Ticker>>>,
+    holdings: Vec<Result<Option<Vec<Balance>>>>,
+    /// The last nonce per account id, those spent now included.
+    nonces: BTreeMap<String, u64>,
+}
+
+/// The first error, when the accounts were asked (Cartera is unlocked) and every one failed.
+fn every_account_failed<'e>(request: &RefreshRequest<'_>, holdings: &'e [Result<Option<Vec<Balance>>>]) -> Option<&'e Error> {
+    let all_failed = request.keys.is_some() && !holdings.is_empty() && holdings.iter().all(Result::is_err);
+    if all_failed { holdings.first().and_then(|first| first.as_ref().err()) } else { None }
+}
+
+/// Each account's balances to value, with its portfolio: fetched now, or (locked, or failing)
+/// the last known ones from the previous snapshot, which keep their time and, while locked,
+/// their error. Typed-in holdings follow, one entry per portfolio.
+fn balances_to_value<'a>(
+    request: &RefreshRequest<'a>,
+    holdings: &'a [Result<Option<Vec<Balance>>>],
+    now_ms: u64,
+) -> Vec<(&'a str, AccountBalances<'a>)> {
+    let mut inputs: Vec<(&str, AccountBalances<'_>)> = request
+        .accounts
+        .iter()
+        .zip(holdings)
+        .map(|(account, fetched)| {
+            let before = request.previous.and_then(|snapshot| snapshot.accounts.iter().find(|summary| summary.id == account.id));
+            let kept_balances = before.map_or(&[][..], |summary| &summary.balances[..]);
+            let kept_at = before.and_then(|summary| summary.synced_at);
+            let (balances, synced_at, error) = match fetched {
+                Ok(Some(balances)) => (&balances[..], Some(now_ms), None),
+                // Locked: the last known balances at today's prices, and the last known error
+                // (nothing was learnt about the account).
+                Ok(None) => (kept_balances, kept_at, before.and_then(|summary| summary.error.clone())),
+                Err(error) => (kept_balances, kept_at, Some(ErrorView::new(error, now_ms))),
+            };
+            let input = AccountBalances { id: &account.id, label: &account.label, exchange: Some(account.exchange), balances, synced_at, error };
+            (account.portfolio.as_str(), input)
+        })
+        .collect();
+    for entry in request.manual {
+        let input = AccountBalances { id: &entry.id, label: &entry.label, exchange: None, balances: &entry.balances, synced_at: None, error: None };
+        inputs.push((entry.portfolio.as_str(), input));
+    }
+    inputs
+}
+
+/// Every portfolio together, and each one apart.
+fn value_portfolios(
+    request: &RefreshRequest<'_>,
+    inputs: &[(&str, AccountBalances<'_>)],
+    tickers: &[Ticker],
+    now_ms: u64,
+) -> (Snapshot, BTreeMap<String, Snapshot>) {
+    let value = |group: Vec<AccountBalances<'_>>| {
+        let mut snapshot = build_snapshot_hiding(&group, tickers, request.quote, now_ms, request.hide_below);
+        snapshot.prices_only = request.keys.is_none();
+        snapshot
+    };
+    let everything = value(inputs.iter().map(|(_, input)| input.clone()).collect());
+    let portfolios = request
+        .portfolios
+        .iter()
+        .map(|portfolio| {
+            let group = inputs.iter().filter(|(owner, _)| owner == portfolio).map(|(_, input)| input.clone()).collect();
+            (portfolio.clone(), value(group))
+        })
+        .collect();
+    (everything, portfolios)
 }
 
 /// Whether some book prices anything in `quote`.

@@ -1,120 +1,57 @@
-//! Reading the JSON Cartera wrote itself: what it keeps in storage and what its pages send.
+//! Reading what an older or newer version of Cartera stored.
 //!
-//! The same reader as exchange answers (`crates/json`), so that one JSON parser is compiled into
-//! the extension. Decimals are plain strings (`"1.5"`), as `money::plain_string` writes them.
-//! Members a reader does not know are skipped, so data written by a newer version still reads
-//! (the vault alone insists on exactly its members: see `vault::wire`).
+//! Every stored shape is a serde type declared beside the code that uses it. Most of them read
+//! strictly; a few values are only a convenience (the last snapshot, whose balances stand in for
+//! an account that fails) and are better left unused than allowed to fail everything else.
 
-use litemap::LiteMap;
+use std::collections::BTreeMap;
 
-pub(crate) use cartera_json::Value;
-use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 
-use crate::{money::parse_decimal, sorting::map_from_pairs};
-
-/// Values as Cartera writes them.
-pub(crate) trait StoredValue<'a>: Sized {
-    /// A JSON string's text.
-    fn text(self) -> Option<String>;
-    /// A decimal written as a plain string (`"1.5"`).
-    fn plain_decimal(self) -> Option<Decimal>;
-    /// An array, each element read by `read`; `None` if the value is not an array or an element
-    /// does not read.
-    fn list<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<Vec<T>>;
-    /// An object as a map from member name to value, each value read by `read`; `None` if the
-    /// value is not an object or a member does not read. A name written twice keeps its last value.
-    fn map<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<LiteMap<String, T>>;
-    /// `null` as `Some(None)`, anything else as what `read` makes of it.
-    fn nullable<T>(self, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>>;
+/// For `#[serde(deserialize_with)]` on an `Option<T>` member: the value when it reads as a `T`,
+/// `None` when it is missing, `null`, or does not read.
+pub fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<Option<T>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
 }
 
-impl<'a> StoredValue<'a> for Value<'a> {
-    fn text(self) -> Option<String> {
-        self.string().map(|text| text.into_owned())
-    }
-
-    fn plain_decimal(self) -> Option<Decimal> {
-        parse_decimal(&self.string()?)
-    }
-
-    fn list<T>(self, read: impl FnMut(Value<'a>) -> Option<T>) -> Option<Vec<T>> {
-        let mut list = Vec::new();
-        for item in self.items()?.map(read) {
-            list.push(item?);
-        }
-        Some(list)
-    }
-
-    fn map<T>(self, mut read: impl FnMut(Value<'a>) -> Option<T>) -> Option<LiteMap<String, T>> {
-        let mut pairs = Vec::new();
-        for (name, value) in self.fields()? {
-            pairs.push((name.into_owned(), read(value)?));
-        }
-        Some(map_from_pairs(pairs))
-    }
-
-    fn nullable<T>(self, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>> {
-        if self.is_null() { Some(None) } else { read(self).map(Some) }
-    }
-}
-
-/// A member that may be left out: `T::default()` when it is, otherwise what `read` makes of it.
-pub(crate) fn or_default<'a, T: Default>(member: Option<Value<'a>>, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<T> {
-    match member {
-        None => Some(T::default()),
-        Some(value) => read(value),
-    }
-}
-
-/// A member that may be left out or `null`: `Some(None)` then, otherwise what `read` makes of it.
-pub(crate) fn optional<'a, T>(member: Option<Value<'a>>, read: impl FnOnce(Value<'a>) -> Option<T>) -> Option<Option<T>> {
-    member.map_or(Some(None), |value| value.nullable(read))
+/// For `#[serde(deserialize_with)]` on a map keyed by id: the entries whose value reads, the
+/// others left out. A value that is not an object at all is refused.
+pub fn lenient_map<'de, D: Deserializer<'de>, V: DeserializeOwned>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error> {
+    let entries = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
+    Ok(entries.into_iter().filter_map(|(id, value)| Some((id, serde_json::from_value(value).ok()?))).collect())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::collections::BTreeMap;
 
-    fn parsed(text: &str) -> Value<'_> {
-        Value::parse(text).unwrap_or_else(|| panic!("not accepted: {text}"))
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Holder {
+        #[serde(default, deserialize_with = "super::lenient")]
+        kept: Option<u32>,
+        other: u32,
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Map(#[serde(deserialize_with = "super::lenient_map")] BTreeMap<String, u32>);
+
+    #[test]
+    fn a_map_keeps_the_entries_that_read() {
+        let read = |text: &str| serde_json::from_str::<Map>(text).ok().map(|map| map.0.into_iter().collect::<Vec<_>>());
+        assert_eq!(read(r#"{"a":1,"b":"x","c":3}"#), Some(vec![("a".to_owned(), 1), ("c".to_owned(), 3)]));
+        assert_eq!(read("[]"), None);
     }
 
     #[test]
-    fn decimals_are_plain_strings_only() {
-        assert_eq!(parsed(r#""12.50""#).plain_decimal(), Some(Decimal::new(1250, 2)));
-        assert_eq!(parsed(r#""-0.5""#).plain_decimal(), Some(Decimal::new(-5, 1)));
-        for refused in ["12.5", r#""1e3""#, r#""""#, "null", r#""1,5""#] {
-            assert_eq!(parsed(refused).plain_decimal(), None, "{refused}");
-        }
-    }
-
-    #[test]
-    fn lists_fail_as_a_whole() {
-        assert_eq!(parsed(r#"["a","b\u0021"]"#).list(StoredValue::text), Some(vec!["a".to_owned(), "b!".to_owned()]));
-        assert_eq!(parsed(r#"["a",1]"#).list(StoredValue::text), None);
-        assert_eq!(parsed(r#"{"a":1}"#).list(StoredValue::text), None);
-        assert_eq!(parsed("[]").list(StoredValue::text), Some(Vec::new()));
-    }
-
-    #[test]
-    fn maps_fail_as_a_whole_and_keep_a_repeated_name_last() {
-        let read = |text: &str| parsed(text).map(StoredValue::text);
-        let map = read(r#"{"b":"2","a":"1","b":"3"}"#).unwrap_or_default();
-        assert_eq!(map.into_iter().collect::<Vec<_>>(), [("a".to_owned(), "1".to_owned()), ("b".to_owned(), "3".to_owned())]);
-        assert_eq!(read(r#"{"a":1}"#), None);
-        assert_eq!(read(r#"["a"]"#), None);
-        assert_eq!(read("{}"), Some(LiteMap::new_vec()));
-    }
-
-    #[test]
-    fn missing_null_and_present_members() {
-        let object = parsed(r#"{"n":null,"s":"x","b":true}"#);
-        assert_eq!(optional(object.get("gone"), StoredValue::text), Some(None));
-        assert_eq!(optional(object.get("n"), StoredValue::text), Some(None));
-        assert_eq!(optional(object.get("s"), StoredValue::text), Some(Some("x".to_owned())));
-        assert_eq!(optional(object.get("b"), StoredValue::text), None, "present, of the wrong kind");
-        assert_eq!(or_default(object.get("gone"), Value::boolean), Some(false));
-        assert_eq!(or_default(object.get("b"), Value::boolean), Some(true));
-        assert_eq!(or_default(object.get("n"), Value::boolean), None, "null is not a default");
+    fn a_value_that_does_not_read_is_left_out_and_the_rest_reads() {
+        let read = |text: &str| serde_json::from_str::<Holder>(text).ok();
+        assert_eq!(read(r#"{"kept":5,"other":1}"#), Some(Holder { kept: Some(5), other: 1 }));
+        assert_eq!(read(r#"{"kept":"five","other":1}"#), Some(Holder { kept: None, other: 1 }));
+        assert_eq!(read(r#"{"kept":null,"other":1}"#), Some(Holder { kept: None, other: 1 }));
+        assert_eq!(read(r#"{"other":1}"#), Some(Holder { kept: None, other: 1 }));
+        assert_eq!(read(r#"{"kept":5}"#), None, "the others still read strictly");
     }
 }

@@ -21,14 +21,11 @@
 //! weighs every route it finds before keeping the best per asset); a chain of books crafted to
 //! make routes long costs no more than a short one.
 
-use litemap::LiteMap;
+use std::collections::{BTreeMap, BTreeSet, btree_map::Entry};
+
 use rust_decimal::Decimal;
 
-use crate::{
-    exchange::Ticker,
-    money::Exact as _,
-    sorting::{sort_stable_by, sorted_order},
-};
+use crate::{exchange::Ticker, money::Exact as _};
 
 /// The longest route considered. Real portfolios need two (`sol → usd → mxn`), three across
 /// exchanges (`dot → usdt → usd → mxn`); four leaves room and keeps the bound above small.
@@ -74,84 +71,59 @@ struct Edge<'a> {
 
 /// Every asset's best route to `quote`, keyed by asset code.
 ///
-/// Routes borrow book names and times from `tickers`, so finding them allocates no strings. The
-/// lists here are sorted vectors searched by bisection rather than tree maps: the same bounds,
-/// without a copy of the tree code for every key and value type.
-pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> LiteMap<&'a str, Route<'a>> {
+/// Routes borrow book names and times from `tickers`, so finding them allocates no strings.
+pub fn routes_to<'a>(quote: &'a str, tickers: &'a [Ticker]) -> BTreeMap<&'a str, Route<'a>> {
     let edges = edges(tickers);
-    // Grouped by the asset they lead to, each group in ticker order.
-    let into = sorted_order(&edges, |a, b| a.to.cmp(b.to));
+    // The graph walked backwards: for each asset, the edges that lead to it, in ticker order.
+    let mut leading_to: BTreeMap<&str, Vec<&Edge<'_>>> = BTreeMap::new();
+    for edge in &edges {
+        leading_to.entry(edge.to).or_default().push(edge);
+    }
 
     let quote_route = Route { books: Vec::new(), price: Decimal::ONE, price_24h_ago: Some(Decimal::ONE), liquidity: None, oldest_ticker_at: None };
-    let mut routes: Vec<(&str, Route<'_>)> = vec![(quote, quote_route)];
+    let mut routes = BTreeMap::from([(quote, quote_route)]);
 
     // Breadth-first from the quote over reversed edges: each wave is one hop longer, and every
     // asset of a wave picks its best edge into the previous wave.
     let mut wave: Vec<&str> = vec![quote];
     for _ in 0..MAX_HOPS {
-        if wave.is_empty() {
-            break;
-        }
-        let mut proposals: Vec<(&str, Route<'_>)> = Vec::new();
+        let mut best: BTreeMap<&str, Route<'_>> = BTreeMap::new();
         for target in &wave {
-            let Some(target_route) = find(&routes, target) else { continue };
-            for edge in leading_to(&edges, &into, target) {
-                if find(&routes, edge.from).is_some() {
+            let Some(target_route) = routes.get(target) else { continue };
+            for edge in leading_to.get(target).into_iter().flatten() {
+                if routes.contains_key(edge.from) {
                     continue;
                 }
-                if let Some(route) = extend(edge, target_route) {
-                    proposals.push((edge.from, route));
-                }
-            }
-        }
-        // Each asset's best proposal; of equally good ones, the first found.
-        sort_stable_by(&mut proposals, |a, b| a.0.cmp(b.0));
-        let mut best: Vec<(&str, Route<'_>)> = Vec::new();
-        for (asset, route) in proposals {
-            match best.last_mut() {
-                Some((last, current)) if *last == asset => {
-                    if is_better(&route, current) {
-                        *current = route;
+                let Some(route) = extend(edge, target_route) else { continue };
+                // Of equally good routes, the first found stays.
+                match best.entry(edge.from) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(route);
                     }
+                    Entry::Occupied(mut slot) if is_better(&route, slot.get()) => {
+                        slot.insert(route);
+                    }
+                    Entry::Occupied(_) => {}
                 }
-                _ => best.push((asset, route)),
             }
         }
-        wave = best.iter().map(|(asset, _)| *asset).collect();
+        if best.is_empty() {
+            break;
+        }
+        wave = best.keys().copied().collect();
         routes.extend(best);
-        sort_stable_by(&mut routes, |a, b| a.0.cmp(b.0));
     }
-    LiteMap::from_sorted_store_unchecked(routes)
-}
-
-/// The route found for `asset` in `routes`, sorted by asset.
-fn find<'r, 'a>(routes: &'r [(&str, Route<'a>)], asset: &str) -> Option<&'r Route<'a>> {
-    let at = routes.binary_search_by(|(known, _)| (*known).cmp(asset)).ok()?;
-    routes.get(at).map(|(_, route)| route)
-}
-
-/// The edges into `target`; `into` holds the positions of `edges` in the order of where they lead.
-fn leading_to<'e, 'a>(edges: &'e [Edge<'a>], into: &'e [usize], target: &'e str) -> impl Iterator<Item = &'e Edge<'a>> {
-    let start = into.partition_point(|&at| edges.get(at).is_some_and(|edge| edge.to < target));
-    into.get(start..).unwrap_or_default().iter().map_while(move |&at| edges.get(at).filter(|edge| edge.to == target))
+    routes
 }
 
 /// Both directions of every usable book; a book listed twice is used once, as first listed.
 fn edges(tickers: &[Ticker]) -> Vec<Edge<'_>> {
-    let mut first_listed = vec![false; tickers.len()];
-    let mut previous: Option<&str> = None;
-    for at in sorted_order(tickers, |a, b| a.book.cmp(&b.book)) {
-        let Some(ticker) = tickers.get(at).filter(|ticker| ticker.base != ticker.quote) else { continue };
-        if previous != Some(ticker.book.as_str())
-            && let Some(first) = first_listed.get_mut(at)
-        {
-            *first = true;
-        }
-        previous = Some(&ticker.book);
-    }
-
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     let mut edges = Vec::with_capacity(tickers.len() * 2);
-    for ticker in tickers.iter().zip(first_listed).filter_map(|(ticker, first)| first.then_some(ticker)) {
+    for ticker in tickers.iter().filter(|ticker| ticker.base != ticker.quote) {
+        if !seen.insert(&ticker.book) {
+            continue;
+        }
         let Some(inverse) = Decimal::ONE.checked_div(ticker.last) else { continue };
         let last_24h_ago = ticker
             .change_24h
@@ -243,7 +215,7 @@ mod tests {
     use super::*;
     use crate::valuation::test_support::ticker;
 
-    fn price_of(routes: &LiteMap<&str, Route<'_>>, asset: &str) -> Option<(String, Vec<String>)> {
+    fn price_of(routes: &BTreeMap<&str, Route<'_>>, asset: &str) -> Option<(String, Vec<String>)> {
         routes.get(asset).map(|r| (r.price.normalize().to_string(), r.books.iter().map(|b| (*b).to_owned()).collect()))
     }
 

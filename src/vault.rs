@@ -112,7 +112,6 @@ use crate::entropy::Entropy;
 use crate::error::{Error, Result};
 use crate::exchange_id::ExchangeId;
 use crate::secret::{Credentials, SecretBytes, SecretKey, SecretString};
-use crate::stored::{StoredValue, Value, optional};
 
 /// The shortest passphrase a new vault accepts, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 10;
@@ -349,49 +348,12 @@ impl Vault {
     /// Reads a stored vault. Only the structure and the parameters are checked here; nothing is
     /// decrypted. See the module docs for which error means what.
     pub fn from_json(text: &str) -> Result<Vault> {
-        // Just the version, read before anything else so that a future format is reported as
-        // unsupported rather than damaged.
-        let vault = Value::parse(text).ok_or(Error::WrongPassphrase)?;
-        let version = vault.get("v").and_then(Value::unsigned).ok_or(Error::WrongPassphrase)?;
-        // One arm per format this code can read; each older format stays here for good.
-        match version {
-            1 => wire::parse(vault, VERSION_1),
-            2 => wire::parse(vault, VERSION_2),
-            _ => Err(Error::UnsupportedVault),
-        }
+        wire::read(text)
     }
 
     /// The vault as JSON text, byte for byte as documented in the module docs.
     pub fn to_json(&self) -> String {
-        let params = self.header.params;
-        let mut out = format!(
-            r#"{{"v":{},"kdf":{{"alg":"{KDF_ALG}","m":{},"t":{},"p":{}}},"salt":"{}","check":{}"#,
-            self.header.version,
-            params.memory_kib,
-            params.iterations,
-            params.parallelism,
-            Base64::encode_string(&self.header.salt),
-            sealed_fields(&self.check),
-        );
-        out.push_str(r#","accounts":["#);
-        for (i, account) in self.accounts.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            // Ids are validated to `[A-Za-z0-9_-]` and exchange ids are lowercase letters, so
-            // neither needs JSON escaping.
-            out.push_str(&format!(r#"{{"id":"{}""#, account.id.0));
-            if let Some(exchange) = account.exchange {
-                out.push_str(&format!(r#","exchange":"{}""#, exchange.as_str()));
-            }
-            out.push_str(&format!(
-                r#","nonce":"{}","ct":"{}"}}"#,
-                Base64::encode_string(&account.sealed.nonce),
-                Base64::encode_string(&account.sealed.ct),
-            ));
-        }
-        out.push_str("]}");
-        out
+        wire::write(self)
     }
 
     /// The format version this vault was read in (new vaults are version 2).
@@ -582,11 +544,6 @@ fn check_new_passphrase(passphrase: &SecretString) -> Result<()> {
     Ok(())
 }
 
-/// `"nonce":…,"ct":…` of a sealed block, as a JSON object.
-fn sealed_fields(sealed: &Sealed) -> String {
-    format!(r#"{{"nonce":"{}","ct":"{}"}}"#, Base64::encode_string(&sealed.nonce), Base64::encode_string(&sealed.ct))
-}
-
 /// The account plaintext: both halves, each prefixed with its length as a big-endian u16.
 fn encode_credentials(credentials: &Credentials) -> Result<SecretBytes> {
     let key = credentials.api_key.expose().as_bytes();
@@ -635,71 +592,124 @@ pub fn decode_key(text: &str) -> Result<VaultKey> {
     VaultKey::from_slice(&bytes).ok_or(invalid)
 }
 
-/// The JSON shapes of each stored version, and their checks.
+/// The JSON shape of each stored version, declared once for reading and writing, and its checks.
 mod wire {
+    use serde::{Deserialize, Serialize};
+
     use super::*;
 
+    /// Only the version, read before anything else so that a future format is reported as
+    /// unsupported rather than damaged.
+    #[derive(Deserialize)]
+    struct VersionProbe {
+        v: u64,
+    }
+
+    /// The whole vault. Every object is exact: a member missing, unknown or given twice is damage.
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct VaultRecord {
+        v: u64,
+        kdf: KdfRecord,
+        salt: String,
+        check: SealedRecord,
+        accounts: Vec<AccountRecord>,
+    }
+
+    /// Integers are read as u64 so that a value past u32 is an unsupported vault (too big), not
+    /// a damaged one.
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct KdfRecord {
+        alg: String,
+        m: u64,
+        t: u64,
+        p: u64,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SealedRecord {
+        nonce: String,
+        ct: String,
+    }
+
     /// An account entry: `exchange` is absent in version 1 and required from version 2.
-    struct AccountWire {
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AccountRecord {
         id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         exchange: Option<String>,
         nonce: String,
         ct: String,
     }
 
-    impl AccountWire {
-        fn read(entry: Value<'_>) -> Option<AccountWire> {
-            let [id, exchange, nonce, ct] = exact_members(entry, ["id", "exchange", "nonce", "ct"]).ok()?;
-            Some(AccountWire { id: id?.text()?, exchange: optional(exchange, StoredValue::text)?, nonce: nonce?.text()?, ct: ct?.text()? })
+    impl From<&Sealed> for SealedRecord {
+        fn from(sealed: &Sealed) -> SealedRecord {
+            SealedRecord { nonce: Base64::encode_string(&sealed.nonce), ct: Base64::encode_string(&sealed.ct) }
         }
     }
 
-    /// The members `names` of an object that has no other members and none twice, as every
-    /// object of a stored vault is; a damaged vault for anything else.
-    fn exact_members<'a, const N: usize>(object: Value<'a>, names: [&str; N]) -> Result<[Option<Value<'a>>; N]> {
-        let mut found = [None; N];
-        for (name, value) in object.fields().ok_or(Error::WrongPassphrase)? {
-            let at = names.iter().position(|known| *known == name).ok_or(Error::WrongPassphrase)?;
-            if found.get_mut(at).and_then(|slot| slot.replace(value)).is_some() {
-                return Err(Error::WrongPassphrase);
-            }
-        }
-        Ok(found)
+    pub(super) fn write(vault: &Vault) -> String {
+        let params = vault.header.params;
+        let record = VaultRecord {
+            v: u64::from(vault.header.version),
+            kdf: KdfRecord {
+                alg: KDF_ALG.to_owned(),
+                m: u64::from(params.memory_kib),
+                t: u64::from(params.iterations),
+                p: u64::from(params.parallelism),
+            },
+            salt: Base64::encode_string(&vault.header.salt),
+            check: SealedRecord::from(&vault.check),
+            accounts: vault
+                .accounts
+                .iter()
+                .map(|account| {
+                    let sealed = SealedRecord::from(&account.sealed);
+                    AccountRecord {
+                        id: account.id.0.clone(),
+                        exchange: account.exchange.map(|exchange| exchange.as_str().to_owned()),
+                        nonce: sealed.nonce,
+                        ct: sealed.ct,
+                    }
+                })
+                .collect(),
+        };
+        // Strings and integers always serialise.
+        serde_json::to_string(&record).unwrap_or_default()
     }
 
-    /// Parses and checks a vault of `version`. The whole shape is read first, so that any
-    /// damage is reported as such before the version or the parameters are judged. Integers are
-    /// read as u64 so that a value past u32 is an unsupported vault (too big), not a damaged one.
-    pub(super) fn parse(vault: Value<'_>, version: u8) -> Result<Vault> {
+    /// Parses and checks a vault. The whole shape is read first, so that any damage is reported
+    /// as such before the version or the parameters are judged.
+    pub(super) fn read(text: &str) -> Result<Vault> {
         let damaged = || Error::WrongPassphrase;
-        let [v, kdf, salt, check, accounts] = exact_members(vault, ["v", "kdf", "salt", "check", "accounts"])?;
-        let [alg, m, t, p] = exact_members(kdf.ok_or_else(damaged)?, ["alg", "m", "t", "p"])?;
-        let [check_nonce, check_ct] = exact_members(check.ok_or_else(damaged)?, ["nonce", "ct"])?;
-        let number = |value: Option<Value<'_>>| value.and_then(Value::unsigned).ok_or_else(damaged);
-        let text_of = |value: Option<Value<'_>>| value.and_then(StoredValue::text).ok_or_else(damaged);
-        let (v, alg, m, t, p) = (number(v)?, text_of(alg)?, number(m)?, number(t)?, number(p)?);
-        let (salt, check_nonce, check_ct) = (text_of(salt)?, text_of(check_nonce)?, text_of(check_ct)?);
-        let entries = accounts.and_then(|accounts| accounts.list(AccountWire::read)).ok_or_else(damaged)?;
-        if v != u64::from(version) {
-            return Err(Error::UnsupportedVault);
+        let probe: VersionProbe = serde_json::from_str(text).map_err(|_| damaged())?;
+        // One arm per format this code can read; each older format stays here for good.
+        let version = match probe.v {
+            1 => VERSION_1,
+            2 => VERSION_2,
+            _ => return Err(Error::UnsupportedVault),
+        };
+        let record: VaultRecord = serde_json::from_str(text).map_err(|_| damaged())?;
+        if record.kdf.alg != KDF_ALG {
+            return Err(damaged());
         }
-        if alg != KDF_ALG {
-            return Err(Error::WrongPassphrase);
-        }
-        let params = KdfParams { memory_kib: to_u32(m)?, iterations: to_u32(t)?, parallelism: to_u32(p)? };
+        let params = KdfParams { memory_kib: to_u32(record.kdf.m)?, iterations: to_u32(record.kdf.t)?, parallelism: to_u32(record.kdf.p)? };
         params.check()?;
-        let header = Header { version, params, salt: fixed(&salt)? };
-        let check = sealed(&check_nonce, &check_ct)?;
-        let mut accounts: Vec<Account> = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let id = AccountId::parse(&entry.id).map_err(|_| Error::WrongPassphrase)?;
+        let header = Header { version, params, salt: fixed(&record.salt)? };
+        let check = sealed(&record.check.nonce, &record.check.ct)?;
+        let mut accounts: Vec<Account> = Vec::with_capacity(record.accounts.len());
+        for entry in record.accounts {
+            let id = AccountId::parse(&entry.id).map_err(|_| damaged())?;
             if accounts.iter().any(|account| account.id == id) {
-                return Err(Error::WrongPassphrase);
+                return Err(damaged());
             }
             let exchange = match (version, entry.exchange) {
                 (VERSION_1, None) => None,
-                (VERSION_2, Some(exchange)) => Some(ExchangeId::parse(&exchange).ok_or(Error::WrongPassphrase)?),
-                _ => return Err(Error::WrongPassphrase),
+                (VERSION_2, Some(exchange)) => Some(ExchangeId::parse(&exchange).ok_or_else(damaged)?),
+                _ => return Err(damaged()),
             };
             accounts.push(Account { id, exchange, sealed: sealed(&entry.nonce, &entry.ct)? });
         }

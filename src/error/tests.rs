@@ -40,12 +40,13 @@ fn every_error() -> Vec<Error> {
 
 #[test]
 fn codes_are_unique_and_snake_case() {
-    let mut codes: Vec<_> = every_error().iter().map(Error::code).collect();
-    assert!(codes.iter().all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')));
-    codes.sort_unstable();
-    let before = codes.len();
-    codes.dedup();
-    assert_eq!(before, codes.len());
+    let codes: Vec<_> = every_error().iter().map(Error::code).collect();
+    assert!(codes.iter().all(|c| c.as_str().chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')));
+    let unique: BTreeSet<_> = codes.iter().collect();
+    assert_eq!(unique.len(), codes.len());
+    let names: BTreeSet<_> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+    assert_eq!(names.len(), ErrorCode::ALL.len(), "every code is spelled once");
+    assert!(codes.iter().all(|code| ErrorCode::ALL.contains(code)));
 }
 
 #[test]
@@ -150,7 +151,7 @@ fn locales() -> BTreeMap<String, Value> {
 fn every_code_has_a_message_in_every_locale_with_matching_placeholders() {
     let locales = locales();
     for error in every_error() {
-        let key = format!("error_{}", error.code());
+        let key = format!("error_{}", error.code().as_str());
         let (allowed, required) = placeholders(&error);
         let mut seen_in_first: Option<BTreeSet<String>> = None;
         for (lang, messages) in &locales {
@@ -164,7 +165,7 @@ fn every_code_has_a_message_in_every_locale_with_matching_placeholders() {
                 .map(str::to_ascii_lowercase)
                 .collect();
             for name in &used {
-                assert!(allowed.contains(name.as_str()), "{lang} {key} uses ${name}$, which {} does not have", error.code());
+                assert!(allowed.contains(name.as_str()), "{lang} {key} uses ${name}$, which {} does not have", error.code().as_str());
                 let declared = entry["placeholders"][name]["content"].as_str();
                 let position = POSITIONS.iter().find(|(p, _)| p == name).map(|(_, pos)| *pos);
                 assert_eq!(declared, position, "{lang} {key} declares ${name}$ at the wrong position");
@@ -202,4 +203,25 @@ fn every_field_and_exchange_has_its_words() {
             }
         }
     }
+}
+
+/// The background's own codes are sentences too, in every language.
+#[test]
+fn every_code_the_pages_may_show_has_a_message() {
+    for (lang, messages) in locales() {
+        for code in ErrorCode::ALL {
+            let key = format!("error_{}", code.as_str());
+            assert!(messages[&key]["message"].is_string(), "{lang} lacks {key}");
+        }
+    }
+}
+
+#[test]
+fn a_stored_view_reads_back_and_an_unknown_code_reads_as_internal() {
+    let view = ErrorView::new(&Error::InvalidInput { field: "amount" }, 0);
+    let text = serde_json::to_string(&view).unwrap_or_default();
+    assert_eq!(text, r#"{"code":"invalid_input","field":"amount"}"#);
+    assert_eq!(serde_json::from_str::<ErrorView>(&text).ok(), Some(view));
+    let newer: ErrorView = serde_json::from_str(r#"{"code":"from_a_newer_version","at":5}"#).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(newer, ErrorView::of(ErrorCode::Internal));
 }

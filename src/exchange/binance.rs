@@ -46,7 +46,7 @@
 //! the message is never read. HTTP 429 and 418 are rate limits and IP bans, 451 a location
 //! Binance does not serve, 403 its web application firewall.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, collections::BTreeSet};
 
 use rust_decimal::Decimal;
 
@@ -61,7 +61,6 @@ use crate::{
     money::Exact as _,
     secret::Credentials,
     signing::hmac_sha256_hex,
-    sorting::sort_stable_by,
 };
 
 /// The production API host; the `api1`…`api4` and `api-gcp` mirrors are the same service.
@@ -250,7 +249,7 @@ struct Holdings {
     /// Funding and Earn balances, already in Cartera's codes.
     others: Vec<Balance>,
     /// Binance codes of every asset with an Earn position, for the `LD` rule.
-    earn_assets: Vec<String>,
+    earn_assets: BTreeSet<String>,
     rows: usize,
 }
 
@@ -317,7 +316,7 @@ impl Flow<Vec<Balance>> for Holdings {
                         next.push(Call::Earn(kind, page.saturating_add(1)));
                     }
                     for (code, balance) in positions {
-                        self.earn_assets.push(code);
+                        self.earn_assets.insert(code);
                         self.others.push(balance);
                     }
                 }
@@ -344,8 +343,7 @@ impl Holdings {
     }
 
     fn finish(&mut self) -> Result<Vec<Balance>> {
-        let mut earn_assets = std::mem::take(&mut self.earn_assets);
-        sort_stable_by(&mut earn_assets, |a, b| a.cmp(b));
+        let earn_assets = std::mem::take(&mut self.earn_assets);
         let spot = std::mem::take(&mut self.spot)
             .into_iter()
             .filter(|(code, _)| !mirrors_earn(code, &earn_assets))
@@ -359,10 +357,9 @@ impl Holdings {
 /// (<https://github.com/rotki/rotki/pull/7546>), any `LD` code of five characters or more is a
 /// mirror; a shorter one (`LDOP`) is a mirror only when its asset (`OP`) has an Earn position, so
 /// a real asset such as `LDO` (Lido) is kept.
-fn mirrors_earn(code: &str, sorted_earn_assets: &[String]) -> bool {
-    let has_earn_position = |asset: &str| sorted_earn_assets.binary_search_by(|earning| earning.as_str().cmp(asset)).is_ok();
+fn mirrors_earn(code: &str, earn_assets: &BTreeSet<String>) -> bool {
     code.strip_prefix("LD")
-        .is_some_and(|asset| !asset.is_empty() && (code.chars().count() >= 5 || has_earn_position(asset)))
+        .is_some_and(|asset| !asset.is_empty() && (code.chars().count() >= 5 || earn_assets.contains(asset)))
 }
 
 /// What the key may do: time, then `apiRestrictions`.

@@ -40,7 +40,7 @@ use rust_decimal::Decimal;
 
 use self::jwt::PrivateKey;
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Step, Ticker,
+    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyFile, KeyForm, KeyScope, Method, OneRequest, Step, Ticker,
     json::{JsonDecimal as _, Value},
     merge_balances,
 };
@@ -93,6 +93,12 @@ impl Exchange for Coinbase {
 
     fn hosts(&self) -> &'static [&'static str] {
         &["api.coinbase.com"]
+    }
+
+    /// The secret is a private key, and the portal offers the key as a JSON file
+    /// (`{ "name" | "id": …, "privateKey": … }`).
+    fn key_form(&self) -> KeyForm {
+        KeyForm { private_key: true, key_file: Some(KeyFile { key: &["name", "id"], secret: "privateKey" }) }
     }
 
     /// Reads the key name (the "API key" field) and the private key (the "secret" field) in

@@ -26,10 +26,9 @@
 //! even for errors (<https://docs.kraken.com/api/docs/guides/spot-rest-intro>); a Cloudflare page
 //! (520, 5xx, HTML) may come instead.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use base64ct::{Base64, Encoding as _};
-use litemap::LiteMap;
 use rust_decimal::Decimal;
 use zeroize::Zeroizing;
 
@@ -44,7 +43,6 @@ use crate::{
     money::Exact as _,
     nonce::NonceFormat,
     secret::Credentials,
-    sorting::{map_from_pairs, sort_stable_by},
     signing::{hmac_sha512, sha256},
 };
 
@@ -152,7 +150,7 @@ fn out_of_turn<T>() -> Result<Step<T>> {
 enum Holdings {
     Start,
     AwaitingBalances,
-    AwaitingAllocations(Vec<(String, Tally)>),
+    AwaitingAllocations(BTreeMap<String, Tally>),
     Finished,
 }
 
@@ -171,7 +169,9 @@ impl Flow<Vec<Balance>> for Holdings {
                 Ok(Step::Send(request))
             }
             (Holdings::AwaitingAllocations(mut tallies), Some(answer)) => {
-                tallies.extend(parse_allocations(answer)?);
+                for (code, allocated) in parse_allocations(answer)? {
+                    add_tally(&mut tallies, code, &allocated)?;
+                }
                 reconcile(tallies).map(Step::Done)
             }
             _ => out_of_turn(),
@@ -183,7 +183,7 @@ impl Flow<Vec<Balance>> for Holdings {
 enum Prices {
     Start,
     AwaitingPairs,
-    AwaitingTickers(LiteMap<String, Market>),
+    AwaitingTickers(BTreeMap<String, Market>),
     Finished,
 }
 
@@ -231,21 +231,11 @@ impl Tally {
     }
 }
 
-/// One tally per asset, sorted by asset, each the sum of the asset's rows. One sort rather than
-/// a map: a tree map would be compiled for this alone, and a sorted vector filled row by row is
-/// quadratic in an answer of thousands of rows.
-fn sum_by_asset(mut rows: Vec<(String, Tally)>) -> Result<Vec<(String, Tally)>> {
-    sort_stable_by(&mut rows, |a, b| a.0.cmp(&b.0));
-    let mut summed: Vec<(String, Tally)> = Vec::with_capacity(rows.len());
-    for (code, tally) in rows {
-        match summed.last_mut() {
-            Some((last, sum)) if *last == code => {
-                *sum = sum.plus(&tally).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
-            }
-            _ => summed.push((code, tally)),
-        }
-    }
-    Ok(summed)
+/// Adds `tally` to what `tallies` holds for `code`.
+fn add_tally(tallies: &mut BTreeMap<String, Tally>, code: String, tally: &Tally) -> Result<()> {
+    let sum = tallies.entry(code).or_default();
+    *sum = sum.plus(tally).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
+    Ok(())
 }
 
 /// What a suffix says about an amount.
@@ -444,20 +434,15 @@ fn amount(raw: Value<'_>) -> Option<Decimal> {
 /// Reads a BalanceEx answer into per-asset tallies (fee credits left out), or the error it
 /// reports. A balance that cannot be read fails the whole answer: dropping it would show a
 /// smaller portfolio than the user owns.
-fn parse_balances(response: HttpResponse<'_>) -> Result<Vec<(String, Tally)>> {
+fn parse_balances(response: HttpResponse<'_>) -> Result<BTreeMap<String, Tally>> {
     let result = read_result(response)?;
     let malformed = Error::MalformedResponse { exchange: EXCHANGE };
-    // By name, as a map reads them: a name given twice counts once, with its last entry.
-    let mut entries = Vec::new();
-    for entry in result.fields().ok_or_else(|| malformed.clone())? {
-        if entries.len() == super::MAX_ROWS {
+    let mut tallies = BTreeMap::new();
+    for (index, (name, entry)) in result.fields().ok_or_else(|| malformed.clone())?.enumerate() {
+        if index == super::MAX_ROWS {
             return Err(malformed);
         }
-        entries.push(entry);
-    }
-    let mut rows: Vec<(String, Tally)> = Vec::new();
-    for (name, entry) in &map_from_pairs(entries) {
-        let (base, suffix) = split_suffix(name);
+        let (base, suffix) = split_suffix(&name);
         if is_fee_credit(base) {
             continue;
         }
@@ -474,9 +459,9 @@ fn parse_balances(response: HttpResponse<'_>) -> Result<Vec<(String, Tally)>> {
             Part::Earning => tally.earning = balance,
             Part::Held => tally.held = balance,
         }
-        rows.push((code, tally));
+        add_tally(&mut tallies, code, &tally)?;
     }
-    sum_by_asset(rows)
+    Ok(tallies)
 }
 
 /// Reads an Earn/Allocations answer (`{"items": [{"native_asset": …, "amount_allocated":
@@ -513,9 +498,8 @@ fn parse_allocations(response: HttpResponse<'_>) -> Result<Vec<(String, Tally)>>
 /// of the suffixed balances and the Earn allocations (they mostly show the same funds; some Earn
 /// strategies are missing from the balances), and what open orders or holds keep is locked,
 /// whichever part it comes from.
-fn reconcile(rows: Vec<(String, Tally)>) -> Result<Vec<Balance>> {
+fn reconcile(tallies: BTreeMap<String, Tally>) -> Result<Vec<Balance>> {
     let overflow = || Error::AmountOverflow { exchange: EXCHANGE };
-    let tallies = sum_by_asset(rows)?;
     let mut balances = Vec::with_capacity(tallies.len());
     for (currency, tally) in tallies {
         let earning = tally.earning.max(tally.allocated);
@@ -534,19 +518,19 @@ fn reconcile(rows: Vec<(String, Tally)>) -> Result<Vec<Balance>> {
 
 /// Reads an AssetPairs answer: pair id → its assets in Cartera's codes. Pairs whose assets
 /// cannot be named are left out (their tickers are then skipped).
-fn parse_asset_pairs(response: HttpResponse<'_>) -> Result<LiteMap<String, Market>> {
+fn parse_asset_pairs(response: HttpResponse<'_>) -> Result<BTreeMap<String, Market>> {
     let result = read_result(response)?;
     let mut pairs = result.fields().ok_or(Error::MalformedResponse { exchange: EXCHANGE })?;
-    let mut markets = Vec::new();
+    let mut markets = BTreeMap::new();
     for _ in 0..super::MAX_ROWS {
         let Some((id, pair)) = pairs.next_picked(["base", "quote"]) else {
             break;
         };
         if let Some(market) = pair.and_then(parse_pair) {
-            markets.push((id.into_owned(), market));
+            markets.insert(id.into_owned(), market);
         }
     }
-    Ok(map_from_pairs(markets))
+    Ok(markets)
 }
 
 /// A pair's `base` and `quote`; every field optional, so a pair missing one is skipped, not fatal
@@ -564,7 +548,7 @@ fn parse_pair(pair: [Option<Value<'_>>; 2]) -> Option<Market> {
 
 /// Reads a Ticker answer for every pair, naming each through `markets`; a ticker of an unknown
 /// pair or without a positive last price is skipped.
-fn parse_tickers(response: HttpResponse<'_>, markets: &LiteMap<String, Market>) -> Result<Vec<Ticker>> {
+fn parse_tickers(response: HttpResponse<'_>, markets: &BTreeMap<String, Market>) -> Result<Vec<Ticker>> {
     let result = read_result(response)?;
     let mut rows = result.fields().ok_or(Error::MalformedResponse { exchange: EXCHANGE })?;
     let mut tickers = Vec::new();

@@ -21,8 +21,9 @@ pub mod coinbase;
 mod json;
 pub mod kraken;
 
+use indexmap::IndexMap;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::{
@@ -32,8 +33,6 @@ use crate::{
     money::Exact as _,
     nonce::{Nonce, NonceFormat, NonceGenerator},
     secret::Credentials,
-    sorting::sort_stable_by,
-    stored::{self, StoredValue},
 };
 
 /// The adapter for `exchange`: the registry.
@@ -48,7 +47,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
 }
 
 /// One currency's balance in one account, in Cartera's asset codes (lowercase, `btc`, `usdt`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
     /// Lowercase asset code, after the exchange's own names were mapped (`XXBT` → `btc`).
     pub currency: String,
@@ -72,15 +71,14 @@ impl Balance {
         Self { currency: currency.to_owned(), total: amount, available: amount, locked: Decimal::ZERO, earning: Decimal::ZERO }
     }
 
-    /// A balance as it is serialised above: `{ currency, total, available, locked, earning? }`.
-    pub(crate) fn from_stored(row: stored::Value<'_>) -> Option<Balance> {
-        let [currency, total, available, locked, earning] = row.pick(["currency", "total", "available", "locked", "earning"])?;
+    /// The sum of two balances of the same asset; `None` on overflow.
+    fn checked_add(&self, other: &Balance) -> Option<Balance> {
         Some(Balance {
-            currency: currency?.text()?,
-            total: total?.plain_decimal()?,
-            available: available?.plain_decimal()?,
-            locked: locked?.plain_decimal()?,
-            earning: stored::or_default(earning, StoredValue::plain_decimal)?,
+            currency: self.currency.clone(),
+            total: self.total.plus(other.total)?,
+            available: self.available.plus(other.available)?,
+            locked: self.locked.plus(other.locked)?,
+            earning: self.earning.plus(other.earning)?,
         })
     }
 }
@@ -106,8 +104,11 @@ pub struct Ticker {
 }
 
 /// What a key may do, when the exchange can say. `None` means the exchange cannot tell.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Stored and sent to the pages with the verdict beside the flags (`readOnly`), so that the rule
+/// is written once, here; a stored `readOnly` is ignored on reading and worked out again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ScopeRecord", into = "ScopeRecord")]
 pub struct KeyScope {
     /// It may place or cancel orders.
     pub trade: bool,
@@ -121,6 +122,29 @@ impl KeyScope {
     /// True when the key can do nothing but read.
     pub fn is_read_only(&self) -> bool {
         !(self.trade || self.withdraw || self.transfer)
+    }
+}
+
+/// A [`KeyScope`] as stored: `{ trade, withdraw, transfer, readOnly }`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScopeRecord {
+    trade: bool,
+    withdraw: bool,
+    transfer: bool,
+    #[serde(default)]
+    read_only: bool,
+}
+
+impl From<ScopeRecord> for KeyScope {
+    fn from(record: ScopeRecord) -> KeyScope {
+        KeyScope { trade: record.trade, withdraw: record.withdraw, transfer: record.transfer }
+    }
+}
+
+impl From<KeyScope> for ScopeRecord {
+    fn from(scope: KeyScope) -> ScopeRecord {
+        ScopeRecord { trade: scope.trade, withdraw: scope.withdraw, transfer: scope.transfer, read_only: scope.is_read_only() }
     }
 }
 
@@ -223,6 +247,30 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Exchanges whose public prices may value what no connected exchange reaches (Bitso's peso books
+/// for a Kraken-only user valuing in MXN), in order of preference.
+pub const PRICE_BRIDGES: [ExchangeId; 1] = [ExchangeId::Bitso];
+
+/// How the options page asks for an exchange's key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyForm {
+    /// The secret is a private key (a multi-line PEM, or base64) rather than a short string.
+    pub private_key: bool,
+    /// The exchange lets users download the key as a JSON file, read in the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<KeyFile>,
+}
+
+/// Where a downloaded key file keeps the key's name and its secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KeyFile {
+    /// The members that may hold the key's name, in order of preference.
+    pub key: &'static [&'static str],
+    /// The member that holds the secret.
+    pub secret: &'static str,
+}
+
 /// One exchange's API, as pure functions and flows.
 pub trait Exchange: Sync {
     /// Which exchange this is.
@@ -230,6 +278,11 @@ pub trait Exchange: Sync {
 
     /// The hosts this adapter ever contacts (the manifest's host permissions and CSP list them).
     fn hosts(&self) -> &'static [&'static str];
+
+    /// How the options page asks for this exchange's key.
+    fn key_form(&self) -> KeyForm {
+        KeyForm::default()
+    }
 
     /// How this exchange's nonces look.
     fn nonce_format(&self) -> NonceFormat {
@@ -282,27 +335,17 @@ pub(crate) fn every_row<T>(
 /// Kraken's `XXBT` and `XBT.F`, or in several wallets) with checked arithmetic, dropping zeros.
 /// Each asset keeps the place where it first appears.
 pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = Balance>) -> Result<Vec<Balance>> {
-    let overflow = Error::AmountOverflow { exchange };
-    // One sort brings each asset's rows together (a map would be compiled for this alone), and a
-    // second restores the order the exchange listed the assets in.
-    let mut rows: Vec<(usize, Balance)> = Vec::new();
-    rows.extend(balances.into_iter().enumerate());
-    sort_stable_by(&mut rows, |a, b| a.1.currency.cmp(&b.1.currency));
-    let mut merged: Vec<(usize, Balance)> = Vec::with_capacity(rows.len());
-    for (at, balance) in rows {
-        match merged.last_mut() {
-            Some((_, known)) if known.currency == balance.currency => {
-                known.total = known.total.plus(balance.total).ok_or_else(|| overflow.clone())?;
-                known.available = known.available.plus(balance.available).ok_or_else(|| overflow.clone())?;
-                known.locked = known.locked.plus(balance.locked).ok_or_else(|| overflow.clone())?;
-                known.earning = known.earning.plus(balance.earning).ok_or_else(|| overflow.clone())?;
+    let mut merged: IndexMap<String, Balance> = IndexMap::new();
+    for balance in balances {
+        match merged.get_mut(&balance.currency) {
+            Some(known) => *known = known.checked_add(&balance).ok_or(Error::AmountOverflow { exchange })?,
+            None => {
+                merged.insert(balance.currency.clone(), balance);
             }
-            _ => merged.push((at, balance)),
         }
     }
-    merged.retain(|(_, balance)| !balance.total.is_zero());
-    sort_stable_by(&mut merged, |a, b| a.0.cmp(&b.0));
-    Ok(merged.into_iter().map(|(_, balance)| balance).collect())
+    merged.retain(|_, balance| !balance.total.is_zero());
+    Ok(merged.into_values().collect())
 }
 
 #[cfg(test)]

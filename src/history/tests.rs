@@ -44,9 +44,10 @@ fn a_chunk_round_trips_exactly_and_stores_amounts_only_when_they_change() {
 #[test]
 fn points_come_from_stored_snapshots() {
     let snapshot = r#"{"quote":"mxn","total":"910000.5","updatedAt":1795000000000,"usdRate":"0.0579710144927536231884057971",
-      "assets":[{"asset":"btc","total":"0.52","price":"1750000.961538461538461538461538"}],
-      "unpriced":[{"asset":"xyz","total":"77.7"}],"accounts":[]}"#;
-    let point = Point::from_snapshot(snapshot).unwrap_or_else(|e| panic!("{e}"));
+      "assets":[{"asset":"btc","total":"0.52","available":"0.52","locked":"0","earning":"0","price":"1750000.961538461538461538461538",
+        "value":"910000.5","share":"100","change24h":null,"route":["bitso:btc_mxn"]}],
+      "unpriced":[{"asset":"xyz","total":"77.7","available":"77.7","locked":"0"}],"accounts":[]}"#;
+    let point = Point::of(&serde_json::from_str(snapshot).unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(point.t, 1_795_000_000_000);
     assert_eq!(point.usd_rate, Some(dec("0.0579710144928")), "rates keep 12 significant digits");
     assert_eq!(point.holdings[0], Held { asset: "btc".into(), amount: dec("0.52"), price: Some(dec("1750000.96154")) });
@@ -71,7 +72,7 @@ fn each_portfolio_has_its_own_series_beside_all_of_them() {
     for bad in ["", "Home", "a:b", "a b", &"x".repeat(41)] {
         assert_eq!(Series::portfolio(bad), Err(Error::InvalidInput { field: "portfolio" }), "{bad:?}");
     }
-    let mut chunks = LiteMap::new_vec();
+    let mut chunks = Chunks::new();
     chunks.insert(Series::all().day_key(T0), chunk_of(&[point(T0, &[("btc", "2", Some("1"))])]));
     chunks.insert(home.day_key(T0 + 1), chunk_of(&[point(T0 + 1, &[("btc", "1", Some("1"))])]));
     let everything = load(&Series::all(), &chunks);
@@ -87,8 +88,8 @@ fn each_portfolio_has_its_own_series_beside_all_of_them() {
 
 /// Runs a simulated stretch of syncs every `every` ms from `start` to `end`, storing each point in
 /// its day chunk and compacting once an hour, as the background does; returns the stored chunks.
-fn simulate(start: u64, end: u64, every: u64, assets: usize) -> LiteMap<String, String> {
-    let mut chunks: LiteMap<String, String> = LiteMap::new_vec();
+fn simulate(start: u64, end: u64, every: u64, assets: usize) -> Chunks {
+    let mut chunks: Chunks = Chunks::new();
     let mut t = start;
     let mut last_compaction = start;
     let mut step = 0u64;
@@ -286,12 +287,20 @@ fn one_assets_history() {
 
 #[test]
 fn the_csv_has_holdings_then_history_with_header_rows() {
-    let snapshot = r#"{"quote":"mxn","assets":[{"asset":"btc","total":"1","price":"100"}],
-      "accounts":[{"label":"Main, \"old\"","exchange":"bitso","balances":[{"currency":"btc","total":"0.5"},{"currency":"xyz","total":"2"}]},
-                  {"label":"=cmd","exchange":"kraken","balances":[{"currency":"btc","total":"0.5"}]},
-                  {"label":"Manual","exchange":null,"balances":[{"currency":"btc","total":"0.25"}]}]}"#;
+    let balance = |currency: &str, amount: &str| format!(r#"{{"currency":"{currency}","total":"{amount}","available":"{amount}","locked":"0"}}"#);
+    let account = |id: &str, label: &str, exchange: &str, balances: &[String]| {
+        format!(r#"{{"id":"{id}","label":{label},"exchange":{exchange},"total":"0","balances":[{}]}}"#, balances.join(","))
+    };
+    let snapshot = format!(
+        r#"{{"quote":"mxn","total":"125","updatedAt":1,"assets":[{{"asset":"btc","total":"1","available":"1","locked":"0","earning":"0",
+          "price":"100","value":"100","share":"100","change24h":null,"route":[]}}],"accounts":[{},{},{}]}}"#,
+        account("a", r#""Main, \"old\"""#, r#""bitso""#, &[balance("btc", "0.5"), balance("xyz", "2")]),
+        account("b", r#""=cmd""#, r#""kraken""#, &[balance("btc", "0.5")]),
+        account("manual-main", r#""Manual""#, "null", &[balance("btc", "0.25")]),
+    );
+    let snapshot: Snapshot = serde_json::from_str(&snapshot).unwrap_or_else(|e| panic!("{e}: {snapshot}"));
     let points = [point(T0, &[("btc", "1", Some("100")), ("xyz", "2", None)])];
-    let text = csv(snapshot, &points, "mxn").unwrap_or_else(|e| panic!("{e}"));
+    let text = csv(&snapshot, &points, "mxn");
     assert_eq!(
         text,
         concat!(
@@ -329,7 +338,7 @@ fn a_damaged_chunk_is_refused_and_skipped() {
     ] {
         assert_eq!(decode(damaged), Err(corrupt()), "{damaged}");
     }
-    let mut chunks = LiteMap::new_vec();
+    let mut chunks = Chunks::new();
     chunks.insert(Series::all().day_key(T0), "garbage".to_owned());
     chunks.insert(Series::all().day_key(T0 + DAY_MS), chunk_of(&[point(T0 + DAY_MS, &[("btc", "1", Some("1"))])]));
     assert_eq!(load(&Series::all(), &chunks).len(), 1);

@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::ErrorCode;
 use crate::valuation::test_support::{dec, ticker};
 
 fn balance(currency: &str, total: &str, locked: &str) -> Balance {
@@ -152,7 +153,7 @@ fn failed_account_carries_its_error_code() {
     stale.error = Some(ErrorView::new(&Error::MissingPermission { exchange: ExchangeId::Bitso }, 0));
     let snapshot = build_snapshot(&[stale], &market(), "mxn", 0);
     let view = snapshot.accounts[0].error.clone().unwrap_or_else(|| panic!("error expected"));
-    assert_eq!(view.code, "missing_permission");
+    assert_eq!(view.code, ErrorCode::MissingPermission);
     assert_eq!(view.exchange, Some(ExchangeId::Bitso));
     assert_eq!(plain(snapshot.total), "1750000.5", "its last balances still count");
 }
@@ -167,7 +168,7 @@ fn an_account_that_overflows_is_left_out_with_its_own_error() {
     assert_eq!(plain(snapshot.total), "1750000.5");
     assert_eq!(snapshot.accounts[0].error, None);
     let error = snapshot.accounts[1].error.clone().unwrap_or_else(|| panic!("overflow expected"));
-    assert_eq!(error.code, "amount_overflow");
+    assert_eq!(error.code, ErrorCode::AmountOverflow);
     assert_eq!(plain(snapshot.accounts[1].total), "0");
     assert_eq!(plain(snapshot.assets[0].total), "1", "none of the broken account is counted");
 }
@@ -179,7 +180,7 @@ fn value_overflow_across_accounts_blames_the_account_that_overflows() {
     let more = [balance("usd", "3000000000000000000000000000", "0")];
     let snapshot = build_snapshot(&[account("a", &big), account("b", &more)], &market(), "mxn", 0);
     assert_eq!(snapshot.accounts[0].error, None);
-    assert_eq!(snapshot.accounts[1].error.as_ref().map(|e| e.code), Some("amount_overflow"));
+    assert_eq!(snapshot.accounts[1].error.as_ref().map(|e| e.code), Some(ErrorCode::AmountOverflow));
     assert_eq!(plain(snapshot.total), "50000000000000000000000000000");
 }
 
@@ -213,17 +214,26 @@ fn stored_snapshot_gives_back_each_accounts_balances() {
     assert!(json.contains(r#""total":"875000.25""#), "{json}");
     assert!(json.contains(r#""updatedAt":7"#));
     assert!(json.contains(r#""change24h":"-0.99""#));
-    let back = PreviousSnapshot::from_json(&json).unwrap_or_default();
+    let read = |text: &str| serde_json::from_str::<Snapshot>(text).ok();
+    let back = read(&json).unwrap_or_default();
+    assert_eq!(back, snapshot, "a stored snapshot reads back whole");
     assert_eq!(back.accounts.len(), 1);
     assert_eq!(back.accounts[0].id, "a");
     assert_eq!(back.accounts[0].synced_at, Some(1));
     assert_eq!(back.accounts[0].balances, snapshot.accounts[0].balances);
-    // A balance that earns keeps it; damaged accounts make the whole snapshot unusable.
-    let earning = r#"{"accounts":[{"id":"k","syncedAt":null,"balances":[{"currency":"eth","total":"2","available":"1","locked":"0","earning":"1"}]}]}"#;
-    let read = PreviousSnapshot::from_json(earning).unwrap_or_default();
-    assert_eq!((read.accounts[0].synced_at, read.accounts[0].balances[0].earning), (None, Decimal::ONE));
-    for damaged in [r#"{"accounts":[{"id":"k","balances":[{"currency":"eth","total":"2"}]}]}"#, r#"{"accounts":[{"id":"k"}]}"#, "{}", "[]"] {
-        assert_eq!(PreviousSnapshot::from_json(damaged), None, "{damaged}");
+    // A balance that earns keeps it; an older snapshot's missing members take their defaults;
+    // damaged accounts make the whole snapshot unusable.
+    let earning = r#"{"quote":"mxn","total":"1","updatedAt":1,"accounts":[{"id":"k","label":"K","exchange":"kraken","total":"1",
+        "syncedAt":null,"balances":[{"currency":"eth","total":"2","available":"1","locked":"0","earning":"1"}]}]}"#;
+    let earning = read(earning).unwrap_or_default();
+    assert_eq!((earning.accounts[0].synced_at, earning.accounts[0].balances[0].earning), (None, Decimal::ONE));
+    for damaged in [
+        r#"{"accounts":[{"id":"k","label":"K","exchange":null,"total":"1","balances":[{"currency":"eth","total":"2"}]}]}"#,
+        r#"{"accounts":[{"id":"k"}]}"#,
+        r#"{"total":1}"#,
+        "[]",
+    ] {
+        assert_eq!(read(damaged), None, "{damaged}");
     }
 }
 

@@ -102,10 +102,10 @@ fn fixture() -> Fixture {
     Fixture { vault, key, accounts }
 }
 
-const NO_NONCES: &LiteMap<String, u64> = &LiteMap::new_vec();
+const NO_NONCES: &BTreeMap<String, u64> = &BTreeMap::new();
 const NO_LOCKOUTS: &ExchangeMap<u64> = &ExchangeMap::new();
 
-fn request<'a>(fixture: &'a Fixture, previous: Option<&'a PreviousSnapshot>) -> RefreshRequest<'a> {
+fn request<'a>(fixture: &'a Fixture, previous: Option<&'a Snapshot>) -> RefreshRequest<'a> {
     RefreshRequest {
         keys: Some((&fixture.vault, &fixture.key)),
         accounts: &fixture.accounts,
@@ -121,9 +121,9 @@ fn request<'a>(fixture: &'a Fixture, previous: Option<&'a PreviousSnapshot>) -> 
 }
 
 /// What the extension stores of a snapshot and hands back as `previous`.
-fn stored(snapshot: &Snapshot) -> PreviousSnapshot {
+fn stored(snapshot: &Snapshot) -> Snapshot {
     let json = serde_json::to_string(snapshot).unwrap_or_else(|e| panic!("{e}"));
-    PreviousSnapshot::from_json(&json).unwrap_or_else(|| panic!("unreadable: {json}"))
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("unreadable: {e}: {json}"))
 }
 
 /// The snapshot of a refresh that must have produced one.
@@ -209,7 +209,7 @@ fn a_failing_account_keeps_its_previous_balances_and_its_error() {
     let (snapshot, _) = valued(block_on(engine.refresh(request(&fixture, Some(&previous)), later, &mut CountingEntropy::new(4))));
     assert_eq!(snapshot.total, first.total, "the business balances are carried over");
     let business = &snapshot.accounts[1];
-    assert_eq!(business.error.as_ref().map(|e| e.code), Some("missing_permission"));
+    assert_eq!(business.error.as_ref().map(|e| e.code), Some(crate::error::ErrorCode::MissingPermission));
     assert_eq!(business.synced_at, Some(NOW));
     assert_eq!(snapshot.accounts[0].synced_at, Some(later));
 }
@@ -367,6 +367,7 @@ fn each_portfolio_is_valued_apart_and_all_of_them_add_up() {
     let fixture = fixture();
     let bitso = scripted(honest_bitso);
     let manual = [ManualHoldings {
+        id: "manual-home".into(),
         portfolio: "home".into(),
         label: "Manual".into(),
         balances: vec![Balance::available("btc", crate::valuation::test_support::dec("0.1")), Balance::available("mycoin", rust_decimal::Decimal::ONE)],
@@ -421,7 +422,7 @@ fn manual_holdings_alone_are_valued_with_bridge_prices() {
     let mut fixture = fixture();
     fixture.accounts.clear();
     let bitso = scripted(honest_bitso);
-    let manual = [ManualHoldings { portfolio: "home".into(), label: "Manual".into(), balances: vec![Balance::available("btc", rust_decimal::Decimal::ONE)] }];
+    let manual = [ManualHoldings { id: "manual-home".into(), portfolio: "home".into(), label: "Manual".into(), balances: vec![Balance::available("btc", rust_decimal::Decimal::ONE)] }];
     let mut only_manual = request(&fixture, None);
     only_manual.manual = &manual;
     only_manual.bridges = &[ExchangeId::Bitso];

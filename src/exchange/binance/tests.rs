@@ -294,7 +294,7 @@ fn holdings_sum_every_wallet_and_skip_earn_mirrors() {
 
 #[test]
 fn ld_entries_are_mirrors_by_length_or_by_earn_position() {
-    let earn = ["OP".to_owned(), "USDT".to_owned()];
+    let earn = BTreeSet::from(["OP".to_owned(), "USDT".to_owned()]);
     let cases = [
         ("LDUSDT", true),
         ("LDBTC", true),
@@ -309,7 +309,7 @@ fn ld_entries_are_mirrors_by_length_or_by_earn_position() {
     for (code, mirror) in cases {
         assert_eq!(mirrors_earn(code, &earn), mirror, "{code}");
     }
-    assert!(!mirrors_earn("LDOP", &[]), "without an OP position LDOP is an asset");
+    assert!(!mirrors_earn("LDOP", &BTreeSet::new()), "without an OP position LDOP is an asset");
 }
 
 #[test]

@@ -559,7 +559,7 @@ fn error_table() {
         assert_eq!(parse_balances(response).map(|_| ()), Err(case.expected.clone()), "{} (BalanceEx)", case.name);
         assert_eq!(parse_allocations(response).map(|_| ()), Err(case.expected.clone()), "{} (Earn)", case.name);
         assert_eq!(parse_asset_pairs(response).map(|_| ()), Err(case.expected.clone()), "{} (AssetPairs)", case.name);
-        assert_eq!(parse_tickers(response, &LiteMap::new_vec()).map(|_| ()), Err(case.expected), "{} (Ticker)", case.name);
+        assert_eq!(parse_tickers(response, &BTreeMap::new()).map(|_| ()), Err(case.expected), "{} (Ticker)", case.name);
     }
 }
 
@@ -675,7 +675,7 @@ fn a_failed_pair_list_ends_the_prices() {
         Err(Error::MalformedResponse { exchange: ExchangeId::Kraken })
     );
     assert_eq!(
-        parse_tickers(ok(r#"{"error":[],"result":"none"}"#), &LiteMap::new_vec()),
+        parse_tickers(ok(r#"{"error":[],"result":"none"}"#), &BTreeMap::new()),
         Err(Error::MalformedResponse { exchange: ExchangeId::Kraken })
     );
 }
@@ -696,7 +696,7 @@ proptest! {
         let _ = parse_balances(response);
         let _ = parse_allocations(response);
         let _ = parse_asset_pairs(response);
-        let _ = parse_tickers(response, &LiteMap::new_vec());
+        let _ = parse_tickers(response, &BTreeMap::new());
     }
 
     #[test]

@@ -1,0 +1,191 @@
+// Generated from the Rust core by src/pages.rs: do not edit; `CARTERA_WRITE_GENERATED=1 cargo test`
+// writes it anew.
+
+/** Each exchange by id: the origins its API is reached at, and how its key is asked for. */
+export const EXCHANGES = deepFreeze({
+  "binance": {
+    "origins": [
+      "https://api.binance.com/*"
+    ]
+  },
+  "bitfinex": {
+    "origins": [
+      "https://api.bitfinex.com/*",
+      "https://api-pub.bitfinex.com/*"
+    ]
+  },
+  "bitso": {
+    "origins": [
+      "https://api.bitso.com/*"
+    ]
+  },
+  "coinbase": {
+    "keyFile": {
+      "key": [
+        "name",
+        "id"
+      ],
+      "secret": "privateKey"
+    },
+    "origins": [
+      "https://api.coinbase.com/*"
+    ],
+    "privateKey": true
+  },
+  "kraken": {
+    "origins": [
+      "https://api.kraken.com/*"
+    ]
+  }
+});
+
+/** Exchange ids in the order the options page offers them. */
+export const EXCHANGE_IDS = deepFreeze([
+  "bitso",
+  "kraken",
+  "binance",
+  "bitfinex",
+  "coinbase"
+]);
+
+/** Where a currency no connected exchange trades can be priced from (public prices only). */
+export const PRICE_BRIDGES = deepFreeze([
+  "bitso"
+]);
+
+/** Each kind of alert, whether it names an asset, and which number it takes. */
+export const ALERT_KINDS = deepFreeze([
+  {
+    "asset": true,
+    "kind": "priceAbove",
+    "number": "threshold"
+  },
+  {
+    "asset": true,
+    "kind": "priceBelow",
+    "number": "threshold"
+  },
+  {
+    "asset": false,
+    "kind": "totalAbove",
+    "number": "threshold"
+  },
+  {
+    "asset": false,
+    "kind": "totalBelow",
+    "number": "threshold"
+  },
+  {
+    "asset": true,
+    "kind": "move24h",
+    "number": "percent"
+  },
+  {
+    "asset": false,
+    "kind": "accountFailing",
+    "number": null
+  }
+]);
+
+/** The most alerts kept. */
+export const MAX_ALERTS = 100;
+
+/** The most portfolios kept. */
+export const MAX_PORTFOLIOS = 20;
+
+/** The most typed-in holdings kept. */
+export const MAX_MANUAL = 200;
+
+/** The portfolio every account starts in. */
+export const DEFAULT_PORTFOLIO = "main";
+
+/** The settings before the user changes any. */
+export const DEFAULT_SETTINGS = deepFreeze({
+  "autoLockMinutes": 15,
+  "badge": "none",
+  "hideBelow": "",
+  "privacy": false,
+  "quote": "mxn",
+  "syncMinutes": 15,
+  "theme": "system"
+});
+
+/** The auto-lock choices, in minutes (0: never). */
+export const AUTO_LOCK_MINUTES = deepFreeze([
+  0,
+  5,
+  15,
+  60
+]);
+
+/** The automatic sync choices, in minutes (0: off). */
+export const SYNC_MINUTES = deepFreeze([
+  0,
+  5,
+  15,
+  30,
+  60
+]);
+
+/** The longest wait any rate limit is honoured for. */
+export const MAX_RETRY_WAIT_MS = 900000;
+
+/** The storage format this version writes (see src/profile.rs). */
+export const STORAGE_FORMAT = 3;
+
+/** Every error code a page may show; `error_<code>` in the locale files. */
+export const ERROR_CODES = deepFreeze([
+  "invalid_credentials",
+  "nonce_rejected",
+  "clock_skew",
+  "missing_permission",
+  "key_permission_or_ip",
+  "key_inactive",
+  "ip_not_allowed",
+  "account_restricted",
+  "location_restricted",
+  "rate_limited",
+  "exchange_unavailable",
+  "exchange_rejected",
+  "malformed_response",
+  "response_too_large",
+  "amount_overflow",
+  "timeout",
+  "offline",
+  "wrong_passphrase",
+  "weak_kdf_parameters",
+  "unsupported_vault",
+  "passphrase_too_short",
+  "invalid_input",
+  "private_key_malformed",
+  "private_key_public",
+  "private_key_unsupported",
+  "account_not_found",
+  "randomness_unavailable",
+  "locked",
+  "no_vault",
+  "vault_changed",
+  "storage_full",
+  "unknown_message",
+  "internal",
+  "engine_unavailable",
+  "host_permission",
+  "key_not_read_only",
+  "portfolio_not_found",
+  "last_portfolio",
+  "too_many",
+  "no_accounts",
+  "request_timeout",
+  "no_background"
+]);
+
+/** The storage keys of the value history start with this. */
+export const HISTORY_PREFIX = "hist:";
+
+/** How often the history's tiers are applied. */
+export const HISTORY_COMPACT_EVERY_MS = 3600000;
+
+function deepFreeze(value) {
+  if (value && typeof value === 'object') Object.values(value).forEach(deepFreeze);
+  return Object.freeze(value);
+}
