@@ -6,9 +6,10 @@
 // synchronously below so events that wake the worker are not lost.
 //
 // Where things live (see the README's security model):
-//   storage.local   vault (sealed keys), accounts (each in one portfolio, with its "Import
-//                   balance" switch), portfolios, manual holdings (plain: nothing secret),
-//                   settings, snapshot (all portfolios) and portfolioSnapshots, lastError,
+//   storage.local   formatVersion (src/profile.rs), vault (sealed keys), accounts (each in one
+//                   portfolio, with its "Import balance" switch), portfolios, manual holdings
+//                   (plain: nothing secret), settings, snapshot (all portfolios) and
+//                   portfolioSnapshots, lastError,
 //                   per-account nonces, per-exchange rate-limit retry times, alerts and their
 //                   states, the automatic sync's plan (syncState), the value history of all
 //                   portfolios (hist:d:<day>, hist:m:<month>) and of each (hist:p:<id>:…) with
@@ -19,28 +20,16 @@
 
 import init, * as cartera from './wasm/cartera.js';
 import {
-  browser, DEFAULT_SETTINGS, errorText, exchangeName, formatMoney, formatPercent, t, uiLang,
+  AUTO_LOCK_MINUTES, DEFAULT_PORTFOLIO, HISTORY_COMPACT_EVERY_MS, HISTORY_PREFIX, MAX_ALERTS, MAX_MANUAL, MAX_PORTFOLIOS,
+  STORAGE_FORMAT, SYNC_MINUTES,
+} from './shared/core-constants.js';
+import {
+  browser, errorText, exchangeName, formatMoney, formatPercent, portfolioOf, t, uiLang, withDefaults,
 } from './shared/ext.js';
 import { EXCHANGE_IDS, originsOf, PRICE_BRIDGES } from './shared/exchanges.js';
 
 const AUTOLOCK_ALARM = 'autolock';
-const AUTOLOCK_CHOICES = [0, 5, 15, 60];
 const SYNC_ALARM = 'sync';
-const SYNC_CHOICES = [0, 5, 15, 30, 60];
-const BADGE_CHOICES = ['none', 'total', 'change'];
-const ALERT_KINDS = ['priceAbove', 'priceBelow', 'totalAbove', 'totalBelow', 'move24h', 'accountFailing'];
-// Far more than anyone sets up; keeps a damaged or hostile list from growing storage.
-const MAX_ALERTS = 100;
-const HISTORY_PREFIX = 'hist:';
-// Every account belongs to one portfolio; this one exists from the start.
-const DEFAULT_PORTFOLIO = 'main';
-const MAX_PORTFOLIOS = 20;
-const MAX_MANUAL = 200;
-const THEMES = ['system', 'light', 'dark'];
-// Tiers are applied at most this often (src/history.rs): a day chunk only changes tier hourly.
-const COMPACT_EVERY_MS = 60 * 60 * 1000;
-// The longest wait any rate limit is honoured for; the core caps what exchanges say to the same.
-const MAX_RETRY_WAIT_MS = 15 * 60 * 1000;
 // A refresh that has not settled by then is abandoned, so the next one is not stuck behind it.
 const REFRESH_TIMEOUT_MS = 90_000;
 // Far above any real vault (a few hundred bytes per account), low enough to refuse junk.
@@ -166,10 +155,6 @@ async function engineReady() {
   return engine;
 }
 
-function withDefaults(settings) {
-  return { ...DEFAULT_SETTINGS, ...(settings && typeof settings === 'object' ? settings : {}) };
-}
-
 function requireString(value, maxLength = 512, field) {
   if (typeof value !== 'string') throw invalidInput(field);
   const trimmed = value.trim();
@@ -201,30 +186,18 @@ function portfolioList(stored) {
   return list.length ? list : [{ id: DEFAULT_PORTFOLIO, name: t('defaultPortfolioName') }];
 }
 
-/** The portfolio an account or holding is in: its own if that still exists, else the first. */
-function portfolioOf(entry, portfolios) {
-  return portfolios.some((portfolio) => portfolio.id === entry.portfolio) ? entry.portfolio : portfolios[0].id;
-}
-
-/** "Import balance": off keeps the key but leaves the account out of syncs and totals. */
-function isImported(account) {
-  return account.importBalance !== false;
-}
-
 function manualList(stored) {
   return Array.isArray(stored) ? stored : [];
 }
 
-/** Brings storage an earlier version wrote up to date: every account joins the default portfolio
- * and keeps being imported. Nothing is removed. */
+/** Brings storage an earlier version wrote up to the current format, once (src/profile.rs).
+ * Nothing is removed. Only this one-time step waits for the core. */
 async function migrate() {
-  const { portfolios, accounts } = await local.get(['portfolios', 'accounts']);
-  if (Array.isArray(portfolios) && portfolios.length) return;
-  const update = { portfolios: portfolioList(null) };
-  if (Array.isArray(accounts)) {
-    update.accounts = accounts.map((account) => ({ ...account, portfolio: DEFAULT_PORTFOLIO, importBalance: isImported(account) }));
-  }
-  await write(update);
+  const stored = await local.get(['formatVersion', 'accounts', 'portfolios']);
+  if (Number.isSafeInteger(stored.formatVersion) && stored.formatVersion >= STORAGE_FORMAT) return;
+  await engineReady();
+  const upgraded = cartera.upgradeStorage(JSON.stringify(stored), t('defaultPortfolioName'));
+  if (upgraded) await write(JSON.parse(upgraded));
 }
 
 /** `{ "<id>": "<exchange>" }` for the core, which binds each sealed key to its exchange. */
@@ -375,9 +348,9 @@ async function activity() {
 async function armAutoLock() {
   const { settings } = await local.get('settings');
   const minutes = withDefaults(settings).autoLockMinutes;
-  if (!AUTOLOCK_CHOICES.includes(minutes) || !minutes) {
+  if (!AUTO_LOCK_MINUTES.includes(minutes) || !minutes) {
     await browser.alarms.clear(AUTOLOCK_ALARM);
-    if (!AUTOLOCK_CHOICES.includes(minutes)) throw invalidInput();
+    if (!AUTO_LOCK_MINUTES.includes(minutes)) throw invalidInput();
     return;
   }
   // Creating an alarm with an existing name replaces it, which restarts the idle countdown.
@@ -392,10 +365,6 @@ function onAlarm(alarm) {
 // ---------------------------------------------------------------------------------------------
 // Accounts and vault
 
-function isReadOnly(scope) {
-  return !scope || !(scope.trade || scope.withdraw || scope.transfer);
-}
-
 async function testAccount(message) {
   const exchange = requireExchange(message.exchange);
   const apiKey = requireString(message.apiKey, 4096, 'api_key');
@@ -403,7 +372,7 @@ async function testAccount(message) {
   const core = await engineReady();
   core.checkCredentials(exchange, apiKey, apiSecret);
   const check = await core.testConnection(exchange, apiKey, apiSecret, null);
-  return { ok: true, currencies: check.currencies, scope: check.scope ?? null };
+  return { ok: true, currencies: check.currencies, scope: check.scope ?? null, readOnly: check.readOnly ?? null };
 }
 
 async function addAccount(message) {
@@ -429,7 +398,8 @@ async function addAccount(message) {
   // Only a key the exchange accepts is ever stored.
   const check = await core.testConnection(exchange, apiKey, apiSecret, lastNonce);
   const scope = check.scope ?? null;
-  if (!isReadOnly(scope) && message.acceptScope !== true) throw { code: 'key_not_read_only', exchange, scope };
+  // The core judges the key (null: the exchange cannot say, shown as "Permissions not checked").
+  if (check.readOnly === false && message.acceptScope !== true) throw { code: 'key_not_read_only', exchange, scope };
 
   const account = await exclusive(async () => {
     const current = await local.get(['vault', 'accounts', 'nonces', 'portfolios']);
@@ -453,7 +423,7 @@ async function addAccount(message) {
       // What the key may do, as the exchange reported it; null where it cannot say.
       scope,
       portfolio: portfolio ?? (replaced ? portfolioOf(replaced, portfolios) : portfolios[0].id),
-      importBalance: replaced ? isImported(replaced) : true,
+      importBalance: replaced ? replaced.importBalance !== false : true,
     };
     const sealed = core.sealAccount(target, vaultKey, saved.id, exchange, apiKey, apiSecret);
     const updated = replaced
@@ -545,42 +515,13 @@ async function changePassphrase(message) {
 async function setSettings(message) {
   const changes = message.settings;
   if (!changes || typeof changes !== 'object') throw invalidInput();
-  const valid = {};
-  if ('quote' in changes) {
-    if (typeof changes.quote !== 'string' || !/^[a-z0-9]{2,12}$/i.test(changes.quote)) throw invalidInput('quote');
-    valid.quote = changes.quote.toLowerCase();
-  }
-  if ('autoLockMinutes' in changes) {
-    if (!AUTOLOCK_CHOICES.includes(changes.autoLockMinutes)) throw invalidInput();
-    valid.autoLockMinutes = changes.autoLockMinutes;
-  }
-  if ('syncMinutes' in changes) {
-    if (!SYNC_CHOICES.includes(changes.syncMinutes)) throw invalidInput();
-    valid.syncMinutes = changes.syncMinutes;
-  }
-  if ('badge' in changes) {
-    if (!BADGE_CHOICES.includes(changes.badge)) throw invalidInput();
-    valid.badge = changes.badge;
-  }
-  if ('theme' in changes) {
-    if (!THEMES.includes(changes.theme)) throw invalidInput();
-    valid.theme = changes.theme;
-  }
-  if ('privacy' in changes) {
-    if (typeof changes.privacy !== 'boolean') throw invalidInput();
-    valid.privacy = changes.privacy;
-  }
-  if ('hideBelow' in changes) {
-    // Empty turns it off; anything else is read as the page's language writes numbers.
-    if (typeof changes.hideBelow !== 'string') throw invalidInput('threshold');
-    await engineReady();
-    valid.hideBelow = changes.hideBelow.trim() ? cartera.checkThreshold(changes.hideBelow, message.decimalMark === ',' ? ',' : '.') : '';
-  }
+  await engineReady();
   const { before, after } = await exclusive(async () => {
-    const stored = withDefaults((await local.get('settings')).settings);
-    const merged = { ...stored, ...valid };
+    const { settings: stored } = await local.get('settings');
+    // The core checks every value against what is offered and reads typed numbers in the page's language.
+    const merged = JSON.parse(cartera.applySettings(JSON.stringify(stored ?? null), JSON.stringify(changes), message.decimalMark === ',' ? ',' : '.'));
     await write({ settings: merged });
-    return { before: stored, after: merged };
+    return { before: withDefaults(stored), after: merged };
   });
   const unlocked = (await sessionKey()) !== null;
   if (unlocked && before.autoLockMinutes !== after.autoLockMinutes) await armAutoLock();
@@ -741,7 +682,7 @@ async function scheduleSync({ failures } = {}) {
   const tracked = accountList(accounts).length + manualList(manual).length;
   const count = Number.isSafeInteger(failures) ? failures : Number.isSafeInteger(syncState?.failures) ? syncState.failures : 0;
   const stored = failures === undefined && Number.isFinite(syncState?.nextAt) ? syncState.nextAt : null;
-  const nextAt = tracked && SYNC_CHOICES.includes(minutes) ? cartera.planSync(minutes, count, stored) : null;
+  const nextAt = tracked && SYNC_MINUTES.includes(minutes) ? cartera.planSync(minutes, count, stored) : null;
   if (nextAt === null || nextAt === undefined) {
     await browser.alarms.clear(SYNC_ALARM);
     await local.remove('syncState');
@@ -764,7 +705,7 @@ async function runSync() {
 
 async function saveAlert(message) {
   const alert = message.alert;
-  if (!alert || typeof alert !== 'object' || !ALERT_KINDS.includes(alert.kind)) throw invalidInput('alert');
+  if (!alert || typeof alert !== 'object') throw invalidInput('alert');
   const candidate = { ...alert, id: typeof alert.id === 'string' ? alert.id : crypto.randomUUID() };
   await engineReady();
   // Numbers typed in the form are read the way the page's language writes them.
@@ -781,7 +722,7 @@ async function saveAlert(message) {
     const { alerts: stored } = await local.get('alerts');
     const list = Array.isArray(stored) ? stored : [];
     const index = list.findIndex((existing) => existing.id === checked.id);
-    if (index < 0 && list.length >= MAX_ALERTS) throw invalidInput('alert');
+    if (index < 0 && list.length >= MAX_ALERTS) throw { code: 'too_many' };
     const updated = index < 0 ? [...list, checked] : list.map((existing, i) => (i === index ? checked : existing));
     await write({ alerts: updated });
     return updated;
@@ -903,18 +844,6 @@ async function requireExchangeAccess(exchanges) {
   }
 }
 
-/** Rate-limit retry times still ahead and no further than Cartera ever waits (a time further
- * ahead is damage or a clock set back, and must never block refresh). */
-function currentLockouts(stored, now = Date.now()) {
-  const lockouts = {};
-  for (const [exchange, retryAt] of Object.entries(stored ?? {})) {
-    if (EXCHANGE_IDS.includes(exchange) && Number.isFinite(retryAt) && retryAt > now && retryAt - now <= MAX_RETRY_WAIT_MS) {
-      lockouts[exchange] = retryAt;
-    }
-  }
-  return lockouts;
-}
-
 function withTimeout(promise, ms) {
   let timer;
   const timeout = new Promise((_, reject) => {
@@ -927,12 +856,10 @@ async function runRefresh({ automatic }) {
   await migrated;
   const stored = await local.get(['vault', 'accounts', 'settings', 'snapshot', 'nonces', 'lockouts', 'portfolios', 'manual']);
   const accounts = accountList(stored.accounts);
-  const manual = manualList(stored.manual);
   const hasVault = typeof stored.vault === 'string';
-  if ((!hasVault || accounts.length === 0) && manual.length === 0) throw { code: 'no_accounts' };
-  const portfolios = portfolioList(stored.portfolios);
-  // Accounts whose "Import balance" is off are neither fetched nor counted.
-  const importing = hasVault ? accounts.filter(isImported) : [];
+  if ((!hasVault || accounts.length === 0) && manualList(stored.manual).length === 0) throw { code: 'no_accounts' };
+  // Accounts whose "Import balance" is off are neither fetched nor counted (the core leaves them out).
+  const importing = hasVault ? accounts.filter((account) => account.importBalance !== false) : [];
   const core = await engineReady();
   let vaultKey = hasVault ? await sessionKey() : null;
   if (vaultKey) {
@@ -954,77 +881,25 @@ async function runRefresh({ automatic }) {
   for (const bridge of PRICE_BRIDGES) {
     if (await browser.permissions.contains({ origins: originsOf([bridge]) })) bridges.push(bridge);
   }
-  const settings = withDefaults(stored.settings);
-  // The options cross the wasm boundary as JSON text, the form the core reads them in.
-  const options = JSON.stringify({
-    ...(vaultKey ? { vault: stored.vault, vaultKey } : {}),
-    accounts: importing.map(({ id, label, exchange, ...rest }) => ({ id, label, exchange, portfolio: portfolioOf(rest, portfolios) })),
-    portfolios: portfolios.map((portfolio) => portfolio.id),
-    manual: manual.map((entry) => ({ portfolio: portfolioOf(entry, portfolios), asset: entry.asset, amount: entry.amount })),
-    manualLabel: t('manualHoldings'),
-    hideBelow: settings.hideBelow || null,
-    quote: settings.quote,
-    previous: stored.snapshot ?? null,
-    nonces: stored.nonces ?? {},
-    lockouts: currentLockouts(stored.lockouts),
-    bridges,
-  });
-  const outcome = JSON.parse(await withTimeout(core.refresh(options), REFRESH_TIMEOUT_MS));
-  const { reply, observed } = await exclusive(() => storeOutcome(outcome));
-  if (observed) await afterSnapshot(observed, { record: reply.ok, portfolios: reply.ok ? outcome.portfolios : {} });
-  return reply;
-}
-
-async function storeOutcome(outcome) {
-  const current = await local.get(['vault', 'accounts', 'nonces', 'snapshot', 'portfolios']);
-  const accounts = accountList(current.accounts);
-  const portfolios = portfolioList(current.portfolios);
-  const known = new Set(accounts.map((account) => account.id));
-  // Nonces were spent and rate limits seen whether or not there is a snapshot: keep them.
-  const nonces = { ...(current.nonces ?? {}) };
-  for (const [id, nonce] of Object.entries(outcome.nonces ?? {})) if (known.has(id)) nonces[id] = nonce;
-  const update = { nonces, lockouts: currentLockouts(outcome.lockouts) };
-  for (const portfolio of portfolios) known.add(`manual-${portfolio.id}`);
-
-  const snapshot = outcome.snapshot;
-  // The vault was reset, or an account or portfolio removed, while the request ran: these
-  // numbers are void.
-  const vaultGone = typeof current.vault !== 'string' && snapshot?.accounts.some((entry) => entry.exchange !== null);
-  const discarded = vaultGone || (snapshot && !snapshot.accounts.every((entry) => known.has(entry.id)));
-  if (discarded) {
-    await write(update);
-    return { reply: { ok: true, snapshot: current.snapshot ?? null } };
-  }
-  const fetched = new Set((snapshot?.accounts ?? []).map((entry) => entry.id));
-  if (!snapshot) {
-    const error = outcome.error ?? { code: 'internal' };
-    // The previous snapshot stays: the popup keeps showing the last good numbers, marked stale.
-    update.lastError = { ...error, at: Date.now() };
-    update.accounts = accounts.map((account) => (isImported(account) ? { ...account, status: 'error', error } : account));
-    await write(update);
-    // Alerts about accounts that stop working still hear of it.
-    const observed = current.snapshot ? { ...current.snapshot, accounts: current.snapshot.accounts.map((account) => ({ ...account, error })) } : null;
-    return { reply: { ok: false, error }, observed };
-  }
-  snapshot.priceErrors = outcome.priceErrors ?? [];
-  const results = new Map(snapshot.accounts.map((entry) => [entry.id, entry]));
-  update.accounts = accounts.map((account) => {
-    const result = fetched.has(account.id) ? results.get(account.id) : null;
-    if (!result) return account;
-    return {
-      ...account,
-      lastSync: result.syncedAt ?? account.lastSync ?? null,
-      status: result.error ? 'error' : 'active',
-      error: result.error ?? null,
-    };
-  });
-  update.snapshot = snapshot;
-  update.portfolioSnapshots = Object.fromEntries(
-    Object.entries(outcome.portfolios ?? {}).map(([id, each]) => [id, { ...each, priceErrors: snapshot.priceErrors }]),
+  // What storage holds crosses as JSON text, the form the core reads it in; the vault and its key
+  // only while unlocked.
+  const { vault, ...readable } = stored;
+  const refresh = core.refresh(
+    JSON.stringify({ ...readable, accounts: hasVault ? accounts : [] }), JSON.stringify(bridges), t('manualHoldings'),
+    vaultKey ? vault : undefined, vaultKey ?? undefined,
   );
-  update.lastError = null;
-  await write(update);
-  return { reply: { ok: true, snapshot }, observed: snapshot };
+  const outcome = await withTimeout(refresh, REFRESH_TIMEOUT_MS);
+  const settled = await exclusive(async () => {
+    const current = await local.get(['vault', 'accounts', 'nonces', 'snapshot', 'portfolios']);
+    const { vault: currentVault, ...rest } = current;
+    const decision = JSON.parse(cartera.settleRefresh(outcome, JSON.stringify({ ...rest, hasVault: typeof currentVault === 'string' })));
+    await write(decision.update);
+    return decision;
+  });
+  if (settled.observed) {
+    await afterSnapshot(settled.observed, { record: settled.record, portfolios: settled.update.portfolioSnapshots ?? {} });
+  }
+  return settled.reply;
 }
 
 /** What follows every refresh, manual or automatic: history points (for a new snapshot: all
@@ -1055,37 +930,18 @@ async function historyChunks() {
   return Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(HISTORY_PREFIX)));
 }
 
-/** Adds each snapshot as a point of its series ("" for all portfolios together, else the
- * portfolio's id), applies the tiers now and then, and refreshes the popup's views. */
+/** Adds each snapshot as a point of its series (all portfolios together, and each portfolio),
+ * applies the tiers now and then, and stores the popup's views: one call to the core. */
 async function recordHistory(snapshot, portfolios) {
   const chunks = await historyChunks();
   const { historyCompactedAt, portfolios: stored } = await local.get(['historyCompactedAt', 'portfolios']);
-  const compactNow = !Number.isFinite(historyCompactedAt) || Date.now() - historyCompactedAt >= COMPACT_EVERY_MS;
+  const compactNow = !Number.isFinite(historyCompactedAt) || Date.now() - historyCompactedAt >= HISTORY_COMPACT_EVERY_MS;
   const known = new Set(portfolioList(stored).map((portfolio) => portfolio.id));
-  const series = [['', snapshot], ...Object.entries(portfolios ?? {}).filter(([id]) => known.has(id))];
-  const update = {};
-  const removed = [];
-  const views = {};
-  for (const [id, each] of series) {
-    const { key, chunk } = cartera.historyAppend(id, JSON.stringify(chunks), JSON.stringify(each));
-    chunks[key] = chunk;
-    update[key] = chunk;
-    if (compactNow) {
-      const compaction = JSON.parse(cartera.historyCompact(id, JSON.stringify(chunks)));
-      Object.assign(update, compaction.write);
-      Object.assign(chunks, compaction.write);
-      for (const old of compaction.remove) {
-        delete chunks[old];
-        delete update[old];
-        removed.push(old);
-      }
-    }
-    views[id] = JSON.parse(cartera.historyView(id, JSON.stringify(chunks), each.quote, JSON.stringify(each)));
-  }
+  const each = Object.fromEntries(Object.entries(portfolios ?? {}).filter(([id]) => known.has(id)));
+  const recorded = JSON.parse(cartera.historyRecord(JSON.stringify(chunks), JSON.stringify(snapshot), JSON.stringify(each), compactNow));
+  const { '': all, ...views } = recorded.views;
+  const update = { ...recorded.write, historyView: all, portfolioHistoryViews: views };
   if (compactNow) update.historyCompactedAt = Date.now();
-  const { '': all, ...each } = views;
-  update.historyView = all;
-  update.portfolioHistoryViews = each;
   await write(update);
-  if (removed.length) await local.remove(removed);
+  if (recorded.remove.length) await local.remove(recorded.remove);
 }

@@ -4,8 +4,9 @@
 import {
   browser, send, t, localize, uiLang, relativeTime, el, asError, nextPaint, isIsoCurrency, applyTheme, decimalMark,
   requestExchangeAccess, applyStorageChanges, DEFAULT_SETTINGS, errorText, exchangeName, formatAmount, formatMoney, formatPercent,
-  portfolioName,
+  portfolioName, portfolioOf as portfolioIn, withDefaults,
 } from '../shared/ext.js';
+import { ALERT_KINDS } from '../shared/core-constants.js';
 import { EXCHANGE_IDS, EXCHANGES } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
 
@@ -13,9 +14,8 @@ const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop', 'eur'];
 // Besides fiat currencies, the assets people value a portfolio in.
 const CRYPTO_QUOTES = ['btc', 'eth', 'usdt', 'usdc'];
 const GUIDE_STEPS = 4;
-const ALERT_KINDS = ['priceAbove', 'priceBelow', 'totalAbove', 'totalBelow', 'move24h', 'accountFailing'];
-const ASSET_KINDS = ['priceAbove', 'priceBelow', 'move24h'];
-const THRESHOLD_KINDS = ['priceAbove', 'priceBelow', 'totalAbove', 'totalBelow'];
+/** What the core says of an alert kind: whether it names an asset and which number it takes. */
+const alertKind = (kind) => ALERT_KINDS.find((entry) => entry.kind === kind) ?? { kind, asset: false, number: null };
 const lang = uiLang();
 const $ = (id) => document.getElementById(id);
 
@@ -112,7 +112,7 @@ function wireControls() {
     $(id).addEventListener('input', () => $(id).removeAttribute('aria-invalid'));
   }
   $('manual-amount-help').textContent = t('amountExample', [formatAmount('0.25', lang)]);
-  $('alert-kind').replaceChildren(...ALERT_KINDS.map((kind) => {
+  $('alert-kind').replaceChildren(...ALERT_KINDS.map(({ kind }) => {
     const option = el('option', null, t(`alertKind_${kind}`));
     option.value = kind;
     return option;
@@ -143,7 +143,7 @@ function onStorageChanged(changes, area) {
 // Rendering
 
 function render() {
-  state.settings = { ...DEFAULT_SETTINGS, ...(state.settings ?? {}) };
+  state.settings = withDefaults(state.settings);
   applyTheme(state.settings.theme);
   renderPortfolios();
   renderAccounts();
@@ -253,7 +253,7 @@ function accountControls(account) {
 
 /** The portfolio an account or holding is in (the first one when its own is gone). */
 function portfolioOf(entry) {
-  return state.portfolios.some((portfolio) => portfolio.id === entry.portfolio) ? entry.portfolio : state.portfolios[0]?.id;
+  return portfolioIn(entry, state.portfolios);
 }
 
 async function updateAccount(account, changes) {
@@ -469,7 +469,7 @@ function scopeBadge(account) {
     badge.title = t('scopeNotCheckedHelp', [exchangeName(account.exchange), t(`permission_${account.exchange}`)]);
     return badge;
   }
-  if (scope.trade || scope.withdraw || scope.transfer) {
+  if (!scope.readOnly) {
     const badge = el('span', 'badge scope warn', t('scopeNotReadOnly'));
     badge.title = scopeWarning(scope);
     return badge;
@@ -487,7 +487,8 @@ function scopeWarning(scope) {
 function showScope(scope, exchange) {
   const warning = $('scope-warning');
   const note = $('scope-note');
-  const risky = scope && (scope.trade || scope.withdraw || scope.transfer);
+  // The core's verdict (src/exchange/mod.rs `KeyScope`), stored and sent with the flags.
+  const risky = Boolean(scope) && !scope.readOnly;
   warning.hidden = !risky;
   warning.textContent = risky ? `${scopeWarning(scope)} ${t('scopeWarningConfirm')}` : '';
   note.hidden = Boolean(scope);
@@ -692,9 +693,10 @@ function closeAlertForm() {
 
 function renderAlertForm() {
   const kind = $('alert-kind').value;
-  $('alert-asset-field').hidden = !ASSET_KINDS.includes(kind);
-  $('alert-threshold-field').hidden = !THRESHOLD_KINDS.includes(kind);
-  $('alert-percent-field').hidden = kind !== 'move24h';
+  const { asset, number } = alertKind(kind);
+  $('alert-asset-field').hidden = !asset;
+  $('alert-threshold-field').hidden = number !== 'threshold';
+  $('alert-percent-field').hidden = number !== 'percent';
   const currency = (state.editingAlert?.currency ?? state.settings.quote).toUpperCase();
   $('alert-threshold-label').textContent = t('alertThresholdLabel', [currency]);
 }
@@ -707,10 +709,11 @@ async function submitAlert(event) {
     kind,
     currency: state.editingAlert?.currency ?? state.settings.quote,
   };
-  if (ASSET_KINDS.includes(kind)) alert.asset = $('alert-asset').value.trim().toLowerCase();
+  const { asset, number } = alertKind(kind);
+  if (asset) alert.asset = $('alert-asset').value.trim().toLowerCase();
   // Numbers go as typed: the core reads them the way the page's language writes numbers.
-  if (THRESHOLD_KINDS.includes(kind)) alert.threshold = $('alert-threshold').value;
-  if (kind === 'move24h') alert.percent = $('alert-percent').value.replace('%', '');
+  if (number === 'threshold') alert.threshold = $('alert-threshold').value;
+  if (number === 'percent') alert.percent = $('alert-percent').value.replace('%', '');
   const ok = await storeAlert(alert, { typed: true });
   if (ok) closeAlertForm();
 }

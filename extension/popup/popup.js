@@ -10,7 +10,7 @@
 
 import {
   applyStorageChanges, applyTheme, browser, send, t, localize, uiLang, formatMoney, formatAmount, formatPercent, relativeTime, el,
-  asError, nextPaint, errorText, exchangeName, portfolioName, waitPending, DEFAULT_SETTINGS, FIRST_FRAME_KEY,
+  asError, nextPaint, errorText, exchangeName, portfolioName, waitPending, DEFAULT_SETTINGS, FIRST_FRAME_KEY, withDefaults,
 } from '../shared/ext.js';
 import { drawChart } from '../shared/chart.js';
 
@@ -126,7 +126,7 @@ function applyStored(stored, flags) {
   state.snapshot = stored.snapshot ?? null;
   state.portfolios = Array.isArray(stored.portfolios) ? stored.portfolios : [];
   state.manual = Array.isArray(stored.manual) ? stored.manual : [];
-  state.settings = { ...DEFAULT_SETTINGS, ...(stored.settings ?? {}) };
+  state.settings = withDefaults(stored.settings);
   state.portfolioSnapshots = stored.portfolioSnapshots ?? {};
   state.portfolioHistoryViews = stored.portfolioHistoryViews ?? {};
   state.portfoliosRead = 'portfolioSnapshots' in stored;
@@ -208,7 +208,7 @@ function onStorageChanged(changes, area) {
     portfolioSnapshots: {}, portfolioHistoryViews: {}, settings: DEFAULT_SETTINGS,
   };
   if (!applyStorageChanges(state, changes, area, tracked)) return;
-  state.settings = { ...DEFAULT_SETTINGS, ...(state.settings ?? {}) };
+  state.settings = withDefaults(state.settings);
   state.portfolioSnapshots ??= {};
   state.portfolioHistoryViews ??= {};
   applyTheme(state.settings.theme);
@@ -289,7 +289,7 @@ async function togglePrivacy() {
   state.settings = { ...state.settings, privacy };
   render();
   const reply = await send('setSettings', { settings: { privacy } });
-  if (reply.ok) state.settings = { ...DEFAULT_SETTINGS, ...reply.settings };
+  if (reply.ok) state.settings = withDefaults(reply.settings);
   render();
 }
 

@@ -1,7 +1,10 @@
 // Small shim shared by the background, the popup and the options page: the browser namespace,
 // messaging, i18n and number/time formatting. No business logic lives here.
 
+import { DEFAULT_SETTINGS } from './core-constants.js';
 import { originsOf } from './exchanges.js';
+
+export { DEFAULT_SETTINGS };
 
 export const browser = globalThis.browser ?? globalThis.chrome;
 
@@ -27,13 +30,10 @@ function transportError() {
   return { ok: false, error: { code: 'no_background' } };
 }
 
-/**
- * Settings until the user changes them: values in pesos, lock after 15 idle minutes, update every
- * 15 minutes, no toolbar badge, the system's theme, every balance shown, amounts visible.
- */
-export const DEFAULT_SETTINGS = Object.freeze({
-  quote: 'mxn', autoLockMinutes: 15, syncMinutes: 15, badge: 'none', theme: 'system', hideBelow: '', privacy: false,
-});
+/** Stored settings with the core's defaults (src/profile.rs) for what was never set. */
+export function withDefaults(settings) {
+  return { ...DEFAULT_SETTINGS, ...(settings && typeof settings === 'object' ? settings : {}) };
+}
 
 /**
  * Asks for access to the API hosts of `exchangeIds`. Firefox lets users withhold MV3 host
@@ -166,6 +166,12 @@ export function applyTheme(theme) {
 }
 
 /** The name of a portfolio by id (the default one's name until storage has portfolios). */
+/** The portfolio an account or holding is in: its own if that still exists, else the first (the
+ * core's rule, src/profile.rs `portfolio_of`). */
+export function portfolioOf(entry, portfolios) {
+  return portfolios.some((portfolio) => portfolio.id === entry.portfolio) ? entry.portfolio : portfolios[0]?.id;
+}
+
 export function portfolioName(portfolios, id) {
   return portfolios.find((portfolio) => portfolio.id === id)?.name ?? t('defaultPortfolioName');
 }
