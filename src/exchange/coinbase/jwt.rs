@@ -15,11 +15,11 @@
 //!
 //! What is read is stored in a canonical single line, `es256:<base64 scalar>` or
 //! `eddsa:<base64 seed>`, so that signing parses no PEM and the vault's credential rules (no
-//! control characters) hold. Only the few DER structures a key comes in are read, by hand:
-//! SEC1 `ECPrivateKey` (RFC 5915) and PKCS#8 `PrivateKeyInfo` / `OneAsymmetricKey` (RFC 5208,
-//! RFC 5958, RFC 8410); the crates' PEM and PKCS#8 features would cost more wasm than this.
-//! A public key stored next to the private one is not compared with it (that would cost wasm
-//! too): the signature is always made with, and checked by Coinbase against, the key itself.
+//! control characters) hold. The PEM armor (RFC 7468), SEC1 `ECPrivateKey` (RFC 5915) and
+//! PKCS#8 `PrivateKeyInfo` / `OneAsymmetricKey` (RFC 5208, RFC 5958, RFC 8410) are read with
+//! RustCrypto's formats crates (pem-rfc7468, der, sec1, pkcs8), fuzzed and reviewed, rather than
+//! by hand; the paste is only repaired into the canonical PEM layout they expect. A public key
+//! stored next to the private one must be the private key's, as those crates check.
 //!
 //! The token is the one the official SDK builds: header `{"alg","typ","kid","nonce"}`, claims
 //! `{"sub","iss":"cdp","nbf","exp","uri"}`, two minutes of validity, `uri` = method, space,
@@ -27,6 +27,9 @@
 //! nonces (so tests can pin them); EdDSA is deterministic by design.
 
 use base64ct::{Base64, Base64Unpadded, Base64UrlUnpadded, Encoding as _};
+use p256::pkcs8::der::{self, Decode as _, SecretDocument, pem, pem::PemLabel as _};
+use p256::pkcs8::{AssociatedOid as _, PrivateKeyInfoRef, SubjectPublicKeyInfoRef};
+use sec1::EcPrivateKey;
 use zeroize::Zeroizing;
 
 use super::Method;
@@ -193,29 +196,74 @@ fn secret_array(bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
 }
 
 /// Reads the private key of the PEM block `text`
-/// (`-----BEGIN <label>-----<base64>-----END <label>-----`).
+/// (`-----BEGIN <label>-----<base64>-----END <label>-----`). The paste is first repaired into
+/// canonical PEM; pem-rfc7468 then reads the armor (and checks that the labels match), der the
+/// base64 body, and the document is read by its label.
 fn from_pem(text: &str) -> Result<PrivateKey> {
     let malformed = || Error::PrivateKeyMalformed;
     let blank = |text: &str| without_whitespace(text).is_empty();
     let (before, block) = text.split_once("-----BEGIN ").ok_or_else(malformed)?;
     let (label, rest) = block.split_once("-----").ok_or_else(malformed)?;
     let (body, end) = rest.split_once("-----END ").ok_or_else(malformed)?;
-    // One block and nothing else, its END line naming the same label.
-    if !blank(before) || !end.strip_prefix(label).and_then(|end| end.strip_prefix("-----")).is_some_and(blank) {
+    let (end_label, after) = end.split_once("-----").ok_or_else(malformed)?;
+    // One block and nothing else: pem-rfc7468 would skip text before it, and a second block
+    // (`openssl ecparam -genkey` writes the parameters, then the key) means no single key.
+    if !blank(before) || !blank(after) {
         return Err(malformed());
     }
-    match label {
-        "EC PRIVATE KEY" | "PRIVATE KEY" => {}
-        "PUBLIC KEY" | "EC PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE" => return Err(Error::PrivateKeyPublic),
-        // RSA, DSA, OpenSSH, encrypted PKCS#8 and whatever else a PEM can hold.
-        _ => return Err(Error::PrivateKeyUnsupported),
-    }
-    // Legacy OpenSSL encryption puts `Proc-Type: 4,ENCRYPTED` headers in the body.
+    // Legacy OpenSSL encryption puts `Proc-Type: 4,ENCRYPTED` headers in the body, which RFC 7468
+    // has no place for and the repair below would garble.
     if body.contains("ENCRYPTED") {
         return Err(Error::PrivateKeyUnsupported);
     }
-    let der = decode_any_padding(&without_whitespace(body)).ok_or_else(malformed)?;
-    from_der(&der)
+    let pem = rewrapped_pem(label, &without_whitespace(body), end_label);
+
+    let label = pem::decode_label(pem.as_bytes()).map_err(|_| malformed())?;
+    let document = || SecretDocument::from_pem(&pem).map(|(_, document)| document).map_err(|_| malformed());
+    match label {
+        EcPrivateKey::PEM_LABEL => from_sec1(document()?.as_bytes()),
+        PrivateKeyInfoRef::PEM_LABEL => {
+            let document = document()?;
+            from_pkcs8(PrivateKeyInfoRef::from_der(document.as_bytes()).map_err(|_| malformed())?)
+        }
+        SubjectPublicKeyInfoRef::PEM_LABEL | "EC PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE" => Err(Error::PrivateKeyPublic),
+        // RSA, DSA, OpenSSH, encrypted PKCS#8, bare curve parameters and whatever else a PEM can
+        // hold.
+        _ => Err(Error::PrivateKeyUnsupported),
+    }
+}
+
+/// A PEM block in the one layout pem-rfc7468 reads. It follows RFC 7468's strict grammar: the
+/// base64 between the armor lines in lines of exactly 64 characters (the last one shorter) and
+/// nothing else. In a paste the line breaks may be gone, or be spaces, CRLFs or literal `\n`
+/// escapes; so `base64`, the body with all of those removed, is wrapped anew here, and its `=`
+/// padding, which a paste may lose too, restored. The labels are passed on as pasted, for
+/// pem-rfc7468 to check.
+fn rewrapped_pem(label: &str, base64: &str, end_label: &str) -> Zeroizing<String> {
+    const WIDTH: usize = 64;
+    let base64 = base64.trim_end_matches('=');
+    // Three for a remainder of one character, which no padding makes base64: the decoder refuses it.
+    let padding = (4 - base64.len() % 4) % 4;
+    let length = base64.len() + padding;
+    // Sized up front so that the secret is never copied by a reallocation.
+    let capacity = label.len() + end_label.len() + length + length / WIDTH + 40;
+    let mut pem = Zeroizing::new(String::with_capacity(capacity));
+    pem.push_str("-----BEGIN ");
+    pem.push_str(label);
+    pem.push_str("-----\n");
+    for (index, c) in base64.chars().chain(std::iter::repeat_n('=', padding)).enumerate() {
+        if index > 0 && index % WIDTH == 0 {
+            pem.push('\n');
+        }
+        pem.push(c);
+    }
+    if length > 0 {
+        pem.push('\n');
+    }
+    pem.push_str("-----END ");
+    pem.push_str(end_label);
+    pem.push_str("-----\n");
+    pem
 }
 
 /// Reads base64-decoded bytes without PEM armor: an Ed25519 seed (32 bytes), seed and public
@@ -234,8 +282,7 @@ fn from_raw_bytes(bytes: &[u8]) -> Result<PrivateKey> {
         }
         // An uncompressed or a compressed P-256 public point.
         (65, Some(0x04)) | (33, Some(0x02 | 0x03)) => Err(Error::PrivateKeyPublic),
-        (_, Some(&SEQUENCE)) => from_der(bytes),
-        _ => Err(Error::PrivateKeyMalformed),
+        _ => from_der(bytes),
     }
 }
 
@@ -243,140 +290,50 @@ fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
     ed25519_dalek::SigningKey::from_bytes(seed).verifying_key().to_bytes()
 }
 
-// DER tags and object identifiers (contents only) of the structures read here.
-const INTEGER: u8 = 0x02;
-const OCTET_STRING: u8 = 0x04;
-const OBJECT_IDENTIFIER: u8 = 0x06;
-const SEQUENCE: u8 = 0x30;
-/// `[0]` constructed: SEC1's curve parameters, PKCS#8's attributes.
-const CONTEXT_0: u8 = 0xa0;
-/// `[1]` constructed: SEC1's public key.
-const CONTEXT_1: u8 = 0xa1;
-/// `[1]` implicit BIT STRING: PKCS#8 v2's public key.
-const CONTEXT_1_PRIMITIVE: u8 = 0x81;
-/// 1.2.840.10045.2.1, id-ecPublicKey.
-const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-/// 1.2.840.10045.3.1.7, prime256v1 (P-256).
-const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-/// 1.3.101.112, id-Ed25519.
-const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
-
-/// One DER element of `input`: its tag, its contents and what follows it. Definite lengths of
-/// up to 65535 bytes only; keys are far smaller.
-fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (length, rest) = match first {
-        0x00..=0x7f => (usize::from(first), rest),
-        0x81 => {
-            let (&length, rest) = rest.split_first()?;
-            (usize::from(length), rest)
-        }
-        0x82 => {
-            let (length, rest) = rest.split_first_chunk::<2>()?;
-            (usize::from(u16::from_be_bytes(*length)), rest)
-        }
-        _ => return None,
-    };
-    let (contents, rest) = rest.split_at_checked(length)?;
-    Some((tag, contents, rest))
-}
-
-/// The contents of the element of `input` tagged `tag`, and what follows it.
-fn expect(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    element(input).filter(|(found, ..)| *found == tag).map(|(_, contents, rest)| (contents, rest))
-}
-
-/// What a DER document turned out to be.
-enum Der {
-    Key(PrivateKey),
-    Public,
-    Unsupported,
-}
-
-/// A whole DER document: an `ECPrivateKey`, a `PrivateKeyInfo` or a `SubjectPublicKeyInfo`
-/// (a public key, refused as such), told apart by their second element.
+/// A DER document without the PEM label that would name it: a PKCS#8 `PrivateKeyInfo`, a
+/// `SubjectPublicKeyInfo` (a public key, refused as such) or else a SEC1 `ECPrivateKey`.
 fn from_der(der: &[u8]) -> Result<PrivateKey> {
-    match read_der(der) {
-        Some(Der::Key(key)) => Ok(key),
-        Some(Der::Public) => Err(Error::PrivateKeyPublic),
-        Some(Der::Unsupported) => Err(Error::PrivateKeyUnsupported),
-        None => Err(Error::PrivateKeyMalformed),
+    if let Ok(info) = PrivateKeyInfoRef::from_der(der) {
+        return from_pkcs8(info);
     }
+    if SubjectPublicKeyInfoRef::from_der(der).is_ok() {
+        return Err(Error::PrivateKeyPublic);
+    }
+    from_sec1(der)
 }
 
-fn read_der(der: &[u8]) -> Option<Der> {
-    let body = only(der, SEQUENCE)?;
-    match element(body)? {
-        // SubjectPublicKeyInfo starts with its AlgorithmIdentifier.
-        (SEQUENCE, ..) => Some(Der::Public),
-        (INTEGER, [1], rest) if expect(rest, OCTET_STRING).is_some() => ec_private_key(body),
-        (INTEGER, [0 | 1], rest) => private_key_info(rest),
-        _ => None,
-    }
-}
-
-/// The contents of the one element `input` holds, which must be tagged `tag`.
-fn only(input: &[u8], tag: u8) -> Option<&[u8]> {
-    expect(input, tag).and_then(|(contents, rest)| rest.is_empty().then_some(contents))
-}
-
-/// The contents of an element tagged `tag` if `input` starts with one, and what follows.
-fn optional(input: &[u8], tag: u8) -> (Option<&[u8]>, &[u8]) {
-    match expect(input, tag) {
-        Some((contents, rest)) => (Some(contents), rest),
-        None => (None, input),
-    }
-}
-
-/// The contents of an `ECPrivateKey`: `version INTEGER (1), privateKey OCTET STRING,
-/// parameters [0] OPTIONAL, publicKey [1] OPTIONAL`. Parameters, when present, must name
-/// P-256; without them (as inside PKCS#8) the key is taken as P-256, the only curve Coinbase
-/// issues.
-fn ec_private_key(body: &[u8]) -> Option<Der> {
-    let (version, rest) = expect(body, INTEGER)?;
-    let (scalar, rest) = expect(rest, OCTET_STRING).filter(|_| version == [1])?;
-    let (parameters, rest) = optional(rest, CONTEXT_0);
-    // The public key that may follow is not needed: it is the scalar's, derived when signing.
-    let (_public, rest) = optional(rest, CONTEXT_1);
-    if !rest.is_empty() {
-        return None;
-    }
-    // Another named curve, or a curve spelled out instead of named.
-    if parameters.is_some_and(|parameters| !matches!(expect(parameters, OBJECT_IDENTIFIER), Some((OID_P256, _)))) {
-        return Some(Der::Unsupported);
-    }
-    // RFC 5915 fixes the length at 32 bytes for P-256; a few encoders drop leading zeros.
-    let padding = 32usize.checked_sub(scalar.len()).filter(|_| !scalar.is_empty())?;
-    let mut padded = Zeroizing::new([0u8; 32]);
-    padded.get_mut(padding..)?.copy_from_slice(scalar);
-    es256_key(&padded)?;
-    Some(Der::Key(PrivateKey::Es256(padded)))
-}
-
-/// The rest of a `PrivateKeyInfo` / `OneAsymmetricKey` after its version:
-/// `privateKeyAlgorithm SEQUENCE, privateKey OCTET STRING, attributes [0] OPTIONAL,
-/// publicKey [1] OPTIONAL`.
-fn private_key_info(rest: &[u8]) -> Option<Der> {
-    let (algorithm, rest) = expect(rest, SEQUENCE)?;
-    let (private_key, rest) = expect(rest, OCTET_STRING)?;
-    let (_attributes, rest) = optional(rest, CONTEXT_0);
-    // PKCS#8 v2's public key, like SEC1's, is derived when signing, not read.
-    let (_public, rest) = optional(rest, CONTEXT_1_PRIMITIVE);
-    if !rest.is_empty() {
-        return None;
-    }
-    let (oid, parameters) = expect(algorithm, OBJECT_IDENTIFIER)?;
-    match oid {
-        OID_EC_PUBLIC_KEY => match expect(parameters, OBJECT_IDENTIFIER) {
-            Some((OID_P256, _)) => ec_private_key(only(private_key, SEQUENCE)?),
-            _ => Some(Der::Unsupported),
-        },
-        OID_ED25519 if parameters.is_empty() => {
-            // RFC 8410: the key is itself an OCTET STRING holding the 32-byte seed.
-            Some(Der::Key(PrivateKey::EdDsa(secret_array(only(private_key, OCTET_STRING)?)?)))
+/// A PKCS#8 `PrivateKeyInfo` / `OneAsymmetricKey`, by its algorithm: Ed25519 (RFC 8410), or
+/// an EC key (RFC 5915) on P-256.
+fn from_pkcs8(info: PrivateKeyInfoRef<'_>) -> Result<PrivateKey> {
+    match info.algorithm.oid {
+        ed25519_dalek::pkcs8::ALGORITHM_OID => {
+            // Also checks the public key PKCS#8 v2 may carry against the seed's.
+            let key = ed25519_dalek::SigningKey::try_from(info).map_err(|_| Error::PrivateKeyMalformed)?;
+            Ok(PrivateKey::EdDsa(Zeroizing::new(key.to_bytes())))
         }
+        p256::elliptic_curve::ALGORITHM_OID => match info.algorithm.parameters_oid() {
+            Ok(p256::NistP256::OID) => from_sec1(info.private_key.as_bytes()),
+            // Another curve, or a curve spelled out instead of named.
+            _ => Err(Error::PrivateKeyUnsupported),
+        },
         // RSA, Ed448, X25519, DSA and the rest.
-        _ => Some(Der::Unsupported),
+        _ => Err(Error::PrivateKeyUnsupported),
     }
+}
+
+/// A SEC1 `ECPrivateKey`. Parameters, when present, must name P-256; without them (as inside
+/// PKCS#8) the key is taken as P-256, the only curve Coinbase issues. p256 refuses a scalar of
+/// 0 or beyond the group order, and a public key that is not the scalar's.
+fn from_sec1(der: &[u8]) -> Result<PrivateKey> {
+    let key = EcPrivateKey::from_der(der).map_err(|error| match error.kind() {
+        // sec1 reads named curves only: a curve spelled out (`specifiedCurve`, a SEQUENCE)
+        // where the parameters' OBJECT IDENTIFIER belongs.
+        der::ErrorKind::TagUnexpected { expected: Some(der::Tag::ObjectIdentifier), .. } => Error::PrivateKeyUnsupported,
+        _ => Error::PrivateKeyMalformed,
+    })?;
+    if key.parameters.is_some_and(|parameters| parameters.named_curve() != Some(p256::NistP256::OID)) {
+        return Err(Error::PrivateKeyUnsupported);
+    }
+    let key = p256::SecretKey::try_from(key).map_err(|_| Error::PrivateKeyMalformed)?;
+    Ok(PrivateKey::Es256(Zeroizing::new(key.to_bytes().into())))
 }

@@ -322,6 +322,53 @@ qfRohxoiiskmCONcmP2qLhtjycF0AcM9MmCcZL6LKhk=
 -----END EC PRIVATE KEY-----
 ";
 
+/// The SDK's EC key as OpenSSL 3.0 writes it in other shapes, `sdk.pem` being [`SDK_EC_PEM`]:
+/// SEC1 without the optional public key (`openssl ec -in sdk.pem -no_public`) and that as
+/// PKCS#8 (`| openssl pkcs8 -topk8 -nocrypt`), SEC1 with the public key compressed (`openssl
+/// ec -in sdk.pem -conv_form compressed`), and SEC1 and PKCS#8 with the curve spelled out
+/// instead of named (`openssl ec -in sdk.pem -param_enc explicit`, `| openssl pkcs8 -topk8
+/// -nocrypt`).
+const SDK_EC_NO_PUBLIC: &str = "-----BEGIN EC PRIVATE KEY-----
+MDECAQEEIKwf3Uox30cRWzRBOPoPOH5p0Gpb0Dt8zUKXUEM5fMkGoAoGCCqGSM49
+AwEH
+-----END EC PRIVATE KEY-----
+";
+const SDK_EC_PKCS8_NO_PUBLIC: &str = "-----BEGIN PRIVATE KEY-----
+MEECAQAwEwYHKoZIzj0CAQYIKoZIzj0DAQcEJzAlAgEBBCCsH91KMd9HEVs0QTj6
+Dzh+adBqW9A7fM1Cl1BDOXzJBg==
+-----END PRIVATE KEY-----
+";
+const SDK_EC_COMPRESSED: &str = "-----BEGIN EC PRIVATE KEY-----
+MFcCAQEEIKwf3Uox30cRWzRBOPoPOH5p0Gpb0Dt8zUKXUEM5fMkGoAoGCCqGSM49
+AwEHoSQDIgACbAtpLlSZYVOwYICz+uEyxcS29vRIujiES/gQ1DC7FV4=
+-----END EC PRIVATE KEY-----
+";
+const SDK_EC_EXPLICIT: &str = "-----BEGIN EC PRIVATE KEY-----
+MIIBaAIBAQQgrB/dSjHfRxFbNEE4+g84fmnQalvQO3zNQpdQQzl8yQaggfowgfcC
+AQEwLAYHKoZIzj0BAQIhAP////8AAAABAAAAAAAAAAAAAAAA////////////////
+MFsEIP////8AAAABAAAAAAAAAAAAAAAA///////////////8BCBaxjXYqjqT57Pr
+vVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMVAMSdNgiG5wSTamZ44ROdJreBn36QBEEE
+axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpZP40Li/hp/m47n60p8D54W
+K84zV2sxXs7LtkBoN79R9QIhAP////8AAAAA//////////+85vqtpxeehPO5ysL8
+YyVRAgEBoUQDQgAEbAtpLlSZYVOwYICz+uEyxcS29vRIujiES/gQ1DC7FV4zK4Ju
+YE9vqDyGZQYjdXHLM7I6f/QnnOITL+dXYWBHRA==
+-----END EC PRIVATE KEY-----
+";
+const SDK_EC_PKCS8_EXPLICIT: &str = "-----BEGIN PRIVATE KEY-----
+MIIBeQIBADCCAQMGByqGSM49AgEwgfcCAQEwLAYHKoZIzj0BAQIhAP////8AAAAB
+AAAAAAAAAAAAAAAA////////////////MFsEIP////8AAAABAAAAAAAAAAAAAAAA
+///////////////8BCBaxjXYqjqT57PrvVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMV
+AMSdNgiG5wSTamZ44ROdJreBn36QBEEEaxfR8uEsQkf4vOblY6RA8ncDfYEt6zOg
+9KE5RdiYwpZP40Li/hp/m47n60p8D54WK84zV2sxXs7LtkBoN79R9QIhAP////8A
+AAAA//////////+85vqtpxeehPO5ysL8YyVRAgEBBG0wawIBAQQgrB/dSjHfRxFb
+NEE4+g84fmnQalvQO3zNQpdQQzl8yQahRANCAARsC2kuVJlhU7BggLP64TLFxLb2
+9Ei6OIRL+BDUMLsVXjMrgm5gT2+oPIZlBiN1ccszsjp/9Cec4hMv51dhYEdE
+-----END PRIVATE KEY-----
+";
+/// The public key of [`ECPARAM_GENKEY`]'s key, another key than the SDK's
+/// (`openssl ec -in ecparam-genkey.pem -pubout -outform DER | tail -c 65 | xxd -p -c 65`).
+const OTHER_EC_PUBLIC: &str = "04c807c34bd82cf29c763bb72076b9602f9496e75b2af727583c2393c53909f349e75a51cd1dc34e596c324416b83aefb371bf7086aac599a430a500ae5c954734";
+
 /// What a paste should become: the SDK's EC key, its Ed25519 key, or an error.
 #[derive(Debug, PartialEq, Eq)]
 enum Expect {
@@ -347,6 +394,18 @@ fn pasted_keys_table() {
     let p256_parameters = [0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
     let secp256k1_parameters = [0xa0, 0x07, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a];
     let explicit_parameters = [0xa0, 0x03, 0x30, 0x01, 0x00];
+    // The base64 between a PEM's armor lines, on one line.
+    let pem_body = |pem: &str| pem.lines().filter(|line| !line.starts_with("-----")).collect::<String>();
+    let sdk_ec_pkcs8_der = Base64::decode_vec(&pem_body(SDK_EC_PKCS8)).unwrap_or_else(|e| panic!("{e}"));
+    // PKCS#8 v2 (RFC 8410) by hand: the SDK's seed with the public key of another seed.
+    let other_public = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]).verifying_key().to_bytes();
+    let ed25519_v2_other_public = [
+        &[0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20][..],
+        &unhex(SDK_ED25519_SEED),
+        &[0x81, 0x21, 0x00],
+        &other_public,
+    ]
+    .concat();
     let cases: Vec<(&str, String, Expect)> = vec![
         ("SEC1 PEM as issued", SDK_EC_PEM.into(), SdkEc),
         ("SEC1 PEM with literal \\n escapes", SDK_EC_PEM.replace('\n', "\\n"), SdkEc),
@@ -367,6 +426,14 @@ fn pasted_keys_table() {
         ("Ed25519 PKCS#8 v1", SDK_ED25519_PKCS8.into(), SdkEd25519),
         ("Ed25519 PKCS#8 v2 with its public key", SDK_ED25519_PKCS8_V2.into(), SdkEd25519),
         ("Ed25519 PKCS#8 with literal escapes", SDK_ED25519_PKCS8.replace('\n', "\\n"), SdkEd25519),
+        ("SEC1 without its public key (openssl -no_public)", SDK_EC_NO_PUBLIC.into(), SdkEc),
+        ("SEC1 with a compressed public key", SDK_EC_COMPRESSED.into(), SdkEc),
+        ("PKCS#8 EC without the optional public key", SDK_EC_PKCS8_NO_PUBLIC.into(), SdkEc),
+        ("PKCS#8 EC on one line with literal \\n escapes", SDK_EC_PKCS8.replace('\n', "\\n"), SdkEc),
+        ("PKCS#8 EC body without armor", pem_body(SDK_EC_PKCS8), SdkEc),
+        ("Ed25519 PKCS#8 v2 body without armor", pem_body(SDK_ED25519_PKCS8_V2), SdkEd25519),
+        ("SEC1 PEM without its = padding", SDK_EC_PEM.replace("RA==", "RA"), SdkEc),
+        ("SEC1 PEM wrapped at 76 columns", format!("-----BEGIN EC PRIVATE KEY-----\n{}\n{}\n-----END EC PRIVATE KEY-----\n", &sdk_ec_body[..76], &sdk_ec_body[76..]), SdkEc),
         // Malformed: not a key at all.
         ("empty base64", "====".into(), Refused(Error::PrivateKeyMalformed)),
         ("not base64", "this is my secret".into(), Refused(Error::PrivateKeyMalformed)),
@@ -386,6 +453,12 @@ fn pasted_keys_table() {
         ("SEC1 with version 2", SDK_EC_PEM.replace("MHcCAQEE", "MHcCAQIE"), Refused(Error::PrivateKeyMalformed)),
         ("zero scalar", format!("-----BEGIN EC PRIVATE KEY-----{}-----END EC PRIVATE KEY-----", b64(&[&[0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20][..], &[0u8; 32]].concat())), Refused(Error::PrivateKeyMalformed)),
         ("empty PEM", "-----BEGIN EC PRIVATE KEY-----\n-----END EC PRIVATE KEY-----".into(), Refused(Error::PrivateKeyMalformed)),
+        ("SEC1 whose public key is another key's", pem("EC PRIVATE KEY", &sec1(&[&p256_parameters[..], &[0xa1, 0x44, 0x03, 0x42, 0x00], &unhex(OTHER_EC_PUBLIC)].concat())), Refused(Error::PrivateKeyMalformed)),
+        ("Ed25519 PKCS#8 v2 whose public key is another key's", pem("PRIVATE KEY", &ed25519_v2_other_public), Refused(Error::PrivateKeyMalformed)),
+        ("PKCS#8 cut short, re-armored", pem("PRIVATE KEY", &sdk_ec_pkcs8_der[..100]), Refused(Error::PrivateKeyMalformed)),
+        ("PKCS#8 cut short, without armor", b64(&sdk_ec_pkcs8_der[..100]), Refused(Error::PrivateKeyMalformed)),
+        ("PKCS#8 PEM cut inside the body", format!("{}\n-----END PRIVATE KEY-----", &SDK_EC_PKCS8[..120]), Refused(Error::PrivateKeyMalformed)),
+        ("label that is no RFC 7468 label", SDK_EC_PEM.replace("EC PRIVATE KEY", "EC  PRIVATE KEY"), Refused(Error::PrivateKeyMalformed)),
         // A public key pasted by mistake.
         ("PUBLIC KEY PEM", SDK_EC_PUBLIC_PEM.into(), Refused(Error::PrivateKeyPublic)),
         ("EC PUBLIC KEY PEM", SDK_EC_PUBLIC_PEM.replace("PUBLIC KEY", "EC PUBLIC KEY"), Refused(Error::PrivateKeyPublic)),
@@ -394,6 +467,8 @@ fn pasted_keys_table() {
         ("uncompressed EC point, base64", b64(&unhex(SDK_EC_PUBLIC)), Refused(Error::PrivateKeyPublic)),
         ("64 bytes, second half not the seed's public key", b64(&wrong_half), Refused(Error::PrivateKeyPublic)),
         ("64 bytes, public key first", b64(&[&ed_raw[32..], &ed_raw[..32]].concat()), Refused(Error::PrivateKeyPublic)),
+        ("PUBLIC KEY PEM on one line", SDK_EC_PUBLIC_PEM.replace('\n', ""), Refused(Error::PrivateKeyPublic)),
+        ("Ed25519 public key DER without armor", pem_body(SDK_ED25519_PUBLIC_PEM), Refused(Error::PrivateKeyPublic)),
         // Keys of other types.
         ("RSA PKCS#8", RSA_PKCS8.into(), Refused(Error::PrivateKeyUnsupported)),
         ("RSA traditional", RSA_TRADITIONAL.into(), Refused(Error::PrivateKeyUnsupported)),
@@ -404,6 +479,11 @@ fn pasted_keys_table() {
         ("P-384 PKCS#8", P384_PKCS8.into(), Refused(Error::PrivateKeyUnsupported)),
         ("X25519 PKCS#8", X25519_PKCS8.into(), Refused(Error::PrivateKeyUnsupported)),
         ("encrypted PKCS#8", ENCRYPTED_PKCS8.into(), Refused(Error::PrivateKeyUnsupported)),
+        ("encrypted PKCS#8 on one line", ENCRYPTED_PKCS8.replace('\n', ""), Refused(Error::PrivateKeyUnsupported)),
+        ("SEC1 with the curve spelled out (openssl -param_enc explicit)", SDK_EC_EXPLICIT.into(), Refused(Error::PrivateKeyUnsupported)),
+        ("PKCS#8 with the curve spelled out", SDK_EC_PKCS8_EXPLICIT.into(), Refused(Error::PrivateKeyUnsupported)),
+        ("RSA PKCS#8 body without armor", pem_body(RSA_PKCS8), Refused(Error::PrivateKeyUnsupported)),
+        ("X25519 PKCS#8 body without armor", pem_body(X25519_PKCS8), Refused(Error::PrivateKeyUnsupported)),
         ("legacy encrypted SEC1", LEGACY_ENCRYPTED_SEC1.into(), Refused(Error::PrivateKeyUnsupported)),
         ("OpenSSH", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----".into(), Refused(Error::PrivateKeyUnsupported)),
     ];
