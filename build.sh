@@ -3,8 +3,8 @@
 #
 #   ./build.sh        install missing tools, build the wasm core (release) and assemble
 #                     dist/chrome/, dist/firefox/, dist/cartera-chrome.zip, dist/cartera-firefox.zip
-#   ./build.sh test   build, then: cargo test, wasm tests, theme contrast, Chromium end-to-end suite,
-#                     web-ext lint, Firefox smoke test, reproducible-zip check
+#   ./build.sh test   build, then: the size budget, cargo test, wasm tests, theme contrast, Chromium
+#                     end-to-end suite, web-ext lint, Firefox smoke test, reproducible-zip check
 #   ./build.sh demo   build, then open Chromium on sample accounts across every exchange, served by
 #                     the local stand-ins (--ready: accounts added first; headless without a display:
 #                     screenshots in target/demo/)
@@ -256,6 +256,10 @@ run_tests() {
   ensure_test_tools
   LOG_DIR=$(mktemp -d)
   trap 'summarise $?; rm -rf "$LOG_DIR"' EXIT
+
+  step "size budget (tools/size-budget.mjs)"
+  run_logged size-budget node tools/size-budget.mjs dist/chrome
+  step_done
 
   step "cargo test (native)"
   run_logged cargo-test cargo test --workspace

@@ -41,10 +41,6 @@ export function mib(n) {
 }
 
 /** Size of `path` after `gzip -9` (no name or time stamp in the header). */
-export function gzipSize(path) {
-  return execFileSync('gzip', ['-9', '-n', '-c', path], { maxBuffer: 256 * 1024 * 1024 }).length;
-}
-
 export function nowNs() {
   return process.hrtime.bigint();
 }

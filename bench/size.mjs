@@ -3,21 +3,14 @@
 // browser bundle measured the same way.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { gzipSize, log } from './lib.mjs';
+import { gzipSize, shippedSizes } from '../tools/shipped-size.mjs';
+import { log } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const KINDS = { '.wasm': 'wasm', '.js': 'JS', '.mjs': 'JS', '.html': 'HTML', '.css': 'CSS' };
-
-function walk(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    return entry.isDirectory() ? walk(path) : [path];
-  });
-}
 
 const SECTIONS = ['custom', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', 'start', 'element', 'code', 'data', 'data count'];
 
@@ -47,19 +40,7 @@ export function wasmSections(path) {
 }
 
 export function measureSizes({ distDir, zipPath, ccxtBundle }) {
-  const files = walk(distDir)
-    .filter((path) => KINDS[extname(path)])
-    .map((path) => ({ path: relative(distDir, path), kind: KINDS[extname(path)], raw: statSync(path).size, gzip: gzipSize(path) }))
-    .sort((a, b) => a.path.localeCompare(b.path));
-  const kinds = {};
-  for (const kind of ['wasm', 'JS', 'HTML', 'CSS']) {
-    const of = files.filter((f) => f.kind === kind);
-    kinds[kind] = { files: of.length, raw: of.reduce((s, f) => s + f.raw, 0), gzip: of.reduce((s, f) => s + f.gzip, 0) };
-  }
-  const total = {
-    raw: files.reduce((s, f) => s + f.raw, 0),
-    gzip: files.reduce((s, f) => s + f.gzip, 0),
-  };
+  const { files, kinds, total } = shippedSizes(distDir);
   const ccxt = { raw: statSync(ccxtBundle).size, gzip: gzipSize(ccxtBundle) };
   const wasm = files.find((f) => f.kind === 'wasm');
   const sections = wasm ? wasmSections(join(distDir, wasm.path)) : [];

@@ -29,6 +29,9 @@ pub mod stored;
 pub mod valuation;
 pub mod vault;
 
+#[cfg(test)]
+mod formats_tests;
+
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;
 #[cfg(target_arch = "wasm32")]

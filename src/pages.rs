@@ -61,7 +61,8 @@ pub fn js_module() -> String {
     let mut module = String::from("// Generated from the Rust core by src/pages.rs: do not edit; `CARTERA_WRITE_GENERATED=1 cargo test`\n// writes it anew.\n");
     for (name, doc, value) in constants {
         let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-        let value = if value.is_object() || value.is_array() { format!("deepFreeze({text})") } else { text };
+        // Marked pure, so a bundle leaves out what a page does not use.
+        let value = if value.is_object() || value.is_array() { format!("/* @__PURE__ */ deepFreeze({text})") } else { text };
         module.push_str(&format!("\n/** {doc} */\nexport const {name} = {value};\n"));
     }
     module.push_str(

@@ -7,19 +7,21 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
+use serde_json::value::RawValue;
 
 /// For `#[serde(deserialize_with)]` on an `Option<T>` member: the value when it reads as a `T`,
-/// `None` when it is missing, `null`, or does not read.
+/// `None` when it is missing, `null`, or does not read. The member's text is read a second time
+/// as `T` from a string, as every stored value is read, so `T`'s reader is compiled once.
 pub fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<Option<T>, D::Error> {
-    let value = serde_json::Value::deserialize(deserializer)?;
-    Ok(serde_json::from_value(value).ok())
+    let text = Box::<RawValue>::deserialize(deserializer)?;
+    Ok(serde_json::from_str(text.get()).ok())
 }
 
 /// For `#[serde(deserialize_with)]` on a map keyed by id: the entries whose value reads, the
 /// others left out. A value that is not an object at all is refused.
 pub fn lenient_map<'de, D: Deserializer<'de>, V: DeserializeOwned>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error> {
-    let entries = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
-    Ok(entries.into_iter().filter_map(|(id, value)| Some((id, serde_json::from_value(value).ok()?))).collect())
+    let entries = BTreeMap::<String, Box<RawValue>>::deserialize(deserializer)?;
+    Ok(entries.into_iter().filter_map(|(id, text)| Some((id, serde_json::from_str(text.get()).ok()?))).collect())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 // writes it anew.
 
 /** Each exchange by id: the origins its API is reached at, and how its key is asked for. */
-export const EXCHANGES = deepFreeze({
+export const EXCHANGES = /* @__PURE__ */ deepFreeze({
   "binance": {
     "origins": [
       "https://api.binance.com/*"
@@ -40,7 +40,7 @@ export const EXCHANGES = deepFreeze({
 });
 
 /** Exchange ids in the order the options page offers them. */
-export const EXCHANGE_IDS = deepFreeze([
+export const EXCHANGE_IDS = /* @__PURE__ */ deepFreeze([
   "bitso",
   "kraken",
   "binance",
@@ -49,12 +49,12 @@ export const EXCHANGE_IDS = deepFreeze([
 ]);
 
 /** Where a currency no connected exchange trades can be priced from (public prices only). */
-export const PRICE_BRIDGES = deepFreeze([
+export const PRICE_BRIDGES = /* @__PURE__ */ deepFreeze([
   "bitso"
 ]);
 
 /** Each kind of alert, whether it names an asset, and which number it takes. */
-export const ALERT_KINDS = deepFreeze([
+export const ALERT_KINDS = /* @__PURE__ */ deepFreeze([
   {
     "asset": true,
     "kind": "priceAbove",
@@ -100,7 +100,7 @@ export const MAX_MANUAL = 200;
 export const DEFAULT_PORTFOLIO = "main";
 
 /** The settings before the user changes any. */
-export const DEFAULT_SETTINGS = deepFreeze({
+export const DEFAULT_SETTINGS = /* @__PURE__ */ deepFreeze({
   "autoLockMinutes": 15,
   "badge": "none",
   "hideBelow": "",
@@ -111,7 +111,7 @@ export const DEFAULT_SETTINGS = deepFreeze({
 });
 
 /** The auto-lock choices, in minutes (0: never). */
-export const AUTO_LOCK_MINUTES = deepFreeze([
+export const AUTO_LOCK_MINUTES = /* @__PURE__ */ deepFreeze([
   0,
   5,
   15,
@@ -119,7 +119,7 @@ export const AUTO_LOCK_MINUTES = deepFreeze([
 ]);
 
 /** The automatic sync choices, in minutes (0: off). */
-export const SYNC_MINUTES = deepFreeze([
+export const SYNC_MINUTES = /* @__PURE__ */ deepFreeze([
   0,
   5,
   15,
@@ -134,7 +134,7 @@ export const MAX_RETRY_WAIT_MS = 900000;
 export const STORAGE_FORMAT = 3;
 
 /** Every error code a page may show; `error_<code>` in the locale files. */
-export const ERROR_CODES = deepFreeze([
+export const ERROR_CODES = /* @__PURE__ */ deepFreeze([
   "invalid_credentials",
   "nonce_rejected",
   "clock_skew",

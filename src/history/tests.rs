@@ -361,3 +361,24 @@ proptest::proptest! {
         let _ = decode(&text);
     }
 }
+
+/// Every chunk version 0.1.0 stored (`tests/e2e/upgrade/storage-0.1.0.json`) reads, and writes
+/// back byte for byte.
+#[test]
+fn chunks_of_version_0_1_0_read_and_write_back_as_they_were() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/upgrade/storage-0.1.0.json");
+    let recorded: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default()).unwrap_or_default();
+    let chunks: Vec<(&String, &str)> = recorded["local"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| key.starts_with(KEY_PREFIX))
+        .filter_map(|(key, text)| Some((key, text.as_str()?)))
+        .collect();
+    assert!(chunks.len() >= 3, "all portfolios together and each of two");
+    for (key, text) in chunks {
+        let points = decode(text).unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert!(!points.is_empty(), "{key}");
+        assert_eq!(encode(&points), text, "{key}");
+    }
+}

@@ -708,3 +708,29 @@ fn a_rate_limit_in_a_batch_locks_the_exchange_out() {
     assert_eq!(outcome.failure, Some(Error::RateLimited { exchange: ExchangeId::Binance, retry_after_ms: 30_000 }));
     assert_eq!(outcome.lockouts.get(ExchangeId::Binance), Some(&(NOW + 30_000)));
 }
+
+/// Accounts are fetched side by side; each keeps its own balances and its place in the snapshot
+/// whichever answers first (the outputs of `join_all` come back in the order of the accounts).
+#[test]
+fn accounts_answered_out_of_order_keep_their_balances_and_their_order() {
+    // The first account's key answers last.
+    let first_slowest = |request: &HttpRequest| {
+        let personal = request.header("Authorization").is_some_and(|auth| auth.starts_with("Bitso key-personal:"));
+        if personal { 5 } else { 1 }
+    };
+    let transport = ticking(first_slowest, honest_bitso);
+    let engine = Engine::new(&transport);
+    let fixture = fixture();
+    let outcome = block_on_ticking(&transport, engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(3)));
+    let (snapshot, _) = valued(outcome);
+    let btc: Vec<(&str, String)> = snapshot
+        .accounts
+        .iter()
+        .map(|account| (account.id.as_str(), account.balances.iter().find(|b| b.currency == "btc").map(|b| b.total.to_string()).unwrap_or_default()))
+        .collect();
+    assert_eq!(btc, [("personal", "0.5".to_owned()), ("business", "0.25".to_owned())]);
+    let log = transport.log.borrow();
+    let answered: Vec<u64> = log.iter().filter(|(_, what, path)| *what == "answered" && path.ends_with("/v3/balance/")).map(|(tick, ..)| *tick).collect();
+    // Both asked at once: the second account's answer came at tick 1, the first's at tick 5.
+    assert_eq!(answered, [1, 5]);
+}

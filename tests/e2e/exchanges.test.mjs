@@ -220,7 +220,7 @@ describe('four exchanges in one portfolio', { timeout: 400_000 }, () => {
     await until(async () => (await readStorage(h, 'local', 'accounts')).accounts.length === before + 1, { message: 'saved after Save anyway', timeout: 20_000 });
     const { accounts } = await readStorage(h, 'local', 'accounts');
     const saved = accounts.at(-1);
-    assert.deepEqual(saved.scope, { trade: false, withdraw: true, transfer: false });
+    assert.deepEqual(saved.scope, { trade: false, withdraw: true, transfer: false, readOnly: false });
     await options.locator(`[data-account-id="${saved.id}"] .scope`).getByText('Not read-only').waitFor();
     await options.locator(`[data-account-id="${saved.id}"] .delete`).click();
     await options.locator('#dialog-confirm').click();

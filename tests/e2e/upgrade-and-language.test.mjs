@@ -75,10 +75,15 @@ describe('a profile from the previous version', { timeout: 180_000 }, () => {
   test('moves every account into the default portfolio and keeps everything else', async () => {
     const migrated = await until(async () => {
       const stored = await readStorage(h, 'local');
-      return Array.isArray(stored.portfolios) && stored;
+      return stored.formatVersion === 3 && stored;
     }, { message: 'the migration' });
     assert.deepEqual(migrated.portfolios, [{ id: 'main', name: 'Personal' }]);
-    assert.deepEqual(migrated.accounts, seeded.accounts.map((account) => ({ ...account, portfolio: 'main', importBalance: true })));
+    // Each account joins the default portfolio and keeps being imported; its scope gains the
+    // core's verdict (the first versions' `read` flag is not kept).
+    assert.deepEqual(migrated.accounts, seeded.accounts.map(({ scope: { read, ...flags }, ...account }) => ({
+      ...account, scope: { ...flags, readOnly: true }, portfolio: 'main', importBalance: true,
+    })));
+    assert.equal(migrated.formatVersion, 3);
     for (const key of ['vault', 'settings', 'alerts']) assert.deepEqual(migrated[key], seeded[key], key);
     const history = Object.keys(seeded).find((key) => key.startsWith('hist:'));
     assert.equal(migrated[history], seeded[history], 'the history point');

@@ -1,4 +1,8 @@
-// Records what this version stores after a realistic session, for the next version's upgrade test.
+// Records what this version stores after a realistic session on every exchange, for the next
+// version's upgrade test (tests/e2e/upgrade.test.mjs), with the keys the stand-ins need to accept
+// its vault again (the Coinbase stand-in's key is new in every run):
+//
+//   ./build.sh && node tests/e2e/upgrade/capture.mjs tests/e2e/upgrade/storage-<version>.json
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -62,7 +66,8 @@ try {
   await until(async () => Object.keys(await readStorage(h, 'local')).some((key) => key.startsWith('hist:p:')), { message: 'history' });
   const local = await readStorage(h, 'local');
   const manifest = await inWorker(h, () => chrome.runtime.getManifest().version);
-  writeFileSync(process.argv[2], `${JSON.stringify({ version: manifest, passphrase: PASSPHRASE, bitso: BITSO, local }, null, 2)}\n`);
+  const recorded = { version: manifest, passphrase: PASSPHRASE, bitso: BITSO, coinbase: { apiKey: coinbase.SAMPLE_ACCOUNT.apiKey, secret: coinbase.SAMPLE_ACCOUNT.secret }, local };
+  writeFileSync(process.argv[2], `${JSON.stringify(recorded, null, 2)}\n`);
   console.log('written', process.argv[2], Object.keys(local).length, 'keys');
 } finally {
   await h.close().catch(() => {});
