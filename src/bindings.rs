@@ -438,9 +438,8 @@ impl Engine {
                 portfolios: &portfolios,
                 hide_below: stored.hide_below(),
             };
-            let now = now_ms();
-            let outcome = core.refresh(request, now, &mut OsEntropy).await.map_err(|e| failure(&e))?;
-            written(&outcome.result(now)).map(JsValue::from)
+            let outcome = core.refresh(request, now_ms(), &mut OsEntropy).await.map_err(|e| failure(&e))?;
+            written(&outcome).map(JsValue::from)
         })
     }
 }

@@ -247,40 +247,6 @@ pub struct RefreshRequest<'a> {
     pub hide_below: Option<Decimal>,
 }
 
-/// What a refresh produced, and what the caller must persist for the next one (also when it
-/// failed: nonces were spent and rate limits seen all the same).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshOutcome {
-    /// The valued portfolio, every portfolio together; `None` when every account failed or no
-    /// prices could be had, and the caller keeps its last snapshot.
-    pub snapshot: Option<Snapshot>,
-    /// Each portfolio valued apart, by id (with the snapshot).
-    pub portfolios: BTreeMap<String, Snapshot>,
-    /// Why there is no snapshot.
-    pub failure: Option<Error>,
-    /// The last nonce sent per account id.
-    pub nonces: BTreeMap<String, u64>,
-    /// Rate-limit retry times per exchange still in the future.
-    pub lockouts: ExchangeMap<u64>,
-    /// Exchanges whose prices could not be fetched (their assets may be unpriced meanwhile).
-    pub price_errors: Vec<ErrorView>,
-}
-
-impl RefreshOutcome {
-    /// The outcome as it crosses to the background and comes back to be settled
-    /// (`settle::settle`), errors as their views at `now_ms`.
-    pub fn result(self, now_ms: u64) -> RefreshResult {
-        RefreshResult {
-            snapshot: self.snapshot,
-            portfolios: self.portfolios,
-            error: self.failure.map(|error| ErrorView::new(&error, now_ms)),
-            nonces: self.nonces.into_iter().map(|(id, nonce)| (id, StoredNonce(nonce))).collect(),
-            lockouts: self.lockouts,
-            price_errors: self.price_errors,
-        }
-    }
-}
-
 /// What "Test connection" learned about a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyCheck {
@@ -352,36 +318,34 @@ impl<T: Transport> Engine<T> {
         Ok(KeyCheck { currencies: balances.len(), scope, last_nonce: nonces.last().map(|nonce| nonce.value()) })
     }
 
-    /// Fetches every account and the prices, and values the result.
+    /// Fetches every account and the prices, and values the result: what the caller settles
+    /// (`settle::settle`) and persists for the next refresh (also when it failed: nonces were
+    /// spent and rate limits seen all the same).
     ///
     /// An account that fails keeps its previous balances and carries its error. When every
     /// account fails, or no prices at all can be had, the outcome has no snapshot but the first
     /// error, and the caller keeps its last snapshot. Only an invalid request is an `Err`.
-    pub async fn refresh(&self, request: RefreshRequest<'_>, now_ms: u64, entropy: &mut dyn Entropy) -> Result<RefreshOutcome> {
+    pub async fn refresh(&self, request: RefreshRequest<'_>, now_ms: u64, entropy: &mut dyn Entropy) -> Result<RefreshResult> {
         if quote_code(request.quote)? != request.quote {
             return Err(Error::InvalidInput { field: "quote" });
         }
         self.remember_lockouts(request.lockouts, now_ms);
         let fetched = self.fetch(&request, now_ms, entropy).await;
-        let mut outcome = RefreshOutcome {
-            snapshot: None,
-            portfolios: BTreeMap::new(),
-            failure: None,
-            nonces: fetched.nonces,
-            lockouts: ExchangeMap::new(),
-            price_errors: Vec::new(),
+        let mut outcome = RefreshResult {
+            nonces: fetched.nonces.iter().map(|(id, nonce)| (id.clone(), StoredNonce(*nonce))).collect(),
+            ..RefreshResult::default()
         };
         if let Some(first) = every_account_failed(&request, &fetched.holdings) {
-            outcome.failure = Some(first.clone());
+            outcome.error = Some(ErrorView::new(first, now_ms));
             outcome.lockouts = self.current_lockouts(now_ms);
             return Ok(outcome);
         }
         let (tickers, price_errors) = self.with_bridges(fetched.prices, &request, now_ms).await;
         outcome.price_errors = price_errors.iter().map(|error| ErrorView::new(error, now_ms)).collect();
         if tickers.is_empty()
-            && let Some(first) = price_errors.into_iter().next()
+            && let Some(first) = price_errors.first()
         {
-            outcome.failure = Some(first);
+            outcome.error = Some(ErrorView::new(first, now_ms));
             outcome.lockouts = self.current_lockouts(now_ms);
             return Ok(outcome);
         }

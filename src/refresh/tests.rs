@@ -127,18 +127,28 @@ fn stored(snapshot: &Snapshot) -> Snapshot {
 }
 
 /// The snapshot of a refresh that must have produced one.
-fn valued(result: Result<RefreshOutcome>) -> (Snapshot, RefreshOutcome) {
+fn valued(result: Result<RefreshResult>) -> (Snapshot, RefreshResult) {
     let outcome = result.unwrap_or_else(|e| panic!("{e}"));
-    let snapshot = outcome.snapshot.clone().unwrap_or_else(|| panic!("no snapshot: {:?}", outcome.failure));
+    let snapshot = outcome.snapshot.clone().unwrap_or_else(|| panic!("no snapshot: {:?}", outcome.error));
     (snapshot, outcome)
 }
 
+/// `error` as a refresh at `now_ms` reports it.
+fn seen(error: Error, now_ms: u64) -> Option<ErrorView> {
+    Some(ErrorView::new(&error, now_ms))
+}
+
+/// The last nonce per account, as numbers.
+fn nonces_of(outcome: &RefreshResult) -> BTreeMap<String, u64> {
+    outcome.nonces.iter().map(|(id, nonce)| (id.clone(), nonce.0)).collect()
+}
+
 /// Why a refresh produced no snapshot (`None` when it did).
-fn failure(result: Result<RefreshOutcome>) -> Option<Error> {
+fn failure(result: Result<RefreshResult>) -> Option<ErrorView> {
     match result {
         Ok(outcome) => {
-            assert_eq!(outcome.snapshot.is_none(), outcome.failure.is_some());
-            outcome.failure
+            assert_eq!(outcome.snapshot.is_none(), outcome.error.is_some());
+            outcome.error
         }
         Err(error) => panic!("refresh refused the request: {error}"),
     }
@@ -167,7 +177,7 @@ fn refresh_signs_each_account_and_adds_them_up() {
     assert_ne!(nonces[0], nonces[1]);
     assert!(log.iter().all(|r| r.method == Method::Get && r.url.starts_with("https://api.bitso.com/v3/")));
     // Each account's last nonce comes back to be persisted.
-    let persisted: Vec<String> = outcome.nonces.values().map(u64::to_string).collect();
+    let persisted: Vec<String> = outcome.nonces.values().map(|nonce| nonce.0.to_string()).collect();
     let mut sent: Vec<String> = nonces.iter().map(|n| (*n).to_owned()).collect();
     sent.sort();
     let mut persisted_sorted = persisted.clone();
@@ -184,10 +194,12 @@ fn persisted_nonces_survive_a_restart_with_the_clock_set_back() {
     // A new engine (a restarted service worker) with the clock an hour behind.
     let restarted = Engine::new(&bitso);
     let mut again = request(&fixture, None);
-    again.nonces = &first.nonces;
+    let persisted = nonces_of(&first);
+    again.nonces = &persisted;
     let (_, second) = valued(block_on(restarted.refresh(again, NOW - 3_600_000, &mut CountingEntropy::new(9))));
-    for (id, before) in &first.nonces {
-        assert!(second.nonces[id] > *before, "{id}: {} after {before}", second.nonces[id]);
+    let after = nonces_of(&second);
+    for (id, before) in &persisted {
+        assert!(after[id] > *before, "{id}: {} after {before}", after[id]);
     }
 }
 
@@ -225,7 +237,7 @@ fn every_account_failing_is_an_error() {
         if request.url.ends_with("/v3/ticker/") { json(200, TICKERS) } else { json(500, "<html>oops</html>") }
     });
     let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
-    assert_eq!(failure(result), Some(Error::ExchangeUnavailable { exchange: ExchangeId::Bitso, status: 500 }));
+    assert_eq!(failure(result), seen(Error::ExchangeUnavailable { exchange: ExchangeId::Bitso, status: 500 }, NOW));
 }
 
 #[test]
@@ -235,7 +247,7 @@ fn prices_failing_everywhere_is_an_error() {
         if request.url.ends_with("/v3/ticker/") { json(200, "{not json") } else { honest_bitso(request) }
     });
     let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
-    assert_eq!(failure(result), Some(Error::MalformedResponse { exchange: ExchangeId::Bitso }));
+    assert_eq!(failure(result), seen(Error::MalformedResponse { exchange: ExchangeId::Bitso }, NOW));
 }
 
 #[test]
@@ -248,7 +260,7 @@ fn timeouts_and_offline_are_reported_as_such() {
     ] {
         let bitso = scripted(move |_: &HttpRequest| Err(transport_failure));
         let result = block_on(Engine::new(&bitso).refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
-        assert_eq!(failure(result), Some(expected));
+        assert_eq!(failure(result), seen(expected, NOW));
     }
 }
 
@@ -261,12 +273,12 @@ fn rate_limit_backs_off_without_touching_the_network() {
     let engine = Engine::new(&bitso);
     let first = block_on(engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)));
     let first = first.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(first.failure, Some(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 30_000 }));
+    assert_eq!(first.error, seen(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 30_000 }, NOW));
     assert_eq!(first.lockouts.get(ExchangeId::Bitso), Some(&(NOW + 30_000)), "handed back although it failed");
     let sent = bitso.log.borrow().len();
 
     let second = block_on(engine.refresh(request(&fixture, None), NOW + 10_000, &mut CountingEntropy::new(2)));
-    assert_eq!(failure(second), Some(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 20_000 }));
+    assert_eq!(failure(second), seen(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 20_000 }, NOW + 10_000));
     assert_eq!(bitso.log.borrow().len(), sent, "nothing is sent while locked out");
 
     *bitso.handler.borrow_mut() = Box::new(honest_bitso);
@@ -285,7 +297,7 @@ fn a_persisted_lockout_is_honoured_capped_and_forgotten_once_past() {
     blocked.lockouts = &stored;
     assert_eq!(
         failure(block_on(Engine::new(&bitso).refresh(blocked, NOW, &mut CountingEntropy::new(1)))),
-        Some(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 42_000 })
+        seen(Error::RateLimited { exchange: ExchangeId::Bitso, retry_after_ms: 42_000 }, NOW)
     );
     assert!(bitso.log.borrow().is_empty());
 
@@ -297,7 +309,7 @@ fn a_persisted_lockout_is_honoured_capped_and_forgotten_once_past() {
         let mut ignored = request(&fixture, None);
         ignored.lockouts = &stored;
         let outcome = block_on(Engine::new(&bitso).refresh(ignored, NOW, &mut CountingEntropy::new(1)));
-        assert!(outcome.is_ok_and(|o| o.failure.is_none() && o.lockouts.is_empty()), "retry at {retry_at}");
+        assert!(outcome.is_ok_and(|o| o.error.is_none() && o.lockouts.is_empty()), "retry at {retry_at}");
     }
 }
 
@@ -359,7 +371,7 @@ fn locked_revaluation_sends_no_signed_request() {
     // (0.5 + 0.25) btc × 2,000,000 + 20 usd × 20: the last balances at the new price.
     assert_eq!(crate::money::to_plain_string(snapshot.total), "1500400");
     assert!(snapshot.accounts.iter().all(|a| a.error.is_none() && a.synced_at == Some(NOW)), "balances are from the first sync");
-    assert_eq!(outcome.nonces, *NO_NONCES, "no nonce was spent");
+    assert_eq!(nonces_of(&outcome), *NO_NONCES, "no nonce was spent");
 }
 
 #[test]
@@ -705,7 +717,7 @@ fn a_rate_limit_in_a_batch_locks_the_exchange_out() {
     let engine = Engine::new(&transport);
     let outcome = block_on_ticking(&transport, engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1)))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(outcome.failure, Some(Error::RateLimited { exchange: ExchangeId::Binance, retry_after_ms: 30_000 }));
+    assert_eq!(outcome.error, seen(Error::RateLimited { exchange: ExchangeId::Binance, retry_after_ms: 30_000 }, NOW));
     assert_eq!(outcome.lockouts.get(ExchangeId::Binance), Some(&(NOW + 30_000)));
 }
 

@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expectedAcross, digitsOf } from '../e2e/expected.mjs';
-import { startExchanges } from '../e2e/exchanges.mjs';
+import { sampleExchanges, startExchanges } from '../e2e/exchanges.mjs';
 import { balance } from '../e2e/fixtures.mjs';
 import {
   addAccount, assertOnlyAllowedHosts, clickRefresh, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage,
@@ -141,13 +141,7 @@ async function headlessRun(h, ex, keyFile) {
 }
 
 async function main() {
-  const ex = await startExchanges({
-    bitso: { accounts: { [BITSO.apiKey]: { secret: BITSO.secret, balances: BITSO.balances } } },
-    kraken: { accounts: { [kraken.SAMPLE_ACCOUNT.apiKey]: kraken.SAMPLE_ACCOUNT } },
-    binance: { accounts: { [binance.SAMPLE_ACCOUNT.apiKey]: binance.SAMPLE_ACCOUNT } },
-    bitfinex: { accounts: { [bitfinex.SAMPLE_ACCOUNT.apiKey]: bitfinex.SAMPLE_ACCOUNT } },
-    coinbase: { accounts: { [coinbase.SAMPLE_ACCOUNT.apiKey]: coinbase.SAMPLE_ACCOUNT } },
-  });
+  const ex = await startExchanges(sampleExchanges({ bitso: BITSO }));
   const profileDir = makeProfileDir();
   const keyFile = join(profileDir, '..', `cartera-demo-coinbase-key-${process.pid}.json`);
   writeFileSync(keyFile, coinbase.SAMPLE_ACCOUNT.keyFile);

@@ -4,14 +4,29 @@
 //   const ex = await startExchanges({ bitso: { accounts }, kraken: {}, … });
 //   ex.server (launch({ server: ex.server })), ex.mocks.kraken, ex.books(), ex.close()
 
-import { createBinance } from './mocks/binance.mjs';
-import { createBitfinex } from './mocks/bitfinex.mjs';
+import * as binance from './mocks/binance.mjs';
+import * as bitfinex from './mocks/bitfinex.mjs';
 import { createBitso } from './mocks/bitso.mjs';
-import { createCoinbase } from './mocks/coinbase.mjs';
-import { createKraken } from './mocks/kraken.mjs';
+import * as coinbase from './mocks/coinbase.mjs';
+import * as kraken from './mocks/kraken.mjs';
 import { startMockServer } from './mock-server.mjs';
 
-const FACTORIES = { bitso: createBitso, kraken: createKraken, binance: createBinance, bitfinex: createBitfinex, coinbase: createCoinbase };
+const FACTORIES = {
+  bitso: createBitso, kraken: kraken.createKraken, binance: binance.createBinance, bitfinex: bitfinex.createBitfinex, coinbase: coinbase.createCoinbase,
+};
+
+/** Every exchange with one sample account: `bitso` (Bitso's stand-in ships none) and, when given,
+ * `coinbase` (its stand-in's sample key is new in every run) in place of the sample. */
+export function sampleExchanges({ bitso, coinbase: coinbaseAccount = coinbase.SAMPLE_ACCOUNT }) {
+  const one = (account) => ({ accounts: { [account.apiKey]: account } });
+  return {
+    bitso: one({ apiKey: bitso.apiKey, secret: bitso.secret, balances: bitso.balances }),
+    kraken: one(kraken.SAMPLE_ACCOUNT),
+    binance: one(binance.SAMPLE_ACCOUNT),
+    bitfinex: one(bitfinex.SAMPLE_ACCOUNT),
+    coinbase: one(coinbaseAccount),
+  };
+}
 
 export async function startExchanges(options, { latency = 0 } = {}) {
   const factories = FACTORIES;

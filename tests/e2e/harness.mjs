@@ -106,6 +106,23 @@ export async function inWorker(h, fn, arg) {
   }
 }
 
+/**
+ * Starts the browser on a profile holding `items` in storage.local and nothing else, as an
+ * update finds what an earlier version left: this version's first start runs (and writes its
+ * own first-run items, waited for with `started`), the storage is replaced, and the browser
+ * starts again on it. Returns the handle of the second start.
+ */
+export async function relaunchWithStorage({ profileDir, server, log, items, started }) {
+  const first = await launch({ profileDir, server, log });
+  await until(async () => started(await readStorage(first, 'local')), { message: 'the first start' });
+  await inWorker(first, async (stored) => {
+    await chrome.storage.local.clear();
+    await chrome.storage.local.set(stored);
+  }, items);
+  await first.close();
+  return launch({ profileDir, server, log });
+}
+
 export const readStorage = (h, area = 'local', keys = null) =>
   inWorker(h, ([a, k]) => chrome.storage[a].get(k), [area, keys]);
 

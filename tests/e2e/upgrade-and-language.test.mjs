@@ -11,8 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { digitsOf, expectedPortfolio } from './expected.mjs';
 import { ACCOUNT_A, balance, PASSPHRASE, TICKERS } from './fixtures.mjs';
 import {
-  DIST_CHROME, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, uncaughtErrors, until,
-  waitIdle,
+  DIST_CHROME, launch, makeProfileDir, openOptions, openPopup, readStorage, relaunchWithStorage, removeProfileDir, uncaughtErrors,
+  until, waitIdle,
 } from './harness.mjs';
 import { startMockBitso } from './mock-bitso.mjs';
 
@@ -52,17 +52,8 @@ describe('a profile from the previous version', { timeout: 180_000 }, () => {
 
   before(async () => {
     mock = await startMockBitso({ accounts: { [OLD_KEY.apiKey]: { secret: OLD_KEY.secret, balances: OLD_BALANCES } } });
-    // Write the old profile, then start the browser again on it, as an update would.
-    h = await launch({ profileDir, server: mock, log });
-    // This version's own start-up writes first; the old profile then replaces everything.
-    await until(async () => (await readStorage(h, 'local', 'portfolios')).portfolios, { message: 'the first start' });
     seeded = previousVersionStorage(Date.now());
-    await inWorker(h, async (items) => {
-      await chrome.storage.local.clear();
-      await chrome.storage.local.set(items);
-    }, seeded);
-    await h.close();
-    h = await launch({ profileDir, server: mock, log });
+    h = await relaunchWithStorage({ profileDir, server: mock, log, items: seeded, started: (stored) => stored.portfolios });
   });
 
   after(async () => {

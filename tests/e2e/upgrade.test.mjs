@@ -7,12 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
-import { startExchanges } from './exchanges.mjs';
-import { inWorker, launch, makeProfileDir, openPopup, readStorage, removeProfileDir, uncaughtErrors, until, waitIdle } from './harness.mjs';
-import * as binance from './mocks/binance.mjs';
-import * as bitfinex from './mocks/bitfinex.mjs';
+import { sampleExchanges, startExchanges } from './exchanges.mjs';
+import { makeProfileDir, openPopup, readStorage, relaunchWithStorage, removeProfileDir, uncaughtErrors, until, waitIdle } from './harness.mjs';
 import * as coinbase from './mocks/coinbase.mjs';
-import * as kraken from './mocks/kraken.mjs';
 
 const RECORDED = JSON.parse(readFileSync(new URL('./upgrade/storage-0.1.0.json', import.meta.url), 'utf8'));
 const OLD = RECORDED.local;
@@ -41,23 +38,8 @@ describe('a profile from version 0.1.0', { timeout: 240_000 }, () => {
   const log = { console: [], requests: [] };
 
   before(async () => {
-    ex = await startExchanges({
-      bitso: { accounts: { [RECORDED.bitso.apiKey]: { secret: RECORDED.bitso.secret, balances: RECORDED.bitso.balances } } },
-      kraken: { accounts: { [kraken.SAMPLE_ACCOUNT.apiKey]: kraken.SAMPLE_ACCOUNT } },
-      binance: { accounts: { [binance.SAMPLE_ACCOUNT.apiKey]: binance.SAMPLE_ACCOUNT } },
-      bitfinex: { accounts: { [bitfinex.SAMPLE_ACCOUNT.apiKey]: bitfinex.SAMPLE_ACCOUNT } },
-      coinbase: { accounts: { [RECORDED.coinbase.apiKey]: { ...coinbase.SAMPLE_ACCOUNT, ...RECORDED.coinbase } } },
-    });
-    // The old profile replaces what this version's first start wrote; the browser then starts
-    // again on it, as an update does.
-    h = await launch({ profileDir, server: ex.server, log });
-    await until(async () => (await readStorage(h, 'local', 'formatVersion')).formatVersion, { message: 'the first start' });
-    await inWorker(h, async (items) => {
-      await chrome.storage.local.clear();
-      await chrome.storage.local.set(items);
-    }, OLD);
-    await h.close();
-    h = await launch({ profileDir, server: ex.server, log });
+    ex = await startExchanges(sampleExchanges({ bitso: RECORDED.bitso, coinbase: { ...coinbase.SAMPLE_ACCOUNT, ...RECORDED.coinbase } }));
+    h = await relaunchWithStorage({ profileDir, server: ex.server, log, items: OLD, started: (stored) => stored.formatVersion });
   });
 
   after(async () => {

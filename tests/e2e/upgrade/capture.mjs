@@ -6,27 +6,21 @@
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { startExchanges } from '../exchanges.mjs';
+import { sampleExchanges, startExchanges } from '../exchanges.mjs';
 import { balance } from '../fixtures.mjs';
 import {
   addAccount, clickRefresh, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, sendMessage,
   until, waitIdle,
 } from '../harness.mjs';
+import * as coinbase from '../mocks/coinbase.mjs';
 import * as binance from '../mocks/binance.mjs';
 import * as bitfinex from '../mocks/bitfinex.mjs';
-import * as coinbase from '../mocks/coinbase.mjs';
 import * as kraken from '../mocks/kraken.mjs';
 
 const PASSPHRASE = 'upgrade test passphrase 0.1.0';
 const BITSO = { exchange: 'bitso', label: 'Mi Bitso', apiKey: 'UPGRADEbitsoKey01', secret: 'upgrade-secret-for-the-local-bitso',
   balances: [balance('mxn', '18250.40'), balance('btc', '0.0423'), balance('eth', '1.25')] };
-const ex = await startExchanges({
-  bitso: { accounts: { [BITSO.apiKey]: { secret: BITSO.secret, balances: BITSO.balances } } },
-  kraken: { accounts: { [kraken.SAMPLE_ACCOUNT.apiKey]: kraken.SAMPLE_ACCOUNT } },
-  binance: { accounts: { [binance.SAMPLE_ACCOUNT.apiKey]: binance.SAMPLE_ACCOUNT } },
-  bitfinex: { accounts: { [bitfinex.SAMPLE_ACCOUNT.apiKey]: bitfinex.SAMPLE_ACCOUNT } },
-  coinbase: { accounts: { [coinbase.SAMPLE_ACCOUNT.apiKey]: coinbase.SAMPLE_ACCOUNT } },
-});
+const ex = await startExchanges(sampleExchanges({ bitso: BITSO }));
 const profileDir = makeProfileDir();
 const keyFile = join(profileDir, '..', `capture-coinbase-${process.pid}.json`);
 writeFileSync(keyFile, coinbase.SAMPLE_ACCOUNT.keyFile);
