@@ -16,11 +16,12 @@
 //! An exchange's answers are given in the order its flow asks for them; each request's URL must
 //! be the one its answer was made for.
 
+use serde::Deserialize;
+
 use crate::{
     exchange::{Balance, Context, HttpResponse, Step, Ticker, adapter},
     exchange_id::ExchangeId,
     portfolio::{AccountBalances, Snapshot, build_snapshot},
-    stored::{StoredValue, Value, optional},
 };
 
 /// A benchmark failure, as a sentence for the benchmark's log.
@@ -42,7 +43,14 @@ pub struct CannedAnswer<'a> {
     pub body: &'a [u8],
 }
 
+/// The header line.
+#[derive(Deserialize)]
+struct Header {
+    answers: Vec<AnswerHead>,
+}
+
 /// One answer as the header line describes it.
+#[derive(Deserialize)]
 struct AnswerHead {
     exchange: ExchangeId,
     url: String,
@@ -50,25 +58,13 @@ struct AnswerHead {
     bytes: usize,
 }
 
-impl AnswerHead {
-    fn read(head: Value<'_>) -> Option<AnswerHead> {
-        let [exchange, url, status, bytes] = head.pick(["exchange", "url", "status", "bytes"])?;
-        Some(AnswerHead {
-            exchange: ExchangeId::parse(&exchange?.string()?)?,
-            url: url?.text()?,
-            status: u16::try_from(status?.unsigned()?).ok()?,
-            bytes: usize::try_from(bytes?.unsigned()?).ok()?,
-        })
-    }
-}
-
 /// Splits the canned-answers text (see the module's documentation) into its answers; the bodies
 /// borrow from `text`.
 pub fn read_canned(text: &str) -> BenchResult<Vec<CannedAnswer<'_>>> {
     let (header, bodies) = text.split_once('\n').ok_or("canned answers: no header line")?;
-    let heads = Value::parse(header)
-        .and_then(|header| header.get("answers")?.list(AnswerHead::read))
-        .ok_or("canned answers: the header is not {\"answers\":[{exchange, url, status, bytes}, …]}")?;
+    let heads = serde_json::from_str::<Header>(header)
+        .map_err(|_| "canned answers: the header is not {\"answers\":[{exchange, url, status, bytes}, …]}")?
+        .answers;
     let mut rest = bodies.as_bytes();
     let mut answers = Vec::with_capacity(heads.len());
     for head in heads {
@@ -134,13 +130,14 @@ pub fn all_prices(answers: &[CannedAnswer<'_>]) -> BenchResult<(Vec<Ticker>, Tic
 
 /// An account as the benchmark hands it over: `{ id, label, exchange?, balances }`, balances as
 /// [`Balance`] serialises them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct BenchAccount {
     /// The account's id.
     pub id: String,
     /// Its name.
     pub label: String,
     /// Which exchange holds it (`"bitso"`).
+    #[serde(default)]
     pub exchange: Option<ExchangeId>,
     /// What it holds, in Cartera's asset codes.
     pub balances: Vec<Balance>,
@@ -148,17 +145,7 @@ pub struct BenchAccount {
 
 /// Reads a JSON array of [`BenchAccount`]s.
 pub fn read_accounts(json: &str) -> BenchResult<Vec<BenchAccount>> {
-    let account = |row: Value<'_>| {
-        let [id, label, exchange, balances] = row.pick(["id", "label", "exchange", "balances"])?;
-        let exchange = match optional(exchange, StoredValue::text)? {
-            Some(id) => Some(ExchangeId::parse(&id)?),
-            None => None,
-        };
-        Some(BenchAccount { id: id?.text()?, label: label?.text()?, exchange, balances: balances?.list(Balance::from_stored)? })
-    };
-    Value::parse(json)
-        .and_then(|accounts| accounts.list(account))
-        .ok_or_else(|| "accounts: not a list of {id, label, exchange?, balances}".to_owned())
+    serde_json::from_str(json).map_err(|_| "accounts: not a list of {id, label, exchange?, balances}".to_owned())
 }
 
 /// The accounts as [`build_snapshot`] takes them, synced at [`NOW_MS`].
