@@ -30,7 +30,8 @@ import { EXCHANGE_IDS, originsOf, PRICE_BRIDGES } from './shared/exchanges.js';
 
 const AUTOLOCK_ALARM = 'autolock';
 const SYNC_ALARM = 'sync';
-// A refresh that has not settled by then is abandoned, so the next one is not stuck behind it.
+// A refresh still running then is stopped (the core stops its own at 75 s: src/refresh.rs
+// MAX_CONVERSATION_MS), so the next one is not stuck behind it; its nonces are still kept.
 const REFRESH_TIMEOUT_MS = 90_000;
 // Far above any real vault (a few hundred bytes per account), low enough to refuse junk.
 const MAX_VAULT_CHARS = 1_000_000;
@@ -276,6 +277,8 @@ function storeKey(vaultKey, epoch) {
 
 /** Forgets the key and invalidates every operation already in flight. */
 function lockNow() {
+  // Work in flight with the key stops at once: nothing more is signed for it.
+  engine?.cancel();
   return sessionExclusive(async () => {
     await session.set({ lockEpoch: (await lockEpoch()) + 1 });
     await session.remove(['vaultKey', 'unlocked']);
@@ -422,6 +425,7 @@ async function addAccount(message) {
       error: null,
       // What the key may do, as the exchange reported it; null where it cannot say.
       scope,
+      scopeCheckedAt: scope ? Date.now() : null,
       portfolio: portfolio ?? (replaced ? portfolioOf(replaced, portfolios) : portfolios[0].id),
       importBalance: replaced ? replaced.importBalance !== false : true,
     };
@@ -844,12 +848,15 @@ async function requireExchangeAccess(exchanges) {
   }
 }
 
-function withTimeout(promise, ms) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject({ code: 'request_timeout' }), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** Waits for the core's `work`, stopping it (engine.cancel) if it runs past `ms`; it then ends
+ * promptly with the `cancelled` error and what it spent, which is still settled. */
+async function stopAfter(core, work, ms) {
+  const timer = setTimeout(() => core.cancel(), ms);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function runRefresh({ automatic }) {
@@ -888,7 +895,7 @@ async function runRefresh({ automatic }) {
     JSON.stringify({ ...readable, accounts: hasVault ? accounts : [] }), JSON.stringify(bridges), t('manualHoldings'),
     vaultKey ? vault : undefined, vaultKey ?? undefined,
   );
-  const outcome = await withTimeout(refresh, REFRESH_TIMEOUT_MS);
+  const outcome = await stopAfter(core, refresh, REFRESH_TIMEOUT_MS);
   const settled = await exclusive(async () => {
     const current = await local.get(['vault', 'accounts', 'nonces', 'snapshot', 'portfolios']);
     const { vault: currentVault, ...rest } = current;
@@ -898,6 +905,10 @@ async function runRefresh({ automatic }) {
   });
   if (settled.observed) {
     await afterSnapshot(settled.observed, { record: settled.record, portfolios: settled.update.portfolioSnapshots ?? {} });
+  }
+  // Stopped: by a Lock since it began, or because it took too long.
+  if (settled.reply.error?.code === 'cancelled') {
+    return { ok: false, error: { code: (await sessionKey()) ? 'request_timeout' : 'locked' } };
   }
   return settled.reply;
 }

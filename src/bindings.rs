@@ -301,7 +301,7 @@ impl Engine {
     #[wasm_bindgen(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> Engine {
-        Engine { core: Rc::new(CoreEngine::new(FetchTransport)) }
+        Engine { core: Rc::new(CoreEngine::new(FetchTransport::default())) }
     }
 
     /// Throws `wrong_passphrase` unless `vault_key` opens `vault`.
@@ -404,6 +404,12 @@ impl Engine {
             .map_err(|e| failure(&e))
     }
 
+    /// Stops every refresh and key check in flight (see `refresh::Engine::cancel`): nothing more
+    /// is signed for them, and each resolves with the `cancelled` error and the nonces it spent.
+    pub fn cancel(&self) {
+        self.core.cancel();
+    }
+
     /// Fetches every imported account and the prices. `stored` is what storage holds, as JSON
     /// text (`{ accounts, portfolios, manual, settings, snapshot, nonces, lockouts }`);
     /// `bridges` the exchanges whose public prices may be read (`["bitso"]`, those whose host
@@ -425,7 +431,8 @@ impl Engine {
             };
             let accounts = stored.accounts_to_fetch();
             let manual = stored.manual_holdings(&manual_label).map_err(|e| failure(&e))?;
-            let (nonces, portfolios) = (stored.nonces(), stored.portfolio_ids());
+            let now = now_ms();
+            let (nonces, portfolios, scopes_due) = (stored.nonces(), stored.portfolio_ids(), stored.scopes_due(now));
             let request = RefreshRequest {
                 keys: keys.as_ref().map(|(vault, key)| (vault, key)),
                 accounts: &accounts,
@@ -437,8 +444,9 @@ impl Engine {
                 manual: &manual,
                 portfolios: &portfolios,
                 hide_below: stored.hide_below(),
+                scopes_due: &scopes_due,
             };
-            let outcome = core.refresh(request, now_ms(), &mut OsEntropy).await.map_err(|e| failure(&e))?;
+            let outcome = core.refresh(request, now, &mut OsEntropy).await.map_err(|e| failure(&e))?;
             written(&outcome).map(JsValue::from)
         })
     }

@@ -170,6 +170,9 @@ pub enum Error {
     /// The platform's random number generator failed.
     #[error("no secure randomness available")]
     Randomness,
+    /// The work was stopped before it finished: Cartera was locked, or the page gave up on it.
+    #[error("stopped before it finished")]
+    Cancelled,
 }
 
 /// Declares [`ErrorCode`]: each variant with the code it crosses to JS as, written once.
@@ -252,6 +255,8 @@ error_codes! {
     AccountNotFound = "account_not_found",
     /// [`Error::Randomness`].
     RandomnessUnavailable = "randomness_unavailable",
+    /// [`Error::Cancelled`].
+    Cancelled = "cancelled",
     /// Cartera is locked: the passphrase is needed.
     Locked = "locked",
     /// No vault exists yet.
@@ -334,6 +339,7 @@ impl Error {
             Error::PrivateKeyUnsupported => ErrorCode::PrivateKeyUnsupported,
             Error::AccountNotFound => ErrorCode::AccountNotFound,
             Error::Randomness => ErrorCode::RandomnessUnavailable,
+            Error::Cancelled => ErrorCode::Cancelled,
         }
     }
 
@@ -366,7 +372,8 @@ impl Error {
             | Error::PrivateKeyPublic
             | Error::PrivateKeyUnsupported
             | Error::AccountNotFound
-            | Error::Randomness => None,
+            | Error::Randomness
+            | Error::Cancelled => None,
         }
     }
 

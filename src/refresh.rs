@@ -16,7 +16,10 @@
 //! - Each account's last nonce is handed back too, and the next refresh continues after it.
 //! - Prices are fetched once per exchange and reused for [`PRICES_REUSED_FOR_MS`].
 
-use std::{cell::RefCell, collections::BTreeMap};
+use std::{
+    cell::{Cell, RefCell},
+    collections::BTreeMap,
+};
 
 use futures_util::future::{join, join_all};
 use rust_decimal::Decimal;
@@ -87,6 +90,12 @@ impl TransportFailure {
 pub trait Transport {
     /// Sends `request` and returns whatever status came back.
     async fn send(&self, request: &HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure>;
+
+    /// Milliseconds since the Unix epoch, now: how the engine knows how long a refresh has taken.
+    fn now_ms(&self) -> u64;
+
+    /// Stops every request in flight (each fails as timed out); later requests go as usual.
+    fn cancel(&self);
 }
 
 /// An account as the extension lists it.
@@ -218,6 +227,18 @@ impl StoredInputs {
     pub fn hide_below(&self) -> Option<Decimal> {
         parse_decimal(&self.settings.hide_below)
     }
+
+    /// The imported accounts whose keys' permissions are due for another check at `now_ms`:
+    /// those never checked, or checked [`SCOPE_CHECKED_EVERY_MS`] ago or more, on an exchange
+    /// that can say.
+    pub fn scopes_due(&self, now_ms: u64) -> Vec<String> {
+        self.accounts
+            .iter()
+            .filter(|account| account.import_balance && adapter(account.exchange).key_scope().is_some())
+            .filter(|account| account.scope_checked_at.is_none_or(|at| now_ms.saturating_sub(at) >= SCOPE_CHECKED_EVERY_MS))
+            .map(|account| account.id.clone())
+            .collect()
+    }
 }
 
 /// What a refresh needs.
@@ -245,6 +266,8 @@ pub struct RefreshRequest<'a> {
     pub portfolios: &'a [String],
     /// Assets worth less than this are listed apart ("hide small balances").
     pub hide_below: Option<Decimal>,
+    /// The accounts whose keys' permissions are checked again now.
+    pub scopes_due: &'a [String],
 }
 
 /// What "Test connection" learned about a key.
@@ -258,6 +281,10 @@ pub struct KeyCheck {
     pub last_nonce: Option<u64>,
 }
 
+/// How often a key's permissions are checked again, within a normal sync: a permission added at
+/// the exchange after the key was saved shows within a day.
+pub const SCOPE_CHECKED_EVERY_MS: u64 = 24 * 60 * 60 * 1000;
+
 /// How long fetched prices are reused. Bitso allows 60 public requests a minute per IP
 /// (<https://docs.bitso.com/bitso-api/docs/general-concepts>), Kraken about one a second;
 /// reusing prices for 10 s caps Cartera at 6 a minute per exchange, however often the user
@@ -267,6 +294,19 @@ pub const PRICES_REUSED_FOR_MS: u64 = 10_000;
 /// More requests than any flow needs (Coinbase's and Binance's pages included), each request of
 /// a batch counted: a flow that keeps asking is broken or fed a hostile answer, and is stopped.
 const MAX_REQUESTS: usize = 64;
+
+/// The longest a refresh or a key check may take: below the 90 s the background waits for one,
+/// so a slow or hostile endpoint ends the conversation in the core, with its nonces handed back,
+/// before the page gives up on it.
+pub const MAX_CONVERSATION_MS: u64 = 75_000;
+
+/// When a conversation stops early: [`Engine::cancel`] was called since it began (Cartera was
+/// locked, or the page gave up), or [`MAX_CONVERSATION_MS`] passed.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    epoch: u64,
+    deadline_ms: u64,
+}
 
 /// What the engine hands a flow at its next step.
 enum Answers {
@@ -282,6 +322,8 @@ enum Answers {
 /// rate limits seen.
 pub struct Engine<T> {
     transport: T,
+    /// Bumped by every [`Engine::cancel`]: work begun under an older value stops.
+    epoch: Cell<u64>,
     /// Retry times per exchange, ms since the epoch.
     lockouts: RefCell<ExchangeMap<u64>>,
     /// Each exchange's tickers and when they were fetched.
@@ -291,7 +333,36 @@ pub struct Engine<T> {
 impl<T: Transport> Engine<T> {
     /// An engine sending through `transport`.
     pub fn new(transport: T) -> Self {
-        Self { transport, lockouts: RefCell::new(ExchangeMap::new()), prices: RefCell::new(ExchangeMap::new()) }
+        Self { transport, epoch: Cell::new(0), lockouts: RefCell::new(ExchangeMap::new()), prices: RefCell::new(ExchangeMap::new()) }
+    }
+
+    /// Stops every refresh and key check in flight: no request is signed or sent for them any
+    /// more, the requests in flight are aborted, and each ends with [`Error::Cancelled`], handing
+    /// back the nonces it spent. Work begun afterwards runs as usual.
+    pub fn cancel(&self) {
+        self.epoch.set(self.epoch.get().wrapping_add(1));
+        self.transport.cancel();
+    }
+
+    /// The watch over a conversation that begins at `now_ms`.
+    fn watch(&self, now_ms: u64) -> Watch {
+        Watch { epoch: self.epoch.get(), deadline_ms: now_ms.saturating_add(MAX_CONVERSATION_MS) }
+    }
+
+    /// Whether a conversation under `watch` was cancelled.
+    fn cancelled(&self, watch: Watch) -> bool {
+        self.epoch.get() != watch.epoch
+    }
+
+    /// Refuses to go on with a conversation under `watch` that was cancelled or ran out of time.
+    fn check(&self, watch: Watch, exchange: ExchangeId) -> Result<()> {
+        if self.cancelled(watch) {
+            Err(Error::Cancelled)
+        } else if self.transport.now_ms() >= watch.deadline_ms {
+            Err(Error::Timeout { exchange })
+        } else {
+            Ok(())
+        }
     }
 
     /// Fetches the holdings of credentials that are not saved yet (the options page's "Test
@@ -306,13 +377,14 @@ impl<T: Transport> Engine<T> {
         entropy: &mut dyn Entropy,
     ) -> Result<KeyCheck> {
         self.check_lockout(exchange, now_ms)?;
+        let watch = self.watch(now_ms);
         let adapter = adapter(exchange);
         let mut nonces = NonceGenerator::resume(adapter.nonce_format(), last_nonce);
         let entropy = RefCell::new(entropy);
         let balances =
-            self.run(exchange, adapter.holdings(), now_ms, Some((credentials, &mut nonces, &entropy))).await?;
+            self.run(exchange, adapter.holdings(), now_ms, Some((credentials, &mut nonces, &entropy)), watch).await?;
         let scope = match adapter.key_scope() {
-            Some(flow) => Some(self.run(exchange, flow, now_ms, Some((credentials, &mut nonces, &entropy))).await?),
+            Some(flow) => Some(self.run(exchange, flow, now_ms, Some((credentials, &mut nonces, &entropy)), watch).await?),
             None => None,
         };
         Ok(KeyCheck { currencies: balances.len(), scope, last_nonce: nonces.last().map(|nonce| nonce.value()) })
@@ -330,17 +402,26 @@ impl<T: Transport> Engine<T> {
             return Err(Error::InvalidInput { field: "quote" });
         }
         self.remember_lockouts(request.lockouts, now_ms);
-        let fetched = self.fetch(&request, now_ms, entropy).await;
+        let watch = self.watch(now_ms);
+        let fetched = self.fetch(&request, now_ms, entropy, watch).await;
         let mut outcome = RefreshResult {
             nonces: fetched.nonces.iter().map(|(id, nonce)| (id.clone(), StoredNonce(*nonce))).collect(),
+            scopes: fetched.scopes,
             ..RefreshResult::default()
         };
+        // Stopped: nothing of it counts, but the nonces it spent and the limits it saw.
+        if self.cancelled(watch) {
+            outcome.error = Some(ErrorView::new(&Error::Cancelled, now_ms));
+            outcome.scopes.clear();
+            outcome.lockouts = self.current_lockouts(now_ms);
+            return Ok(outcome);
+        }
         if let Some(first) = every_account_failed(&request, &fetched.holdings) {
             outcome.error = Some(ErrorView::new(first, now_ms));
             outcome.lockouts = self.current_lockouts(now_ms);
             return Ok(outcome);
         }
-        let (tickers, price_errors) = self.with_bridges(fetched.prices, &request, now_ms).await;
+        let (tickers, price_errors) = self.with_bridges(fetched.prices, &request, now_ms, watch).await;
         outcome.price_errors = price_errors.iter().map(|error| ErrorView::new(error, now_ms)).collect();
         if tickers.is_empty()
             && let Some(first) = price_errors.first()
@@ -359,7 +440,7 @@ impl<T: Transport> Engine<T> {
 
     /// Every account's holdings (each account's requests one after another, the accounts side by
     /// side) and the prices of every exchange an account is on, all at once.
-    async fn fetch(&self, request: &RefreshRequest<'_>, now_ms: u64, entropy: &mut dyn Entropy) -> Fetched {
+    async fn fetch(&self, request: &RefreshRequest<'_>, now_ms: u64, entropy: &mut dyn Entropy, watch: Watch) -> Fetched {
         let entropy = RefCell::new(entropy);
         let mut generators: Vec<NonceGenerator> = request
             .accounts
@@ -370,41 +451,70 @@ impl<T: Transport> Engine<T> {
             .into_iter()
             .filter(|&exchange| request.accounts.iter().any(|account| account.exchange == exchange))
             .collect();
-        let prices = join_all(exchanges.iter().map(|&exchange| self.prices(exchange, now_ms)));
-        let holdings = join_all(
-            request.accounts.iter().zip(generators.iter_mut()).map(|(account, nonces)| self.holdings(request, account, nonces, &entropy, now_ms)),
+        let prices = join_all(exchanges.iter().map(|&exchange| self.prices(exchange, now_ms, watch)));
+        let accounts = join_all(
+            request
+                .accounts
+                .iter()
+                .zip(generators.iter_mut())
+                .map(|(account, nonces)| self.account(request, account, nonces, &entropy, now_ms, watch)),
         );
         // `join_all` hands back the outputs in the order of the accounts, whichever answered first.
-        let (prices, holdings) = join(prices, holdings).await;
+        let (prices, accounts) = join(prices, accounts).await;
         let mut nonces = request.nonces.clone();
         for (account, generator) in request.accounts.iter().zip(&generators) {
             if let Some(last) = generator.last() {
                 nonces.insert(account.id.clone(), last.value());
             }
         }
-        Fetched { prices, holdings, nonces }
+        let mut holdings = Vec::with_capacity(accounts.len());
+        let mut scopes = BTreeMap::new();
+        for (account, (fetched, scope)) in request.accounts.iter().zip(accounts) {
+            holdings.push(fetched);
+            if let Some(scope) = scope {
+                scopes.insert(account.id.clone(), scope);
+            }
+        }
+        Fetched { prices, holdings, nonces, scopes }
     }
 
-    /// One account's holdings, with its credentials opened for the flow alone; `None` while
-    /// locked (only public prices are fetched then).
-    async fn holdings(
+    /// One account's holdings (`None` while locked: only public prices are fetched then) and, when
+    /// its key's permissions are due for a check, what the key may do now. Its credentials are
+    /// opened for these flows alone and dropped with them.
+    async fn account(
         &self,
         request: &RefreshRequest<'_>,
         account: &AccountRef,
         nonces: &mut NonceGenerator,
         entropy: &RefCell<&mut dyn Entropy>,
         now_ms: u64,
-    ) -> Result<Option<Vec<Balance>>> {
-        let Some((vault, key)) = request.keys else { return Ok(None) };
-        self.check_lockout(account.exchange, now_ms)?;
-        let credentials = vault.open_account(key, &account.id, account.exchange)?;
-        let flow = adapter(account.exchange).holdings();
-        self.run(account.exchange, flow, now_ms, Some((&credentials, nonces, entropy))).await.map(Some)
+        watch: Watch,
+    ) -> (Result<Option<Vec<Balance>>>, Option<KeyScope>) {
+        let Some((vault, key)) = request.keys else { return (Ok(None), None) };
+        let credentials = match self.check_lockout(account.exchange, now_ms).and_then(|()| vault.open_account(key, &account.id, account.exchange)) {
+            Ok(credentials) => credentials,
+            Err(error) => return (Err(error), None),
+        };
+        let adapter = adapter(account.exchange);
+        let holdings = self.run(account.exchange, adapter.holdings(), now_ms, Some((&credentials, nonces, entropy)), watch).await;
+        let due = request.scopes_due.contains(&account.id);
+        let scope = match (adapter.key_scope(), &holdings) {
+            // A check that fails is tried again at the next sync; the last answer stands meanwhile.
+            (Some(flow), Ok(_)) if due => self.run(account.exchange, flow, now_ms, Some((&credentials, nonces, entropy)), watch).await.ok(),
+            _ => None,
+        };
+        (holdings.map(Some), scope)
     }
 
     /// The tickers fetched, and a bridge's when no connected exchange reaches the quote currency
     /// or prices a typed-in asset; with every exchange whose prices failed.
-    async fn with_bridges(&self, fetched: Vec<Result<Vec<Ticker>>>, request: &RefreshRequest<'_>, now_ms: u64) -> (Vec<Ticker>, Vec<Error>) {
+    async fn with_bridges(
+        &self,
+        fetched: Vec<Result<Vec<Ticker>>>,
+        request: &RefreshRequest<'_>,
+        now_ms: u64,
+        watch: Watch,
+    ) -> (Vec<Ticker>, Vec<Error>) {
         let mut tickers: Vec<Ticker> = Vec::new();
         let mut errors: Vec<Error> = Vec::new();
         for result in fetched {
@@ -427,7 +537,7 @@ impl<T: Transport> Engine<T> {
             if priced_enough(&tickers) {
                 break;
             }
-            match self.prices(bridge, now_ms).await {
+            match self.prices(bridge, now_ms, watch).await {
                 Ok(more) => tickers.extend(more),
                 Err(error) => errors.push(error),
             }
@@ -442,11 +552,14 @@ impl<T: Transport> Engine<T> {
         mut flow: Box<dyn Flow<V>>,
         now_ms: u64,
         mut keys: Option<(&Credentials, &mut NonceGenerator, &RefCell<&mut dyn Entropy>)>,
+        watch: Watch,
     ) -> Result<V> {
         let mut answers = Answers::Start;
         // What the flow may still send. An empty batch is refused, so this bounds the steps too.
         let mut allowance = MAX_REQUESTS;
         loop {
+            // Checked before every step, so nothing is signed once the conversation is stopped.
+            self.check(watch, exchange)?;
             let step = {
                 let mut feed = |context: &mut Context<'_>| match &answers {
                     Answers::Start => flow.step(None, context),
@@ -482,7 +595,7 @@ impl<T: Transport> Engine<T> {
     }
 
     /// An exchange's prices, reused when fetched less than [`PRICES_REUSED_FOR_MS`] ago.
-    async fn prices(&self, exchange: ExchangeId, now_ms: u64) -> Result<Vec<Ticker>> {
+    async fn prices(&self, exchange: ExchangeId, now_ms: u64, watch: Watch) -> Result<Vec<Ticker>> {
         let fresh = self.prices.borrow().get(exchange).and_then(|(fetched_at, tickers)| {
             let age = now_ms.checked_sub(*fetched_at)?;
             (age < PRICES_REUSED_FOR_MS).then(|| tickers.clone())
@@ -491,7 +604,7 @@ impl<T: Transport> Engine<T> {
             return Ok(tickers);
         }
         self.check_lockout(exchange, now_ms)?;
-        let tickers = self.run(exchange, adapter(exchange).prices(), now_ms, None).await?;
+        let tickers = self.run(exchange, adapter(exchange).prices(), now_ms, None, watch).await?;
         self.prices.borrow_mut().insert(exchange, (now_ms, tickers.clone()));
         Ok(tickers)
     }
@@ -540,6 +653,8 @@ struct Fetched {
     holdings: Vec<Result<Option<Vec<Balance>>>>,
     /// The last nonce per account id, those spent now included.
     nonces: BTreeMap<String, u64>,
+    /// What each key checked now may do, by account id.
+    scopes: BTreeMap<String, KeyScope>,
 }
 
 /// The first error, when the accounts were asked (Cartera is unlocked) and every one failed.

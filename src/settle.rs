@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{ErrorCode, ErrorView, MAX_RETRY_AFTER_MS},
+    exchange::KeyScope,
     exchange_id::ExchangeMap,
     nonce::StoredNonce,
     portfolio::Snapshot,
@@ -34,6 +35,8 @@ pub struct RefreshResult {
     pub lockouts: ExchangeMap<u64>,
     /// Exchanges whose prices could not be fetched.
     pub price_errors: Vec<ErrorView>,
+    /// What each key whose permissions were checked again may do now, by account id.
+    pub scopes: BTreeMap<String, KeyScope>,
 }
 
 /// What storage holds when the refresh ends, as far as settling it is concerned.
@@ -132,6 +135,11 @@ pub fn settle(outcome: RefreshResult, stored: Stored, now_ms: u64) -> Settled {
     let mut update = Update { nonces, lockouts: current_lockouts(&outcome.lockouts, now_ms), ..Update::default() };
     known.extend(portfolio_ids(&stored.portfolios).into_iter().map(manual_entry_id));
 
+    // Stopped before it finished: only what it spent and saw is kept.
+    if let Some(error) = outcome.error.as_ref().filter(|error| error.code == ErrorCode::Cancelled) {
+        return Settled { update, reply: Reply { ok: false, snapshot: None, error: Some(error.clone()) }, observed: None, record: false };
+    }
+
     let Some(mut snapshot) = outcome.snapshot else {
         let error = outcome.error.unwrap_or_else(|| ErrorView::of(ErrorCode::Internal));
         update.last_error = Some(Some(LastError { error: error.clone(), at: now_ms }));
@@ -168,12 +176,17 @@ pub fn settle(outcome: RefreshResult, stored: Stored, now_ms: u64) -> Settled {
             accounts
                 .into_iter()
                 .map(|account| match results.get(account.id.as_str()) {
-                    Some(result) => Account {
-                        last_sync: result.synced_at.or(account.last_sync),
-                        status: if result.error.is_some() { AccountStatus::Error } else { AccountStatus::Active },
-                        error: result.error.clone(),
-                        ..account
-                    },
+                    Some(result) => {
+                        let checked = outcome.scopes.get(&account.id);
+                        Account {
+                            last_sync: result.synced_at.or(account.last_sync),
+                            status: if result.error.is_some() { AccountStatus::Error } else { AccountStatus::Active },
+                            error: result.error.clone(),
+                            scope: checked.copied().or(account.scope),
+                            scope_checked_at: checked.map(|_| now_ms).or(account.scope_checked_at),
+                            ..account
+                        }
+                    }
                     None => account,
                 })
                 .collect(),

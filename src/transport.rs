@@ -11,15 +11,18 @@
 //! redirect would carry a signed request to another host), `referrerPolicy: "no-referrer"`,
 //! `credentials: "omit"` (the exchange's web cookies must not ride along) and
 //! `cache: "no-store"`. Bodies are read chunk by chunk and refused past
-//! [`MAX_BODY_BYTES`], before they can fill the wasm memory.
+//! [`MAX_BODY_BYTES`], before they can fill the wasm memory. Every request can be aborted at once
+//! ([`Transport::cancel`]): Lock, or a page that gave up, stops what is in flight.
+
+use std::cell::RefCell;
 
 use gloo_net::http::Request;
-use js_sys::{Reflect, Uint8Array};
+use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortSignal, Headers, ReadableStream, ReadableStreamDefaultReader, ReferrerPolicy, RequestCache, RequestCredentials,
-    RequestInit, RequestRedirect,
+    AbortController, AbortSignal, Headers, ReadableStream, ReadableStreamDefaultReader, ReferrerPolicy, RequestCache,
+    RequestCredentials, RequestInit, RequestRedirect,
 };
 
 use crate::{
@@ -32,14 +35,31 @@ const TIMEOUT_MS: u32 = 15_000;
 
 /// `fetch` from the extension's own context (service worker or page). With the host permission
 /// granted, Chrome sends no CORS preflight and no `Origin` on GET.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FetchTransport;
+#[derive(Debug, Default)]
+pub struct FetchTransport {
+    /// Aborts every request sent since it was made; replaced by a fresh one when it fires.
+    cancel: RefCell<Option<AbortController>>,
+}
+
+impl FetchTransport {
+    /// The signal of the requests sent now: aborted by [`Transport::cancel`].
+    fn cancel_signal(&self) -> Result<AbortSignal, TransportFailure> {
+        let mut cancel = self.cancel.borrow_mut();
+        if cancel.is_none() {
+            *cancel = Some(AbortController::new().map_err(|_| TransportFailure::Offline)?);
+        }
+        cancel.as_ref().map(AbortController::signal).ok_or(TransportFailure::Offline)
+    }
+}
 
 impl Transport for FetchTransport {
     async fn send(&self, request: &HttpRequest) -> Result<OwnedResponse, TransportFailure> {
         // AbortSignal.timeout() aborts with a "TimeoutError" DOMException, body reading included
-        // (https://dom.spec.whatwg.org/#dom-abortsignal-timeout).
-        let signal = AbortSignal::timeout_with_u32(TIMEOUT_MS);
+        // (https://dom.spec.whatwg.org/#dom-abortsignal-timeout); AbortSignal.any() aborts with
+        // whichever fires first (https://dom.spec.whatwg.org/#dom-abortsignal-any).
+        let (timeout, cancel) = (AbortSignal::timeout_with_u32(TIMEOUT_MS), self.cancel_signal()?);
+        let signals = Array::of2(timeout.as_ref(), cancel.as_ref());
+        let signal = AbortSignal::any(&signals);
         let init = RequestInit::new();
         init.set_method(request.method.as_str());
         init.set_credentials(RequestCredentials::Omit);
@@ -70,6 +90,17 @@ impl Transport for FetchTransport {
             None => Vec::new(),
         };
         Ok(OwnedResponse { status: response.status(), body, retry_after })
+    }
+
+    fn now_ms(&self) -> u64 {
+        // Epoch milliseconds, exact as a JS number far beyond any date Cartera sees; never money.
+        js_sys::Date::now() as u64
+    }
+
+    fn cancel(&self) {
+        if let Some(cancel) = self.cancel.borrow_mut().take() {
+            cancel.abort();
+        }
     }
 }
 

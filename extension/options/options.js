@@ -206,6 +206,10 @@ function accountRow(account) {
   const imported = account.importBalance !== false;
   if (imported) meta.append(status, scopeBadge(account), lastSync);
   else meta.append(notImportedBadge(), scopeBadge(account));
+  // When the exchange last said what the key may do (checked again daily, within a sync).
+  if (account.scope && Number.isFinite(account.scopeCheckedAt)) {
+    meta.append(el('span', 'scope-checked', t('scopeChecked', [relativeTime(account.scopeCheckedAt, lang)])));
+  }
   main.append(title, meta, accountControls(account));
 
   const replace = el('button', 'replace button', t('replaceKey'));
@@ -480,7 +484,8 @@ function scopeBadge(account) {
 function scopeWarning(scope) {
   if (scope.withdraw) return t('scopeWarningWithdraw');
   if (scope.trade) return t('scopeWarningTrade');
-  return t('scopeWarningTransfer');
+  if (scope.transfer) return t('scopeWarningTransfer');
+  return t('scopeWarningOther');
 }
 
 /** Shows what Test connection or Save learned about the key's permissions. */

@@ -162,6 +162,7 @@ export const ERROR_CODES = /* @__PURE__ */ deepFreeze([
   "private_key_unsupported",
   "account_not_found",
   "randomness_unavailable",
+  "cancelled",
   "locked",
   "no_vault",
   "vault_changed",

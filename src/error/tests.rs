@@ -35,6 +35,7 @@ fn every_error() -> Vec<Error> {
         Error::PrivateKeyUnsupported,
         Error::AccountNotFound,
         Error::Randomness,
+        Error::Cancelled,
     ]
 }
 

@@ -387,27 +387,48 @@ impl Flow<KeyScope> for ScopeFlow {
     }
 }
 
-/// Reads an `apiRestrictions` answer. Trading is any of spot and margin, margin, futures,
-/// options, portfolio margin or FIX trading; transfer is internal or universal transfer.
+/// Reads an `apiRestrictions` answer
+/// (<https://developers.binance.com/docs/wallet/account/api-key-permission>). Trading is any of
+/// spot and margin, margin, futures, options, portfolio margin or FIX trading; transfer is
+/// internal or universal transfer.
+///
+/// It fails closed: the spot trading, withdrawal and internal transfer flags every key has must
+/// be there (a missing one counts as granted), and any other `enable…` or `permits…` flag that is
+/// true and not a known read-only one counts as a right Cartera does not recognise.
 pub fn parse_key_scope(response: HttpResponse<'_>) -> Result<KeyScope> {
+    const TRADING: [&str; 6] = [
+        "enableSpotAndMarginTrading",
+        "enableMargin",
+        "enableFutures",
+        "enableVanillaOptions",
+        "enablePortfolioMarginTrading",
+        "enableFixApiTrade",
+    ];
+    const TRANSFER: [&str; 2] = ["enableInternalTransfer", "permitsUniversalTransfer"];
+    const WITHDRAW: &str = "enableWithdrawals";
+    const READ_ONLY: [&str; 2] = ["enableReading", "enableFixReadOnly"];
+    const EVERY_KEY_HAS: [&str; 3] = ["enableSpotAndMarginTrading", WITHDRAW, "enableInternalTransfer"];
+
     let restrictions = read_body(response)?;
     // `enableReading` is required, though not needed: it tells this answer from any other object.
     restrictions.get("enableReading").and_then(Value::boolean).ok_or_else(malformed)?;
-    // A flag may be missing (older keys lack the newer ones); one that is there must be a boolean.
-    let flag = |name: &str| match restrictions.get(name) {
-        None => Ok(false),
-        Some(value) => value.boolean().ok_or_else(malformed),
-    };
-    Ok(KeyScope {
-        trade: flag("enableSpotAndMarginTrading")?
-            || flag("enableMargin")?
-            || flag("enableFutures")?
-            || flag("enableVanillaOptions")?
-            || flag("enablePortfolioMarginTrading")?
-            || flag("enableFixApiTrade")?,
-        withdraw: flag("enableWithdrawals")?,
-        transfer: flag("enableInternalTransfer")? || flag("permitsUniversalTransfer")?,
-    })
+    let mut scope = KeyScope { other: EVERY_KEY_HAS.iter().any(|name| restrictions.get(name).is_none()), ..KeyScope::default() };
+    for (name, value) in restrictions.fields().ok_or_else(malformed)? {
+        let is_right = name.starts_with("enable") || name.starts_with("permits");
+        if !is_right {
+            continue;
+        }
+        // A right that is there must be a boolean.
+        let granted = value.boolean().ok_or_else(malformed)?;
+        match &*name {
+            name if TRADING.contains(&name) => scope.trade |= granted,
+            name if TRANSFER.contains(&name) => scope.transfer |= granted,
+            WITHDRAW => scope.withdraw |= granted,
+            name if READ_ONLY.contains(&name) => {}
+            _ => scope.other |= granted,
+        }
+    }
+    Ok(scope)
 }
 
 /// An asset code field, Binance's own spelling (for the `LD` rule) and Cartera's.

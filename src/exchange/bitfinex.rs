@@ -147,15 +147,24 @@ pub fn parse_wallets(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
     merge_balances(EXCHANGE, wallets.into_iter().flatten())
 }
 
-/// Reads a `/v2/auth/r/permissions` answer: what the key may change, or the error it reports.
+/// Reads a `/v2/auth/r/permissions` answer
+/// (<https://docs.bitfinex.com/reference/key-permissions>): what the key may change, or the error
+/// it reports.
 ///
 /// Trading covers orders, positions and funding offers (lending is trading your balance);
 /// withdrawing covers both the API and the website's withdrawal scopes; transfer is moving funds
-/// between wallets. A key that explicitly may not read wallets is reported as such.
+/// between wallets. Writing the account, its settings, its history or Bitfinex Pay moves no
+/// funds. A key that explicitly may not read wallets is reported as such.
+///
+/// It fails closed: the orders, wallets and withdraw scopes every key lists must be there (an
+/// empty or partial list counts as granting what it leaves out), and a scope Cartera does not
+/// recognise that may write counts as a right it does not recognise.
 pub fn parse_permissions(response: HttpResponse<'_>) -> Result<KeyScope> {
+    const EVERY_KEY_HAS: [&str; 3] = ["orders", "wallets", "withdraw"];
     let rows = read_rows(response)?;
     let malformed = Error::MalformedResponse { exchange: EXCHANGE };
     let mut scope = KeyScope::default();
+    let mut listed = Vec::new();
     for row in rows.iter().take(super::MAX_ROWS) {
         // A row that cannot be read could be the one granting a right: fail rather than call the
         // key read-only.
@@ -165,9 +174,12 @@ pub fn parse_permissions(response: HttpResponse<'_>) -> Result<KeyScope> {
             "withdraw" | "ui_withdraw" => scope.withdraw |= write,
             "wallets" if !read => return Err(Error::MissingPermission { exchange: EXCHANGE }),
             "wallets" => scope.transfer |= write,
-            _ => {}
+            "account" | "settings" | "history" | "bfxpay" => {}
+            _ => scope.other |= write,
         }
+        listed.push(name);
     }
+    scope.other |= !EVERY_KEY_HAS.iter().all(|name| listed.iter().any(|listed| listed == name));
     Ok(scope)
 }
 

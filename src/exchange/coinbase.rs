@@ -302,7 +302,7 @@ pub fn parse_key_permissions(response: HttpResponse<'_>) -> Result<KeyScope> {
         permissions.pick(["can_view", "can_trade", "can_transfer"]).ok_or(MALFORMED)?.map(|flag| flag?.boolean());
     match (can_view, can_trade, can_transfer) {
         (Some(false), Some(_), Some(_)) => Err(Error::MissingPermission { exchange: EXCHANGE }),
-        (Some(true), Some(trade), Some(transfer)) => Ok(KeyScope { trade, withdraw: transfer, transfer }),
+        (Some(true), Some(trade), Some(transfer)) => Ok(KeyScope { trade, withdraw: transfer, transfer, other: false }),
         _ => Err(MALFORMED),
     }
 }

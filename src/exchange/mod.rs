@@ -105,6 +105,9 @@ pub struct Ticker {
 
 /// What a key may do, when the exchange can say. `None` means the exchange cannot tell.
 ///
+/// Adapters fail closed: a flag the exchange leaves out, or a right Cartera does not recognise,
+/// counts as a right until the exchange says otherwise.
+///
 /// Stored and sent to the pages with the verdict beside the flags (`readOnly`), so that the rule
 /// is written once, here; a stored `readOnly` is ignored on reading and worked out again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,35 +119,42 @@ pub struct KeyScope {
     pub withdraw: bool,
     /// It may move funds between accounts or wallets.
     pub transfer: bool,
+    /// It may do something else the exchange reported but Cartera does not recognise, or the
+    /// exchange's answer left out what Cartera needs to call the key read-only.
+    pub other: bool,
 }
 
 impl KeyScope {
     /// True when the key can do nothing but read.
     pub fn is_read_only(&self) -> bool {
-        !(self.trade || self.withdraw || self.transfer)
+        !(self.trade || self.withdraw || self.transfer || self.other)
     }
 }
 
-/// A [`KeyScope`] as stored: `{ trade, withdraw, transfer, readOnly }`.
+/// A [`KeyScope`] as stored: `{ trade, withdraw, transfer, other?, readOnly }` (`other` is
+/// written only when set, so the scopes of keys every version understood keep their shape).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ScopeRecord {
     trade: bool,
     withdraw: bool,
     transfer: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    other: bool,
     #[serde(default)]
     read_only: bool,
 }
 
 impl From<ScopeRecord> for KeyScope {
     fn from(record: ScopeRecord) -> KeyScope {
-        KeyScope { trade: record.trade, withdraw: record.withdraw, transfer: record.transfer }
+        KeyScope { trade: record.trade, withdraw: record.withdraw, transfer: record.transfer, other: record.other }
     }
 }
 
 impl From<KeyScope> for ScopeRecord {
     fn from(scope: KeyScope) -> ScopeRecord {
-        ScopeRecord { trade: scope.trade, withdraw: scope.withdraw, transfer: scope.transfer, read_only: scope.is_read_only() }
+        let read_only = scope.is_read_only();
+        ScopeRecord { trade: scope.trade, withdraw: scope.withdraw, transfer: scope.transfer, other: scope.other, read_only }
     }
 }
 

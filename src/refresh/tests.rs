@@ -28,6 +28,8 @@ type Handler = Box<dyn Fn(&HttpRequest) -> std::result::Result<OwnedResponse, Tr
 struct ScriptedBitso {
     handler: RefCell<Handler>,
     log: RefCell<Vec<HttpRequest>>,
+    /// The time it reads: still, as every request answers at once.
+    clock: Cell<u64>,
 }
 
 impl Transport for &ScriptedBitso {
@@ -35,6 +37,12 @@ impl Transport for &ScriptedBitso {
         self.log.borrow_mut().push(request.clone());
         (self.handler.borrow())(request)
     }
+
+    fn now_ms(&self) -> u64 {
+        self.clock.get()
+    }
+
+    fn cancel(&self) {}
 }
 
 const SECRETS: [(&str, &str); 2] = [("key-personal", "secret-personal"), ("key-business", "secret-business")];
@@ -78,7 +86,7 @@ fn honest_bitso(request: &HttpRequest) -> std::result::Result<OwnedResponse, Tra
 }
 
 fn scripted(handler: impl Fn(&HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> + 'static) -> ScriptedBitso {
-    ScriptedBitso { handler: RefCell::new(Box::new(handler)), log: RefCell::new(Vec::new()) }
+    ScriptedBitso { handler: RefCell::new(Box::new(handler)), log: RefCell::new(Vec::new()), clock: Cell::new(NOW) }
 }
 
 struct Fixture {
@@ -117,6 +125,7 @@ fn request<'a>(fixture: &'a Fixture, previous: Option<&'a Snapshot>) -> RefreshR
         manual: &[],
         portfolios: &[],
         hide_below: None,
+        scopes_due: &[],
     }
 }
 
@@ -196,6 +205,7 @@ fn persisted_nonces_survive_a_restart_with_the_clock_set_back() {
     let mut again = request(&fixture, None);
     let persisted = nonces_of(&first);
     again.nonces = &persisted;
+    bitso.clock.set(NOW - 3_600_000);
     let (_, second) = valued(block_on(restarted.refresh(again, NOW - 3_600_000, &mut CountingEntropy::new(9))));
     let after = nonces_of(&second);
     for (id, before) in &persisted {
@@ -481,13 +491,18 @@ struct Ticking {
     handler: Handler,
     /// Every request sent and every answer given, with its tick, in order.
     log: RefCell<Vec<(u64, &'static str, String)>>,
+    /// How many times the requests in flight were aborted.
+    aborts: Cell<u64>,
 }
+
+/// A tick of [`Ticking`]'s clock, in milliseconds.
+const TICK_MS: u64 = 1_000;
 
 fn ticking(
     latency: fn(&HttpRequest) -> u64,
     handler: impl Fn(&HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> + 'static,
 ) -> Ticking {
-    Ticking { ticks: Cell::new(0), latency, handler: Box::new(handler), log: RefCell::new(Vec::new()) }
+    Ticking { ticks: Cell::new(0), latency, handler: Box::new(handler), log: RefCell::new(Vec::new()), aborts: Cell::new(0) }
 }
 
 impl Transport for &Ticking {
@@ -495,9 +510,31 @@ impl Transport for &Ticking {
         let due = self.ticks.get() + (self.latency)(request);
         let path = request.url.split('?').next().unwrap_or_default().to_owned();
         self.log.borrow_mut().push((self.ticks.get(), "sent", path.clone()));
-        poll_fn(|_| if self.ticks.get() >= due { Poll::Ready(()) } else { Poll::Pending }).await;
+        let aborts = self.aborts.get();
+        let aborted = poll_fn(|_| {
+            if self.aborts.get() != aborts {
+                Poll::Ready(true)
+            } else if self.ticks.get() >= due {
+                Poll::Ready(false)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        if aborted {
+            self.log.borrow_mut().push((self.ticks.get(), "aborted", path));
+            return Err(TransportFailure::Timeout);
+        }
         self.log.borrow_mut().push((self.ticks.get(), "answered", path));
         (self.handler)(request)
+    }
+
+    fn now_ms(&self) -> u64 {
+        NOW + self.ticks.get() * TICK_MS
+    }
+
+    fn cancel(&self) {
+        self.aborts.set(self.aborts.get() + 1);
     }
 }
 
@@ -551,7 +588,7 @@ fn a_batch_is_sent_at_once_and_each_answer_reaches_its_request() {
     let transport = ticking(last_first, echo);
     let engine = Engine::new(&transport);
     let flow = Box::new(Batches { count: 3, rounds: 1 });
-    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, flow, NOW, None));
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, flow, NOW, None, engine.watch(NOW)));
     assert_eq!(result, Ok(vec!["https://example.test/0".into(), "https://example.test/1".into(), "https://example.test/2".into()]));
     let log = transport.log.borrow();
     let events: Vec<(u64, &str, &str)> =
@@ -573,7 +610,7 @@ fn a_transport_failure_in_a_batch_fails_the_flow() {
     });
     let engine = Engine::new(&transport);
     let flow = Box::new(Batches { count: 3, rounds: 2 });
-    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, flow, NOW, None));
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, flow, NOW, None, engine.watch(NOW)));
     assert_eq!(result, Err(Error::Timeout { exchange: ExchangeId::Binance }));
     let log = transport.log.borrow();
     assert_eq!(log.iter().filter(|(_, what, _)| *what == "sent").count(), 3, "nothing after the failing batch");
@@ -587,7 +624,7 @@ fn the_request_cap_counts_each_request_of_a_batch() {
     let transport = ticking(|_| 1, echo);
     let engine = Engine::new(&transport);
     let endless = Box::new(Batches { count: 10, rounds: usize::MAX });
-    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, endless, NOW, None));
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, endless, NOW, None, engine.watch(NOW)));
     assert_eq!(result, Err(Error::MalformedResponse { exchange: ExchangeId::Binance }));
     let sent = transport.log.borrow().iter().filter(|(_, what, _)| *what == "sent").count();
     assert_eq!(sent, 60, "six batches of ten; a seventh would pass {MAX_REQUESTS}");
@@ -595,7 +632,7 @@ fn the_request_cap_counts_each_request_of_a_batch() {
     let transport = ticking(|_| 1, echo);
     let engine = Engine::new(&transport);
     let empty = Box::new(Batches { count: 0, rounds: 1 });
-    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, empty, NOW, None));
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, empty, NOW, None, engine.watch(NOW)));
     assert_eq!(result, Err(Error::MalformedResponse { exchange: ExchangeId::Binance }));
     assert!(transport.log.borrow().is_empty());
 }
@@ -647,6 +684,10 @@ fn honest_binance(request: &HttpRequest) -> std::result::Result<OwnedResponse, T
         "/sapi/v1/asset/get-funding-asset" => json(200, r#"[{"asset":"USDT","free":"10","locked":"0","freeze":"0","withdrawing":"0"}]"#),
         "/sapi/v1/simple-earn/flexible/position" => json(200, r#"{"rows":[{"asset":"USDT","totalAmount":"90"}],"total":1}"#),
         "/sapi/v1/simple-earn/locked/position" => json(200, r#"{"rows":[],"total":0}"#),
+        "/sapi/v1/account/apiRestrictions" => json(
+            200,
+            r#"{"enableReading":true,"enableWithdrawals":true,"enableInternalTransfer":false,"enableSpotAndMarginTrading":false}"#,
+        ),
         _ => json(404, r#"{"code":-1000,"msg":"unknown path"}"#),
     }
 }
@@ -745,4 +786,100 @@ fn accounts_answered_out_of_order_keep_their_balances_and_their_order() {
     let answered: Vec<u64> = log.iter().filter(|(_, what, path)| *what == "answered" && path.ends_with("/v3/balance/")).map(|(tick, ..)| *tick).collect();
     // Both asked at once: the second account's answer came at tick 1, the first's at tick 5.
     assert_eq!(answered, [1, 5]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stopping: Lock, a page that gave up, a conversation that takes too long
+
+/// Cancelling in the middle of a refresh (Lock while the first balances are in flight): the
+/// request in flight is aborted, nothing more is signed or sent, and the refresh ends with the
+/// `cancelled` error and the nonces it spent, which the caller persists.
+#[test]
+fn a_cancelled_refresh_signs_nothing_more_and_hands_back_its_nonces() {
+    let fixture = fixture();
+    let transport = ticking(|_| 3, honest_bitso);
+    let engine = Engine::new(&transport);
+    let mut entropy = CountingEntropy::new(3);
+    let refresh = engine.refresh(request(&fixture, None), NOW, &mut entropy);
+    let mut refresh = pin!(refresh);
+    let mut cx = Context::from_waker(Waker::noop());
+    // The first tick: every request is on its way.
+    assert!(refresh.as_mut().poll(&mut cx).is_pending());
+    let sent_before = transport.log.borrow().iter().filter(|(_, what, _)| *what == "sent").count();
+    engine.cancel();
+    let outcome = loop {
+        if let Poll::Ready(outcome) = refresh.as_mut().poll(&mut cx) {
+            break outcome.unwrap_or_else(|e| panic!("{e}"));
+        }
+        transport.ticks.set(transport.ticks.get() + 1);
+    };
+    assert_eq!(outcome.error.map(|error| error.code), Some(crate::error::ErrorCode::Cancelled));
+    assert_eq!(outcome.snapshot, None);
+    let log = transport.log.borrow();
+    assert_eq!(log.iter().filter(|(_, what, _)| *what == "sent").count(), sent_before, "nothing sent after the cancel");
+    assert!(log.iter().any(|(_, what, _)| *what == "aborted"), "what was in flight was aborted: {log:?}");
+    // Both accounts had signed one request: both nonces come back.
+    assert_eq!(outcome.nonces.len(), 2);
+    // Work begun after the cancel runs as usual.
+    drop(log);
+    let again = block_on_ticking(&transport, engine.refresh(request(&fixture, None), NOW + 20_000, &mut CountingEntropy::new(4)));
+    assert!(valued(again).0.total > rust_decimal::Decimal::ZERO);
+}
+
+/// A conversation that takes longer than `MAX_CONVERSATION_MS` stops in the core, before the
+/// background would give up waiting, as a timeout of that exchange.
+#[test]
+fn a_refresh_that_takes_too_long_stops_in_the_core() {
+    let fixture = fixture();
+    // Every answer takes 40 s: the first round trip ends at 40 s, the second would start at 40 s
+    // and end at 80 s, past the 75 s a conversation may take.
+    let transport = ticking(|_| 40, honest_bitso);
+    let engine = Engine::new(&transport);
+    let outcome =
+        block_on_ticking(&transport, engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(3))).unwrap_or_else(|e| panic!("{e}"));
+    // Bitso's flow is one request per account: it finishes at 40 s, within the limit.
+    assert!(outcome.snapshot.is_some());
+    // A flow that keeps asking is stopped at the limit.
+    let endless = Box::new(Batches { count: 1, rounds: usize::MAX });
+    let result = block_on_ticking(&transport, engine.run(ExchangeId::Binance, endless, NOW, None, engine.watch((&transport).now_ms())));
+    assert_eq!(result, Err(Error::Timeout { exchange: ExchangeId::Binance }));
+    assert!(transport.ticks.get() * TICK_MS <= 80_000 + MAX_CONVERSATION_MS, "stopped near the limit");
+}
+
+/// A key whose permissions are due is checked again within the sync, after its balances; one that
+/// is not due is not asked.
+#[test]
+fn a_due_key_is_checked_again_within_the_sync() {
+    let fixture = binance_fixture();
+    let transport = ticking(|_| 1, honest_binance);
+    let engine = Engine::new(&transport);
+    let due = ["main".to_owned()];
+    let mut checked = request(&fixture, None);
+    checked.scopes_due = &due;
+    let outcome = block_on_ticking(&transport, engine.refresh(checked, NOW, &mut CountingEntropy::new(1))).unwrap_or_else(|e| panic!("{e}"));
+    let scope = outcome.scopes.get("main").copied().unwrap_or_else(|| panic!("no scope: {:?}", outcome.scopes));
+    assert!(scope.withdraw && !scope.is_read_only(), "a permission added since is seen: {scope:?}");
+    let asked = |transport: &Ticking| transport.log.borrow().iter().filter(|(_, what, url)| *what == "sent" && url.ends_with("/apiRestrictions")).count();
+    assert_eq!(asked(&transport), 1);
+
+    let later = ticking(|_| 1, honest_binance);
+    let engine = Engine::new(&later);
+    let outcome = block_on_ticking(&later, engine.refresh(request(&fixture, None), NOW, &mut CountingEntropy::new(1))).unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcome.scopes.is_empty());
+    assert_eq!(asked(&later), 0, "not due: not asked");
+}
+
+#[test]
+fn keys_are_due_for_a_check_daily_and_only_where_the_exchange_can_say() {
+    let stored: StoredInputs = serde_json::from_value(serde_json::json!({
+        "accounts": [
+            { "id": "never", "label": "a", "exchange": "binance" },
+            { "id": "fresh", "label": "b", "exchange": "coinbase", "scopeCheckedAt": NOW - 1_000 },
+            { "id": "stale", "label": "c", "exchange": "bitfinex", "scopeCheckedAt": NOW - SCOPE_CHECKED_EVERY_MS },
+            { "id": "cannot-say", "label": "d", "exchange": "kraken" },
+            { "id": "left-out", "label": "e", "exchange": "binance", "importBalance": false },
+        ],
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stored.scopes_due(NOW), ["never", "stale"]);
 }

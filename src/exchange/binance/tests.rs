@@ -772,7 +772,7 @@ const RESTRICTIONS_READ_ONLY: &str = r#"{"ipRestrict":false,"createTime":1698645
 fn key_scope_requests_are_pinned() {
     let flow = Binance.key_scope().unwrap_or_else(|| panic!("Binance reports key scopes"));
     let (result, sent) = testing::run(flow, Some(&credentials()), NonceFormat::Salted19, LOCAL_TIME, binance);
-    assert_eq!(result, Ok(KeyScope { trade: false, withdraw: false, transfer: false }));
+    assert_eq!(result, Ok(KeyScope::default()));
     let urls: Vec<&str> = sent.iter().map(|r| r.url.as_str()).collect();
     let restrictions = format!("https://api.binance.com/sapi/v1/account/apiRestrictions?timestamp=1700000000000&recvWindow=10000&signature={B4}");
     assert_eq!(urls, ["https://api.binance.com/api/v3/time", restrictions.as_str()]);
@@ -783,26 +783,43 @@ fn key_scope_requests_are_pinned() {
 
 #[test]
 fn key_scope_flags() {
-    let scope = |trade, withdraw, transfer| KeyScope { trade, withdraw, transfer };
+    let scope = |trade, withdraw, transfer, other| KeyScope { trade, withdraw, transfer, other };
+    assert_eq!(parse_key_scope(ok(RESTRICTIONS_READ_ONLY)), Ok(KeyScope::default()));
+    // Each right turned on in a read-only key's full answer.
+    let with = |flag: &str| RESTRICTIONS_READ_ONLY.replace(&format!(r#""{flag}":false"#), &format!(r#""{flag}":true"#));
     let cases = [
-        ("read only", r#"{"enableReading":true}"#, scope(false, false, false)),
-        ("spot trading", r#"{"enableReading":true,"enableSpotAndMarginTrading":true}"#, scope(true, false, false)),
-        ("margin", r#"{"enableReading":true,"enableMargin":true}"#, scope(true, false, false)),
-        ("futures", r#"{"enableReading":true,"enableFutures":true}"#, scope(true, false, false)),
-        ("options", r#"{"enableReading":true,"enableVanillaOptions":true}"#, scope(true, false, false)),
-        ("portfolio margin", r#"{"enableReading":true,"enablePortfolioMarginTrading":true}"#, scope(true, false, false)),
-        ("FIX trading", r#"{"enableReading":true,"enableFixApiTrade":true}"#, scope(true, false, false)),
-        ("FIX read only", r#"{"enableReading":true,"enableFixReadOnly":true}"#, scope(false, false, false)),
-        ("withdrawals", r#"{"enableReading":true,"enableWithdrawals":true,"ipRestrict":true}"#, scope(false, true, false)),
-        ("internal transfer", r#"{"enableReading":true,"enableInternalTransfer":true}"#, scope(false, false, true)),
-        ("universal transfer", r#"{"enableReading":true,"permitsUniversalTransfer":true}"#, scope(false, false, true)),
+        ("enableSpotAndMarginTrading", scope(true, false, false, false)),
+        ("enableMargin", scope(true, false, false, false)),
+        ("enableFutures", scope(true, false, false, false)),
+        ("enableVanillaOptions", scope(true, false, false, false)),
+        ("enablePortfolioMarginTrading", scope(true, false, false, false)),
+        ("enableFixApiTrade", scope(true, false, false, false)),
+        ("enableWithdrawals", scope(false, true, false, false)),
+        ("enableInternalTransfer", scope(false, false, true, false)),
+        ("permitsUniversalTransfer", scope(false, false, true, false)),
     ];
-    for (name, body, expected) in cases {
-        assert_eq!(parse_key_scope(ok(body)), Ok(expected), "{name}");
+    for (flag, expected) in cases {
+        let body = with(flag);
+        assert_ne!(body, RESTRICTIONS_READ_ONLY, "{flag} is in the answer");
+        assert_eq!(parse_key_scope(ok(&body)), Ok(expected), "{flag}");
     }
-    assert_eq!(parse_key_scope(ok(RESTRICTIONS_READ_ONLY)), Ok(scope(false, false, false)));
-    // The account's canTrade/canWithdraw are no answer about the key.
-    for body in [ACCOUNT, r#"{"canTrade":true,"canWithdraw":true}"#, "[]", r#"{"enableReading":"yes"}"#] {
+    // Fail closed: a flag every key has that is missing, or an unknown right that is on.
+    let unknown = scope(false, false, false, true);
+    let fail_closed = [
+        (r#"{"enableReading":true}"#.to_owned(), unknown),
+        (RESTRICTIONS_READ_ONLY.replace(r#""enableWithdrawals":false,"#, ""), unknown),
+        (RESTRICTIONS_READ_ONLY.replace(r#""enableSpotAndMarginTrading":false,"#, ""), unknown),
+        (RESTRICTIONS_READ_ONLY.replace(r#""enableReading":true,"#, r#""enableReading":true,"enableEarnRedeem":true,"#), unknown),
+        (RESTRICTIONS_READ_ONLY.replace(r#""enableReading":true,"#, r#""enableReading":true,"permitsCopyTrading":true,"#), unknown),
+        // Known read-only rights, unknown rights that are off, and other members change nothing.
+        (RESTRICTIONS_READ_ONLY.replace(r#""enableReading":true,"#, r#""enableReading":true,"enableEarnRedeem":false,"#), KeyScope::default()),
+        (RESTRICTIONS_READ_ONLY.replace(r#""ipRestrict":false"#, r#""ipRestrict":true,"tradingAuthorityExpirationTime":1"#), KeyScope::default()),
+    ];
+    for (body, expected) in fail_closed {
+        assert_eq!(parse_key_scope(ok(&body)), Ok(expected), "{body}");
+    }
+    // The account's canTrade/canWithdraw are no answer about the key; a right must be a boolean.
+    for body in [ACCOUNT, r#"{"canTrade":true,"canWithdraw":true}"#, "[]", r#"{"enableReading":"yes"}"#, r#"{"enableReading":true,"enableMargin":1}"#] {
         assert_eq!(parse_key_scope(ok(body)), Err(Error::MalformedResponse { exchange: X }), "{body}");
     }
 }

@@ -421,8 +421,16 @@ fn permissions_table() {
         assert_eq!(scope(&with(name)), Ok(expected), "{name}");
     }
     let everything = r#"[["orders",1,1],["positions",1,1],["funding",1,1],["wallets",1,1],["withdraw",1,1]]"#;
-    assert_eq!(scope(everything), Ok(KeyScope { trade: true, withdraw: true, transfer: true }));
-    assert_eq!(scope(r#"[["wallets",true,false]]"#), Ok(KeyScope::default()), "booleans are flags too");
+    assert_eq!(scope(everything), Ok(KeyScope { trade: true, withdraw: true, transfer: true, other: false }));
+    // Fail closed: an empty or partial list, or a scope Cartera does not know that may write.
+    let unknown = Ok(KeyScope { other: true, ..KeyScope::default() });
+    assert_eq!(scope("[]"), unknown);
+    assert_eq!(scope(&read_only.replace(r#"["withdraw",0,0],"#, "")), unknown);
+    assert_eq!(scope(&read_only.replace(r#"["orders",1,0],"#, "")), unknown);
+    assert_eq!(scope(&read_only.replace(r#"["bfxpay",0,0]"#, r#"["bfxpay",0,0],["eaas_withdraw",1,1]"#)), unknown);
+    assert_eq!(scope(&read_only.replace(r#"["bfxpay",0,0]"#, r#"["bfxpay",0,0],["eaas_withdraw",1,0]"#)), Ok(KeyScope::default()));
+    let with_booleans = r#"[["orders",true,false],["wallets",true,false],["withdraw",false,false]]"#;
+    assert_eq!(scope(with_booleans), Ok(KeyScope::default()), "booleans are flags too");
 
     assert_eq!(scope(r#"[["wallets",0,0],["orders",1,0]]"#), Err(Error::MissingPermission { exchange: X }));
     for broken in [r#"[["orders","1",1]]"#, r#"[["orders",1]]"#, r#"[[null,1,1]]"#, r#"[["orders",2,0]]"#, r#"["orders"]"#] {

@@ -754,9 +754,9 @@ fn key_permissions() {
     };
     let scope = |body: &str| parse_key_permissions(ok(body));
     assert_eq!(scope(&answer(true, false, false)), Ok(KeyScope::default()));
-    assert_eq!(scope(&answer(true, true, false)), Ok(KeyScope { trade: true, withdraw: false, transfer: false }));
-    assert_eq!(scope(&answer(true, false, true)), Ok(KeyScope { trade: false, withdraw: true, transfer: true }));
-    assert_eq!(scope(&answer(true, true, true)), Ok(KeyScope { trade: true, withdraw: true, transfer: true }));
+    assert_eq!(scope(&answer(true, true, false)), Ok(KeyScope { trade: true, withdraw: false, transfer: false, other: false }));
+    assert_eq!(scope(&answer(true, false, true)), Ok(KeyScope { trade: false, withdraw: true, transfer: true, other: false }));
+    assert_eq!(scope(&answer(true, true, true)), Ok(KeyScope { trade: true, withdraw: true, transfer: true, other: false }));
     assert_eq!(scope(&answer(false, false, false)), Err(Error::MissingPermission { exchange: EXCHANGE_ID }));
     let malformed = Err(Error::MalformedResponse { exchange: EXCHANGE_ID });
     assert_eq!(scope(r#"{"can_view":true,"can_trade":false}"#), malformed, "a missing flag is not a false one");
@@ -765,7 +765,7 @@ fn key_permissions() {
 
     let flow = Coinbase.key_scope().unwrap_or_else(|| panic!("Coinbase reports key permissions"));
     let (result, sent) = testing::run(flow, Some(&eddsa()), NonceFormat::Salted19, NOW_MS, |_| (200, answer(true, true, false)));
-    assert_eq!(result, Ok(KeyScope { trade: true, withdraw: false, transfer: false }));
+    assert_eq!(result, Ok(KeyScope { trade: true, withdraw: false, transfer: false, other: false }));
     assert_eq!(decode(bearer(&sent[0])).claims["uri"], "GET api.coinbase.com/api/v3/brokerage/key_permissions");
 }
 
