@@ -19,6 +19,12 @@ use crate::exchange_id::ExchangeId;
 /// hostile answer, and must never block refresh for longer than this.
 pub const MAX_RETRY_AFTER_MS: u64 = 15 * 60 * 1000;
 
+/// The longest IP ban honoured: Binance bans an IP that goes on after its rate limits "from 2
+/// minutes to 3 days", longer for repeat offenders
+/// (<https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits>). A ban is waited
+/// out whole, so the next request never earns a longer one.
+pub const MAX_BAN_MS: u64 = 3 * 24 * 60 * 60 * 1000;
+
 /// Everything that can go wrong, one variant per thing the user must do differently.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -85,6 +91,15 @@ pub enum Error {
         /// Which exchange answered.
         exchange: ExchangeId,
         /// How long to wait before the next request, in milliseconds.
+        retry_after_ms: u64,
+    },
+    /// The exchange banned this IP address for having gone on after its rate limits; nothing is
+    /// sent to it until `retry_after_ms` has passed (never more than [`MAX_BAN_MS`]).
+    #[error("{exchange:?} banned this IP address for a while")]
+    IpBanned {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+        /// How long the ban lasts, in milliseconds.
         retry_after_ms: u64,
     },
     /// A 5xx, a maintenance answer, a CDN error page, or an empty answer.
@@ -173,6 +188,15 @@ pub enum Error {
     /// The work was stopped before it finished: Cartera was locked, or the page gave up on it.
     #[error("stopped before it finished")]
     Cancelled,
+    /// A file that is not a Cartera backup, or one damaged or cut short.
+    #[error("not a Cartera backup, or a damaged one")]
+    BackupUnreadable,
+    /// A backup made by a newer version of Cartera.
+    #[error("the backup is from a newer version")]
+    BackupNewer,
+    /// The passphrase does not open the backup, or the file was changed after it was made.
+    #[error("wrong passphrase for the backup, or the backup was changed")]
+    BackupWrongPassphrase,
 }
 
 /// Declares [`ErrorCode`]: each variant with the code it crosses to JS as, written once.
@@ -221,6 +245,8 @@ error_codes! {
     LocationRestricted = "location_restricted",
     /// [`Error::RateLimited`].
     RateLimited = "rate_limited",
+    /// [`Error::IpBanned`].
+    IpBanned = "ip_banned",
     /// [`Error::ExchangeUnavailable`].
     ExchangeUnavailable = "exchange_unavailable",
     /// [`Error::ExchangeRejected`].
@@ -257,12 +283,20 @@ error_codes! {
     RandomnessUnavailable = "randomness_unavailable",
     /// [`Error::Cancelled`].
     Cancelled = "cancelled",
+    /// [`Error::BackupUnreadable`].
+    BackupUnreadable = "backup_unreadable",
+    /// [`Error::BackupNewer`].
+    BackupNewer = "backup_newer",
+    /// [`Error::BackupWrongPassphrase`].
+    BackupWrongPassphrase = "backup_wrong_passphrase",
     /// Cartera is locked: the passphrase is needed.
     Locked = "locked",
     /// No vault exists yet.
     NoVault = "no_vault",
     /// The vault changed in another tab since the page read it; nothing was written.
     VaultChanged = "vault_changed",
+    /// The vault holds keys no account lists: every edit waits until they are removed.
+    VaultMismatch = "vault_mismatch",
     /// The browser's storage is full; nothing was written.
     StorageFull = "storage_full",
     /// A page sent a message the background does not know.
@@ -322,6 +356,7 @@ impl Error {
             Error::AccountRestricted { .. } => ErrorCode::AccountRestricted,
             Error::LocationRestricted { .. } => ErrorCode::LocationRestricted,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::IpBanned { .. } => ErrorCode::IpBanned,
             Error::ExchangeUnavailable { .. } => ErrorCode::ExchangeUnavailable,
             Error::ExchangeRejected { .. } => ErrorCode::ExchangeRejected,
             Error::MalformedResponse { .. } => ErrorCode::MalformedResponse,
@@ -340,6 +375,9 @@ impl Error {
             Error::AccountNotFound => ErrorCode::AccountNotFound,
             Error::Randomness => ErrorCode::RandomnessUnavailable,
             Error::Cancelled => ErrorCode::Cancelled,
+            Error::BackupUnreadable => ErrorCode::BackupUnreadable,
+            Error::BackupNewer => ErrorCode::BackupNewer,
+            Error::BackupWrongPassphrase => ErrorCode::BackupWrongPassphrase,
         }
     }
 
@@ -356,6 +394,7 @@ impl Error {
             | Error::AccountRestricted { exchange }
             | Error::LocationRestricted { exchange }
             | Error::RateLimited { exchange, .. }
+            | Error::IpBanned { exchange, .. }
             | Error::ExchangeUnavailable { exchange, .. }
             | Error::ExchangeRejected { exchange, .. }
             | Error::MalformedResponse { exchange }
@@ -373,14 +412,17 @@ impl Error {
             | Error::PrivateKeyUnsupported
             | Error::AccountNotFound
             | Error::Randomness
-            | Error::Cancelled => None,
+            | Error::Cancelled
+            | Error::BackupUnreadable
+            | Error::BackupNewer
+            | Error::BackupWrongPassphrase => None,
         }
     }
 
     /// How long to wait before retrying, when the exchange said so.
     pub fn retry_after_ms(&self) -> Option<u64> {
         match self {
-            Error::RateLimited { retry_after_ms, .. } => Some(*retry_after_ms),
+            Error::RateLimited { retry_after_ms, .. } | Error::IpBanned { retry_after_ms, .. } => Some(*retry_after_ms),
             _ => None,
         }
     }
@@ -458,10 +500,30 @@ impl Error {
         if status >= 400 { Error::ExchangeUnavailable { exchange, status } } else { Error::MalformedResponse { exchange } }
     }
 
-    /// A rate limit: the wait the answer named (capped when it was parsed), else `default_secs`.
+    /// A rate limit: the wait the answer named, else `default_secs`, capped at
+    /// [`MAX_RETRY_AFTER_MS`].
     pub fn rate_limited(exchange: ExchangeId, named_ms: Option<u64>, default_secs: u64) -> Error {
-        Error::RateLimited { exchange, retry_after_ms: named_ms.unwrap_or_else(|| capped_wait_ms(default_secs)) }
+        let wait = named_ms.map_or_else(|| capped_wait_ms(default_secs), |named| named.min(MAX_RETRY_AFTER_MS));
+        Error::RateLimited { exchange, retry_after_ms: wait }
     }
+
+    /// An IP ban: the wait the answer named, else `default_secs`, capped at [`MAX_BAN_MS`].
+    pub fn ip_banned(exchange: ExchangeId, named_ms: Option<u64>, default_secs: u64) -> Error {
+        let wait = named_ms.unwrap_or_else(|| default_secs.saturating_mul(1000)).clamp(1000, MAX_BAN_MS);
+        Error::IpBanned { exchange, retry_after_ms: wait }
+    }
+}
+
+/// The longest `exchange` is ever waited for: [`MAX_BAN_MS`] where it bans IP addresses (Binance's
+/// 418), [`MAX_RETRY_AFTER_MS`] elsewhere.
+pub fn longest_wait_ms(exchange: ExchangeId) -> u64 {
+    if exchange == ExchangeId::Binance { MAX_BAN_MS } else { MAX_RETRY_AFTER_MS }
+}
+
+/// Whether a stored retry time for `exchange` is still ahead at `now_ms`, and no further ahead
+/// than Cartera ever waits for it.
+pub fn believable_lockout(exchange: ExchangeId, retry_at: u64, now_ms: u64) -> bool {
+    retry_at > now_ms && retry_at - now_ms <= longest_wait_ms(exchange)
 }
 
 /// A wait in milliseconds from a hint in seconds, capped at [`MAX_RETRY_AFTER_MS`] and at least

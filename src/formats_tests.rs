@@ -58,9 +58,7 @@ fn version_0_1_0_accounts_are_upgraded_with_nothing_lost() {
     let before = stored["accounts"].as_array().cloned().unwrap_or_default();
     assert_eq!(written.as_array().map(Vec::len), Some(before.len()));
     for (now, mut was) in written.as_array().into_iter().flatten().zip(before) {
-        // The only changes: a scope the exchange reported gains the core's verdict, and when it
-        // was checked is not known yet (it is checked again at the next sync).
-        was["scopeCheckedAt"] = Value::Null;
+        // The only change: a scope the exchange reported gains the core's verdict.
         if let Some(scope) = was["scope"].as_object_mut() {
             let can = |flag: &str| scope.get(flag).and_then(Value::as_bool).unwrap_or(true);
             let read_only = !(can("trade") || can("withdraw") || can("transfer"));

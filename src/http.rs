@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::capped_wait_ms;
+use crate::error::MAX_BAN_MS;
 
 /// The largest response body Cartera reads. The biggest genuine answer is Binance's 24-hour
 /// ticker list for every symbol, about 1 MB; anything far above is refused unread.
@@ -82,7 +82,8 @@ pub struct HttpResponse<'a> {
     pub status: u16,
     /// The body bytes, unparsed.
     pub body: &'a [u8],
-    /// The `Retry-After` hint, already capped (see [`retry_after_ms`]).
+    /// The `Retry-After` hint, capped at the longest ban honoured (see [`retry_after_ms`]); each
+    /// kind of wait caps it further (`Error::rate_limited`, `Error::ip_banned`).
     pub retry_after_ms: Option<u64>,
     /// When the answer arrived, in ms since the epoch (to turn an exchange's "retry at" time into
     /// a wait).
@@ -107,18 +108,23 @@ impl<'a> HttpResponse<'a> {
 }
 
 /// Reads a `Retry-After` header (RFC 9110 §10.2.3): whole seconds or an HTTP date, as a wait from
-/// `now_ms`, capped by [`capped_wait_ms`]. Anything else (negative, fractional, junk, a date in
+/// `now_ms` of at least a second, capped at [`MAX_BAN_MS`]. Anything else (negative, fractional, junk, a date in
 /// the past) is no hint at all, and the adapter falls back to the exchange's documented lockout.
 pub fn retry_after_ms(header: &str, now_ms: u64) -> Option<u64> {
     let header = header.trim();
     if !header.is_empty() && header.bytes().all(|b| b.is_ascii_digit()) {
         // Digits only: a count of seconds, however many (a huge one saturates, then is capped).
         let seconds = header.bytes().fold(0u64, |acc, b| acc.saturating_mul(10).saturating_add(u64::from(b - b'0')));
-        return Some(capped_wait_ms(seconds));
+        return Some(wait_ms(seconds));
     }
     let at_ms = http_date_ms(header)?;
     let wait_ms = at_ms.checked_sub(now_ms).filter(|wait| *wait > 0)?;
-    Some(capped_wait_ms(wait_ms.div_ceil(1000)))
+    Some(self::wait_ms(wait_ms.div_ceil(1000)))
+}
+
+/// A wait in milliseconds from one in seconds: at least a second, at most [`MAX_BAN_MS`].
+fn wait_ms(seconds: u64) -> u64 {
+    seconds.saturating_mul(1000).clamp(1000, MAX_BAN_MS)
 }
 
 /// Milliseconds since the epoch of an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`, the
@@ -165,7 +171,6 @@ fn days_from_civil(year: u32, month: u32, day: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::MAX_RETRY_AFTER_MS;
 
     const NOW: u64 = 784_111_777_000; // Sun, 06 Nov 1994 08:49:37 GMT
 
@@ -175,8 +180,9 @@ mod tests {
             ("58", Some(58_000)),
             (" 2 ", Some(2_000)),
             ("0", Some(1_000)),
-            ("31536000", Some(MAX_RETRY_AFTER_MS)),
-            ("99999999999999999999999999", Some(MAX_RETRY_AFTER_MS)),
+            ("7200", Some(7_200_000)),
+            ("31536000", Some(MAX_BAN_MS)),
+            ("99999999999999999999999999", Some(MAX_BAN_MS)),
             ("-5", None),
             ("1.5", None),
             ("soon", None),
@@ -184,7 +190,7 @@ mod tests {
             ("Sun, 06 Nov 1994 08:50:37 GMT", Some(60_000)),
             ("Sun, 06 Nov 1994 08:49:37 GMT", None),
             ("Sat, 05 Nov 1994 08:49:37 GMT", None),
-            ("Mon, 06 Nov 1995 08:49:37 GMT", Some(MAX_RETRY_AFTER_MS)),
+            ("Mon, 06 Nov 1995 08:49:37 GMT", Some(MAX_BAN_MS)),
             ("Sunday, 06-Nov-94 08:49:37 GMT", None),
             ("Sun, 06 Nov 1994 08:49:37 UTC", None),
             ("Sun, 32 Nov 1994 08:49:37 GMT", None),

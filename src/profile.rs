@@ -52,8 +52,9 @@ pub struct Account {
     /// What its key may do, as the exchange reported it; `None` where the exchange cannot say.
     #[serde(default)]
     pub scope: Option<KeyScope>,
-    /// When the exchange last said what the key may do, ms since the epoch.
-    #[serde(default)]
+    /// When the exchange last said what the key may do, ms since the epoch; absent until then, so
+    /// an older account upgrades unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope_checked_at: Option<u64>,
     /// The portfolio it belongs to.
     #[serde(default = "default_portfolio")]
@@ -328,7 +329,7 @@ mod tests {
             written,
             concat!(
                 r#"[{"id":"a1","label":"Mi Bitso","exchange":"bitso","addedAt":5,"lastSync":6,"status":"error","#,
-                r#""error":{"code":"timeout","exchange":"bitso"},"scope":{"trade":true,"withdraw":false,"transfer":false,"readOnly":false},"scopeCheckedAt":null,"#,
+                r#""error":{"code":"timeout","exchange":"bitso"},"scope":{"trade":true,"withdraw":false,"transfer":false,"readOnly":false},"#,
                 r#""portfolio":"main","importBalance":true}]"#
             )
         );

@@ -12,7 +12,8 @@
 //! - An account that fails keeps its last balances and carries its error; the others update.
 //! - Each exchange's rate limit is remembered until its (capped) retry time and is handed back
 //!   to the caller to persist, so a service-worker restart does not forget it and a stored time
-//!   absurdly far ahead cannot block refresh for longer than [`MAX_RETRY_AFTER_MS`].
+//!   absurdly far ahead cannot block refresh for longer than [`MAX_RETRY_AFTER_MS`] (an IP ban,
+//!   Binance's 418, is waited out whole, up to [`MAX_BAN_MS`](crate::error::MAX_BAN_MS): asking during one lengthens it).
 //! - Each account's last nonce is handed back too, and the next refresh continues after it.
 //! - Prices are fetched once per exchange and reused for [`PRICES_REUSED_FOR_MS`].
 
@@ -27,8 +28,8 @@ use serde::Deserialize;
 
 use crate::{
     entropy::Entropy,
-    error::{Error, ErrorView, MAX_RETRY_AFTER_MS, Result},
-    exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter},
+    error::{Error, ErrorView, MAX_RETRY_AFTER_MS, Result, believable_lockout, longest_wait_ms},
+    exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter, asset_code},
     exchange_id::{ExchangeId, ExchangeMap},
     http::{HttpRequest, HttpResponse, retry_after_ms},
     money::{Exact as _, parse_decimal},
@@ -124,6 +125,19 @@ pub struct ManualHoldings {
     pub balances: Vec<Balance>,
 }
 
+/// The largest amount one typed-in holding may have: a quadrillion units, beyond any real
+/// holding, so that the sums and values of [`MAX_MANUAL`](crate::profile::MAX_MANUAL) of them can
+/// never overflow and fail every refresh.
+pub const MAX_MANUAL_AMOUNT: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0); // 10^15
+
+/// A typed-in holding's amount, as stored: a plain decimal, not negative, at most
+/// [`MAX_MANUAL_AMOUNT`].
+pub fn manual_amount(text: &str) -> Result<Decimal> {
+    parse_decimal(text)
+        .filter(|amount| amount.is_sign_positive() && *amount <= MAX_MANUAL_AMOUNT)
+        .ok_or(Error::InvalidInput { field: "amount" })
+}
+
 impl ManualHoldings {
     /// The typed-in entries `(portfolio, asset code, amount)`, one group per portfolio named
     /// `label`. Two entries of one asset in one portfolio (two wallets) are one balance of their
@@ -133,7 +147,7 @@ impl ManualHoldings {
         let mut groups: Vec<ManualHoldings> = Vec::new();
         for (portfolio, asset, amount) in entries {
             let asset = asset_code(asset)?;
-            let amount = parse_decimal(amount).filter(|amount| amount.is_sign_positive()).ok_or(Error::InvalidInput { field: "amount" })?;
+            let amount = manual_amount(amount)?;
             let index = match groups.iter().position(|group| group.portfolio == portfolio) {
                 Some(index) => index,
                 None => {
@@ -157,13 +171,6 @@ impl ManualHoldings {
         }
         Ok(groups)
     }
-}
-
-/// An asset code as the core keys assets: 1 to 20 ASCII letters or digits, made lowercase.
-pub fn asset_code(text: &str) -> Result<String> {
-    let code = text.trim().to_ascii_lowercase();
-    let valid = (1..=20).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if valid { Ok(code) } else { Err(Error::InvalidInput { field: "asset" }) }
 }
 
 /// What storage holds that a refresh reads, as the background hands it over: the user's setup,
@@ -580,7 +587,7 @@ impl<T: Transport> Engine<T> {
                 Step::Done(value) => return Ok(value),
                 Step::Send(request) => {
                     allowance = allowance.checked_sub(1).ok_or(runaway)?;
-                    Answers::One(self.transport.send(&request).await.map_err(|failure| failure.into_error(exchange))?)
+                    Answers::One(self.transport.send(&request).await.map_err(|failure| self.failed(watch, failure, exchange))?)
                 }
                 Step::SendAll(requests) => {
                     allowance = allowance.checked_sub(requests.len()).filter(|_| !requests.is_empty()).ok_or(runaway)?;
@@ -588,10 +595,16 @@ impl<T: Transport> Engine<T> {
                     // Every answer is awaited; the first failure in request order ends the flow,
                     // whichever came first, so the error does not depend on timing.
                     let answered: std::result::Result<Vec<_>, _> = answered.into_iter().collect();
-                    Answers::All(answered.map_err(|failure| failure.into_error(exchange))?)
+                    Answers::All(answered.map_err(|failure| self.failed(watch, failure, exchange))?)
                 }
             };
         }
+    }
+
+    /// The error a failed send ends its conversation with: a request aborted by
+    /// [`Engine::cancel`] ends it as cancelled, not as the network failure the abort looks like.
+    fn failed(&self, watch: Watch, failure: TransportFailure, exchange: ExchangeId) -> Error {
+        if self.cancelled(watch) { Error::Cancelled } else { failure.into_error(exchange) }
     }
 
     /// An exchange's prices, reused when fetched less than [`PRICES_REUSED_FOR_MS`] ago.
@@ -609,18 +622,18 @@ impl<T: Transport> Engine<T> {
         Ok(tickers)
     }
 
-    /// Takes persisted retry times. Every time written was at most [`MAX_RETRY_AFTER_MS`] ahead,
-    /// so one further ahead than that (tampered, or the clock was set back) is ignored, as is one
-    /// in the past: a stored time can never block refresh for longer than the cap.
+    /// Takes persisted retry times. Every time written was at most the exchange's longest wait
+    /// ahead ([`longest_wait_ms`]), so one further ahead than that (tampered, or the clock was set
+    /// back) is ignored, as is one in the past: a stored time can never block refresh for longer.
     fn remember_lockouts(&self, stored: &ExchangeMap<u64>, now_ms: u64) {
         let mut lockouts = self.lockouts.borrow_mut();
         for (exchange, &retry_at) in stored.iter() {
-            if retry_at > now_ms && retry_at - now_ms <= MAX_RETRY_AFTER_MS {
+            if believable_lockout(exchange, retry_at, now_ms) {
                 let known = lockouts.get_or_insert(exchange, retry_at);
                 *known = (*known).max(retry_at);
             }
         }
-        lockouts.retain(|_, &retry_at| retry_at > now_ms && retry_at - now_ms <= MAX_RETRY_AFTER_MS);
+        lockouts.retain(|exchange, &retry_at| believable_lockout(exchange, retry_at, now_ms));
     }
 
     fn current_lockouts(&self, now_ms: u64) -> ExchangeMap<u64> {
@@ -639,9 +652,13 @@ impl<T: Transport> Engine<T> {
     /// Remembers a rate limit so the next request to that exchange waits without touching the
     /// network.
     fn note<V>(&self, result: Result<V>, now_ms: u64) -> Result<V> {
-        if let Err(Error::RateLimited { exchange, retry_after_ms }) = &result {
-            let until = now_ms.saturating_add((*retry_after_ms).min(MAX_RETRY_AFTER_MS));
-            self.lockouts.borrow_mut().insert(*exchange, until);
+        let wait = match &result {
+            Err(Error::RateLimited { exchange, retry_after_ms }) => Some((*exchange, (*retry_after_ms).min(MAX_RETRY_AFTER_MS))),
+            Err(Error::IpBanned { exchange, retry_after_ms }) => Some((*exchange, (*retry_after_ms).min(longest_wait_ms(*exchange)))),
+            _ => None,
+        };
+        if let Some((exchange, wait)) = wait {
+            self.lockouts.borrow_mut().insert(exchange, now_ms.saturating_add(wait));
         }
         result
     }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::{ErrorCode, ErrorView, MAX_RETRY_AFTER_MS},
+    error::{ErrorCode, ErrorView, believable_lockout},
     exchange::KeyScope,
     exchange_id::ExchangeMap,
     nonce::StoredNonce,
@@ -121,7 +121,7 @@ pub struct Settled {
 /// ahead is damage or a clock set back, and must never block refresh.
 pub fn current_lockouts(lockouts: &ExchangeMap<u64>, now_ms: u64) -> ExchangeMap<u64> {
     let mut current = lockouts.clone();
-    current.retain(|_, &retry_at| retry_at > now_ms && retry_at - now_ms <= MAX_RETRY_AFTER_MS);
+    current.retain(|exchange, &retry_at| believable_lockout(exchange, retry_at, now_ms));
     current
 }
 

@@ -18,6 +18,7 @@ fn every_error() -> Vec<Error> {
         Error::AccountRestricted { exchange: EXCHANGE },
         Error::LocationRestricted { exchange: EXCHANGE },
         Error::RateLimited { exchange: EXCHANGE, retry_after_ms: 60_000 },
+        Error::IpBanned { exchange: EXCHANGE, retry_after_ms: 3_600_000 },
         Error::ExchangeUnavailable { exchange: EXCHANGE, status: 503 },
         Error::ExchangeRejected { exchange: EXCHANGE, code: "0304".into() },
         Error::MalformedResponse { exchange: EXCHANGE },
@@ -36,6 +37,9 @@ fn every_error() -> Vec<Error> {
         Error::AccountNotFound,
         Error::Randomness,
         Error::Cancelled,
+        Error::BackupUnreadable,
+        Error::BackupNewer,
+        Error::BackupWrongPassphrase,
     ]
 }
 
@@ -191,7 +195,7 @@ fn every_code_has_a_message_in_every_locale_with_matching_placeholders() {
 fn every_field_and_exchange_has_its_words() {
     let fields = [
         "api_key", "api_secret", "label", "quote", "account_id", "vault_key", "exchange", "refresh", "vault",
-        "private_key", "key_name", "amount", "asset", "alert", "portfolio", "history",
+        "private_key", "key_name", "amount", "asset", "alert", "portfolio", "history", "backup",
     ];
     for (lang, messages) in locales() {
         for field in fields {

@@ -87,8 +87,12 @@ pub const RECV_WINDOW_MS: u64 = 10_000;
 /// Earn positions per page (Binance's maximum).
 pub const EARN_PAGE_SIZE: u64 = 100;
 
-/// The wait after a 429 or 418 that carries no `Retry-After`.
+/// The wait after a 429 that carries no `Retry-After`.
 const LOCKOUT_SECS: u64 = 60;
+
+/// The wait after a 418 that carries no `Retry-After`: longer than Binance's shortest ban (2
+/// minutes), as asking again during a ban lengthens it.
+const BAN_SECS: u64 = 30 * 60;
 
 /// Quote assets a symbol may end with: Binance's quote assets, past and present.
 ///
@@ -542,10 +546,10 @@ pub fn cartera_code(code: &str) -> Option<String> {
 /// The body of a successful answer, or the error the answer stands for.
 fn read_body(response: HttpResponse<'_>) -> Result<Value<'_>> {
     match response.status {
-        // 429: over the request weight; 418: the IP is banned for having gone on after 429s.
-        418 | 429 => {
-            return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS));
-        }
+        // 429: over the request weight.
+        429 => return Err(Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS)),
+        // 418: the IP is banned for having gone on after 429s, for its Retry-After whole.
+        418 => return Err(Error::ip_banned(EXCHANGE, response.retry_after_ms, BAN_SECS)),
         // "Service unavailable from a restricted location".
         451 => return Err(Error::LocationRestricted { exchange: EXCHANGE }),
         // The web application firewall (an HTML page), or Binance's own servers.

@@ -266,15 +266,20 @@ fn parse_wallet(row: Value<'_>) -> Option<Option<Balance>> {
         return Some(None);
     }
     let total = balance.decimal()?;
+    // A negative margin balance is a debt (a borrowed amount), not a holding: Cartera tracks what
+    // is held, so it is left out rather than set against the holdings.
+    if total.is_sign_negative() {
+        return Some(None);
+    }
     let available = if available.is_null() { None } else { Some(available.decimal()?) };
-    // An AVAILABLE outside 0..=BALANCE (a stale figure, or a negative balance) says nothing
-    // about what is held back: it is read as the nearest possible value.
+    // An AVAILABLE outside 0..=BALANCE (a stale figure) says nothing about what is held back: it
+    // is read as the nearest possible value.
     let (available, held) = match available {
-        Some(available) if total >= Decimal::ZERO => {
+        Some(available) => {
             let available = available.clamp(Decimal::ZERO, total);
             (available, total.minus(available)?)
         }
-        _ => (total, Decimal::ZERO),
+        None => (total, Decimal::ZERO),
     };
     let (locked, earning) = if wallet_type == "funding" { (Decimal::ZERO, held) } else { (held, Decimal::ZERO) };
     // Collateral in the derivatives wallet is listed as `USTF0`, `BTCF0`: the underlying

@@ -341,12 +341,29 @@ pub(crate) fn every_row<T>(
     Ok(parsed)
 }
 
+/// An asset code as the core keys assets: 1 to 20 ASCII letters or digits, made lowercase. One
+/// rule for every exchange's codes and for the codes users type.
+pub fn asset_code(text: &str) -> Result<String> {
+    let code = text.trim().to_ascii_lowercase();
+    let valid = (1..=20).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if valid { Ok(code) } else { Err(Error::InvalidInput { field: "asset" }) }
+}
+
 /// Sums balances of the same asset (an exchange may list one asset under several names, such as
 /// Kraken's `XXBT` and `XBT.F`, or in several wallets) with checked arithmetic, dropping zeros.
 /// Each asset keeps the place where it first appears.
+///
+/// Every adapter's balances pass here, so one rule holds for all of them: an asset code as
+/// [`asset_code`] reads it, and no negative amount. A balance that breaks it fails the answer as
+/// malformed (dropping it would show a smaller portfolio than the user owns).
 pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = Balance>) -> Result<Vec<Balance>> {
     let mut merged: IndexMap<String, Balance> = IndexMap::new();
-    for balance in balances {
+    for mut balance in balances {
+        let amounts = [balance.total, balance.available, balance.locked, balance.earning];
+        if amounts.iter().any(Decimal::is_sign_negative) {
+            return Err(Error::MalformedResponse { exchange });
+        }
+        balance.currency = asset_code(&balance.currency).map_err(|_| Error::MalformedResponse { exchange })?;
         match merged.get_mut(&balance.currency) {
             Some(known) => *known = known.checked_add(&balance).ok_or(Error::AmountOverflow { exchange })?,
             None => {

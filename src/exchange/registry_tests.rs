@@ -52,3 +52,19 @@ fn the_manifest_permits_and_the_csp_connects_to_exactly_the_adapters_hosts() {
     expected.insert("'self'".to_owned());
     assert_eq!(sources, expected);
 }
+
+#[test]
+fn every_adapters_balances_pass_one_rule() {
+    use rust_decimal::Decimal;
+
+    use super::{Balance, merge_balances};
+    use crate::error::Error;
+
+    let balance = |currency: &str, total: i64| Balance::available(currency, Decimal::from(total));
+    let merged = merge_balances(ExchangeId::Bitso, [balance("BTC", 1), balance("btc", 2), balance("eth", 0)]);
+    assert_eq!(merged, Ok(vec![balance("btc", 3)]), "codes made lowercase and summed; zeros dropped");
+    let malformed = Err(Error::MalformedResponse { exchange: ExchangeId::Bitso });
+    for refused in [balance("btc", -1), balance("b\u{202e}tc", 1), balance("", 1), balance("usdt.e", 1), balance(&"x".repeat(21), 1)] {
+        assert_eq!(merge_balances(ExchangeId::Bitso, [refused.clone()]), malformed, "{refused:?}");
+    }
+}

@@ -826,6 +826,29 @@ fn a_cancelled_refresh_signs_nothing_more_and_hands_back_its_nonces() {
     assert!(valued(again).0.total > rust_decimal::Decimal::ZERO);
 }
 
+/// A key check stopped by a Lock while its request is in flight ends as cancelled, not as the
+/// network failure the abort looks like, and sends nothing more.
+#[test]
+fn a_cancelled_key_check_ends_as_cancelled() {
+    let transport = ticking(|_| 3, honest_bitso);
+    let engine = Engine::new(&transport);
+    let credentials = Credentials::new("key-personal", "secret-personal").unwrap_or_else(|e| panic!("{e}"));
+    let mut entropy = CountingEntropy::new(1);
+    let check = engine.test_connection(ExchangeId::Bitso, &credentials, None, NOW, &mut entropy);
+    let mut check = pin!(check);
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(check.as_mut().poll(&mut cx).is_pending());
+    engine.cancel();
+    let ended = loop {
+        if let Poll::Ready(ended) = check.as_mut().poll(&mut cx) {
+            break ended;
+        }
+        transport.ticks.set(transport.ticks.get() + 1);
+    };
+    assert!(matches!(ended, Err(Error::Cancelled)), "{ended:?}");
+    assert_eq!(transport.log.borrow().iter().filter(|(_, what, _)| *what == "sent").count(), 1);
+}
+
 /// A conversation that takes longer than `MAX_CONVERSATION_MS` stops in the core, before the
 /// background would give up waiting, as a timeout of that exchange.
 #[test]
@@ -882,4 +905,15 @@ fn keys_are_due_for_a_check_daily_and_only_where_the_exchange_can_say() {
     }))
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stored.scopes_due(NOW), ["never", "stale"]);
+}
+
+#[test]
+fn a_typed_in_amount_is_refused_beyond_a_quadrillion() {
+    assert_eq!(MAX_MANUAL_AMOUNT, rust_decimal::Decimal::from(10u64.pow(15)));
+    assert_eq!(manual_amount("1000000000000000"), Ok(MAX_MANUAL_AMOUNT));
+    assert_eq!(manual_amount("1000000000000000.1"), Err(Error::InvalidInput { field: "amount" }));
+    // Two hundred of the largest add up and value without overflow.
+    let entries: Vec<(&str, &str, &str)> = (0..200).map(|_| ("home", "btc", "1000000000000000")).collect();
+    let groups = ManualHoldings::group(entries, "Manual").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(groups[0].balances[0].total, MAX_MANUAL_AMOUNT * rust_decimal::Decimal::from(200));
 }

@@ -104,7 +104,39 @@ fn lockouts_are_kept_only_while_ahead_and_believable() {
     let mut lockouts = ExchangeMap::new();
     lockouts.insert(ExchangeId::Bitso, NOW + 60_000);
     lockouts.insert(ExchangeId::Kraken, NOW - 1);
-    lockouts.insert(ExchangeId::Binance, NOW + MAX_RETRY_AFTER_MS + 1);
+    lockouts.insert(ExchangeId::Coinbase, NOW + crate::error::MAX_RETRY_AFTER_MS + 1);
+    // Binance bans an IP for up to three days: such a wait is believable there, and only there.
+    lockouts.insert(ExchangeId::Binance, NOW + 2 * 24 * 3_600_000);
     let current = current_lockouts(&lockouts, NOW);
-    assert_eq!(current.iter().collect::<Vec<_>>(), [(ExchangeId::Bitso, &(NOW + 60_000))]);
+    assert_eq!(current.iter().collect::<Vec<_>>(), [(ExchangeId::Bitso, &(NOW + 60_000)), (ExchangeId::Binance, &(NOW + 2 * 24 * 3_600_000))]);
+}
+
+#[test]
+fn a_cancelled_refresh_keeps_only_its_nonces_and_limits() {
+    let outcome = RefreshResult {
+        error: Some(ErrorView::of(ErrorCode::Cancelled)),
+        nonces: BTreeMap::from([("b1".to_owned(), StoredNonce(9))]),
+        ..RefreshResult::default()
+    };
+    let settled = settle(outcome, stored(vec![account("b1", ExchangeId::Bitso)]), NOW);
+    assert_eq!(settled.update.nonces.get("b1"), Some(&StoredNonce(9)));
+    assert_eq!((settled.update.accounts, settled.update.last_error, settled.update.snapshot), (None, None, None));
+    assert!(!settled.reply.ok && !settled.record && settled.observed.is_none());
+}
+
+#[test]
+fn a_key_checked_again_records_what_it_may_do_and_when() {
+    let widened = KeyScope { withdraw: true, ..KeyScope::default() };
+    let outcome = RefreshResult {
+        snapshot: Some(snapshot_of(&[("b1", Some(ExchangeId::Binance), None)])),
+        scopes: BTreeMap::from([("b1".to_owned(), widened)]),
+        ..RefreshResult::default()
+    };
+    let mut checked = account("b1", ExchangeId::Binance);
+    checked.scope = Some(KeyScope::default());
+    checked.scope_checked_at = Some(NOW - 2 * 86_400_000);
+    let settled = settle(outcome, stored(vec![checked]), NOW);
+    let account = settled.update.accounts.unwrap_or_default().remove(0);
+    assert_eq!((account.scope, account.scope_checked_at), (Some(widened), Some(NOW)));
+    assert!(!account.scope.is_some_and(|scope| scope.is_read_only()), "now marked not read-only");
 }
