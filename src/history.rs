@@ -15,9 +15,20 @@
 //! (`hist:d:2026-11-28`) for 30 days, then folded into one key per month (`hist:m:2026-10`), so a
 //! sync rewrites only today's small chunk and the monthly ones change once. A chunk lists its
 //! assets once and stores amounts only when they changed since the chunk's previous point.
-//! Each portfolio has its own series beside the one of all portfolios together (see [`Series`]).
+//! With more than one portfolio, each has its own series beside the one of all portfolios
+//! together (see [`Series`]); with one, the series of all of them is its series too.
 //! Gaps (the browser was closed) stay gaps: a chart breaks its line where points are further apart
 //! than their tier allows.
+//!
+//! # A budget, so storage never jams
+//!
+//! Chrome gives an extension 10 MB of `storage.local`, and a write past it fails whole. History is
+//! the only part that grows by itself, so it has a byte budget ([`MAX_BYTES`], and never more than
+//! leaves [`HEADROOM_BYTES`] free for the vault and everything else), counted as browsers count
+//! stored items. Over it, the oldest months are thinned to a point a week, then the oldest chunks
+//! are dropped, until it fits. What shrinks storage is written before the new point, in steps of
+//! its own ([`Recorded::prune`]), so a full storage never stops history from making room. A chunk
+//! that cannot be read is set aside under `hist:x:…` rather than written over.
 //!
 //! # Profit and loss without counting deposits as gains
 //!
@@ -46,6 +57,17 @@ use crate::{
 
 /// Every history storage key starts with this.
 pub const KEY_PREFIX: &str = "hist:";
+
+/// Where a chunk that cannot be read is kept (`hist:x:` and its key without `hist:`): out of
+/// every series, never written over, removed only by "Clear history".
+const ASIDE_PREFIX: &str = "hist:x:";
+
+/// The most bytes history may take in storage.
+pub const MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// What history leaves free of the storage quota, whatever else is stored: room for the vault,
+/// the accounts and the snapshots to be written.
+pub const HEADROOM_BYTES: usize = 1024 * 1024;
 
 /// Stored chunks by storage key.
 pub type Chunks = BTreeMap<String, String>;
@@ -392,6 +414,11 @@ fn keep_last_per_bucket(points: &[Point], thin: impl Fn(&Point) -> bool, bucket_
     kept
 }
 
+/// How many points the series of all portfolios together holds in `chunks`.
+pub fn point_count(chunks: &Chunks) -> usize {
+    load(&Series::all(), chunks).len()
+}
+
 /// Every point of the series in the stored chunks, oldest first (unreadable chunks are skipped).
 pub fn load(series: &Series, chunks: &Chunks) -> Vec<Point> {
     let mut points: Vec<Point> = chunks
@@ -414,40 +441,195 @@ pub const COMPACT_EVERY_MS: u64 = HOUR_MS;
 /// What one sync changes in the stored history, and the views the popup paints from.
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Recorded {
-    /// Keys to write, with their new text.
-    pub write: Chunks,
-    /// Keys to remove.
-    pub remove: Vec<String>,
+    /// What makes room, to be stored first: tiers applied, old data thinned or dropped to stay
+    /// within the budget, unreadable chunks set aside. Its writes never hold more than its
+    /// removals free, beyond the chunks being folded.
+    pub prune: Changes,
+    /// The new points, each in its day's chunk, to be stored after [`Recorded::prune`].
+    pub append: Chunks,
     /// The view of each series recorded, by portfolio id (`""` for all portfolios together).
     pub views: BTreeMap<String, View>,
 }
 
-/// Adds each snapshot as a point of its series to the stored `chunks`, applies the tiers when
-/// `compact` says so, and returns what to store with the view of every series recorded.
-pub fn record(chunks: &Chunks, snapshots: &[(&str, &Snapshot)], now_ms: u64, compact: bool) -> Result<Recorded> {
-    let mut current = chunks.clone();
-    let mut recorded = Recorded::default();
+/// Chunks to write and keys to remove.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    /// Keys to write, with their text.
+    pub write: Chunks,
+    /// Keys to remove.
+    pub remove: Vec<String>,
+}
+
+/// What history may take of storage: [`MAX_BYTES`], or less when everything else stored
+/// (`used_bytes` of `quota_bytes` in all, history's `history_bytes` included) leaves less than
+/// that beside [`HEADROOM_BYTES`].
+pub fn budget(quota_bytes: usize, used_bytes: usize, history_bytes: usize) -> usize {
+    let other = used_bytes.saturating_sub(history_bytes);
+    quota_bytes.saturating_sub(HEADROOM_BYTES).saturating_sub(other).min(MAX_BYTES)
+}
+
+/// What one stored item takes, as browsers count it: its key, and its value as JSON (a chunk is
+/// a string, so its quotes and backslashes are escaped).
+pub fn stored_bytes(key: &str, text: &str) -> usize {
+    let escapes = text.bytes().filter(|byte| matches!(byte, b'"' | b'\\')).count();
+    key.len() + text.len() + escapes + 2
+}
+
+/// Every history chunk's bytes.
+pub fn history_bytes(chunks: &Chunks) -> usize {
+    chunks.iter().filter(|(key, _)| key.starts_with(KEY_PREFIX)).map(|(key, text)| stored_bytes(key, text)).sum()
+}
+
+/// The stored history as one sync changes it: [`Recorded::prune`] applied to the chunks, then
+/// [`Recorded::append`].
+struct Working {
+    chunks: Chunks,
+    recorded: Recorded,
+}
+
+impl Working {
+    fn prune_write(&mut self, key: String, text: String) {
+        self.recorded.prune.remove.retain(|removed| removed != &key);
+        self.chunks.insert(key.clone(), text.clone());
+        self.recorded.prune.write.insert(key, text);
+    }
+
+    fn prune_remove(&mut self, key: &str) {
+        self.chunks.remove(key);
+        self.recorded.prune.write.remove(key);
+        self.recorded.append.remove(key);
+        if !self.recorded.prune.remove.iter().any(|removed| removed == key) {
+            self.recorded.prune.remove.push(key.to_owned());
+        }
+    }
+
+    /// Keeps an unreadable chunk at `key` aside, so that what is written there next loses nothing.
+    fn set_aside(&mut self, key: &str) {
+        if let Some(text) = self.chunks.get(key).cloned() {
+            let aside = format!("{ASIDE_PREFIX}{}", key.trim_start_matches(KEY_PREFIX));
+            self.prune_remove(key);
+            self.prune_write(aside, text);
+        }
+    }
+
+    /// The stored chunk at `key` if it reads; set aside if it does not.
+    fn readable(&mut self, key: &str) -> Option<String> {
+        let text = self.chunks.get(key)?.clone();
+        if decode(&text).is_ok() {
+            Some(text)
+        } else {
+            self.set_aside(key);
+            None
+        }
+    }
+}
+
+/// Adds each snapshot (`(portfolio id, snapshot)`, `""` for all portfolios together) as a point of
+/// its series to the stored `chunks`, applies the tiers when `compact` says so, keeps the history
+/// within `budget_bytes`, and returns what to store with the view of every series recorded.
+///
+/// With one portfolio only, its own series would repeat the series of all of them: its snapshot
+/// gets that series' view, and its own chunks go.
+pub fn record(chunks: &Chunks, snapshots: &[(&str, &Snapshot)], now_ms: u64, compact: bool, budget_bytes: usize) -> Result<Recorded> {
+    let mut working = Working { chunks: chunks.clone(), recorded: Recorded::default() };
+    let portfolios: Vec<&str> = snapshots.iter().map(|(id, _)| *id).filter(|id| !id.is_empty()).collect();
+    let one_portfolio = portfolios.len() == 1;
+    if let (true, Some(only)) = (one_portfolio, portfolios.first()) {
+        let series = Series::portfolio(only)?;
+        let own: Vec<String> = working.chunks.keys().filter(|key| series.owns(key)).cloned().collect();
+        for key in own {
+            working.prune_remove(&key);
+        }
+    }
+    let mut recorded_series = Vec::new();
     for &(portfolio, snapshot) in snapshots {
+        if one_portfolio && !portfolio.is_empty() {
+            continue;
+        }
         let series = if portfolio.is_empty() { Series::all() } else { Series::portfolio(portfolio)? };
+        if compact {
+            let compaction = self::compact(&series, &working.chunks, now_ms);
+            for (key, text) in compaction.write {
+                // A month chunk that cannot be read is set aside rather than written over.
+                if working.chunks.get(&key).is_some_and(|stored| decode(stored).is_err()) {
+                    working.set_aside(&key);
+                }
+                working.prune_write(key, text);
+            }
+            for key in compaction.remove {
+                working.prune_remove(&key);
+            }
+        }
         let point = Point::of(snapshot);
         let key = series.day_key(point.t);
-        let text = append(current.get(&key).map(String::as_str), point)?;
-        current.insert(key.clone(), text.clone());
-        recorded.write.insert(key, text);
-        if compact {
-            let compaction = self::compact(&series, &current, now_ms);
-            for removed in compaction.remove {
-                current.remove(&removed);
-                recorded.write.remove(&removed);
-                recorded.remove.push(removed);
-            }
-            current.extend(compaction.write.clone());
-            recorded.write.extend(compaction.write);
-        }
-        let view = view(&load(&series, &current), &snapshot.quote, now_ms, DayBefore::of(snapshot));
-        recorded.views.insert(portfolio.to_owned(), view);
+        let day = working.readable(&key);
+        let text = append(day.as_deref(), point)?;
+        working.chunks.insert(key.clone(), text.clone());
+        working.recorded.append.insert(key, text);
+        recorded_series.push((portfolio, series, snapshot));
     }
-    Ok(recorded)
+    keep_within(&mut working, budget_bytes);
+    for (portfolio, series, snapshot) in recorded_series {
+        let view = view(&load(&series, &working.chunks), &snapshot.quote, now_ms, DayBefore::of(snapshot));
+        working.recorded.views.insert(portfolio.to_owned(), view);
+    }
+    if let (true, Some(only), Some(all)) = (one_portfolio, portfolios.first(), working.recorded.views.get("").cloned()) {
+        working.recorded.views.insert((*only).to_owned(), all);
+    }
+    Ok(working.recorded)
+}
+
+/// What brings the stored history within `budget_bytes`, and nothing else: when a write fails
+/// for want of room, history (the only part that grows by itself) makes it.
+pub fn prune(chunks: &Chunks, budget_bytes: usize) -> Changes {
+    let mut working = Working { chunks: chunks.clone(), recorded: Recorded::default() };
+    keep_within(&mut working, budget_bytes);
+    working.recorded.prune
+}
+
+/// The date part of a chunk's key (`2026-11` of a month chunk, `2026-11-28` of a day chunk):
+/// sorting by it puts older chunks first, and a month before its days.
+fn chunk_date(key: &str) -> &str {
+    key.rsplit(':').next().unwrap_or(key)
+}
+
+/// Thins the oldest months to a point a week, then drops the oldest chunks, until the history
+/// fits `budget_bytes`. The chunks of the points just added are never dropped.
+fn keep_within(working: &mut Working, budget_bytes: usize) {
+    let mut bytes = history_bytes(&working.chunks);
+    if bytes <= budget_bytes {
+        return;
+    }
+    let mut oldest: Vec<String> = working
+        .chunks
+        .keys()
+        .filter(|key| key.starts_with(KEY_PREFIX) && !key.starts_with(ASIDE_PREFIX) && !working.recorded.append.contains_key(*key))
+        .cloned()
+        .collect();
+    oldest.sort_by(|a, b| chunk_date(a).cmp(chunk_date(b)).then_with(|| a.cmp(b)));
+    let months: Vec<String> = oldest.iter().filter(|key| key.contains(":m:")).cloned().collect();
+    for key in months {
+        let Some(points) = working.chunks.get(&key).and_then(|text| decode(text).ok()) else { continue };
+        let weekly = keep_last_per_bucket(&points, |_| true, 7 * DAY_MS);
+        if weekly.len() < points.len() {
+            let before = working.chunks.get(&key).map_or(0, |text| stored_bytes(&key, text));
+            let thinned = encode(&weekly);
+            bytes = (bytes + stored_bytes(&key, &thinned)).saturating_sub(before);
+            working.prune_write(key, thinned);
+            if bytes <= budget_bytes {
+                return;
+            }
+        }
+    }
+    for key in oldest {
+        if bytes <= budget_bytes {
+            return;
+        }
+        if let Some(text) = working.chunks.get(&key) {
+            bytes = bytes.saturating_sub(stored_bytes(&key, text));
+            working.prune_remove(&key);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -101,17 +101,16 @@
 
 use std::fmt;
 
-use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64ct::{Base64, Encoding as _};
-use chacha20poly1305::XChaCha20Poly1305;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+pub use crate::sealing::KdfParams;
 use crate::entropy::Entropy;
+use crate::sealing::{SALT_LEN, Sealed, TAG_LEN, argon2id, open, seal};
 use crate::error::{Error, Result};
 use crate::exchange_id::ExchangeId;
-use crate::secret::{Credentials, SecretBytes, SecretKey, SecretString};
+use crate::secret::{Credentials, SecretBytes, SecretString};
 
 /// The shortest passphrase a new vault accepts, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 10;
@@ -120,12 +119,6 @@ pub const MIN_PASSPHRASE_CHARS: usize = 10;
 const VERSION_1: u8 = 1;
 /// The version this code writes.
 const VERSION_2: u8 = 2;
-/// Salt length: 16 bytes is Argon2's recommendation and Bitwarden's.
-const SALT_LEN: usize = 16;
-/// XChaCha20's extended nonce: long enough that random nonces never collide in practice.
-const NONCE_LEN: usize = 24;
-/// Poly1305 tag length; every ciphertext is at least this long.
-const TAG_LEN: usize = 16;
 /// Names the header encoding, so these bytes can never be mistaken for another protocol's AAD.
 const AAD_DOMAIN: &[u8] = b"cartera-vault";
 /// What the check block seals. Public knowledge: it proves the key, it hides nothing.
@@ -135,63 +128,8 @@ const KDF_ALG: &str = "argon2id";
 /// Account ids are this long at most; they also end up in pages as `data-account-id` values.
 const MAX_ACCOUNT_ID_CHARS: usize = 64;
 
-/// Argon2id cost parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KdfParams {
-    /// Memory, in KiB.
-    pub memory_kib: u32,
-    /// Number of passes over the memory.
-    pub iterations: u32,
-    /// Number of lanes. Wasm runs them one after another, so p = 4 costs what p = 1 does there.
-    pub parallelism: u32,
-}
-
-impl KdfParams {
-    /// The floor accepted when opening a vault: OWASP's Argon2id minimum (19 MiB, t = 2, p = 1),
-    /// which is also Bitwarden's downgrade guard. Anything lower is refused.
-    pub const MINIMUM: KdfParams = KdfParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
-
-    /// The ceiling: Bitwarden's upper bounds (1 GiB, t = 10, p = 16). Above this a vault is
-    /// refused, so an edited header cannot ask the browser for unbounded memory or time.
-    pub const MAXIMUM: KdfParams =
-        KdfParams { memory_kib: 1_048_576, iterations: 10, parallelism: 16 };
-
-    /// Refuses parameters outside the accepted range: absurd ones first, then weak ones.
-    fn check(&self) -> Result<()> {
-        let max = Self::MAXIMUM;
-        if self.memory_kib > max.memory_kib
-            || self.iterations > max.iterations
-            || self.parallelism > max.parallelism
-        {
-            return Err(Error::UnsupportedVault);
-        }
-        let min = Self::MINIMUM;
-        if self.memory_kib < min.memory_kib
-            || self.iterations < min.iterations
-            || self.parallelism < min.parallelism
-        {
-            return Err(Error::WeakKdfParameters);
-        }
-        Ok(())
-    }
-}
-
-impl Default for KdfParams {
-    /// Bitwarden's Argon2id default (64 MiB, t = 3, p = 4): about 130 ms in an extension page.
-    fn default() -> Self {
-        KdfParams { memory_kib: 65_536, iterations: 3, parallelism: 4 }
-    }
-}
-
 /// The key derived from the passphrase; opens every entry of one vault.
-pub type VaultKey = SecretKey<32>;
-
-/// A nonce and the ciphertext (with tag) it sealed.
-#[derive(Clone, PartialEq, Eq)]
-struct Sealed {
-    nonce: [u8; NONCE_LEN],
-    ct: Vec<u8>,
-}
+pub type VaultKey = crate::sealing::Key;
 
 /// The authenticated header: the format version and everything the key derivation depends on.
 #[derive(Clone, PartialEq, Eq)]
@@ -238,44 +176,6 @@ impl Header {
         self.params.check()?;
         argon2id(passphrase.expose().as_bytes(), &self.salt, self.params)
     }
-}
-
-/// Argon2id (version 0x13) of `passphrase` with `salt`, written straight into a zeroizing key.
-///
-/// The working memory is owned here and wiped afterwards: its last blocks determine the key, and
-/// argon2 frees its own allocation without zeroing it, so a memory dump of a page left open after
-/// Lock would otherwise still yield the key. (argon2's `zeroize` feature wipes its own smaller
-/// intermediate values.)
-fn argon2id(passphrase: &[u8], salt: &[u8], params: KdfParams) -> Result<VaultKey> {
-    // Neither call can fail for checked parameters and a 16-byte salt, except when the memory
-    // cannot be allocated: then this device cannot open this vault.
-    let params = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
-        .map_err(|_| Error::UnsupportedVault)?;
-    let mut memory: Zeroizing<Vec<Block>> = Zeroizing::new(vec![Block::new(); params.block_count()]);
-    let mut key = VaultKey::zeroed();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into_with_memory(passphrase, salt, key.expose_mut(), memory.as_mut_slice())
-        .map_err(|_| Error::UnsupportedVault)?;
-    Ok(key)
-}
-
-/// Encrypts `plaintext` under `key` with a fresh nonce drawn from `entropy`.
-fn seal(key: &VaultKey, aad: &[u8], plaintext: &[u8], entropy: &mut dyn Entropy) -> Result<Sealed> {
-    let mut nonce = [0u8; NONCE_LEN];
-    entropy.fill(&mut nonce)?;
-    let ct = XChaCha20Poly1305::new(key.expose().into())
-        .encrypt((&nonce).into(), Payload { msg: plaintext, aad })
-        // Only a plaintext of more than 256 GiB could fail; a vault never holds one.
-        .map_err(|_| Error::UnsupportedVault)?;
-    Ok(Sealed { nonce, ct })
-}
-
-/// Decrypts and authenticates; any mismatch of key, nonce, ciphertext or AAD is the same error.
-fn open(key: &VaultKey, aad: &[u8], sealed: &Sealed) -> Result<SecretBytes> {
-    XChaCha20Poly1305::new(key.expose().into())
-        .decrypt((&sealed.nonce).into(), Payload { msg: &sealed.ct, aad })
-        .map(Zeroizing::new)
-        .map_err(|_| Error::WrongPassphrase)
 }
 
 /// An account id that passed validation: 1 to 64 characters of `[A-Za-z0-9_-]`, which keeps
@@ -458,13 +358,24 @@ impl Vault {
         Ok(vault)
     }
 
+    /// A new vault with only the entries `keep` accepts: with the key proven, the entries no
+    /// account lists any more (left behind by an interrupted edit, or a damaged account list) are
+    /// dropped, so every edit works again. The others are kept as they are; the list of entries is
+    /// not sealed as a whole (see "Limits"), so nothing is re-sealed.
+    pub fn retain_accounts(&self, key: &VaultKey, keep: &dyn Fn(&str) -> bool) -> Result<Vault> {
+        self.check_key(key)?;
+        let mut vault = self.clone();
+        vault.accounts.retain(|account| keep(&account.id.0));
+        Ok(vault)
+    }
+
     /// The ids of the sealed accounts, in the order they were first added.
     pub fn account_ids(&self) -> Vec<String> {
         self.accounts.iter().map(|account| account.id.0.clone()).collect()
     }
 
-    /// A new version 2 vault with every entry re-sealed under `new`: a new salt, a new key and
-    /// new nonces, keeping this vault's parameters. Version 1 entries are bound to the exchange
+    /// A new version 2 vault with every entry re-sealed under `new`: a new salt, a new key, new
+    /// nonces and the current Argon2id parameters ([`KdfParams::default`]). Version 1 entries are bound to the exchange
     /// `exchange_of` gives for their id.
     ///
     /// Everything is built in memory before anything is returned, so if any step fails (the old
@@ -483,7 +394,9 @@ impl Vault {
         let old_key = self.derive_key(old)?;
         let mut salt = [0u8; SALT_LEN];
         entropy.fill(&mut salt)?;
-        let header = Header { version: VERSION_2, params: self.header.params, salt };
+        // A new passphrase takes the current parameters: a vault made with weaker ones is
+        // strengthened whenever its passphrase changes.
+        let header = Header { version: VERSION_2, params: KdfParams::default(), salt };
         let key = header.derive(new)?;
         let vault = self.reseal(&old_key, header, &key, exchange_of, entropy)?;
         Ok((vault, key))

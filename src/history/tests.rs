@@ -382,3 +382,113 @@ fn chunks_of_version_0_1_0_read_and_write_back_as_they_were() {
         assert_eq!(encode(&points), text, "{key}");
     }
 }
+
+/// A snapshot of `holdings` (asset, amount, price in MXN) at `t`.
+fn snapshot_at(t: u64, holdings: &[(&str, &str, &str)]) -> Snapshot {
+    let assets: Vec<serde_json::Value> = holdings
+        .iter()
+        .map(|(asset, amount, price)| {
+            serde_json::json!({ "asset": asset, "total": amount, "available": amount, "locked": "0", "earning": "0", "price": price,
+                "value": "0", "share": "0", "change24h": null, "route": [] })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "quote": "mxn", "total": "1", "updatedAt": t, "assets": assets }))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Years of syncs by an account whose amounts change at every point (Earn accruing), recorded
+/// with a small budget: after every sync the stored history fits it, the oldest data is what
+/// went, and the recent tiers are whole.
+#[test]
+fn years_of_accruing_history_stay_within_the_budget() {
+    const BUDGET: usize = 60_000;
+    let mut chunks = Chunks::new();
+    let holdings: Vec<String> = (0..20).map(|i| format!("asset{i:02}")).collect();
+    let mut t = T0;
+    let end = T0 + 3 * 365 * DAY_MS;
+    let mut step = 0u64;
+    while t <= end {
+        // Daily syncs for three years (the daily tier), each amount a little larger every time.
+        let rows: Vec<(String, String, String)> =
+            holdings.iter().enumerate().map(|(i, asset)| (asset.clone(), format!("{}.{:08}", i + 1, step), format!("{}", 1_000 + i))).collect();
+        let borrowed: Vec<(&str, &str, &str)> = rows.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
+        let snapshot = snapshot_at(t, &borrowed);
+        let recorded = record(&chunks, &[("", &snapshot)], t, true, BUDGET).unwrap_or_else(|e| panic!("{e}"));
+        for key in &recorded.prune.remove {
+            chunks.remove(key);
+        }
+        chunks.extend(recorded.prune.write);
+        chunks.extend(recorded.append);
+        assert!(history_bytes(&chunks) <= BUDGET, "{} bytes after {step} days", history_bytes(&chunks));
+        t += DAY_MS;
+        step += 1;
+    }
+    let points = load(&Series::all(), &chunks);
+    assert_eq!(points.last().map(|p| p.t), Some(T0 + step.saturating_sub(1) * DAY_MS), "the newest point is kept");
+    // The last 30 days are whole; what went is the oldest.
+    let recent = points.iter().filter(|p| end - p.t < 30 * DAY_MS).count();
+    assert!(recent >= 29, "{recent} points in the last 30 days");
+    assert!(points.first().is_some_and(|first| first.t > T0 + 365 * DAY_MS), "the first year went first");
+}
+
+#[test]
+fn the_budget_leaves_headroom_for_everything_else() {
+    const QUOTA: usize = 10_485_760;
+    assert_eq!(budget(QUOTA, 0, 0), MAX_BYTES);
+    // 6 MiB of other data: history may take what leaves 1 MiB free.
+    assert_eq!(budget(QUOTA, 6 * 1024 * 1024 + 100, 100), QUOTA - HEADROOM_BYTES - 6 * 1024 * 1024);
+    assert_eq!(budget(QUOTA, QUOTA, 0), 0, "nothing left for history when the rest fills storage");
+    assert_eq!(stored_bytes("hist:d:2026-12-06", r#"{"v":1}"#), 17 + 7 + 2 + 2, "key, text, quotes escaped, and the string's quotes");
+}
+
+#[test]
+fn an_unreadable_chunk_is_set_aside_not_written_over() {
+    let mut chunks = Chunks::new();
+    let key = Series::all().day_key(T0);
+    chunks.insert(key.clone(), "written by something else".to_owned());
+    let snapshot = snapshot_at(T0, &[("btc", "1", "100")]);
+    let recorded = record(&chunks, &[("", &snapshot)], T0, false, MAX_BYTES).unwrap_or_else(|e| panic!("{e}"));
+    let aside = key.replacen("hist:", "hist:x:", 1);
+    assert_eq!(recorded.prune.write.get(&aside).map(String::as_str), Some("written by something else"));
+    assert!(recorded.append.contains_key(&key), "today's point is recorded anew");
+    assert!(!Series::all().owns(&aside), "what is set aside belongs to no series");
+    // A month that cannot be read is set aside before compaction folds days into it.
+    let mut chunks = Chunks::new();
+    let month = Series::all().month_key(T0);
+    chunks.insert(month.clone(), "{broken".to_owned());
+    chunks.insert(Series::all().day_key(T0), chunk_of(&[point(T0, &[("btc", "1", Some("1"))])]));
+    let later = T0 + 40 * DAY_MS;
+    let recorded = record(&chunks, &[("", &snapshot_at(later, &[("btc", "1", "1")]))], later, true, MAX_BYTES).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(recorded.prune.write.get(&month.replacen("hist:", "hist:x:", 1)).map(String::as_str), Some("{broken"));
+    assert!(recorded.prune.write.get(&month).is_some_and(|text| decode(text).is_ok()), "the month is written anew");
+}
+
+#[test]
+fn with_one_portfolio_its_series_is_the_series_of_all() {
+    let home = Series::portfolio("main").unwrap_or_else(|e| panic!("{e}"));
+    let mut chunks = Chunks::new();
+    chunks.insert(home.day_key(T0 - DAY_MS), chunk_of(&[point(T0 - DAY_MS, &[("btc", "1", Some("1"))])]));
+    let snapshot = snapshot_at(T0, &[("btc", "1", "100")]);
+    let recorded = record(&chunks, &[("", &snapshot), ("main", &snapshot)], T0, false, MAX_BYTES).unwrap_or_else(|e| panic!("{e}"));
+    assert!(recorded.append.keys().all(|key| Series::all().owns(key)), "one series recorded: {:?}", recorded.append.keys());
+    assert_eq!(recorded.prune.remove, [home.day_key(T0 - DAY_MS)], "the duplicate series goes");
+    assert_eq!(recorded.views.get("main"), recorded.views.get(""), "the portfolio shows the series of all");
+    // With two, each has its own.
+    let recorded = record(&Chunks::new(), &[("", &snapshot), ("main", &snapshot), ("work", &snapshot)], T0, false, MAX_BYTES)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(recorded.append.len(), 3);
+}
+
+#[test]
+fn prune_makes_room_from_the_oldest() {
+    let mut chunks = Chunks::new();
+    for day in 0..10 {
+        let t = T0 + day * DAY_MS;
+        chunks.insert(Series::all().day_key(t), chunk_of(&[point(t, &[("btc", "1", Some("1"))])]));
+    }
+    let each = history_bytes(&chunks) / 10;
+    let changes = prune(&chunks, 4 * each + each / 2);
+    assert_eq!(changes.remove.len(), 6);
+    assert!(changes.remove.iter().all(|key| key.as_str() < Series::all().day_key(T0 + 6 * DAY_MS).as_str()), "{:?}", changes.remove);
+    assert_eq!(prune(&chunks, usize::MAX), Changes::default());
+}

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::entropy::testing::CountingEntropy;
+use crate::sealing::NONCE_LEN;
 
 const BITSO: ExchangeId = ExchangeId::Bitso;
 
@@ -610,7 +611,9 @@ fn change_passphrase_reseals_everything() {
 
     assert_ne!(changed.header.salt, vault.header.salt);
     assert_ne!(new_key, old_key);
-    assert_eq!(changed.params(), vault.params());
+    // The fixture's vault was made with the floor's parameters; a new passphrase takes today's.
+    assert_eq!(vault.params(), KdfParams::MINIMUM);
+    assert_eq!(changed.params(), KdfParams::default());
     assert_eq!(changed.account_ids(), vault.account_ids());
     for (new, old) in changed.accounts.iter().zip(&vault.accounts) {
         assert_ne!(new.sealed.nonce, old.sealed.nonce);
@@ -700,4 +703,21 @@ fn debug_shows_ids_and_parameters_only() {
          accounts: [\"alpha\", \"beta\"], .. }"
     );
     assert_eq!(format!("{key:?}"), "[REDACTED]");
+}
+
+#[test]
+fn keys_no_account_lists_are_dropped_with_the_key_proven() {
+    let mut entropy = CountingEntropy::new(11);
+    let (vault, key) = Vault::create(&SecretString::from("correct horse battery"), KdfParams::MINIMUM, &mut entropy)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let credentials = Credentials::new("key", "secret").unwrap_or_else(|e| panic!("{e}"));
+    let vault = ["kept", "ghost"].into_iter().fold(vault, |vault, id| {
+        vault.seal_account(&key, id, ExchangeId::Bitso, &credentials, &mut entropy).unwrap_or_else(|e| panic!("{e}"))
+    });
+    let listed = |id: &str| id == "kept";
+    let repaired = vault.retain_accounts(&key, &listed).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(repaired.account_ids(), ["kept"]);
+    assert!(repaired.open_account(&key, "kept", ExchangeId::Bitso).is_ok(), "what is kept still opens");
+    let wrong = VaultKey::from_slice(&[7u8; 32]).unwrap_or_else(|| panic!("a key"));
+    assert_eq!(vault.retain_accounts(&wrong, &listed).map(|_| ()), Err(Error::WrongPassphrase));
 }
