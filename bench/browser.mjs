@@ -178,15 +178,21 @@ function yearOfHistory(core, snapshot, now) {
   for (let t = now - 365 * DAY; t < now - 30 * DAY; t += DAY) times.push(t);
   for (let t = now - 30 * DAY; t < now - 48 * HOUR; t += HOUR) times.push(t);
   for (let t = now - 48 * HOUR; t <= now - 60_000; t += SYNC_MINUTES * 60_000) times.push(t);
+  const QUOTA = 10_485_760;
   const chunks = {};
+  const apply = ({ prune, append }) => {
+    for (const key of prune.remove) delete chunks[key];
+    Object.assign(chunks, prune.write, append);
+  };
   for (const t of times) {
+    // Each point goes into its day's chunk; only that chunk is handed over, as it is all a point changes.
     const key = `hist:d:${new Date(t).toISOString().slice(0, 10)}`;
-    const { key: written, chunk } = core.historyAppend('', JSON.stringify(key in chunks ? { [key]: chunks[key] } : {}), JSON.stringify({ ...snapshot, updatedAt: t }));
-    chunks[written] = chunk;
+    const day = key in chunks ? { [key]: chunks[key] } : {};
+    apply(JSON.parse(core.historyRecord(JSON.stringify(day), JSON.stringify({ ...snapshot, updatedAt: t }), '{}', false, QUOTA, 0)));
   }
-  const compaction = JSON.parse(core.historyCompact('', JSON.stringify(chunks)));
-  for (const key of compaction.remove) delete chunks[key];
-  Object.assign(chunks, compaction.write);
+  // The tiers, applied once over everything, as the hourly compaction leaves it.
+  const last = { ...snapshot, updatedAt: now - 60_000 };
+  apply(JSON.parse(core.historyRecord(JSON.stringify(chunks), JSON.stringify(last), '{}', true, QUOTA, 0)));
   return { chunks, points: times.length };
 }
 

@@ -105,6 +105,8 @@ async function route(message) {
       return resetVault();
     case 'changePassphrase':
       return changePassphrase(message);
+    case 'repairVault':
+      return repairVault(message);
     case 'refresh':
       return refreshShared();
     case 'setSettings':
@@ -123,6 +125,16 @@ async function route(message) {
       return saveHolding(message);
     case 'deleteHolding':
       return deleteHolding(message);
+    case 'clearHistory':
+      return clearHistory();
+    case 'backupData':
+      return backupData();
+    case 'backupExported':
+      return noteBackup({ exportedAt: Date.now() });
+    case 'dismissBackupReminder':
+      return noteBackup({ dismissedAt: Date.now() });
+    case 'restoreBackup':
+      return restoreBackup(message);
     default:
       throw { code: 'unknown_message' };
   }
@@ -194,6 +206,7 @@ function manualList(stored) {
 /** Brings storage an earlier version wrote up to the current format, once (src/profile.rs).
  * Nothing is removed. Only this one-time step waits for the core. */
 async function migrate() {
+  await finishRestore();
   const stored = await local.get(['formatVersion', 'accounts', 'portfolios']);
   if (Number.isSafeInteger(stored.formatVersion) && stored.formatVersion >= STORAGE_FORMAT) return;
   await engineReady();
@@ -206,6 +219,14 @@ function exchangesJson(accounts) {
   return JSON.stringify(Object.fromEntries(accounts.map((account) => [account.id, account.exchange])));
 }
 
+/** Keys sealed in the vault that no account lists (left by an interrupted edit of an earlier
+ * version, or a damaged account list) block every edit until the user removes them
+ * (repairVault), which the error says. An account whose key is missing can still be deleted. */
+function requireNoUnlistedKeys(vault, accounts) {
+  const listed = new Set(accounts.map((account) => account.id));
+  if ([...cartera.vaultAccountIds(vault)].some((id) => !listed.has(id))) throw { code: 'vault_mismatch' };
+}
+
 /** The vault and the account list must always name the same accounts; a write that would break
  * that is refused (and nothing is written). */
 function requireSameAccounts(vault, accounts) {
@@ -214,15 +235,43 @@ function requireSameAccounts(vault, accounts) {
   if (sealed.length !== listed.length || sealed.some((id, i) => id !== listed[i])) throw { code: 'vault_changed' };
 }
 
-/** storage.local.set, with a full quota reported as such: the write is atomic, so the previous
- * data stays intact. */
+/** storage.local.set. When storage is full, the value history (the only part that grows by
+ * itself) first makes room within its budget, and the write is tried once more; a write that still
+ * does not fit is reported as storage_full. A write is atomic, so the previous data stays intact. */
 async function write(items) {
   try {
     await local.set(items);
+    return;
   } catch (error) {
-    if (/quota/i.test(String(error?.message ?? error))) throw { code: 'storage_full' };
-    throw error;
+    if (!isQuotaError(error)) throw error;
   }
+  if (await makeRoom()) {
+    try {
+      await local.set(items);
+      return;
+    } catch (error) {
+      if (!isQuotaError(error)) throw error;
+    }
+  }
+  throw { code: 'storage_full' };
+}
+
+function isQuotaError(error) {
+  return /quota/i.test(String(error?.message ?? error));
+}
+
+/** Brings the value history within its budget (src/history.rs): oldest months thinned, then the
+ * oldest chunks dropped. Returns whether anything was freed. */
+async function makeRoom() {
+  await engineReady();
+  const everything = await local.get(null);
+  const chunks = Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(HISTORY_PREFIX)));
+  const prune = JSON.parse(cartera.historyPrune(JSON.stringify(chunks), quotaBytes(), await bytesInUse(everything)));
+  if (prune.remove.length === 0 && Object.keys(prune.write).length === 0) return false;
+  // Room is what is missing: what goes is removed first, then what is thinned is rewritten smaller.
+  if (prune.remove.length) await local.remove(prune.remove);
+  if (Object.keys(prune.write).length) await local.set(prune.write);
+  return true;
 }
 
 // Storage read-modify-write steps run one at a time, so an account added while a refresh is in
@@ -331,6 +380,7 @@ function upgradeVault(core, vaultKey) {
     const { vault, accounts } = await local.get(['vault', 'accounts']);
     if (typeof vault !== 'string') return;
     const list = accountList(accounts);
+    requireNoUnlistedKeys(vault, list);
     const upgraded = core.upgradeVault(vault, vaultKey, exchangesJson(list));
     if (upgraded === vault) return;
     requireSameAccounts(upgraded, list);
@@ -411,6 +461,7 @@ async function addAccount(message) {
     const portfolios = portfolioList(current.portfolios);
     if (portfolio !== null && !portfolios.some((existing) => existing.id === portfolio)) throw { code: 'portfolio_not_found' };
     const accounts = accountList(current.accounts);
+    if (stored !== null) requireNoUnlistedKeys(stored, accounts);
     const target = stored === null ? newVault : core.upgradeVault(stored, vaultKey, exchangesJson(accounts));
     // Replacing a key keeps the account's id and place; its new credentials are sealed over the old.
     const replaced = replaceId === null ? null : accounts.find((existing) => existing.id === replaceId);
@@ -458,6 +509,7 @@ async function removeAccount(message) {
     }
     // Deleting needs the key even when the vault has no entry left for the account.
     core.checkVaultKey(current.vault, vaultKey);
+    requireNoUnlistedKeys(current.vault, accounts);
     const sealedIds = cartera.vaultAccountIds(current.vault);
     // An account whose sealed key is missing (a "ghost") still leaves the list.
     const vault = sealedIds.includes(id) ? core.removeAccount(current.vault, vaultKey, id) : current.vault;
@@ -505,11 +557,28 @@ async function changePassphrase(message) {
     // Re-sealed from the vault the page saw: any change since (another tab added, replaced or
     // deleted a key) would be lost or resurrected, so nothing is written.
     if (current.vault !== base) throw { code: 'vault_changed' };
+    requireNoUnlistedKeys(current.vault, accountList(current.accounts));
     requireSameAccounts(vault, accountList(current.accounts));
     await write({ vault });
   });
   // The old cached key no longer opens the vault: replace it, unless a lock came meanwhile.
   if (!(await storeKey(vaultKey, epoch))) await lockNow();
+  return { ok: true };
+}
+
+/** Removes the keys no account lists, with the passphrase proven (the page derived `vaultKey`),
+ * from the vault the page saw (`base`): every edit works again. Listed keys are untouched. */
+async function repairVault(message) {
+  const vaultKey = requireString(message.vaultKey, 64, 'vault_key');
+  const base = requireString(message.base, MAX_VAULT_CHARS, 'vault');
+  const core = await engineReady();
+  await exclusive(async () => {
+    const current = await local.get(['vault', 'accounts']);
+    if (current.vault !== base) throw { code: 'vault_changed' };
+    const accounts = accountList(current.accounts);
+    const repaired = core.dropUnlistedKeys(base, vaultKey, JSON.stringify(accounts.map((account) => account.id)));
+    await write({ vault: repaired });
+  });
   return { ok: true };
 }
 
@@ -941,18 +1010,114 @@ async function historyChunks() {
   return Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(HISTORY_PREFIX)));
 }
 
-/** Adds each snapshot as a point of its series (all portfolios together, and each portfolio),
- * applies the tiers now and then, and stores the popup's views: one call to the core. */
+/** Adds each snapshot as a point of its series (all portfolios together, and each portfolio
+ * when there are several), applies the tiers now and then, keeps history within its budget of the
+ * storage quota, and stores the popup's views: one call to the core. What makes room is stored
+ * first, in writes of its own, so a full storage never keeps history from shrinking. */
 async function recordHistory(snapshot, portfolios) {
-  const chunks = await historyChunks();
-  const { historyCompactedAt, portfolios: stored } = await local.get(['historyCompactedAt', 'portfolios']);
+  const everything = await local.get(null);
+  const chunks = Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(HISTORY_PREFIX)));
+  const { historyCompactedAt, portfolios: stored } = everything;
   const compactNow = !Number.isFinite(historyCompactedAt) || Date.now() - historyCompactedAt >= HISTORY_COMPACT_EVERY_MS;
   const known = new Set(portfolioList(stored).map((portfolio) => portfolio.id));
   const each = Object.fromEntries(Object.entries(portfolios ?? {}).filter(([id]) => known.has(id)));
-  const recorded = JSON.parse(cartera.historyRecord(JSON.stringify(chunks), JSON.stringify(snapshot), JSON.stringify(each), compactNow));
+  const recorded = JSON.parse(cartera.historyRecord(
+    JSON.stringify(chunks), JSON.stringify(snapshot), JSON.stringify(each), compactNow, quotaBytes(), await bytesInUse(everything),
+  ));
+  if (Object.keys(recorded.prune.write).length) await write(recorded.prune.write);
+  if (recorded.prune.remove.length) await local.remove(recorded.prune.remove);
   const { '': all, ...views } = recorded.views;
-  const update = { ...recorded.write, historyView: all, portfolioHistoryViews: views };
+  const update = { ...recorded.append, historyView: all, portfolioHistoryViews: views };
   if (compactNow) update.historyCompactedAt = Date.now();
   await write(update);
-  if (recorded.remove.length) await local.remove(recorded.remove);
+}
+
+/** storage.local's quota: Chrome's 10 MB (Firefox sets none, and gets the same budget). */
+function quotaBytes() {
+  return local.QUOTA_BYTES ?? 10_485_760;
+}
+
+/** What storage.local holds, in bytes as the browser counts them (getBytesInUse), or as Chrome
+ * counts them where the browser cannot say (Firefox): each key and its value as JSON. */
+async function bytesInUse(everything) {
+  if (typeof local.getBytesInUse === 'function') {
+    try {
+      return await local.getBytesInUse(null);
+    } catch {
+      // Firefox lists the method for storage.local but rejects the call.
+    }
+  }
+  const encoder = new TextEncoder();
+  return Object.entries(everything).reduce((sum, [key, value]) => sum + encoder.encode(key).length + encoder.encode(JSON.stringify(value)).length, 0);
+}
+
+/** "Clear history": every history chunk and view goes; keys, accounts and settings stay. */
+async function clearHistory() {
+  await exclusive(async () => {
+    const history = Object.keys(await historyChunks());
+    await local.remove([...history, 'historyView', 'portfolioHistoryViews', 'historyCompactedAt']);
+  });
+  return { ok: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup
+
+// Far above any real backup, low enough to refuse junk.
+const MAX_BACKUP_CHARS = 32 * 1024 * 1024;
+
+/** Everything storage.local holds, as JSON text, for the page to seal (src/backup.rs leaves out
+ * what only this device needs). */
+async function backupData() {
+  const everything = await exclusive(() => local.get(null));
+  return { ok: true, storage: JSON.stringify(everything) };
+}
+
+/** When a backup was last exported, or its reminder dismissed. */
+async function noteBackup(change) {
+  await exclusive(async () => {
+    const { backupReminder } = await local.get('backupReminder');
+    await write({ backupReminder: { ...(backupReminder ?? {}), ...change } });
+  });
+  return { ok: true };
+}
+
+/**
+ * Replaces what this browser keeps with an opened backup's items (the page opened it with its
+ * passphrase). The core checks them first. One write puts every restored item in place and lists
+ * the keys of what it replaces; those are removed next, and a worker stopped in between removes
+ * them on its next start (finishRestore), so the old profile never mixes into the restored one.
+ */
+async function restoreBackup(message) {
+  const storage = requireString(message.storage, MAX_BACKUP_CHARS, 'backup');
+  await engineReady();
+  cartera.checkBackupStorage(storage);
+  const items = JSON.parse(storage);
+  // The key of the vault being replaced opens nothing that is restored.
+  await lockNow();
+  await exclusive(async () => {
+    const current = await local.get(null);
+    const replaced = Object.keys(current).filter((key) => !(key in items));
+    try {
+      await write({ ...items, pendingRemoval: replaced });
+    } catch (error) {
+      if (error?.code !== 'storage_full') throw error;
+      // No room for both: the history being replaced goes first (it would go anyway).
+      await local.remove(replaced.filter((key) => key.startsWith(HISTORY_PREFIX)));
+      await write({ ...items, pendingRemoval: replaced });
+    }
+    await finishRestore();
+    await migrate();
+  });
+  await scheduleSync();
+  await updateBadge();
+  return { ok: true };
+}
+
+/** Removes what a restore replaced, if a restore left that to do. */
+async function finishRestore() {
+  const { pendingRemoval } = await local.get('pendingRemoval');
+  if (!Array.isArray(pendingRemoval)) return;
+  await local.remove(pendingRemoval.filter((key) => typeof key === 'string' && key !== 'pendingRemoval'));
+  await local.remove('pendingRemoval');
 }

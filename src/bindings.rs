@@ -20,16 +20,17 @@ use zeroize::Zeroizing;
 
 use crate::{
     alerts::{Alert, AlertState, Observed, evaluate},
+    backup,
     entropy::OsEntropy,
     error::{Error, ErrorView},
-    exchange::adapter,
+    exchange::{adapter, asset_code},
     exchange_id::ExchangeId,
     history::{self, Chunks, DayBefore, Series},
     money::{parse_typed_decimal, to_plain_string},
     passphrase::passphrase_hint,
     portfolio::Snapshot,
     profile::{Settings, SettingsChange, StoredSetup, upgrade},
-    refresh::{Engine as CoreEngine, RefreshRequest, StoredInputs, asset_code},
+    refresh::{Engine as CoreEngine, RefreshRequest, StoredInputs, manual_amount},
     schedule,
     secret::SecretString,
     settle::{RefreshResult, Stored, settle},
@@ -201,6 +202,8 @@ pub fn plan_sync(interval_minutes: u32, failures: u32, stored_at_ms: Option<f64>
 pub fn check_holding(asset: &str, amount: &str, decimal_mark: &str) -> Result<JsValue, JsValue> {
     let asset = asset_code(asset).map_err(|e| failure(&e))?;
     let amount = typed_decimal(amount, decimal_mark, "amount")?;
+    // A huge amount is refused here, where it is typed, rather than failing every refresh.
+    manual_amount(&amount).map_err(|e| failure(&e))?;
     Ok(object(&[("asset", JsValue::from(asset)), ("amount", JsValue::from(amount))]))
 }
 
@@ -241,17 +244,39 @@ pub fn history_owns(portfolio: &str, key: &str) -> Result<bool, JsValue> {
 
 /// Records a sync: the snapshot of every portfolio together and of each one
 /// (`{ "<id>": snapshot }`) as points of their series in the stored `chunks`, the tiers applied
-/// when `compact` is true. Returns JSON text `{ write: { key: chunk }, remove: [key], views:
-/// { "<id>" | "": view } }`.
+/// when `compact` is true, the history kept within its budget of the storage quota
+/// (`quota_bytes`, of which `used_bytes` are in use). Returns JSON text `{ prune: { write,
+/// remove }, append: { key: chunk }, views: { "<id>" | "": view } }`: `prune` is stored first.
 #[wasm_bindgen(js_name = historyRecord)]
-pub fn history_record(chunks_json: &str, snapshot: &str, portfolio_snapshots: &str, compact: bool) -> Result<String, JsValue> {
+pub fn history_record(
+    chunks_json: &str,
+    snapshot: &str,
+    portfolio_snapshots: &str,
+    compact: bool,
+    quota_bytes: f64,
+    used_bytes: f64,
+) -> Result<String, JsValue> {
     let stored = chunks(chunks_json)?;
     let snapshot: Snapshot = read(snapshot, "history")?;
     let portfolios: BTreeMap<String, Snapshot> = read(portfolio_snapshots, "history")?;
     let mut series: Vec<(&str, &Snapshot)> = vec![("", &snapshot)];
     series.extend(portfolios.iter().map(|(id, each)| (id.as_str(), each)));
-    let recorded = history::record(&stored, &series, now_ms(), compact).map_err(|e| failure(&e))?;
+    // Byte counts arrive as JS numbers, exact far below 2^53.
+    let (quota, used) = (quota_bytes.max(0.0) as usize, used_bytes.max(0.0) as usize);
+    let budget = history::budget(quota, used, history::history_bytes(&stored));
+    let recorded = history::record(&stored, &series, now_ms(), compact, budget).map_err(|e| failure(&e))?;
     written(&recorded)
+}
+
+/// What brings the stored history (`chunks`) within its budget of the storage quota
+/// (`quota_bytes`, of which `used_bytes` are in use), when a write found no room: JSON text
+/// `{ write: { key: chunk }, remove: [key] }`.
+#[wasm_bindgen(js_name = historyPrune)]
+pub fn history_prune(chunks_json: &str, quota_bytes: f64, used_bytes: f64) -> Result<String, JsValue> {
+    let stored = chunks(chunks_json)?;
+    // Byte counts arrive as JS numbers, exact far below 2^53.
+    let (quota, used) = (quota_bytes.max(0.0) as usize, used_bytes.max(0.0) as usize);
+    written(&history::prune(&stored, history::budget(quota, used, history::history_bytes(&stored))))
 }
 
 /// Every range of the history in `currency`, as JSON text (see `history::View`). `snapshot` (JSON
@@ -277,6 +302,38 @@ pub fn history_asset(portfolio: &str, stored: &str, asset: &str, currency: &str,
 pub fn history_csv(portfolio: &str, snapshot: &str, stored: &str, currency: &str) -> Result<String, JsValue> {
     let snapshot: Snapshot = read(snapshot, "refresh")?;
     Ok(history::csv(&snapshot, &history::load(&series(portfolio)?, &chunks(stored)?), currency))
+}
+
+/// The part of everything `storage.local` holds (JSON text keyed by storage key) that a backup
+/// keeps, as the contents [`seal_backup`] seals.
+#[wasm_bindgen(js_name = backupContents)]
+pub fn backup_contents(storage: &str) -> Result<String, JsValue> {
+    backup::contents_of(storage).map_err(|e| failure(&e))
+}
+
+/// Seals backup contents under `passphrase` (Argon2id runs here, in the calling page): the
+/// backup file's text, dated now.
+#[wasm_bindgen(js_name = sealBackup)]
+pub fn seal_backup(contents: &str, passphrase: String) -> Result<String, JsValue> {
+    let passphrase = SecretString::new(passphrase);
+    backup::seal_backup(contents, &passphrase, now_ms(), &mut OsEntropy).map_err(|e| failure(&e))
+}
+
+/// Opens a backup file with `passphrase` (Argon2id runs here, in the calling page): JSON text
+/// `{ summary: { createdAt, accounts, portfolios, manual, alerts, historyPoints }, storage }`,
+/// `storage` being the items to restore.
+#[wasm_bindgen(js_name = openBackup)]
+pub fn open_backup(text: &str, passphrase: String) -> Result<String, JsValue> {
+    let passphrase = SecretString::new(passphrase);
+    let opened = backup::open_backup(text, &passphrase).map_err(|e| failure(&e))?;
+    written(&opened)
+}
+
+/// Checks the storage items of an opened backup before they replace anything: JSON text of what
+/// they hold, or the error that refuses them.
+#[wasm_bindgen(js_name = checkBackupStorage)]
+pub fn check_backup_storage(storage: &str) -> Result<String, JsValue> {
+    backup::check_storage(storage).map_err(|e| failure(&e)).and_then(|summary| written(&summary))
 }
 
 /// Decides what a finished refresh changes in storage: `outcome` is what [`Engine::refresh`]
@@ -324,6 +381,18 @@ impl Engine {
         parsed
             .upgrade(&key, &|id| exchanges.get(id).copied(), &mut OsEntropy)
             .map(|upgraded| upgraded.to_json())
+            .map_err(|e| failure(&e))
+    }
+
+    /// `vault` without the keys no account lists (`account_ids_json`: `["<id>", …]`), once
+    /// `vault_key` proves the passphrase; returns the new vault text.
+    #[wasm_bindgen(js_name = dropUnlistedKeys)]
+    pub fn drop_unlisted_keys(&self, vault: &str, vault_key: String, account_ids_json: &str) -> Result<String, JsValue> {
+        let vault_key = Zeroizing::new(vault_key);
+        let listed: Vec<String> = read(account_ids_json, "account_id")?;
+        open(vault, &vault_key)
+            .and_then(|(vault, key)| vault.retain_accounts(&key, &|id| listed.iter().any(|listed| listed == id)))
+            .map(|vault| vault.to_json())
             .map_err(|e| failure(&e))
     }
 

@@ -6,6 +6,7 @@
 //! live in `extension/_locales`.
 
 pub mod alerts;
+pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench_support;
 pub mod entropy;
@@ -22,6 +23,7 @@ pub mod portfolio;
 pub mod profile;
 pub mod refresh;
 pub mod schedule;
+pub mod sealing;
 pub mod secret;
 pub mod signing;
 pub mod settle;

@@ -57,11 +57,13 @@ async function start() {
     state.lockEpoch = reply.lockEpoch;
   }
   // The vault text itself is needed here for unlockVault/changePassphrase.
-  const { vault, alerts, alertStates } = await browser.storage.local.get(['vault', 'alerts', 'alertStates']);
+  const { vault, alerts, alertStates, backupReminder } = await browser.storage.local.get(['vault', 'alerts', 'alertStates', 'backupReminder']);
   state.vault = typeof vault === 'string' ? vault : null;
   state.alerts = Array.isArray(alerts) ? alerts : [];
   state.alertStates = alertStates ?? {};
+  state.backupReminder = backupReminder ?? {};
   render();
+  checkVault();
   followHash();
   window.addEventListener('hashchange', followHash);
   browser.storage.onChanged.addListener(onStorageChanged);
@@ -129,14 +131,18 @@ function wireControls() {
   // A new key means a new answer about what it may do.
   for (const id of ['api-key', 'api-secret', 'private-key']) $(id).addEventListener('input', clearScope);
   wireDialog();
+  wireBackup();
+  $('repair-vault').addEventListener('click', confirmRepairVault);
 }
 
 function onStorageChanged(changes, area) {
   // The background always stores settings whole, so a change replaces them.
   const tracked = {
     vault: null, accounts: [], snapshot: null, settings: DEFAULT_SETTINGS, alerts: [], alertStates: {}, portfolios: [], manual: [],
+    backupReminder: {},
   };
   if (applyStorageChanges(state, changes, area, tracked)) render();
+  if (area === 'local' && ('vault' in changes || 'accounts' in changes)) checkVault();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,6 +158,7 @@ function render() {
   renderExchange();
   renderSettings();
   renderAlerts();
+  renderBackup();
   renderSecurity();
 }
 
@@ -1064,6 +1071,7 @@ function wireDialog() {
   $('dialog-cancel').addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => {
     $('dialog-passphrase').value = '';
+    $('dialog-passphrase-confirm').value = '';
     dialogRequest?.resolve(dialogRequest.result ?? null);
     dialogRequest = null;
   });
@@ -1074,12 +1082,17 @@ function wireDialog() {
  * Shows the dialog; `action(passphrase)` runs on confirm and returns an error to show (the dialog
  * stays open), null, or `{ result }`. Resolves with the result, or null when cancelled.
  */
-function confirmAction({ title, body, confirmLabel, cancelLabel, needsPassphrase = false, action }) {
+function confirmAction({
+  title, body, confirmLabel, cancelLabel, needsPassphrase = false, passphraseLabel, repeatPassphrase = false, danger = true, action,
+}) {
   $('dialog-title').textContent = title;
   $('dialog-body').textContent = body;
   $('dialog-confirm').textContent = confirmLabel;
+  $('dialog-confirm').className = danger ? 'button danger solid' : 'button primary';
   $('dialog-cancel').textContent = cancelLabel ?? t('cancel');
   $('dialog-passphrase-field').hidden = !needsPassphrase;
+  $('dialog-passphrase-label').textContent = passphraseLabel ?? t('dialogPassphraseLabel');
+  $('dialog-passphrase-confirm-field').hidden = !repeatPassphrase;
   $('dialog-error').hidden = true;
   $('confirm-dialog').showModal();
   (needsPassphrase ? $('dialog-passphrase') : $('dialog-cancel')).focus();
@@ -1102,7 +1115,7 @@ async function onDialogConfirm(event) {
   $('dialog-confirm').disabled = true;
   errorBox.hidden = true;
   await nextPaint();
-  const outcome = await request.action(passphrase);
+  const outcome = await request.action(passphrase, $('dialog-passphrase-confirm').value);
   request.running = false;
   $('dialog-confirm').disabled = false;
   if (outcome && !outcome.result) {
@@ -1112,4 +1125,187 @@ async function onDialogConfirm(event) {
   }
   request.result = outcome?.result ?? true;
   $('confirm-dialog').close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup and data
+
+// A reminder shows when nothing was exported for this long (and was not dismissed since).
+const BACKUP_REMINDER_MS = 30 * 24 * 60 * 60 * 1000;
+// Far above any real backup (a few MB of history at most), low enough to refuse a wrong file.
+const MAX_BACKUP_BYTES = 32 * 1024 * 1024;
+
+function wireBackup() {
+  $('export-backup').addEventListener('click', exportBackup);
+  $('restore-backup').addEventListener('click', () => $('backup-file').click());
+  $('backup-file').addEventListener('change', restoreFromFile);
+  $('clear-history').addEventListener('click', confirmClearHistory);
+  $('dismiss-backup-reminder').addEventListener('click', () => send('dismissBackupReminder'));
+}
+
+function renderBackup() {
+  const { exportedAt, dismissedAt } = state.backupReminder ?? {};
+  const recent = (at) => Number.isFinite(at) && Date.now() - at < BACKUP_REMINDER_MS;
+  const hasData = state.accounts.length > 0 || state.manual.length > 0;
+  const reminder = $('backup-reminder');
+  reminder.hidden = !hasData || recent(exportedAt) || recent(dismissedAt);
+  $('backup-reminder-text').textContent = Number.isFinite(exportedAt)
+    ? t('backupReminderSince', [relativeTime(exportedAt, lang)])
+    : t('backupReminderNever');
+}
+
+/** "Export backup": with the passphrase that opens the keys (or, with no keys yet, one chosen
+ * now, twice), everything Cartera keeps is sealed in the page and downloaded as one file. */
+async function exportBackup() {
+  const choosing = !state.vault;
+  await confirmAction({
+    title: t('exportBackupTitle'),
+    body: t(choosing ? 'exportBackupBodyChoose' : 'exportBackupBody'),
+    confirmLabel: t('exportBackup'),
+    danger: false,
+    needsPassphrase: true,
+    repeatPassphrase: choosing,
+    action: (passphrase, repeated) => writeBackup(passphrase, choosing ? repeated : passphrase),
+  });
+}
+
+async function writeBackup(passphrase, repeated) {
+  if (repeated !== passphrase) return { message: t('passphraseMismatch') };
+  try {
+    const core = await loadCore();
+    if (state.vault) {
+      // The backup opens with the passphrase that opens the keys inside it.
+      core.unlockVault(state.vault, passphrase);
+    } else if (core.passphraseHint(passphrase).hint === 'too_short') {
+      return { message: t('passphraseHint_too_short') };
+    }
+    const reply = await send('backupData');
+    if (!reply.ok) return { message: errorText(reply.error) };
+    const file = core.sealBackup(core.backupContents(reply.storage), passphrase);
+    download(file, `cartera-backup-${new Date().toISOString().slice(0, 10)}.json`);
+    await send('backupExported');
+    announce(t('backupExported'));
+    return null;
+  } catch (thrown) {
+    return { message: errorText(asError(thrown)) };
+  }
+}
+
+/** Offers `text` as a file to save, named `name`. */
+function download(text, name) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const link = el('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** "Restore backup": the file is opened in the page with its passphrase, what it holds is shown,
+ * and only on confirmation does it replace what this browser keeps. */
+async function restoreFromFile(event) {
+  const file = event.target.files?.[0];
+  event.target.value = '';
+  if (!file) return;
+  const status = $('backup-status');
+  status.textContent = '';
+  if (file.size > MAX_BACKUP_BYTES) {
+    status.textContent = errorText({ code: 'backup_unreadable' });
+    return;
+  }
+  const text = await file.text();
+  let opened = null;
+  const unlocked = await confirmAction({
+    title: t('restoreBackupTitle'),
+    body: t('restoreBackupBody', [file.name]),
+    confirmLabel: t('openBackup'),
+    danger: false,
+    needsPassphrase: true,
+    passphraseLabel: t('backupPassphraseLabel'),
+    action: async (passphrase) => {
+      try {
+        opened = JSON.parse((await loadCore()).openBackup(text, passphrase));
+        return { result: true };
+      } catch (thrown) {
+        return { message: errorText(asError(thrown)) };
+      }
+    },
+  });
+  if (!unlocked || !opened) return;
+  const { summary } = opened;
+  const count = (n) => formatAmount(String(n), lang);
+  await confirmAction({
+    title: t('restoreConfirmTitle'),
+    body: t('restoreConfirmBody', [
+      new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'short' }).format(summary.createdAt),
+      count(summary.accounts), count(summary.portfolios), count(summary.manual), count(summary.alerts), count(summary.historyPoints),
+    ]),
+    confirmLabel: t('restoreBackup'),
+    action: async () => {
+      const reply = await send('restoreBackup', { storage: opened.storage });
+      if (!reply.ok) return { message: errorText(reply.error) };
+      announce(t('backupRestored'));
+      return null;
+    },
+  });
+}
+
+async function confirmClearHistory() {
+  await confirmAction({
+    title: t('clearHistoryTitle'),
+    body: t('clearHistoryBody'),
+    confirmLabel: t('clearHistory'),
+    action: async () => {
+      const reply = await send('clearHistory');
+      if (!reply.ok) return { message: errorText(reply.error) };
+      announce(t('historyCleared'));
+      return null;
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys no account lists
+
+/** Whether the vault holds keys no account lists (an earlier version could leave some): every
+ * edit is refused until they are removed, so the page offers that. */
+async function checkVault() {
+  if (!state.vault) {
+    state.vaultMismatch = false;
+  } else {
+    const listed = new Set(state.accounts.map((account) => account.id));
+    try {
+      state.vaultMismatch = [...(await loadCore()).vaultAccountIds(state.vault)].some((id) => !listed.has(id));
+    } catch {
+      state.vaultMismatch = false;
+    }
+  }
+  $('vault-mismatch').hidden = !state.vaultMismatch;
+}
+
+async function confirmRepairVault() {
+  const repaired = await confirmAction({
+    title: t('repairVaultTitle'),
+    body: t('repairVaultBody'),
+    confirmLabel: t('repairVault'),
+    needsPassphrase: true,
+    action: async (passphrase) => {
+      try {
+        const vaultKey = (await loadCore()).unlockVault(state.vault, passphrase);
+        const reply = await send('repairVault', { vaultKey, base: state.vault });
+        if (!reply.ok) return { message: errorText(reply.error) };
+        return { result: true };
+      } catch (thrown) {
+        return { message: errorText(asError(thrown)) };
+      }
+    },
+  });
+  if (repaired) {
+    announce(t('vaultRepaired'));
+    const { vault } = await browser.storage.local.get('vault');
+    state.vault = typeof vault === 'string' ? vault : null;
+    await checkVault();
+  }
 }

@@ -8,11 +8,13 @@
 //
 // Checks: the popup renders; the options page's wasm works (passphrase hint); Test connection runs
 // the background's wasm engine, which signs a request the mock verifies; saving the key and
-// opening the popup shows the same total as the independent valuation.
+// opening the popup shows the same total as the independent valuation; a backup exported in
+// Chromium (driven by Playwright, as the end-to-end suite does) restores here with the same
+// accounts, alerts, history and total.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +28,7 @@ import { Select } from 'selenium-webdriver/lib/select.js';
 import { digitsOf, expectedAcross } from '../e2e/expected.mjs';
 import { startExchanges } from '../e2e/exchanges.mjs';
 import { ACCOUNT_A, PASSPHRASE } from '../e2e/fixtures.mjs';
+import * as chromium from '../e2e/harness.mjs';
 import { STRAY_HOST } from '../e2e/mock-server.mjs';
 import * as kraken from '../e2e/mocks/kraken.mjs';
 
@@ -225,6 +228,66 @@ describe('Cartera in Firefox (smoke)', { timeout: 240_000 }, () => {
     const expected = digitsOf(expectedAcross([bitsoHoldings, kraken.expectedHoldings(KRAKEN)], books, 'mxn').total.toFixed(2));
     await driver.wait(async () => digitsOf(await text('#total')) === expected, 30_000).catch(() => {});
     assert.equal(digitsOf(await text('#total')), expected, `#total "${await text('#total')}"`);
+  });
+
+  test('a backup exported in Chromium restores here with the same accounts, alerts, history and total', async () => {
+    // Chromium: Bitso and Kraken, an alert, a refresh (a history point), then "Export backup".
+    const profileDir = chromium.makeProfileDir();
+    const backupPath = join(profileDir, '..', `cartera-firefox-restore-${process.pid}.json`);
+    const h = await chromium.launch({ profileDir, server: ex.server });
+    let exported;
+    try {
+      const page = await chromium.openOptions(h);
+      assert.match(await chromium.addAccount(page, { ...ACCOUNT_A, passphrase: PASSPHRASE }), /^Active/);
+      assert.match(await chromium.addAccount(page, { ...KRAKEN, exchange: 'kraken', passphrase: PASSPHRASE }), /^Active/);
+      await page.getByRole('button', { name: 'Add alert' }).click();
+      await page.getByLabel('Alert when').selectOption('totalAbove');
+      await page.locator('#alert-threshold').fill('1');
+      await page.getByRole('button', { name: 'Save alert' }).click();
+      const popup = await chromium.openPopup(h);
+      await chromium.waitIdle(popup);
+      await chromium.until(async () => (await chromium.readStorage(h, 'local', 'historyView')).historyView?.storedPoints >= 1, { message: 'a point' });
+      exported = await chromium.readStorage(h, 'local');
+      await page.getByRole('button', { name: 'Export backup' }).click();
+      await page.locator('#confirm-dialog').getByLabel('Enter your passphrase to confirm').fill(PASSPHRASE);
+      const downloading = page.waitForEvent('download');
+      await page.locator('#confirm-dialog').getByRole('button', { name: 'Export backup' }).click();
+      await (await downloading).saveAs(backupPath);
+    } finally {
+      await h.close().catch(() => {});
+      chromium.removeProfileDir(profileDir);
+    }
+
+    // Firefox: "Restore backup" with its passphrase, confirmed, replaces what it held.
+    try {
+      await openExtensionPage(MANIFEST.options_ui.page);
+      await driver.wait(until.elementLocated(By.css('#backup-file')), 10_000);
+      await driver.findElement(By.css('#backup-file')).sendKeys(backupPath);
+      const passphrase = await driver.wait(until.elementLocated(By.css('#dialog-passphrase')), 10_000);
+      await driver.wait(until.elementIsVisible(passphrase), 10_000);
+      assert.equal(await text('#dialog-passphrase-label'), 'Backup passphrase');
+      await passphrase.sendKeys(PASSPHRASE);
+      await driver.findElement(By.css('#dialog-confirm')).click();
+      await driver.wait(async () => /Accounts: 2/.test(await text('#dialog-body')), 20_000);
+      await driver.findElement(By.css('#dialog-confirm')).click();
+      await driver.wait(async () => (await text('#options-status')).length > 0, 20_000);
+      const stored = await driver.executeAsyncScript('const done = arguments[0]; browser.storage.local.get(null).then(done);');
+      for (const key of ['vault', 'accounts', 'alerts', 'portfolios']) assert.deepEqual(stored[key], exported[key], key);
+      for (const key of Object.keys(exported).filter((key) => key.startsWith('hist:'))) assert.equal(stored[key], exported[key], key);
+
+      // The restored keys open with the backup's passphrase and value the same portfolio.
+      await openExtensionPage(MANIFEST.action.default_popup);
+      const unlock = await driver.wait(until.elementLocated(By.css('#unlock-passphrase')), 10_000);
+      await driver.wait(until.elementIsVisible(unlock), 10_000);
+      await unlock.sendKeys(PASSPHRASE);
+      await driver.findElement(By.css('#unlock')).click();
+      const books = [...ex.mocks.bitso.books(), ...ex.mocks.kraken.books()];
+      const expected = digitsOf(expectedAcross([bitsoHoldings, kraken.expectedHoldings(KRAKEN)], books, 'mxn').total.toFixed(2));
+      await driver.wait(async () => digitsOf(await text('#total')) === expected, 30_000).catch(() => {});
+      assert.equal(digitsOf(await text('#total')), expected, `#total "${await text('#total')}"`);
+    } finally {
+      rmSync(backupPath, { force: true });
+    }
   });
 
   test('nothing but the exchanges went through the proxy', () => {
