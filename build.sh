@@ -75,6 +75,29 @@ cargo_tool() {
   cargo install --quiet $locked "$crate" --version "$version"
 }
 
+# wasm_bindgen_cli <version>: installs wasm-bindgen-cli <version>, the crate that emits the
+# shipped glue, checked against the checksum crates.io's index gives for it
+# (tools/wasm-bindgen-cli-<version>.crate.sha256) and built --locked to the lockfile in tools/.
+# The crate's own lockfile names webpki-roots 1.0.11, which crates.io no longer serves, so a plain
+# `cargo install --locked` cannot resolve; the committed lockfile is the crate's with that one
+# entry moved to 1.0.10 (`cargo update -p webpki-roots --precise 1.0.10`), every other dependency
+# as its authors locked it.
+wasm_bindgen_cli() {
+  local version=$1 lock=$ROOT/tools/wasm-bindgen-cli-$1.lock sum=$ROOT/tools/wasm-bindgen-cli-$1.crate.sha256 work
+  if command -v wasm-bindgen >/dev/null 2>&1 && wasm-bindgen --version 2>/dev/null | grep -qE " ${version//./\\.}( |\$)"; then
+    return 0
+  fi
+  [[ -f $lock && -f $sum ]] || die "no tools/wasm-bindgen-cli-$version.{lock,crate.sha256}: make them for the wasm-bindgen in Cargo.lock (see above)"
+  echo "installing wasm-bindgen-cli $version with cargo --locked (takes a couple of minutes)"
+  work=$(mktemp -d)
+  curl -sSfL -o "$work/wasm-bindgen-cli-$version.crate" "https://static.crates.io/crates/wasm-bindgen-cli/wasm-bindgen-cli-$version.crate"
+  (cd "$work" && sha256sum --check --quiet "$sum") || die "wasm-bindgen-cli $version does not match its pinned checksum"
+  tar xzf "$work/wasm-bindgen-cli-$version.crate" -C "$work"
+  cp "$lock" "$work/wasm-bindgen-cli-$version/Cargo.lock"
+  cargo install --quiet --locked --path "$work/wasm-bindgen-cli-$version"
+  rm -rf "$work"
+}
+
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
@@ -83,7 +106,7 @@ ensure_build_tools() {
   step "tools"
   command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
   command -v npm >/dev/null || die "node and npm not found: install Node.js 20 or newer first"
-  apt_need jq jq zip zip
+  apt_need jq jq zip zip curl curl
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
   fi
@@ -91,9 +114,7 @@ ensure_build_tools() {
   local wbg
   wbg=$(wasm_bindgen_version)
   [[ -n $wbg ]] || die "no wasm-bindgen in Cargo.lock"
-  # Not --locked: wasm-bindgen-cli 0.2.130's own lockfile names webpki-roots 1.0.11, which the
-  # registry no longer has, so a locked install cannot resolve. Its version is pinned to Cargo.lock's.
-  cargo_tool wasm-bindgen wasm-bindgen-cli "$wbg"
+  wasm_bindgen_cli "$wbg"
   # npm ci only when package-lock.json changed since the last install. No install scripts run:
   # none of these tools needs one, and the machine that builds the zips runs no package's code
   # but the build tools themselves.
