@@ -366,6 +366,21 @@ async function unlock(message) {
   // The page says which lock state it unlocked from: a Lock since then wins.
   if (Number.isSafeInteger(message.epoch) && message.epoch !== epoch) throw { code: 'locked' };
   const core = await engineReady();
+  // A vault from before passphrases were normalised comes back moved on (openVault in the page,
+  // which has the passphrase): it replaces the vault it came from, if that is still the stored one.
+  if (message.upgraded !== undefined) {
+    const base = requireString(message.base, MAX_VAULT_CHARS, 'vault');
+    const upgraded = requireString(message.upgraded, MAX_VAULT_CHARS, 'vault');
+    await exclusive(async () => {
+      const { vault: stored, accounts } = await local.get(['vault', 'accounts']);
+      if (stored !== base) throw { code: 'vault_changed' };
+      core.checkVaultKey(upgraded, vaultKey);
+      const list = accountList(accounts);
+      requireNoUnlistedKeys(stored, list);
+      requireSameAccounts(upgraded, list);
+      await write({ vault: upgraded });
+    });
+  }
   const { vault } = await local.get('vault');
   if (typeof vault !== 'string') throw { code: 'no_vault' };
   core.checkVaultKey(vault, vaultKey);

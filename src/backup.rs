@@ -11,10 +11,10 @@
 //!  "salt":"<base64, 16 bytes>","nonce":"<base64, 24 bytes>","ct":"<base64>"}
 //! ```
 //!
-//! The key is Argon2id of the passphrase (its UTF-8 bytes) with `salt` and the `kdf` parameters
-//! (the vault's defaults, refused outside the vault's floor and ceiling); `ct` is the
-//! XChaCha20-Poly1305 encryption of the contents under it, tag included. Every member of the
-//! header is authenticated as associated data, in a canonical byte encoding:
+//! The key is Argon2id of the passphrase (the UTF-8 of its NFC form, as the vault's) with `salt`
+//! and the `kdf` parameters (the vault's defaults, refused outside the vault's floor and
+//! ceiling); `ct` is the XChaCha20-Poly1305 encryption of the contents under it, tag included.
+//! Every member of the header is authenticated as associated data, in a canonical byte encoding:
 //!
 //! ```text
 //! aad = "cartera-backup" || v u8 || createdAt u64 big-endian
@@ -48,7 +48,7 @@ use crate::{
     history::{self, KEY_PREFIX},
     profile::{Account, ManualEntry, Portfolio, STORAGE_FORMAT},
     sealing::{Key, KdfParams, NONCE_LEN, SALT_LEN, Sealed, TAG_LEN, argon2id, open, seal},
-    secret::SecretString,
+    secret::Passphrase,
     vault::Vault,
 };
 
@@ -119,15 +119,15 @@ pub fn contents_of(storage: &str) -> Result<String> {
 
 /// Seals `contents` (what [`contents_of`] returned) under `passphrase` at `created_at_ms`: the
 /// file's text. Draws the salt (16 bytes) and the nonce (24) from `entropy`.
-pub fn seal_backup(contents: &str, passphrase: &SecretString, created_at_ms: u64, entropy: &mut dyn Entropy) -> Result<String> {
+pub fn seal_backup(contents: &str, passphrase: &Passphrase, created_at_ms: u64, entropy: &mut dyn Entropy) -> Result<String> {
     seal_with(contents, passphrase, created_at_ms, KdfParams::default(), entropy)
 }
 
 /// [`seal_backup`] with `params` (the tests seal with the floor's, to run fast).
-fn seal_with(contents: &str, passphrase: &SecretString, created_at_ms: u64, params: KdfParams, entropy: &mut dyn Entropy) -> Result<String> {
+fn seal_with(contents: &str, passphrase: &Passphrase, created_at_ms: u64, params: KdfParams, entropy: &mut dyn Entropy) -> Result<String> {
     let mut salt = [0u8; SALT_LEN];
     entropy.fill(&mut salt)?;
-    let key = argon2id(passphrase.expose().as_bytes(), &salt, params)?;
+    let key = argon2id(passphrase.nfc().expose().as_bytes(), &salt, params)?;
     let sealed = seal(&key, &aad(created_at_ms, params, &salt), contents.as_bytes(), entropy)?;
     let file = BackupFile {
         format: FORMAT.to_owned(),
@@ -217,8 +217,8 @@ impl Parsed {
     }
 
     /// The key `passphrase` gives for this file.
-    fn key(&self, passphrase: &SecretString) -> Result<Key> {
-        argon2id(passphrase.expose().as_bytes(), &self.salt, self.params)
+    fn key(&self, passphrase: &Passphrase) -> Result<Key> {
+        argon2id(passphrase.nfc().expose().as_bytes(), &self.salt, self.params)
     }
 
     /// Decrypts and checks the contents with `key`.
@@ -233,7 +233,7 @@ impl Parsed {
 }
 
 /// Opens a backup file with `passphrase` and checks everything in it.
-pub fn open_backup(text: &str, passphrase: &SecretString) -> Result<Opened> {
+pub fn open_backup(text: &str, passphrase: &Passphrase) -> Result<Opened> {
     let parsed = Parsed::read(text)?;
     parsed.open(&parsed.key(passphrase)?)
 }

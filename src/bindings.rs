@@ -32,7 +32,7 @@ use crate::{
     profile::{Settings, SettingsChange, StoredSetup, upgrade},
     refresh::{Engine as CoreEngine, RefreshRequest, StoredInputs, manual_amount},
     schedule,
-    secret::SecretString,
+    secret::{Passphrase, SecretString},
     settle::{RefreshResult, Stored, settle},
     transport::FetchTransport,
     vault::{KdfParams, Vault, VaultKey, decode_key, encode_key},
@@ -77,6 +77,14 @@ fn sealed(vault: &Vault, key: &VaultKey) -> JsValue {
     object(&[("vault", JsValue::from(vault.to_json())), ("vaultKey", JsValue::from_str(&encode_key(key)))])
 }
 
+/// A passphrase from a page, with its NFC form from the browser's `String.prototype.normalize`
+/// (see `secret::Passphrase`). The text came from a page's input, so the copy JS holds is no new
+/// exposure.
+fn passphrase(typed: String) -> Passphrase {
+    let nfc = String::from(js_sys::JsString::from(typed.as_str()).normalize("NFC"));
+    Passphrase::new(SecretString::new(typed), SecretString::new(nfc))
+}
+
 fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
     ExchangeId::parse(id).ok_or(Error::InvalidInput { field: "exchange" })
 }
@@ -96,25 +104,38 @@ fn open(vault: &str, vault_key: &str) -> Result<(Vault, VaultKey), Error> {
 
 /// Creates an empty vault sealed by `passphrase` (Argon2id runs here, in the calling page).
 #[wasm_bindgen(js_name = createVault)]
-pub fn create_vault(passphrase: String) -> Result<JsValue, JsValue> {
-    let passphrase = SecretString::new(passphrase);
+pub fn create_vault(typed: String) -> Result<JsValue, JsValue> {
+    let passphrase = passphrase(typed);
     let (vault, key) = Vault::create(&passphrase, KdfParams::default(), &mut OsEntropy).map_err(|e| failure(&e))?;
     Ok(sealed(&vault, &key))
 }
 
 /// Derives the vault key from `passphrase`, checking that it opens `vault`.
 #[wasm_bindgen(js_name = unlockVault)]
-pub fn unlock_vault(vault: &str, passphrase: String) -> Result<String, JsValue> {
-    let passphrase = SecretString::new(passphrase);
+pub fn unlock_vault(vault: &str, typed: String) -> Result<String, JsValue> {
+    let passphrase = passphrase(typed);
     let key = Vault::from_json(vault).and_then(|vault| vault.derive_key(&passphrase)).map_err(|e| failure(&e))?;
     Ok(encode_key(&key).to_string())
 }
 
-/// Re-seals every account under `new_passphrase` (as format 2, taking a version 1 vault's
+/// Unlocks Cartera with `passphrase` (the popup's Unlock; Argon2id runs here): `{ vaultKey }`,
+/// and for a vault from before passphrases were normalised also `{ vault }`, its version 3 copy
+/// to store in its place, which `vaultKey` opens (see `Vault::normalize`).
+#[wasm_bindgen(js_name = openVault)]
+pub fn open_vault(vault: &str, typed: String) -> Result<JsValue, JsValue> {
+    let passphrase = passphrase(typed);
+    let (key, copy) = Vault::from_json(vault).and_then(|vault| vault.normalize(&passphrase, &mut OsEntropy)).map_err(|e| failure(&e))?;
+    Ok(match copy {
+        Some((copy, copy_key)) => sealed(&copy, &copy_key),
+        None => object(&[("vaultKey", JsValue::from_str(&encode_key(&key)))]),
+    })
+}
+
+/// Re-seals every account under `new_passphrase` (as format 3, taking a version 1 vault's
 /// exchanges from `exchanges_json`); the old vault text is left as it was.
 #[wasm_bindgen(js_name = changePassphrase)]
 pub fn change_passphrase(vault: &str, old_passphrase: String, new_passphrase: String, exchanges_json: &str) -> Result<JsValue, JsValue> {
-    let (old, new) = (SecretString::new(old_passphrase), SecretString::new(new_passphrase));
+    let (old, new) = (passphrase(old_passphrase), passphrase(new_passphrase));
     let exchanges = exchanges_of(exchanges_json).map_err(|e| failure(&e))?;
     let (vault, key) = Vault::from_json(vault)
         .and_then(|vault| vault.change_passphrase(&old, &new, &|id| exchanges.get(id).copied(), &mut OsEntropy))
@@ -314,8 +335,8 @@ pub fn backup_contents(storage: &str) -> Result<String, JsValue> {
 /// Seals backup contents under `passphrase` (Argon2id runs here, in the calling page): the
 /// backup file's text, dated now.
 #[wasm_bindgen(js_name = sealBackup)]
-pub fn seal_backup(contents: &str, passphrase: String) -> Result<String, JsValue> {
-    let passphrase = SecretString::new(passphrase);
+pub fn seal_backup(contents: &str, typed: String) -> Result<String, JsValue> {
+    let passphrase = passphrase(typed);
     backup::seal_backup(contents, &passphrase, now_ms(), &mut OsEntropy).map_err(|e| failure(&e))
 }
 
@@ -323,8 +344,8 @@ pub fn seal_backup(contents: &str, passphrase: String) -> Result<String, JsValue
 /// `{ summary: { createdAt, accounts, portfolios, manual, alerts, historyPoints }, storage }`,
 /// `storage` being the items to restore.
 #[wasm_bindgen(js_name = openBackup)]
-pub fn open_backup(text: &str, passphrase: String) -> Result<String, JsValue> {
-    let passphrase = SecretString::new(passphrase);
+pub fn open_backup(text: &str, typed: String) -> Result<String, JsValue> {
+    let passphrase = passphrase(typed);
     let opened = backup::open_backup(text, &passphrase).map_err(|e| failure(&e))?;
     written(&opened)
 }

@@ -10,12 +10,12 @@
 //! leaves the caller's vault (and the text it came from) untouched, so the background can write
 //! the result with one `storage.local.set` or not at all.
 //!
-//! # Format, version 2
+//! # Format, version 3
 //!
 //! The vault is one JSON object, written without spaces, keys in this order:
 //!
 //! ```text
-//! {"v":2,
+//! {"v":3,
 //!  "kdf":{"alg":"argon2id","m":65536,"t":3,"p":4},
 //!  "salt":"<base64, 16 bytes>",
 //!  "check":{"nonce":"<base64, 24 bytes>","ct":"<base64>"},
@@ -24,7 +24,7 @@
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `v` | format version, the integer `2` (version `1` is still read, see below). Any other integer is [`Error::UnsupportedVault`]. |
+//! | `v` | format version, the integer `3` (versions `1` and `2` are still read, see below). Any other integer is [`Error::UnsupportedVault`]. |
 //! | `kdf.alg` | always `"argon2id"` (Argon2 version 0x13). |
 //! | `kdf.m` | Argon2 memory in KiB, accepted range 19456 ..= 1048576. |
 //! | `kdf.t` | Argon2 passes, accepted range 2 ..= 10. |
@@ -38,7 +38,9 @@
 //!
 //! Base64 is the standard alphabet with padding (RFC 4648 §4), canonical only.
 //!
-//! The Argon2id output (32 bytes, no secret or associated data) is the XChaCha20-Poly1305 key.
+//! The Argon2id input is the UTF-8 of the passphrase in Unicode Normalization Form C, so the same
+//! passphrase typed on another system, which may compose accented letters differently, derives the
+//! same key. Its output (32 bytes, no secret or associated data) is the XChaCha20-Poly1305 key.
 //!
 //! ## Associated data
 //!
@@ -47,7 +49,7 @@
 //!
 //! ```text
 //! header_aad  = "cartera-vault"      13 ASCII bytes
-//!               || v                 u8      (2)
+//!               || v                 u8      (3)
 //!               || m                 u32 big-endian
 //!               || t                 u32 big-endian
 //!               || p                 u32 big-endian
@@ -64,12 +66,18 @@
 //! key to another host, say) fails to open too. An account AAD is always longer than the check
 //! AAD, so the two can never be confused.
 //!
-//! ## Version 1 and its migration
+//! ## Earlier versions and their migration
 //!
-//! Version 1 had no `exchange` field and its account AAD ended after the id (its `v` byte is 1).
-//! It still opens; [`Vault::upgrade`] re-seals it as version 2 under the same key and salt (the
-//! background does so on the first unlock, taking each account's exchange from its account
-//! list), and every operation that writes a vault writes version 2.
+//! Version 2 is version 3 with the passphrase stretched as typed, without normalisation. It
+//! still opens; [`Vault::normalize`] re-seals it as version 3 when the page unlocks it with the
+//! passphrase in hand: under the same key and salt when the passphrase was already in NFC (as
+//! nearly every passphrase is), or under a new salt and the key of its NFC form otherwise.
+//!
+//! Version 1 had no `exchange` field either, and its account AAD ended after the id (its `v` byte
+//! is 1). It still opens; [`Vault::upgrade`] re-seals it as version 2 under the same key and salt
+//! (the background does so on the first unlock, taking each account's exchange from its account
+//! list), and the next unlock takes it on to version 3. Adding, replacing or removing a key keeps
+//! a vault's version; creating a vault or changing its passphrase writes version 3.
 //!
 //! ## Account plaintext
 //!
@@ -86,7 +94,7 @@
 //!   or nonce of the wrong length, a duplicated id, an unknown exchange) is also
 //!   [`Error::WrongPassphrase`]. Damage then reads the same whether it hit a byte the parser
 //!   rejects or a byte only the AEAD tag notices, and the user gets one instruction.
-//! - [`Error::UnsupportedVault`] means "this version cannot read it": a `v` other than 1 or 2, or
+//! - [`Error::UnsupportedVault`] means "this version cannot read it": a `v` other than 1, 2 or 3, or
 //!   parameters above the ceiling (so an edited header cannot make the browser allocate gigabytes).
 //! - [`Error::WeakKdfParameters`] means parameters below the floor, refused before any key is
 //!   derived, so a downgraded vault never turns the passphrase into a cheaply guessable key.
@@ -96,8 +104,7 @@
 //! The list of accounts is not authenticated as a whole: someone who can write
 //! `chrome.storage.local` can delete an entry, or put back an older entry for the same id that
 //! was sealed under the same passphrase. They could delete the whole vault anyway; they cannot
-//! read or forge credentials. Passphrases are used as their UTF-8 bytes, without Unicode
-//! normalisation.
+//! read or forge credentials.
 
 use std::fmt;
 
@@ -110,15 +117,18 @@ use crate::entropy::Entropy;
 use crate::sealing::{SALT_LEN, Sealed, TAG_LEN, argon2id, open, seal};
 use crate::error::{Error, Result};
 use crate::exchange_id::ExchangeId;
-use crate::secret::{Credentials, SecretBytes, SecretString};
+use crate::secret::{Credentials, Passphrase, SecretBytes};
 
 /// The shortest passphrase a new vault accepts, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 10;
 
 /// The version before accounts were bound to their exchange; still read, never written.
 const VERSION_1: u8 = 1;
-/// The version this code writes.
+/// The version before passphrases were normalised; still read and written to until the next
+/// unlock with the passphrase moves it on ([`Vault::normalize`]).
 const VERSION_2: u8 = 2;
+/// The version new vaults are created in: the passphrase is stretched in NFC.
+const VERSION_3: u8 = 3;
 /// Names the header encoding, so these bytes can never be mistaken for another protocol's AAD.
 const AAD_DOMAIN: &[u8] = b"cartera-vault";
 /// What the check block seals. Public knowledge: it proves the key, it hides nothing.
@@ -168,13 +178,15 @@ impl Header {
         aad
     }
 
-    /// Runs Argon2id with this header's parameters and salt.
-    fn derive(&self, passphrase: &SecretString) -> Result<VaultKey> {
+    /// Runs Argon2id with this header's parameters and salt, on the passphrase as this version
+    /// stretches it.
+    fn derive(&self, passphrase: &Passphrase) -> Result<VaultKey> {
         // The floor is what stops a downgraded vault from making the passphrase cheap to guess,
         // so it is checked here, right before the work, even though every `Vault` was checked
         // when it was built.
         self.params.check()?;
-        argon2id(passphrase.expose().as_bytes(), &self.salt, self.params)
+        let stretched = if self.version >= VERSION_3 { passphrase.nfc() } else { passphrase.as_typed() };
+        argon2id(stretched.expose().as_bytes(), &self.salt, self.params)
     }
 }
 
@@ -231,7 +243,7 @@ impl Vault {
     /// Refuses a passphrase shorter than [`MIN_PASSPHRASE_CHARS`] (or only whitespace), and
     /// parameters a vault could not later be opened with.
     pub fn create(
-        passphrase: &SecretString,
+        passphrase: &Passphrase,
         params: KdfParams,
         entropy: &mut dyn Entropy,
     ) -> Result<(Vault, VaultKey)> {
@@ -239,7 +251,7 @@ impl Vault {
         params.check()?;
         let mut salt = [0u8; SALT_LEN];
         entropy.fill(&mut salt)?;
-        let header = Header { version: VERSION_2, params, salt };
+        let header = Header { version: VERSION_3, params, salt };
         let key = header.derive(passphrase)?;
         let check = seal(&key, &header.aad(), CHECK_MARKER, entropy)?;
         Ok((Vault { header, check, accounts: Vec::new() }, key))
@@ -256,7 +268,7 @@ impl Vault {
         wire::write(self)
     }
 
-    /// The format version this vault was read in (new vaults are version 2).
+    /// The format version this vault was read in (new vaults are version 3).
     pub fn version(&self) -> u8 {
         self.header.version
     }
@@ -270,7 +282,7 @@ impl Vault {
     ///
     /// The parameter floor is checked before Argon2id runs. A wrong passphrase and a damaged
     /// vault both give [`Error::WrongPassphrase`].
-    pub fn derive_key(&self, passphrase: &SecretString) -> Result<VaultKey> {
+    pub fn derive_key(&self, passphrase: &Passphrase) -> Result<VaultKey> {
         let key = self.header.derive(passphrase)?;
         self.check_key(&key)?;
         Ok(key)
@@ -304,6 +316,32 @@ impl Vault {
         }
         let header = Header { version: VERSION_2, ..self.header.clone() };
         self.reseal(key, header, key, exchange_of, entropy)
+    }
+
+    /// The key `passphrase` derives, and for a version 2 vault a version 3 copy to store in its
+    /// place, with the key that opens the copy. The copy is under the same salt and key when the
+    /// passphrase is already in NFC, so a key cached elsewhere keeps working; otherwise it takes
+    /// a new salt, the current parameters and the key of the NFC form (a second Argon2id run).
+    /// Versions 1 ([`Vault::upgrade`] first) and 3 come back with no copy.
+    ///
+    /// Draws one 24-byte nonce for the check block and one per account, and a 16-byte salt when
+    /// the key changes.
+    pub fn normalize(&self, passphrase: &Passphrase, entropy: &mut dyn Entropy) -> Result<(VaultKey, Option<(Vault, VaultKey)>)> {
+        let key = self.derive_key(passphrase)?;
+        if self.header.version != VERSION_2 {
+            return Ok((key, None));
+        }
+        let (header, new_key) = if passphrase.was_normalized() {
+            (Header { version: VERSION_3, ..self.header.clone() }, key.clone())
+        } else {
+            let mut salt = [0u8; SALT_LEN];
+            entropy.fill(&mut salt)?;
+            let header = Header { version: VERSION_3, params: KdfParams::default(), salt };
+            let new_key = header.derive(passphrase)?;
+            (header, new_key)
+        };
+        let copy = self.reseal(&key, header, &new_key, &|_| None, entropy)?;
+        Ok((key, Some((copy, new_key))))
     }
 
     /// A new vault with `credentials` sealed for `account_id` on `exchange`, replacing any entry
@@ -374,9 +412,9 @@ impl Vault {
         self.accounts.iter().map(|account| account.id.0.clone()).collect()
     }
 
-    /// A new version 2 vault with every entry re-sealed under `new`: a new salt, a new key, new
-    /// nonces and the current Argon2id parameters ([`KdfParams::default`]). Version 1 entries are bound to the exchange
-    /// `exchange_of` gives for their id.
+    /// A new version 3 vault with every entry re-sealed under `new`: a new salt, a new key, new
+    /// nonces and the current Argon2id parameters ([`KdfParams::default`]). Version 1 entries
+    /// are bound to the exchange `exchange_of` gives for their id.
     ///
     /// Everything is built in memory before anything is returned, so if any step fails (the old
     /// passphrase is wrong, the new one is too short, randomness runs out halfway) the result is
@@ -385,8 +423,8 @@ impl Vault {
     /// Draws the new salt (16 bytes), the check nonce (24) and one nonce (24) per account.
     pub fn change_passphrase(
         &self,
-        old: &SecretString,
-        new: &SecretString,
+        old: &Passphrase,
+        new: &Passphrase,
         exchange_of: &dyn Fn(&str) -> Option<ExchangeId>,
         entropy: &mut dyn Entropy,
     ) -> Result<(Vault, VaultKey)> {
@@ -396,7 +434,7 @@ impl Vault {
         entropy.fill(&mut salt)?;
         // A new passphrase takes the current parameters: a vault made with weaker ones is
         // strengthened whenever its passphrase changes.
-        let header = Header { version: VERSION_2, params: KdfParams::default(), salt };
+        let header = Header { version: VERSION_3, params: KdfParams::default(), salt };
         let key = header.derive(new)?;
         let vault = self.reseal(&old_key, header, &key, exchange_of, entropy)?;
         Ok((vault, key))
@@ -436,9 +474,9 @@ impl Vault {
         Ok(Vault { header, check, accounts })
     }
 
-    /// Writing is for the current format only; [`Vault::upgrade`] comes first.
+    /// Entries are bound to their exchange from version 2 only; [`Vault::upgrade`] comes first.
     fn require_current(&self) -> Result<()> {
-        if self.header.version == VERSION_2 { Ok(()) } else { Err(Error::InvalidInput { field: "vault" }) }
+        if self.header.version >= VERSION_2 { Ok(()) } else { Err(Error::InvalidInput { field: "vault" }) }
     }
 
     fn find(&self, account_id: &str) -> Result<&Account> {
@@ -450,7 +488,8 @@ impl Vault {
 }
 
 /// Refuses a new passphrase that is too short, or blank however long.
-fn check_new_passphrase(passphrase: &SecretString) -> Result<()> {
+fn check_new_passphrase(passphrase: &Passphrase) -> Result<()> {
+    let passphrase = passphrase.nfc();
     if passphrase.char_count() < MIN_PASSPHRASE_CHARS || passphrase.is_blank() {
         return Err(Error::PassphraseTooShort { min_chars: MIN_PASSPHRASE_CHARS });
     }
@@ -603,6 +642,7 @@ mod wire {
         let version = match probe.v {
             1 => VERSION_1,
             2 => VERSION_2,
+            3 => VERSION_3,
             _ => return Err(Error::UnsupportedVault),
         };
         let record: VaultRecord = serde_json::from_str(text).map_err(|_| damaged())?;
@@ -621,7 +661,7 @@ mod wire {
             }
             let exchange = match (version, entry.exchange) {
                 (VERSION_1, None) => None,
-                (VERSION_2, Some(exchange)) => Some(ExchangeId::parse(&exchange).ok_or_else(damaged)?),
+                (VERSION_2 | VERSION_3, Some(exchange)) => Some(ExchangeId::parse(&exchange).ok_or_else(damaged)?),
                 _ => return Err(damaged()),
             };
             accounts.push(Account { id, exchange, sealed: sealed(&entry.nonce, &entry.ct)? });

@@ -7,7 +7,7 @@ use cartera::{
     error::Error,
     exchange::{Method, bitso},
     exchange_id::ExchangeId,
-    secret::{Credentials, SecretString},
+    secret::{Credentials, Passphrase, SecretString},
     vault::{KdfParams, Vault, decode_key, encode_key},
 };
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -20,7 +20,9 @@ fn credentials() -> Credentials {
 
 #[wasm_bindgen_test]
 fn vault_seals_and_opens_with_default_parameters() {
-    let passphrase = SecretString::from("correct horse battery staple");
+    // ASCII: its NFC form is itself.
+    let ascii = |text: &str| Passphrase::new(SecretString::from(text), SecretString::from(text));
+    let passphrase = ascii("correct horse battery staple");
     let (vault, key) = Vault::create(&passphrase, KdfParams::default(), &mut OsEntropy).unwrap_or_else(|e| panic!("{e}"));
     let vault = vault
         .seal_account(&key, "personal", ExchangeId::Bitso, &credentials(), &mut OsEntropy)
@@ -35,7 +37,7 @@ fn vault_seals_and_opens_with_default_parameters() {
     assert_eq!(reopened.open_account(&session_key, "personal", ExchangeId::Bitso), Ok(credentials()));
 
     assert_eq!(
-        reopened.derive_key(&SecretString::from("correct horse battery stapler")),
+        reopened.derive_key(&ascii("correct horse battery stapler")),
         Err(Error::WrongPassphrase)
     );
     assert_eq!(stored, reopened.to_json(), "a failed open changes nothing");

@@ -258,8 +258,8 @@ async function unlock(event) {
     // statically is one more request before the first paint.
     const { loadCore } = await import('../shared/core.js');
     const core = await loadCore();
-    const vaultKey = core.unlockVault(state.vault, input.value);
-    const reply = await send('unlock', { vaultKey, epoch: state.lockEpoch });
+    const { vaultKey, vault: upgraded } = core.openVault(state.vault, input.value);
+    const reply = await send('unlock', { vaultKey, epoch: state.lockEpoch, ...(upgraded ? { base: state.vault, upgraded } : {}) });
     if (!reply.ok) throw reply.error;
     input.value = '';
     state.unlocked = true;

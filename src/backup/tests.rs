@@ -3,8 +3,8 @@ use crate::{entropy::testing::CountingEntropy, exchange_id::ExchangeId, secret::
 
 const T0: u64 = 1_796_500_000_000;
 
-fn passphrase() -> SecretString {
-    SecretString::from("correct horse battery staple 42")
+fn passphrase() -> Passphrase {
+    Passphrase::normalizing("correct horse battery staple 42")
 }
 
 /// What `storage.local` holds for one Bitso account (its key sealed under `passphrase()`), two
@@ -81,7 +81,7 @@ const PINNED: &str = concat!(
 #[test]
 fn the_wrong_passphrase_a_newer_file_and_other_files_each_say_so() {
     let file = sealed();
-    assert_eq!(open_backup(&file, &SecretString::from("not the passphrase at all")), Err(Error::BackupWrongPassphrase));
+    assert_eq!(open_backup(&file, &Passphrase::normalizing("not the passphrase at all")), Err(Error::BackupWrongPassphrase));
     let newer = file.replacen(r#""v":1"#, r#""v":2"#, 1);
     assert_eq!(open_backup(&newer, &passphrase()), Err(Error::BackupNewer));
     for other in ["", "{}", "[]", "not json", r#"{"format":"cartera-backup"}"#, r#"{"v":1,"vault":"x"}"#, &storage()] {
@@ -130,4 +130,14 @@ fn a_restore_refuses_accounts_the_vault_does_not_hold() {
     assert_eq!(check_storage(&items.to_string()), Err(Error::BackupUnreadable));
     items["vault"] = serde_json::Value::Null;
     assert_eq!(check_storage(&items.to_string()).map(|summary| summary.accounts), Ok(0), "no vault and no account");
+}
+
+/// A backup made on a system that sends "é" as one character opens on one that sends e + U+0301.
+#[test]
+fn a_backup_opens_however_the_passphrase_was_composed() {
+    let composed = Passphrase::normalizing("Caf\u{e9} con leche, dos tazas");
+    let decomposed = Passphrase::normalizing("Cafe\u{301} con leche, dos tazas");
+    let contents = contents_of(&storage()).unwrap_or_else(|e| panic!("{e}"));
+    let file = seal_with(&contents, &composed, T0, KdfParams::MINIMUM, &mut CountingEntropy::new(9)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(open_backup(&file, &decomposed).is_ok());
 }

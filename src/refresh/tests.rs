@@ -9,7 +9,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::*;
-use crate::{entropy::testing::CountingEntropy, http::Method, secret::SecretString, vault::KdfParams};
+use crate::{entropy::testing::CountingEntropy, http::Method, secret::Passphrase, vault::KdfParams};
 
 /// Runs a future whose awaits are all ready at once (the scripted transport never waits).
 fn block_on<F: Future>(future: F) -> F::Output {
@@ -98,7 +98,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let mut entropy = CountingEntropy::new(1);
     let (mut vault, key) =
-        Vault::create(&SecretString::from("correct horse battery"), KdfParams::MINIMUM, &mut entropy)
+        Vault::create(&Passphrase::normalizing("correct horse battery"), KdfParams::MINIMUM, &mut entropy)
             .unwrap_or_else(|e| panic!("{e}"));
     let mut accounts = Vec::new();
     for (id, (api_key, secret)) in ["personal", "business"].into_iter().zip(SECRETS) {
@@ -646,7 +646,7 @@ const BINANCE_TIME: u64 = NOW + 3_000;
 /// flexible Earn.
 fn binance_fixture() -> Fixture {
     let mut entropy = CountingEntropy::new(1);
-    let (vault, key) = Vault::create(&SecretString::from("correct horse battery"), KdfParams::MINIMUM, &mut entropy)
+    let (vault, key) = Vault::create(&Passphrase::normalizing("correct horse battery"), KdfParams::MINIMUM, &mut entropy)
         .unwrap_or_else(|e| panic!("{e}"));
     let credentials = adapter(ExchangeId::Binance).credentials(BINANCE_KEY, BINANCE_SECRET).unwrap_or_else(|e| panic!("{e}"));
     let vault =

@@ -80,6 +80,13 @@ describe('a profile from version 0.1.0', { timeout: 240_000 }, () => {
       const local = await readStorage(h, 'local');
       return local.snapshot && local.snapshot.updatedAt > OLD.snapshot.updatedAt && local;
     }, { message: 'a new snapshot', timeout: 30_000 });
+    // The vault moved on to format 3 (passphrase in NFC) under the same salt: this passphrase
+    // is ASCII, so its key is the one it always was.
+    const [oldVault, newVault] = [JSON.parse(OLD.vault), JSON.parse(stored.vault)];
+    assert.deepEqual(
+      [oldVault.v, newVault.v, newVault.salt, newVault.accounts.map((entry) => entry.id)],
+      [2, 3, oldVault.salt, oldVault.accounts.map((entry) => entry.id)],
+    );
     // Every imported account updated with its old key; the one left out stays out.
     const imported = OLD.accounts.filter((account) => account.importBalance);
     assert.deepEqual(stored.snapshot.accounts.filter((entry) => entry.exchange).map((entry) => entry.id).sort(), imported.map((a) => a.id).sort());
