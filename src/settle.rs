@@ -169,8 +169,16 @@ pub fn settle(outcome: RefreshResult, stored: Stored, now_ms: u64) -> Settled {
 
     snapshot.price_errors = outcome.price_errors.clone();
     // A prices-only snapshot (Cartera was locked) learnt nothing about the accounts: each keeps
-    // its stored status and error.
-    if !snapshot.prices_only {
+    // its stored status and error, in the account list and in the snapshot (where the popup and
+    // the "account failing" alert read it, so a lock does not make a broken key look mended).
+    let prices_only = snapshot.prices_only;
+    let mut portfolios = outcome.portfolios;
+    if prices_only {
+        carry_account_errors(&mut snapshot, &accounts);
+        for each in portfolios.values_mut() {
+            carry_account_errors(each, &accounts);
+        }
+    } else {
         let results: BTreeMap<&str, _> = snapshot.accounts.iter().map(|entry| (entry.id.as_str(), entry)).collect();
         update.accounts = Some(
             accounts
@@ -193,8 +201,7 @@ pub fn settle(outcome: RefreshResult, stored: Stored, now_ms: u64) -> Settled {
         );
     }
     update.portfolio_snapshots = Some(
-        outcome
-            .portfolios
+        portfolios
             .into_iter()
             .map(|(id, mut each)| {
                 each.price_errors = outcome.price_errors.clone();
@@ -205,6 +212,15 @@ pub fn settle(outcome: RefreshResult, stored: Stored, now_ms: u64) -> Settled {
     update.snapshot = Some(snapshot.clone());
     update.last_error = Some(None);
     Settled { update, reply: Reply { ok: true, snapshot: Some(snapshot.clone()), error: None }, observed: Some(snapshot), record: true }
+}
+
+/// Each account's stored error, on its entry of `snapshot`.
+fn carry_account_errors(snapshot: &mut Snapshot, accounts: &[Account]) {
+    for entry in &mut snapshot.accounts {
+        if let Some(account) = accounts.iter().find(|account| account.id == entry.id) {
+            entry.error.clone_from(&account.error);
+        }
+    }
 }
 
 fn failed(account: Account, error: &ErrorView) -> Account {

@@ -94,9 +94,15 @@ fn a_prices_only_snapshot_keeps_each_accounts_status_and_error() {
     failing.error = Some(ErrorView::new(&Error::InvalidCredentials { exchange: ExchangeId::Kraken }, NOW - 1));
     let mut snapshot = snapshot_of(&[("k1", Some(ExchangeId::Kraken), None)]);
     snapshot.prices_only = true;
-    let settled = settle(RefreshResult { snapshot: Some(snapshot), ..RefreshResult::default() }, stored(vec![failing.clone()]), NOW);
+    let portfolios = BTreeMap::from([("main".to_owned(), snapshot.clone())]);
+    let settled = settle(RefreshResult { snapshot: Some(snapshot), portfolios, ..RefreshResult::default() }, stored(vec![failing.clone()]), NOW);
     assert_eq!(settled.update.accounts, None, "nothing was learnt about the accounts");
     assert!(settled.record);
+    // The snapshot says so too: the popup and the "account failing" alert still see the error.
+    let observed = settled.observed.map(|snapshot| snapshot.accounts[0].error.clone());
+    assert_eq!(observed, Some(failing.error.clone()));
+    let in_portfolio = settled.update.portfolio_snapshots.and_then(|each| each.get("main").map(|s| s.accounts[0].error.clone()));
+    assert_eq!(in_portfolio, Some(failing.error));
 }
 
 #[test]

@@ -123,6 +123,26 @@ export async function relaunchWithStorage({ profileDir, server, log, items, star
   return launch({ profileDir, server, log });
 }
 
+/**
+ * Stops the extension's service worker as Chrome does when it goes idle, through
+ * chrome://serviceworker-internals (its "Stop" button), and waits until it is stopped. The next
+ * event or message starts it again. Playwright does not see the restarted worker, so after this
+ * read storage with `pageStorage` from an extension page.
+ */
+export async function stopServiceWorker(h) {
+  h.internals ??= await h.context.newPage();
+  await h.internals.goto('chrome://serviceworker-internals/');
+  const registration = h.internals.locator('.serviceworker-registration', { hasText: `chrome-extension://${h.extensionId}/` });
+  const status = async () => (await registration.innerText()).match(/Running Status: (\w+)/)?.[1];
+  await registration.locator('cr-button[data-command="stop"]').click();
+  await until(async () => (await status()) === 'STOPPED', { message: 'the service worker stopped' });
+}
+
+/** storage (`area`) as read from the extension page `page`. */
+export function pageStorage(page, keys = null, area = 'local') {
+  return page.evaluate(([a, k]) => chrome.storage[a].get(k), [area, keys]);
+}
+
 export const readStorage = (h, area = 'local', keys = null) =>
   inWorker(h, ([a, k]) => chrome.storage[a].get(k), [area, keys]);
 

@@ -183,6 +183,23 @@ describe('automatic sync, alerts and the badge', { timeout: 300_000 }, () => {
         await clearNotifications();
       }
       assert.deepEqual(fired, [true, false]);
+
+      // Locked, a sync revalues the last balances only: the account keeps its error and the alert
+      // stays quiet; unlocked again, the same failure does not fire it a second time.
+      await sendMessage(options, { type: 'lock' });
+      await syncNow();
+      const { accounts } = await readStorage(h, 'local', 'accounts');
+      assert.deepEqual(accounts.map((a) => [a.status, a.error?.code]), [['error', 'invalid_credentials']], 'the error is kept while locked');
+      const popup = await openPopup(h);
+      await popup.locator('#unlock-passphrase').fill(PASSPHRASE);
+      await popup.locator('#unlock').click();
+      await popup.locator('#unlock-form').waitFor({ state: 'hidden' });
+      await popup.close();
+      const asked = mock.balanceRequests().length;
+      await inWorker(h, () => chrome.alarms.create('sync', { when: Date.now() + 50 }));
+      await until(() => mock.balanceRequests().length > asked, { message: 'the sync after unlocking' });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.ok(!Object.keys(await notifications()).includes(id), 'not fired again after a lock and unlock');
     } finally {
       mock.clearFaults();
     }
