@@ -53,6 +53,13 @@ pub enum Error {
         /// Which exchange answered.
         exchange: ExchangeId,
     },
+    /// The key reads balances but not the transaction history: the exchange asks for one more
+    /// read permission (its name is the adapter's `history_permission`).
+    #[error("the {exchange:?} API key may not read the transaction history")]
+    HistoryPermission {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+    },
     /// The exchange answered one code for a wrong key, a missing permission and a refused IP
     /// address alike (Binance's -2015), so the message names all three.
     #[error("{exchange:?} refused the key, its permissions or this IP address")]
@@ -233,6 +240,8 @@ error_codes! {
     ClockSkew = "clock_skew",
     /// [`Error::MissingPermission`].
     MissingPermission = "missing_permission",
+    /// [`Error::HistoryPermission`].
+    HistoryPermission = "history_permission",
     /// [`Error::KeyPermissionOrIp`].
     KeyPermissionOrIp = "key_permission_or_ip",
     /// [`Error::KeyInactive`].
@@ -350,6 +359,7 @@ impl Error {
             Error::NonceRejected { .. } => ErrorCode::NonceRejected,
             Error::ClockSkew { .. } => ErrorCode::ClockSkew,
             Error::MissingPermission { .. } => ErrorCode::MissingPermission,
+            Error::HistoryPermission { .. } => ErrorCode::HistoryPermission,
             Error::KeyPermissionOrIp { .. } => ErrorCode::KeyPermissionOrIp,
             Error::KeyInactive { .. } => ErrorCode::KeyInactive,
             Error::IpNotAllowed { .. } => ErrorCode::IpNotAllowed,
@@ -388,6 +398,7 @@ impl Error {
             | Error::NonceRejected { exchange }
             | Error::ClockSkew { exchange }
             | Error::MissingPermission { exchange }
+            | Error::HistoryPermission { exchange }
             | Error::KeyPermissionOrIp { exchange }
             | Error::KeyInactive { exchange }
             | Error::IpNotAllowed { exchange }

@@ -116,12 +116,12 @@ impl Series {
 
     /// The storage key of the day chunk for time `t` (`…d:YYYY-MM-DD`, UTC).
     pub fn day_key(&self, t: u64) -> String {
-        let (year, month, day) = civil(t);
+        let (year, month, day) = crate::calendar::civil(t);
         format!("{}{year:04}-{month:02}-{day:02}", self.day_prefix)
     }
 
     fn month_key(&self, t: u64) -> String {
-        let (year, month, _) = civil(t);
+        let (year, month, _) = crate::calendar::civil(t);
         format!("{}{year:04}-{month:02}", self.month_prefix)
     }
 
@@ -324,21 +324,6 @@ fn encode(points: &[Point]) -> String {
         .collect();
     // Serialising plain strings and numbers cannot fail.
     serde_json::to_string(&ChunkRecord { v: CHUNK_VERSION, assets, points: records }).unwrap_or_default()
-}
-
-/// The UTC date of `t` (Howard Hinnant's `civil_from_days`,
-/// <https://howardhinnant.github.io/date_algorithms.html#civil_from_days>).
-fn civil(t: u64) -> (u64, u64, u64) {
-    let z = t / DAY_MS + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// `point` added to the day chunk `chunk` (its key is [`Series::day_key`] of the point's time).
@@ -949,7 +934,7 @@ fn push_row(out: &mut String, cells: &[String]) {
 }
 
 fn iso_time(t: u64) -> String {
-    let (year, month, day) = civil(t);
+    let (year, month, day) = crate::calendar::civil(t);
     let seconds = (t % DAY_MS) / 1000;
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds % 3600 / 60, seconds % 60)
 }

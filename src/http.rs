@@ -147,25 +147,13 @@ fn http_date_ms(text: &str) -> Option<u64> {
     if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 || year < 1970 {
         return None;
     }
-    let days = days_from_civil(year, u32::try_from(month).ok()? + 1, day);
+    let days = crate::calendar::days_from_civil(year, u32::try_from(month).ok()? + 1, day);
     let seconds = days * 86_400 + u64::from(hour * 3600 + minute * 60 + second);
     seconds.checked_mul(1000)
 }
 
 fn number(text: &str, digits: usize) -> Option<u32> {
     (text.len() == digits && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.parse().ok()).flatten()
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`,
-/// <https://howardhinnant.github.io/date_algorithms.html#days_from_civil>), for years ≥ 1970.
-fn days_from_civil(year: u32, month: u32, day: u32) -> u64 {
-    let year = u64::from(if month <= 2 { year - 1 } else { year });
-    let era = year / 400;
-    let year_of_era = year - era * 400;
-    let month = u64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + u64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench_support;
+pub mod calendar;
 pub mod entropy;
 pub mod error;
 pub mod exchange;
@@ -28,6 +29,7 @@ pub mod secret;
 pub mod signing;
 pub mod settle;
 pub mod stored;
+pub mod transactions;
 pub mod valuation;
 pub mod vault;
 

@@ -139,6 +139,7 @@ export const ERROR_CODES = /* @__PURE__ */ deepFreeze([
   "nonce_rejected",
   "clock_skew",
   "missing_permission",
+  "history_permission",
   "key_permission_or_ip",
   "key_inactive",
   "ip_not_allowed",

@@ -212,6 +212,7 @@ export function errorText(error, now = Date.now()) {
     waitText(error.retryAt, now),
     Number.isFinite(error.minChars) ? String(error.minChars) : '',
     typeof error.field === 'string' ? t(`field_${error.field}`) : '',
+    exchange ? t(`historyPermission_${exchange}`) : '',
   ];
   return browser.i18n.getMessage(`error_${error.code}`, substitutions) || t('error_internal');
 }

@@ -12,6 +12,7 @@ fn every_error() -> Vec<Error> {
         Error::NonceRejected { exchange: EXCHANGE },
         Error::ClockSkew { exchange: EXCHANGE },
         Error::MissingPermission { exchange: EXCHANGE },
+        Error::HistoryPermission { exchange: EXCHANGE },
         Error::KeyPermissionOrIp { exchange: EXCHANGE },
         Error::KeyInactive { exchange: EXCHANGE },
         Error::IpNotAllowed { exchange: EXCHANGE },
@@ -94,7 +95,7 @@ fn waits_are_capped() {
 
 /// Which positional substitution each placeholder takes; the pages' `errorText` passes them in
 /// this order (extension/shared/ext.js).
-const POSITIONS: [(&str, &str); 7] = [
+const POSITIONS: [(&str, &str); 8] = [
     ("exchange", "$1"),
     ("keys_path", "$2"),
     ("permission", "$3"),
@@ -102,6 +103,7 @@ const POSITIONS: [(&str, &str); 7] = [
     ("wait", "$5"),
     ("min_chars", "$6"),
     ("field", "$7"),
+    ("history_permission", "$8"),
 ];
 
 /// The placeholders a message may use for `error`, and those it must use.
@@ -110,7 +112,7 @@ fn placeholders(error: &Error) -> (BTreeSet<&'static str>, BTreeSet<&'static str
     let mut allowed = BTreeSet::new();
     let mut required = BTreeSet::new();
     if view.exchange.is_some() {
-        allowed.extend(["exchange", "keys_path", "permission"]);
+        allowed.extend(["exchange", "keys_path", "permission", "history_permission"]);
     }
     for (present, name) in [
         (view.detail.is_some(), "detail"),
@@ -128,6 +130,9 @@ fn placeholders(error: &Error) -> (BTreeSet<&'static str>, BTreeSet<&'static str
     }
     if matches!(error, Error::MissingPermission { .. }) {
         required.extend(["keys_path", "permission"]);
+    }
+    if matches!(error, Error::HistoryPermission { .. }) {
+        required.extend(["keys_path", "history_permission"]);
     }
     (allowed, required)
 }
