@@ -29,7 +29,7 @@ use serde::Deserialize;
 use crate::{
     entropy::Entropy,
     error::{Error, ErrorView, MAX_RETRY_AFTER_MS, Result, believable_lockout, longest_wait_ms},
-    exchange::{Balance, Context, Flow, KeyScope, Step, Ticker, adapter, asset_code},
+    exchange::{Balance, Context, DailyClose, Flow, KeyScope, Step, Ticker, adapter, asset_code},
     exchange_id::{ExchangeId, ExchangeMap},
     http::{HttpRequest, HttpResponse, retry_after_ms},
     money::{Exact as _, parse_decimal},
@@ -38,6 +38,7 @@ use crate::{
     profile::{Account, ManualEntry, Portfolio, Settings, manual_entry_id, portfolio_ids, portfolio_of, quote_code},
     secret::Credentials,
     settle::RefreshResult,
+    transactions::{HistoryPage, MAX_PER_PAGE},
     vault::{Vault, VaultKey},
 };
 
@@ -395,6 +396,51 @@ impl<T: Transport> Engine<T> {
             None => None,
         };
         Ok(KeyCheck { currencies: balances.len(), scope, last_nonce: nonces.last().map(|nonce| nonce.value()) })
+    }
+
+    /// One page of an account's transaction history, going on from `cursor`, with the key sealed
+    /// for `account` in `vault`; and the last nonce it spent, to persist (also when it failed:
+    /// the nonces were spent all the same). `Ok(None)` when Cartera does not read this
+    /// exchange's history. Stopped like any conversation by [`Engine::cancel`] and
+    /// [`MAX_CONVERSATION_MS`].
+    pub async fn history_page(
+        &self,
+        account: (&str, ExchangeId),
+        keys: (&Vault, &VaultKey),
+        cursor: Option<&str>,
+        last_nonce: Option<u64>,
+        now_ms: u64,
+        entropy: &mut dyn Entropy,
+    ) -> (Result<Option<HistoryPage>>, Option<u64>) {
+        let (id, exchange) = account;
+        let adapter = adapter(exchange);
+        let Some(flow) = adapter.history(cursor) else { return (Ok(None), None) };
+        let credentials = match self.check_lockout(exchange, now_ms).and_then(|()| keys.0.open_account(keys.1, id, exchange)) {
+            Ok(credentials) => credentials,
+            Err(error) => return (Err(error), None),
+        };
+        let watch = self.watch(now_ms);
+        let mut nonces = NonceGenerator::resume(adapter.nonce_format(), last_nonce);
+        let entropy = RefCell::new(entropy);
+        let page = self.run(exchange, flow, now_ms, Some((&credentials, &mut nonces, &entropy)), watch).await;
+        let spent = nonces.last().map(|nonce| nonce.value());
+        let page = page.and_then(|page| {
+            if page.transactions.len() > MAX_PER_PAGE {
+                return Err(Error::MalformedResponse { exchange });
+            }
+            Ok(Some(page))
+        });
+        (page, spent)
+    }
+
+    /// The daily closes of `market` on `exchange` for days `from_day..=to_day`, from its public
+    /// endpoints; `Ok(None)` where the exchange publishes none.
+    pub async fn daily_closes(&self, exchange: ExchangeId, market: &str, days: (u64, u64), now_ms: u64) -> Result<Option<Vec<DailyClose>>> {
+        let Some(flow) = adapter(exchange).daily_closes(market, days.0, days.1) else { return Ok(None) };
+        self.check_lockout(exchange, now_ms)?;
+        let watch = self.watch(now_ms);
+        let closes = self.run(exchange, flow, now_ms, None, watch).await?;
+        Ok(Some(closes.into_iter().filter(|close| (days.0..=days.1).contains(&close.day) && close.close > Decimal::ZERO).collect()))
     }
 
     /// Fetches every account and the prices, and values the result: what the caller settles

@@ -10,16 +10,21 @@
 
 use std::borrow::Cow;
 
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
 use super::{
-    Balance, Exchange, Flow, HttpRequest, HttpResponse, Method, OneRequest, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, Method, OneRequest, Step, Ticker,
     json::{JsonDecimal as _, Value},
     every_row, merge_balances,
 };
 use crate::{
+    calendar::{DAY_MS, day_of, parse_iso8601_ms},
     error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
     secret::Credentials,
     signing::hmac_sha256_hex,
+    transactions::{Amount, HistoryPage, Kind, Side, Transaction},
 };
 
 /// The production API host.
@@ -28,6 +33,19 @@ pub const API_ORIGIN: &str = "https://api.bitso.com";
 pub const BALANCE_PATH: &str = "/v3/balance/";
 /// Without `?book=`, tickers for every book, as an array (the form Bitso's Java client uses).
 pub const TICKER_PATH: &str = "/v3/ticker/";
+/// Every balance change of the account: trades, fees, fundings and withdrawals
+/// (<https://docs.bitso.com/bitso-api/docs/list-ledger>), paged by `marker`.
+pub const LEDGER_PATH: &str = "/v3/ledger/";
+/// Candles of one book (`book`, `time_bucket` in seconds, `start` and `end` in ms).
+pub const OHLC_PATH: &str = "/v3/ohlc";
+
+/// The most ledger rows Bitso returns per page.
+const LEDGER_PAGE: usize = 100;
+/// Private calls are limited to 300 a minute (one every 200 ms); a first import goes a little
+/// slower than that, so balance refreshes in between never meet the limit.
+const LEDGER_PACE_MS: u64 = 400;
+/// Days of candles asked for at once.
+const CANDLE_DAYS: u64 = 365;
 
 /// Bitso locks a client out for one minute when it passes the limit
 /// (<https://docs.bitso.com/bitso-api/docs/general-concepts>, "Rate Limits").
@@ -60,6 +78,155 @@ impl Exchange for Bitso {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKER_PATH}"))), parse_tickers))
+    }
+
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(LedgerPage { cursor: cursor.map(str::to_owned), sent: None }))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        // Book ids as Bitso writes them (`btc_mxn`); anything else never reaches a URL.
+        if market.is_empty() || !market.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return None;
+        }
+        Some(Box::new(Candles { book: market.to_owned(), next_day: from_day, to_day, closes: Vec::new() }))
+    }
+}
+
+/// Where a ledger import stands: the last row read, and how many were read.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct LedgerCursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    marker: Option<String>,
+    #[serde(default)]
+    read: u64,
+}
+
+/// One page of `/v3/ledger/`, oldest first, after the cursor's marker.
+struct LedgerPage {
+    cursor: Option<String>,
+    /// The cursor the request was built from, once sent.
+    sent: Option<LedgerCursor>,
+}
+
+impl Flow<HistoryPage> for LedgerPage {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<HistoryPage>> {
+        match (answer, self.sent.take()) {
+            (None, None) => {
+                let cursor: LedgerCursor = match self.cursor.as_deref() {
+                    Some(text) => serde_json::from_str(text).map_err(|_| Error::InvalidInput { field: "cursor" })?,
+                    None => LedgerCursor::default(),
+                };
+                let mut path = format!("{LEDGER_PATH}?limit={LEDGER_PAGE}&sort=asc");
+                if let Some(marker) = &cursor.marker {
+                    path.push_str("&marker=");
+                    path.push_str(marker);
+                }
+                let nonce = context.nonce()?.to_string();
+                let request = signed_request(context.credentials()?, &nonce, Method::Get, &path, None)?;
+                self.sent = Some(cursor);
+                Ok(Step::Send(request))
+            }
+            (Some(answer), Some(cursor)) => read_ledger_page(answer, cursor).map(Step::Done),
+            _ => Err(Error::InvalidInput { field: "refresh" }),
+        }
+    }
+}
+
+/// Reads one ledger page into transactions and the cursor after it.
+fn read_ledger_page(response: HttpResponse<'_>, cursor: LedgerCursor) -> Result<HistoryPage> {
+    let payload = read_payload(response).map_err(|error| match error {
+        // A key that reads balances but not the ledger.
+        Error::MissingPermission { exchange } => Error::HistoryPermission { exchange },
+        other => other,
+    })?;
+    let rows = every_row(EXCHANGE, payload.items(), |row| Some((row.get("eid")?.string()?.into_owned(), ledger_row(row))))?;
+    let read = cursor.read.saturating_add(rows.len() as u64);
+    let marker = rows.last().map(|(eid, _)| eid.clone()).or(cursor.marker);
+    let caught_up = rows.len() < LEDGER_PAGE;
+    let transactions = rows.into_iter().filter_map(|(_, transaction)| transaction).collect::<Result<Vec<_>>>()?;
+    let next = LedgerCursor { marker, read };
+    Ok(HistoryPage {
+        transactions,
+        cursor: serde_json::to_string(&next).unwrap_or_default(),
+        caught_up,
+        read,
+        expected: None,
+        wait_ms: if caught_up { 0 } else { LEDGER_PACE_MS },
+    })
+}
+
+/// One ledger row as a transaction: `trade` (one balance update out, one in), `fee` (one out),
+/// `funding` (in) and `withdrawal` (out). A row that moved nothing is `None`; one that cannot be
+/// read fails the page, as the cursor would pass it for good.
+fn ledger_row(row: Value<'_>) -> Option<Result<Transaction>> {
+    let malformed = || Error::MalformedResponse { exchange: EXCHANGE };
+    let read = || -> Result<Option<Transaction>> {
+        let eid = row.get("eid").and_then(Value::string).ok_or_else(malformed)?;
+        let operation = row.get("operation").and_then(Value::string).ok_or_else(malformed)?;
+        let at = row.get("created_at").and_then(Value::string).and_then(|text| parse_iso8601_ms(&text)).ok_or_else(malformed)?;
+        let mut incoming: Option<Amount> = None;
+        let mut outgoing: Option<Amount> = None;
+        for update in row.get("balance_updates").and_then(Value::items).ok_or_else(malformed)? {
+            let currency = update.get("currency").and_then(Value::string).ok_or_else(malformed)?;
+            let amount = update.get("amount").and_then(Value::decimal).ok_or_else(malformed)?;
+            let leg = if amount.is_sign_negative() { &mut outgoing } else { &mut incoming };
+            if amount.is_zero() {
+                continue;
+            }
+            // Two updates in the same direction are not a shape this reader knows.
+            if leg.is_some() {
+                return Err(malformed());
+            }
+            *leg = Some(Amount::new(&currency, amount.abs()).map_err(|_| malformed())?);
+        }
+        let id = format!("ledger:{eid}");
+        let transaction = match (operation.as_ref(), incoming, outgoing) {
+            (_, None, None) => return Ok(None),
+            ("fee", None, Some(fee)) => Transaction { id, at, kind: Kind::Fee, side: None, received: None, sent: None, fee: Some(fee) },
+            // A trade, and any other operation that swapped one asset for another (a conversion).
+            (_, Some(received), Some(sent)) => {
+                Transaction { id, at, kind: Kind::Trade, side: Some(Side::Buy), received: Some(received), sent: Some(sent), fee: None }
+            }
+            (_, Some(received), None) => Transaction { id, at, kind: Kind::Deposit, side: None, received: Some(received), sent: None, fee: None },
+            (_, None, Some(sent)) => Transaction { id, at, kind: Kind::Withdrawal, side: None, received: None, sent: Some(sent), fee: None },
+        };
+        Ok(Some(transaction))
+    };
+    read().transpose()
+}
+
+/// A book's daily candles, a year at a time.
+struct Candles {
+    book: String,
+    next_day: u64,
+    to_day: u64,
+    closes: Vec<DailyClose>,
+}
+
+impl Flow<Vec<DailyClose>> for Candles {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, _context: &mut Context<'_>) -> Result<Step<Vec<DailyClose>>> {
+        if let Some(answer) = answer {
+            let payload = read_payload(answer)?;
+            let rows = every_row(EXCHANGE, payload.items(), |row| {
+                let start = row.get("bucket_start_time")?.unsigned()?;
+                let close = row.get("last_rate")?.decimal()?;
+                Some(DailyClose { day: day_of(start), close })
+            })?;
+            self.closes.extend(rows.into_iter().filter(|close| close.close > Decimal::ZERO));
+        }
+        if self.next_day > self.to_day {
+            return Ok(Step::Done(std::mem::take(&mut self.closes)));
+        }
+        let last = self.to_day.min(self.next_day.saturating_add(CANDLE_DAYS - 1));
+        let url = format!(
+            "{API_ORIGIN}{OHLC_PATH}?book={}&time_bucket=86400&start={}&end={}",
+            self.book,
+            self.next_day.saturating_mul(DAY_MS),
+            last.saturating_add(1).saturating_mul(DAY_MS).saturating_sub(1),
+        );
+        self.next_day = last + 1;
+        Ok(Step::Send(HttpRequest::get(url)))
     }
 }
 

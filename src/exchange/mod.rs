@@ -33,6 +33,7 @@ use crate::{
     money::Exact as _,
     nonce::{Nonce, NonceFormat, NonceGenerator},
     secret::Credentials,
+    transactions::HistoryPage,
 };
 
 /// The adapter for `exchange`: the registry.
@@ -316,6 +317,30 @@ pub trait Exchange: Sync {
 
     /// Every market's price, from public endpoints.
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>>;
+
+    /// One page of the account's transaction history, going on from `cursor` (what the previous
+    /// page handed back; `None` to start from the oldest), for the cost basis. `None` where Cartera
+    /// does not read this exchange's history. A key that may not read it fails with
+    /// [`Error::HistoryPermission`].
+    fn history(&self, _cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        None
+    }
+
+    /// The daily closing prices of `market` (a [`Ticker::book`] without its `exchange:` prefix)
+    /// on days `from_day..=to_day` (days since 1970-01-01, UTC), from public endpoints, for
+    /// valuing past transactions. `None` where the exchange publishes none.
+    fn daily_closes(&self, _market: &str, _from_day: u64, _to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        None
+    }
+}
+
+/// One day's closing price of one market, in its quote currency per unit of its base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyClose {
+    /// Days since 1970-01-01, UTC.
+    pub day: u64,
+    /// The last trade price of the day; more than zero.
+    pub close: Decimal,
 }
 
 /// How many of one answer's rows an adapter reads at most: far above any real account or market

@@ -307,3 +307,127 @@ fn arb_json() -> impl Strategy<Value = Value> {
     });
     tree.prop_map(|inner| serde_json::json!({"success": true, "payload": inner}))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transaction history: the ledger, and daily closes
+
+const LEDGER_FIXTURE: &str = include_str!("../../../tests/fixtures/bitso/ledger-page-1.json");
+
+fn history_page(cursor: Option<&str>, body: &str) -> (Result<HistoryPage>, Vec<HttpRequest>) {
+    let flow = Bitso.history(cursor).unwrap_or_else(|| panic!("Bitso reads its ledger"));
+    testing::run(flow, Some(&credentials()), NonceFormat::Salted19, 1_731_349_200_123, |_| (200, body.to_owned()))
+}
+
+fn dec(text: &str) -> rust_decimal::Decimal {
+    text.parse().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_ledger_reads_every_operation_as_a_transaction() {
+    let (page, sent) = history_page(None, LEDGER_FIXTURE);
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url, "https://api.bitso.com/v3/ledger/?limit=100&sort=asc");
+    assert!(sent[0].header("authorization").is_some_and(|auth| auth.starts_with("Bitso test-key:")));
+    type Leg<'a> = Option<(&'a str, rust_decimal::Decimal)>;
+    let kinds: Vec<(Kind, Leg<'_>, Leg<'_>, Leg<'_>)> = page
+        .transactions
+        .iter()
+        .map(|t| {
+            fn leg(leg: &Option<Amount>) -> Option<(&str, rust_decimal::Decimal)> {
+                leg.as_ref().map(|leg| (leg.asset.as_str(), leg.amount))
+            }
+            (t.kind, leg(&t.received), leg(&t.sent), leg(&t.fee))
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Kind::Deposit, Some(("mxn", dec("100000"))), None, None),
+            (Kind::Trade, Some(("btc", dec("0.05"))), Some(("mxn", dec("50000"))), None),
+            (Kind::Fee, None, None, Some(("mxn", dec("325")))),
+            (Kind::Trade, Some(("mxn", dec("30000"))), Some(("btc", dec("0.02"))), None),
+            (Kind::Fee, None, None, Some(("mxn", dec("195")))),
+            (Kind::Withdrawal, None, Some(("btc", dec("0.01"))), None),
+            (Kind::Deposit, Some(("eth", dec("1.5"))), None, None),
+        ]
+    );
+    assert_eq!(page.transactions[0].id, "ledger:c4ca4238a0b923820dcc509a6f75849b");
+    // 2025-01-03T17:52:31Z (`date -u -d … +%s`).
+    assert_eq!(page.transactions[0].at, 1_735_926_751_000);
+    assert!(page.transactions.iter().all(|t| t.check().is_ok()));
+    // Fewer rows than a page: caught up, the marker on the last row.
+    assert!(page.caught_up);
+    assert_eq!((page.read, page.wait_ms), (7, 0));
+    assert_eq!(page.cursor, r#"{"marker":"8f14e45fceea167a5a36dedd4bea2543","read":7}"#);
+}
+
+#[test]
+fn the_next_page_goes_on_from_the_marker_and_counts_on() {
+    let full: Vec<String> = (0..100)
+        .map(|i| {
+            format!(r#"{{"eid":"e{i}","operation":"funding","created_at":"2025-05-01T00:00:00Z","balance_updates":[{{"currency":"btc","amount":"0.001"}}]}}"#)
+        })
+        .collect();
+    let body = format!(r#"{{"success":true,"payload":[{}]}}"#, full.join(","));
+    let (page, sent) = history_page(Some(r#"{"marker":"abc","read":7}"#), &body);
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent[0].url, "https://api.bitso.com/v3/ledger/?limit=100&sort=asc&marker=abc");
+    assert!(!page.caught_up, "a full page: there may be more");
+    assert_eq!((page.read, page.wait_ms), (107, LEDGER_PACE_MS));
+    assert_eq!(page.cursor, r#"{"marker":"e99","read":107}"#);
+    // An empty page keeps the marker where it was.
+    let (page, _) = history_page(Some(r#"{"marker":"abc","read":7}"#), r#"{"success":true,"payload":[]}"#);
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert!(page.caught_up && page.transactions.is_empty());
+    assert_eq!(page.cursor, r#"{"marker":"abc","read":7}"#);
+}
+
+#[test]
+fn a_key_without_the_history_permission_says_so() {
+    let (page, _) = history_page(None, r#"{"success":false,"error":{"code":"0202","message":"API key is not authorized"}}"#);
+    assert_eq!(page, Err(Error::HistoryPermission { exchange: ExchangeId::Bitso }));
+    let (page, _) = history_page(None, r#"{"success":false,"error":{"code":"0201","message":"x"}}"#);
+    assert_eq!(page, Err(Error::InvalidCredentials { exchange: ExchangeId::Bitso }));
+}
+
+#[test]
+fn a_row_that_cannot_be_read_fails_the_page() {
+    for row in [
+        r#"{"eid":"x","operation":"trade","created_at":"yesterday","balance_updates":[]}"#,
+        r#"{"eid":"x","operation":"trade","created_at":"2025-05-01T00:00:00Z","balance_updates":[{"currency":"btc","amount":"1"},{"currency":"eth","amount":"1"}]}"#,
+        r#"{"eid":"x","operation":"funding","created_at":"2025-05-01T00:00:00Z","balance_updates":[{"currency":"b t c","amount":"1"}]}"#,
+        r#"{"operation":"funding","created_at":"2025-05-01T00:00:00Z","balance_updates":[]}"#,
+    ] {
+        let (page, _) = history_page(None, &format!(r#"{{"success":true,"payload":[{row}]}}"#));
+        assert_eq!(page, Err(Error::MalformedResponse { exchange: ExchangeId::Bitso }), "{row}");
+    }
+    let (page, _) = history_page(Some("not json"), LEDGER_FIXTURE);
+    assert_eq!(page, Err(Error::InvalidInput { field: "cursor" }));
+}
+
+#[test]
+fn daily_closes_come_a_year_at_a_time() {
+    // 2025-01-01 is day 20089.
+    let flow = Bitso.daily_closes("btc_mxn", 20_089, 20_089 + 400).unwrap_or_else(|| panic!("Bitso has candles"));
+    let body = r#"{"success":true,"payload":[{"bucket_start_time":1735689600000,"first_trade_time":1735689601000,"last_trade_time":1735775999000,"first_rate":"1940000.00","last_rate":"1952500.50","min_rate":"1930000","max_rate":"1960000","trade_count":812,"volume":"12.5","vwap":"1945000"}]}"#;
+    let (closes, sent) = testing::run(flow, None, NonceFormat::Salted19, 0, |_| (200, body.to_owned()));
+    let closes = closes.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].url, "https://api.bitso.com/v3/ohlc?book=btc_mxn&time_bucket=86400&start=1735689600000&end=1767225599999");
+    assert!(sent.iter().all(|request| request.header("authorization").is_none()), "public");
+    assert_eq!(closes[0], DailyClose { day: 20_089, close: dec("1952500.5") });
+    assert!(Bitso.daily_closes("btc_mxn&x=1", 0, 1).is_none());
+}
+
+proptest! {
+    #[test]
+    fn ledger_pages_never_panic(body in "\\PC{0,300}") {
+        let _ = history_page(None, &body);
+    }
+
+    #[test]
+    fn ledger_shapes_never_panic(value in arb_json()) {
+        let _ = history_page(None, &value.to_string());
+    }
+}
