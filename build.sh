@@ -18,8 +18,21 @@ ROOT=$PWD
 
 export TZ=UTC LC_ALL=C
 umask 022
+# Built from a git checkout, or from a source archive of one (git archive: no .git, and
+# tools/source-date-epoch holds the commit's time, filled in by export-subst in .gitattributes).
+IN_GIT=0
+[[ $(git rev-parse --show-toplevel 2>/dev/null) == "$ROOT" ]] && IN_GIT=1
+commit_time() {
+  local archived
+  if ((IN_GIT)); then
+    git log -1 --format=%ct
+    return
+  fi
+  archived=$(cat tools/source-date-epoch 2>/dev/null || true)
+  if [[ $archived =~ ^[0-9]+$ ]]; then echo "$archived"; else echo 315532800; fi
+}
 # Every file in the zips gets this mtime: the commit's time, read once per run.
-SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(commit_time)}
 export SOURCE_DATE_EPOCH
 
 WASM_PACK_VERSION=0.15.1
@@ -130,6 +143,16 @@ build_wasm() {
 }
 
 
+# The files of extension/ that ship, NUL-separated: those git tracks, or in a source archive
+# (which holds nothing else) every file but the wasm build's.
+extension_files() {
+  if ((IN_GIT)); then
+    git ls-files -z extension
+  else
+    find extension -path extension/wasm -prune -o -type f -print0
+  fi
+}
+
 # assemble <wasm dir> <dist dir>: per-browser folders and reproducible zips.
 assemble() {
   local wasm=$1 dist=$2 browser dir epoch
@@ -143,10 +166,13 @@ assemble() {
     rm -rf "$dir" "$dist/cartera-$browser.zip"
     mkdir -p "$dir"
     # Tracked files only (a stray local file never ships); the wasm build comes from $wasm.
-    git ls-files -z extension | while IFS= read -r -d '' file; do
+    extension_files | while IFS= read -r -d '' file; do
       mkdir -p "$dir/$(dirname "${file#extension/}")"
       cp "$file" "$dir/${file#extension/}"
     done
+    # The changelog page (extension/changelog/) shows the repository's changelog.
+    mkdir -p "$dir/changelog"
+    cp CHANGELOG.md "$dir/changelog/CHANGELOG.md"
     mkdir -p "$dir/wasm"
     cp -R "$wasm/." "$dir/wasm/"
     rm -f "$dir/wasm/package.json" "$dir/wasm/.gitignore" "$dir/wasm/README.md"
