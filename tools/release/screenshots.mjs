@@ -81,7 +81,8 @@ function framed(shot, caption, theme) {
       font: 700 38px/1.2 system-ui, sans-serif; }
     h1 { margin: 40px 0 28px; font: inherit; letter-spacing: -0.3px; }
     img { display: block; border-radius: 12px; box-shadow: 0 18px 48px rgb(0 0 0 / 35%); }
-  </style></head><body><h1>${escapeHtml(caption)}</h1><img src="${dataUrl(shot)}"></body></html>`;
+    .dark img { outline: 1px solid rgb(255 255 255 / 14%); }
+  </style></head><body class="${theme}"><h1>${escapeHtml(caption)}</h1><img src="${dataUrl(shot)}"></body></html>`;
 }
 
 function promoTile(tagline) {
