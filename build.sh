@@ -10,6 +10,10 @@
 #                     screenshots in target/demo/)
 #   ./build.sh bench  build, then measure sizes, signing, valuation, unlock, popup paint, refresh
 #                     and memory; prints a table and writes BENCHMARKS.md (bench/run.mjs)
+#   ./build.sh release  on a clean tree whose versions agree: build, check the zips are
+#                     reproducible, and write dist/release/: both packages, the source archive and
+#                     how to rebuild it, and per language the store listing, privacy policy,
+#                     screenshots and promotional tile; the source archive must rebuild the same zips
 #
 # Tools are checked before they are installed, so a warm machine skips every install.
 set -euo pipefail
@@ -18,11 +22,26 @@ ROOT=$PWD
 
 export TZ=UTC LC_ALL=C
 umask 022
+# Built from a git checkout, or from a source archive of one (git archive: no .git, and
+# tools/source-date-epoch holds the commit's time, filled in by export-subst in .gitattributes).
+IN_GIT=0
+[[ $(git rev-parse --show-toplevel 2>/dev/null) == "$ROOT" ]] && IN_GIT=1
+commit_time() {
+  local archived
+  if ((IN_GIT)); then
+    git log -1 --format=%ct
+    return
+  fi
+  archived=$(cat tools/source-date-epoch 2>/dev/null || true)
+  if [[ $archived =~ ^[0-9]+$ ]]; then echo "$archived"; else echo 315532800; fi
+}
 # Every file in the zips gets this mtime: the commit's time, read once per run.
-SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(commit_time)}
 export SOURCE_DATE_EPOCH
 
 WASM_PACK_VERSION=0.15.1
+# The compiler a release is built with, as SOURCE-BUILD.md tells its reviewers.
+RUST_VERSION=1.95.0
 GECKODRIVER_VERSION=0.37.0
 TWIGGY_VERSION=0.8.0
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
@@ -151,6 +170,16 @@ build_wasm() {
 }
 
 
+# The files of extension/ that ship, NUL-separated: those git tracks, or in a source archive
+# (which holds nothing else) every file but the wasm build's.
+extension_files() {
+  if ((IN_GIT)); then
+    git ls-files -z extension
+  else
+    find extension -path extension/wasm -prune -o -type f -print0
+  fi
+}
+
 # assemble <wasm dir> <dist dir>: per-browser folders and reproducible zips.
 assemble() {
   local wasm=$1 dist=$2 browser dir epoch
@@ -164,10 +193,13 @@ assemble() {
     rm -rf "$dir" "$dist/cartera-$browser.zip"
     mkdir -p "$dir"
     # Tracked files only (a stray local file never ships); the wasm build comes from $wasm.
-    git ls-files -z extension | while IFS= read -r -d '' file; do
+    extension_files | while IFS= read -r -d '' file; do
       mkdir -p "$dir/$(dirname "${file#extension/}")"
       cp "$file" "$dir/${file#extension/}"
     done
+    # The changelog page (extension/changelog/) shows the repository's changelog.
+    mkdir -p "$dir/changelog"
+    cp CHANGELOG.md "$dir/changelog/CHANGELOG.md"
     mkdir -p "$dir/wasm"
     cp -R "$wasm/." "$dir/wasm/"
     rm -f "$dir/wasm/package.json" "$dir/wasm/.gitignore" "$dir/wasm/README.md"
@@ -355,10 +387,104 @@ run_demo() {
   node tests/demo/demo.mjs "$@"
 }
 
+# ---------------------------------------------------------------- release
+# require_clean_tree <why>: nothing modified, staged or untracked (ignored files aside).
+require_clean_tree() {
+  local dirty
+  ((IN_GIT)) || die "release: run it in a git checkout"
+  dirty=$(git status --porcelain)
+  [[ -z $dirty ]] || die "release: the git tree is not clean ($1):
+$dirty"
+}
+
+# build_info <version>: what the release's packages were built from and with.
+build_info() {
+  cat <<EOF
+Cartera $1
+commit        $(git rev-parse HEAD)
+commit time   $SOURCE_DATE_EPOCH ($(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ))
+rustc         $(rustc --version)
+wasm-pack     $(wasm-pack --version)
+wasm-bindgen  $(wasm-bindgen --version)
+wasm-opt      $(wasm-opt --version)
+node          $(node --version)
+npm           $(npm --version)
+zip           $(zip -v | sed -n 2p | sed 's/^ *//')
+
+SHA-256 of the packages (dist/ after ./build.sh)
+$(cd dist && sha256sum cartera-chrome.zip cartera-firefox.zip)
+EOF
+}
+
+# check_source_archive <archive> <version>: builds the packages again from the source archive
+# alone, in another folder (no .git, its own cargo target), and requires the same bytes.
+check_source_archive() {
+  local archive=$1 version=$2 tmp src browser
+  tmp=$(mktemp -d)
+  tar -xzf "$archive" -C "$tmp"
+  src=$tmp/cartera-$version
+  # The npm tools of the same package-lock.json, as this checkout installed them (npm ci would
+  # fetch the same versions again).
+  ln -s "$ROOT/node_modules" "$src/node_modules"
+  if ! (cd "$src" && env -u SOURCE_DATE_EPOCH -u CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS \
+    CARGO_TARGET_DIR="$tmp/target" ./build.sh build) >"$LOG_DIR/source-build.log" 2>&1; then
+    tail -n 40 "$LOG_DIR/source-build.log"
+    die "the source archive does not build"
+  fi
+  for browser in chrome firefox; do
+    if ! cmp "dist/cartera-$browser.zip" "$src/dist/cartera-$browser.zip"; then
+      diff <(unzip -lv "dist/cartera-$browser.zip") <(unzip -lv "$src/dist/cartera-$browser.zip") || true
+      die "cartera-$browser.zip built from the source archive differs"
+    fi
+    echo "cartera-$browser.zip from the source archive: identical"
+  done
+  rm -rf "$tmp"
+}
+
+release() {
+  local version out=dist/release
+  step "release checks"
+  require_clean_tree "commit or stash first"
+  version=$(node tools/release/project.mjs check) || die "release: the versions and the changelog must agree first"
+  [[ $(rustc --version) == "rustc $RUST_VERSION "* ]] ||
+    die "release: SOURCE-BUILD.md tells reviewers rustc $RUST_VERSION; this is $(rustc --version)"
+  node --test tests/ui/release.test.mjs >/dev/null || die "release: tests/ui/release.test.mjs fails"
+  echo "Cartera $version"
+  step_done
+  build
+  require_clean_tree "the build changed tracked files: commit them first"
+  LOG_DIR=$(mktemp -d)
+  trap 'rm -rf "$LOG_DIR"' EXIT
+  step "reproducible zips"
+  check_reproducible
+  step_done
+  step "packages, source archive and how to rebuild it ($out)"
+  rm -rf "$out"
+  mkdir -p "$out"
+  cp dist/cartera-chrome.zip "$out/cartera-$version-chrome.zip"
+  cp dist/cartera-firefox.zip "$out/cartera-$version-firefox.zip"
+  build_info "$version" >"$out/BUILD-INFO.txt"
+  git archive --format=tar --prefix="cartera-$version/" --add-file="$out/BUILD-INFO.txt" HEAD |
+    gzip -9 -n >"$out/cartera-$version-source.tar.gz"
+  cp CHANGELOG.md PRIVACY.md SOURCE-BUILD.md "$out/"
+  step_done
+  step "per language: store listing, privacy policy, screenshots, promotional tile"
+  apt_need openssl openssl /usr/lib/chromium/chromium chromium
+  node tools/release/release.mjs "$out"
+  step_done
+  step "the source archive builds the same packages"
+  check_source_archive "$out/cartera-$version-source.tar.gz" "$version"
+  step_done
+  (cd "$out" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | sort | xargs sha256sum >SHA256SUMS)
+  printf '\nCartera %s is ready to submit: %s/\n' "$version" "$out"
+  find "$out" -type f | sort
+}
+
 case ${1:-build} in
   build) build ;;
   test) build; run_tests ;;
   bench) build; run_bench ;;
   demo) build; shift; run_demo "$@" ;;
-  *) die "usage: ./build.sh [build|test|bench|demo [--ready|--headless]]" ;;
+  release) release ;;
+  *) die "usage: ./build.sh [build|test|bench|release|demo [--ready|--headless]]" ;;
 esac

@@ -14,6 +14,7 @@
 //                   states, the automatic sync's plan (syncState), the value history of all
 //                   portfolios (hist:d:<day>, hist:m:<month>) and of each (hist:p:<id>:…) with
 //                   the popup's precomputed views (historyView, portfolioHistoryViews)
+//                   and whatsNew (an update the options page mentions until dismissed)
 //   storage.session vaultKey (the derived key), unlocked (a plain flag pages may read) and
 //                   lockEpoch (bumped by every lock, so work that started before it never
 //                   writes the key back)
@@ -135,6 +136,8 @@ async function route(message) {
       return noteBackup({ dismissedAt: Date.now() });
     case 'restoreBackup':
       return restoreBackup(message);
+    case 'dismissWhatsNew':
+      return dismissWhatsNew();
     default:
       throw { code: 'unknown_message' };
   }
@@ -1135,4 +1138,35 @@ async function finishRestore() {
   if (!Array.isArray(pendingRemoval)) return;
   await local.remove(pendingRemoval.filter((key) => typeof key === 'string' && key !== 'pendingRemoval'));
   await local.remove('pendingRemoval');
+}
+
+// ---------------------------------------------------------------------------------------------
+// First minute: the welcome page on install, "What's new" after an update
+
+const VERSION = browser.runtime.getManifest().version;
+
+browser.runtime.onInstalled.addListener(welcomeOrNoteUpdate);
+
+/**
+ * On install, the welcome page. On an update to another version nothing opens: storage.local
+ * "whatsNew" notes it, and the options page shows one line about it until it is dismissed.
+ */
+async function welcomeOrNoteUpdate({ reason, previousVersion }) {
+  if (reason === 'install') {
+    // Chromium reports every start of an extension loaded with --load-extension as an install,
+    // with the profile's storage kept: a profile that already holds a vault is not welcomed again.
+    const { vault } = await local.get('vault');
+    if (vault === undefined) await browser.tabs.create({ url: browser.runtime.getURL('welcome/welcome.html') });
+  } else if (reason === 'update' && previousVersion !== VERSION) {
+    await exclusive(() => write({ whatsNew: { version: VERSION, dismissed: false } }));
+  }
+}
+
+/** "Dismiss" on the options page's "What's new": it stays dismissed for this version. */
+async function dismissWhatsNew() {
+  await exclusive(async () => {
+    const { whatsNew } = await local.get('whatsNew');
+    if (whatsNew?.version === VERSION) await write({ whatsNew: { ...whatsNew, dismissed: true } });
+  });
+  return { ok: true };
 }

@@ -52,6 +52,9 @@ const wasmGlueExternal = {
 
 const result = await build({
   entryPoints: [entry],
+  // esbuild names a lazily imported module by its path from here: relative to the packaged folder,
+  // the same bytes come out wherever the folder is (the reproducibility checks build elsewhere).
+  absWorkingDir: resolve(distDir),
   bundle: true,
   format: 'esm',
   platform: 'browser',
@@ -69,7 +72,7 @@ writeFileSync(bundlePath, output.text);
 html = html.replace(entryTag[0], `<script type="module" src="${relative(pageDir, bundlePath)}"`);
 writeFileSync(page, html);
 
-const bundled = Object.keys(result.metafile.inputs).map((input) => resolve(input));
+const bundled = Object.keys(result.metafile.inputs).map((input) => resolve(distDir, input));
 const ownFiles = [...sheets.map(([, href]) => resolve(pageDir, href)), ...bundled].filter((path) => dirname(path) === pageDir);
 for (const path of ownFiles) rmSync(path);
 console.log(`${pagePath}: ${bundled.length} modules → ${relative(distDir, bundlePath)}, ${sheets.length} stylesheets → ${base}.bundle.css`);

@@ -8,8 +8,9 @@ import { shippedSizes } from './shipped-size.mjs';
 
 // Five exchanges, history, alerts and portfolios, with the stored formats read through serde, std
 // collections and RustCrypto's key formats: 397,511 B shipped (388.2 KiB) once those returned to
-// the libraries, plus 10 %.
-export const BUDGET_GZIP_BYTES = 437_263;
+// the libraries, plus 10 %. Then 6 KiB more for the first minute: the welcome, privacy policy and
+// changelog pages and the options page's "What's new" (5.9 KiB when they came).
+export const BUDGET_GZIP_BYTES = 443_407;
 
 const [distDir] = process.argv.slice(2);
 if (!distDir) throw new Error('usage: size-budget.mjs <dist dir>');

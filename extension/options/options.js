@@ -9,6 +9,7 @@ import {
 import { ALERT_KINDS } from '../shared/core-constants.js';
 import { EXCHANGE_IDS, EXCHANGES } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
+import { followWelcomeLink, startWhatsNew } from './first-minute.js';
 
 const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop', 'eur'];
 // Besides fiat currencies, the assets people value a portfolio in.
@@ -64,6 +65,7 @@ async function start() {
   state.backupReminder = backupReminder ?? {};
   render();
   checkVault();
+  startWhatsNew();
   followHash();
   window.addEventListener('hashchange', followHash);
   browser.storage.onChanged.addListener(onStorageChanged);
@@ -756,6 +758,7 @@ async function removeAlert(alert) {
  * (a notification's click) shows that alert. */
 function followHash() {
   const hash = decodeURIComponent(location.hash.slice(1));
+  if (followWelcomeLink(hash)) return;
   const asset = /^new-alert=([a-z0-9]{1,20})$/i.exec(hash)?.[1];
   if (asset) {
     openAlertForm(null, { asset });

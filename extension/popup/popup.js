@@ -167,7 +167,9 @@ function wireControls() {
   $('refresh').addEventListener('click', refresh);
   $('lock').addEventListener('click', lock);
   $('settings').addEventListener('click', openOptions);
-  $('open-options').addEventListener('click', openOptions);
+  // Onboarding's "Add an exchange account" lands on the add form (options/first-minute.js).
+  $('open-options').addEventListener('click', () => openOptionsAt('#add'));
+  $('not-loaded-settings').addEventListener('click', openOptions);
   $('unlock-form').addEventListener('submit', unlock);
   $('privacy').addEventListener('click', togglePrivacy);
   $('edit-manual').addEventListener('click', () => openOptionsAt('#manual'));
@@ -556,11 +558,15 @@ function renderAssets() {
   const list = $('assets');
   const empty = $('empty');
   const smallNote = $('small-note');
+  // Nothing loaded yet: unlock, wait for the refresh under way, or, once one failed (its error
+  // shows above), try again or see to the accounts in the settings.
+  const failed = !snapshot && !needsUnlock() && !state.refreshing && state.lastError !== null;
+  $('not-loaded').hidden = !failed;
   if (!snapshot) {
     list.replaceChildren();
     smallNote.hidden = true;
     empty.hidden = false;
-    empty.textContent = t(needsUnlock() ? 'lockedNoData' : 'loadingBalances');
+    empty.textContent = t(needsUnlock() ? 'lockedNoData' : failed ? 'notLoadedYet' : 'loadingBalances');
     return;
   }
   // Small balances stay in the total and are listed in one line, until "Show them".

@@ -29,6 +29,7 @@ fn storage() -> String {
         "syncState": { "nextAt": 1, "failures": 0 },
         "lockouts": { "kraken": 5 },
         "historyView": { "currency": "mxn" },
+        "whatsNew": { "version": "0.2.0", "dismissed": false },
     })
     .to_string()
 }
@@ -51,7 +52,7 @@ fn a_backup_opens_with_its_passphrase_and_holds_what_the_device_kept() {
     for key in ["vault", "accounts", "portfolios", "manual", "alerts", "settings", "formatVersion", "hist:d:2026-12-05"] {
         assert_eq!(restored[key], original[key], "{key}");
     }
-    for device_only in ["syncState", "lockouts", "historyView"] {
+    for device_only in ["syncState", "lockouts", "historyView", "whatsNew"] {
         assert!(restored.get(device_only).is_none(), "{device_only} stays on the device");
     }
     // Nothing readable without the passphrase: no label, asset or amount in the file.

@@ -14,70 +14,16 @@ import { join } from 'node:path';
 
 import { expectedAcross, digitsOf } from '../e2e/expected.mjs';
 import { sampleExchanges, startExchanges } from '../e2e/exchanges.mjs';
-import { balance } from '../e2e/fixtures.mjs';
 import {
-  addAccount, assertOnlyAllowedHosts, clickRefresh, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage,
+  assertOnlyAllowedHosts, clickRefresh, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage,
   removeProfileDir, ROOT, uncaughtErrors, until, waitIdle,
 } from '../e2e/harness.mjs';
-import * as binance from '../e2e/mocks/binance.mjs';
-import * as bitfinex from '../e2e/mocks/bitfinex.mjs';
 import * as coinbase from '../e2e/mocks/coinbase.mjs';
-import * as kraken from '../e2e/mocks/kraken.mjs';
+import { addSamples, BITSO, holdings, PASSPHRASE, SAMPLES } from './samples.mjs';
 
 const OUT = join(ROOT, 'target/demo');
-const PASSPHRASE = 'demo passphrase, not a secret';
 const args = new Set(process.argv.slice(2));
 const headless = args.has('--headless') || (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY);
-
-// Keys that only the local stand-ins accept: none of them is, or looks like, a real credential.
-const BITSO = {
-  exchange: 'bitso',
-  label: 'Bitso',
-  apiKey: 'DEMOnotARealBitsoKey',
-  secret: 'demo-secret-only-the-local-bitso-stand-in-accepts',
-  balances: [balance('mxn', '18250.40'), balance('btc', '0.0423'), balance('eth', '1.25'), balance('xrp', '800'), balance('usd', '120.00')],
-};
-const SAMPLES = [
-  BITSO,
-  { ...kraken.SAMPLE_ACCOUNT, exchange: 'kraken' },
-  { ...binance.SAMPLE_ACCOUNT, exchange: 'binance' },
-  { ...bitfinex.SAMPLE_ACCOUNT, exchange: 'bitfinex' },
-  { ...coinbase.SAMPLE_ACCOUNT, exchange: 'coinbase' },
-];
-
-function holdings(account) {
-  switch (account.exchange) {
-    case 'bitso': return Object.fromEntries(account.balances.map((b) => [b.currency, b.total]));
-    case 'kraken': return kraken.expectedHoldings(account);
-    case 'binance': return binance.expectedHoldings(account);
-    case 'bitfinex': return bitfinex.expectedHoldings(account);
-    case 'coinbase': return coinbase.expectedHoldings(account);
-    default: throw new Error(account.exchange);
-  }
-}
-
-/** Adds every sample account through the options page, as a user would. */
-async function addSamples(h, keyFile) {
-  const options = await openOptions(h);
-  for (const account of SAMPLES) {
-    let status;
-    if (account.exchange === 'coinbase') {
-      await options.getByLabel('Exchange', { exact: true }).selectOption('coinbase');
-      await options.getByLabel('Key file').setInputFiles(keyFile);
-      await until(async () => (await options.getByLabel('Key name').inputValue()) !== '', { message: 'the key file read' });
-      await options.locator('#label').fill(account.label);
-      await options.locator('#passphrase').fill(PASSPHRASE);
-      await options.locator('#save-account').click();
-      await until(async () => /^Active/.test((await options.locator('#connection-status').textContent()) ?? ''), { message: 'Coinbase saved', timeout: 30_000 });
-      status = 'Active';
-    } else {
-      status = await addAccount(options, { ...account, passphrase: PASSPHRASE });
-    }
-    assert.match(status, /^Active/, `${account.exchange}: ${status}`);
-    console.log(`  added ${account.label} (${account.exchange})`);
-  }
-  return options;
-}
 
 function banner(keyFile, ready) {
   const lines = ['', 'Cartera demo: every exchange below is a local stand-in; these keys work nowhere else.', ''];
@@ -154,7 +100,8 @@ async function main() {
   };
   process.once('SIGINT', () => cleanUp().then(() => process.exit(130)));
   try {
-    h = await launch({ profileDir, server: ex.server, headless });
+    // A window shows the welcome page a first install opens, as a user sees it.
+    h = await launch({ profileDir, server: ex.server, headless, keepWelcome: !headless });
     if (headless) {
       await headlessRun(h, ex, keyFile);
     } else {

@@ -4,7 +4,7 @@
 // it is tested.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,9 @@ export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/lib/chromium/chromium'
 
 const manifest = () => JSON.parse(readFileSync(join(DIST_CHROME, 'manifest.json'), 'utf8'));
 
+/** The page the extension opens when it is installed (background.js, "First minute"). */
+export const WELCOME_PAGE = 'welcome/welcome.html';
+
 export function makeProfileDir() {
   return mkdtempSync(join(tmpdir(), 'cartera-profile-'));
 }
@@ -30,10 +33,15 @@ export function removeProfileDir(dir) {
  * Start Chromium with the extension. Returns a handle that collects, for the whole session:
  * console messages and errors of every page and of the service worker, and every request URL
  * (pages and service worker alike).
+ *
+ * Chromium reports every start of an extension loaded with --load-extension as an install, so the
+ * extension opens its welcome page whenever the profile holds no vault yet. Unless `keepWelcome`,
+ * that page is closed as it opens, and launch returns only once it has been, so that a test finds
+ * the pages it opens itself and no other.
  */
 export async function launch({
   profileDir, server, port, log = { console: [], requests: [] }, args: extraArgs = [], locale = 'en-US', headless = true,
-  dist = DIST_CHROME,
+  dist = DIST_CHROME, keepWelcome = false,
 }) {
   // Every exchange host goes to the mock; any other name fails to resolve, so nothing can leave
   // the machine even by mistake.
@@ -68,6 +76,18 @@ export async function launch({
   context.on('weberror', (e) => h.console.push({ type: 'pageerror', text: String(e.error()?.stack ?? e.error()) }));
   context.on('request', (req) => h.requests.push(req.url()));
   context.on('page', (page) => page.on('dialog', (dialog) => dialog.accept()));
+  let welcomed = false;
+  if (!keepWelcome) {
+    const closeIfWelcome = (page) => {
+      if (!/^chrome-extension:\/\/[a-p]{32}\/welcome\/welcome\.html/.test(page.url())) return;
+      welcomed = true;
+      page.close().catch(() => {});
+    };
+    context.on('page', (page) => {
+      closeIfWelcome(page);
+      page.once('domcontentloaded', () => closeIfWelcome(page));
+    });
+  }
 
   let worker = context.serviceWorkers()[0];
   if (!worker) {
@@ -81,6 +101,9 @@ export async function launch({
   h.extensionId = worker.url().split('/')[2];
   h.urlOf = (path) => `chrome-extension://${h.extensionId}/${path.replace(/^\//, '')}`;
   h.close = () => context.close();
+  if (!keepWelcome && existsSync(join(dist, WELCOME_PAGE)) && (await readStorage(h, 'local', 'vault')).vault === undefined) {
+    await until(() => welcomed, { timeout: 10_000, message: 'the welcome page an install opens' });
+  }
   return h;
 }
 

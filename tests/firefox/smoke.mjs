@@ -6,11 +6,12 @@
 // the mock's self-signed certificate is accepted through WebDriver's acceptInsecureCerts. The
 // extension itself still asks for https://api.bitso.com/v3/... exactly as in production.
 //
-// Checks: the popup renders; the options page's wasm works (passphrase hint); Test connection runs
-// the background's wasm engine, which signs a request the mock verifies; saving the key and
-// opening the popup shows the same total as the independent valuation; a backup exported in
-// Chromium (driven by Playwright, as the end-to-end suite does) restores here with the same
-// accounts, alerts, history and total.
+// Checks: installing opens the welcome page, whose "Add an exchange account" lands on the add form;
+// the popup renders; the options page's wasm works (passphrase hint); Test connection runs the
+// background's wasm engine, which signs a request the mock verifies; saving the key and opening
+// the popup shows the same total as the independent valuation; a backup exported in Chromium
+// (driven by Playwright, as the end-to-end suite does) restores here with the same accounts,
+// alerts, history and total.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -36,6 +37,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ZIP = join(ROOT, 'dist/cartera-firefox.zip');
 const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'dist/firefox/manifest.json'), 'utf8'));
 const GECKO_ID = MANIFEST.browser_specific_settings.gecko.id;
+const MANIFEST_WELCOME = 'welcome/welcome.html';
 const FIREFOX = process.env.FIREFOX_BIN ?? '/usr/bin/firefox-esr';
 const GECKODRIVER = process.env.GECKODRIVER_BIN ?? join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin/geckodriver');
 
@@ -154,6 +156,28 @@ describe('Cartera in Firefox (smoke)', { timeout: 240_000 }, () => {
     const service = new firefox.ServiceBuilder(GECKODRIVER).addArguments('--allow-system-access');
     driver = await new Builder().forBrowser('firefox').setFirefoxOptions(options).setFirefoxService(service).build();
     await driver.installAddon(ZIP, true);
+  });
+
+  test('installing opens the welcome page, whose first link leads to the add form', async () => {
+    // The install opens it in a tab of its own; it is closed afterwards, so that each test below
+    // finds the tab it opens itself.
+    const welcome = base + MANIFEST_WELCOME;
+    const handle = await driver.wait(async () => {
+      for (const candidate of await driver.getAllWindowHandles()) {
+        await driver.switchTo().window(candidate);
+        if ((await driver.getCurrentUrl()) === welcome) return candidate;
+      }
+      return null;
+    }, 10_000);
+    await driver.wait(async () => /Welcome/.test(await text('h1')), 10_000);
+    const add = await driver.findElement(By.css('#add-account'));
+    assert.equal(await add.getText(), 'Add an exchange account');
+    await add.click();
+    await driver.wait(async () => (await driver.getCurrentUrl()) === `${base}options/options.html#add`, 10_000);
+    await driver.wait(async () => (await driver.executeScript('return document.activeElement.id')) === 'exchange', 10_000);
+    await driver.close();
+    const [left] = (await driver.getAllWindowHandles()).filter((h) => h !== handle);
+    await driver.switchTo().window(left);
   });
 
   after(async () => {

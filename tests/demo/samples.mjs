@@ -1,0 +1,65 @@
+// The demo's sample portfolio: one account on every supported exchange, with keys only the local
+// stand-ins accept, added through the options page as a user would. `./build.sh demo` and the
+// release's screenshots (tools/release/screenshots.mjs) show it.
+
+import assert from 'node:assert/strict';
+
+import { balance } from '../e2e/fixtures.mjs';
+import { addAccount, openOptions, until } from '../e2e/harness.mjs';
+import * as binance from '../e2e/mocks/binance.mjs';
+import * as bitfinex from '../e2e/mocks/bitfinex.mjs';
+import * as coinbase from '../e2e/mocks/coinbase.mjs';
+import * as kraken from '../e2e/mocks/kraken.mjs';
+
+export const PASSPHRASE = 'demo passphrase, not a secret';
+
+// Keys that only the local stand-ins accept: none of them is, or looks like, a real credential.
+export const BITSO = {
+  exchange: 'bitso',
+  label: 'Bitso',
+  apiKey: 'DEMOnotARealBitsoKey',
+  secret: 'demo-secret-only-the-local-bitso-stand-in-accepts',
+  balances: [balance('mxn', '18250.40'), balance('btc', '0.0423'), balance('eth', '1.25'), balance('xrp', '800'), balance('usd', '120.00')],
+};
+export const SAMPLES = [
+  BITSO,
+  { ...kraken.SAMPLE_ACCOUNT, exchange: 'kraken' },
+  { ...binance.SAMPLE_ACCOUNT, exchange: 'binance' },
+  { ...bitfinex.SAMPLE_ACCOUNT, exchange: 'bitfinex' },
+  { ...coinbase.SAMPLE_ACCOUNT, exchange: 'coinbase' },
+];
+
+/** What each sample account holds, for the independent valuation. */
+export function holdings(account) {
+  switch (account.exchange) {
+    case 'bitso': return Object.fromEntries(account.balances.map((b) => [b.currency, b.total]));
+    case 'kraken': return kraken.expectedHoldings(account);
+    case 'binance': return binance.expectedHoldings(account);
+    case 'bitfinex': return bitfinex.expectedHoldings(account);
+    case 'coinbase': return coinbase.expectedHoldings(account);
+    default: throw new Error(account.exchange);
+  }
+}
+
+/** Adds every sample account through the options page, as a user would; returns the page. */
+export async function addSamples(h, keyFile) {
+  const options = await openOptions(h);
+  for (const account of SAMPLES) {
+    let status;
+    if (account.exchange === 'coinbase') {
+      await options.getByLabel('Exchange', { exact: true }).selectOption('coinbase');
+      await options.getByLabel('Key file').setInputFiles(keyFile);
+      await until(async () => (await options.getByLabel('Key name').inputValue()) !== '', { message: 'the key file read' });
+      await options.locator('#label').fill(account.label);
+      await options.locator('#passphrase').fill(PASSPHRASE);
+      await options.locator('#save-account').click();
+      await until(async () => /^Active/.test((await options.locator('#connection-status').textContent()) ?? ''), { message: 'Coinbase saved', timeout: 30_000 });
+      status = 'Active';
+    } else {
+      status = await addAccount(options, { ...account, passphrase: PASSPHRASE });
+    }
+    assert.match(status, /^Active/, `${account.exchange}: ${status}`);
+    console.log(`  added ${account.label} (${account.exchange})`);
+  }
+  return options;
+}
