@@ -13,7 +13,9 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST_CHROME = process.env.CARTERA_DIST_CHROME ?? join(ROOT, 'dist/chrome');
-export const SCREENSHOTS = join(ROOT, 'docs/screenshots');
+// The README's screenshots are rewritten only when asked (CARTERA_SCREENSHOTS=docs); otherwise
+// they go to dist/, so a test run leaves the working tree as it found it.
+export const SCREENSHOTS = join(ROOT, process.env.CARTERA_SCREENSHOTS === 'docs' ? 'docs/screenshots' : 'dist/screenshots');
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/lib/chromium/chromium';
 
 const manifest = () => JSON.parse(readFileSync(join(DIST_CHROME, 'manifest.json'), 'utf8'));
