@@ -10,7 +10,10 @@
 //! `String`s and wiped when dropped: a borrowed `&str` would be copied into wasm memory by the
 //! glue and freed without being zeroed.
 
-use std::{collections::BTreeMap, rc::Rc};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    rc::Rc,
+};
 
 use js_sys::{Object, Reflect};
 use serde::{Serialize, de::DeserializeOwned};
@@ -23,17 +26,20 @@ use crate::{
     backup,
     entropy::OsEntropy,
     error::{Error, ErrorView},
-    exchange::{adapter, asset_code},
+    exchange::{DailyClose, adapter, asset_code},
     exchange_id::ExchangeId,
     history::{self, Chunks, DayBefore, Series},
     money::{parse_typed_decimal, to_plain_string},
     passphrase::passphrase_hint,
+    pnl,
+    price_history::{self, Routes, Series as PriceSeries},
     portfolio::Snapshot,
     profile::{Settings, SettingsChange, StoredSetup, upgrade},
     refresh::{Engine as CoreEngine, RefreshRequest, StoredInputs, manual_amount},
     schedule,
     secret::{Passphrase, SecretString},
     settle::{RefreshResult, Stored, settle},
+    transactions::{self, Transaction},
     transport::FetchTransport,
     vault::{KdfParams, Vault, VaultKey, decode_key, encode_key},
 };
@@ -357,6 +363,76 @@ pub fn check_backup_storage(storage: &str) -> Result<String, JsValue> {
     backup::check_storage(storage).map_err(|e| failure(&e)).and_then(|summary| written(&summary))
 }
 
+/// Adds a page of `account`'s transactions (JSON text of `[transaction…]`) to its stored chunks
+/// (`{ key: text }` of those the page touches); returns the chunks to write, as JSON text.
+#[wasm_bindgen(js_name = mergeHistoryPage)]
+pub fn merge_history_page(account: &str, page: &str, stored: &str) -> Result<String, JsValue> {
+    let page: Vec<Transaction> = read(page, "transactions")?;
+    let stored: BTreeMap<String, String> = read(stored, "transactions")?;
+    let written_chunks = transactions::merge_page(account, &page, &stored).map_err(|e| failure(&e))?;
+    written(&written_chunks)
+}
+
+/// The storage key of `account`'s transactions in the month of `at_ms`.
+#[wasm_bindgen(js_name = historyChunkKey)]
+pub fn history_chunk_key(account: &str, at_ms: f64) -> String {
+    transactions::chunk_key(account, at_ms as u64)
+}
+
+/// The day ranges of closes still to fetch for `routes` (JSON text) to cover `from_day..=to_day`,
+/// given the stored series (`{ book: text }`): JSON text `[{ book, exchange, market, from, to }]`.
+#[wasm_bindgen(js_name = closesToFetch)]
+pub fn closes_to_fetch(routes: &str, stored: &str, from_day: f64, to_day: f64) -> Result<String, JsValue> {
+    let routes: Routes = read(routes, "routes")?;
+    let stored: BTreeMap<String, String> = read(stored, "closes")?;
+    let books: BTreeSet<&str> = routes.assets.values().flatten().map(|hop| hop.book.as_str()).collect();
+    let mut wanted = Vec::new();
+    for book in books {
+        let Some((exchange, market)) = price_history::book_parts(book) else { continue };
+        let series = stored.get(book).and_then(|text| PriceSeries::read(text).ok());
+        for (from, to) in price_history::missing(series.as_ref(), from_day as u64, to_day as u64) {
+            wanted.push(serde_json::json!({ "book": book, "exchange": exchange, "market": market, "from": from, "to": to }));
+        }
+    }
+    written(&wanted)
+}
+
+/// `stored` (a book's series, or none) with the closes fetched for `from_day..=to_day` (JSON text
+/// `[{ day, close }]`) merged in; returns the text to store.
+#[wasm_bindgen(js_name = mergeCloses)]
+pub fn merge_closes(stored: Option<String>, from_day: f64, to_day: f64, closes: &str) -> Result<String, JsValue> {
+    let mut series = match stored {
+        Some(text) => PriceSeries::read(&text).unwrap_or_default(),
+        None => PriceSeries::default(),
+    };
+    let closes: Vec<StoredClose> = read(closes, "closes")?;
+    let closes: Vec<DailyClose> = closes.into_iter().map(|close| DailyClose { day: close.day, close: close.close }).collect();
+    series.merge(from_day as u64, to_day as u64, &closes);
+    Ok(series.write())
+}
+
+/// The P&L report for what storage holds (see `pnl::report_from_storage`), as JSON text.
+#[wasm_bindgen(js_name = pnlReport)]
+pub fn pnl_report(stored: &str) -> Result<String, JsValue> {
+    let report = pnl::report_from_storage(stored).map_err(|e| failure(&e))?;
+    written(&report)
+}
+
+/// Which account a history page is for.
+#[derive(serde::Deserialize)]
+struct HistoryAccount {
+    id: String,
+    exchange: ExchangeId,
+}
+
+/// A close as it crosses between the engine and storage: `{ day, close }`.
+#[derive(Serialize, serde::Deserialize)]
+struct StoredClose {
+    day: u64,
+    #[serde(with = "crate::money::plain_string")]
+    close: rust_decimal::Decimal,
+}
+
 /// Decides what a finished refresh changes in storage: `outcome` is what [`Engine::refresh`]
 /// resolved to and `stored` what storage holds now (`{ hasVault, accounts, portfolios, nonces,
 /// snapshot }`). Returns JSON text `{ update, reply, observed, record }` (see `settle`).
@@ -492,6 +568,64 @@ impl Engine {
             .and_then(|(vault, key)| vault.remove_account(&key, account_id))
             .map(|vault| vault.to_json())
             .map_err(|e| failure(&e))
+    }
+
+    /// One page of an account's transaction history: `account` is `{ id, exchange }` as JSON
+    /// text, `cursor` what the last page handed back (none to start), `last_nonce` the account's
+    /// persisted nonce. Resolves to JSON text `{ page: { transactions, cursor, caughtUp, read,
+    /// expected?, waitMs } | null, error: { code, … } | null, lastNonce: string | null }` (`page`
+    /// null without an error: Cartera does not read this exchange's history).
+    #[wasm_bindgen(js_name = historyPage)]
+    pub fn history_page(&self, account: &str, cursor: Option<String>, vault: String, vault_key: String, last_nonce: Option<String>) -> js_sys::Promise {
+        let core = Rc::clone(&self.core);
+        let vault_key = Zeroizing::new(vault_key);
+        let account: Result<HistoryAccount, JsValue> = read(account, "account");
+        let last_nonce = last_nonce.and_then(|text| text.parse::<u64>().ok());
+        future_to_promise(async move {
+            let account = account?;
+            let (vault, key) = open(&vault, &vault_key).map_err(|e| failure(&e))?;
+            let (page, spent) =
+                core.history_page((&account.id, account.exchange), (&vault, &key), cursor.as_deref(), last_nonce, now_ms(), &mut OsEntropy).await;
+            let (page, error) = match page {
+                Ok(page) => (page, None),
+                Err(error) => (None, Some(ErrorView::new(&error, now_ms()))),
+            };
+            let reply = serde_json::json!({
+                "page": page,
+                "error": error,
+                "lastNonce": spent.or(last_nonce).map(|nonce| nonce.to_string()),
+            });
+            written(&reply).map(JsValue::from)
+        })
+    }
+
+    /// How each of `assets` (JSON text `["btc", …]`) reaches `quote` along today's prices of
+    /// `exchanges` (JSON text `["kraken", …]`); resolves to the routes as JSON text.
+    #[wasm_bindgen(js_name = historyRoutes)]
+    pub fn history_routes(&self, exchanges: &str, quote: String, assets: &str) -> js_sys::Promise {
+        let core = Rc::clone(&self.core);
+        let exchanges: Result<Vec<ExchangeId>, JsValue> = read(exchanges, "exchange");
+        let assets: Result<Vec<String>, JsValue> = read(assets, "asset");
+        future_to_promise(async move {
+            let (exchanges, assets) = (exchanges?, assets?);
+            let routes = core.history_routes(&exchanges, &quote, &assets, now_ms()).await;
+            written(&routes).map(JsValue::from)
+        })
+    }
+
+    /// The daily closes of `market` on `exchange` for days `from_day..=to_day`; resolves to JSON
+    /// text `[{ day, close }]`, or `null` where the exchange publishes none.
+    #[wasm_bindgen(js_name = dailyCloses)]
+    pub fn daily_closes(&self, exchange: &str, market: String, from_day: f64, to_day: f64) -> js_sys::Promise {
+        let core = Rc::clone(&self.core);
+        let exchange = exchange_id(exchange);
+        future_to_promise(async move {
+            let exchange = exchange.map_err(|e| failure(&e))?;
+            let closes = core.daily_closes(exchange, &market, (from_day as u64, to_day as u64), now_ms()).await.map_err(|e| failure(&e))?;
+            let closes: Option<Vec<StoredClose>> =
+                closes.map(|closes| closes.into_iter().map(|close| StoredClose { day: close.day, close: close.close }).collect());
+            written(&closes).map(JsValue::from)
+        })
     }
 
     /// Stops every refresh and key check in flight (see `refresh::Engine::cancel`): nothing more

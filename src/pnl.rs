@@ -816,5 +816,8 @@ fn mismatches(inputs: &Inputs<'_>) -> Vec<Mismatch> {
         .collect()
 }
 
+mod stored;
+pub use stored::report_from_storage;
+
 #[cfg(test)]
 mod tests;

@@ -35,6 +35,7 @@ use crate::{
     money::{Exact as _, parse_decimal},
     nonce::{NonceGenerator, StoredNonce},
     portfolio::{AccountBalances, Snapshot, build_snapshot_hiding},
+    price_history::{Routes, routes},
     profile::{Account, ManualEntry, Portfolio, Settings, manual_entry_id, portfolio_ids, portfolio_of, quote_code},
     secret::Credentials,
     settle::RefreshResult,
@@ -441,6 +442,16 @@ impl<T: Transport> Engine<T> {
         let watch = self.watch(now_ms);
         let closes = self.run(exchange, flow, now_ms, None, watch).await?;
         Ok(Some(closes.into_iter().filter(|close| (days.0..=days.1).contains(&close.day) && close.close > Decimal::ZERO).collect()))
+    }
+
+    /// How each of `assets` reaches `quote` along today's prices of `exchanges` (fetched unless
+    /// fresh), for valuing past transactions on daily closes. An exchange whose prices cannot be
+    /// had is left out.
+    pub async fn history_routes(&self, exchanges: &[ExchangeId], quote: &str, assets: &[String], now_ms: u64) -> Routes {
+        let watch = self.watch(now_ms);
+        let fetched = join_all(exchanges.iter().map(|&exchange| self.prices(exchange, now_ms, watch))).await;
+        let tickers: Vec<Ticker> = fetched.into_iter().filter_map(Result::ok).flatten().collect();
+        routes(quote, &tickers, assets)
     }
 
     /// Fetches every account and the prices, and values the result: what the caller settles
