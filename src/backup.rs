@@ -61,8 +61,11 @@ const AAD_DOMAIN: &[u8] = b"cartera-backup";
 const KDF_ALG: &str = "argon2id";
 
 /// Storage items a backup leaves out: what each device works out for itself.
-const DEVICE_ONLY: &[&str] =
-    &["syncState", "lockouts", "historyView", "portfolioHistoryViews", "historyCompactedAt", "pendingRemoval", "backupReminder"];
+const DEVICE_ONLY: &[&str] = &[
+    "syncState", "lockouts", "historyView", "portfolioHistoryViews", "historyCompactedAt", "pendingRemoval", "backupReminder",
+    // Fetched headlines and each feed's last answer: fetched again on the device that restores.
+    "newsItems", "newsFeeds",
+];
 
 /// The file.
 #[derive(Serialize, Deserialize)]
