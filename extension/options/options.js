@@ -9,6 +9,7 @@ import {
 import { ALERT_KINDS } from '../shared/core-constants.js';
 import { EXCHANGE_IDS, EXCHANGES } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
+import { startNews } from './news.js';
 
 const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop', 'eur'];
 // Besides fiat currencies, the assets people value a portfolio in.
@@ -69,6 +70,7 @@ async function start() {
   browser.storage.onChanged.addListener(onStorageChanged);
   setInterval(renderAccounts, 30_000);
   showShortcut();
+  startNews();
 }
 
 /** The keyboard shortcut that opens the popup, as the browser has it now (the user may change it). */
