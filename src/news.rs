@@ -172,16 +172,19 @@ pub fn keep_chosen(mut stored: Vec<StoredItem>, choice: &Choice) -> Vec<StoredIt
 /// The codes of held assets as matching takes them: in capitals (the core stores them in lower
 /// case), each once.
 pub fn held_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut held: Vec<String> = codes.into_iter().map(str::to_ascii_uppercase).collect();
-    held.sort_unstable();
-    held.dedup();
+    let mut held: Vec<String> = Vec::new();
+    for code in codes.into_iter().map(str::to_ascii_uppercase) {
+        if !held.contains(&code) {
+            held.push(code);
+        }
+    }
     held
 }
 
-/// The items for the popup: those about a `held` asset (codes in capitals, [`held_codes`]) first, then the rest, each part newest
-/// first. Items whose link is not http(s) (storage edited by hand) are left out.
+/// The items for the popup: those about a `held` asset (codes in capitals, [`held_codes`]) first,
+/// then the rest, each part in the stored order (newest first). Items whose link is not http(s) (storage edited by hand) are left out.
 pub fn view<'a>(stored: &'a [StoredItem], held: &'a [String], lang: Lang) -> Vec<ShownItem<'a>> {
-    let mut shown: Vec<ShownItem<'a>> = stored
+    let shown = stored
         .iter()
         .filter(|item| web_link(&item.link).is_some() && publisher(&item.publisher).is_some())
         .map(|item| ShownItem {
@@ -190,15 +193,16 @@ pub fn view<'a>(stored: &'a [StoredItem], held: &'a [String], lang: Lang) -> Vec
             link: &item.link,
             at: item.at(),
             assets: matching::assets_in(&item.title, held, lang),
-        })
-        .collect();
-    shown.sort_by(|a, b| a.assets.is_empty().cmp(&b.assets.is_empty()).then(b.at.cmp(&a.at)));
-    shown
+        });
+    // Stored items are newest first already ([`merge`]): splitting keeps that order in each part.
+    let (mut about_held, rest): (Vec<_>, Vec<_>) = shown.partition(|item| !item.assets.is_empty());
+    about_held.extend(rest);
+    about_held
 }
 
 /// Newest first; items of the same time in a fixed order, so the same items always store alike.
 fn newest_first(items: &mut [StoredItem]) {
-    items.sort_by(|a, b| b.at().cmp(&a.at()).then_with(|| a.publisher.cmp(&b.publisher)).then_with(|| a.link.cmp(&b.link)));
+    items.sort_unstable_by(|a, b| b.at().cmp(&a.at()).then_with(|| a.publisher.cmp(&b.publisher)).then_with(|| a.link.cmp(&b.link)));
 }
 
 #[cfg(test)]

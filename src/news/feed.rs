@@ -197,7 +197,9 @@ fn store(item: &mut Item, kind: Field, text: String) {
 fn take_atom_link(item: &mut Item, start: &quick_xml::events::BytesStart<'_>) {
     let mut href = None;
     let mut alternate = true;
-    for attribute in start.attributes().flatten() {
+    // A duplicated attribute is the feed's mistake, not a reason to drop the link: no check (and
+    // no hash set for it in the wasm).
+    for attribute in start.attributes().with_checks(false).flatten() {
         match attribute.key.as_ref() {
             "href" => href = Some(text::decode_references(&attribute.value)),
             "rel" => alternate = attribute.value.as_ref() == "alternate",

@@ -71,8 +71,8 @@ pub const NAMES: &[AssetNames] = &[
     names("TON", &["Toncoin"]),
     names("NEAR", &["NEAR Protocol"]),
     names("ONE", &["Harmony ONE"]),
+    // MATIC became POL in 2024: "Polygon" is POL's name; MATIC is matched by its code.
     names("POL", &["Polygon"]),
-    names("MATIC", &["Polygon"]),
     names("AAVE", &["Aave"]),
     names("FIL", &["Filecoin"]),
     names("HBAR", &["Hedera"]),
@@ -129,17 +129,25 @@ fn matchable_code(code: &str) -> bool {
     code.len() >= 2 && !AMBIGUOUS_CODES.contains(&code) && !FIAT.contains(&code)
 }
 
-/// The matches that do not overlap a longer one, in the order they appear.
+/// The matches that do not overlap a longer one, in the order they appear. Ties (a name that is
+/// also a held code, say) go to the code first in the alphabet, the same way every time. A
+/// headline has a handful of matches: picking the longest left each time needs no sort.
 fn longest_first(mut found: Vec<Found<'_>>) -> Vec<Found<'_>> {
-    found.sort_by(|a, b| (b.end - b.start).cmp(&(a.end - a.start)).then(a.start.cmp(&b.start)));
     let mut kept: Vec<Found<'_>> = Vec::new();
-    for candidate in found {
+    while let Some(best) = (0..found.len()).reduce(|best, i| if outranks(&found[i], &found[best]) { i } else { best }) {
+        let candidate = found.swap_remove(best);
         if kept.iter().all(|k| candidate.end <= k.start || candidate.start >= k.end) {
-            kept.push(candidate);
+            let at = kept.iter().position(|k| k.start > candidate.start).unwrap_or(kept.len());
+            kept.insert(at, candidate);
         }
     }
-    kept.sort_by_key(|f| f.start);
     kept
+}
+
+/// Longer first, then leftmost, then by code.
+fn outranks(a: &Found<'_>, b: &Found<'_>) -> bool {
+    let (a_len, b_len) = (a.end - a.start, b.end - b.start);
+    a_len > b_len || (a_len == b_len && (a.start < b.start || (a.start == b.start && a.code < b.code)))
 }
 
 /// Where `word` occurs in `text` as a whole word: no letter or digit touches it on either side.

@@ -87,3 +87,10 @@ fn every_named_code_is_one_name_table_entry_per_code_and_names_are_ascii() {
     codes.dedup();
     assert_eq!(codes.len(), NAMES.len());
 }
+
+#[test]
+fn polygon_is_pol_and_matic_only_its_code() {
+    assert_eq!(about("Polygon upgrade ships", &["POL", "MATIC"]), ["POL"]);
+    assert_eq!(about("Polygon upgrade ships", &["MATIC"]), Vec::<String>::new());
+    assert_eq!(about("MATIC holders migrate as the Polygon upgrade ships", &["MATIC", "POL"]), ["MATIC", "POL"]);
+}
