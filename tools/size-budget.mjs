@@ -8,8 +8,10 @@ import { shippedSizes } from './shipped-size.mjs';
 
 // Five exchanges, history, alerts and portfolios, with the stored formats read through serde, std
 // collections and RustCrypto's key formats: 397,511 B shipped (388.2 KiB) once those returned to
-// the libraries, plus 10 %.
-export const BUDGET_GZIP_BYTES = 437_263;
+// the libraries, plus 10 % (437,263 B). News adds 29,772 B, measured against the build before it:
+// RSS and Atom reading with quick-xml, dates, titles, matching and their serde code 25,018 B of
+// wasm; the options section and the popup tab 3,850 B of JS, 904 B of HTML and CSS.
+export const BUDGET_GZIP_BYTES = 467_035;
 
 const [distDir] = process.argv.slice(2);
 if (!distDir) throw new Error('usage: size-budget.mjs <dist dir>');
