@@ -34,7 +34,7 @@ pub const REFRESH_MINUTES: u32 = 30;
 const FUTURE_SLACK_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// A language news is offered and matched in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// English.

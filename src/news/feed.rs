@@ -9,20 +9,17 @@
 //! `feed` or `rdf:RDF` (a login page, a CDN's challenge) is not a feed.
 
 use quick_xml::{Reader, events::Event};
-use serde::{Deserialize, Serialize};
 
 use super::{MAX_ITEMS, date::parse_date, text};
 
-/// One item of a feed, as shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// One item of a feed, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Headline {
     /// Plain text, never markup.
     pub title: String,
     /// The article, `http:` or `https:` only.
     pub link: String,
     /// When it was published, in ms since the epoch, when the feed says and it reads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<u64>,
 }
 
