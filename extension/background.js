@@ -57,7 +57,8 @@ browser.runtime.onMessage.addListener(onMessage);
 browser.alarms.onAlarm.addListener(onAlarm);
 browser.notifications.onClicked.addListener(onNotificationClicked);
 // Browsers may drop alarms on restart (Firefox always does): the sync alarm is re-created from
-// the stored plan on install, on start-up and whenever the worker starts.
+// the stored plan, and the news alarm from the feeds' last fetch, on install, on start-up and
+// whenever the worker starts.
 browser.runtime.onInstalled.addListener(() => {
   scheduleSync();
   scheduleNews().catch(() => {});
