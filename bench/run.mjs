@@ -290,7 +290,7 @@ if (breakdown && size) {
   const wasmFile = size.files.find((f) => f.kind === 'wasm');
   const ratio = wasmFile ? wasmFile.gzip / wasmFile.raw : 0;
   row(12, 'size news adds (its code: cartera::news, its bindings and serde, quick-xml)',
-    `${bytes(breakdown.news)} of the wasm's code before gzip; ≈ ${kib(breakdown.news * ratio)} gzip at the module's own ratio (${num(ratio)})`,
+    `${bytes(breakdown.news)} of the wasm's code named for news, before gzip (a lower bound: generic code instantiated for it is not named so); ≈ ${kib(breakdown.news * ratio)} gzip at the module's own ratio (${num(ratio)})`,
     'reported', 'reported');
 } else row(12, 'size news adds', missing('breakdown'), 'reported', 'not measured');
 
@@ -376,7 +376,9 @@ ${failures.length ? `\n**Not measured:**\n${failures.map((f) => `- ${f.name}: ${
    (\`src/news/fixtures\`, shaped as the publisher's feed is) to 200, each with its own link and
    date, and times \`newsRead\` of the shipped bindings from JS, as the background calls it per feed.
 12. **Size news adds**: from the twiggy breakdown below, the functions of \`cartera::news\`, the news
-   bindings (and their serde code) and \`quick_xml\`; gzip is estimated at the wasm module's own ratio.
+   bindings and the export shims they are inlined into (with their serde code), and \`quick_xml\`;
+   gzip is estimated at the wasm module's own ratio. Measured against the build before news instead
+   (tools/size-budget.mjs), news added 25,018 B of gzip to the wasm and 29,772 B in all.
 
 ## Where the wasm's bytes go
 
