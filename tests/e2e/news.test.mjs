@@ -14,7 +14,8 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  english, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, uncaughtErrors, until,
+  english, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, screenshot, uncaughtErrors,
+  until,
 } from './harness.mjs';
 import { startMockServer } from './mock-server.mjs';
 import { createFeeds, FEED_HOSTS } from './mocks/feeds.mjs';
@@ -174,6 +175,7 @@ describe('news', { timeout: 240_000 }, () => {
     const meta = await popup.locator('#news-held li').first().locator('.news-meta').textContent();
     assert.match(meta, /^CriptoNoticias · .+ · About BTC$/);
     assert.equal(await popup.locator('#news img').count(), 0, 'no image of a feed is shown');
+    await screenshot(popup, 'popup-news.png');
     // "Hide amounts" hides amounts, not news.
     await popup.getByRole('tab', { name: 'Portfolio' }).click();
     await popup.getByRole('tab', { name: 'News' }).click();
