@@ -15,6 +15,8 @@
 //                   portfolios (hist:d:<day>, hist:m:<month>) and of each (hist:p:<id>:…) with
 //                   the popup's precomputed views (historyView, portfolioHistoryViews)
 //                   and whatsNew (an update the options page mentions until dismissed)
+//                   news (on or off, and the publishers ticked), newsItems (the newest headlines of
+//                   the ticked feeds) and newsFeeds (each feed's validators and last error)
 //   storage.session vaultKey (the derived key), unlocked (a plain flag pages may read) and
 //                   lockEpoch (bumped by every lock, so work that started before it never
 //                   writes the key back)
@@ -22,7 +24,7 @@
 import init, * as cartera from './wasm/cartera.js';
 import {
   AUTO_LOCK_MINUTES, DEFAULT_PORTFOLIO, HISTORY_COMPACT_EVERY_MS, HISTORY_PREFIX, MAX_ALERTS, MAX_MANUAL, MAX_PORTFOLIOS,
-  STORAGE_FORMAT, SYNC_MINUTES,
+  NEWS_MAX_FEED_BYTES, NEWS_PUBLISHERS, NEWS_REFRESH_MINUTES, STORAGE_FORMAT, SYNC_MINUTES,
 } from './shared/core-constants.js';
 import {
   browser, errorText, exchangeName, formatMoney, formatPercent, portfolioOf, t, uiLang, withDefaults,
@@ -56,14 +58,22 @@ browser.runtime.onMessage.addListener(onMessage);
 browser.alarms.onAlarm.addListener(onAlarm);
 browser.notifications.onClicked.addListener(onNotificationClicked);
 // Browsers may drop alarms on restart (Firefox always does): the sync alarm is re-created from
-// the stored plan on install, on start-up and whenever the worker starts.
-browser.runtime.onInstalled.addListener(() => scheduleSync());
-browser.runtime.onStartup.addListener(() => scheduleSync());
+// the stored plan, and the news alarm from the feeds' last fetch, on install, on start-up and
+// whenever the worker starts.
+browser.runtime.onInstalled.addListener(() => {
+  scheduleSync();
+  scheduleNews().catch(() => {});
+});
+browser.runtime.onStartup.addListener(() => {
+  scheduleSync();
+  scheduleNews().catch(() => {});
+});
 // Storage an earlier version wrote is brought up to date once, before any message is handled.
 // It needs no wasm: messages that need none (the popup's getState) never wait for the core.
 // (In a microtask: the storage queue below is declared later in this module.)
 const migrated = Promise.resolve().then(() => exclusive(migrate)).catch(() => {});
 Promise.all([ready, migrated]).then(() => scheduleSync()).catch(() => {});
+migrated.then(() => scheduleNews()).catch(() => {});
 
 // ---------------------------------------------------------------------------------------------
 // Router
@@ -138,6 +148,10 @@ async function route(message) {
       return restoreBackup(message);
     case 'dismissWhatsNew':
       return dismissWhatsNew();
+    case 'setNews':
+      return setNews(message);
+    case 'getNews':
+      return getNews();
     default:
       throw { code: 'unknown_message' };
   }
@@ -431,6 +445,7 @@ async function armAutoLock() {
 function onAlarm(alarm) {
   if (alarm.name === AUTOLOCK_ALARM) lockNow();
   else if (alarm.name === SYNC_ALARM) runSync();
+  else if (alarm.name === NEWS_ALARM) fetchNews();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1128,6 +1143,7 @@ async function restoreBackup(message) {
     await migrate();
   });
   await scheduleSync();
+  await scheduleNews();
   await updateBadge();
   return { ok: true };
 }
@@ -1169,4 +1185,210 @@ async function dismissWhatsNew() {
     if (whatsNew?.version === VERSION) await write({ whatsNew: { ...whatsNew, dismissed: true } });
   });
   return { ok: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// News (src/news.rs)
+//
+// Off until the user turns it on and ticks publishers in the options page, which asks for each
+// publisher's host in the same click. The chosen feeds are fetched here on their own alarm, only
+// while news is on, with a plain fetch: a GET with no cookie and no referrer, conditional on the
+// feed's last ETag / Last-Modified, read up to NEWS_MAX_FEED_BYTES. (Exchange traffic goes
+// through the core's transport, which signs, meters and rate-limits per exchange; a feed needs
+// none of that.) The core reads the answer, keeps the newest headlines and matches them to the
+// held assets when the popup asks: nothing about the portfolio leaves the device.
+
+const NEWS_ALARM = 'news';
+// A feed that has not answered by then is "offline" this time.
+const NEWS_TIMEOUT_MS = 30_000;
+const FEED_ACCEPT = 'application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1';
+
+/** The stored choice, as the core reads it (off, with nothing ticked, until the user chooses). */
+function newsChoice(stored) {
+  const choice = stored && typeof stored === 'object' ? stored : {};
+  return {
+    enabled: choice.enabled === true,
+    publishers: Array.isArray(choice.publishers) ? choice.publishers.filter((id) => NEWS_PUBLISHERS.some((p) => p.id === id)) : [],
+  };
+}
+
+/** The publishers whose feeds are fetched now: none while news is off. */
+function fetchedPublishers(choice) {
+  return choice.enabled ? NEWS_PUBLISHERS.filter((publisher) => choice.publishers.includes(publisher.id)) : [];
+}
+
+/** Saves the options page's choice; a publisher no longer ticked (or news turned off) takes its
+ * headlines and feed state with it. Newly ticked feeds are fetched at once. */
+async function setNews(message) {
+  await engineReady();
+  const checked = JSON.parse(cartera.checkNewsChoice(JSON.stringify(message.news ?? null)));
+  const added = await exclusive(async () => {
+    const stored = await local.get(['news', 'newsItems', 'newsFeeds']);
+    const before = fetchedPublishers(newsChoice(stored.news)).map((publisher) => publisher.id);
+    const kept = fetchedPublishers(checked).map((publisher) => publisher.id);
+    const feeds = Object.fromEntries(Object.entries(stored.newsFeeds ?? {}).filter(([id]) => kept.includes(id)));
+    const items = JSON.parse(cartera.newsKeep(JSON.stringify(stored.newsItems ?? []), JSON.stringify(checked)));
+    await write({ news: checked, newsItems: items, newsFeeds: feeds });
+    return kept.filter((id) => !before.includes(id));
+  });
+  await scheduleNews();
+  if (added.length) fetchNews(added);
+  return { ok: true, news: checked };
+}
+
+/** The popup's list: the stored headlines with the held assets each is about, those first. */
+async function getNews() {
+  const { news, newsItems, newsFeeds, snapshot, manual } = await local.get(['news', 'newsItems', 'newsFeeds', 'snapshot', 'manual']);
+  const choice = newsChoice(news);
+  if (!choice.enabled) return { ok: true, enabled: false, items: [], failing: [] };
+  await engineReady();
+  // Held assets, matched here in the core: the list never leaves this worker but for the popup.
+  const held = [
+    ...(Array.isArray(snapshot?.assets) ? snapshot.assets : []),
+    ...(Array.isArray(snapshot?.unpriced) ? snapshot.unpriced : []),
+    ...manualList(manual),
+  ].map((entry) => entry?.asset).filter((asset) => typeof asset === 'string');
+  const items = JSON.parse(cartera.newsView(JSON.stringify(newsItems ?? []), JSON.stringify(held), uiLang()));
+  const failing = choice.publishers.filter((id) => newsFeeds?.[id]?.error);
+  return { ok: true, enabled: true, items, failing };
+}
+
+/** Sets the news alarm while news is on with a feed ticked, clears it otherwise. An alarm that
+ * survived a restart is kept; a new one first rings when the oldest feed is due. */
+async function scheduleNews() {
+  const { news, newsFeeds } = await local.get(['news', 'newsFeeds']);
+  const publishers = fetchedPublishers(newsChoice(news));
+  if (publishers.length === 0) {
+    await browser.alarms.clear(NEWS_ALARM);
+    return;
+  }
+  if (await browser.alarms.get(NEWS_ALARM)) return;
+  const checked = publishers.map((publisher) => newsFeeds?.[publisher.id]?.checkedAt);
+  const oldest = checked.every(Number.isFinite) ? Math.min(...checked) : 0;
+  const dueInMinutes = (oldest + NEWS_REFRESH_MINUTES * 60_000 - Date.now()) / 60_000;
+  // Alarms ring 30 s apart at the closest (Chrome's limit for packed extensions).
+  const delayInMinutes = Math.min(NEWS_REFRESH_MINUTES, Math.max(0.5, dueInMinutes));
+  await browser.alarms.create(NEWS_ALARM, { delayInMinutes, periodInMinutes: NEWS_REFRESH_MINUTES });
+}
+
+// One round of fetches at a time: an alarm during a round, or a tick, joins the next one.
+let newsRound = Promise.resolve();
+
+/** Fetches the chosen feeds (or `only` those of them), one after the other. */
+function fetchNews(only) {
+  newsRound = newsRound.then(() => fetchFeeds(only)).catch((error) => {
+    console.error('Cartera: news not fetched', error instanceof Error ? error.name : typeof error);
+  });
+  return newsRound;
+}
+
+async function fetchFeeds(only) {
+  await migrated;
+  await engineReady();
+  const { news } = await local.get('news');
+  const publishers = fetchedPublishers(newsChoice(news)).filter((publisher) => !only || only.includes(publisher.id));
+  for (const publisher of publishers) await fetchFeed(publisher);
+}
+
+/** Fetches one feed and stores what it gave, or its error under the publisher. */
+async function fetchFeed(publisher) {
+  const { newsFeeds } = await local.get('newsFeeds');
+  const previous = newsFeeds?.[publisher.id] ?? {};
+  let answer;
+  if (!(await browser.permissions.contains({ origins: [publisher.origin] }))) {
+    answer = { error: { code: 'feed_permission' } };
+  } else {
+    answer = await requestFeed(publisher, previous);
+  }
+  await exclusive(async () => {
+    const stored = await local.get(['news', 'newsItems', 'newsFeeds']);
+    const choice = newsChoice(stored.news);
+    // Unticked (or news turned off) while it was being fetched: nothing is kept.
+    if (!fetchedPublishers(choice).some((p) => p.id === publisher.id)) return;
+    const feed = { ...(stored.newsFeeds?.[publisher.id] ?? {}), checkedAt: Date.now() };
+    const update = {};
+    delete feed.error;
+    if (answer.error) {
+      feed.error = answer.error;
+    } else if (answer.status !== 304) {
+      try {
+        const items = cartera.newsRead(
+          JSON.stringify(stored.newsItems ?? []), JSON.stringify(choice), publisher.id, answer.status, answer.body, answer.cutShort,
+        );
+        update.newsItems = JSON.parse(items);
+        feed.fetchedAt = Date.now();
+        feed.etag = answer.etag;
+        feed.lastModified = answer.lastModified;
+      } catch (thrown) {
+        feed.error = isCoreError(thrown) ? thrown : { code: 'feed_not_a_feed' };
+      }
+    } else {
+      feed.fetchedAt = Date.now();
+    }
+    await write({ ...update, newsFeeds: { ...(stored.newsFeeds ?? {}), [publisher.id]: feed } });
+  });
+}
+
+/** The feed's answer: `{ status, body, cutShort, etag, lastModified }`, `{ status: 304 }` when it
+ * has not changed since the validators in `previous`, or `{ error }` when it could not be had. */
+async function requestFeed(publisher, previous) {
+  const headers = { Accept: FEED_ACCEPT };
+  if (typeof previous.etag === 'string') headers['If-None-Match'] = previous.etag;
+  if (typeof previous.lastModified === 'string') headers['If-Modified-Since'] = previous.lastModified;
+  try {
+    const response = await fetch(publisher.feed, {
+      method: 'GET',
+      headers,
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+      // The validators above make the request conditional; the HTTP cache would only repeat them.
+      cache: 'no-store',
+      signal: AbortSignal.timeout(NEWS_TIMEOUT_MS),
+    });
+    if (response.status === 304) return { status: 304 };
+    if (!response.ok) {
+      // An error page is not read: its status says all there is.
+      await response.body?.cancel();
+      return { status: response.status, body: new Uint8Array(), cutShort: false };
+    }
+    const { body, cutShort } = await readCapped(response, NEWS_MAX_FEED_BYTES);
+    return {
+      status: response.status,
+      body,
+      cutShort,
+      etag: response.headers.get('ETag') ?? undefined,
+      lastModified: response.headers.get('Last-Modified') ?? undefined,
+    };
+  } catch {
+    return { error: { code: 'feed_offline' } };
+  }
+}
+
+/** At most `cap` bytes of the response's body: the read stops (and the rest is never downloaded)
+ * once it runs past the cap. */
+async function readCapped(response, cap) {
+  if (Number(response.headers.get('Content-Length')) > cap) {
+    await response.body?.cancel();
+    return { body: new Uint8Array(), cutShort: true };
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > cap) {
+      await reader.cancel();
+      return { body: new Uint8Array(), cutShort: true };
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return { body, cutShort: false };
 }

@@ -30,6 +30,7 @@ use crate::{
     exchange_id::ExchangeId,
     history::{self, Chunks, DayBefore, Series},
     money::{parse_typed_decimal, to_plain_string},
+    news,
     passphrase::passphrase_hint,
     pnl,
     price_history::{self, Routes, Series as PriceSeries},
@@ -780,4 +781,54 @@ mod bench {
         }
         Ok(last.map_or_else(|| "null".to_owned(), |outcome| bench_support::summary(&outcome).to_string()))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// News (src/news.rs): the background fetches, the core reads, merges and matches.
+
+/// The stored headlines (`newsItems`); a damaged list is dropped rather than failing every
+/// fetch: it is only a cache of the feeds.
+fn stored_news(stored: &str) -> Vec<news::StoredItem> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
+fn news_choice(choice: &str) -> Result<news::Choice, JsValue> {
+    read::<news::Choice>(choice, "news")?.checked().map_err(|e| failure(&e))
+}
+
+/// The user's news choice (`{ enabled, publishers }`) as it is stored: known publishers only,
+/// each once.
+#[wasm_bindgen(js_name = checkNewsChoice)]
+pub fn check_news_choice(choice: &str) -> Result<String, JsValue> {
+    written(&news_choice(choice)?)
+}
+
+/// Reads one feed's answer (`status`, the `body` bytes read, `cut_short` when the read stopped at
+/// the byte cap) and merges its headlines into `stored` (`newsItems`), keeping only the chosen
+/// publishers' items. Returns the new `newsItems` as JSON text, or throws the feed's error.
+#[wasm_bindgen(js_name = newsRead)]
+pub fn news_read(stored: &str, choice: &str, publisher: &str, status: u16, body: &[u8], cut_short: bool) -> Result<String, JsValue> {
+    let choice = news_choice(choice)?;
+    let publisher = news::publishers::publisher(publisher).ok_or_else(|| failure(&Error::InvalidInput { field: "news" }))?;
+    let headlines = news::read_answer(status, body, cut_short).map_err(|e| failure(&e))?;
+    let merged = news::merge(stored_news(stored), publisher.id, headlines, now_ms());
+    written(&news::keep_chosen(merged, &choice))
+}
+
+/// `stored` (`newsItems`) with only the chosen publishers' items: none while news is off.
+#[wasm_bindgen(js_name = newsKeep)]
+pub fn news_keep(stored: &str, choice: &str) -> Result<String, JsValue> {
+    let choice = news_choice(choice)?;
+    written(&news::keep_chosen(stored_news(stored), &choice))
+}
+
+/// The popup's list: `stored` (`newsItems`) with the assets each item is about among `held_json`
+/// (the codes of held assets, `["btc", …]`), matched in the UI language `ui_lang`; those about
+/// held assets first. JSON text `[{ publisher, title, link, at, assets }]`.
+#[wasm_bindgen(js_name = newsView)]
+pub fn news_view(stored: &str, held_json: &str, ui_lang: &str) -> Result<String, JsValue> {
+    let held: Vec<String> = read(held_json, "asset")?;
+    let held = news::held_codes(held.iter().map(String::as_str));
+    let items = stored_news(stored);
+    written(&news::view(&items, &held, news::Lang::of_ui(ui_lang)))
 }

@@ -10,6 +10,7 @@ import { ALERT_KINDS } from '../shared/core-constants.js';
 import { EXCHANGE_IDS, EXCHANGES } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
 import { followWelcomeLink, startWhatsNew } from './first-minute.js';
+import { startNews } from './news.js';
 
 const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop', 'eur'];
 // Besides fiat currencies, the assets people value a portfolio in.
@@ -71,6 +72,7 @@ async function start() {
   browser.storage.onChanged.addListener(onStorageChanged);
   setInterval(renderAccounts, 30_000);
   showShortcut();
+  startNews();
 }
 
 /** The keyboard shortcut that opens the popup, as the browser has it now (the user may change it). */

@@ -13,6 +13,7 @@ import {
   asError, nextPaint, errorText, exchangeName, portfolioName, waitPending, DEFAULT_SETTINGS, FIRST_FRAME_KEY, withDefaults,
 } from '../shared/ext.js';
 import { drawChart } from '../shared/chart.js';
+import { startNews } from './news.js';
 
 // The storage reads the first paint needs start before anything else. Only the session's
 // non-secret flags are read, never the vault key. The portfolio shown last ('' for all of them)
@@ -147,6 +148,7 @@ async function start() {
   if (!drewCopy && state.snapshot && hasData()) performance.mark('total-painted'); // read by bench/browser.mjs
 
   browser.storage.onChanged.addListener(onStorageChanged);
+  startNews();
   setInterval(renderUpdated, 30_000);
   // A rate-limit message counts down while it shows, so it never tells a wait that is over.
   setInterval(() => {
