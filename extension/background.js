@@ -30,6 +30,7 @@ import {
   browser, errorText, exchangeName, formatMoney, formatPercent, portfolioOf, t, uiLang, withDefaults,
 } from './shared/ext.js';
 import { EXCHANGE_IDS, originsOf, PRICE_BRIDGES } from './shared/exchanges.js';
+import { CLOSES_PREFIX, hasTransactions, pnlInput, TX_PREFIX } from './shared/pnl-inputs.js';
 
 const AUTOLOCK_ALARM = 'autolock';
 const SYNC_ALARM = 'sync';
@@ -152,6 +153,14 @@ async function route(message) {
       return setNews(message);
     case 'getNews':
       return getNews();
+    case 'saveTransaction':
+      return saveTransaction(message);
+    case 'deleteTransaction':
+      return deleteTransaction(message);
+    case 'setCost':
+      return setCost(message);
+    case 'historyStatus':
+      return historyStatus();
     default:
       throw { code: 'unknown_message' };
   }
@@ -403,6 +412,7 @@ async function unlock(message) {
   core.checkVaultKey(vault, vaultKey);
   if (!(await storeKey(vaultKey, epoch))) throw { code: 'locked' };
   await upgradeVault(core, vaultKey);
+  importHistory({ fresh: true });
   return { ok: true };
 }
 
@@ -446,6 +456,7 @@ function onAlarm(alarm) {
   if (alarm.name === AUTOLOCK_ALARM) lockNow();
   else if (alarm.name === SYNC_ALARM) runSync();
   else if (alarm.name === NEWS_ALARM) fetchNews();
+  else if (alarm.name === IMPORT_ALARM) importHistory();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,12 +531,18 @@ async function addAccount(message) {
     requireSameAccounts(sealed, updated);
     const nonces = { ...(current.nonces ?? {}) };
     if (typeof check.lastNonce === 'string') nonces[saved.id] = check.lastNonce;
+    // A replaced key may have the history permission the old one lacked: ask again at once.
+    const { txState } = await local.get('txState');
+    const { error: _error, nextAt: _nextAt, ...history } = txState?.[saved.id] ?? {};
     // Vault and account list in one write, so neither can exist without the other.
-    await write({ vault: sealed, accounts: updated, nonces });
+    await write({ vault: sealed, accounts: updated, nonces, txState: { ...txState, [saved.id]: history } });
     return saved;
   });
   const unlocked = await storeKey(vaultKey, epoch);
-  if (unlocked) refreshSoon();
+  if (unlocked) {
+    refreshSoon();
+    importHistory();
+  }
   await scheduleSync();
   return { ok: true, account, unlocked };
 }
@@ -553,7 +570,13 @@ async function removeAccount(message) {
     // The stored totals include the removed account; drop them until the next refresh.
     const update = { vault, accounts: remaining, nonces, snapshot: null };
     if (remaining.length === 0) update.lastError = null;
+    const { txState, txCosts } = await local.get(['txState', 'txCosts']);
+    update.txState = Object.fromEntries(Object.entries(txState ?? {}).filter(([account]) => account !== id));
+    update.txCosts = Object.fromEntries(Object.entries(txCosts ?? {}).filter(([account]) => account !== id));
     await write(update);
+    // Its transactions go with it.
+    const everything = await local.get(null);
+    await local.remove(Object.keys(everything).filter((key) => key.startsWith(`${TX_PREFIX}${id}:`)));
     return { ok: true, accounts: remaining, vaultEmpty: remaining.length === 0 };
   });
   if (!reply.vaultEmpty && (await sessionKey())) refreshSoon();
@@ -801,6 +824,7 @@ async function scheduleSync({ failures } = {}) {
 /** The alarm's work: the shared refresh when unlocked, fresh prices for the last balances when locked. */
 async function runSync() {
   const reply = await refreshShared({ automatic: true });
+  if (await sessionKey()) importHistory({ fresh: true });
   const { syncState } = await local.get('syncState');
   const failures = reply.ok ? 0 : (Number.isSafeInteger(syncState?.failures) ? syncState.failures : 0) + 1;
   await scheduleSync({ failures });
@@ -928,7 +952,7 @@ let inflight = null;
 
 /** `automatic`: a sync, which while locked still fetches prices for the last known balances. */
 function refreshShared({ automatic = false } = {}) {
-  inflight ??= runRefresh({ automatic })
+  inflight ??= exchangeTraffic(() => runRefresh({ automatic }))
     .catch(failure)
     .finally(() => {
       inflight = null;
@@ -1007,6 +1031,7 @@ async function runRefresh({ automatic }) {
   });
   if (settled.observed) {
     await afterSnapshot(settled.observed, { record: settled.record, portfolios: settled.update.portfolioSnapshots ?? {} });
+    await updatePnlSummary(core).catch(() => {});
   }
   // Stopped: by a Lock since it began, or because it took too long.
   if (settled.reply.error?.code === 'cancelled') {
@@ -1391,4 +1416,294 @@ async function readCapped(response, cap) {
     offset += chunk.length;
   }
   return { body, cutShort: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transaction history and profit and loss (src/transactions.rs, src/pnl.rs)
+//
+// While unlocked, each account's history is read a page at a time (the adapter paces the pages
+// within the exchange's limits) and stored after every page with the adapter's cursor, so an
+// import resumes where it stopped when the worker is stopped or the vault locked. Once caught up,
+// each sync asks only for what is new. Pages and refreshes take turns (they spend the same
+// nonces), a page at most: a refresh never waits for a whole import. Then the daily closes the
+// transactions need are fetched from the exchanges' public candles, and the popup's summary is
+// worked out.
+//
+//   storage.local   tx:<account>:<YYYY-MM> (transactions, src/transactions.rs), txState (per
+//                   account: cursor, caughtUp, read, expected, error, importedAt, nextAt), txCosts
+//                   (what the user typed as paid, by account and transaction), priceRoutes and
+//                   closes:<exchange>:<market> (src/price_history.rs), pnlSummary (the popup's line)
+
+const IMPORT_ALARM = 'history-import';
+// A caught-up account is asked for what is new at most this often (each sync asks).
+const INCREMENTAL_GAP_MS = 10 * 60_000;
+// After a failure, the account is tried again after this; a key without the history permission
+// is asked again daily (the user may have ticked it since).
+const IMPORT_RETRY_MS = 15 * 60_000;
+const PERMISSION_RETRY_MS = 24 * 60 * 60_000;
+// Waits up to this long are kept in the worker (Chrome stops a worker idle for 30 s); longer ones
+// go to the alarm, which also resumes an import whose worker was stopped.
+// https://developer.chrome.com/docs/extensions/develop/concepts/service-workers/lifecycle
+const IN_WORKER_WAIT_MS = 20_000;
+const IMPORT_WATCHDOG_MS = 60_000;
+// Past prices are brought up to date at most this often.
+const CLOSES_EVERY_MS = 6 * 60 * 60_000;
+
+// Pages and refreshes take turns: one conversation with the exchanges' private APIs at a time.
+let trafficQueue = Promise.resolve();
+function exchangeTraffic(task) {
+  const run = trafficQueue.then(task, task);
+  trafficQueue = run.catch(() => {});
+  return run;
+}
+
+let importRun = null;
+/** Runs the import unless it runs already; `fresh`: caught-up accounts are asked for news now. */
+function importHistory({ fresh = false } = {}) {
+  importRun ??= runImport({ fresh })
+    .catch((error) => console.error('Cartera: history import stopped', error instanceof Error ? error.name : error?.code))
+    .finally(() => {
+      importRun = null;
+    });
+  return importRun;
+}
+
+/** When an account's history is next worth a page. */
+function nextPageAt(state, fresh, now) {
+  if (state.unsupported) return Infinity;
+  const after = Number.isFinite(state.nextAt) ? state.nextAt : 0;
+  if (!state.caughtUp || state.error) return after;
+  const lastRead = Number.isFinite(state.importedAt) ? state.importedAt : 0;
+  return fresh ? Math.max(after, lastRead + INCREMENTAL_GAP_MS) : Infinity;
+}
+
+async function runImport({ fresh }) {
+  await migrated;
+  const core = await engineReady();
+  const askedNow = new Set();
+  for (;;) {
+    if (!(await sessionKey())) return;
+    const { accounts, txState } = await local.get(['accounts', 'txState']);
+    const now = Date.now();
+    const due = accountList(accounts)
+      .map((account) => ({ account, at: nextPageAt(txState?.[account.id] ?? {}, fresh && !askedNow.has(account.id), now) }))
+      .sort((a, b) => a.at - b.at)[0];
+    if (!due || due.at === Infinity) break;
+    if (due.at - now > IN_WORKER_WAIT_MS) {
+      await browser.alarms.create(IMPORT_ALARM, { when: due.at });
+      break;
+    }
+    if (due.at > now) await new Promise((resolve) => setTimeout(resolve, due.at - now));
+    await browser.alarms.create(IMPORT_ALARM, { when: Date.now() + IMPORT_WATCHDOG_MS });
+    if (txState?.[due.account.id]?.caughtUp) askedNow.add(due.account.id);
+    const stop = await exchangeTraffic(() => historyPage(core, due.account));
+    if (stop) return;
+  }
+  await browser.alarms.clear(IMPORT_ALARM);
+  await updateCloses(core).catch((error) => console.error('Cartera: past prices not fetched', error?.code ?? typeof error));
+  await updatePnlSummary(core).catch(() => {});
+}
+
+/** One page of `account`'s history, stored with its cursor. Returns true when the import should
+ * stop (locked, or the vault changed under it). */
+async function historyPage(core, account) {
+  const epoch = await lockEpoch();
+  const vaultKey = await sessionKey();
+  const stored = await local.get(['vault', 'txState', 'nonces']);
+  if (!vaultKey || typeof stored.vault !== 'string') return true;
+  const state = stored.txState?.[account.id] ?? {};
+  let reply;
+  try {
+    const page = core.historyPage(
+      JSON.stringify({ id: account.id, exchange: account.exchange }), state.cursor ?? undefined, stored.vault, vaultKey,
+      stored.nonces?.[account.id] ?? undefined,
+    );
+    reply = JSON.parse(await stopAfter(core, page, REFRESH_TIMEOUT_MS));
+  } catch {
+    // The key no longer opens the vault (changed elsewhere): the next unlock starts over.
+    return true;
+  }
+  if (reply.error?.code === 'cancelled') return true;
+  return exclusive(async () => {
+    const current = await local.get(['accounts', 'txState', 'nonces']);
+    if (!accountList(current.accounts).some((known) => known.id === account.id)) return false;
+    const update = {};
+    // Nonces spent are kept whatever happened, so none is ever used twice (also after a Lock).
+    if (reply.lastNonce && BigInt(reply.lastNonce) > BigInt(current.nonces?.[account.id] ?? 0)) {
+      update.nonces = { ...current.nonces, [account.id]: reply.lastNonce };
+    }
+    const states = { ...current.txState };
+    const previous = states[account.id] ?? {};
+    const now = Date.now();
+    if (reply.page) {
+      const { transactions, cursor, caughtUp, read, expected, waitMs } = reply.page;
+      try {
+        if (transactions.length) {
+          const keys = [...new Set(transactions.map((transaction) => cartera.historyChunkKey(account.id, transaction.at)))];
+          Object.assign(update, JSON.parse(cartera.mergeHistoryPage(account.id, JSON.stringify(transactions), JSON.stringify(await local.get(keys)))));
+        }
+        states[account.id] = {
+          cursor, caughtUp, read, expected: expected ?? null, error: null, nextAt: now + waitMs,
+          importedAt: caughtUp ? now : previous.importedAt ?? null,
+        };
+      } catch (error) {
+        // A page the core refuses is not stored, and the cursor stays before it.
+        states[account.id] = { ...previous, error: isCoreError(error) ? error : { code: 'malformed_response', exchange: account.exchange }, nextAt: now + IMPORT_RETRY_MS };
+      }
+    } else if (reply.error) {
+      const retry = reply.error.code === 'history_permission' ? PERMISSION_RETRY_MS : IMPORT_RETRY_MS;
+      states[account.id] = { ...previous, error: reply.error, nextAt: Math.max(now + retry, reply.error.retryAt ?? 0) };
+    } else {
+      states[account.id] = { unsupported: true };
+    }
+    update.txState = states;
+    await write(update);
+    return false;
+  });
+}
+
+/** Fetches the daily closes that value the stored transactions in the display currency, along
+ * the routes today's prices give (src/price_history.rs): only the days not stored yet. */
+async function updateCloses(core, { force = false } = {}) {
+  const everything = await local.get(null);
+  if (!force && Number.isFinite(everything.closesCheckedAt) && Date.now() - everything.closesCheckedAt < CLOSES_EVERY_MS
+    && everything.priceRoutes?.quote === withDefaults(everything.settings).quote) return;
+  const chunks = Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(TX_PREFIX)));
+  const span = JSON.parse(cartera.historySpan(JSON.stringify(chunks)));
+  if (span.firstDay === null || span.firstDay === undefined) return;
+  const exchanges = [...new Set(accountList(everything.accounts).map((account) => account.exchange))];
+  for (const bridge of PRICE_BRIDGES) {
+    if (!exchanges.includes(bridge) && (await browser.permissions.contains({ origins: originsOf([bridge]) }))) exchanges.push(bridge);
+  }
+  const quote = withDefaults(everything.settings).quote;
+  const routes = await core.historyRoutes(JSON.stringify(exchanges), quote, JSON.stringify(span.assets));
+  const stored = Object.fromEntries(Object.entries(everything)
+    .filter(([key, value]) => key.startsWith(CLOSES_PREFIX) && typeof value === 'string')
+    .map(([key, value]) => [key.slice(CLOSES_PREFIX.length), value]));
+  // Yesterday is the last day with a close of its own.
+  const lastDay = Math.floor(Date.now() / 86_400_000) - 1;
+  const wanted = JSON.parse(cartera.closesToFetch(routes, JSON.stringify(stored), span.firstDay, lastDay));
+  for (const { book, exchange, market, from, to } of wanted) {
+    let fetched;
+    try {
+      fetched = await core.dailyCloses(exchange, market, from, to);
+    } catch {
+      continue; // Tried again at the next update; the transactions stay unpriced until then.
+    }
+    if (fetched === 'null') continue;
+    const key = CLOSES_PREFIX + book;
+    await exclusive(async () => {
+      const current = (await local.get(key))[key];
+      await write({ [key]: cartera.mergeCloses(typeof current === 'string' ? current : undefined, from, to, fetched) });
+    });
+  }
+  await exclusive(() => write({ priceRoutes: JSON.parse(routes), closesCheckedAt: Date.now() }));
+}
+
+/** The popup's line under the total: unrealized P&L of all portfolios and of each, and whether
+ * history is complete enough to trust it. */
+async function updatePnlSummary(core = engine) {
+  if (!core) return;
+  const everything = await local.get(null);
+  if (!hasTransactions(everything)) {
+    if (everything.pnlSummary !== undefined) await exclusive(() => local.remove('pnlSummary'));
+    return;
+  }
+  const states = everything.txState ?? {};
+  const accounts = accountList(everything.accounts);
+  const importing = accounts.some((account) => !states[account.id]?.unsupported && !states[account.id]?.caughtUp);
+  const failing = accounts.some((account) => states[account.id]?.error);
+  const summaries = {};
+  const views = ['', ...portfolioList(everything.portfolios).map((portfolio) => portfolio.id)];
+  for (const portfolio of views) {
+    const snapshot = portfolio ? everything.portfolioSnapshots?.[portfolio] : everything.snapshot;
+    if (!snapshot) continue;
+    const report = JSON.parse(cartera.pnlReport(pnlInput(everything, { portfolio })));
+    summaries[portfolio] = {
+      quote: report.quote,
+      unrealized: report.total.unrealized,
+      percent: report.total.unrealizedPercent,
+      costBasis: report.total.costBasis,
+      incomplete: importing || failing || report.unpriced > 0 || report.mismatches.length > 0,
+      importing,
+    };
+  }
+  await exclusive(() => write({ pnlSummary: summaries }));
+}
+
+function requireTransactionAccount(everything, account) {
+  const id = requireString(account, 128, 'account_id');
+  const known = accountList(everything.accounts).some((entry) => entry.id === id)
+    || portfolioList(everything.portfolios).some((portfolio) => `manual-${portfolio.id}` === id)
+    || (id === `manual-${DEFAULT_PORTFOLIO}`);
+  if (!known) throw { code: 'account_not_found' };
+  return id;
+}
+
+/** "Add transaction": a buy or sell typed in for an account or a portfolio's typed-in holdings. */
+async function saveTransaction(message) {
+  await engineReady();
+  return exclusive(async () => {
+    const everything = await local.get(['accounts', 'portfolios', 'settings']);
+    const account = requireTransactionAccount(everything, message.account);
+    const at = Date.parse(requireString(message.date, 32, 'date'));
+    if (!Number.isFinite(at) || at > Date.now() + 86_400_000 || at < Date.UTC(2009, 0, 3)) throw invalidInput('date');
+    const typed = {
+      id: crypto.randomUUID(), at, side: message.side === 'sell' ? 'sell' : 'buy',
+      asset: requireString(message.asset, 16, 'asset'), amount: requireString(message.amount, 64, 'amount'),
+      price: requireString(message.price, 64, 'price'), fee: typeof message.fee === 'string' ? message.fee.slice(0, 64) : '',
+      quote: withDefaults(everything.settings).quote,
+    };
+    const transaction = cartera.typedTransaction(JSON.stringify(typed), message.decimalMark === ',' ? ',' : '.');
+    const key = cartera.historyChunkKey(account, at);
+    await write(JSON.parse(cartera.mergeHistoryPage(account, `[${transaction}]`, JSON.stringify(await local.get(key)))));
+    return { ok: true };
+  }).finally(() => updatePnlSummary().catch(() => {}));
+}
+
+/** Removes a typed-in transaction (imported ones come back with the next import). */
+async function deleteTransaction(message) {
+  const id = requireString(message.id, 128, 'transaction');
+  if (!id.startsWith('manual:')) throw invalidInput('transaction');
+  const account = requireString(message.account, 128, 'account_id');
+  await exclusive(async () => {
+    const prefix = `${TX_PREFIX}${account}:`;
+    const everything = await local.get(null);
+    for (const [key, text] of Object.entries(everything)) {
+      if (!key.startsWith(prefix) || typeof text !== 'string') continue;
+      const chunk = JSON.parse(text);
+      const kept = chunk.transactions.filter((transaction) => transaction.id !== id);
+      if (kept.length === chunk.transactions.length) continue;
+      if (kept.length) await write({ [key]: JSON.stringify({ ...chunk, transactions: kept }) });
+      else await local.remove(key);
+    }
+  });
+  await updatePnlSummary().catch(() => {});
+  return { ok: true };
+}
+
+/** "Edit cost": what the user really paid for a deposit valued at market; empty clears it. */
+async function setCost(message) {
+  const account = requireString(message.account, 128, 'account_id');
+  const id = requireString(message.id, 128, 'transaction');
+  const cost = typeof message.cost === 'string' ? message.cost.trim() : '';
+  const value = cost ? cartera.checkCost(cost, message.decimalMark === ',' ? ',' : '.') : null;
+  await exclusive(async () => {
+    const { txCosts } = await local.get('txCosts');
+    const costs = { ...txCosts };
+    const byId = { ...costs[account] };
+    if (value === null) delete byId[id];
+    else byId[id] = value;
+    if (Object.keys(byId).length) costs[account] = byId;
+    else delete costs[account];
+    await write({ txCosts: costs });
+  });
+  await updatePnlSummary().catch(() => {});
+  return { ok: true };
+}
+
+/** What the options page shows under each account. */
+async function historyStatus() {
+  const { txState } = await local.get('txState');
+  return { ok: true, states: txState ?? {}, importing: importRun !== null };
 }

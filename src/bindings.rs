@@ -242,6 +242,15 @@ pub fn check_threshold(text: &str, decimal_mark: &str) -> Result<String, JsValue
     typed_decimal(text, decimal_mark, "threshold")
 }
 
+/// What the user typed as really paid for a deposit (zero for a gift), as a plain decimal string.
+#[wasm_bindgen(js_name = checkCost)]
+pub fn check_cost(text: &str, decimal_mark: &str) -> Result<String, JsValue> {
+    parse_typed_decimal(text, mark(decimal_mark))
+        .filter(|value| !value.is_sign_negative())
+        .map(to_plain_string)
+        .ok_or_else(|| failure(&Error::InvalidInput { field: "cost" }))
+}
+
 fn mark(decimal_mark: &str) -> char {
     if decimal_mark == "," { ',' } else { '.' }
 }
@@ -380,6 +389,46 @@ pub fn history_chunk_key(account: &str, at_ms: f64) -> String {
     transactions::chunk_key(account, at_ms as u64)
 }
 
+/// Which assets the stored transaction chunks (`{ key: text }`) move, and their first day: JSON
+/// text `{ assets, firstDay }`.
+#[wasm_bindgen(js_name = historySpan)]
+pub fn history_span(chunks: &str) -> Result<String, JsValue> {
+    let chunks: BTreeMap<String, String> = read(chunks, "transactions")?;
+    written(&transactions::span(&chunks).map_err(|e| failure(&e))?)
+}
+
+/// A trade the user typed in as the transaction to store, JSON text. `typed` is `{ id, at, side,
+/// asset, amount, price, fee, quote }` with the numbers as the user typed them (`decimal_mark`
+/// `,` or `.`); an empty fee is none. Each number that cannot be read is refused by its own field.
+#[wasm_bindgen(js_name = typedTransaction)]
+pub fn typed_transaction(typed: &str, decimal_mark: &str) -> Result<String, JsValue> {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        id: String,
+        at: u64,
+        side: transactions::Side,
+        asset: String,
+        amount: String,
+        price: String,
+        fee: String,
+        quote: String,
+    }
+    let typed: Typed = read(typed, "transaction")?;
+    let number = |text: &str, field: &'static str| parse_typed_decimal(text, mark(decimal_mark)).ok_or_else(|| failure(&Error::InvalidInput { field }));
+    let fee = if typed.fee.trim().is_empty() { rust_decimal::Decimal::ZERO } else { number(&typed.fee, "fee")? };
+    let trade = transactions::TypedTrade {
+        id: typed.id,
+        at: typed.at,
+        side: typed.side,
+        asset: typed.asset,
+        amount: number(&typed.amount, "amount")?,
+        price: number(&typed.price, "price")?,
+        fee,
+        quote: typed.quote,
+    };
+    written(&trade.transaction().map_err(|e| failure(&e))?)
+}
+
 /// The day ranges of closes still to fetch for `routes` (JSON text) to cover `from_day..=to_day`,
 /// given the stored series (`{ book: text }`): JSON text `[{ book, exchange, market, from, to }]`.
 #[wasm_bindgen(js_name = closesToFetch)]
@@ -417,6 +466,18 @@ pub fn merge_closes(stored: Option<String>, from_day: f64, to_day: f64, closes: 
 pub fn pnl_report(stored: &str) -> Result<String, JsValue> {
     let report = pnl::report_from_storage(stored).map_err(|e| failure(&e))?;
     written(&report)
+}
+
+/// A CSV export of the P&L report (`which`: `transactions` or `realizedGains`) for what storage
+/// holds (as for [`pnl_report`]); `typed_in` names the typed-in holdings in the user's language.
+#[wasm_bindgen(js_name = pnlCsv)]
+pub fn pnl_csv(stored: &str, which: &str, typed_in: &str) -> Result<String, JsValue> {
+    let which = match which {
+        "transactions" => pnl::Export::Transactions,
+        "realizedGains" => pnl::Export::RealizedGains,
+        _ => return Err(failure(&Error::InvalidInput { field: "export" })),
+    };
+    pnl::csv_from_storage(stored, which, typed_in).map_err(|e| failure(&e))
 }
 
 /// Which account a history page is for.

@@ -138,6 +138,9 @@ pub struct Totals {
     /// `value − cost_basis` over the priced holdings.
     #[serde(with = "plain_string")]
     pub unrealized: Decimal,
+    /// `unrealized` as a percentage of the priced holdings' cost, to two places; `None` at no cost.
+    #[serde(with = "plain_string::option")]
+    pub unrealized_percent: Option<Decimal>,
     /// Realized P&L.
     #[serde(with = "plain_string")]
     pub realized: Decimal,
@@ -460,10 +463,14 @@ impl<'a> Run<'a> {
         let t = &entry.transaction;
         let (Some(received), Some(sent)) = (&t.received, &t.sent) else { return };
         let side = t.side.unwrap_or_default();
-        // Valued by the side the market prices it in: what was paid on a buy, what came in on a
-        // sell (the book's quote currency, often money or a stablecoin); the other side when that
-        // cannot be priced.
+        // Valued by the display currency when it is one of the sides (exact, whichever way the
+        // exchange reports the side); else by the side the market prices it in: what was paid on
+        // a buy, what came in on a sell (the book's quote currency, often money or a
+        // stablecoin); the other side when that cannot be priced.
+        let quote = self.inputs.quote;
         let (priced, other) = match side {
+            _ if received.asset == quote => (received, sent),
+            _ if sent.asset == quote => (sent, received),
             Side::Buy => (sent, received),
             Side::Sell => (received, sent),
         };
@@ -738,6 +745,7 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
         held.keys().chain(state.pools.keys()).chain(state.realized.keys()).filter(|asset| *asset != inputs.quote).cloned().collect();
     let mut rows = Vec::new();
     let mut total = Totals::default();
+    let mut priced_cost = Decimal::ZERO;
     for asset in assets {
         let pool = state.pools.get(&asset).cloned().unwrap_or_default();
         let (pooled, pooled_cost) = (pool.amount(), pool.cost());
@@ -755,6 +763,7 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
         if let (Some(value), Some(unrealized)) = (value, unrealized) {
             total.value += value;
             total.unrealized += unrealized;
+            priced_cost += cost_basis;
         }
         total.realized += realized;
         let average_cost = cost_basis.checked_div(explained).map(|average| average.round_dp(SCALE));
@@ -764,6 +773,10 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
     total.realized += state.realized.get(inputs.quote).copied().unwrap_or_default();
     total.income = state.income.iter().map(|(_, value)| *value).sum();
     total.fees = state.fees.iter().map(|(_, value)| *value).sum();
+    total.unrealized_percent = (priced_cost > Decimal::ZERO)
+        .then(|| total.unrealized.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(priced_cost))
+        .flatten()
+        .map(|percent| percent.round_dp(2));
     rows.sort_by(|a, b| b.cost_basis.cmp(&a.cost_basis).then_with(|| a.asset.cmp(&b.asset)));
 
     let summary = YearSummary {
@@ -817,7 +830,7 @@ fn mismatches(inputs: &Inputs<'_>) -> Vec<Mismatch> {
 }
 
 mod stored;
-pub use stored::report_from_storage;
+pub use stored::{Export, csv_from_storage, report_from_storage};
 
 #[cfg(test)]
 mod tests;

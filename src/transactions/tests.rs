@@ -100,3 +100,58 @@ proptest::proptest! {
         let _ = read_chunk(&text);
     }
 }
+
+#[test]
+fn the_span_covers_every_leg_from_the_first_day() {
+    let mut first = trade("a", 86_400_000 * 20_000 + 5);
+    first.fee = Some(amount("bnb", "0.01"));
+    let later = trade("b", 86_400_000 * 20_100);
+    let stored = BTreeMap::new();
+    let mut chunks = merge_page("acct", &[first, later], &stored).unwrap();
+    chunks.insert("hist:d:20000".into(), "not a transaction chunk".into());
+    let span = span(&chunks).unwrap();
+    assert_eq!(span.first_day, Some(20_000));
+    let mut expected: Vec<String> = trade("x", 0).balance_changes().unwrap().keys().map(|asset| (*asset).to_owned()).collect();
+    expected.push("bnb".into());
+    expected.sort();
+    assert_eq!(span.assets.into_iter().collect::<Vec<_>>(), expected);
+    assert_eq!(super::span(&BTreeMap::new()).unwrap(), Span::default());
+}
+
+fn typed(side: Side, amount: &str, price: &str, fee: &str) -> TypedTrade {
+    TypedTrade {
+        id: "k1".into(),
+        at: DEC_1,
+        side,
+        asset: "BTC".into(),
+        amount: amount.parse().unwrap(),
+        price: price.parse().unwrap(),
+        fee: fee.parse().unwrap(),
+        quote: "mxn".into(),
+    }
+}
+
+#[test]
+fn a_typed_trade_is_worked_out_exactly() {
+    let buy = typed(Side::Buy, "0.1", "1234567.89", "12.5").transaction().unwrap();
+    assert_eq!(buy.id, "manual:k1");
+    assert_eq!(buy.received, Some(amount("btc", "0.1")));
+    assert_eq!(buy.sent, Some(amount("mxn", "123456.789")));
+    assert_eq!(buy.fee, Some(amount("mxn", "12.5")));
+    let sell = typed(Side::Sell, "0.3", "0.1", "0").transaction().unwrap();
+    assert_eq!((sell.received, sell.sent, sell.fee), (Some(amount("mxn", "0.03")), Some(amount("btc", "0.3")), None));
+}
+
+#[test]
+fn a_typed_trade_that_makes_no_sense_is_refused_by_field() {
+    let field = |trade: TypedTrade| match trade.transaction() {
+        Err(Error::InvalidInput { field }) => field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(field(typed(Side::Buy, "0", "1", "0")), "amount");
+    assert_eq!(field(typed(Side::Buy, "-1", "1", "0")), "amount");
+    assert_eq!(field(typed(Side::Buy, "1", "0", "0")), "price");
+    assert_eq!(field(typed(Side::Buy, "1", "1", "-1")), "fee");
+    assert_eq!(field(typed(Side::Buy, "79228162514264337593543950335", "2", "0")), "amount");
+    assert_eq!(field(TypedTrade { quote: "btc".into(), ..typed(Side::Buy, "1", "1", "0") }), "asset");
+}
