@@ -18,6 +18,7 @@ import { benchBrowser } from './browser.mjs';
 import { bytes, kib, log, machine, mib, num, spread } from './lib.mjs';
 import { benchSigning } from './sign.mjs';
 import { benchNews } from './news.mjs';
+import { benchPnl } from './pnl.mjs';
 import { benchPrices } from './prices.mjs';
 import { measureSizes, wasmBreakdown } from './size.mjs';
 import { benchValuation } from './valuation.mjs';
@@ -113,6 +114,11 @@ try {
   await measure('news', () => {
     if (!core) throw new Error('no bench wasm');
     return benchNews(core, { runs: QUICK ? 3 : 7, iterations: QUICK ? 5 : 20 });
+  });
+  log('row 13: profit and loss');
+  await measure('pnl', () => {
+    if (!core) throw new Error('no bench wasm');
+    return benchPnl(core, { runs: QUICK ? 2 : 5 });
   });
   log('row 4: vault unlock in Node');
   await measure('vaultNode', () =>
@@ -293,6 +299,13 @@ if (breakdown && size) {
     `${bytes(breakdown.news)} of the wasm's code named for news, before gzip (a lower bound: generic code instantiated for it is not named so); ≈ ${kib(breakdown.news * ratio)} gzip at the module's own ratio (${num(ratio)})`,
     'reported', 'reported');
 } else row(12, 'size news adds', missing('breakdown'), 'reported', 'not measured');
+
+const pnl = results.pnl;
+if (pnl) {
+  row(13, 'profit and loss report in wasm (Node): every stored chunk read, lots run, the report as JSON; 20 assets, 3 accounts, two years of daily closes',
+    pnl.map((r) => `${r.count.toLocaleString('en')} transactions (${kib(r.bytes)} stored), ${r.method === 'fifo' ? 'FIFO' : 'average cost'}: ${spread(r.ms, 'ms')}`).join('<br>'),
+    'reported (the page redraws after every imported page)', 'reported');
+} else row(13, 'profit and loss report', missing('pnl'), 'reported', 'not measured');
 
 const m = machine();
 const head = sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown';

@@ -179,3 +179,6 @@ fn report_of(stored: Stored) -> Result<Report> {
     };
     Ok(report(&inputs))
 }
+
+#[cfg(test)]
+mod tests;
