@@ -2,6 +2,15 @@ use serde_json::json;
 
 use super::*;
 
+/// The value, or the test fails with the error.
+fn ok<T, E: std::fmt::Debug>(result: std::result::Result<T, E>) -> T {
+    result.unwrap_or_else(|error| panic!("{error:?}"))
+}
+
+fn dec(text: &str) -> Decimal {
+    ok(text.parse())
+}
+
 /// 2025-01-10T12:00:00Z and 2025-03-10T12:30:00Z (`date -u -d … +%s`).
 const JAN_10: u64 = 1_736_510_400_000;
 const MAR_10: u64 = 1_741_609_800_000;
@@ -38,17 +47,17 @@ fn stored(label: &str, portfolio: Option<&str>) -> serde_json::Value {
 
 #[test]
 fn the_report_reads_what_storage_holds() {
-    let report = report_from_storage(&stored("Main", None).to_string()).unwrap();
-    let btc = report.rows.iter().find(|row| row.asset == "btc").unwrap();
+    let report = ok(report_from_storage(&stored("Main", None).to_string()));
+    let btc = ok(report.rows.iter().find(|row| row.asset == "btc").ok_or("no btc row"));
     // 0.1 for 50,025 (500,250 a coin); 0.04 leaves with 20,010 for 30,000.
-    assert_eq!((btc.cost_basis, btc.value, btc.unrealized), ("30015".parse().unwrap(), Some("60000".parse().unwrap()), Some("29985".parse().unwrap())));
-    assert_eq!(report.total.realized, "9990".parse().unwrap());
+    assert_eq!((btc.cost_basis, btc.value, btc.unrealized), (dec("30015"), Some(dec("60000")), Some(dec("29985"))));
+    assert_eq!(report.total.realized, dec("9990"));
     assert_eq!(report.transactions.len(), 2);
 }
 
 #[test]
 fn another_portfolio_sees_none_of_the_account() {
-    let report = report_from_storage(&stored("Main", Some("other")).to_string()).unwrap();
+    let report = ok(report_from_storage(&stored("Main", Some("other")).to_string()));
     assert!(report.transactions.is_empty());
 }
 
@@ -63,13 +72,13 @@ fn a_damaged_chunk_fails_the_report_rather_than_leave_a_month_out() {
 #[test]
 fn the_exports_name_accounts_by_label_and_guard_formulas() {
     let input = stored("=HYPERLINK(\"x\")", None).to_string();
-    let gains = csv_from_storage(&input, Export::RealizedGains, "Typed in").unwrap();
+    let gains = ok(csv_from_storage(&input, Export::RealizedGains, "Typed in"));
     assert_eq!(
         gains,
         "time,asset,amount,proceeds_MXN,cost_basis_MXN,gain_MXN,account\r\n\
          2025-03-10T12:30:00Z,btc,0.04,30000,20010,9990,\"'=HYPERLINK(\"\"x\"\")\"\r\n"
     );
-    let transactions = csv_from_storage(&input, Export::Transactions, "Typed in").unwrap();
+    let transactions = ok(csv_from_storage(&input, Export::Transactions, "Typed in"));
     let lines: Vec<&str> = transactions.lines().collect();
     assert_eq!(lines[0], "time,type,asset,amount,price_MXN,fee_MXN,account,estimated,transfer");
     assert!(lines[1].starts_with("2025-01-10T12:00:00Z,buy,btc,0.1,500000,25,"), "{}", lines[1]);
