@@ -33,7 +33,8 @@ function transactions(count) {
     if (kind < 5) transaction = { kind: 'trade', side: 'buy', received: { asset, amount: coins }, sent: { asset: 'mxn', amount: pesos }, fee: { asset: 'mxn', amount: '1.25' } };
     else if (kind < 8) transaction = { kind: 'trade', side: 'sell', received: { asset: 'mxn', amount: pesos }, sent: { asset, amount: decimal(500 + ((i * 37) % 4000), 8) }, fee: { asset: 'mxn', amount: '1.25' } };
     else if (kind === 8) transaction = { kind: 'deposit', received: { asset, amount: coins } };
-    else transaction = { kind: 'reward', received: { asset, amount: decimal(1 + (i % 90), 8) } };
+    else if (i % 20 === 9) transaction = { kind: 'reward', received: { asset, amount: decimal(1 + (i % 90), 8) } };
+    else transaction = { kind: 'withdrawal', sent: { asset, amount: decimal(100 + (i % 90), 8) } };
     out.push({ account, transaction: { id: `bench:${i}`, at, ...transaction } });
   }
   return out;

@@ -159,8 +159,6 @@ async function route(message) {
       return deleteTransaction(message);
     case 'setCost':
       return setCost(message);
-    case 'historyStatus':
-      return historyStatus();
     default:
       throw { code: 'unknown_message' };
   }
@@ -1700,10 +1698,4 @@ async function setCost(message) {
   });
   await updatePnlSummary().catch(() => {});
   return { ok: true };
-}
-
-/** What the options page shows under each account. */
-async function historyStatus() {
-  const { txState } = await local.get('txState');
-  return { ok: true, states: txState ?? {}, importing: importRun !== null };
 }

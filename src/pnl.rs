@@ -639,21 +639,27 @@ impl<'a> Run<'a> {
 /// withdrawal's. For each deposit in time order, the unmatched withdrawal of the same asset from
 /// another account, no smaller, at most [`TRANSFER_WINDOW_MS`] before it; the closest in amount,
 /// then in time.
+///
+/// `entries` are in time order, so each deposit looks only at the withdrawals of its window (found
+/// by binary search): a scan of every entry per deposit took 20 s for 100,000 transactions in wasm
+/// (BENCHMARKS.md, row 13).
 fn match_transfers(entries: &[Entry]) -> BTreeMap<usize, usize> {
     let mut matched: BTreeMap<usize, usize> = BTreeMap::new();
     let mut used: BTreeSet<usize> = BTreeSet::new();
+    let withdrawals: Vec<usize> =
+        entries.iter().enumerate().filter(|(_, entry)| entry.transaction.kind == Kind::Withdrawal).map(|(index, _)| index).collect();
     for (d, deposit) in entries.iter().enumerate() {
         let (Kind::Deposit, Some(received)) = (deposit.transaction.kind, &deposit.transaction.received) else { continue };
-        let best = entries
+        let at = deposit.transaction.at;
+        let first = withdrawals.partition_point(|&w| entries[w].transaction.at.saturating_add(TRANSFER_WINDOW_MS) < at);
+        let best = withdrawals[first..]
             .iter()
-            .enumerate()
+            .map(|&w| (w, &entries[w]))
+            .take_while(|(_, withdrawal)| withdrawal.transaction.at <= at)
             .filter(|(w, withdrawal)| {
                 let t = &withdrawal.transaction;
                 !used.contains(w)
-                    && t.kind == Kind::Withdrawal
                     && withdrawal.account != deposit.account
-                    && t.at <= deposit.transaction.at
-                    && deposit.transaction.at - t.at <= TRANSFER_WINDOW_MS
                     && t.sent.as_ref().is_some_and(|sent| sent.asset == received.asset && sent.amount >= received.amount)
             })
             .min_by_key(|(_, withdrawal)| {
