@@ -822,7 +822,6 @@ async function scheduleSync({ failures } = {}) {
 /** The alarm's work: the shared refresh when unlocked, fresh prices for the last balances when locked. */
 async function runSync() {
   const reply = await refreshShared({ automatic: true });
-  if (await sessionKey()) importHistory({ fresh: true });
   const { syncState } = await local.get('syncState');
   const failures = reply.ok ? 0 : (Number.isSafeInteger(syncState?.failures) ? syncState.failures : 0) + 1;
   await scheduleSync({ failures });
@@ -1031,6 +1030,8 @@ async function runRefresh({ automatic }) {
     await afterSnapshot(settled.observed, { record: settled.record, portfolios: settled.update.portfolioSnapshots ?? {} });
     await updatePnlSummary(core).catch(() => {});
   }
+  // What is new in each account's history follows the balances (in turn, after this refresh).
+  if (vaultKey) importHistory({ fresh: true });
   // Stopped: by a Lock since it began, or because it took too long.
   if (settled.reply.error?.code === 'cancelled') {
     return { ok: false, error: { code: (await sessionKey()) ? 'request_timeout' : 'locked' } };
@@ -1616,7 +1617,8 @@ async function updatePnlSummary(core = engine) {
   for (const portfolio of views) {
     const snapshot = portfolio ? everything.portfolioSnapshots?.[portfolio] : everything.snapshot;
     if (!snapshot) continue;
-    const report = JSON.parse(cartera.pnlReport(pnlInput(everything, { portfolio })));
+    const { text, keys, texts } = pnlInput(everything, { portfolio, rows: 0 });
+    const report = JSON.parse(cartera.pnlReport(text, keys, texts));
     summaries[portfolio] = {
       quote: report.quote,
       unrealized: report.total.unrealized,

@@ -461,23 +461,30 @@ pub fn merge_closes(stored: Option<String>, from_day: f64, to_day: f64, closes: 
     Ok(series.write())
 }
 
-/// The P&L report for what storage holds (see `pnl::report_from_storage`), as JSON text.
+/// The P&L report for what storage holds (see `pnl::report_from_storage`), as JSON text: `stored`
+/// as the pages gather it, the chunks apart.
 #[wasm_bindgen(js_name = pnlReport)]
-pub fn pnl_report(stored: &str) -> Result<String, JsValue> {
-    let report = pnl::report_from_storage(stored).map_err(|e| failure(&e))?;
+pub fn pnl_report(stored: &str, chunk_keys: Vec<String>, chunk_texts: Vec<String>) -> Result<String, JsValue> {
+    let report = pnl::report_from_storage(stored, &chunk_map(chunk_keys, chunk_texts)).map_err(|e| failure(&e))?;
     written(&report)
+}
+
+/// The transaction chunks as the pages hand them over: keys and texts in two lists, each text
+/// copied once (see `pnl::report_from_storage`).
+fn chunk_map(keys: Vec<String>, texts: Vec<String>) -> BTreeMap<String, String> {
+    keys.into_iter().zip(texts).collect()
 }
 
 /// A CSV export of the P&L report (`which`: `transactions` or `realizedGains`) for what storage
 /// holds (as for [`pnl_report`]); `typed_in` names the typed-in holdings in the user's language.
 #[wasm_bindgen(js_name = pnlCsv)]
-pub fn pnl_csv(stored: &str, which: &str, typed_in: &str) -> Result<String, JsValue> {
+pub fn pnl_csv(stored: &str, chunk_keys: Vec<String>, chunk_texts: Vec<String>, which: &str, typed_in: &str) -> Result<String, JsValue> {
     let which = match which {
         "transactions" => pnl::Export::Transactions,
         "realizedGains" => pnl::Export::RealizedGains,
         _ => return Err(failure(&Error::InvalidInput { field: "export" })),
     };
-    pnl::csv_from_storage(stored, which, typed_in).map_err(|e| failure(&e))
+    pnl::csv_from_storage(stored, &chunk_map(chunk_keys, chunk_texts), which, typed_in).map_err(|e| failure(&e))
 }
 
 /// Which account a history page is for.

@@ -259,8 +259,11 @@ pub struct Report {
     pub summary: YearSummary,
     /// Every year with a transaction, newest first.
     pub years: Vec<u64>,
-    /// Every transaction of the selection, newest first.
+    /// Every transaction of the selection, newest first (only the newest when the caller asks
+    /// for fewer rows).
     pub transactions: Vec<TransactionRow>,
+    /// How many transactions the selection has.
+    pub transaction_count: usize,
     /// Every disposal, oldest first.
     pub disposals: Vec<Disposal>,
     /// Where history and balances disagree.
@@ -802,6 +805,7 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
         total,
         summary,
         years: years.into_iter().rev().collect(),
+        transaction_count: transactions.len(),
         transactions,
         disposals: state.disposals,
         mismatches: mismatches(inputs),

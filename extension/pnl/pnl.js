@@ -95,7 +95,8 @@ function compute() {
     return;
   }
   try {
-    state.report = JSON.parse(state.core.pnlReport(pnlInput(state.everything, { portfolio: state.portfolio, method: state.method, year: state.year })));
+    const { text, keys, texts } = pnlInput(state.everything, { portfolio: state.portfolio, method: state.method, year: state.year, rows: SHOWN_TRANSACTIONS });
+    state.report = JSON.parse(state.core.pnlReport(text, keys, texts));
   } catch (thrown) {
     state.report = null;
     $('status').textContent = errorText(asError(thrown));
@@ -128,7 +129,7 @@ function render() {
   $('add-price-label').textContent = t('pnlPriceIn', [quote]);
   $('add-fee-label').textContent = t('pnlFeeIn', [quote]);
   renderStatus();
-  $('empty').hidden = Boolean(report?.transactions.length);
+  $('empty').hidden = Boolean(report?.transactionCount);
   renderHoldings(report);
   renderYear(report);
   renderTransactions(report);
@@ -179,7 +180,7 @@ function renderHoldings(report) {
   for (const mismatch of report?.mismatches ?? []) {
     notes.push(t('pnlMismatchNote', [accountLabel(mismatch.account), mismatch.asset.toUpperCase(), amount(mismatch.explained), amount(mismatch.held)]));
   }
-  if (report && report.transactions.some((row) => row.estimated)) notes.push(t('pnlEstimatedNote'));
+  if (report?.transactions.some((row) => row.estimated)) notes.push(t('pnlEstimatedNote'));
   $('notes').replaceChildren(...notes.map((text) => el('li', null, text)));
 }
 
@@ -208,8 +209,7 @@ function kindText(row) {
 }
 
 function renderTransactions(report) {
-  const all = report?.transactions ?? [];
-  const rows = all.slice(0, SHOWN_TRANSACTIONS).map((row) => {
+  const rows = (report?.transactions ?? []).map((row) => {
     const tr = el('tr');
     const type = cell('td', null, kindText(row));
     if (row.estimated) type.append(el('span', 'tag', t('pnlEstimated')));
@@ -233,8 +233,9 @@ function renderTransactions(report) {
     return tr;
   });
   $('transactions').tBodies[0].replaceChildren(...rows);
-  $('more').hidden = all.length <= SHOWN_TRANSACTIONS;
-  $('more').textContent = $('more').hidden ? '' : t('pnlMoreInExport', [String(SHOWN_TRANSACTIONS), String(all.length)]);
+  const count = report?.transactionCount ?? 0;
+  $('more').hidden = count <= rows.length;
+  $('more').textContent = $('more').hidden ? '' : t('pnlMoreInExport', [String(rows.length), String(count)]);
 }
 
 function costOf(row) {
@@ -318,7 +319,8 @@ function exportCsv(which) {
   if (!state.report) return;
   let text;
   try {
-    text = state.core.pnlCsv(pnlInput(state.everything, { portfolio: state.portfolio, method: state.method, year: state.year }), which, t('manualHoldings'));
+    const input = pnlInput(state.everything, { portfolio: state.portfolio, method: state.method, year: state.year });
+    text = state.core.pnlCsv(input.text, input.keys, input.texts, which, t('manualHoldings'));
   } catch (thrown) {
     $('export-status').textContent = errorText(asError(thrown));
     return;

@@ -7,29 +7,36 @@ export const TX_PREFIX = 'tx:';
 export const CLOSES_PREFIX = 'closes:';
 
 /**
- * The report's input as JSON text. `everything` is storage.local; `portfolio` the one shown
- * ('' for all), `method` 'averageCost' or 'fifo', `year` a year or null for all time.
+ * The report's input: `text` (JSON) and, apart, the transaction chunks' storage keys and texts
+ * (each handed to the core as it is stored, not escaped into the JSON). `everything` is
+ * storage.local; `portfolio` the one shown ('' for all), `method` 'averageCost' or 'fifo', `year`
+ * a year or null for all time, `rows` how many transactions to list (the newest), null for all.
  */
-export function pnlInput(everything, { portfolio = '', method = 'averageCost', year = null } = {}) {
-  const chunks = {};
+export function pnlInput(everything, { portfolio = '', method = 'averageCost', year = null, rows = null } = {}) {
+  const keys = [];
+  const texts = [];
   const closes = {};
   for (const [key, value] of Object.entries(everything)) {
-    if (key.startsWith(TX_PREFIX) && typeof value === 'string') chunks[key] = value;
-    else if (key.startsWith(CLOSES_PREFIX) && typeof value === 'string') closes[key.slice(CLOSES_PREFIX.length)] = value;
+    if (typeof value !== 'string') continue;
+    if (key.startsWith(TX_PREFIX)) {
+      keys.push(key);
+      texts.push(value);
+    } else if (key.startsWith(CLOSES_PREFIX)) closes[key.slice(CLOSES_PREFIX.length)] = value;
   }
   const snapshot = portfolio ? everything.portfolioSnapshots?.[portfolio] : everything.snapshot;
-  return JSON.stringify({
+  const text = JSON.stringify({
     method,
     year,
+    rows,
     portfolio: portfolio || null,
     accounts: Array.isArray(everything.accounts) ? everything.accounts : [],
     portfolios: Array.isArray(everything.portfolios) ? everything.portfolios : [],
-    chunks,
     routes: everything.priceRoutes ?? null,
     closes,
     costs: everything.txCosts ?? {},
     snapshot: snapshot ?? null,
   });
+  return { text, keys, texts };
 }
 
 /** Whether storage holds any transaction. */

@@ -4,6 +4,8 @@
 // worked out here by hand from the ledger. A key without the ledger permission says which
 // permission to add. A typed-in trade appears and can be deleted; a deposit from outside is
 // estimated until its cost is typed; both exports download; the popup shows "Unrealized P&L".
+// An import whose worker is stopped between pages resumes from its cursor without duplicates, and
+// a later sync reads only what is new.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -11,8 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { digitsOf } from './expected.mjs';
 import { ACCOUNT_B, PASSPHRASE, TICKERS, balance } from './fixtures.mjs';
 import {
-  addAccount, english, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, screenshot, uncaughtErrors, until,
-  waitForPage,
+  addAccount, clickRefresh, english, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, screenshot,
+  stopServiceWorker, uncaughtErrors, until, waitForPage, waitIdle,
 } from './harness.mjs';
 import { startMockBitso } from './mock-bitso.mjs';
 
@@ -193,5 +195,79 @@ describe('profit and loss from the exchanges\' transaction history', { timeout: 
       }
     }
     await page.close();
+  });
+});
+
+describe('an import stopped with its worker resumes; a later sync reads only what is new', { timeout: 300_000 }, () => {
+  const RESUMER = { label: 'Long history', apiKey: 'ReSuMeKeY2', secret: 'feed5ecret-1a2b3c4d5e6f708192a3b4c5d6e7f809', balances: [balance('mxn', '1000.00')] };
+  // 250 rows: three pages of 100.
+  const rows = Array.from({ length: 250 }, (_, i) => row(`r${i}`, 'funding', new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString(), [['mxn', '4.00']]));
+  let mock;
+  let h;
+  const profileDir = makeProfileDir();
+  const ids = (stored) => Object.entries(stored).filter(([key]) => key.startsWith('tx:'))
+    .flatMap(([, text]) => JSON.parse(text).transactions.map((transaction) => transaction.id));
+
+  before(async () => {
+    mock = await startMockBitso({ accounts: { [RESUMER.apiKey]: { secret: RESUMER.secret, balances: RESUMER.balances, ledger: rows } } });
+    h = await launch({ profileDir, server: mock });
+  });
+
+  after(async () => {
+    assert.deepEqual(uncaughtErrors(h ?? { console: [] }), []);
+    await h?.close().catch(() => {});
+    await mock?.close();
+    removeProfileDir(profileDir);
+  });
+
+  test('stopped after its first page, the import goes on from its cursor', async () => {
+    const options = await openOptions(h);
+    // Slow answers, so the worker can be stopped between two pages.
+    mock.setLatency(1500);
+    assert.match(await addAccount(options, { ...RESUMER, passphrase: PASSPHRASE }), /^Active/);
+    await until(async () => (await readStorage(h)).txState && Object.values((await readStorage(h)).txState)[0]?.read >= 100, {
+      timeout: 30_000, message: 'the first page stored',
+    });
+    await stopServiceWorker(h);
+    mock.setLatency(0);
+    const stopped = await readStorage(h);
+    const [state] = Object.values(stopped.txState);
+    assert.equal(state.caughtUp, false, 'stopped mid-import');
+    const pagesBefore = mock.ledgerRequests().length;
+
+    // The next refresh wakes the worker, and the import resumes where its cursor says.
+    const popup = await openPopup(h);
+    await clickRefresh(popup);
+    await waitIdle(popup);
+    await until(async () => Object.values((await readStorage(h)).txState)[0]?.caughtUp === true, { timeout: 60_000, message: 'caught up' });
+    const stored = await readStorage(h);
+    const all = ids(stored);
+    assert.equal(all.length, 250, 'every row once');
+    assert.equal(new Set(all).size, 250);
+    const resumed = mock.ledgerRequests().slice(pagesBefore);
+    assert.ok(resumed.length >= 1 && resumed.length <= 3, `${resumed.length} pages after the restart`);
+    assert.match(resumed[0].path, /marker=r(99|199)\b/, 'the first request after the restart continues from the last row stored');
+    await popup.close();
+    await options.close();
+  });
+
+  test('a later sync asks only for what is new', async () => {
+    const more = [...rows, row('r250', 'funding', '2024-02-01T00:00:00.000+00:00', [['mxn', '1.00']]), row('r251', 'funding', '2024-02-01T01:00:00.000+00:00', [['mxn', '1.00']])];
+    mock.setAccount(RESUMER.apiKey, { secret: RESUMER.secret, balances: RESUMER.balances, ledger: more });
+    // As if the last look were more than ten minutes ago.
+    await inWorker(h, async () => {
+      const { txState } = await chrome.storage.local.get('txState');
+      for (const state of Object.values(txState)) state.importedAt -= 11 * 60_000;
+      await chrome.storage.local.set({ txState });
+    });
+    const before = mock.ledgerRequests().length;
+    const popup = await openPopup(h);
+    await clickRefresh(popup);
+    await waitIdle(popup);
+    await until(async () => ids(await readStorage(h)).length === 252, { timeout: 30_000, message: 'the two new rows' });
+    const asked = mock.ledgerRequests().slice(before);
+    assert.equal(asked.length, 1, `one page: ${asked.map((request) => request.path).join(' ')}`);
+    assert.match(asked[0].path, /marker=r249\b/, 'from the last row read');
+    await popup.close();
   });
 });
