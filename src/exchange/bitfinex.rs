@@ -17,6 +17,7 @@
 //!   (<https://docs.bitfinex.com/reference/key-permissions>), rows `[SCOPE, READ, WRITE]`.
 //! - Prices: `GET https://api-pub.bitfinex.com/v2/tickers?symbols=ALL`
 //!   (<https://docs.bitfinex.com/reference/rest-public-tickers>), every market in one request.
+//! - Transaction history and daily closes: see [`history`].
 //!
 //! Errors come with a non-2xx status (mostly 500) and the body `["error", CODE, "message"]`
 //! (<https://docs.bitfinex.com/docs/abbreviations-glossary>). The edge's rate limiter answers
@@ -28,7 +29,7 @@ use std::borrow::Cow;
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Ticker,
+    Balance, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, Method, OneRequest, Ticker,
     json::{JsonDecimal as _, Value},
     merge_balances,
 };
@@ -39,7 +40,10 @@ use crate::{
     nonce::NonceFormat,
     secret::Credentials,
     signing::hmac_sha384_hex,
+    transactions::HistoryPage,
 };
+
+mod history;
 
 /// The host of every authenticated call.
 pub const AUTH_ORIGIN: &str = "https://api.bitfinex.com";
@@ -103,6 +107,14 @@ impl Exchange for Bitfinex {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{PUBLIC_ORIGIN}{TICKERS_PATH}"))), parse_tickers))
+    }
+
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::HistoryPageFlow::new(cursor)))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        history::is_trading_symbol(market).then(|| Box::new(history::Candles::new(market, from_day, to_day)) as Box<dyn Flow<_>>)
     }
 }
 
@@ -219,25 +231,28 @@ fn map_error(elements: &[Value<'_>], response: HttpResponse<'_>) -> Error {
     };
     match code.as_str() {
         // "apikey: invalid" for an unknown key, "apikey: digest invalid" for a bad signature.
+        // rotki reads 10100 as "invalid, or without enough permissions": one whose message names a
+        // permission ("apikey: invalid permission") is taken as the latter.
+        "10100" if mentions_permission(elements) => Error::MissingPermission { exchange: EXCHANGE },
         "10100" => Error::InvalidCredentials { exchange: EXCHANGE },
         // "nonce: small": another client signs with this key, with larger nonces.
         "10114" => Error::NonceRejected { exchange: EXCHANGE },
         // 10001 is Bitfinex's generic error; only its message tells a missing permission
         // ("api_key: permission invalid") from anything else.
-        "10001" => {
-            let message = elements.get(2).and_then(|message| message.string());
-            if message.is_some_and(|message| message.to_ascii_lowercase().contains("permission")) {
-                Error::MissingPermission { exchange: EXCHANGE }
-            } else {
-                Error::ExchangeRejected { exchange: EXCHANGE, code }
-            }
-        }
+        "10001" if mentions_permission(elements) => Error::MissingPermission { exchange: EXCHANGE },
+        "10001" => Error::ExchangeRejected { exchange: EXCHANGE, code },
         // "ratelimit: error".
         "11010" => Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS),
         // The platform is in maintenance.
         "20060" => Error::ExchangeUnavailable { exchange: EXCHANGE, status: response.status },
         other => Error::ExchangeRejected { exchange: EXCHANGE, code: sanitize_code(other) },
     }
+}
+
+/// Whether an error array's message speaks of a permission (`"api_key: permission invalid"`).
+fn mentions_permission(elements: &[Value<'_>]) -> bool {
+    let message = elements.get(2).and_then(|message| message.string());
+    message.is_some_and(|message| message.to_ascii_lowercase().contains("permission"))
 }
 
 /// Maps the JSON objects Bitfinex's edge answers with instead of its error arrays

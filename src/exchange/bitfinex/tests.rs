@@ -617,3 +617,505 @@ fn arb_wallet_row() -> impl Strategy<Value = Value> {
             serde_json::json!([wallet, currency, balance, 0, available, null, null])
         })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transaction history: trades, movements and ledger income, paged newest first; daily closes
+//
+// Fixtures in the shapes of <https://docs.bitfinex.com/reference/rest-auth-trades>,
+// <https://docs.bitfinex.com/reference/rest-auth-movements>,
+// <https://docs.bitfinex.com/reference/rest-auth-ledgers> and
+// <https://docs.bitfinex.com/reference/rest-public-candles>.
+
+mod history_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{
+        exchange::testing::Answer,
+        signing::hmac_sha384_hex,
+        transactions::{Amount, Kind, Side, Transaction},
+    };
+    use crate::exchange::bitfinex::history::{HISTORY_PACE_MS, LEDGERS_PATH, MOVEMENTS_PATH, STREAMS, TRADES_PATH};
+
+    /// 2025-07-01T00:00:00.123Z (`date -u -d 2025-07-01 +%s` = 1751328000): after every fixture row.
+    const NOW: u64 = 1_751_328_000_123;
+
+    const TRADES: &str = include_str!("../../../tests/fixtures/bitfinex/trades-hist.json");
+    const MOVEMENTS: &str = include_str!("../../../tests/fixtures/bitfinex/movements-hist.json");
+    const STAKING: &str = include_str!("../../../tests/fixtures/bitfinex/ledgers-staking.json");
+    const INTEREST: &str = include_str!("../../../tests/fixtures/bitfinex/ledgers-interest.json");
+    const REBATES: &str = include_str!("../../../tests/fixtures/bitfinex/ledgers-rebates.json");
+    const PERMISSIONS: &str = include_str!("../../../tests/fixtures/bitfinex/permissions.json");
+    const CANDLES: &str = include_str!("../../../tests/fixtures/bitfinex/candles-1d.json");
+
+    /// Where a source's rows keep the time its `start`/`end` filter on.
+    fn time_index(source: &str) -> usize {
+        match source {
+            "trades" => 2,
+            "movements" => 6,
+            _ => 3,
+        }
+    }
+
+    fn rows(text: &str) -> Vec<Value> {
+        match serde_json::from_str(text) {
+            Ok(Value::Array(rows)) => rows,
+            other => panic!("not an array of rows: {other:?}"),
+        }
+    }
+
+    /// A stand-in for Bitfinex's history endpoints, paging as they do: rows whose time is within
+    /// `start..=end`, newest first, at most `limit`. Every request's signature is checked.
+    struct FakeBitfinex {
+        sources: BTreeMap<&'static str, Vec<Value>>,
+        permissions: String,
+        /// Every request's path and body, in order.
+        seen: Vec<(String, String)>,
+    }
+
+    impl FakeBitfinex {
+        fn new() -> Self {
+            let sources = BTreeMap::from([
+                ("trades", rows(TRADES)),
+                ("movements", rows(MOVEMENTS)),
+                ("staking", rows(STAKING)),
+                ("interest", rows(INTEREST)),
+                ("rebates", rows(REBATES)),
+            ]);
+            Self { sources, permissions: PERMISSIONS.to_owned(), seen: Vec::new() }
+        }
+
+        fn answer(&mut self, request: &HttpRequest) -> Answer {
+            let path = request.url.strip_prefix(AUTH_ORIGIN).unwrap_or_else(|| panic!("not signed: {}", request.url));
+            let body = request.body.clone().unwrap_or_default();
+            let nonce = request.header("bfx-nonce").unwrap_or_default();
+            let expected = hmac_sha384_hex(SECRET.as_bytes(), &[b"/api", path.as_bytes(), nonce.as_bytes(), body.as_bytes()]);
+            assert_eq!(request.header("bfx-signature"), expected.ok().as_deref(), "signature of {path} {body}");
+            assert_eq!(request.header("bfx-apikey"), Some("test-key"));
+            self.seen.push((path.to_owned(), body.clone()));
+            if path == PERMISSIONS_PATH {
+                return (200, self.permissions.clone());
+            }
+            let query: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+            let number = |name: &str| query.get(name).and_then(Value::as_u64).unwrap_or_else(|| panic!("no {name} in {body}"));
+            let source = match (path, query.get("category").and_then(Value::as_u64)) {
+                (TRADES_PATH, None) => "trades",
+                (MOVEMENTS_PATH, None) => "movements",
+                (LEDGERS_PATH, Some(262)) => "staking",
+                (LEDGERS_PATH, Some(28)) => "interest",
+                (LEDGERS_PATH, Some(241)) => "rebates",
+                other => panic!("unexpected request {other:?}"),
+            };
+            let (start, end, limit) = (number("start"), number("end"), number("limit"));
+            let at = time_index(source);
+            let time = |row: &Value| row[at].as_u64().unwrap_or_default();
+            let mut page: Vec<Value> =
+                self.sources[source].iter().filter(|row| (start..=end).contains(&time(row))).cloned().collect();
+            page.sort_by(|a, b| time(b).cmp(&time(a)).then_with(|| b[0].as_u64().cmp(&a[0].as_u64())));
+            page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            (200, Value::Array(page).to_string())
+        }
+
+        /// One page from `cursor`, at `now_ms`.
+        fn page(&mut self, cursor: Option<&str>, now_ms: u64) -> (Result<HistoryPage>, usize) {
+            let flow = Bitfinex.history(cursor).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+            let (page, sent) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, now_ms, |request| self.answer(request));
+            (page, sent.len())
+        }
+
+        /// Pages from `cursor` until caught up: every transaction, the last cursor, and how many
+        /// pages and requests it took.
+        fn import(&mut self, cursor: Option<&str>, now_ms: u64) -> (Vec<Transaction>, String, usize, usize) {
+            let mut cursor = cursor.map(str::to_owned);
+            let (mut transactions, mut pages, mut requests) = (Vec::new(), 0, 0);
+            loop {
+                let (page, sent) = self.page(cursor.as_deref(), now_ms);
+                let page = page.unwrap_or_else(|e| panic!("{e:?}"));
+                assert!(page.transactions.iter().all(|t| t.check().is_ok()), "{:?}", page.transactions);
+                assert_eq!(page.wait_ms, if page.caught_up { 0 } else { HISTORY_PACE_MS });
+                transactions.extend(page.transactions);
+                cursor = Some(page.cursor);
+                pages += 1;
+                requests += sent;
+                if page.caught_up {
+                    return (transactions, cursor.unwrap_or_default(), pages, requests);
+                }
+                assert!(pages < 50, "the import never catches up");
+            }
+        }
+    }
+
+    fn dec(text: &str) -> Decimal {
+        text.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn leg(asset: &str, amount: &str) -> Option<Amount> {
+        Some(Amount { asset: asset.to_owned(), amount: dec(amount) })
+    }
+
+    fn tx(id: &str, at: u64, kind: Kind, side: Option<Side>, legs: [Option<Amount>; 3]) -> Transaction {
+        let [received, sent, fee] = legs;
+        Transaction { id: id.to_owned(), at, kind, side, received, sent, fee }
+    }
+
+    fn ids(transactions: &[Transaction]) -> Vec<&str> {
+        transactions.iter().map(|t| t.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_first_import_reads_every_kind_from_its_source() {
+        let mut bitfinex = FakeBitfinex::new();
+        let (transactions, cursor, pages, requests) = bitfinex.import(None, NOW);
+        // The permission check, then one request per source: nothing here fills a page.
+        assert_eq!((pages, requests), (5, 6));
+        let buy = Some(Side::Buy);
+        let sell = Some(Side::Sell);
+        assert_eq!(
+            transactions,
+            [
+                // Trades, oldest first. 2025-01-10T18:00:00Z: a fill Bitfinex reports without
+                // an order type is a spot trade; 2 × 105.5 USD.
+                tx("trade:1408000000", 1_736_532_000_000, Kind::Trade, buy, [leg("ltc", "2"), leg("usd", "211.0"), leg("ltc", "0.004")]),
+                // 2025-01-15T09:00:00Z: UST is Tether's USDt; the fee in the bought BTC.
+                tx("trade:1408000001", 1_736_931_600_000, Kind::Trade, buy, [leg("btc", "0.05"), leg("usdt", "4750"), leg("btc", "0.0001")]),
+                // 2025-02-01T08:00:00Z.
+                tx("trade:1408000002", 1_738_396_800_000, Kind::Trade, buy, [leg("eth", "1.5"), leg("btc", "0.0465"), leg("eth", "0.003")]),
+                // 2025-03-10T12:30:00Z, a maker sale. The margin fill 250 ms later and the
+                // perpetual (tBTCF0:USTF0) are skipped.
+                tx("trade:1408000003", 1_741_609_800_000, Kind::Trade, sell, [leg("usd", "1640"), leg("btc", "0.02"), leg("usd", "1.312")]),
+                // 2025-04-02T10:15:00Z: a positive FEE is a maker rebate, income of its own.
+                tx("trade:1408000006", 1_743_588_900_000, Kind::Trade, sell, [leg("usd", "850"), leg("doge", "5000"), None]),
+                tx("trade:1408000006:rebate", 1_743_588_900_000, Kind::Reward, None, [leg("usd", "0.5"), None, None]),
+                // Movements: COMPLETED only, at MTS_UPDATED (2025-01-02T03:04:05Z,
+                // 2025-04-02T10:15:00Z); the pending and the cancelled one are skipped.
+                tx("movement:23000001", 1_735_787_045_000, Kind::Deposit, None, [leg("btc", "0.1"), None, None]),
+                tx("movement:23000003", 1_743_588_900_000, Kind::Withdrawal, None, [None, leg("usdt", "500"), leg("usdt", "1")]),
+                // Staking payments (2025-05-06, 2025-06-01).
+                tx("ledger:9100000001", 1_746_489_600_000, Kind::Reward, None, [leg("dot", "0.0123"), None, None]),
+                tx("ledger:9100000002", 1_748_736_000_000, Kind::Reward, None, [leg("dot", "0.0123"), None, None]),
+                // Margin funding interest (2025-03-01T16:00:00Z: WALLET null, named in the
+                // description; 2025-06-02).
+                tx("ledger:9200000002", 1_740_844_800_000, Kind::Reward, None, [leg("usdt", "0.5"), None, None]),
+                tx("ledger:9200000003", 1_748_822_400_000, Kind::Reward, None, [leg("usd", "1.23456789"), None, None]),
+                // An affiliate rebate (2025-03-01T00:00:00Z).
+                tx("ledger:9300000001", 1_740_787_200_000, Kind::Reward, None, [leg("usd", "0.42"), None, None]),
+            ]
+        );
+        // Each source starts its next round at its newest row (the pending movement included:
+        // it is read again once it changes).
+        assert_eq!(
+            cursor,
+            concat!(
+                r#"{"stream":0,"seen":{"interest":{"mts":1748822400000,"ids":["9200000003"]},"#,
+                r#""movements":{"mts":1746453600000,"ids":["23000004"]},"#,
+                r#""rebates":{"mts":1740787200000,"ids":["9300000001"]},"#,
+                r#""staking":{"mts":1748736000000,"ids":["9100000002"]},"#,
+                r#""trades":{"mts":1743588900000,"ids":["1408000006"]}},"read":16}"#
+            )
+        );
+        let bodies: Vec<&str> = bitfinex.seen.iter().map(|(_, body)| body.as_str()).collect();
+        assert_eq!(
+            bodies,
+            [
+                "{}",
+                r#"{"sort":-1,"start":0,"end":1751328000123,"limit":2500}"#,
+                r#"{"start":0,"end":1751328000123,"limit":1000}"#,
+                r#"{"category":262,"start":0,"end":1751328000123,"limit":2500}"#,
+                r#"{"category":28,"wallet":"funding","start":0,"end":1751328000123,"limit":2500}"#,
+                r#"{"category":241,"start":0,"end":1751328000123,"limit":2500}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn history_requests_are_signed_posts_over_their_bodies() {
+        let mut bitfinex = FakeBitfinex::new();
+        let flow = Bitfinex.history(None).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+        let (_, sent) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |request| bitfinex.answer(request));
+        assert_eq!(sent.len(), 2);
+        assert_signed_post(
+            &sent[0],
+            "https://api.bitfinex.com/v2/auth/r/permissions",
+            "1751328000123000",
+            // Python: hmac.new(b"bitfinex_test_secret", b"/api/v2/auth/r/permissions1751328000123000{}", sha384).
+            "0e1d39f08d2e0e6b55e20778a5c4b1637ca31e5404dfe848613ef504e4a59fc35418e45bd336fcfaee1020c46c400274",
+        );
+        let trades = &sent[1];
+        assert_eq!((trades.method, trades.url.as_str()), (Method::Post, "https://api.bitfinex.com/v2/auth/r/trades/hist"));
+        assert_eq!(trades.body.as_deref(), Some(r#"{"sort":-1,"start":0,"end":1751328000123,"limit":2500}"#));
+        assert_eq!(trades.header("bfx-nonce"), Some("1751328000123001"), "nonces increase within the page");
+        // Python: hmac.new(secret, b'/api/v2/auth/r/trades/hist1751328000123001{"sort":-1,…}', sha384).
+        assert_eq!(
+            trades.header("bfx-signature"),
+            Some("4b795575bd57b83d1cf07a8f07bf3e8f3602490c5fe1313536ab0079dc6a23de258d3a5a602dc6d13fd842da096a00bf")
+        );
+        assert_eq!(trades.header("content-type"), Some("application/json"));
+    }
+
+    #[test]
+    fn an_incremental_sync_starts_where_each_source_stopped() {
+        let mut bitfinex = FakeBitfinex::new();
+        let (_, cursor, _, _) = bitfinex.import(None, NOW);
+        bitfinex.seen.clear();
+        // Nothing new: the rows at each start are known, and nothing is counted twice.
+        let later = NOW + 86_400_000;
+        let (transactions, unchanged, pages, requests) = bitfinex.import(Some(&cursor), later);
+        assert!(transactions.is_empty(), "{transactions:?}");
+        assert_eq!((pages, requests), (5, 6));
+        assert_eq!(unchanged, cursor);
+        assert_eq!(bitfinex.seen[1].1, r#"{"sort":-1,"start":1743588900000,"end":1751414400123,"limit":2500}"#);
+        assert_eq!(bitfinex.seen[2].1, r#"{"start":1746453600000,"end":1751414400123,"limit":1000}"#);
+
+        // A fill in the same millisecond as the newest one read, and the pending withdrawal
+        // completed (its MTS_UPDATED moves on; 2025-05-05T15:00:00Z).
+        let trades = bitfinex.sources.entry("trades").or_default();
+        trades.push(serde_json::json!([1408000007u64, "tBTCUSD", 1_743_588_900_000u64, 190000000007u64, 0.001, 84000, "EXCHANGE MARKET", null, -1, -0.000002, "BTC", 1]));
+        let movements = bitfinex.sources.entry("movements").or_default();
+        movements[0][6] = Value::from(1_746_457_200_000u64);
+        movements[0][9] = Value::from("COMPLETED");
+        let (transactions, cursor, _, _) = bitfinex.import(Some(&cursor), later);
+        assert_eq!(ids(&transactions), ["trade:1408000007", "movement:23000004"]);
+        assert_eq!(transactions[1].sent, leg("btc", "0.05"));
+        assert!(cursor.contains(r#""trades":{"mts":1743588900000,"ids":["1408000006","1408000007"]}"#), "{cursor}");
+        assert!(cursor.contains(r#""movements":{"mts":1746457200000,"ids":["23000004"]}"#), "{cursor}");
+        assert!(cursor.contains(r#""read":18"#), "{cursor}");
+    }
+
+    /// 2,600 fills, five of them in the millisecond where the first page of 2,500 ends.
+    fn many_fills() -> Vec<Value> {
+        (0..2_600u64)
+            .map(|i| {
+                // Newest first, rows 2,497..=2,501 (ids 1000098..=1000102) share one millisecond.
+                let second = if (98..=102).contains(&i) { 102 } else { i };
+                let mts = 1_700_000_000_000 + second * 1_000;
+                serde_json::json!([1_000_000 + i, "tBTCUSD", mts, 5_000_000 + i, 0.001, 40000, "EXCHANGE LIMIT", 40000, 1, -0.032, "USD", 1])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_page_moves_the_end_back_without_losing_or_repeating_rows() {
+        let mut bitfinex = FakeBitfinex::new();
+        let fills = many_fills();
+        // The page boundary falls inside the shared millisecond.
+        let times: Vec<u64> = fills.iter().map(|row| row[2].as_u64().unwrap_or_default()).collect();
+        let mut sorted = times.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!((sorted[2_497], sorted[2_499], sorted[2_501]), (1_700_000_102_000, 1_700_000_102_000, 1_700_000_102_000));
+        assert_ne!(sorted[2_496], 1_700_000_102_000);
+        bitfinex.sources.insert("trades", fills);
+
+        let (page, _) = bitfinex.page(None, NOW);
+        let page = page.unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!page.caught_up);
+        assert_eq!((page.transactions.len(), page.read, page.wait_ms), (2_500, 2_500, HISTORY_PACE_MS));
+        let cursor: Value = serde_json::from_str(&page.cursor).unwrap_or_default();
+        assert_eq!(cursor["stream"], 0, "still on trades");
+        assert_eq!(cursor["sweep"]["end"]["mts"], 1_700_000_102_000u64);
+        assert_eq!(cursor["sweep"]["end"]["ids"].as_array().map(Vec::len), Some(3), "the rows read in that millisecond");
+        assert_eq!(cursor["sweep"]["newest"]["mts"], 1_700_002_599_000u64);
+
+        // The second page asks up to that millisecond, inclusive, without a permission check.
+        bitfinex.seen.clear();
+        let (second, requests) = bitfinex.page(Some(&page.cursor), NOW);
+        let second = second.unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(requests, 1);
+        assert_eq!(bitfinex.seen[0].1, r#"{"sort":-1,"start":0,"end":1700000102000,"limit":2500}"#);
+        assert_eq!((second.transactions.len(), second.read), (100, 2_600));
+
+        // The whole import: every fill exactly once.
+        let mut bitfinex = FakeBitfinex::new();
+        bitfinex.sources.insert("trades", many_fills());
+        let (transactions, _, pages, requests) = bitfinex.import(None, NOW);
+        let trades: std::collections::BTreeSet<&str> =
+            transactions.iter().filter(|t| t.kind == Kind::Trade).map(|t| t.id.as_str()).collect();
+        assert_eq!((trades.len(), transactions.iter().filter(|t| t.kind == Kind::Trade).count()), (2_600, 2_600));
+        assert_eq!((pages, requests), (6, 7));
+    }
+
+    #[test]
+    fn rows_that_arrive_during_an_import_are_read_by_the_next_sync() {
+        let mut bitfinex = FakeBitfinex::new();
+        bitfinex.sources.insert("trades", many_fills());
+        let (page, _) = bitfinex.page(None, NOW);
+        let mut cursor = page.map(|page| page.cursor).unwrap_or_else(|e| panic!("{e:?}"));
+        // A fill after the round began (its `end`), while the older pages are still being read.
+        let new_fill = serde_json::json!([9_999_999u64, "tBTCUSD", NOW + 5_000, 1u64, -0.5, 90000, "EXCHANGE MARKET", null, -1, -9, "USD", 1]);
+        bitfinex.sources.entry("trades").or_default().push(new_fill);
+        let (rest, last, _, _) = bitfinex.import(Some(&cursor), NOW + 10_000);
+        assert!(!ids(&rest).contains(&"trade:9999999"), "beyond this round's end");
+        cursor = last;
+        let (next, _, _, _) = bitfinex.import(Some(&cursor), NOW + 60_000);
+        assert_eq!(ids(&next), ["trade:9999999"]);
+    }
+
+    #[test]
+    fn a_key_without_account_history_says_so() {
+        let mut bitfinex = FakeBitfinex::new();
+        bitfinex.permissions =
+            r#"[["account",0,0],["history",0,0],["orders",0,0],["wallets",1,0],["withdraw",0,0]]"#.to_owned();
+        let (page, requests) = bitfinex.page(None, NOW);
+        assert_eq!(page, Err(Error::HistoryPermission { exchange: X }));
+        assert_eq!(requests, 1, "nothing is asked of the history endpoints");
+
+        // Mid-import (no permission check), a history endpoint refusing the key.
+        let mid_import = r#"{"stream":1,"read":3}"#;
+        for body in [r#"["error",10001,"api_key: permission invalid"]"#, r#"["error",10100,"apikey: invalid permission"]"#] {
+            let flow = Bitfinex.history(Some(mid_import)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+            let (page, _) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (500, body.to_owned()));
+            assert_eq!(page, Err(Error::HistoryPermission { exchange: X }), "{body}");
+        }
+        // Other errors are what they are for balances.
+        let flow = Bitfinex.history(None).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+        let (page, _) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| {
+            (500, r#"["error",10100,"apikey: invalid"]"#.to_owned())
+        });
+        assert_eq!(page, Err(Error::InvalidCredentials { exchange: X }));
+        let flow = Bitfinex.history(Some(mid_import)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+        let (page, _) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| {
+            (429, r#"{"error":"ERR_RATE_LIMIT"}"#.to_owned())
+        });
+        assert!(matches!(page, Err(Error::RateLimited { .. })), "{page:?}");
+    }
+
+    /// The answer to the first data request of `stream`, mid-import.
+    fn read_stream(stream: usize, body: &str) -> Result<HistoryPage> {
+        let cursor = format!(r#"{{"stream":{stream},"sweep":{{"end":{{"mts":{NOW}}}}}}}"#);
+        let flow = Bitfinex.history(Some(&cursor)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+        testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (200, body.to_owned())).0
+    }
+
+    #[test]
+    fn a_row_that_cannot_be_read_fails_the_page() {
+        let malformed = Err(Error::MalformedResponse { exchange: X });
+        for (stream, row) in [
+            (0, r#"[1,"tBTCUSD",1700000000000,2,0.1,"x","EXCHANGE LIMIT",null,1,-0.1,"USD"]"#),
+            (0, r#"[1,"tBTCUSD",1700000000000,2,0.1,0,"EXCHANGE LIMIT",null,1,-0.1,"USD"]"#),
+            (0, r#"[1,"tBTC/USD",1700000000000,2,0.1,40000,"EXCHANGE LIMIT",null,1,-0.1,"USD"]"#),
+            (0, r#"[1,"tBTCUSD",1700000000000,2,0.1,40000,"EXCHANGE LIMIT",null,1,-0.1,null]"#),
+            (0, r#"[1,"tBTCUSD",1700000000000,2,0.1,40000,"EXCHANGE LIMIT"]"#),
+            (0, r#"[-1,"tBTCUSD",1700000000000,2,0.1,40000,"EXCHANGE LIMIT",null,1,-0.1,"USD"]"#),
+            (1, r#"[1,"BTC","BITCOIN",null,null,1,"soon",null,null,"COMPLETED",null,null,0.1,0]"#),
+            (1, r#"[1,"B C","BITCOIN",null,null,1,2,null,null,"COMPLETED",null,null,0.1,0]"#),
+            (2, r#"[1,"DOT","exchange",1700000000000,null,"lots",1,null,"Staking Payment"]"#),
+            (3, r#"[1,"USD","funding",-5,null,1,1,null,"Margin Funding Payment"]"#),
+            (4, r#"{"id":1}"#),
+        ] {
+            assert_eq!(read_stream(stream, &format!("[{row}]")), malformed, "{row}");
+        }
+        // Not an array of rows at all.
+        assert_eq!(read_stream(0, r#"{"rows":[]}"#), malformed);
+    }
+
+    #[test]
+    fn rows_that_move_nothing_are_skipped_but_counted() {
+        // A swap payment in the margin wallet, a zero interest row and paper-trading funds.
+        let body = r#"[[3,"USD","margin",1700000000300,null,-0.75,99,null,"Swap Payment on wallet margin"],
+                       [2,"USD","funding",1700000000200,null,0,99,null,"Margin Funding Payment on wallet funding"],
+                       [1,"TESTUSD","funding",1700000000100,null,5,5,null,"Margin Funding Payment on wallet funding"]]"#;
+        let page = read_stream(3, body).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(page.transactions.is_empty(), "{:?}", page.transactions);
+        assert_eq!(page.read, 3);
+        // A debit in an income category is a fee.
+        let page = read_stream(2, r#"[[1,"DOT","exchange",1700000000000,null,-0.01,9,null,"Staking fee"]]"#);
+        let page = page.unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(page.transactions, [tx("ledger:1", 1_700_000_000_000, Kind::Fee, None, [None, None, leg("dot", "0.01")])]);
+    }
+
+    #[test]
+    fn a_cursor_this_version_did_not_write_is_refused() {
+        for cursor in [
+            "not json",
+            r#"{"stream":5}"#,
+            r#"{"stream":0,"seen":{"orders":{"mts":1}}}"#,
+            r#"{"stream":0,"seen":{"trades":{"mts":1,"ids":["a b"]}}}"#,
+            r#"{"stream":0,"extra":1}"#,
+        ] {
+            let flow = Bitfinex.history(Some(cursor)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+            let (page, sent) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (200, "[]".to_owned()));
+            assert_eq!(page, Err(Error::InvalidInput { field: "cursor" }), "{cursor}");
+            assert!(sent.is_empty());
+        }
+        assert_eq!(STREAMS.len(), 5);
+    }
+
+    #[test]
+    fn daily_closes_come_from_public_candles_oldest_first() {
+        // 2025-01-01 is day 20089 (`date -u -d 2025-01-01 +%s` = 1735689600).
+        let flow = Bitfinex.daily_closes("tBTCUSD", 20_089, 20_089 + 1_200).unwrap_or_else(|| panic!("Bitfinex has candles"));
+        let (closes, sent) = testing::run(flow, None, NonceFormat::Micros, 0, |_| (200, CANDLES.to_owned()));
+        let closes = closes.unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(sent.len(), 2, "1,000 days a request");
+        assert_eq!(
+            sent[0].url,
+            "https://api-pub.bitfinex.com/v2/candles/trade:1D:tBTCUSD/hist?start=1735689600000&end=1822089599999&limit=1000&sort=1"
+        );
+        // Day 21089 (2027-09-28) to day 21289.
+        assert_eq!(
+            sent[1].url,
+            "https://api-pub.bitfinex.com/v2/candles/trade:1D:tBTCUSD/hist?start=1822089600000&end=1839455999999&limit=1000&sort=1"
+        );
+        assert!(sent.iter().all(|request| request.method == Method::Get && request.headers.is_empty()), "public");
+        assert_eq!(closes.len(), 6);
+        assert_eq!(closes[..3], [
+            DailyClose { day: 20_089, close: dec("94419") },
+            DailyClose { day: 20_090, close: dec("96886") },
+            DailyClose { day: 20_091, close: dec("98107") },
+        ]);
+        // Pairs with a colon reach the URL as Bitfinex names them; nothing else does.
+        assert!(Bitfinex.daily_closes("tDOGE:USD", 0, 1).is_some());
+        for market in ["BTCUSD", "tBTC/USD", "tBTCUSD&x=1", "t", "tBTCUSD?", "fUSD", "tBTC:US D", "tBTCUSDT"] {
+            assert!(Bitfinex.daily_closes(market, 0, 1).is_none(), "{market}");
+        }
+    }
+
+    #[test]
+    fn candles_keep_positive_closes_and_fail_on_rows_that_cannot_be_read() {
+        let run = |body: &'static str| {
+            let flow = Bitfinex.daily_closes("tBTCUSD", 20_089, 20_090).unwrap_or_else(|| panic!("Bitfinex has candles"));
+            testing::run(flow, None, NonceFormat::Micros, 0, |_| (200, body.to_owned())).0
+        };
+        assert_eq!(run(r#"[[1735689600000,1,0,1,1,1],[1735776000000,1,2.5,1,1,1]]"#), Ok(vec![DailyClose { day: 20_090, close: dec("2.5") }]));
+        assert_eq!(run(r#"[[1735689600000,1,"x",1,1,1]]"#), Err(Error::MalformedResponse { exchange: X }));
+        assert_eq!(run("[]"), Ok(Vec::new()));
+        let flow = Bitfinex.daily_closes("tBTCUSD", 20_089, 20_090).unwrap_or_else(|| panic!("Bitfinex has candles"));
+        let (error, _) = testing::run(flow, None, NonceFormat::Micros, 0, |_| (500, r#"["error",10020,"symbol: invalid"]"#.to_owned()));
+        assert_eq!(error, Err(Error::ExchangeRejected { exchange: X, code: "10020".into() }));
+    }
+
+    proptest! {
+        #[test]
+        fn history_pages_never_panic_on_arbitrary_bytes(stream in 0usize..5, status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let cursor = format!(r#"{{"stream":{stream}}}"#);
+            let flow = Bitfinex.history(Some(&cursor)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+            let _ = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (status, String::from_utf8_lossy(&body).into_owned()));
+        }
+
+        #[test]
+        fn history_pages_never_panic_on_row_shaped_json(stream in 0usize..5, value in arb_json(), first in any::<bool>()) {
+            let body = value.to_string();
+            if first {
+                let flow = Bitfinex.history(None).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+                let _ = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (200, body.clone()));
+            }
+            let _ = read_stream(stream, &body);
+            let flow = Bitfinex.daily_closes("tBTCUSD", 20_089, 20_090).unwrap_or_else(|| panic!("Bitfinex has candles"));
+            let _ = testing::run(flow, None, NonceFormat::Micros, 0, |_| (200, body.clone()));
+        }
+
+        #[test]
+        fn trade_rows_balance_as_bitfinex_says(amount in -1_000_000i64..1_000_000, price in 1i64..100_000_000, fee in -1_000i64..1_000) {
+            let row = serde_json::json!([[1, "tBTCUSD", 1_700_000_000_000u64, 2, Decimal::new(amount, 4), Decimal::new(price, 2), "EXCHANGE LIMIT", null, 1, Decimal::new(fee, 6), "USD"]]);
+            let page = read_stream(0, &row.to_string());
+            let page = page.unwrap_or_else(|e| panic!("{e:?}"));
+            for transaction in &page.transactions {
+                prop_assert!(transaction.check().is_ok());
+                if transaction.kind == Kind::Trade {
+                    let changes = transaction.balance_changes().unwrap_or_default();
+                    prop_assert_eq!(changes.get("btc").copied().unwrap_or_default(), Decimal::new(amount, 4));
+                }
+            }
+            prop_assert_eq!(page.transactions.is_empty(), amount == 0);
+        }
+    }
+}

@@ -17,11 +17,37 @@
 // walletsRead: false makes the key unable to read wallets (10001 "api_key: permission invalid").
 // Markets are rows exactly as /v2/tickers?symbols=ALL sends them (trading and funding tickers).
 //
-// Paths served: POST /v2/auth/r/wallets and POST /v2/auth/r/permissions on api.bitfinex.com;
-// GET /v2/tickers?symbols=ALL (or a list of symbols) on api-pub.bitfinex.com only, so a client
-// asking the wrong host shows up as a 404.
+// Transaction history: an account may also carry `history` and `historyPermission`:
+//   history: {
+//     trades: [[ID, SYMBOL, MTS, ORDER_ID, EXEC_AMOUNT, EXEC_PRICE, ORDER_TYPE, ORDER_PRICE, MAKER,
+//               FEE, FEE_CURRENCY, CID], …],                     // /v2/auth/r/trades/hist
+//     movements: [[ID, CURRENCY, CURRENCY_NAME, null, null, MTS_STARTED, MTS_UPDATED, null, null,
+//                  STATUS, null, null, AMOUNT, FEES, …22 fields], …], // /v2/auth/r/movements/hist
+//     ledgers: { [category]: [[ID, CURRENCY, WALLET, MTS, null, AMOUNT, BALANCE, null,
+//                              DESCRIPTION], …] },              // /v2/auth/r/ledgers/hist
+//   }
+// rows exactly as Bitfinex sends them (the ledger's rows do not carry their category, so they are
+// kept under it). The three endpoints page as Bitfinex documents: body { start, end, limit }
+// in ms, inclusive, on MTS (trades, ledgers) or MTS_UPDATED (movements); newest first (trades
+// also take `sort: 1`, oldest first); `limit` up to 2,500 (default 25); ledgers filter on
+// `category` and `wallet`. historyPermission: false unticks "Account History": the permissions
+// list says ['history', 0, 0] and the three endpoints answer 10001 "api_key: permission invalid".
+// Each history endpoint allows 90 requests a minute per key; the 91st within 60 s answers the
+// edge's 429 {"error":"ERR_RATE_LIMIT"} (https://docs.bitfinex.com/reference/rest-auth-ledgers).
 //
-// Faults (targets: an API key, 'tickers', '*'):
+// Daily candles: GET /v2/candles/trade:1D:<symbol>/hist?start&end&limit&sort on api-pub, rows
+// [MTS, OPEN, CLOSE, HIGH, LOW, VOLUME] (https://docs.bitfinex.com/reference/rest-public-candles),
+// one per UTC day up to today, newest first unless sort=1, `limit` up to 10,000 (default 100).
+// A day's close comes from `closes` ({ [symbol]: { [YYYY-MM-DD]: "decimal" } }, given to
+// createBitfinex or setCloses) or else is derived from the ticker's last price:
+// closeOn(symbol, day) = LAST × (990 + day mod 21) / 1000, exact. A symbol with neither is [].
+//
+// Paths served: POST /v2/auth/r/wallets, /v2/auth/r/permissions, /v2/auth/r/trades/hist,
+// /v2/auth/r/movements/hist and /v2/auth/r/ledgers/hist on api.bitfinex.com; GET
+// /v2/tickers?symbols=ALL (or a list of symbols) and /v2/candles/… on api-pub.bitfinex.com only,
+// so a client asking the wrong host shows up as a 404.
+//
+// Faults (targets: an API key, 'tickers', 'candles', '*'):
 //   'error:credentials'  500 ["error",10100,"apikey: invalid"]
 //   'error:signature'    500 ["error",10100,"apikey: digest invalid"]
 //   'error:nonce'        500 ["error",10114,"nonce: small"]
@@ -87,6 +113,51 @@ export const SAMPLE_ACCOUNT = {
     ['funding', 'USD', 5000, 0.35, 1000, 'Margin Funding Payment on wallet funding', null], // 4000 lent out
     ['funding', 'UST', 3.8e-7, 0, 3.8e-7, null, null], // dust, sent in exponent form
   ],
+};
+
+// A year of history in Bitfinex's own row shapes, for an account's `history` (not part of
+// SAMPLE_ACCOUNT, whose balances it does not claim to explain). Times are ms since the epoch.
+export const SAMPLE_HISTORY = {
+  trades: [
+    // 2025-06-10T12:00:00Z: sold 0.01 BTC for USD as a maker, fee in USD.
+    [1408000004, 'tBTCUSD', 1749556800000, 190000000004, -0.01, 108000, 'EXCHANGE LIMIT', 108000, 1, -0.864, 'USD', 1749556790000],
+    // 2025-04-01T00:00:00Z: a margin fill (a position, not an exchange of assets).
+    [1408000003, 'tBTCUSD', 1743465600000, 190000000003, 0.1, 82000, 'LIMIT', 82000, -1, -16.4, 'USD', 1743465590000],
+    // 2025-03-01T08:00:00Z: bought 2 ETH with UST (Tether), fee in ETH.
+    [1408000002, 'tETHUST', 1740816000000, 190000000002, 2, 2200.5, 'EXCHANGE MARKET', null, -1, -0.004, 'ETH', 1740815990000],
+    // 2025-01-15T09:00:00Z: bought 0.5 BTC with USD, fee in BTC.
+    [1408000001, 'tBTCUSD', 1736931600000, 190000000001, 0.5, 95000, 'EXCHANGE MARKET', null, -1, -0.001, 'BTC', 1736931590000],
+  ],
+  movements: [
+    // 2025-05-05T14:00:00Z: a withdrawal still pending.
+    [23000003, 'BTC', 'BITCOIN', null, null, 1746450000000, 1746453600000, null, null, 'PENDING', null, null, -0.05, -0.0004,
+      null, null, 'bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh', null, null, null, null, null],
+    // 2025-02-10T11:00:00Z: 5,000 UST in.
+    [23000002, 'UST', 'TETHERUSE', null, null, 1739180000000, 1739185200000, null, null, 'COMPLETED', null, null, 5000, 0,
+      null, null, '0x71c7656ec7ab88b098defb751b7401b5f6d8976f', null, null, null, '0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060', null],
+    // 2025-01-02T03:04:05Z: 60,000 USD wired in.
+    [23000001, 'USD', 'US DOLLAR', null, null, 1735700000000, 1735787045000, null, null, 'COMPLETED', null, null, 60000, 0,
+      null, null, null, null, null, null, null, null],
+  ],
+  ledgers: {
+    // Staking payments (2025-05-06, 2025-06-01).
+    262: [
+      [9100000002, 'ETH', 'exchange', 1748736000000, null, 0.0021, 1.9981, null, 'Staking Payment on wallet exchange'],
+      [9100000001, 'ETH', 'exchange', 1746489600000, null, 0.002, 1.996, null, 'Staking Payment on wallet exchange'],
+    ],
+    // Interest on lent USD, and a swap payment on a margin position (2025-06-02, 2025-04-02).
+    28: [
+      [9200000002, 'USD', 'funding', 1748822400000, null, 1.23456789, 5001.23456789, null, 'Margin Funding Payment on wallet funding'],
+      [9200000001, 'USD', 'margin', 1743588900000, null, -0.75, 1999.25, null, 'Swap Payment on wallet margin'],
+    ],
+    // An affiliate rebate (2025-03-01T00:00:00Z).
+    241: [[9300000001, 'USD', 'exchange', 1740787200000, null, 0.42, 100.42, null, 'Earned fee shared on wallet exchange']],
+    // A transfer between wallets: two rows that move nothing in total (2025-03-20T00:00:00Z).
+    51: [
+      [9400000002, 'USD', 'funding', 1742428800000, null, 5000, 5000, null, 'Transfer of 5000.0 USD from wallet Exchange to Deposit on wallet funding'],
+      [9400000001, 'USD', 'exchange', 1742428800000, null, -5000, 7500, null, 'Transfer of 5000.0 USD from wallet Exchange to Deposit on wallet exchange'],
+    ],
+  },
 };
 
 // [SYMBOL, BID, BID_SIZE, ASK, ASK_SIZE, DAILY_CHANGE, DAILY_CHANGE_RELATIVE, LAST_PRICE, VOLUME, HIGH, LOW]
@@ -229,7 +300,7 @@ function permissionRows(account) {
   const trade = write(account.canTrade);
   return [
     ['account', 1, 0],
-    ['history', 1, 0],
+    ['history', account.historyPermission === false ? 0 : 1, 0],
     ['orders', 1, trade],
     ['positions', 1, trade],
     ['funding', 1, trade],
@@ -241,11 +312,117 @@ function permissionRows(account) {
   ];
 }
 
-export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS } = {}) {
+// ---------------------------------------------------------------------------------------------
+// Transaction history and daily candles
+
+const HISTORY_PATHS = {
+  '/v2/auth/r/trades/hist': 'trades',
+  '/v2/auth/r/movements/hist': 'movements',
+  '/v2/auth/r/ledgers/hist': 'ledgers',
+};
+/** Where each source's rows keep the time `start` and `end` filter on. */
+const TIME_INDEX = { trades: 2, movements: 6, ledgers: 3 };
+const HISTORY_MAX_LIMIT = 2500;
+const HISTORY_DEFAULT_LIMIT = 25;
+/** Requests a minute each history endpoint allows (their documentation pages). */
+export const HISTORY_RATE_LIMIT = 90;
+const CANDLE_MAX_LIMIT = 10000;
+const CANDLE_DEFAULT_LIMIT = 100;
+export const DAY_MS = 86_400_000;
+
+/** An integer parameter, or undefined when absent; null when present but not a whole number. */
+function integer(value) {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/**
+ * The rows of one history source an account's request selects, as Bitfinex pages them, or an
+ * error response.
+ */
+export function historyPage(account, source, query, now = Date.now()) {
+  const start = integer(query.start) ?? 0;
+  const end = integer(query.end) ?? now;
+  const limit = integer(query.limit) ?? HISTORY_DEFAULT_LIMIT;
+  if (start === null || end === null || limit === null) return bitfinexError(10020, 'time: invalid');
+  if (limit < 1 || limit > HISTORY_MAX_LIMIT) return bitfinexError(10020, 'limit: invalid');
+  const history = account.history ?? {};
+  let rows;
+  if (source === 'ledgers') {
+    const category = integer(query.category);
+    if (category === null) return bitfinexError(10020, 'category: invalid');
+    const byCategory = history.ledgers ?? {};
+    rows = category === undefined ? Object.values(byCategory).flat() : byCategory[category] ?? [];
+    if (query.wallet !== undefined) rows = rows.filter((row) => row[2] === query.wallet);
+  } else {
+    rows = history[source] ?? [];
+  }
+  const at = TIME_INDEX[source];
+  const ascending = source === 'trades' && Number(query.sort) === 1;
+  const order = (a, b) => (a[at] - b[at]) || (a[0] - b[0]);
+  const selected = rows
+    .filter((row) => row[at] >= start && row[at] <= end)
+    .sort((a, b) => (ascending ? order(a, b) : order(b, a)))
+    .slice(0, limit);
+  return json(200, selected);
+}
+
+/** `YYYY-MM-DD` of a day number (days since 1970-01-01, UTC). */
+export function isoDay(day) {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Candle rows of `symbol` for a request's parameters, or an error response. */
+function candleRows(closeOn, symbol, params, now) {
+  const start = integer(params.get('start')) ?? 0;
+  const end = integer(params.get('end')) ?? now;
+  const limit = integer(params.get('limit')) ?? CANDLE_DEFAULT_LIMIT;
+  if (start === null || end === null || limit === null) return bitfinexError(10020, 'time: invalid');
+  if (limit < 1 || limit > CANDLE_MAX_LIMIT) return bitfinexError(10020, 'limit: invalid');
+  const ascending = params.get('sort') === '1';
+  const first = Math.ceil(Math.max(start, 0) / DAY_MS);
+  const last = Math.floor(Math.min(end, now) / DAY_MS);
+  const days = [];
+  for (let day = first; day <= last; day++) days.push(day);
+  if (!ascending) days.reverse();
+  const rows = [];
+  for (const day of days) {
+    if (rows.length === limit) break;
+    const close = closeOn(symbol, day);
+    if (close === null) continue;
+    // Written by hand so the exact decimal goes over the wire as a JSON number.
+    rows.push(`[${day * DAY_MS},${close},${close},${close},${close},1]`);
+  }
+  return { status: 200, body: `[${rows.join(',')}]` };
+}
+
+export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS, closes = {} } = {}) {
   const requests = [];
   const lastNonces = new Map(); // apiKey → BigInt of the last accepted nonce
   const faults = faultTable(faultResponse);
   let tickers = markets;
+  let closeTable = closes;
+  const historyCalls = new Map(); // `${apiKey} ${path}` → times of the last minute's requests
+
+  /** The close of `symbol` on `day`: from the closes table, else derived from its ticker. */
+  function closeOn(symbol, day) {
+    const listed = closeTable[symbol]?.[isoDay(day)];
+    if (listed !== undefined) return String(listed);
+    const ticker = tickers.find((row) => row[0] === symbol && row.length >= 11);
+    if (!ticker || typeof ticker[7] !== 'number' || !(ticker[7] > 0)) return null;
+    return Q.parse(plainDecimal(ticker[7])).mul(new Q(BigInt(990 + (day % 21)), 1000n)).toDecimal();
+  }
+
+  /** Whether this request is one more than the endpoint allows this minute. */
+  function overHistoryLimit(apiKey, pathname) {
+    const now = Date.now();
+    const key = `${apiKey} ${pathname}`;
+    const recent = (historyCalls.get(key) ?? []).filter((at) => now - at < 60_000);
+    recent.push(now);
+    historyCalls.set(key, recent);
+    return recent.length > HISTORY_RATE_LIMIT;
+  }
 
   function handle(req) {
     const { method, path, body } = req;
@@ -276,7 +453,8 @@ export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS } = {})
       return finish(faultResponse(fault));
     };
 
-    if (req.host === AUTH_HOST && method === 'POST' && /^\/v2\/auth\/r\/(wallets|permissions)$/.test(pathname)) {
+    const authPath = /^\/v2\/auth\/r\/(wallets|permissions)$/.test(pathname) || HISTORY_PATHS[pathname] !== undefined;
+    if (req.host === AUTH_HOST && method === 'POST' && authPath) {
       const apiKey = req.headers['bfx-apikey'];
       const nonce = req.headers['bfx-nonce'];
       const signature = req.headers['bfx-signature'];
@@ -303,6 +481,20 @@ export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS } = {})
       const fault = faulted([apiKey, '*']);
       if (fault) return fault;
       if (pathname.endsWith('/permissions')) return finish(json(200, permissionRows(account)));
+      const source = HISTORY_PATHS[pathname];
+      if (source) {
+        log.body = body;
+        if (overHistoryLimit(apiKey, pathname)) return finish(json(429, { error: 'ERR_RATE_LIMIT' }));
+        if (account.historyPermission === false) return finish(bitfinexError(10001, 'api_key: permission invalid'));
+        let query;
+        try {
+          query = JSON.parse(body || '{}');
+        } catch {
+          return finish(bitfinexError(10020, 'body: invalid'));
+        }
+        if (query === null || typeof query !== 'object' || Array.isArray(query)) return finish(bitfinexError(10020, 'body: invalid'));
+        return finish(historyPage(account, source, query));
+      }
       if (account.walletsRead === false) return finish(bitfinexError(10001, 'api_key: permission invalid'));
       return finish(json(200, account.wallets));
     }
@@ -316,6 +508,15 @@ export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS } = {})
       if (symbols === 'ALL') return finish(json(200, tickers));
       const wanted = new Set(symbols.split(','));
       return finish(json(200, tickers.filter((row) => wanted.has(row[0]))));
+    }
+
+    const candles = /^\/v2\/candles\/trade:1D:(t[A-Za-z0-9:]+)\/hist$/.exec(pathname);
+    if (req.host === PUBLIC_HOST && method === 'GET' && candles) {
+      log.authorized = req.headers['bfx-signature'] ? 'unexpected-signature' : null;
+      const fault = faulted(['candles', '*']);
+      if (fault) return fault;
+      const params = new URL(path, `https://${PUBLIC_HOST}`).searchParams;
+      return finish(candleRows(closeOn, candles[1], params, Date.now()));
     }
 
     return finish({ status: 404, type: 'text/plain', body: 'Not Found' });
@@ -340,6 +541,14 @@ export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS } = {})
     setMarkets(rows) {
       tickers = rows;
     },
+    /** Replaces the closes table: { [symbol]: { [YYYY-MM-DD]: "decimal" } }. */
+    setCloses(table) {
+      closeTable = table;
+    },
+    /** The close the candles endpoint serves for `symbol` on `day` (a decimal string), or null. */
+    closeOn,
+    /** Requests to the history endpoints only. */
+    historyRequests: () => requests.filter((r) => r.host === AUTH_HOST && HISTORY_PATHS[r.path.split('?')[0]] !== undefined),
     /**
      * The public spot markets, normalised for the independent valuation (tests/e2e/expected.mjs):
      * trading pairs only, without paper-trading (TEST…) and derivative (…F0) pairs, with a
@@ -362,4 +571,4 @@ export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS } = {})
   };
 }
 
-export default { SAMPLE_ACCOUNT, SAMPLE_MARKETS, createBitfinex, expectedHoldings };
+export default { SAMPLE_ACCOUNT, SAMPLE_HISTORY, SAMPLE_MARKETS, createBitfinex, expectedHoldings };

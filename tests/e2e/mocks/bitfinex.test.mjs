@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import bitfinexSamples, {
-  AUTH_HOST, createBitfinex, expectedHoldings, plainDecimal, PUBLIC_HOST, SAMPLE_ACCOUNT, SAMPLE_MARKETS,
+  AUTH_HOST, createBitfinex, DAY_MS, expectedHoldings, HISTORY_RATE_LIMIT, isoDay, plainDecimal, PUBLIC_HOST,
+  SAMPLE_ACCOUNT, SAMPLE_HISTORY, SAMPLE_MARKETS,
 } from './bitfinex.mjs';
 
 const WALLETS = '/v2/auth/r/wallets';
@@ -315,5 +316,146 @@ describe('Bitfinex sample data, normalised independently', () => {
     assert.equal(bitfinexSamples.SAMPLE_ACCOUNT, SAMPLE_ACCOUNT);
     assert.equal(bitfinexSamples.SAMPLE_MARKETS, SAMPLE_MARKETS);
     assert.equal(typeof bitfinexSamples.createBitfinex, 'function');
+  });
+});
+
+describe('mock Bitfinex history and candles', () => {
+  const TRADES = '/v2/auth/r/trades/hist';
+  const MOVEMENTS = '/v2/auth/r/movements/hist';
+  const LEDGERS = '/v2/auth/r/ledgers/hist';
+  const HISTORIAN = {
+    apiKey: 'mock-bitfinex-key-2222222222222222222222222',
+    secret: 'mock-bitfinex-secret-history-222222222222222',
+    wallets: [],
+    history: SAMPLE_HISTORY,
+  };
+  const NO_HISTORY = {
+    apiKey: 'mock-bitfinex-key-3333333333333333333333333',
+    secret: 'mock-bitfinex-secret-nohistory-33333333333333',
+    wallets: [['exchange', 'BTC', 1, 0, 1, null, null]],
+    history: SAMPLE_HISTORY,
+    historyPermission: false,
+  };
+  // 3,000 fills one second apart, from 2024-01-01T00:00:00Z (1704067200000).
+  const BUSY = {
+    apiKey: 'mock-bitfinex-key-4444444444444444444444444',
+    secret: 'mock-bitfinex-secret-busy-4444444444444444444',
+    wallets: [],
+    history: {
+      trades: Array.from({ length: 3000 }, (_, i) => [
+        1_000_000 + i, 'tBTCUSD', 1_704_067_200_000 + i * 1000, 5_000_000 + i, 0.001, 42000, 'EXCHANGE LIMIT', 42000, 1, -0.0336, 'USD', 1,
+      ]),
+    },
+  };
+  let mock;
+  let server;
+  before(async () => {
+    mock = createBitfinex({
+      accounts: { [HISTORIAN.apiKey]: { ...HISTORIAN }, [NO_HISTORY.apiKey]: { ...NO_HISTORY }, [BUSY.apiKey]: { ...BUSY } },
+      closes: { tETHUSD: { '2025-01-01': '3332.1' } },
+    });
+    server = await startMockServer([mock]);
+    certificate = makeCertificate([...mock.hosts, STRAY_HOST]).cert;
+  });
+  after(() => server.close());
+
+  const post = (account, path, query) => signedPost(server.port, account, path, { body: JSON.stringify(query) });
+
+  test('trades come newest first within start..end, inclusive, up to the limit', async () => {
+    let res = await post(HISTORIAN, TRADES, { sort: -1, start: 0, end: Date.now(), limit: 2500 });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, SAMPLE_HISTORY.trades);
+    res = await post(HISTORIAN, TRADES, { start: 1736931600000, end: 1740816000000, limit: 1 });
+    assert.deepEqual(res.body.map((row) => row[0]), [1408000002], 'both ends inclusive, newest first');
+    res = await post(HISTORIAN, TRADES, { start: 1736931600000, end: 1740816000000, limit: 5, sort: 1 });
+    assert.deepEqual(res.body.map((row) => row[0]), [1408000001, 1408000002], 'sort: 1 is oldest first');
+    assert.equal(mock.historyRequests().at(-1).body, '{"start":1736931600000,"end":1740816000000,"limit":5,"sort":1}');
+    res = await post(HISTORIAN, TRADES, { limit: 2501 });
+    assert.deepEqual(res.body, ['error', 10020, 'limit: invalid']);
+    res = await post(HISTORIAN, TRADES, {});
+    assert.equal(res.body.length, 4, 'default limit 25, everything up to now');
+  });
+
+  test('a full page of 2,500 goes on by moving the end back', async () => {
+    const end = Date.now();
+    let res = await post(BUSY, TRADES, { sort: -1, start: 0, end, limit: 2500 });
+    assert.equal(res.body.length, 2500);
+    const oldest = res.body.at(-1)[2];
+    assert.equal(oldest, 1_704_067_200_000 + 500 * 1000);
+    res = await post(BUSY, TRADES, { sort: -1, start: 0, end: oldest, limit: 2500 });
+    assert.equal(res.body.length, 501, 'the row at `end` again, and the 500 older');
+    assert.equal(res.body[0][2], oldest);
+  });
+
+  test('movements filter on MTS_UPDATED; ledgers on category and wallet', async () => {
+    let res = await post(HISTORIAN, MOVEMENTS, { start: 1739185200000, end: Date.now(), limit: 1000 });
+    assert.deepEqual(res.body.map((row) => row[0]), [23000003, 23000002]);
+    assert.equal(res.body[0].length, 22);
+    res = await post(HISTORIAN, LEDGERS, { category: 262, start: 0, end: Date.now(), limit: 2500 });
+    assert.deepEqual(res.body, SAMPLE_HISTORY.ledgers[262]);
+    res = await post(HISTORIAN, LEDGERS, { category: 28, wallet: 'funding', start: 0, end: Date.now(), limit: 2500 });
+    assert.deepEqual(res.body.map((row) => row[0]), [9200000002], 'the margin swap payment is filtered out');
+    res = await post(HISTORIAN, LEDGERS, { start: 0, end: Date.now(), limit: 2500 });
+    assert.equal(res.body.length, 7, 'no category: every ledger row');
+    assert.deepEqual(res.body.map((row) => row[3]), [...res.body.map((row) => row[3])].sort((a, b) => b - a));
+    res = await post(HISTORIAN, LEDGERS, { category: 'staking' });
+    assert.deepEqual(res.body, ['error', 10020, 'category: invalid']);
+  });
+
+  test('a key without Account History cannot read it, and says so in its permissions', async () => {
+    let res = await signedPost(server.port, NO_HISTORY, '/v2/auth/r/permissions');
+    assert.deepEqual(res.body.find(([scope]) => scope === 'history'), ['history', 0, 0]);
+    for (const path of [TRADES, MOVEMENTS, LEDGERS]) {
+      res = await post(NO_HISTORY, path, { start: 0, end: Date.now(), limit: 25 });
+      assert.equal(res.status, 500);
+      assert.deepEqual(res.body, ['error', 10001, 'api_key: permission invalid'], path);
+    }
+    res = await signedPost(server.port, NO_HISTORY, '/v2/auth/r/wallets');
+    assert.equal(res.status, 200, 'balances still read');
+  });
+
+  test('history requests are signed over their bodies', async () => {
+    const body = JSON.stringify({ start: 0, end: Date.now(), limit: 25 });
+    let res = await signedPost(server.port, HISTORIAN, TRADES, { body, signedBody: '{}' });
+    assert.deepEqual(res.body, ['error', 10100, 'apikey: digest invalid']);
+    res = await signedPost(server.port, HISTORIAN, TRADES, { body: 'not json', signedBody: 'not json' });
+    assert.deepEqual(res.body, ['error', 10020, 'body: invalid']);
+  });
+
+  test('each history endpoint allows 90 requests a minute per key', async () => {
+    const spender = { ...HISTORIAN, apiKey: 'mock-bitfinex-key-6666666666666666666666666' };
+    mock.setAccount(spender.apiKey, { ...spender });
+    for (let i = 0; i < HISTORY_RATE_LIMIT; i++) {
+      assert.equal((await post(spender, MOVEMENTS, { limit: 1 })).status, 200, `request ${i + 1}`);
+    }
+    const res = await post(spender, MOVEMENTS, { limit: 1 });
+    assert.equal(res.status, 429);
+    assert.deepEqual(res.body, { error: 'ERR_RATE_LIMIT' });
+    assert.equal((await post(spender, LEDGERS, { limit: 1 })).status, 200, 'another endpoint keeps its own count');
+  });
+
+  test('daily candles: public, one per day, from the closes table or the ticker', async () => {
+    // 2025-01-01 is day 20089 (`date -u -d 2025-01-01 +%s` = 1735689600).
+    const start = 20089 * DAY_MS;
+    let res = await send(server.port, PUBLIC_HOST, 'GET', `/v2/candles/trade:1D:tETHUSD/hist?start=${start}&end=${start + 3 * DAY_MS - 1}&limit=1000&sort=1`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.map((row) => row[0]), [start, start + DAY_MS, start + 2 * DAY_MS]);
+    assert.match(res.text, /^\[\[1735689600000,3332\.1,3332\.1,/, 'the table first, as an exact JSON number');
+    // Derived from the last price 3550.1: day 20090 → × (990 + 20090 mod 21 = 14) / 1000.
+    assert.equal(mock.closeOn('tETHUSD', 20090), '3564.3004');
+    assert.equal(res.body[1][2], 3564.3004);
+    assert.equal(isoDay(20089), '2025-01-01');
+    // Newest first by default; limit counts from the newest.
+    res = await send(server.port, PUBLIC_HOST, 'GET', `/v2/candles/trade:1D:tDOGE:USD/hist?start=${start}&end=${start + 10 * DAY_MS - 1}&limit=2`);
+    assert.deepEqual(res.body.map((row) => row[0]), [start + 9 * DAY_MS, start + 8 * DAY_MS]);
+    // Never beyond today; an unknown symbol has none; the limit is checked.
+    res = await send(server.port, PUBLIC_HOST, 'GET', `/v2/candles/trade:1D:tBTCUSD/hist?start=${Date.now() - 2 * DAY_MS}&end=${Date.now() + 30 * DAY_MS}&limit=100&sort=1`);
+    assert.equal(res.body.length, 2);
+    res = await send(server.port, PUBLIC_HOST, 'GET', '/v2/candles/trade:1D:tNOPE:USD/hist?limit=10');
+    assert.deepEqual(res.body, []);
+    res = await send(server.port, PUBLIC_HOST, 'GET', '/v2/candles/trade:1D:tBTCUSD/hist?limit=10001');
+    assert.deepEqual(res.body, ['error', 10020, 'limit: invalid']);
+    res = await send(server.port, AUTH_HOST, 'GET', '/v2/candles/trade:1D:tBTCUSD/hist?limit=10');
+    assert.equal(res.status, 404, 'candles are on the public host only');
   });
 });
