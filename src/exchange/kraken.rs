@@ -22,28 +22,38 @@
 //! at once, keyed by pair id. Its figures are "today" (since midnight UTC) and "last 24 hours";
 //! there is no 24-hour change, so none is reported.
 //!
+//! History is the ledger (`Ledgers`, under the key's "Query Ledger Entries" permission), read
+//! as described at [`LedgerPage`] and turned into transactions by [`ledger`]; daily closes are
+//! public `OHLC` candles.
+//!
 //! Every answer is `{"error": ["<E|W><Category>:<Message>"], "result": …}`, usually with HTTP 200
 //! even for errors (<https://docs.kraken.com/api/docs/guides/spot-rest-intro>); a Cloudflare page
 //! (520, 5xx, HTML) may come instead.
+
+mod ledger;
 
 use std::{borrow::Cow, collections::BTreeMap};
 
 use base64ct::{Base64, Encoding as _};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use self::ledger::Row;
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, Method, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, Method, Step, Ticker, every_row,
     json::{JsonDecimal as _, Value},
     merge_balances,
 };
 use crate::{
+    calendar::day_of,
     error::{Error, Result, capped_wait_ms, sanitize_code},
     exchange_id::ExchangeId,
     money::Exact as _,
     nonce::NonceFormat,
     secret::Credentials,
     signing::{hmac_sha512, sha256},
+    transactions::HistoryPage,
 };
 
 /// The production API host.
@@ -58,6 +68,28 @@ pub const ALLOCATIONS_PARAMS: &str = "hide_zero_allocations=true";
 pub const ASSET_PAIRS_PATH: &str = "/0/public/AssetPairs";
 /// Without `pair`, tickers for every tradable pair.
 pub const TICKER_PATH: &str = "/0/public/Ticker";
+
+/// Every balance change of the account, newest first, 50 rows a call
+/// (<https://docs.kraken.com/api/docs/rest-api/get-ledgers>).
+pub const LEDGERS_PATH: &str = "/0/private/Ledgers";
+/// Candles of one pair (<https://docs.kraken.com/api/docs/rest-api/get-ohlc-data>).
+pub const OHLC_PATH: &str = "/0/public/OHLC";
+
+/// The rows one `Ledgers` call returns.
+const LEDGER_PAGE: u64 = 50;
+/// Each `Ledgers` call adds 2 to the key's call counter, which drains by 0.33 a second on the
+/// slowest tier (Starter, capped at 15; Intermediate drains 0.5, Pro 1:
+/// <https://docs.kraken.com/exchange/guides/rest/ratelimits>): one call every 6.1 s holds it
+/// level. One every 8 s lowers it by 0.64 a page, room for a balance refresh (2 points) every
+/// 25 s on the slowest tier, so an import never meets the limit.
+const LEDGER_PACE_MS: u64 = 8_000;
+/// How often one walk of the ledger starts over because its rows moved under it, before it reads
+/// on regardless.
+const MAX_RESTARTS: u32 = 3;
+/// Kraken answers at most the latest 720 candles of an interval, whatever `since` asks for
+/// (<https://docs.kraken.com/api/docs/rest-api/get-ohlc-data>): one call reaches every daily
+/// candle there is, and `since` only trims its start, so there is no further page to ask for.
+const CANDLES_KEPT: u64 = 720;
 
 /// Kraken's own wait after too many failed authentications: "about 15 minutes" (the official
 /// SDK's error guide, `EGeneral:Temporary lockout`), the longest wait Cartera honours anyway.
@@ -101,6 +133,17 @@ impl Exchange for Kraken {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(Prices::Start)
+    }
+
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(LedgerPage { cursor: cursor.map(str::to_owned), sent: None }))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        // Pair ids as AssetPairs and Ticker name them (`XXBTZUSD`, `SOLUSD`); nothing else reaches
+        // a URL.
+        let pair_id = (1..=32).contains(&market.len()) && market.bytes().all(|b| b.is_ascii_alphanumeric());
+        pair_id.then(|| Box::new(Candles { pair: market.to_owned(), from_day, to_day, sent: false }) as Box<dyn Flow<_>>)
     }
 }
 
@@ -177,6 +220,246 @@ impl Flow<Vec<Balance>> for Holdings {
             _ => out_of_turn(),
         }
     }
+}
+
+/// Where an import of the ledger stands.
+///
+/// The ledger comes newest first, paged by offset; new rows arrive at the top and would shift
+/// every offset. So the ledger is read in walks: a walk's first page (no `end`) finds the newest
+/// row, and its second (`end`, inclusive) pins the walk to that row's second, after which rows
+/// that arrive cannot move the offsets. A first import walks from the newest row down to the
+/// oldest; once a walk is done, the next one (the next sync) reads only rows after the second of
+/// the newest row it had (`start`, exclusive), so a row that arrived in that same second is not
+/// missed; the rows of that second already settled are skipped by id (`seen`).
+///
+/// Kraken says how many rows the window holds (`count`). Should that change within a walk (rows
+/// moved, so an offset may have skipped one: rotki's check), the walk starts over, a few times at
+/// most. Rows that may belong with rows of the next page are held back (see [`ledger::settle`]).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerCursor {
+    /// Rows after this unix second are the walk's: absent on a first import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start: Option<u64>,
+    /// The walk's last unix second (inclusive), pinned by its first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end: Option<u64>,
+    /// Rows of the walk read so far: the next page's offset.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    ofs: u64,
+    /// How many rows Kraken said the walk's window holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
+    /// How often the walk started over.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    restarts: u32,
+    /// Rows held back for the next page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    held: Vec<Row>,
+    /// Ledger ids the previous walk settled in its newest second, which this walk reads again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    seen: Vec<String>,
+    /// Ledger ids of this walk's newest second: the next walk's `seen`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    top: Vec<String>,
+}
+
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+impl LedgerCursor {
+    /// The cursor a page handed back, checked: it comes back from storage.
+    fn read(text: Option<&str>) -> Result<Self> {
+        let Some(text) = text else { return Ok(Self::default()) };
+        let invalid = Error::InvalidInput { field: "cursor" };
+        let cursor: Self = serde_json::from_str(text).map_err(|_| invalid.clone())?;
+        let ids_valid = |ids: &[String]| ids.len() <= ledger::MAX_HELD && ids.iter().all(|id| ledger::is_ledger_id(id));
+        let valid = cursor.held.len() <= ledger::MAX_HELD
+            && cursor.held.iter().all(Row::is_valid)
+            && ids_valid(&cursor.seen)
+            && ids_valid(&cursor.top)
+            && (cursor.end.is_some() || (cursor.ofs == 0 && cursor.held.is_empty() && cursor.top.is_empty()));
+        if valid { Ok(cursor) } else { Err(invalid) }
+    }
+
+    /// The form body after the nonce: the window and the offset.
+    fn params(&self) -> String {
+        let mut params = Vec::new();
+        params.extend(self.start.map(|start| format!("start={start}")));
+        params.extend(self.end.map(|end| format!("end={end}")));
+        if self.ofs > 0 {
+            params.push(format!("ofs={}", self.ofs));
+        }
+        params.join("&")
+    }
+}
+
+/// One call of `Ledgers`, going on from a [`LedgerCursor`]. Pages are strictly one after
+/// another: every call takes the key's next nonce.
+struct LedgerPage {
+    cursor: Option<String>,
+    /// The cursor the request was built from, once sent.
+    sent: Option<LedgerCursor>,
+}
+
+impl Flow<HistoryPage> for LedgerPage {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<HistoryPage>> {
+        match (answer, self.sent.take()) {
+            (None, None) => {
+                let cursor = LedgerCursor::read(self.cursor.as_deref())?;
+                let request = sign_next(context, LEDGERS_PATH, &cursor.params())?;
+                self.sent = Some(cursor);
+                Ok(Step::Send(request))
+            }
+            (Some(answer), Some(cursor)) => read_ledger_page(answer, cursor).map(Step::Done),
+            _ => out_of_turn(),
+        }
+    }
+}
+
+/// Reads one `Ledgers` answer (`{"ledger": {"<ledger id>": {row}, …}, "count": n}`) into the
+/// transactions it settles and the cursor after it.
+fn read_ledger_page(response: HttpResponse<'_>, mut cursor: LedgerCursor) -> Result<HistoryPage> {
+    let result = read_result(response).map_err(|error| match error {
+        // A key that reads balances but lacks "Query Ledger Entries".
+        Error::MissingPermission { exchange } => Error::HistoryPermission { exchange },
+        other => other,
+    })?;
+    let malformed = || Error::MalformedResponse { exchange: EXCHANGE };
+    let count = result.get("count").and_then(Value::unsigned).ok_or_else(malformed)?;
+    let ledger = result.get("ledger").ok_or_else(malformed)?;
+    let mut rows = Vec::new();
+    match ledger.fields() {
+        Some(fields) => {
+            for (id, row) in fields {
+                if rows.len() == super::MAX_ROWS {
+                    return Err(malformed());
+                }
+                rows.push(ledger::read_row(&id, row).ok_or_else(malformed)?);
+            }
+        }
+        // An empty ledger may come as `[]`.
+        None if ledger.items().is_some_and(|mut items| items.next().is_none()) => {}
+        None => return Err(malformed()),
+    }
+
+    if cursor.count.is_some_and(|expected| expected != count) && cursor.restarts < MAX_RESTARTS {
+        let restarted = LedgerCursor {
+            start: cursor.start,
+            end: cursor.end,
+            count: Some(count),
+            restarts: cursor.restarts + 1,
+            seen: cursor.seen,
+            ..LedgerCursor::default()
+        };
+        return Ok(ledger_page(Vec::new(), &restarted, false, count));
+    }
+    cursor.count = Some(count);
+    if cursor.end.is_none() {
+        cursor.end = rows.iter().map(|row| row.at / 1000 + 1).max();
+    }
+    cursor.ofs = cursor.ofs.saturating_add(rows.len() as u64);
+    if let Some(end) = cursor.end {
+        let newest_second = (end - 1).saturating_mul(1000);
+        for row in rows.iter().filter(|row| row.at >= newest_second) {
+            if !cursor.top.contains(&row.id) {
+                cursor.top.push(row.id.clone());
+            }
+        }
+        if cursor.top.len() > ledger::MAX_HELD {
+            return Err(malformed());
+        }
+    }
+    let finished = (rows.len() as u64) < LEDGER_PAGE || cursor.ofs >= count;
+    let boundary = if finished { None } else { rows.iter().map(|row| row.at).min() };
+    let mut pending = std::mem::take(&mut cursor.held);
+    for row in rows {
+        if !cursor.seen.contains(&row.id) && !pending.iter().any(|held| held.id == row.id) {
+            pending.push(row);
+        }
+    }
+    let settled = ledger::settle(pending, boundary)?;
+    if !finished {
+        cursor.held = settled.held;
+        return Ok(ledger_page(settled.transactions, &cursor, false, count));
+    }
+    let done = match cursor.end {
+        Some(end) => LedgerCursor { start: Some(end - 1), seen: cursor.top, ofs: cursor.ofs, ..LedgerCursor::default() },
+        None => LedgerCursor { start: cursor.start, seen: cursor.seen, ..LedgerCursor::default() },
+    };
+    let read = done.ofs;
+    let mut page = ledger_page(settled.transactions, &LedgerCursor { ofs: 0, ..done }, true, count);
+    page.read = read;
+    Ok(page)
+}
+
+/// A page of history: its transactions by time, the cursor as text, and the pace.
+fn ledger_page(mut transactions: Vec<crate::transactions::Transaction>, cursor: &LedgerCursor, caught_up: bool, count: u64) -> HistoryPage {
+    transactions.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    HistoryPage {
+        transactions,
+        // Strings, numbers and lists always serialise.
+        cursor: serde_json::to_string(cursor).unwrap_or_default(),
+        caught_up,
+        read: cursor.ofs,
+        expected: Some(count),
+        wait_ms: if caught_up { 0 } else { LEDGER_PACE_MS },
+    }
+}
+
+/// One pair's daily candles: one call, as Kraken keeps only the latest [`CANDLES_KEPT`].
+struct Candles {
+    pair: String,
+    from_day: u64,
+    to_day: u64,
+    sent: bool,
+}
+
+impl Flow<Vec<DailyClose>> for Candles {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<DailyClose>>> {
+        let today = day_of(context.now_ms());
+        match (answer, self.sent) {
+            (None, false) => {
+                if self.to_day.saturating_add(CANDLES_KEPT) <= today {
+                    // Older than any candle Kraken still answers: nothing to ask.
+                    return Ok(Step::Done(Vec::new()));
+                }
+                self.sent = true;
+                // `since` is a unix second; one before the first day's candle includes it.
+                let since = self.from_day.saturating_mul(86_400).saturating_sub(1);
+                let url = format!("{API_ORIGIN}{OHLC_PATH}?pair={}&interval=1440&since={since}", self.pair);
+                Ok(Step::Send(HttpRequest::get(url)))
+            }
+            (Some(answer), true) => {
+                let days = self.from_day..=self.to_day.min(today.saturating_sub(1));
+                Ok(Step::Done(read_candles(answer)?.into_iter().filter(|close| days.contains(&close.day)).collect()))
+            }
+            _ => out_of_turn(),
+        }
+    }
+}
+
+/// Reads an `OHLC` answer (`{"<pair>": [[time, open, high, low, close, vwap, volume, count], …],
+/// "last": n}`, keyed by Kraken's own name for the pair) into daily closes above zero. The caller
+/// keeps the days asked for, never today's: its candle is still moving and has no close yet.
+fn read_candles(response: HttpResponse<'_>) -> Result<Vec<DailyClose>> {
+    let result = read_result(response)?;
+    let malformed = || Error::MalformedResponse { exchange: EXCHANGE };
+    let mut series = None;
+    for (name, value) in result.fields().ok_or_else(malformed)? {
+        if name != "last" && series.replace(value).is_some() {
+            return Err(malformed());
+        }
+    }
+    let Some(series) = series else { return Ok(Vec::new()) };
+    let closes = every_row(EXCHANGE, series.items(), |candle| {
+        let mut fields = candle.items()?;
+        let time = fields.next()?.unsigned()?;
+        let close = fields.nth(3)?.decimal()?;
+        Some(DailyClose { day: day_of(time.saturating_mul(1000)), close })
+    })?;
+    Ok(closes.into_iter().filter(|close| close.close > Decimal::ZERO).collect())
 }
 
 /// Pairs first (to split pair ids into assets), then every ticker.

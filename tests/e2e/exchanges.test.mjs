@@ -112,7 +112,7 @@ describe('four exchanges in one portfolio', { timeout: 400_000 }, () => {
     assert.equal(await badge('bitfinex'), 'Read-only key');
     // The guide follows the chosen exchange.
     await chooser.selectOption('kraken');
-    await options.getByText('Under Funds permissions, turn on only “Query Funds”.').waitFor();
+    await options.getByText('Turn on “Query Funds” (under Funds permissions), then “Query Ledger Entries” for your transaction history, and nothing else.').waitFor();
     await options.close();
   });
 

@@ -5,16 +5,34 @@
 // and refuses a nonce that is not larger than the last one that key used (EAPI:Invalid nonce),
 // as Kraken does. Errors come the way Kraken sends them: HTTP 200, {"error":["EAPI:…"],"result":{}}.
 //
-//   const kraken = createKraken({ accounts: { [apiKey]: { secret, balances, allocations } }, markets });
-//   kraken.requests, kraken.balanceRequests(), kraken.privateRequests(),
+//   const kraken = createKraken({ accounts: { [apiKey]: { secret, balances, allocations, history,
+//                                  historyPermission } }, markets, closes, callCounter, now });
+//   kraken.requests, kraken.balanceRequests(), kraken.privateRequests(), kraken.ledgerRequests(),
 //   kraken.setFault(target, fault | null, { times }), kraken.clearFaults(),
-//   kraken.setAccount(apiKey, account), kraken.setMarkets(markets), kraken.books()
+//   kraken.setAccount(apiKey, account), kraken.setMarkets(markets), kraken.setCloses(closes),
+//   kraken.books()
 //
 // Paths served: POST /0/private/BalanceEx, POST /0/private/Earn/Allocations (honours
-// hide_zero_allocations), GET /0/public/AssetPairs, GET /0/public/Ticker (every pair, or ?pair=).
+// hide_zero_allocations), POST /0/private/Ledgers, GET /0/public/AssetPairs, GET /0/public/Ticker
+// (every pair, or ?pair=), GET /0/public/OHLC.
 // An account's `balances` is BalanceEx's result as Kraken sends it (asset → {balance, hold_trade},
 // strings or JSON numbers); `allocations` is Earn/Allocations' `items`. Kraken cannot tell what a
-// key may do, so accounts carry no permission flags.
+// key may do; a key without "Query Ledger Entries" is an account with `historyPermission: false`,
+// whose Ledgers calls get `EGeneral:Permission denied` (its balances still work).
+//
+// Ledgers (https://docs.kraken.com/api/docs/rest-api/get-ledgers): the account's `history` is an
+// array of ledger rows in Kraken's shape plus their `id` ({ id, refid, time, type, subtype, aclass,
+// asset, amount, fee, balance }). Answers are newest first, 50 a call, within `start` (exclusive)
+// and `end` (inclusive), each a unix time or a ledger id, from offset `ofs`, with `count` (the rows
+// of the window) unless `without_count=true`; `asset` and `type` filter as Kraken's do.
+// OHLC (https://docs.kraken.com/api/docs/rest-api/get-ohlc-data): daily candles (interval=1440
+// only) for a pair id or altname, the latest 720 of them (today's, still moving, included), those
+// after `since`; each close from `closes[pairId]['YYYY-MM-DD']` when given, else the ticker's last
+// price. The result is keyed by the pair id, with `last` the time of the last closed candle.
+// With `callCounter` ({ max, decayPerSecond }, e.g. Starter's { max: 15, decayPerSecond: 0.33 }),
+// each key has Kraken's call counter (https://docs.kraken.com/exchange/guides/rest/ratelimits):
+// Ledgers adds 2, other private calls 1, it drains continuously, and a call that would take it
+// past `max` gets `EAPI:Rate limit exceeded`. Off by default. `now` (ms) is injectable for tests.
 //
 // Fault targets: an API key, a method ('BalanceEx', 'Earn/Allocations', 'AssetPairs', 'Ticker'),
 // 'private', 'public' or '*'. Faults (checked after the signature and the nonce, so a faulted
@@ -28,6 +46,7 @@
 //   'redirect'       302 to a host no exchange owns; 'timeout' never answers
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 import { Q, trimZeros } from '../expected.mjs';
 import { faultTable, redirectResponse } from '../mock-server.mjs';
@@ -151,6 +170,15 @@ export const SAMPLE_ACCOUNT = {
     earn('EFHWZ7C-7ZNAY-VUGGDL', 'ATOM', { total: ['0.0000000000', '0.0000'] }),
   ],
 };
+
+/**
+ * A ledger with every kind Cartera reads (a deposit, two trades, one paid with fee credits, a
+ * withdrawal, staking and Earn rewards, moves to staking and Earn), the rows of the adapter's
+ * fixture, as an account's `history`.
+ */
+export const SAMPLE_HISTORY = Object.entries(
+  JSON.parse(readFileSync(new URL('../../fixtures/kraken/ledger-page-1.json', import.meta.url), 'utf8')).result.ledger,
+).map(([id, row]) => ({ id, ...row }));
 
 /** A second, small account (for two-key tests). */
 export const SECOND_ACCOUNT = {
@@ -311,11 +339,27 @@ export function expectedHoldings(account) {
 
 // ---------------------------------------------------------------------------------------------
 
-export function createKraken({ accounts = {}, markets = SAMPLE_MARKETS } = {}) {
+export function createKraken({ accounts = {}, markets = SAMPLE_MARKETS, closes = {}, callCounter = null, now = Date.now } = {}) {
   const requests = [];
   const lastNonces = new Map(); // apiKey → BigInt
   const faults = faultTable(faultResponse);
   let market = markets;
+  let closeTable = closes;
+  const counters = new Map(); // apiKey → { value, at }
+
+  /** Kraken's call counter: whether the key may make a call of `cost` now (and count it). */
+  function withinCounter(apiKey, cost) {
+    if (!callCounter) return true;
+    const at = now();
+    const last = counters.get(apiKey) ?? { value: 0, at };
+    const value = Math.max(0, last.value - ((at - last.at) / 1000) * callCounter.decayPerSecond);
+    if (value + cost > callCounter.max) {
+      counters.set(apiKey, { value, at });
+      return false;
+    }
+    counters.set(apiKey, { value: value + cost, at });
+    return true;
+  }
 
   function handle(req) {
     const { method, path, body = '' } = req;
@@ -346,7 +390,7 @@ export function createKraken({ accounts = {}, markets = SAMPLE_MARKETS } = {}) {
       return finish(faultResponse(fault));
     };
 
-    const privateMethod = /^\/0\/private\/(BalanceEx|Earn\/Allocations)$/.exec(pathname)?.[1];
+    const privateMethod = /^\/0\/private\/(BalanceEx|Earn\/Allocations|Ledgers)$/.exec(pathname)?.[1];
     if (method === 'POST' && privateMethod) {
       const apiKey = req.headers['api-key'];
       const apiSign = req.headers['api-sign'];
@@ -372,6 +416,11 @@ export function createKraken({ accounts = {}, markets = SAMPLE_MARKETS } = {}) {
       lastNonces.set(apiKey, BigInt(nonce));
       const fault = faulted([privateMethod, apiKey, 'private', '*']);
       if (fault) return fault;
+      if (!withinCounter(apiKey, privateMethod === 'Ledgers' ? 2 : 1)) return finish(krakenError('EAPI:Rate limit exceeded'));
+      if (privateMethod === 'Ledgers') {
+        if (account.historyPermission === false) return finish(krakenError('EGeneral:Permission denied'));
+        return finish(ledgersAnswer(account.history ?? [], params));
+      }
       if (privateMethod === 'BalanceEx') return finish(json(200, { error: [], result: account.balances ?? {} }));
       const hideZero = ['true', true].includes(params.hide_zero_allocations);
       return finish(json(200, { error: [], result: allocationsResult(account.allocations ?? [], hideZero) }));
@@ -394,6 +443,13 @@ export function createKraken({ accounts = {}, markets = SAMPLE_MARKETS } = {}) {
       return finish(json(200, { error: [], result }));
     }
 
+    if (method === 'GET' && pathname === '/0/public/OHLC') {
+      log.authorized = req.headers['api-key'] || req.headers['api-sign'] ? 'unexpected-signature' : null;
+      const fault = faulted(['OHLC', 'public', '*']);
+      if (fault) return fault;
+      return finish(ohlcAnswer(market, closeTable, url.searchParams, now()));
+    }
+
     return finish(json(404, { error: ['EGeneral:Unknown method'] }));
   }
 
@@ -406,6 +462,8 @@ export function createKraken({ accounts = {}, markets = SAMPLE_MARKETS } = {}) {
     balanceRequests: () => requests.filter((r) => r.path.startsWith('/0/private/BalanceEx')),
     /** Every request to a private method. */
     privateRequests: () => requests.filter((r) => r.path.startsWith('/0/private/')),
+    /** Ledgers requests only: one per page of history. */
+    ledgerRequests: () => requests.filter((r) => r.path.startsWith('/0/private/Ledgers')),
     /**
      * Make requests fail: target is an API key, a method name, 'private', 'public' or '*'; fault
      * as above or null to clear; `times` limits how many requests it hits (default: until cleared).
@@ -417,6 +475,10 @@ export function createKraken({ accounts = {}, markets = SAMPLE_MARKETS } = {}) {
     },
     setMarkets(next) {
       market = next;
+    },
+    /** Daily closes: { pairId: { 'YYYY-MM-DD': close } }; other days close at the ticker's last. */
+    setCloses(next) {
+      closeTable = next;
     },
     /** The public books, normalised for the independent valuation (tests/e2e/expected.mjs). */
     books: () =>
@@ -457,4 +519,67 @@ function allocationsResult(items, hideZero) {
     total_rewarded: sum((item) => item.total_rewarded?.converted),
     items: shown,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// History: the ledger and daily candles.
+
+/** Rows a Ledgers call returns at most. */
+const LEDGER_PAGE = 50;
+/** Candles OHLC keeps per interval. */
+const CANDLES_KEPT = 720;
+const DAY_SECONDS = 86_400;
+
+/** A `start`/`end` bound: a unix time, or the time of the ledger row with that id. */
+function bound(value, rows) {
+  if (value === undefined || value === '') return null;
+  const row = rows.find((r) => r.id === value);
+  if (row) return Number(row.time);
+  const time = Number(value);
+  return Number.isFinite(time) ? time : undefined;
+}
+
+/** Ledgers' answer for `rows` and the request's parameters, as Kraken pages it. */
+function ledgersAnswer(rows, params) {
+  const start = bound(params.start, rows);
+  const end = bound(params.end, rows);
+  const ofs = params.ofs === undefined ? 0 : Number(params.ofs);
+  if (start === undefined || end === undefined || !Number.isInteger(ofs) || ofs < 0) {
+    return krakenError('EGeneral:Invalid arguments');
+  }
+  const assets = params.asset && params.asset !== 'all' ? new Set(params.asset.split(',')) : null;
+  const type = params.type && params.type !== 'all' ? params.type : null;
+  const window = rows
+    .filter((row) => (start === null || Number(row.time) > start) && (end === null || Number(row.time) <= end))
+    .filter((row) => (!assets || assets.has(row.asset)) && (!type || row.type === type))
+    .sort((a, b) => Number(b.time) - Number(a.time));
+  const ledger = {};
+  for (const { id, ...row } of window.slice(ofs, ofs + LEDGER_PAGE)) ledger[id] = row;
+  const result = ['true', true].includes(params.without_count) ? { ledger } : { ledger, count: window.length };
+  return json(200, { error: [], result });
+}
+
+/** `YYYY-MM-DD` of a day number. */
+function isoDay(day) {
+  return new Date(day * DAY_SECONDS * 1000).toISOString().slice(0, 10);
+}
+
+/** OHLC's answer: the latest 720 daily candles of a known pair after `since`. */
+function ohlcAnswer(market, closeTable, search, nowMs) {
+  const wanted = search.get('pair') ?? '';
+  const id = Object.keys(market.pairs).find((key) => key === wanted || market.pairs[key].altname === wanted);
+  if (!id) return krakenError('EQuery:Unknown asset pair');
+  if ((search.get('interval') ?? '1') !== '1440') return krakenError('EGeneral:Invalid arguments');
+  const since = Number(search.get('since') ?? 0);
+  if (!Number.isFinite(since)) return krakenError('EGeneral:Invalid arguments');
+  const today = Math.floor(nowMs / 1000 / DAY_SECONDS);
+  const last = market.tickers[id]?.c?.[0] ?? '0';
+  const candles = [];
+  for (let day = today - CANDLES_KEPT + 1; day <= today; day += 1) {
+    const time = day * DAY_SECONDS;
+    if (time <= since) continue;
+    const close = String(closeTable[id]?.[isoDay(day)] ?? last);
+    candles.push([time, close, close, close, close, close, '1.00000000', 1]);
+  }
+  return json(200, { error: [], result: { [id]: candles, last: (today - 1) * DAY_SECONDS } });
 }

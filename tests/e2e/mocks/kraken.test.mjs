@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import {
-  createKraken, ERRORS, expectedHoldings, HOST, marketsFrom, SAMPLE_ACCOUNT, SAMPLE_MARKETS, SECOND_ACCOUNT, sign,
+  createKraken, ERRORS, expectedHoldings, HOST, marketsFrom, SAMPLE_ACCOUNT, SAMPLE_HISTORY, SAMPLE_MARKETS, SECOND_ACCOUNT, sign,
 } from './kraken.mjs';
 
 /** Kraken's docs example (https://docs.kraken.com/api/docs/guides/spot-rest-auth). */
@@ -304,5 +304,116 @@ describe('mock Kraken', () => {
     assert.ok(kraken.balanceRequests().every((r) => r.path === '/0/private/BalanceEx'));
     assert.ok(kraken.privateRequests().every((r) => r.method === 'POST'));
     assert.ok(kraken.privateRequests().filter((r) => r.authorized === true).every((r) => /^\d{19}$/.test(r.nonce)));
+  });
+});
+
+describe('mock Kraken history', () => {
+  // 2025-03-16T12:00:00Z (`date -u -d 2025-03-16T12:00:00Z +%s`).
+  const T0 = 1742126400;
+  /** Sixty deposits an hour apart, newest first, ids by age. */
+  const rows = Array.from({ length: 60 }, (_, i) => ({
+    id: `LDEP${String(i).padStart(2, '0')}-AAAAA-BBBBBB`, refid: `QDEP${String(i).padStart(2, '0')}-AAAAA-BBBBBB`,
+    time: T0 - i * 3600 + 0.1234, type: 'deposit', subtype: '', aclass: 'currency', asset: 'ZUSD',
+    amount: '10.0000', fee: '0.0000', balance: '0.0000',
+  }));
+  const reader = { ...SECOND_ACCOUNT, history: [...rows].reverse() };
+  const balancesOnly = { ...SAMPLE_ACCOUNT, history: rows, historyPermission: false };
+  // 2024-11-11T18:20:00Z: day 20038.
+  let clock = 1_731_349_200_000;
+  let kraken;
+  let server;
+  before(async () => {
+    kraken = createKraken({
+      accounts: { [reader.apiKey]: reader, [balancesOnly.apiKey]: balancesOnly },
+      closes: { XXBTZUSD: { '2024-11-09': '76550.1' } },
+      callCounter: { max: 15, decayPerSecond: 0.33 },
+      now: () => clock,
+    });
+    server = await startMockServer([kraken]);
+  });
+  after(() => server.close());
+
+  const ledgers = async (account, params = '') => (await post(server.port, account, 'Ledgers', { params })).body;
+
+  test('Ledgers pages newest first, 50 a call, by offset within start and end', async () => {
+    clock += 60_000;
+    const first = await ledgers(reader);
+    assert.deepEqual(first.error, []);
+    assert.equal(first.result.count, 60);
+    const ids = Object.keys(first.result.ledger);
+    assert.equal(ids.length, 50);
+    assert.equal(ids[0], 'LDEP00-AAAAA-BBBBBB');
+    assert.deepEqual(Object.keys(first.result.ledger[ids[0]]).sort(), ['aclass', 'amount', 'asset', 'balance', 'fee', 'refid', 'subtype', 'time', 'type']);
+    clock += 8_000;
+    const second = await ledgers(reader, `end=${T0 + 1}&ofs=50`);
+    assert.deepEqual(Object.keys(second.result.ledger), rows.slice(50).map((r) => r.id));
+    assert.equal(second.result.count, 60);
+    // `start` is exclusive, `end` inclusive; either may be a ledger id.
+    clock += 8_000;
+    const window = await ledgers(reader, `start=${T0 - 3 * 3600 + 0.1234}&end=LDEP01-AAAAA-BBBBBB`);
+    assert.deepEqual(Object.keys(window.result.ledger), ['LDEP01-AAAAA-BBBBBB', 'LDEP02-AAAAA-BBBBBB']);
+    assert.equal(window.result.count, 2);
+    clock += 8_000;
+    const newer = await ledgers(reader, `start=${T0}`);
+    assert.deepEqual(Object.keys(newer.result.ledger), ['LDEP00-AAAAA-BBBBBB'], 'the fraction of the second is after it');
+    clock += 8_000;
+    const uncounted = await ledgers(reader, 'without_count=true&asset=XXBT');
+    assert.deepEqual(uncounted.result, { ledger: {} });
+  });
+
+  test('the sample history is the adapter\'s fixture, every kind, newest first', async () => {
+    const own = createKraken({ accounts: { [SECOND_ACCOUNT.apiKey]: { ...SECOND_ACCOUNT, history: SAMPLE_HISTORY } } });
+    const ownServer = await startMockServer([own]);
+    try {
+      const res = await post(ownServer.port, SECOND_ACCOUNT, 'Ledgers');
+      assert.equal(res.body.result.count, 13);
+      const listed = Object.values(res.body.result.ledger);
+      assert.deepEqual(new Set(listed.map((row) => row.type)), new Set(['earn', 'transfer', 'staking', 'withdrawal', 'trade', 'deposit']));
+      assert.ok(listed.every((row, i) => i === 0 || row.time <= listed[i - 1].time));
+    } finally {
+      await ownServer.close();
+    }
+  });
+
+  test('a key without "Query Ledger Entries" is refused on Ledgers only', async () => {
+    clock += 60_000;
+    assert.deepEqual((await ledgers(balancesOnly)).error, ['EGeneral:Permission denied']);
+    assert.deepEqual((await post(server.port, balancesOnly, 'BalanceEx')).body.error, []);
+    // The signature is still checked first.
+    const forged = await post(server.port, reader, 'Ledgers', { secret: DOCS_SECRET });
+    assert.deepEqual(forged.body.error, ['EAPI:Invalid signature']);
+  });
+
+  test('the call counter: Ledgers costs 2 and drains at the tier\'s rate', async () => {
+    clock += 120_000;
+    // Seven calls at once fill Starter's 15 to 14; the eighth would pass it.
+    for (let i = 0; i < 7; i += 1) assert.deepEqual((await ledgers(reader)).error, [], `call ${i}`);
+    assert.deepEqual((await ledgers(reader)).error, ['EAPI:Rate limit exceeded']);
+    // Paced at Cartera's 8 s, a long import never meets the limit.
+    clock += 60_000;
+    for (let i = 0; i < 30; i += 1) {
+      clock += 8_000;
+      assert.deepEqual((await ledgers(reader, `ofs=${(i % 2) * 50}`)).error, [], `paced call ${i}`);
+    }
+    assert.ok(kraken.ledgerRequests().length >= 38);
+  });
+
+  test('OHLC: the latest 720 daily candles after since, closes from the table or the ticker', async () => {
+    const all = await send(server.port, { path: '/0/public/OHLC?pair=XXBTZUSD&interval=1440' });
+    assert.deepEqual(all.body.error, []);
+    const candles = all.body.result.XXBTZUSD;
+    assert.equal(candles.length, 720);
+    const today = Math.floor(clock / 86_400_000) * 86_400;
+    assert.equal(candles.at(-1)[0], today, 'today\'s candle, still moving, comes last');
+    assert.equal(all.body.result.last, today - 86_400);
+    // 1731110400 is 2024-11-09 (`date -u -d @1731110400`).
+    assert.equal(candles.find((c) => c[0] === 1731110400)[4], '76550.1');
+    assert.equal(candles[0][4], '95000.10000', 'other days close at the ticker\'s last');
+    const since = await send(server.port, { path: '/0/public/OHLC?pair=XBTUSD&interval=1440&since=1731110399' });
+    assert.deepEqual(since.body.result.XXBTZUSD.map((c) => c[0]).slice(0, 2), [1731110400, 1731196800], 'keyed by the pair id');
+    const old = await send(server.port, { path: '/0/public/OHLC?pair=XXBTZUSD&interval=1440&since=0' });
+    assert.equal(old.body.result.XXBTZUSD.length, 720, 'nothing older than 720 candles, whatever since says');
+    assert.deepEqual((await send(server.port, { path: '/0/public/OHLC?pair=NOPE&interval=1440' })).body.error, ['EQuery:Unknown asset pair']);
+    assert.equal(kraken.requests.at(-1).authorized, null);
   });
 });
