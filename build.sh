@@ -155,8 +155,9 @@ npm_ci_if_changed() {
 
 ensure_test_tools() {
   step "test tools"
+  # Xvfb and xdotool: the news test answers the browser's own permission prompt with the keyboard.
   apt_need openssl openssl /usr/lib/chromium/chromium chromium chromedriver chromium-driver \
-    firefox-esr firefox-esr
+    firefox-esr firefox-esr Xvfb xvfb xdotool xdotool
   cargo_tool geckodriver geckodriver "$GECKODRIVER_VERSION" --locked
   step_done
 }

@@ -81,9 +81,16 @@ export function wasmBreakdown({ cargoWasm, workDir, wasmOptFlags, top = 20 }) {
     const signing = (exclusive[id] ?? []).reduce((sum, crate) => sum + (crates.get(crate) ?? 0), 0);
     return [id, own.reduce((sum, item) => sum + item.bytes, 0) + signing];
   });
+  // News: the core's module (its serde code names it too), its bindings with the export shims the
+  // feed reading is inlined into, and the XML reader. Generic std code instantiated for them
+  // (sorting, iterators) carries no name of theirs: a lower bound.
+  const news = items
+    .filter((item) => /cartera::news\b|cartera::bindings::news_|quick_xml::|^(newsRead|newsView|newsKeep|checkNewsChoice) multivalue shim/.test(item.name))
+    .reduce((sum, item) => sum + item.bytes, 0);
   return {
     total,
     exchanges,
+    news,
     crates: [...crates].sort((a, b) => b[1] - a[1]),
     largest: items.sort((a, b) => b.bytes - a.bytes).slice(0, top),
   };

@@ -15,6 +15,8 @@
 //                   portfolios (hist:d:<day>, hist:m:<month>) and of each (hist:p:<id>:…) with
 //                   the popup's precomputed views (historyView, portfolioHistoryViews)
 //                   and whatsNew (an update the options page mentions until dismissed)
+//                   news (on or off, and the publishers ticked), newsItems (the newest headlines of
+//                   the ticked feeds) and newsFeeds (each feed's validators and last error)
 //   storage.session vaultKey (the derived key), unlocked (a plain flag pages may read) and
 //                   lockEpoch (bumped by every lock, so work that started before it never
 //                   writes the key back)
@@ -22,12 +24,13 @@
 import init, * as cartera from './wasm/cartera.js';
 import {
   AUTO_LOCK_MINUTES, DEFAULT_PORTFOLIO, HISTORY_COMPACT_EVERY_MS, HISTORY_PREFIX, MAX_ALERTS, MAX_MANUAL, MAX_PORTFOLIOS,
-  STORAGE_FORMAT, SYNC_MINUTES,
+  NEWS_MAX_FEED_BYTES, NEWS_PUBLISHERS, NEWS_REFRESH_MINUTES, STORAGE_FORMAT, SYNC_MINUTES,
 } from './shared/core-constants.js';
 import {
   browser, errorText, exchangeName, formatMoney, formatPercent, portfolioOf, t, uiLang, withDefaults,
 } from './shared/ext.js';
 import { EXCHANGE_IDS, originsOf, PRICE_BRIDGES } from './shared/exchanges.js';
+import { CLOSES_PREFIX, hasTransactions, pnlInput, TX_PREFIX } from './shared/pnl-inputs.js';
 
 const AUTOLOCK_ALARM = 'autolock';
 const SYNC_ALARM = 'sync';
@@ -56,14 +59,22 @@ browser.runtime.onMessage.addListener(onMessage);
 browser.alarms.onAlarm.addListener(onAlarm);
 browser.notifications.onClicked.addListener(onNotificationClicked);
 // Browsers may drop alarms on restart (Firefox always does): the sync alarm is re-created from
-// the stored plan on install, on start-up and whenever the worker starts.
-browser.runtime.onInstalled.addListener(() => scheduleSync());
-browser.runtime.onStartup.addListener(() => scheduleSync());
+// the stored plan, and the news alarm from the feeds' last fetch, on install, on start-up and
+// whenever the worker starts.
+browser.runtime.onInstalled.addListener(() => {
+  scheduleSync();
+  scheduleNews().catch(() => {});
+});
+browser.runtime.onStartup.addListener(() => {
+  scheduleSync();
+  scheduleNews().catch(() => {});
+});
 // Storage an earlier version wrote is brought up to date once, before any message is handled.
 // It needs no wasm: messages that need none (the popup's getState) never wait for the core.
 // (In a microtask: the storage queue below is declared later in this module.)
 const migrated = Promise.resolve().then(() => exclusive(migrate)).catch(() => {});
 Promise.all([ready, migrated]).then(() => scheduleSync()).catch(() => {});
+migrated.then(() => scheduleNews()).catch(() => {});
 
 // ---------------------------------------------------------------------------------------------
 // Router
@@ -138,6 +149,16 @@ async function route(message) {
       return restoreBackup(message);
     case 'dismissWhatsNew':
       return dismissWhatsNew();
+    case 'setNews':
+      return setNews(message);
+    case 'getNews':
+      return getNews();
+    case 'saveTransaction':
+      return saveTransaction(message);
+    case 'deleteTransaction':
+      return deleteTransaction(message);
+    case 'setCost':
+      return setCost(message);
     default:
       throw { code: 'unknown_message' };
   }
@@ -389,6 +410,7 @@ async function unlock(message) {
   core.checkVaultKey(vault, vaultKey);
   if (!(await storeKey(vaultKey, epoch))) throw { code: 'locked' };
   await upgradeVault(core, vaultKey);
+  importHistory({ fresh: true });
   return { ok: true };
 }
 
@@ -431,6 +453,8 @@ async function armAutoLock() {
 function onAlarm(alarm) {
   if (alarm.name === AUTOLOCK_ALARM) lockNow();
   else if (alarm.name === SYNC_ALARM) runSync();
+  else if (alarm.name === NEWS_ALARM) fetchNews();
+  else if (alarm.name === IMPORT_ALARM) importHistory();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,12 +529,18 @@ async function addAccount(message) {
     requireSameAccounts(sealed, updated);
     const nonces = { ...(current.nonces ?? {}) };
     if (typeof check.lastNonce === 'string') nonces[saved.id] = check.lastNonce;
+    // A replaced key may have the history permission the old one lacked: ask again at once.
+    const { txState } = await local.get('txState');
+    const { error: _error, nextAt: _nextAt, ...history } = txState?.[saved.id] ?? {};
     // Vault and account list in one write, so neither can exist without the other.
-    await write({ vault: sealed, accounts: updated, nonces });
+    await write({ vault: sealed, accounts: updated, nonces, txState: { ...txState, [saved.id]: history } });
     return saved;
   });
   const unlocked = await storeKey(vaultKey, epoch);
-  if (unlocked) refreshSoon();
+  if (unlocked) {
+    refreshSoon();
+    importHistory();
+  }
   await scheduleSync();
   return { ok: true, account, unlocked };
 }
@@ -538,7 +568,13 @@ async function removeAccount(message) {
     // The stored totals include the removed account; drop them until the next refresh.
     const update = { vault, accounts: remaining, nonces, snapshot: null };
     if (remaining.length === 0) update.lastError = null;
+    const { txState, txCosts } = await local.get(['txState', 'txCosts']);
+    update.txState = Object.fromEntries(Object.entries(txState ?? {}).filter(([account]) => account !== id));
+    update.txCosts = Object.fromEntries(Object.entries(txCosts ?? {}).filter(([account]) => account !== id));
     await write(update);
+    // Its transactions go with it.
+    const everything = await local.get(null);
+    await local.remove(Object.keys(everything).filter((key) => key.startsWith(`${TX_PREFIX}${id}:`)));
     return { ok: true, accounts: remaining, vaultEmpty: remaining.length === 0 };
   });
   if (!reply.vaultEmpty && (await sessionKey())) refreshSoon();
@@ -913,7 +949,7 @@ let inflight = null;
 
 /** `automatic`: a sync, which while locked still fetches prices for the last known balances. */
 function refreshShared({ automatic = false } = {}) {
-  inflight ??= runRefresh({ automatic })
+  inflight ??= exchangeTraffic(() => runRefresh({ automatic }))
     .catch(failure)
     .finally(() => {
       inflight = null;
@@ -992,7 +1028,10 @@ async function runRefresh({ automatic }) {
   });
   if (settled.observed) {
     await afterSnapshot(settled.observed, { record: settled.record, portfolios: settled.update.portfolioSnapshots ?? {} });
+    await updatePnlSummary(core).catch(() => {});
   }
+  // What is new in each account's history follows the balances (in turn, after this refresh).
+  if (vaultKey) importHistory({ fresh: true });
   // Stopped: by a Lock since it began, or because it took too long.
   if (settled.reply.error?.code === 'cancelled') {
     return { ok: false, error: { code: (await sessionKey()) ? 'request_timeout' : 'locked' } };
@@ -1128,6 +1167,7 @@ async function restoreBackup(message) {
     await migrate();
   });
   await scheduleSync();
+  await scheduleNews();
   await updateBadge();
   return { ok: true };
 }
@@ -1168,5 +1208,496 @@ async function dismissWhatsNew() {
     const { whatsNew } = await local.get('whatsNew');
     if (whatsNew?.version === VERSION) await write({ whatsNew: { ...whatsNew, dismissed: true } });
   });
+  return { ok: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// News (src/news.rs)
+//
+// Off until the user turns it on and ticks publishers in the options page, which asks for each
+// publisher's host in the same click. The chosen feeds are fetched here on their own alarm, only
+// while news is on, with a plain fetch: a GET with no cookie and no referrer, conditional on the
+// feed's last ETag / Last-Modified, read up to NEWS_MAX_FEED_BYTES. (Exchange traffic goes
+// through the core's transport, which signs, meters and rate-limits per exchange; a feed needs
+// none of that.) The core reads the answer, keeps the newest headlines and matches them to the
+// held assets when the popup asks: nothing about the portfolio leaves the device.
+
+const NEWS_ALARM = 'news';
+// A feed that has not answered by then is "offline" this time.
+const NEWS_TIMEOUT_MS = 30_000;
+const FEED_ACCEPT = 'application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1';
+
+/** The stored choice, as the core reads it (off, with nothing ticked, until the user chooses). */
+function newsChoice(stored) {
+  const choice = stored && typeof stored === 'object' ? stored : {};
+  return {
+    enabled: choice.enabled === true,
+    publishers: Array.isArray(choice.publishers) ? choice.publishers.filter((id) => NEWS_PUBLISHERS.some((p) => p.id === id)) : [],
+  };
+}
+
+/** The publishers whose feeds are fetched now: none while news is off. */
+function fetchedPublishers(choice) {
+  return choice.enabled ? NEWS_PUBLISHERS.filter((publisher) => choice.publishers.includes(publisher.id)) : [];
+}
+
+/** Saves the options page's choice; a publisher no longer ticked (or news turned off) takes its
+ * headlines and feed state with it. Newly ticked feeds are fetched at once. */
+async function setNews(message) {
+  await engineReady();
+  const checked = JSON.parse(cartera.checkNewsChoice(JSON.stringify(message.news ?? null)));
+  const added = await exclusive(async () => {
+    const stored = await local.get(['news', 'newsItems', 'newsFeeds']);
+    const before = fetchedPublishers(newsChoice(stored.news)).map((publisher) => publisher.id);
+    const kept = fetchedPublishers(checked).map((publisher) => publisher.id);
+    const feeds = Object.fromEntries(Object.entries(stored.newsFeeds ?? {}).filter(([id]) => kept.includes(id)));
+    const items = JSON.parse(cartera.newsKeep(JSON.stringify(stored.newsItems ?? []), JSON.stringify(checked)));
+    await write({ news: checked, newsItems: items, newsFeeds: feeds });
+    return kept.filter((id) => !before.includes(id));
+  });
+  await scheduleNews();
+  if (added.length) fetchNews(added);
+  return { ok: true, news: checked };
+}
+
+/** The popup's list: the stored headlines with the held assets each is about, those first. */
+async function getNews() {
+  const { news, newsItems, newsFeeds, snapshot, manual } = await local.get(['news', 'newsItems', 'newsFeeds', 'snapshot', 'manual']);
+  const choice = newsChoice(news);
+  if (!choice.enabled) return { ok: true, enabled: false, items: [], failing: [] };
+  await engineReady();
+  // Held assets, matched here in the core: the list never leaves this worker but for the popup.
+  const held = [
+    ...(Array.isArray(snapshot?.assets) ? snapshot.assets : []),
+    ...(Array.isArray(snapshot?.unpriced) ? snapshot.unpriced : []),
+    ...manualList(manual),
+  ].map((entry) => entry?.asset).filter((asset) => typeof asset === 'string');
+  const items = JSON.parse(cartera.newsView(JSON.stringify(newsItems ?? []), JSON.stringify(held), uiLang()));
+  const failing = choice.publishers.filter((id) => newsFeeds?.[id]?.error);
+  return { ok: true, enabled: true, items, failing };
+}
+
+/** Sets the news alarm while news is on with a feed ticked, clears it otherwise. An alarm that
+ * survived a restart is kept; a new one first rings when the oldest feed is due. */
+async function scheduleNews() {
+  const { news, newsFeeds } = await local.get(['news', 'newsFeeds']);
+  const publishers = fetchedPublishers(newsChoice(news));
+  if (publishers.length === 0) {
+    await browser.alarms.clear(NEWS_ALARM);
+    return;
+  }
+  if (await browser.alarms.get(NEWS_ALARM)) return;
+  const checked = publishers.map((publisher) => newsFeeds?.[publisher.id]?.checkedAt);
+  const oldest = checked.every(Number.isFinite) ? Math.min(...checked) : 0;
+  const dueInMinutes = (oldest + NEWS_REFRESH_MINUTES * 60_000 - Date.now()) / 60_000;
+  // Alarms ring 30 s apart at the closest (Chrome's limit for packed extensions).
+  const delayInMinutes = Math.min(NEWS_REFRESH_MINUTES, Math.max(0.5, dueInMinutes));
+  await browser.alarms.create(NEWS_ALARM, { delayInMinutes, periodInMinutes: NEWS_REFRESH_MINUTES });
+}
+
+// One round of fetches at a time: an alarm during a round, or a tick, joins the next one.
+let newsRound = Promise.resolve();
+
+/** Fetches the chosen feeds (or `only` those of them), one after the other. */
+function fetchNews(only) {
+  newsRound = newsRound.then(() => fetchFeeds(only)).catch((error) => {
+    console.error('Cartera: news not fetched', error instanceof Error ? error.name : typeof error);
+  });
+  return newsRound;
+}
+
+async function fetchFeeds(only) {
+  await migrated;
+  await engineReady();
+  const { news } = await local.get('news');
+  const publishers = fetchedPublishers(newsChoice(news)).filter((publisher) => !only || only.includes(publisher.id));
+  for (const publisher of publishers) await fetchFeed(publisher);
+}
+
+/** Fetches one feed and stores what it gave, or its error under the publisher. */
+async function fetchFeed(publisher) {
+  const { newsFeeds } = await local.get('newsFeeds');
+  const previous = newsFeeds?.[publisher.id] ?? {};
+  let answer;
+  if (!(await browser.permissions.contains({ origins: [publisher.origin] }))) {
+    answer = { error: { code: 'feed_permission' } };
+  } else {
+    answer = await requestFeed(publisher, previous);
+  }
+  await exclusive(async () => {
+    const stored = await local.get(['news', 'newsItems', 'newsFeeds']);
+    const choice = newsChoice(stored.news);
+    // Unticked (or news turned off) while it was being fetched: nothing is kept.
+    if (!fetchedPublishers(choice).some((p) => p.id === publisher.id)) return;
+    const feed = { ...(stored.newsFeeds?.[publisher.id] ?? {}), checkedAt: Date.now() };
+    const update = {};
+    delete feed.error;
+    if (answer.error) {
+      feed.error = answer.error;
+    } else if (answer.status !== 304) {
+      try {
+        const items = cartera.newsRead(
+          JSON.stringify(stored.newsItems ?? []), JSON.stringify(choice), publisher.id, answer.status, answer.body, answer.cutShort,
+        );
+        update.newsItems = JSON.parse(items);
+        feed.fetchedAt = Date.now();
+        feed.etag = answer.etag;
+        feed.lastModified = answer.lastModified;
+      } catch (thrown) {
+        feed.error = isCoreError(thrown) ? thrown : { code: 'feed_not_a_feed' };
+      }
+    } else {
+      feed.fetchedAt = Date.now();
+    }
+    await write({ ...update, newsFeeds: { ...(stored.newsFeeds ?? {}), [publisher.id]: feed } });
+  });
+}
+
+/** The feed's answer: `{ status, body, cutShort, etag, lastModified }`, `{ status: 304 }` when it
+ * has not changed since the validators in `previous`, or `{ error }` when it could not be had. */
+async function requestFeed(publisher, previous) {
+  const headers = { Accept: FEED_ACCEPT };
+  if (typeof previous.etag === 'string') headers['If-None-Match'] = previous.etag;
+  if (typeof previous.lastModified === 'string') headers['If-Modified-Since'] = previous.lastModified;
+  try {
+    const response = await fetch(publisher.feed, {
+      method: 'GET',
+      headers,
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+      // The validators above make the request conditional; the HTTP cache would only repeat them.
+      cache: 'no-store',
+      signal: AbortSignal.timeout(NEWS_TIMEOUT_MS),
+    });
+    if (response.status === 304) return { status: 304 };
+    if (!response.ok) {
+      // An error page is not read: its status says all there is.
+      await response.body?.cancel();
+      return { status: response.status, body: new Uint8Array(), cutShort: false };
+    }
+    const { body, cutShort } = await readCapped(response, NEWS_MAX_FEED_BYTES);
+    return {
+      status: response.status,
+      body,
+      cutShort,
+      etag: response.headers.get('ETag') ?? undefined,
+      lastModified: response.headers.get('Last-Modified') ?? undefined,
+    };
+  } catch {
+    return { error: { code: 'feed_offline' } };
+  }
+}
+
+/** At most `cap` bytes of the response's body: the read stops (and the rest is never downloaded)
+ * once it runs past the cap. */
+async function readCapped(response, cap) {
+  if (Number(response.headers.get('Content-Length')) > cap) {
+    await response.body?.cancel();
+    return { body: new Uint8Array(), cutShort: true };
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > cap) {
+      await reader.cancel();
+      return { body: new Uint8Array(), cutShort: true };
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return { body, cutShort: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transaction history and profit and loss (src/transactions.rs, src/pnl.rs)
+//
+// While unlocked, each account's history is read a page at a time (the adapter paces the pages
+// within the exchange's limits) and stored after every page with the adapter's cursor, so an
+// import resumes where it stopped when the worker is stopped or the vault locked. Once caught up,
+// each sync asks only for what is new. Pages and refreshes take turns (they spend the same
+// nonces), a page at most: a refresh never waits for a whole import. Then the daily closes the
+// transactions need are fetched from the exchanges' public candles, and the popup's summary is
+// worked out.
+//
+//   storage.local   tx:<account>:<YYYY-MM> (transactions, src/transactions.rs), txState (per
+//                   account: cursor, caughtUp, read, expected, error, importedAt, nextAt), txCosts
+//                   (what the user typed as paid, by account and transaction), priceRoutes and
+//                   closes:<exchange>:<market> (src/price_history.rs), pnlSummary (the popup's line)
+
+const IMPORT_ALARM = 'history-import';
+// A caught-up account is asked for what is new at most this often (each sync asks).
+const INCREMENTAL_GAP_MS = 10 * 60_000;
+// After a failure, the account is tried again after this; a key without the history permission
+// is asked again daily (the user may have ticked it since).
+const IMPORT_RETRY_MS = 15 * 60_000;
+const PERMISSION_RETRY_MS = 24 * 60 * 60_000;
+// Waits up to this long are kept in the worker (Chrome stops a worker idle for 30 s); longer ones
+// go to the alarm, which also resumes an import whose worker was stopped.
+// https://developer.chrome.com/docs/extensions/develop/concepts/service-workers/lifecycle
+const IN_WORKER_WAIT_MS = 20_000;
+const IMPORT_WATCHDOG_MS = 60_000;
+// Past prices are brought up to date at most this often.
+const CLOSES_EVERY_MS = 6 * 60 * 60_000;
+
+// Pages and refreshes take turns: one conversation with the exchanges' private APIs at a time.
+let trafficQueue = Promise.resolve();
+function exchangeTraffic(task) {
+  const run = trafficQueue.then(task, task);
+  trafficQueue = run.catch(() => {});
+  return run;
+}
+
+let importRun = null;
+/** Runs the import unless it runs already; `fresh`: caught-up accounts are asked for news now. */
+function importHistory({ fresh = false } = {}) {
+  importRun ??= runImport({ fresh })
+    .catch((error) => console.error('Cartera: history import stopped', error instanceof Error ? error.name : error?.code))
+    .finally(() => {
+      importRun = null;
+    });
+  return importRun;
+}
+
+/** When an account's history is next worth a page. */
+function nextPageAt(state, fresh, now) {
+  if (state.unsupported) return Infinity;
+  const after = Number.isFinite(state.nextAt) ? state.nextAt : 0;
+  if (!state.caughtUp || state.error) return after;
+  const lastRead = Number.isFinite(state.importedAt) ? state.importedAt : 0;
+  return fresh ? Math.max(after, lastRead + INCREMENTAL_GAP_MS) : Infinity;
+}
+
+async function runImport({ fresh }) {
+  await migrated;
+  const core = await engineReady();
+  const askedNow = new Set();
+  for (;;) {
+    if (!(await sessionKey())) return;
+    const { accounts, txState } = await local.get(['accounts', 'txState']);
+    const now = Date.now();
+    const due = accountList(accounts)
+      .map((account) => ({ account, at: nextPageAt(txState?.[account.id] ?? {}, fresh && !askedNow.has(account.id), now) }))
+      .sort((a, b) => a.at - b.at)[0];
+    if (!due || due.at === Infinity) break;
+    if (due.at - now > IN_WORKER_WAIT_MS) {
+      await browser.alarms.create(IMPORT_ALARM, { when: due.at });
+      break;
+    }
+    if (due.at > now) await new Promise((resolve) => setTimeout(resolve, due.at - now));
+    await browser.alarms.create(IMPORT_ALARM, { when: Date.now() + IMPORT_WATCHDOG_MS });
+    if (txState?.[due.account.id]?.caughtUp) askedNow.add(due.account.id);
+    const stop = await exchangeTraffic(() => historyPage(core, due.account));
+    if (stop) return;
+  }
+  await browser.alarms.clear(IMPORT_ALARM);
+  await updateCloses(core).catch((error) => console.error('Cartera: past prices not fetched', error?.code ?? typeof error));
+  await updatePnlSummary(core).catch(() => {});
+}
+
+/** One page of `account`'s history, stored with its cursor. Returns true when the import should
+ * stop (locked, or the vault changed under it). */
+async function historyPage(core, account) {
+  const epoch = await lockEpoch();
+  const vaultKey = await sessionKey();
+  const stored = await local.get(['vault', 'txState', 'nonces']);
+  if (!vaultKey || typeof stored.vault !== 'string') return true;
+  const state = stored.txState?.[account.id] ?? {};
+  let reply;
+  try {
+    const page = core.historyPage(
+      JSON.stringify({ id: account.id, exchange: account.exchange }), state.cursor ?? undefined, stored.vault, vaultKey,
+      stored.nonces?.[account.id] ?? undefined,
+    );
+    reply = JSON.parse(await stopAfter(core, page, REFRESH_TIMEOUT_MS));
+  } catch {
+    // The key no longer opens the vault (changed elsewhere): the next unlock starts over.
+    return true;
+  }
+  if (reply.error?.code === 'cancelled') return true;
+  return exclusive(async () => {
+    const current = await local.get(['accounts', 'txState', 'nonces']);
+    if (!accountList(current.accounts).some((known) => known.id === account.id)) return false;
+    const update = {};
+    // Nonces spent are kept whatever happened, so none is ever used twice (also after a Lock).
+    if (reply.lastNonce && BigInt(reply.lastNonce) > BigInt(current.nonces?.[account.id] ?? 0)) {
+      update.nonces = { ...current.nonces, [account.id]: reply.lastNonce };
+    }
+    const states = { ...current.txState };
+    const previous = states[account.id] ?? {};
+    const now = Date.now();
+    if (reply.page) {
+      const { transactions, cursor, caughtUp, read, expected, waitMs } = reply.page;
+      try {
+        if (transactions.length) {
+          const keys = [...new Set(transactions.map((transaction) => cartera.historyChunkKey(account.id, transaction.at)))];
+          Object.assign(update, JSON.parse(cartera.mergeHistoryPage(account.id, JSON.stringify(transactions), JSON.stringify(await local.get(keys)))));
+        }
+        states[account.id] = {
+          cursor, caughtUp, read, expected: expected ?? null, error: null, nextAt: now + waitMs,
+          importedAt: caughtUp ? now : previous.importedAt ?? null,
+        };
+      } catch (error) {
+        // A page the core refuses is not stored, and the cursor stays before it.
+        states[account.id] = { ...previous, error: isCoreError(error) ? error : { code: 'malformed_response', exchange: account.exchange }, nextAt: now + IMPORT_RETRY_MS };
+      }
+    } else if (reply.error) {
+      const retry = reply.error.code === 'history_permission' ? PERMISSION_RETRY_MS : IMPORT_RETRY_MS;
+      states[account.id] = { ...previous, error: reply.error, nextAt: Math.max(now + retry, reply.error.retryAt ?? 0) };
+    } else {
+      states[account.id] = { unsupported: true };
+    }
+    update.txState = states;
+    await write(update);
+    return false;
+  });
+}
+
+/** Fetches the daily closes that value the stored transactions in the display currency, along
+ * the routes today's prices give (src/price_history.rs): only the days not stored yet. */
+async function updateCloses(core, { force = false } = {}) {
+  const everything = await local.get(null);
+  if (!force && Number.isFinite(everything.closesCheckedAt) && Date.now() - everything.closesCheckedAt < CLOSES_EVERY_MS
+    && everything.priceRoutes?.quote === withDefaults(everything.settings).quote) return;
+  const chunks = Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(TX_PREFIX)));
+  const span = JSON.parse(cartera.historySpan(JSON.stringify(chunks)));
+  if (span.firstDay === null || span.firstDay === undefined) return;
+  const exchanges = [...new Set(accountList(everything.accounts).map((account) => account.exchange))];
+  for (const bridge of PRICE_BRIDGES) {
+    if (!exchanges.includes(bridge) && (await browser.permissions.contains({ origins: originsOf([bridge]) }))) exchanges.push(bridge);
+  }
+  const quote = withDefaults(everything.settings).quote;
+  const routes = await core.historyRoutes(JSON.stringify(exchanges), quote, JSON.stringify(span.assets));
+  const stored = Object.fromEntries(Object.entries(everything)
+    .filter(([key, value]) => key.startsWith(CLOSES_PREFIX) && typeof value === 'string')
+    .map(([key, value]) => [key.slice(CLOSES_PREFIX.length), value]));
+  // Yesterday is the last day with a close of its own.
+  const lastDay = Math.floor(Date.now() / 86_400_000) - 1;
+  const wanted = JSON.parse(cartera.closesToFetch(routes, JSON.stringify(stored), span.firstDay, lastDay));
+  for (const { book, exchange, market, from, to } of wanted) {
+    let fetched;
+    try {
+      fetched = await core.dailyCloses(exchange, market, from, to);
+    } catch {
+      continue; // Tried again at the next update; the transactions stay unpriced until then.
+    }
+    if (fetched === 'null') continue;
+    const key = CLOSES_PREFIX + book;
+    await exclusive(async () => {
+      const current = (await local.get(key))[key];
+      await write({ [key]: cartera.mergeCloses(typeof current === 'string' ? current : undefined, from, to, fetched) });
+    });
+  }
+  await exclusive(() => write({ priceRoutes: JSON.parse(routes), closesCheckedAt: Date.now() }));
+}
+
+/** The popup's line under the total: unrealized P&L of all portfolios and of each, and whether
+ * history is complete enough to trust it. */
+async function updatePnlSummary(core = engine) {
+  if (!core) return;
+  const everything = await local.get(null);
+  if (!hasTransactions(everything)) {
+    if (everything.pnlSummary !== undefined) await exclusive(() => local.remove('pnlSummary'));
+    return;
+  }
+  const states = everything.txState ?? {};
+  const accounts = accountList(everything.accounts);
+  const importing = accounts.some((account) => !states[account.id]?.unsupported && !states[account.id]?.caughtUp);
+  const failing = accounts.some((account) => states[account.id]?.error);
+  const summaries = {};
+  const views = ['', ...portfolioList(everything.portfolios).map((portfolio) => portfolio.id)];
+  for (const portfolio of views) {
+    const snapshot = portfolio ? everything.portfolioSnapshots?.[portfolio] : everything.snapshot;
+    if (!snapshot) continue;
+    const { text, keys, texts } = pnlInput(everything, { portfolio, rows: 0 });
+    const report = JSON.parse(cartera.pnlReport(text, keys, texts));
+    summaries[portfolio] = {
+      quote: report.quote,
+      unrealized: report.total.unrealized,
+      percent: report.total.unrealizedPercent,
+      costBasis: report.total.costBasis,
+      incomplete: importing || failing || report.unpriced > 0 || report.mismatches.length > 0,
+      importing,
+    };
+  }
+  await exclusive(() => write({ pnlSummary: summaries }));
+}
+
+function requireTransactionAccount(everything, account) {
+  const id = requireString(account, 128, 'account_id');
+  const known = accountList(everything.accounts).some((entry) => entry.id === id)
+    || portfolioList(everything.portfolios).some((portfolio) => `manual-${portfolio.id}` === id)
+    || (id === `manual-${DEFAULT_PORTFOLIO}`);
+  if (!known) throw { code: 'account_not_found' };
+  return id;
+}
+
+/** "Add transaction": a buy or sell typed in for an account or a portfolio's typed-in holdings. */
+async function saveTransaction(message) {
+  await engineReady();
+  return exclusive(async () => {
+    const everything = await local.get(['accounts', 'portfolios', 'settings']);
+    const account = requireTransactionAccount(everything, message.account);
+    const at = Date.parse(requireString(message.date, 32, 'date'));
+    if (!Number.isFinite(at) || at > Date.now() + 86_400_000 || at < Date.UTC(2009, 0, 3)) throw invalidInput('date');
+    const typed = {
+      id: crypto.randomUUID(), at, side: message.side === 'sell' ? 'sell' : 'buy',
+      asset: requireString(message.asset, 16, 'asset'), amount: requireString(message.amount, 64, 'amount'),
+      price: requireString(message.price, 64, 'price'), fee: typeof message.fee === 'string' ? message.fee.slice(0, 64) : '',
+      quote: withDefaults(everything.settings).quote,
+    };
+    const transaction = cartera.typedTransaction(JSON.stringify(typed), message.decimalMark === ',' ? ',' : '.');
+    const key = cartera.historyChunkKey(account, at);
+    await write(JSON.parse(cartera.mergeHistoryPage(account, `[${transaction}]`, JSON.stringify(await local.get(key)))));
+    return { ok: true };
+  }).finally(() => updatePnlSummary().catch(() => {}));
+}
+
+/** Removes a typed-in transaction (imported ones come back with the next import). */
+async function deleteTransaction(message) {
+  const id = requireString(message.id, 128, 'transaction');
+  if (!id.startsWith('manual:')) throw invalidInput('transaction');
+  const account = requireString(message.account, 128, 'account_id');
+  await exclusive(async () => {
+    const prefix = `${TX_PREFIX}${account}:`;
+    const everything = await local.get(null);
+    for (const [key, text] of Object.entries(everything)) {
+      if (!key.startsWith(prefix) || typeof text !== 'string') continue;
+      const chunk = JSON.parse(text);
+      const kept = chunk.transactions.filter((transaction) => transaction.id !== id);
+      if (kept.length === chunk.transactions.length) continue;
+      if (kept.length) await write({ [key]: JSON.stringify({ ...chunk, transactions: kept }) });
+      else await local.remove(key);
+    }
+  });
+  await updatePnlSummary().catch(() => {});
+  return { ok: true };
+}
+
+/** "Edit cost": what the user really paid for a deposit valued at market; empty clears it. */
+async function setCost(message) {
+  const account = requireString(message.account, 128, 'account_id');
+  const id = requireString(message.id, 128, 'transaction');
+  const cost = typeof message.cost === 'string' ? message.cost.trim() : '';
+  const value = cost ? cartera.checkCost(cost, message.decimalMark === ',' ? ',' : '.') : null;
+  await exclusive(async () => {
+    const { txCosts } = await local.get('txCosts');
+    const costs = { ...txCosts };
+    const byId = { ...costs[account] };
+    if (value === null) delete byId[id];
+    else byId[id] = value;
+    if (Object.keys(byId).length) costs[account] = byId;
+    else delete costs[account];
+    await write({ txCosts: costs });
+  });
+  await updatePnlSummary().catch(() => {});
   return { ok: true };
 }

@@ -63,6 +63,8 @@ const KDF_ALG: &str = "argon2id";
 /// Storage items a backup leaves out: what each device works out for itself.
 const DEVICE_ONLY: &[&str] = &[
     "syncState", "lockouts", "historyView", "portfolioHistoryViews", "historyCompactedAt", "pendingRemoval", "backupReminder", "whatsNew",
+    // Fetched headlines and each feed's last answer: fetched again on the device that restores.
+    "newsItems", "newsFeeds",
 ];
 
 /// The file.

@@ -30,6 +30,7 @@ use crate::{
     exchange_id::ExchangeId,
     history::{self, Chunks, DayBefore, Series},
     money::{parse_typed_decimal, to_plain_string},
+    news,
     passphrase::passphrase_hint,
     pnl,
     price_history::{self, Routes, Series as PriceSeries},
@@ -241,6 +242,15 @@ pub fn check_threshold(text: &str, decimal_mark: &str) -> Result<String, JsValue
     typed_decimal(text, decimal_mark, "threshold")
 }
 
+/// What the user typed as really paid for a deposit (zero for a gift), as a plain decimal string.
+#[wasm_bindgen(js_name = checkCost)]
+pub fn check_cost(text: &str, decimal_mark: &str) -> Result<String, JsValue> {
+    parse_typed_decimal(text, mark(decimal_mark))
+        .filter(|value| !value.is_sign_negative())
+        .map(to_plain_string)
+        .ok_or_else(|| failure(&Error::InvalidInput { field: "cost" }))
+}
+
 fn mark(decimal_mark: &str) -> char {
     if decimal_mark == "," { ',' } else { '.' }
 }
@@ -379,6 +389,46 @@ pub fn history_chunk_key(account: &str, at_ms: f64) -> String {
     transactions::chunk_key(account, at_ms as u64)
 }
 
+/// Which assets the stored transaction chunks (`{ key: text }`) move, and their first day: JSON
+/// text `{ assets, firstDay }`.
+#[wasm_bindgen(js_name = historySpan)]
+pub fn history_span(chunks: &str) -> Result<String, JsValue> {
+    let chunks: BTreeMap<String, String> = read(chunks, "transactions")?;
+    written(&transactions::span(&chunks).map_err(|e| failure(&e))?)
+}
+
+/// A trade the user typed in as the transaction to store, JSON text. `typed` is `{ id, at, side,
+/// asset, amount, price, fee, quote }` with the numbers as the user typed them (`decimal_mark`
+/// `,` or `.`); an empty fee is none. Each number that cannot be read is refused by its own field.
+#[wasm_bindgen(js_name = typedTransaction)]
+pub fn typed_transaction(typed: &str, decimal_mark: &str) -> Result<String, JsValue> {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        id: String,
+        at: u64,
+        side: transactions::Side,
+        asset: String,
+        amount: String,
+        price: String,
+        fee: String,
+        quote: String,
+    }
+    let typed: Typed = read(typed, "transaction")?;
+    let number = |text: &str, field: &'static str| parse_typed_decimal(text, mark(decimal_mark)).ok_or_else(|| failure(&Error::InvalidInput { field }));
+    let fee = if typed.fee.trim().is_empty() { rust_decimal::Decimal::ZERO } else { number(&typed.fee, "fee")? };
+    let trade = transactions::TypedTrade {
+        id: typed.id,
+        at: typed.at,
+        side: typed.side,
+        asset: typed.asset,
+        amount: number(&typed.amount, "amount")?,
+        price: number(&typed.price, "price")?,
+        fee,
+        quote: typed.quote,
+    };
+    written(&trade.transaction().map_err(|e| failure(&e))?)
+}
+
 /// The day ranges of closes still to fetch for `routes` (JSON text) to cover `from_day..=to_day`,
 /// given the stored series (`{ book: text }`): JSON text `[{ book, exchange, market, from, to }]`.
 #[wasm_bindgen(js_name = closesToFetch)]
@@ -411,11 +461,30 @@ pub fn merge_closes(stored: Option<String>, from_day: f64, to_day: f64, closes: 
     Ok(series.write())
 }
 
-/// The P&L report for what storage holds (see `pnl::report_from_storage`), as JSON text.
+/// The P&L report for what storage holds (see `pnl::report_from_storage`), as JSON text: `stored`
+/// as the pages gather it, the chunks apart.
 #[wasm_bindgen(js_name = pnlReport)]
-pub fn pnl_report(stored: &str) -> Result<String, JsValue> {
-    let report = pnl::report_from_storage(stored).map_err(|e| failure(&e))?;
+pub fn pnl_report(stored: &str, chunk_keys: Vec<String>, chunk_texts: Vec<String>) -> Result<String, JsValue> {
+    let report = pnl::report_from_storage(stored, &chunk_map(chunk_keys, chunk_texts)).map_err(|e| failure(&e))?;
     written(&report)
+}
+
+/// The transaction chunks as the pages hand them over: keys and texts in two lists, each text
+/// copied once (see `pnl::report_from_storage`).
+fn chunk_map(keys: Vec<String>, texts: Vec<String>) -> BTreeMap<String, String> {
+    keys.into_iter().zip(texts).collect()
+}
+
+/// A CSV export of the P&L report (`which`: `transactions` or `realizedGains`) for what storage
+/// holds (as for [`pnl_report`]); `typed_in` names the typed-in holdings in the user's language.
+#[wasm_bindgen(js_name = pnlCsv)]
+pub fn pnl_csv(stored: &str, chunk_keys: Vec<String>, chunk_texts: Vec<String>, which: &str, typed_in: &str) -> Result<String, JsValue> {
+    let which = match which {
+        "transactions" => pnl::Export::Transactions,
+        "realizedGains" => pnl::Export::RealizedGains,
+        _ => return Err(failure(&Error::InvalidInput { field: "export" })),
+    };
+    pnl::csv_from_storage(stored, &chunk_map(chunk_keys, chunk_texts), which, typed_in).map_err(|e| failure(&e))
 }
 
 /// Which account a history page is for.
@@ -780,4 +849,54 @@ mod bench {
         }
         Ok(last.map_or_else(|| "null".to_owned(), |outcome| bench_support::summary(&outcome).to_string()))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// News (src/news.rs): the background fetches, the core reads, merges and matches.
+
+/// The stored headlines (`newsItems`); a damaged list is dropped rather than failing every
+/// fetch: it is only a cache of the feeds.
+fn stored_news(stored: &str) -> Vec<news::StoredItem> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
+fn news_choice(choice: &str) -> Result<news::Choice, JsValue> {
+    read::<news::Choice>(choice, "news")?.checked().map_err(|e| failure(&e))
+}
+
+/// The user's news choice (`{ enabled, publishers }`) as it is stored: known publishers only,
+/// each once.
+#[wasm_bindgen(js_name = checkNewsChoice)]
+pub fn check_news_choice(choice: &str) -> Result<String, JsValue> {
+    written(&news_choice(choice)?)
+}
+
+/// Reads one feed's answer (`status`, the `body` bytes read, `cut_short` when the read stopped at
+/// the byte cap) and merges its headlines into `stored` (`newsItems`), keeping only the chosen
+/// publishers' items. Returns the new `newsItems` as JSON text, or throws the feed's error.
+#[wasm_bindgen(js_name = newsRead)]
+pub fn news_read(stored: &str, choice: &str, publisher: &str, status: u16, body: &[u8], cut_short: bool) -> Result<String, JsValue> {
+    let choice = news_choice(choice)?;
+    let publisher = news::publishers::publisher(publisher).ok_or_else(|| failure(&Error::InvalidInput { field: "news" }))?;
+    let headlines = news::read_answer(status, body, cut_short).map_err(|e| failure(&e))?;
+    let merged = news::merge(stored_news(stored), publisher.id, headlines, now_ms());
+    written(&news::keep_chosen(merged, &choice))
+}
+
+/// `stored` (`newsItems`) with only the chosen publishers' items: none while news is off.
+#[wasm_bindgen(js_name = newsKeep)]
+pub fn news_keep(stored: &str, choice: &str) -> Result<String, JsValue> {
+    let choice = news_choice(choice)?;
+    written(&news::keep_chosen(stored_news(stored), &choice))
+}
+
+/// The popup's list: `stored` (`newsItems`) with the assets each item is about among `held_json`
+/// (the codes of held assets, `["btc", …]`), matched in the UI language `ui_lang`; those about
+/// held assets first. JSON text `[{ publisher, title, link, at, assets }]`.
+#[wasm_bindgen(js_name = newsView)]
+pub fn news_view(stored: &str, held_json: &str, ui_lang: &str) -> Result<String, JsValue> {
+    let held: Vec<String> = read(held_json, "asset")?;
+    let held = news::held_codes(held.iter().map(String::as_str));
+    let items = stored_news(stored);
+    written(&news::view(&items, &held, news::Lang::of_ui(ui_lang)))
 }

@@ -204,6 +204,18 @@ pub enum Error {
     /// The passphrase does not open the backup, or the file was changed after it was made.
     #[error("wrong passphrase for the backup, or the backup was changed")]
     BackupWrongPassphrase,
+    /// A news feed answered with an HTTP error (gone, blocked, down).
+    #[error("the news feed answered HTTP {status}")]
+    FeedUnavailable {
+        /// The HTTP status seen.
+        status: u16,
+    },
+    /// A news feed's answer is not RSS or Atom (a login page, a CDN's challenge, a broken file).
+    #[error("the news feed's answer is not a feed")]
+    FeedNotAFeed,
+    /// A news feed's answer ran past the bytes Cartera reads of one feed.
+    #[error("the news feed's answer is too large")]
+    FeedTooLarge,
 }
 
 /// Declares [`ErrorCode`]: each variant with the code it crosses to JS as, written once.
@@ -298,6 +310,16 @@ error_codes! {
     BackupNewer = "backup_newer",
     /// [`Error::BackupWrongPassphrase`].
     BackupWrongPassphrase = "backup_wrong_passphrase",
+    /// [`Error::FeedUnavailable`].
+    FeedUnavailable = "feed_unavailable",
+    /// [`Error::FeedNotAFeed`].
+    FeedNotAFeed = "feed_not_a_feed",
+    /// [`Error::FeedTooLarge`].
+    FeedTooLarge = "feed_too_large",
+    /// A news feed could not be reached (offline, DNS, TLS, a redirect to another host).
+    FeedOffline = "feed_offline",
+    /// The browser withholds access to a news publisher's host (removed in its settings).
+    FeedPermission = "feed_permission",
     /// Cartera is locked: the passphrase is needed.
     Locked = "locked",
     /// No vault exists yet.
@@ -388,6 +410,9 @@ impl Error {
             Error::BackupUnreadable => ErrorCode::BackupUnreadable,
             Error::BackupNewer => ErrorCode::BackupNewer,
             Error::BackupWrongPassphrase => ErrorCode::BackupWrongPassphrase,
+            Error::FeedUnavailable { .. } => ErrorCode::FeedUnavailable,
+            Error::FeedNotAFeed => ErrorCode::FeedNotAFeed,
+            Error::FeedTooLarge => ErrorCode::FeedTooLarge,
         }
     }
 
@@ -426,7 +451,10 @@ impl Error {
             | Error::Cancelled
             | Error::BackupUnreadable
             | Error::BackupNewer
-            | Error::BackupWrongPassphrase => None,
+            | Error::BackupWrongPassphrase
+            | Error::FeedUnavailable { .. }
+            | Error::FeedNotAFeed
+            | Error::FeedTooLarge => None,
         }
     }
 
@@ -470,7 +498,7 @@ impl ErrorView {
     pub fn new(error: &Error, now_ms: u64) -> Self {
         let detail = match error {
             Error::ExchangeRejected { code, .. } => Some(code.clone()),
-            Error::ExchangeUnavailable { status, .. } => Some(status.to_string()),
+            Error::ExchangeUnavailable { status, .. } | Error::FeedUnavailable { status } => Some(status.to_string()),
             _ => None,
         };
         Self {

@@ -915,7 +915,7 @@ pub fn csv(snapshot: &Snapshot, points: &[Point], currency: &str) -> String {
 /// One CSV row (RFC 4180): a field with a comma, a quote or a line break is quoted. A field that
 /// a spreadsheet would read as a formula (`=`, `+`, `-`, `@` first) gets a leading apostrophe, as
 /// labels are the user's own text.
-fn push_row(out: &mut String, cells: &[String]) {
+pub(crate) fn push_row(out: &mut String, cells: &[String]) {
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -933,7 +933,7 @@ fn push_row(out: &mut String, cells: &[String]) {
     out.push_str("\r\n");
 }
 
-fn iso_time(t: u64) -> String {
+pub(crate) fn iso_time(t: u64) -> String {
     let (year, month, day) = crate::calendar::civil(t);
     let seconds = (t % DAY_MS) / 1000;
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds % 3600 / 60, seconds % 60)

@@ -17,6 +17,7 @@ pub mod exchange_id;
 pub mod history;
 pub mod http;
 pub mod money;
+pub mod news;
 pub mod nonce;
 pub mod pages;
 pub mod passphrase;

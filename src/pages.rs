@@ -40,7 +40,17 @@ pub fn js_module() -> String {
         .map(|kind| json!({ "kind": kind.as_str(), "asset": kind.has_asset(), "number": kind.number() }))
         .collect();
     let error_codes: Vec<&str> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
-    let constants: [(&str, &str, Value); 16] = [
+    let publishers: Vec<Value> = crate::news::publishers::PUBLISHERS
+        .iter()
+        .map(|publisher| {
+            let mut entry = to_value(publisher);
+            if let Some(entry) = entry.as_object_mut() {
+                entry.insert("origin".into(), json!(publisher.origin()));
+            }
+            entry
+        })
+        .collect();
+    let constants: [(&str, &str, Value); 20] = [
         ("EXCHANGES", "Each exchange by id: the origins its API is reached at, and how its key is asked for.", Value::Object(exchanges)),
         ("EXCHANGE_IDS", "Exchange ids in the order the options page offers them.", to_value(&ExchangeId::ALL)),
         ("PRICE_BRIDGES", "Where a currency no connected exchange trades can be priced from (public prices only).", to_value(&PRICE_BRIDGES)),
@@ -57,6 +67,10 @@ pub fn js_module() -> String {
         ("ERROR_CODES", "Every error code a page may show; `error_<code>` in the locale files.", json!(error_codes)),
         ("HISTORY_PREFIX", "The storage keys of the value history start with this.", json!(crate::history::KEY_PREFIX)),
         ("HISTORY_COMPACT_EVERY_MS", "How often the history's tiers are applied.", json!(crate::history::COMPACT_EVERY_MS)),
+        ("NEWS_PUBLISHERS", "The news publishers: name, language, feed, and the one origin each needs.", Value::Array(publishers)),
+        ("NEWS_MAX_ITEMS", "The most news items kept.", json!(crate::news::MAX_ITEMS)),
+        ("NEWS_MAX_FEED_BYTES", "The most bytes of one feed read.", json!(crate::news::MAX_FEED_BYTES)),
+        ("NEWS_REFRESH_MINUTES", "How often the chosen feeds are fetched while news is on.", json!(crate::news::REFRESH_MINUTES)),
     ];
     let mut module = String::from("// Generated from the Rust core by src/pages.rs: do not edit; `CARTERA_WRITE_GENERATED=1 cargo test`\n// writes it anew.\n");
     for (name, doc, value) in constants {

@@ -138,6 +138,9 @@ pub struct Totals {
     /// `value − cost_basis` over the priced holdings.
     #[serde(with = "plain_string")]
     pub unrealized: Decimal,
+    /// `unrealized` as a percentage of the priced holdings' cost, to two places; `None` at no cost.
+    #[serde(with = "plain_string::option")]
+    pub unrealized_percent: Option<Decimal>,
     /// Realized P&L.
     #[serde(with = "plain_string")]
     pub realized: Decimal,
@@ -256,8 +259,11 @@ pub struct Report {
     pub summary: YearSummary,
     /// Every year with a transaction, newest first.
     pub years: Vec<u64>,
-    /// Every transaction of the selection, newest first.
+    /// Every transaction of the selection, newest first (only the newest when the caller asks
+    /// for fewer rows).
     pub transactions: Vec<TransactionRow>,
+    /// How many transactions the selection has.
+    pub transaction_count: usize,
     /// Every disposal, oldest first.
     pub disposals: Vec<Disposal>,
     /// Where history and balances disagree.
@@ -460,10 +466,14 @@ impl<'a> Run<'a> {
         let t = &entry.transaction;
         let (Some(received), Some(sent)) = (&t.received, &t.sent) else { return };
         let side = t.side.unwrap_or_default();
-        // Valued by the side the market prices it in: what was paid on a buy, what came in on a
-        // sell (the book's quote currency, often money or a stablecoin); the other side when that
-        // cannot be priced.
+        // Valued by the display currency when it is one of the sides (exact, whichever way the
+        // exchange reports the side); else by the side the market prices it in: what was paid on
+        // a buy, what came in on a sell (the book's quote currency, often money or a
+        // stablecoin); the other side when that cannot be priced.
+        let quote = self.inputs.quote;
         let (priced, other) = match side {
+            _ if received.asset == quote => (received, sent),
+            _ if sent.asset == quote => (sent, received),
             Side::Buy => (sent, received),
             Side::Sell => (received, sent),
         };
@@ -632,21 +642,27 @@ impl<'a> Run<'a> {
 /// withdrawal's. For each deposit in time order, the unmatched withdrawal of the same asset from
 /// another account, no smaller, at most [`TRANSFER_WINDOW_MS`] before it; the closest in amount,
 /// then in time.
+///
+/// `entries` are in time order, so each deposit looks only at the withdrawals of its window (found
+/// by binary search): a scan of every entry per deposit took 20 s for 100,000 transactions in wasm
+/// (BENCHMARKS.md, row 13).
 fn match_transfers(entries: &[Entry]) -> BTreeMap<usize, usize> {
     let mut matched: BTreeMap<usize, usize> = BTreeMap::new();
     let mut used: BTreeSet<usize> = BTreeSet::new();
+    let withdrawals: Vec<usize> =
+        entries.iter().enumerate().filter(|(_, entry)| entry.transaction.kind == Kind::Withdrawal).map(|(index, _)| index).collect();
     for (d, deposit) in entries.iter().enumerate() {
         let (Kind::Deposit, Some(received)) = (deposit.transaction.kind, &deposit.transaction.received) else { continue };
-        let best = entries
+        let at = deposit.transaction.at;
+        let first = withdrawals.partition_point(|&w| entries[w].transaction.at.saturating_add(TRANSFER_WINDOW_MS) < at);
+        let best = withdrawals[first..]
             .iter()
-            .enumerate()
+            .map(|&w| (w, &entries[w]))
+            .take_while(|(_, withdrawal)| withdrawal.transaction.at <= at)
             .filter(|(w, withdrawal)| {
                 let t = &withdrawal.transaction;
                 !used.contains(w)
-                    && t.kind == Kind::Withdrawal
                     && withdrawal.account != deposit.account
-                    && t.at <= deposit.transaction.at
-                    && deposit.transaction.at - t.at <= TRANSFER_WINDOW_MS
                     && t.sent.as_ref().is_some_and(|sent| sent.asset == received.asset && sent.amount >= received.amount)
             })
             .min_by_key(|(_, withdrawal)| {
@@ -738,6 +754,7 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
         held.keys().chain(state.pools.keys()).chain(state.realized.keys()).filter(|asset| *asset != inputs.quote).cloned().collect();
     let mut rows = Vec::new();
     let mut total = Totals::default();
+    let mut priced_cost = Decimal::ZERO;
     for asset in assets {
         let pool = state.pools.get(&asset).cloned().unwrap_or_default();
         let (pooled, pooled_cost) = (pool.amount(), pool.cost());
@@ -755,6 +772,7 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
         if let (Some(value), Some(unrealized)) = (value, unrealized) {
             total.value += value;
             total.unrealized += unrealized;
+            priced_cost += cost_basis;
         }
         total.realized += realized;
         let average_cost = cost_basis.checked_div(explained).map(|average| average.round_dp(SCALE));
@@ -764,6 +782,10 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
     total.realized += state.realized.get(inputs.quote).copied().unwrap_or_default();
     total.income = state.income.iter().map(|(_, value)| *value).sum();
     total.fees = state.fees.iter().map(|(_, value)| *value).sum();
+    total.unrealized_percent = (priced_cost > Decimal::ZERO)
+        .then(|| total.unrealized.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(priced_cost))
+        .flatten()
+        .map(|percent| percent.round_dp(2));
     rows.sort_by(|a, b| b.cost_basis.cmp(&a.cost_basis).then_with(|| a.asset.cmp(&b.asset)));
 
     let summary = YearSummary {
@@ -783,6 +805,7 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
         total,
         summary,
         years: years.into_iter().rev().collect(),
+        transaction_count: transactions.len(),
         transactions,
         disposals: state.disposals,
         mismatches: mismatches(inputs),
@@ -817,7 +840,7 @@ fn mismatches(inputs: &Inputs<'_>) -> Vec<Mismatch> {
 }
 
 mod stored;
-pub use stored::report_from_storage;
+pub use stored::{Export, csv_from_storage, report_from_storage};
 
 #[cfg(test)]
 mod tests;

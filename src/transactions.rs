@@ -31,7 +31,7 @@
 //! members absent for a kind are left out. Transactions a user typed in (a buy elsewhere, a gift)
 //! have ids that start with `manual:`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -250,6 +250,96 @@ pub fn read_chunk(text: &str) -> Result<Chunk> {
     }
     chunk.transactions.iter().try_for_each(Transaction::check)?;
     Ok(chunk)
+}
+
+/// A trade the user typed in (bought or sold `amount` of `asset` at `price` per unit, paying
+/// `fee`, both in `quote`), as the transaction stored with the account's own: its id is
+/// `manual:<id>` so no import can collide with it. The total is worked out here, exactly.
+#[derive(Debug, Clone)]
+pub struct TypedTrade {
+    /// Unique among the user's typed transactions (the background makes it).
+    pub id: String,
+    /// When, ms since the epoch.
+    pub at: u64,
+    /// Bought or sold.
+    pub side: Side,
+    /// What was bought or sold.
+    pub asset: String,
+    /// How much of it.
+    pub amount: Decimal,
+    /// What one unit cost, in `quote`.
+    pub price: Decimal,
+    /// The fee, in `quote`; zero for none.
+    pub fee: Decimal,
+    /// The currency the price and fee are in.
+    pub quote: String,
+}
+
+/// The prefix of typed transactions' ids.
+pub const TYPED_PREFIX: &str = "manual:";
+
+impl TypedTrade {
+    /// The stored transaction; refuses a zero or negative amount or price, a negative fee, the
+    /// asset being the quote itself, and totals too large to hold exactly.
+    pub fn transaction(&self) -> Result<Transaction> {
+        let asset = asset_code(&self.asset)?;
+        let quote = asset_code(&self.quote)?;
+        if asset == quote {
+            return Err(Error::InvalidInput { field: "asset" });
+        }
+        if self.price <= Decimal::ZERO {
+            return Err(Error::InvalidInput { field: "price" });
+        }
+        if self.fee < Decimal::ZERO {
+            return Err(Error::InvalidInput { field: "fee" });
+        }
+        let total = self.amount.checked_mul(self.price).ok_or(Error::InvalidInput { field: "amount" })?;
+        let coin = Amount::new(&asset, self.amount)?;
+        let money = Amount::new(&quote, total)?;
+        let (received, sent) = match self.side {
+            Side::Buy => (coin, money),
+            Side::Sell => (money, coin),
+        };
+        let fee = (self.fee > Decimal::ZERO).then(|| Amount::new(&quote, self.fee)).transpose()?;
+        let transaction = Transaction {
+            id: format!("{TYPED_PREFIX}{}", self.id),
+            at: self.at,
+            kind: Kind::Trade,
+            side: Some(self.side),
+            received: Some(received),
+            sent: Some(sent),
+            fee,
+        };
+        transaction.check()?;
+        Ok(transaction)
+    }
+}
+
+/// What the stored transactions need past prices for: every asset they move and the first day
+/// (days since the epoch) any of them happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Span {
+    /// Asset codes, sorted.
+    pub assets: BTreeSet<String>,
+    /// The earliest day, or `None` without transactions.
+    pub first_day: Option<u64>,
+}
+
+/// The [`Span`] of `chunks` (storage key → JSON text); keys that are not transaction chunks are
+/// ignored, and a chunk that cannot be read is refused (a missing month would start too late).
+pub fn span(chunks: &BTreeMap<String, String>) -> Result<Span> {
+    let mut span = Span::default();
+    for text in chunks.iter().filter(|(key, _)| key.starts_with(STORAGE_PREFIX)).map(|(_, text)| text) {
+        for transaction in read_chunk(text)?.transactions {
+            let day = crate::calendar::day_of(transaction.at);
+            span.first_day = Some(span.first_day.map_or(day, |first| first.min(day)));
+            for leg in [transaction.received, transaction.sent, transaction.fee].into_iter().flatten() {
+                span.assets.insert(leg.asset);
+            }
+        }
+    }
+    Ok(span)
 }
 
 /// The JSON text of a chunk.

@@ -38,16 +38,23 @@ async function start() {
   $('portfolio').addEventListener('change', () => {
     state.portfolio = $('portfolio').value;
     history.replaceState(null, '', state.portfolio ? `#portfolio=${encodeURIComponent(state.portfolio)}` : '#');
+    linkPnl();
     load();
   });
   $('chart').addEventListener('keydown', onChartKey);
   $('chart').addEventListener('pointermove', onPointer);
   $('chart').addEventListener('pointerleave', () => moveCursor(-1));
   $('export').addEventListener('click', exportCsv);
+  linkPnl();
   browser.storage.onChanged.addListener((changes, area) => {
     const watched = ['snapshot', 'portfolioSnapshots', 'portfolios', 'settings'];
     if (area === 'local' && Object.keys(changes).some((key) => key.startsWith('hist:') || watched.includes(key))) load();
   });
+}
+
+/** "Profit and loss" opens on the portfolio shown here. */
+function linkPnl() {
+  $('open-pnl').href = `../pnl/pnl.html${state.portfolio ? `#portfolio=${encodeURIComponent(state.portfolio)}` : ''}`;
 }
 
 async function load() {

@@ -10,6 +10,7 @@ import { ALERT_KINDS } from '../shared/core-constants.js';
 import { EXCHANGE_IDS, EXCHANGES } from '../shared/exchanges.js';
 import { loadCore } from '../shared/core.js';
 import { followWelcomeLink, startWhatsNew } from './first-minute.js';
+import { startNews } from './news.js';
 
 const FALLBACK_QUOTES = ['mxn', 'usd', 'brl', 'ars', 'cop', 'eur'];
 // Besides fiat currencies, the assets people value a portfolio in.
@@ -38,6 +39,8 @@ const state = {
   acceptedScope: null,
   alerts: [],
   alertStates: {},
+  // Each account's transaction-history import (cursor, progress, error), kept by the background.
+  txState: {},
   // The alert the form edits, or null when it adds one.
   editingAlert: null,
 };
@@ -58,7 +61,8 @@ async function start() {
     state.lockEpoch = reply.lockEpoch;
   }
   // The vault text itself is needed here for unlockVault/changePassphrase.
-  const { vault, alerts, alertStates, backupReminder } = await browser.storage.local.get(['vault', 'alerts', 'alertStates', 'backupReminder']);
+  const { vault, alerts, alertStates, backupReminder, txState } = await browser.storage.local.get(['vault', 'alerts', 'alertStates', 'backupReminder', 'txState']);
+  state.txState = txState ?? {};
   state.vault = typeof vault === 'string' ? vault : null;
   state.alerts = Array.isArray(alerts) ? alerts : [];
   state.alertStates = alertStates ?? {};
@@ -71,6 +75,7 @@ async function start() {
   browser.storage.onChanged.addListener(onStorageChanged);
   setInterval(renderAccounts, 30_000);
   showShortcut();
+  startNews();
 }
 
 /** The keyboard shortcut that opens the popup, as the browser has it now (the user may change it). */
@@ -141,7 +146,7 @@ function onStorageChanged(changes, area) {
   // The background always stores settings whole, so a change replaces them.
   const tracked = {
     vault: null, accounts: [], snapshot: null, settings: DEFAULT_SETTINGS, alerts: [], alertStates: {}, portfolios: [], manual: [],
-    backupReminder: {},
+    backupReminder: {}, txState: {},
   };
   if (applyStorageChanges(state, changes, area, tracked)) render();
   if (area === 'local' && ('vault' in changes || 'accounts' in changes)) checkVault();
@@ -219,7 +224,8 @@ function accountRow(account) {
   if (account.scope && Number.isFinite(account.scopeCheckedAt)) {
     meta.append(el('span', 'scope-checked', t('scopeChecked', [relativeTime(account.scopeCheckedAt, lang)])));
   }
-  main.append(title, meta, accountControls(account));
+  const history = historyLine(account);
+  main.append(title, meta, ...(history ? [history] : []), accountControls(account));
 
   const replace = el('button', 'replace button', t('replaceKey'));
   replace.type = 'button';
@@ -236,6 +242,23 @@ function accountRow(account) {
   actions.append(replace, remove);
   row.append(main, actions);
   return row;
+}
+
+/** Where the account's transaction history stands: imported, importing (with how far), or the
+ * permission or error that stops it. */
+function historyLine(account) {
+  const history = state.txState?.[account.id];
+  if (!history) return null;
+  let text;
+  let className = 'history-state';
+  if (history.unsupported) text = t('historyNotRead');
+  else if (history.error) {
+    text = errorText(history.error);
+    className += ' error';
+  } else if (history.caughtUp) text = t('historyImported');
+  else if (Number.isFinite(history.expected) && history.expected > 0) text = t('historyImportingProgress', [formatAmount(String(history.read ?? 0), lang), formatAmount(String(history.expected), lang)]);
+  else text = t('historyImportingCount', [formatAmount(String(history.read ?? 0), lang)]);
+  return el('p', className, text);
 }
 
 function notImportedBadge() {

@@ -13,6 +13,7 @@ import {
   asError, nextPaint, errorText, exchangeName, portfolioName, waitPending, DEFAULT_SETTINGS, FIRST_FRAME_KEY, withDefaults,
 } from '../shared/ext.js';
 import { drawChart } from '../shared/chart.js';
+import { startNews } from './news.js';
 
 // The storage reads the first paint needs start before anything else. Only the session's
 // non-secret flags are read, never the vault key. The portfolio shown last ('' for all of them)
@@ -20,7 +21,7 @@ import { drawChart } from '../shared/chart.js';
 const shownLast = localStorage.getItem('cartera.popupPortfolio') ?? '';
 const firstRead = Promise.all([
   browser.storage.local.get([
-    'vault', 'accounts', 'snapshot', 'lastError', 'historyView', 'popupRange', 'settings', 'portfolios', 'manual',
+    'vault', 'accounts', 'snapshot', 'lastError', 'historyView', 'popupRange', 'settings', 'portfolios', 'manual', 'pnlSummary',
     ...(shownLast ? ['portfolioSnapshots', 'portfolioHistoryViews'] : []),
   ]),
   browser.storage.session.get(['unlocked', 'lockEpoch']),
@@ -53,6 +54,8 @@ const state = {
   unlocking: false,
   unlockError: null,
   historyView: null,
+  // The unrealized P&L of all portfolios ('') and of each, worked out by the background.
+  pnlSummary: null,
   range: '24h',
   // Whether the state came from storage, not from the first frame's copy.
   fromStorage: false,
@@ -133,6 +136,7 @@ function applyStored(stored, flags) {
   state.view = shownLast;
   state.lastError = stored.lastError ?? null;
   state.historyView = stored.historyView ?? null;
+  state.pnlSummary = stored.pnlSummary ?? null;
   state.range = RANGES.includes(stored.popupRange) ? stored.popupRange : '24h';
   applyTheme(state.settings.theme);
   state.unlocked = state.vault !== null && flags.unlocked === true;
@@ -147,6 +151,7 @@ async function start() {
   if (!drewCopy && state.snapshot && hasData()) performance.mark('total-painted'); // read by bench/browser.mjs
 
   browser.storage.onChanged.addListener(onStorageChanged);
+  startNews();
   setInterval(renderUpdated, 30_000);
   // A rate-limit message counts down while it shows, so it never tells a wait that is over.
   setInterval(() => {
@@ -207,7 +212,7 @@ function wireControls() {
 function onStorageChanged(changes, area) {
   const tracked = {
     vault: null, accounts: [], snapshot: null, lastError: null, historyView: null, portfolios: [], manual: [],
-    portfolioSnapshots: {}, portfolioHistoryViews: {}, settings: DEFAULT_SETTINGS,
+    portfolioSnapshots: {}, portfolioHistoryViews: {}, settings: DEFAULT_SETTINGS, pnlSummary: null,
   };
   if (!applyStorageChanges(state, changes, area, tracked)) return;
   state.settings = withDefaults(state.settings);
@@ -341,6 +346,7 @@ function render() {
   if (!ready) return;
   renderPortfolios();
   renderTotal();
+  renderUnrealized();
   renderUpdated();
   renderError();
   renderUnlock();
@@ -398,6 +404,22 @@ function renderTotal() {
   note.textContent = bridges.length
     ? t('bridgeNote', [snapshot.quote.toUpperCase(), bridges.map(exchangeName).join(', ')])
     : '';
+}
+
+/** "Unrealized P&L" under the total: against what was paid, from the transaction history. */
+function renderUnrealized() {
+  const summary = state.pnlSummary?.[state.view] ?? null;
+  const snapshot = shown();
+  const line = $('unrealized-line');
+  line.hidden = !summary || !snapshot || summary.quote !== snapshot.quote;
+  $('open-pnl').href = `../pnl/pnl.html${state.view ? `#portfolio=${encodeURIComponent(state.view)}` : ''}`;
+  if (line.hidden) return;
+  const value = summary.unrealized;
+  const text = state.settings.privacy ? t('masked') : `${value.startsWith('-') ? '' : '+'}${formatMoney(value, summary.quote, lang).replace('-', '\u2212')}`;
+  const percent = summary.percent !== null && summary.percent !== undefined && !state.settings.privacy ? ` (${formatPercent(summary.percent, lang, { signed: true })})` : '';
+  $('unrealized').textContent = `${text}${percent}`;
+  $('unrealized').className = `num ${state.settings.privacy ? '' : value.startsWith('-') ? 'down' : /[1-9]/.test(value) ? 'up' : ''}`;
+  $('unrealized-note').textContent = summary.importing ? t('popupPnlImporting') : summary.incomplete ? t('popupPnlIncomplete') : '';
 }
 
 function renderUpdated() {

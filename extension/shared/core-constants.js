@@ -168,6 +168,11 @@ export const ERROR_CODES = /* @__PURE__ */ deepFreeze([
   "backup_unreadable",
   "backup_newer",
   "backup_wrong_passphrase",
+  "feed_unavailable",
+  "feed_not_a_feed",
+  "feed_too_large",
+  "feed_offline",
+  "feed_permission",
   "locked",
   "no_vault",
   "vault_changed",
@@ -191,6 +196,61 @@ export const HISTORY_PREFIX = "hist:";
 
 /** How often the history's tiers are applied. */
 export const HISTORY_COMPACT_EVERY_MS = 3600000;
+
+/** The news publishers: name, language, feed, and the one origin each needs. */
+export const NEWS_PUBLISHERS = /* @__PURE__ */ deepFreeze([
+  {
+    "feed": "https://www.coindesk.com/arc/outboundfeeds/rss/",
+    "id": "coindesk",
+    "lang": "en",
+    "name": "CoinDesk",
+    "origin": "https://www.coindesk.com/*"
+  },
+  {
+    "feed": "https://decrypt.co/feed",
+    "id": "decrypt",
+    "lang": "en",
+    "name": "Decrypt",
+    "origin": "https://decrypt.co/*"
+  },
+  {
+    "feed": "https://www.theblock.co/rss.xml",
+    "id": "theblock",
+    "lang": "en",
+    "name": "The Block",
+    "origin": "https://www.theblock.co/*"
+  },
+  {
+    "feed": "https://www.criptonoticias.com/feed/",
+    "id": "criptonoticias",
+    "lang": "es",
+    "name": "CriptoNoticias",
+    "origin": "https://www.criptonoticias.com/*"
+  },
+  {
+    "feed": "https://livecoins.com.br/feed/",
+    "id": "livecoins",
+    "lang": "pt",
+    "name": "Livecoins",
+    "origin": "https://livecoins.com.br/*"
+  },
+  {
+    "feed": "https://br.cointelegraph.com/rss",
+    "id": "cointelegraph-br",
+    "lang": "pt",
+    "name": "Cointelegraph Brasil",
+    "origin": "https://br.cointelegraph.com/*"
+  }
+]);
+
+/** The most news items kept. */
+export const NEWS_MAX_ITEMS = 200;
+
+/** The most bytes of one feed read. */
+export const NEWS_MAX_FEED_BYTES = 4194304;
+
+/** How often the chosen feeds are fetched while news is on. */
+export const NEWS_REFRESH_MINUTES = 30;
 
 function deepFreeze(value) {
   if (value && typeof value === 'object') Object.values(value).forEach(deepFreeze);

@@ -12,7 +12,7 @@ export const browser = globalThis.browser ?? globalThis.chrome;
 export const FIRST_FRAME_KEY = 'cartera.popupFirstFrame';
 /** Messages that change nothing the popup shows; every other one clears the popup's copy first,
  * so that it never shows what a page has since hidden or removed. */
-const READ_ONLY_MESSAGES = new Set(['activity', 'getState', 'refresh', 'testAccount']);
+const READ_ONLY_MESSAGES = new Set(['activity', 'getNews', 'getState', 'refresh', 'setNews', 'testAccount']);
 
 /** Sends a message to the background and returns its reply; never throws. */
 export async function send(type, payload = {}) {

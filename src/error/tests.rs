@@ -41,6 +41,9 @@ fn every_error() -> Vec<Error> {
         Error::BackupUnreadable,
         Error::BackupNewer,
         Error::BackupWrongPassphrase,
+        Error::FeedUnavailable { status: 404 },
+        Error::FeedNotAFeed,
+        Error::FeedTooLarge,
     ]
 }
 
@@ -122,8 +125,9 @@ fn placeholders(error: &Error) -> (BTreeSet<&'static str>, BTreeSet<&'static str
     ] {
         if present {
             allowed.insert(name);
-            // A detail is only worth showing when the exchange refused with its own code.
-            if name != "detail" || matches!(error, Error::ExchangeRejected { .. }) {
+            // A detail is only worth showing when the exchange refused with its own code, or a
+            // feed answered with an HTTP error (there is nothing else to say of it).
+            if name != "detail" || matches!(error, Error::ExchangeRejected { .. } | Error::FeedUnavailable { .. }) {
                 required.insert(name);
             }
         }
@@ -200,7 +204,7 @@ fn every_code_has_a_message_in_every_locale_with_matching_placeholders() {
 fn every_field_and_exchange_has_its_words() {
     let fields = [
         "api_key", "api_secret", "label", "quote", "account_id", "vault_key", "exchange", "refresh", "vault",
-        "private_key", "key_name", "amount", "asset", "alert", "portfolio", "history", "backup",
+        "private_key", "key_name", "amount", "asset", "alert", "portfolio", "history", "backup", "news",
     ];
     for (lang, messages) in locales() {
         for field in fields {

@@ -1,6 +1,7 @@
 //! The exchange registry agrees with the extension: every adapter's hosts are the origins the
 //! pages request (generated into `extension/shared/core-constants.js`), the manifest's host
-//! permissions and the CSP's `connect-src`, and nothing else is there.
+//! permissions and the CSP's `connect-src`, and nothing else is there but the news publishers'
+//! hosts, which are optional host permissions only.
 
 use std::collections::BTreeSet;
 
@@ -49,8 +50,23 @@ fn the_manifest_permits_and_the_csp_connects_to_exactly_the_adapters_hosts() {
     let connect = csp.split(';').map(str::trim).find_map(|directive| directive.strip_prefix("connect-src ")).unwrap_or("");
     let sources: BTreeSet<String> = connect.split_whitespace().map(|s| s.trim_start_matches("https://").to_owned()).collect();
     let mut expected = adapter_hosts();
+    expected.extend(news_hosts());
     expected.insert("'self'".to_owned());
     assert_eq!(sources, expected);
+}
+
+fn news_hosts() -> BTreeSet<String> {
+    crate::news::publishers::PUBLISHERS.iter().map(|publisher| publisher.host().to_owned()).collect()
+}
+
+#[test]
+fn news_hosts_are_optional_and_asked_for_one_by_one() {
+    let manifest: Value = serde_json::from_str(&read("manifest.json")).unwrap_or_else(|e| panic!("{e}"));
+    let optional: Vec<&str> = manifest["optional_host_permissions"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let expected: Vec<String> = crate::news::publishers::PUBLISHERS.iter().map(|publisher| publisher.origin()).collect();
+    assert_eq!(optional, expected);
+    assert!(manifest["optional_permissions"].is_null(), "no other optional permission");
+    assert!(news_hosts().is_disjoint(&adapter_hosts()));
 }
 
 #[test]

@@ -137,6 +137,8 @@ fn average_cost_to_the_cent() {
     assert_eq!(btc.unrealized, Some(dec("5805")));
     assert_eq!(btc.realized, dec("3630"));
     assert_eq!((report.total.realized, report.total.unrealized), (dec("3630"), dec("5805")));
+    // 5,805 / 66,195 = 8.7695…%
+    assert_eq!(report.total.unrealized_percent, Some(dec("8.77")));
     assert_eq!(report.total.fees, dec("565"));
     assert_eq!(report.disposals.len(), 1);
     assert_eq!((report.disposals[0].proceeds, report.disposals[0].cost_basis), (dec("47760"), dec("44130")));

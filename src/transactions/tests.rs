@@ -1,5 +1,10 @@
 use super::*;
 
+/// The value, or the test fails with the error.
+fn ok<T, E: std::fmt::Debug>(result: std::result::Result<T, E>) -> T {
+    result.unwrap_or_else(|error| panic!("{error:?}"))
+}
+
 fn amount(asset: &str, value: &str) -> Amount {
     Amount { asset: asset.to_owned(), amount: value.parse().unwrap_or_else(|e| panic!("{e}")) }
 }
@@ -99,4 +104,59 @@ proptest::proptest! {
     fn reading_never_panics(text in "\\PC{0,200}") {
         let _ = read_chunk(&text);
     }
+}
+
+#[test]
+fn the_span_covers_every_leg_from_the_first_day() {
+    let mut first = trade("a", 86_400_000 * 20_000 + 5);
+    first.fee = Some(amount("bnb", "0.01"));
+    let later = trade("b", 86_400_000 * 20_100);
+    let stored = BTreeMap::new();
+    let mut chunks = ok(merge_page("acct", &[first, later], &stored));
+    chunks.insert("hist:d:20000".into(), "not a transaction chunk".into());
+    let span = ok(span(&chunks));
+    assert_eq!(span.first_day, Some(20_000));
+    let mut expected: Vec<String> = ok(trade("x", 0).balance_changes().ok_or("no changes")).keys().map(|asset| (*asset).to_owned()).collect();
+    expected.push("bnb".into());
+    expected.sort();
+    assert_eq!(span.assets.into_iter().collect::<Vec<_>>(), expected);
+    assert_eq!(ok(super::span(&BTreeMap::new())), Span::default());
+}
+
+fn typed(side: Side, amount: &str, price: &str, fee: &str) -> TypedTrade {
+    TypedTrade {
+        id: "k1".into(),
+        at: DEC_1,
+        side,
+        asset: "BTC".into(),
+        amount: ok(amount.parse()),
+        price: ok(price.parse()),
+        fee: ok(fee.parse()),
+        quote: "mxn".into(),
+    }
+}
+
+#[test]
+fn a_typed_trade_is_worked_out_exactly() {
+    let buy = ok(typed(Side::Buy, "0.1", "1234567.89", "12.5").transaction());
+    assert_eq!(buy.id, "manual:k1");
+    assert_eq!(buy.received, Some(amount("btc", "0.1")));
+    assert_eq!(buy.sent, Some(amount("mxn", "123456.789")));
+    assert_eq!(buy.fee, Some(amount("mxn", "12.5")));
+    let sell = ok(typed(Side::Sell, "0.3", "0.1", "0").transaction());
+    assert_eq!((sell.received, sell.sent, sell.fee), (Some(amount("mxn", "0.03")), Some(amount("btc", "0.3")), None));
+}
+
+#[test]
+fn a_typed_trade_that_makes_no_sense_is_refused_by_field() {
+    let field = |trade: TypedTrade| match trade.transaction() {
+        Err(Error::InvalidInput { field }) => field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(field(typed(Side::Buy, "0", "1", "0")), "amount");
+    assert_eq!(field(typed(Side::Buy, "-1", "1", "0")), "amount");
+    assert_eq!(field(typed(Side::Buy, "1", "0", "0")), "price");
+    assert_eq!(field(typed(Side::Buy, "1", "1", "-1")), "fee");
+    assert_eq!(field(typed(Side::Buy, "79228162514264337593543950335", "2", "0")), "amount");
+    assert_eq!(field(TypedTrade { quote: "btc".into(), ..typed(Side::Buy, "1", "1", "0") }), "asset");
 }

@@ -20,7 +20,7 @@ const FACTORIES = {
 export function sampleExchanges({ bitso, coinbase: coinbaseAccount = coinbase.SAMPLE_ACCOUNT }) {
   const one = (account) => ({ accounts: { [account.apiKey]: account } });
   return {
-    bitso: one({ apiKey: bitso.apiKey, secret: bitso.secret, balances: bitso.balances }),
+    bitso: one({ apiKey: bitso.apiKey, secret: bitso.secret, balances: bitso.balances, ledger: bitso.ledger }),
     kraken: one(kraken.SAMPLE_ACCOUNT),
     binance: one(binance.SAMPLE_ACCOUNT),
     bitfinex: one(bitfinex.SAMPLE_ACCOUNT),

@@ -11,7 +11,8 @@
 // background's wasm engine, which signs a request the mock verifies; saving the key and opening
 // the popup shows the same total as the independent valuation; a backup exported in Chromium
 // (driven by Playwright, as the end-to-end suite does) restores here with the same accounts,
-// alerts, history and total.
+// alerts, history and total; news, once a publisher is ticked, is fetched by the
+// background (through the proxy, to the feeds' stand-in) and listed in the popup's News tab.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -30,7 +31,8 @@ import { digitsOf, expectedAcross } from '../e2e/expected.mjs';
 import { startExchanges } from '../e2e/exchanges.mjs';
 import { ACCOUNT_A, PASSPHRASE } from '../e2e/fixtures.mjs';
 import * as chromium from '../e2e/harness.mjs';
-import { STRAY_HOST } from '../e2e/mock-server.mjs';
+import { startMockServer, STRAY_HOST } from '../e2e/mock-server.mjs';
+import { createFeeds, FEED_HOSTS } from '../e2e/mocks/feeds.mjs';
 import * as kraken from '../e2e/mocks/kraken.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -41,9 +43,9 @@ const MANIFEST_WELCOME = 'welcome/welcome.html';
 const FIREFOX = process.env.FIREFOX_BIN ?? '/usr/bin/firefox-esr';
 const GECKODRIVER = process.env.GECKODRIVER_BIN ?? join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin/geckodriver');
 
-/** HTTP CONNECT proxy: the exchanges' hosts on port 443 → the mock server; anything else is
- * refused and recorded. */
-function startConnectProxy(mockPort, hosts) {
+/** HTTP CONNECT proxy: the exchanges' hosts on port 443 → the mock server, the news feeds' hosts
+ * → theirs (`others`: { host: port }); anything else is refused and recorded. */
+function startConnectProxy(mockPort, hosts, others = {}) {
   const refused = [];
   const sockets = new Set();
   const server = createServer((client) => {
@@ -53,12 +55,12 @@ function startConnectProxy(mockPort, hosts) {
     client.once('data', (head) => {
       const text = head.toString('latin1');
       const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.[01]\r\n/.exec(text);
-      if (!m || !hosts.includes(m[1]) || m[2] !== '443') {
+      if (!m || !(hosts.includes(m[1]) || m[1] in others) || m[2] !== '443') {
         refused.push(text.split('\r\n')[0]);
         client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
         return;
       }
-      const upstream = connect(mockPort, '127.0.0.1', () => {
+      const upstream = connect(others[m[1]] ?? mockPort, '127.0.0.1', () => {
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         const rest = head.subarray(head.indexOf('\r\n\r\n') + 4);
         if (rest.length) upstream.write(rest);
@@ -88,6 +90,8 @@ describe('Cartera in Firefox (smoke)', { timeout: 240_000 }, () => {
   let ex;
   let mock;
   let proxy;
+  const feeds = createFeeds();
+  let feedServer;
   let driver;
   const uuid = randomUUID();
   const base = `moz-extension://${uuid}/`;
@@ -125,7 +129,9 @@ describe('Cartera in Firefox (smoke)', { timeout: 240_000 }, () => {
       kraken: { accounts: { [KRAKEN.apiKey]: KRAKEN } },
     });
     mock = ex.mocks.bitso;
-    proxy = await startConnectProxy(ex.server.port, ex.server.hosts.filter((host) => host !== STRAY_HOST));
+    feedServer = await startMockServer([feeds]);
+    proxy = await startConnectProxy(ex.server.port, ex.server.hosts.filter((host) => host !== STRAY_HOST),
+      Object.fromEntries(FEED_HOSTS.map((host) => [host, feedServer.port])));
 
     const options = new firefox.Options()
       .setBinary(FIREFOX)
@@ -184,6 +190,7 @@ describe('Cartera in Firefox (smoke)', { timeout: 240_000 }, () => {
     await driver?.quit().catch(() => {});
     await proxy?.close();
     await ex?.close();
+    await feedServer?.close();
   });
 
   test('the popup renders (no vault yet: onboarding)', async () => {
@@ -312,6 +319,36 @@ describe('Cartera in Firefox (smoke)', { timeout: 240_000 }, () => {
     } finally {
       rmSync(backupPath, { force: true });
     }
+  });
+
+  test('news: a ticked publisher is fetched and its headlines about held assets come first', async () => {
+    // Firefox asks in a doorhanger; a user's "Allow" is given here through the add-on manager's own
+    // module, so the click below finds the permission granted.
+    await driver.setContext(firefox.Context.CHROME);
+    await driver.executeAsyncScript(`
+      const done = arguments[arguments.length - 1];
+      const { ExtensionPermissions } = ChromeUtils.importESModule('resource://gre/modules/ExtensionPermissions.sys.mjs');
+      const extension = WebExtensionPolicy.getByID(arguments[0]).extension;
+      ExtensionPermissions.add(arguments[0], { permissions: [], origins: ['https://www.coindesk.com/*'] }, extension).then(done, done);
+    `, GECKO_ID);
+    await driver.setContext(firefox.Context.CONTENT);
+    await openExtensionPage(MANIFEST.options_ui.page);
+    await driver.wait(until.elementLocated(By.css('#news-enabled')), 10_000);
+    assert.equal(feeds.requests.length, 0, 'nothing fetched while news is off');
+    await driver.findElement(By.css('#news-enabled')).click();
+    await driver.findElement(By.css('#news-coindesk')).click();
+    await driver.wait(async () => (await text('#news-state-coindesk')).startsWith('Updated'), 20_000);
+    const request = feeds.requests.find((r) => r.host === 'www.coindesk.com');
+    assert.equal(request.headers.cookie, undefined);
+    assert.equal(request.headers.referer, undefined);
+
+    await openExtensionPage(MANIFEST.action.default_popup);
+    await driver.wait(async () => visible('#tab-news'), 10_000);
+    await driver.findElement(By.css('#tab-news')).click();
+    await driver.wait(async () => (await driver.findElements(By.css('#news-held a'))).length > 0, 10_000);
+    assert.equal(await text('#news-held li:first-child a'), 'Bitcoin Tops $140K as ETF Inflows Hit a High');
+    assert.equal(await driver.findElement(By.css('#news-held a')).getAttribute('rel'), 'noopener noreferrer');
+    assert.ok(feeds.requests.every((r) => r.host === 'www.coindesk.com'), 'only the ticked publisher');
   });
 
   test('nothing but the exchanges went through the proxy', () => {

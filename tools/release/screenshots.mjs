@@ -36,7 +36,7 @@ export const SCREENSHOTS = [
   { id: 'popup', page: 'popup/popup.html', shape: 'popup', theme: 'light' },
   { id: 'options', page: 'options/options.html', shape: 'page', theme: 'light' },
   { id: 'history', page: 'history/history.html', shape: 'page', theme: 'light', ready: '#change', click: '.range[data-range="all"]' },
-  { id: 'profitAndLoss', page: 'pnl/pnl.html', shape: 'page', theme: 'light' },
+  { id: 'profitAndLoss', page: 'pnl/pnl.html', shape: 'page', theme: 'light', ready: '#holdings tbody tr' },
   { id: 'dark', page: 'popup/popup.html', shape: 'popup', theme: 'dark' },
 ];
 

@@ -1,0 +1,45 @@
+// What the core's P&L report is computed from (src/pnl/stored.rs), gathered from storage.local in
+// one place for the background (the popup's summary) and the Profit and loss page.
+
+/** Where each account's transactions of one month are stored (src/transactions.rs). */
+export const TX_PREFIX = 'tx:';
+/** Where each market's daily closes are stored (src/price_history.rs). */
+export const CLOSES_PREFIX = 'closes:';
+
+/**
+ * The report's input: `text` (JSON) and, apart, the transaction chunks' storage keys and texts
+ * (each handed to the core as it is stored, not escaped into the JSON). `everything` is
+ * storage.local; `portfolio` the one shown ('' for all), `method` 'averageCost' or 'fifo', `year`
+ * a year or null for all time, `rows` how many transactions to list (the newest), null for all.
+ */
+export function pnlInput(everything, { portfolio = '', method = 'averageCost', year = null, rows = null } = {}) {
+  const keys = [];
+  const texts = [];
+  const closes = {};
+  for (const [key, value] of Object.entries(everything)) {
+    if (typeof value !== 'string') continue;
+    if (key.startsWith(TX_PREFIX)) {
+      keys.push(key);
+      texts.push(value);
+    } else if (key.startsWith(CLOSES_PREFIX)) closes[key.slice(CLOSES_PREFIX.length)] = value;
+  }
+  const snapshot = portfolio ? everything.portfolioSnapshots?.[portfolio] : everything.snapshot;
+  const text = JSON.stringify({
+    method,
+    year,
+    rows,
+    portfolio: portfolio || null,
+    accounts: Array.isArray(everything.accounts) ? everything.accounts : [],
+    portfolios: Array.isArray(everything.portfolios) ? everything.portfolios : [],
+    routes: everything.priceRoutes ?? null,
+    closes,
+    costs: everything.txCosts ?? {},
+    snapshot: snapshot ?? null,
+  });
+  return { text, keys, texts };
+}
+
+/** Whether storage holds any transaction. */
+export function hasTransactions(everything) {
+  return Object.keys(everything).some((key) => key.startsWith(TX_PREFIX));
+}
