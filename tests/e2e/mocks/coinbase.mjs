@@ -14,7 +14,8 @@
 //   const coinbase = createCoinbase({ accounts: { [keyName]: account }, markets, pageSize, now });
 //   coinbase.requests, coinbase.privateRequests(), coinbase.accountRequests(),
 //   coinbase.setFault(target, fault | null, { times }), coinbase.clearFaults(),
-//   coinbase.setAccount(keyName, account), coinbase.setMarkets(products), coinbase.books()
+//   coinbase.setAccount(keyName, account), coinbase.setMarkets(products), coinbase.setCloses(closes),
+//   coinbase.books(), coinbase.historyRequests()
 //
 // An account is { label, apiKey (the key name), secret (the private key as the user pastes it:
 // SEC1 PEM for ECDSA, base64 of seed ‖ public key for Ed25519), keyFile (the downloadable JSON),
@@ -482,6 +483,7 @@ export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSi
   const usedNonces = new Set();
   const faults = faultTable(faultResponse);
   let products = markets;
+  let closeTable = closes;
 
   /** Checks a request's token; returns { account } or { error } (why it was refused, for the log). */
   function authenticate(req, pathname) {
@@ -623,7 +625,7 @@ export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSi
       log.authorized = req.headers.authorization ? 'unexpected-signature' : null;
       const fault = faulted(['candles', 'public', '*']);
       if (fault) return fault;
-      return finish(candlesPage(candles[1], products.find((p) => p.product_id === candles[1]), closes, url));
+      return finish(candlesPage(candles[1], products.find((p) => p.product_id === candles[1]), closeTable, url));
     }
 
     if (method === 'GET' && pathname === PRODUCTS_PATH) {
@@ -661,6 +663,10 @@ export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSi
     },
     setMarkets(next) {
       products = next;
+    },
+    /** Replaces the candle closes table ({ [productId]: { [day]: close } }). */
+    setCloses(next) {
+      closeTable = next;
     },
     /**
      * The public spot markets, normalised for the independent valuation (tests/e2e/expected.mjs):
