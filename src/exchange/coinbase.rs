@@ -32,23 +32,31 @@
 //! module, so the rest is written to stay small (one JSON object reader, no derived
 //! deserialisers, no decimal addition or multiplication of its own; see the comments).
 
+mod history;
 mod jwt;
 
 use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 
+pub use self::history::{
+    FILLS_LIMIT, FILLS_PATH, PACE_MS as HISTORY_PACE_MS, PAGE_LIMIT as HISTORY_PAGE_LIMIT, REQUESTS_PER_PAGE as HISTORY_REQUESTS_PER_PAGE,
+    WALLETS_PATH,
+};
 use self::jwt::PrivateKey;
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyFile, KeyForm, KeyScope, Method, OneRequest, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyFile, KeyForm, KeyScope, Method, OneRequest, Step,
+    Ticker,
     json::{JsonDecimal as _, Value},
-    merge_balances,
+    every_row, merge_balances,
 };
 use crate::{
+    calendar::DAY_MS,
     error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
     money::Exact as _,
     secret::Credentials,
+    transactions::HistoryPage,
 };
 
 /// The production API host.
@@ -132,6 +140,73 @@ impl Exchange for Coinbase {
             parse_products,
         ))
     }
+
+    /// Every wallet's transactions, from the App API v2: see the `history` submodule.
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::Import::new(cursor)))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        // Product ids as the tickers name them (`BTC-USD`); anything else never reaches a URL.
+        let valid = (1..=40).contains(&market.len()) && market.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        valid.then(|| Box::new(Candles { product: market.to_owned(), next_day: from_day, to_day, closes: Vec::new() }) as Box<dyn Flow<Vec<DailyClose>>>)
+    }
+}
+
+/// A product's daily candles without authentication,
+/// <https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/get-public-product-candles>:
+/// `start` and `end` in Unix seconds, at most 350 candles per request, each with `start` (Unix
+/// seconds, a string) and `close`.
+pub fn candles_path(product: &str) -> String {
+    format!("{PRODUCTS_PATH}/{product}/candles")
+}
+
+/// Days of candles asked for at once: below the 350 a request may cover.
+pub const CANDLE_DAYS: u64 = 300;
+
+/// A product's daily candles, [`CANDLE_DAYS`] at a time.
+struct Candles {
+    product: String,
+    next_day: u64,
+    to_day: u64,
+    closes: Vec<DailyClose>,
+}
+
+impl Flow<Vec<DailyClose>> for Candles {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, _context: &mut Context<'_>) -> Result<Step<Vec<DailyClose>>> {
+        if let Some(answer) = answer {
+            self.closes.extend(parse_candles(answer)?.into_iter().filter(|close| close.close > Decimal::ZERO));
+        }
+        if self.next_day > self.to_day {
+            return Ok(Step::Done(std::mem::take(&mut self.closes)));
+        }
+        let last = self.to_day.min(self.next_day.saturating_add(CANDLE_DAYS - 1));
+        let day_s = DAY_MS / 1000;
+        let url = format!(
+            "{API_ORIGIN}{}?start={}&end={}&granularity=ONE_DAY",
+            candles_path(&self.product),
+            self.next_day.saturating_mul(day_s),
+            last.saturating_add(1).saturating_mul(day_s).saturating_sub(1),
+        );
+        self.next_day = last.saturating_add(1);
+        Ok(Step::Send(HttpRequest::get(url)))
+    }
+}
+
+/// Reads a `/candles` answer: each candle's day and close, or the error it reports.
+pub fn parse_candles(response: HttpResponse<'_>) -> Result<Vec<DailyClose>> {
+    let body = read_success(response)?;
+    every_row(EXCHANGE, body.get("candles").and_then(Value::items), |candle| {
+        let [start, close] = candle.pick(["start", "close"])?;
+        // Unix seconds as a string of digits (or, leniently, a JSON number).
+        let start = start?;
+        let seconds = match start.string() {
+            Some(text) if !text.is_empty() && text.len() <= 12 && text.bytes().all(|b| b.is_ascii_digit()) => text.parse().ok()?,
+            Some(_) => return None,
+            None => start.unsigned()?,
+        };
+        Some(DailyClose { day: seconds / (DAY_MS / 1000), close: close?.decimal()? })
+    })
 }
 
 /// Builds the signed `GET` of `path` with `query` (without `?`, may be empty), its token

@@ -6,7 +6,11 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use super::*;
-use crate::{exchange::testing, nonce::NonceFormat};
+use crate::{
+    exchange::testing,
+    nonce::NonceFormat,
+    transactions::{Amount, Kind, Side, Transaction},
+};
 
 /// The key name of the official Advanced Trade SDK's tests (coinbase-advanced-py
 /// `tests/constants.py`), also shared/reference/exchanges-2.md §5.
@@ -1002,4 +1006,368 @@ fn arb_json() -> impl Strategy<Value = Value> {
             .prop_map(|map| Value::Object(map.into_iter().collect())),
         ]
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transaction history: v2 wallets, Advanced Trade fills, daily closes
+//
+// Fixtures in the shapes of the reference pages: wallets
+// <https://docs.cdp.coinbase.com/coinbase-app/track-apis/accounts>, transactions
+// <https://docs.cdp.coinbase.com/coinbase-app/track-apis/transactions>, fills
+// <https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/list-fills>.
+
+const WALLETS: &str = include_str!("../../../tests/fixtures/coinbase/v2-accounts.json");
+const TX_BTC: &str = include_str!("../../../tests/fixtures/coinbase/v2-transactions-btc.json");
+const TX_ETH: &str = include_str!("../../../tests/fixtures/coinbase/v2-transactions-eth.json");
+const TX_ATOM: &str = include_str!("../../../tests/fixtures/coinbase/v2-transactions-atom.json");
+const TX_USDC: &str = include_str!("../../../tests/fixtures/coinbase/v2-transactions-usdc.json");
+const TX_USD: &str = include_str!("../../../tests/fixtures/coinbase/v2-transactions-usd.json");
+const FILLS_1: &str = include_str!("../../../tests/fixtures/coinbase/fills-page-1.json");
+const FILLS_2: &str = include_str!("../../../tests/fixtures/coinbase/fills-page-2.json");
+
+const W_BTC: &str = "2bbf394c-193b-5b2a-9155-3b4732659ede";
+const W_ETH: &str = "7f7b8b8e-6a4c-5f0e-8d1e-1a2b3c4d5e6f";
+const W_ATOM: &str = "c1d2e3f4-a5b6-5c7d-8e9f-0a1b2c3d4e5f";
+const W_USDC: &str = "d4c3b2a1-0f9e-5d8c-7b6a-5f4e3d2c1b0a";
+const W_USD: &str = "9a8b7c6d-5e4f-5a3b-2c1d-0e9f8a7b6c5d";
+const EMPTY_LIST: &str = r#"{"pagination":{"next_uri":null},"data":[]}"#;
+const NO_FILLS: &str = r#"{"fills":[],"cursor":""}"#;
+
+/// The fixture account as Coinbase would answer it: each request's path (and fills cursor) to
+/// its fixture; a wallet asked for after its last row has nothing new.
+fn fixture_answer(request: &HttpRequest) -> (u16, String) {
+    let url = request.url.strip_prefix(API_ORIGIN).unwrap_or_else(|| panic!("another host: {}", request.url));
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let body = match path {
+        "/v2/accounts" => WALLETS,
+        "/api/v3/brokerage/orders/historical/fills" if query.contains("cursor=789100") => FILLS_2,
+        "/api/v3/brokerage/orders/historical/fills" if query.contains("start_sequence_timestamp") => NO_FILLS,
+        "/api/v3/brokerage/orders/historical/fills" => FILLS_1,
+        _ if query.contains("starting_after") => EMPTY_LIST,
+        _ => match path.strip_prefix("/v2/accounts/").and_then(|rest| rest.strip_suffix("/transactions")) {
+            Some(W_BTC) => TX_BTC,
+            Some(W_ETH) => TX_ETH,
+            Some(W_ATOM) => TX_ATOM,
+            Some(W_USDC) => TX_USDC,
+            Some(W_USD) => TX_USD,
+            _ => panic!("unexpected request {url}"),
+        },
+    };
+    (200, body.to_owned())
+}
+
+/// Runs one page of the import from `cursor`.
+fn history_page(
+    credentials: &Credentials,
+    cursor: Option<&str>,
+    answer: impl FnMut(&HttpRequest) -> (u16, String),
+) -> (Result<HistoryPage>, Vec<HttpRequest>) {
+    let flow = Coinbase.history(cursor).unwrap_or_else(|| panic!("Coinbase reads its history"));
+    testing::run(flow, Some(credentials), NonceFormat::Salted19, NOW_MS, answer)
+}
+
+/// Pages from `cursor` until caught up: every page, and every request.
+fn import(
+    credentials: &Credentials,
+    cursor: Option<&str>,
+    mut answer: impl FnMut(&HttpRequest) -> (u16, String),
+) -> (Vec<HistoryPage>, Vec<HttpRequest>) {
+    let (mut pages, mut sent) = (Vec::new(), Vec::new());
+    let mut cursor = cursor.map(str::to_owned);
+    for _ in 0..50 {
+        let (page, requests) = history_page(credentials, cursor.as_deref(), &mut answer);
+        let page = page.unwrap_or_else(|e| panic!("{e}"));
+        sent.extend(requests);
+        cursor = Some(page.cursor.clone());
+        let caught_up = page.caught_up;
+        pages.push(page);
+        if caught_up {
+            return (pages, sent);
+        }
+    }
+    panic!("the import never caught up")
+}
+
+type Leg<'a> = Option<(&'a str, Decimal)>;
+
+fn legs(transaction: &Transaction) -> (&str, Kind, Option<Side>, Leg<'_>, Leg<'_>, Leg<'_>) {
+    fn leg(leg: &Option<Amount>) -> Leg<'_> {
+        leg.as_ref().map(|leg| (leg.asset.as_str(), leg.amount))
+    }
+    (transaction.id.as_str(), transaction.kind, transaction.side, leg(&transaction.received), leg(&transaction.sent), leg(&transaction.fee))
+}
+
+#[test]
+fn a_first_import_reads_every_kind_once() {
+    let credentials = es256();
+    let (pages, sent) = import(&credentials, None, fixture_answer);
+    let urls: Vec<&str> = sent.iter().map(|request| request.url.as_str()).collect();
+    let list = "limit=100&order=asc";
+    assert_eq!(
+        urls,
+        [
+            format!("https://api.coinbase.com/v2/accounts?{list}"),
+            format!("https://api.coinbase.com/v2/accounts/{W_BTC}/transactions?{list}"),
+            format!("https://api.coinbase.com/v2/accounts/{W_ETH}/transactions?{list}"),
+            format!("https://api.coinbase.com/v2/accounts/{W_ATOM}/transactions?{list}"),
+            format!("https://api.coinbase.com/v2/accounts/{W_USDC}/transactions?{list}"),
+            format!("https://api.coinbase.com/v2/accounts/{W_USD}/transactions?{list}"),
+            "https://api.coinbase.com/api/v3/brokerage/orders/historical/fills?limit=100".to_owned(),
+            "https://api.coinbase.com/api/v3/brokerage/orders/historical/fills?limit=100&cursor=789100".to_owned(),
+        ]
+    );
+    // Every request is a GET with its own token, bound to its path without the query.
+    let nonce = |request: &HttpRequest| decode(bearer(request)).header["nonce"].clone();
+    assert_ne!(nonce(&sent[0]), nonce(&sent[1]), "a fresh nonce per request of a page");
+    for request in &sent {
+        assert_eq!((request.method, request.body.as_ref()), (Method::Get, None));
+        let token = bearer(request);
+        verify(&credentials, token);
+        let decoded = decode(token);
+        let path = request.url.trim_start_matches("https://").split('?').next().unwrap_or_default();
+        assert_eq!(decoded.claims["uri"], format!("GET {path}"));
+        assert_eq!(decoded.claims["nbf"], NOW_S);
+    }
+    // A page ends once it has read rows: the listing and the BTC wallet, then one wallet or one
+    // fills page each; the wait pays for the requests of the page just sent.
+    let shape: Vec<(usize, bool, u64, u64)> =
+        pages.iter().map(|page| (page.transactions.len(), page.caught_up, page.read, page.wait_ms)).collect();
+    assert_eq!(
+        shape,
+        [(4, false, 7, 2 * HISTORY_PACE_MS), (2, false, 10, HISTORY_PACE_MS), (1, false, 11, HISTORY_PACE_MS), (1, false, 12, HISTORY_PACE_MS),
+         (2, false, 16, HISTORY_PACE_MS), (1, false, 18, HISTORY_PACE_MS), (2, true, 20, 0)]
+    );
+    let all: Vec<&Transaction> = pages.iter().flat_map(|page| &page.transactions).collect();
+    assert!(all.iter().all(|transaction| transaction.check().is_ok()));
+    let got: Vec<_> = all.iter().map(|transaction| legs(transaction)).collect();
+    let usd = |text| Some(("usd", dec(text)));
+    let btc = |text| Some(("btc", dec(text)));
+    assert_eq!(
+        got,
+        [
+            // BTC wallet: an app buy (its USD row is skipped), a receive, a send with its network
+            // fee, a sale; the fill row is skipped, the conversion leg waits, the pending send is
+            // watched.
+            ("tx:4117f7d6-5694-5b36-bc8f-847509850ea4", Kind::Trade, Some(Side::Buy), btc("0.01"), usd("500.00"), usd("7.50")),
+            ("tx:6f3d8a21-2c4b-5e7f-9a1b-3c5d7e9f1a2b", Kind::Deposit, None, btc("0.05"), None, None),
+            ("tx:8e2c7b14-5d3a-5f6e-9c8b-7a6d5e4f3c2b", Kind::Withdrawal, None, None, btc("0.01"), btc("0.0001")),
+            ("tx:0e1d2c3b-4a59-5687-9a0b-c1d2e3f4a5b6", Kind::Trade, Some(Side::Sell), usd("192.00"), btc("0.002"), usd("2.00")),
+            // ETH wallet: the conversion's second leg makes the pair; a staking reward; the move
+            // into staking changes nothing.
+            ("convert:5c6d7e8f-9a0b-5c1d-2e3f-4a5b6c7d8e9f", Kind::Trade, Some(Side::Buy), Some(("eth", dec("0.08"))), btc("0.00498"), btc("0.00002")),
+            ("tx:1c2d3e4f-5a6b-5c7d-8e9f-0a1b2c3d4e5f", Kind::Reward, None, Some(("eth", dec("0.0012"))), None, None),
+            ("tx:3e4f5a6b-7c8d-5e9f-0a1b-2c3d4e5f6a7b", Kind::Reward, None, Some(("atom", dec("0.125"))), None, None),
+            ("tx:4f5a6b7c-8d9e-5f0a-1b2c-3d4e5f6a7b8c", Kind::Reward, None, Some(("usdc", dec("0.42"))), None, None),
+            ("tx:5a6b7c8d-9e0f-5a1b-2c3d-4e5f6a7b8c9d", Kind::Deposit, None, usd("1000.00"), None, None),
+            ("tx:9e0f1a2b-3c4d-5e5f-6a7b-8c9d0e1f2a3b", Kind::Withdrawal, None, None, usd("200.00"), None),
+            // Fills, newest first; the reversal is left out.
+            ("fill:22222-2222222-22222225", Kind::Trade, Some(Side::Buy), btc("0.002"), Some(("usdc", dec("100"))), Some(("usdc", dec("0.60")))),
+            ("fill:22222-2222222-22222223", Kind::Trade, Some(Side::Sell), usd("99.9999"), Some(("eth", dec("0.0325"))), usd("0.50")),
+            ("fill:22222-2222222-22222222", Kind::Trade, Some(Side::Buy), btc("0.002"), usd("90.2469"), usd("0.54")),
+        ]
+    );
+    // 2025-01-03T17:52:31Z = 1735926751; 2025-03-01T12:00:00-05:00 = 1740848400;
+    // 2025-04-01T00:00:00Z = 1743465600; 2025-06-02T11:00:00Z = 1748862000 (`date -u -d … +%s`).
+    assert_eq!(all[0].at, 1_735_926_751_000);
+    assert_eq!(all[1].at, 1_740_848_400_000);
+    assert_eq!(all[4].at, 1_743_465_600_000);
+    assert_eq!(all[10].at, 1_748_862_000_000);
+    // The cursor: each wallet's last row, the pending send, the newest fill's sequence time.
+    let cursor: Value = serde_json::from_str(&pages[6].cursor).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cursor["wallets"][0], serde_json::json!({"id": W_BTC, "last": "b2c3d4e5-f6a7-5b8c-9d0e-1f2a3b4c5d6e"}));
+    assert_eq!(cursor["watched"], serde_json::json!([{"wallet": W_BTC, "id": "b2c3d4e5-f6a7-5b8c-9d0e-1f2a3b4c5d6e"}]));
+    assert_eq!(cursor["fills_since"], 1_748_862_000_123u64);
+    assert!(cursor.get("pass").is_none() && cursor.get("halves").is_none());
+}
+
+#[test]
+fn a_sync_reads_only_what_is_new_and_rechecks_what_was_pending() {
+    let credentials = eddsa();
+    let (pages, _) = import(&credentials, None, fixture_answer);
+    let caught_up = pages.last().map(|page| page.cursor.clone()).unwrap_or_default();
+    let pending = "b2c3d4e5-f6a7-5b8c-9d0e-1f2a3b4c5d6e";
+    // The pending send has completed since.
+    let completed = TX_BTC.replace(r#""status": "pending""#, r#""status": "completed""#);
+    let completed: Value = serde_json::from_str(&completed).unwrap_or_else(|e| panic!("{e}"));
+    let row = completed["data"].as_array().and_then(|rows| rows.iter().find(|row| row["id"] == pending)).cloned().unwrap_or_default();
+    let (pages, sent) = import(&credentials, Some(&caught_up), |request| {
+        if request.url.ends_with(&format!("/transactions/{pending}")) {
+            return (200, serde_json::json!({"data": row}).to_string());
+        }
+        fixture_answer(request)
+    });
+    let urls: Vec<&str> = sent.iter().map(|request| request.url.as_str()).collect();
+    assert_eq!(urls[0], format!("https://api.coinbase.com/v2/accounts/{W_BTC}/transactions/{pending}"));
+    assert_eq!(urls[2], format!("https://api.coinbase.com/v2/accounts/{W_BTC}/transactions?limit=100&order=asc&starting_after={pending}"));
+    assert_eq!(
+        urls.last().copied(),
+        Some("https://api.coinbase.com/api/v3/brokerage/orders/historical/fills?limit=100&start_sequence_timestamp=2025-06-02T11%3A00%3A00.123Z")
+    );
+    let found: Vec<&str> = pages.iter().flat_map(|page| &page.transactions).map(|transaction| transaction.id.as_str()).collect();
+    assert_eq!(found, [format!("tx:{pending}")]);
+    let last = pages.last().map(|page| page.cursor.as_str()).unwrap_or_default();
+    let cursor: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}"));
+    assert!(cursor.get("watched").is_none());
+    assert_eq!(cursor["fills_since"], 1_748_862_000_123u64, "no newer fill: the start stays");
+    // Nothing new at all: one request per wallet and the listing and fills, all in one page.
+    let (pages, sent) = import(&credentials, Some(last), fixture_answer);
+    assert_eq!((pages.len(), sent.len()), (1, 7));
+    assert!(pages[0].transactions.is_empty() && pages[0].caught_up);
+}
+
+#[test]
+fn rows_arriving_during_an_import_are_read_once() {
+    let credentials = es256();
+    // The first page read the listing and the BTC wallet; a new fill and a new BTC row arrive.
+    let (first, _) = history_page(&credentials, None, fixture_answer);
+    let first = first.unwrap_or_else(|e| panic!("{e}"));
+    let newer_fill = FILLS_1.replace("22222-2222222-22222225", "22222-2222222-22222226").replace("2025-06-02T11:00:00.123456Z", "2025-06-04T00:00:00Z");
+    let (pages, _) = import(&credentials, Some(&first.cursor), |request| {
+        if request.url.contains("/fills") && !request.url.contains("cursor=") && !request.url.contains("start_") {
+            return (200, newer_fill.clone());
+        }
+        fixture_answer(request)
+    });
+    let ids: Vec<&str> = pages.iter().flat_map(|page| &page.transactions).map(|transaction| transaction.id.as_str()).collect();
+    assert!(ids.contains(&"fill:22222-2222222-22222226"));
+    let last = pages.last().map(|page| page.cursor.clone()).unwrap_or_default();
+    let cursor: Value = serde_json::from_str(&last).unwrap_or_else(|e| panic!("{e}"));
+    // 2025-06-04T00:00:00Z = 1748995200 (`date -u -d … +%s`).
+    assert_eq!(cursor["fills_since"], 1_748_995_200_000u64);
+}
+
+#[test]
+fn wallet_and_fills_pages_follow_their_cursors() {
+    let credentials = es256();
+    let full: Vec<String> = (0..100)
+        .map(|i| format!(r#"{{"id":"r{i}","type":"receive","status":"completed","amount":{{"amount":"0.001","currency":"BTC"}},"native_amount":null,"created_at":"2025-05-01T00:00:00Z"}}"#))
+        .collect();
+    let more = format!(r#"{{"pagination":{{"next_uri":"/v2/accounts/{W_BTC}/transactions?starting_after=r99"}},"data":[{}]}}"#, full.join(","));
+    let cursor = format!(r#"{{"wallets":[{{"id":"{W_BTC}"}}],"pass":{{"began":0,"stage":{{"reading":0}}}}}}"#);
+    let (page, sent) = history_page(&credentials, Some(&cursor), |_| (200, more.clone()));
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent.len(), 1);
+    assert_eq!((page.transactions.len(), page.caught_up, page.read), (100, false, 100));
+    let cursor: Value = serde_json::from_str(&page.cursor).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cursor["wallets"][0]["last"], "r99");
+    assert_eq!(cursor["pass"]["stage"], serde_json::json!({"reading": 0}), "more to read in this wallet");
+    // A fills cursor is percent-encoded; one that does not move is refused.
+    let run = r#"{"pass":{"began":0,"stage":{"fills":{"next":"a b/c"}}}}"#;
+    let (page, sent) = history_page(&credentials, Some(run), |_| (200, FILLS_2.replace(r#""cursor": """#, r#""cursor": "a b/c""#)));
+    assert_eq!(sent[0].url, "https://api.coinbase.com/api/v3/brokerage/orders/historical/fills?limit=100&cursor=a%20b%2Fc");
+    assert_eq!(page, Err(Error::MalformedResponse { exchange: EXCHANGE_ID }));
+}
+
+#[test]
+fn a_key_without_the_history_permission_says_so() {
+    let credentials = es256();
+    for (status, body) in [
+        (403, r#"{"errors":[{"id":"invalid_scope","message":"Invalid scope","url":"https://developers.coinbase.com/api#permissions"}]}"#),
+        (403, r#"{"error":"PERMISSION_DENIED","error_details":"Missing required scopes","message":"Missing required scopes"}"#),
+    ] {
+        let (page, _) = history_page(&credentials, None, |_| (status, body.to_owned()));
+        assert_eq!(page, Err(Error::HistoryPermission { exchange: EXCHANGE_ID }), "{body}");
+    }
+    // The fills list refused after the wallets were read.
+    let (page, _) = history_page(&credentials, Some(r#"{"pass":{"began":0,"stage":{"fills":{}}}}"#), |_| {
+        (403, r#"{"error":"PERMISSION_DENIED","error_details":"Missing required scopes","message":"Missing required scopes"}"#.to_owned())
+    });
+    assert_eq!(page, Err(Error::HistoryPermission { exchange: EXCHANGE_ID }));
+    // Everything else keeps its meaning.
+    let (page, _) = history_page(&credentials, None, |_| (401, "Unauthorized".to_owned()));
+    assert_eq!(page, Err(Error::InvalidCredentials { exchange: EXCHANGE_ID }));
+    let (page, _) = history_page(&credentials, None, |_| (403, "<html>Attention Required! | Cloudflare</html>".to_owned()));
+    assert_eq!(page, Err(Error::ExchangeUnavailable { exchange: EXCHANGE_ID, status: 403 }));
+    let (page, _) = history_page(&credentials, None, |_| (429, r#"{"errors":[{"id":"rate_limit_exceeded","message":"Too many requests"}]}"#.to_owned()));
+    assert!(matches!(page, Err(Error::RateLimited { .. })));
+}
+
+#[test]
+fn a_row_that_cannot_be_read_fails_the_page() {
+    let credentials = es256();
+    let wallet = format!(r#"{{"wallets":[{{"id":"{W_BTC}"}}],"pass":{{"began":0,"stage":{{"reading":0}}}}}}"#);
+    for row in [
+        r#"{"id":"x1","type":"receive","status":"completed","amount":{"amount":"1","currency":"BTC"},"created_at":"yesterday"}"#,
+        r#"{"id":"x1","type":"receive","status":"completed","amount":{"amount":"one","currency":"BTC"},"created_at":"2025-05-01T00:00:00Z"}"#,
+        r#"{"id":"x1","type":"receive","status":"completed","amount":{"amount":"1","currency":"B T C"},"created_at":"2025-05-01T00:00:00Z"}"#,
+        r#"{"id":"x/1","type":"receive","status":"completed","amount":{"amount":"1","currency":"BTC"},"created_at":"2025-05-01T00:00:00Z"}"#,
+        r#"{"type":"receive","status":"completed","amount":{"amount":"1","currency":"BTC"},"created_at":"2025-05-01T00:00:00Z"}"#,
+    ] {
+        let body = format!(r#"{{"pagination":{{"next_uri":null}},"data":[{row}]}}"#);
+        let (page, _) = history_page(&credentials, Some(&wallet), |_| (200, body.clone()));
+        assert_eq!(page, Err(Error::MalformedResponse { exchange: EXCHANGE_ID }), "{row}");
+    }
+    // A row that moves nothing is skipped.
+    let zero = r#"{"pagination":{"next_uri":null},"data":[{"id":"z1","type":"receive","status":"completed","amount":{"amount":"0","currency":"BTC"},"created_at":"2025-05-01T00:00:00Z"}]}"#;
+    let (page, _) = history_page(&credentials, Some(&wallet), |request| (200, if request.url.contains("/v2/") { zero.to_owned() } else { NO_FILLS.to_owned() }));
+    assert_eq!(page.map(|page| page.transactions), Ok(Vec::new()));
+    let fills = r#"{"pass":{"began":0,"stage":{"fills":{}}}}"#;
+    for fill in [
+        r#"{"entry_id":"e1","trade_type":"FILL","product_id":"BTCUSD","side":"BUY","price":"1","size":"1","commission":"0","trade_time":"2025-05-01T00:00:00Z"}"#,
+        r#"{"entry_id":"e1","trade_type":"FILL","product_id":"BTC-USD","side":"HOLD","price":"1","size":"1","commission":"0","trade_time":"2025-05-01T00:00:00Z"}"#,
+        r#"{"entry_id":"e1","trade_type":"FILL","product_id":"BTC-USD","side":"BUY","price":"0","size":"1","commission":"0","trade_time":"2025-05-01T00:00:00Z"}"#,
+        r#"{"entry_id":"e1","trade_type":"FILL","product_id":"BTC-USD","side":"BUY","price":"1","size":"1","commission":"-1","trade_time":"2025-05-01T00:00:00Z"}"#,
+        r#"{"entry_id":"e1","trade_type":"FILL","product_id":"BTC-USD","side":"BUY","price":"1","size":"1","size_in_quote":"yes","trade_time":"2025-05-01T00:00:00Z"}"#,
+        r#"{"trade_type":"FILL","product_id":"BTC-USD","side":"BUY","price":"1","size":"1","trade_time":"2025-05-01T00:00:00Z"}"#,
+    ] {
+        let body = format!(r#"{{"fills":[{fill}],"cursor":""}}"#);
+        let (page, _) = history_page(&credentials, Some(fills), |_| (200, body.clone()));
+        assert_eq!(page, Err(Error::MalformedResponse { exchange: EXCHANGE_ID }), "{fill}");
+    }
+    for cursor in ["not json", r#"{"wallets":[{"id":"a/b"}]}"#, r#"{"unknown":1}"#] {
+        let (page, _) = history_page(&credentials, Some(cursor), fixture_answer);
+        assert_eq!(page, Err(Error::InvalidInput { field: "cursor" }), "{cursor}");
+    }
+}
+
+#[test]
+fn daily_closes_come_300_days_at_a_time() {
+    // 2025-01-01 is day 20089 (1735689600 / 86400).
+    let flow = Coinbase.daily_closes("BTC-USD", 20_089, 20_089 + 400).unwrap_or_else(|| panic!("Coinbase has candles"));
+    // <https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/get-public-product-candles>
+    let body = r#"{"candles":[{"start":"1735776000","low":"96000.1","high":"98200","open":"96800","close":"97512.34","volume":"812.5"},{"start":"1735689600","low":"93000","high":"95000","open":"93500","close":"94591.79","volume":"900"},{"start":"1735603200","low":"1","high":"1","open":"1","close":"0","volume":"0"}]}"#;
+    let (closes, sent) = testing::run(flow, None, NonceFormat::Salted19, 0, |_| (200, body.to_owned()));
+    let closes = closes.unwrap_or_else(|e| panic!("{e}"));
+    let urls: Vec<&str> = sent.iter().map(|request| request.url.as_str()).collect();
+    // Days 20089..=20388, then 20389..=20489: 1735689600 + 300 × 86400 − 1 = 1761609599.
+    assert_eq!(
+        urls,
+        [
+            "https://api.coinbase.com/api/v3/brokerage/market/products/BTC-USD/candles?start=1735689600&end=1761609599&granularity=ONE_DAY",
+            "https://api.coinbase.com/api/v3/brokerage/market/products/BTC-USD/candles?start=1761609600&end=1770335999&granularity=ONE_DAY",
+        ]
+    );
+    assert!(sent.iter().all(|request| request.header("authorization").is_none()), "public");
+    assert_eq!(closes[0], DailyClose { day: 20_090, close: dec("97512.34") });
+    assert_eq!(closes[1], DailyClose { day: 20_089, close: dec("94591.79") });
+    assert_eq!(closes.len(), 4, "two a request, a close of zero dropped");
+    for market in ["BTC-USD&x=1", "", "BTC/USD", "../x"] {
+        assert!(Coinbase.daily_closes(market, 0, 1).is_none(), "{market}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn history_pages_never_panic(status in prop_oneof![Just(200u16), Just(403), Just(404)], body in "\\PC{0,300}", stage in 0usize..3) {
+        let cursor = [None, Some(format!(r#"{{"wallets":[{{"id":"{W_BTC}"}}],"pass":{{"began":0,"stage":{{"reading":0}}}}}}"#)), Some(r#"{"pass":{"began":0,"stage":{"fills":{}}}}"#.to_owned())];
+        let _ = history_page(&es256(), cursor[stage].as_deref(), |_| (status, body.clone()));
+    }
+
+    #[test]
+    fn history_shapes_never_panic(value in arb_json(), stage in 0usize..3) {
+        let cursor = [None, Some(format!(r#"{{"wallets":[{{"id":"{W_BTC}"}}],"pass":{{"began":0,"stage":{{"reading":0}}}}}}"#)), Some(r#"{"pass":{"began":0,"stage":{"fills":{}}}}"#.to_owned())];
+        let envelopes = [
+            serde_json::json!({"pagination": {"next_uri": null}, "data": [value.clone()]}),
+            serde_json::json!({"fills": [value.clone()], "cursor": ""}),
+            serde_json::json!({"data": value.clone()}),
+        ];
+        for body in envelopes {
+            let _ = history_page(&es256(), cursor[stage].as_deref(), |_| (200, body.to_string()));
+        }
+    }
+
+    #[test]
+    fn stored_cursors_never_panic(text in "\\PC{0,200}") {
+        let _ = history_page(&es256(), Some(&text), fixture_answer);
+    }
 }

@@ -14,7 +14,8 @@
 //   const coinbase = createCoinbase({ accounts: { [keyName]: account }, markets, pageSize, now });
 //   coinbase.requests, coinbase.privateRequests(), coinbase.accountRequests(),
 //   coinbase.setFault(target, fault | null, { times }), coinbase.clearFaults(),
-//   coinbase.setAccount(keyName, account), coinbase.setMarkets(products), coinbase.books()
+//   coinbase.setAccount(keyName, account), coinbase.setMarkets(products), coinbase.setCloses(closes),
+//   coinbase.books(), coinbase.historyRequests()
 //
 // An account is { label, apiKey (the key name), secret (the private key as the user pastes it:
 // SEC1 PEM for ECDSA, base64 of seed ‖ public key for Ed25519), keyFile (the downloadable JSON),
@@ -26,6 +27,19 @@
 // Paths served: GET /api/v3/brokerage/accounts (limit, cursor, has_next),
 // GET /api/v3/brokerage/key_permissions, GET /api/v3/brokerage/market/products (public;
 // product_type filters). Anything else: 404 {"error":"NOT_FOUND",…}.
+//
+// History (signed like the rest): GET /v2/accounts (the wallets: one per currency of `balances`
+// and `history`), GET /v2/accounts/:id/transactions (the wallet's rows of `history`: `limit` 1–100,
+// default 25; `order` asc or desc, default desc; `starting_after` a row id; `pagination.next_uri`
+// null on the last page), GET /v2/accounts/:id/transactions/:tx, and
+// GET /api/v3/brokerage/orders/historical/fills (`fills`, newest first; `limit`, default 100;
+// `start_sequence_timestamp`; an opaque `cursor`, "" on the last page). An account's `history` is
+// an array of v2 transaction rows exactly as Coinbase lists them (the wallet is the currency of
+// `amount`), `fills` an array of fills as the fills list gives them; `historyPermission: false`
+// refuses all four with 403 (v2: {"errors":[{"id":"invalid_scope",…}]}, v3: PERMISSION_DENIED).
+// Daily candles (public): GET /api/v3/brokerage/market/products/:id/candles (start and end in
+// Unix seconds, granularity ONE_DAY, at most 350 candles a request, newest first), closes from
+// the `closes` option ({ [productId]: { [day since 1970]: close } }) or else the product's price.
 //
 // Fault targets: a key name, 'accounts', 'key_permissions', 'products', 'private', 'public', '*'.
 // Private faults apply after the token was accepted (its nonce is used up). Faults:
@@ -43,7 +57,7 @@
 //   'malformed'            truncated JSON; 'huge' a body far larger than any real answer
 //   'redirect'             302 to a host no exchange owns; 'timeout' never answers
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 
 import { Q, trimZeros } from '../expected.mjs';
 import { faultTable, redirectResponse } from '../mock-server.mjs';
@@ -60,6 +74,15 @@ export const MAX_VALIDITY_S = 120;
 /** /accounts' documented default and largest page. */
 export const DEFAULT_LIMIT = 49;
 export const MAX_LIMIT = 250;
+
+export const WALLETS_PATH = '/v2/accounts';
+export const FILLS_PATH = '/api/v3/brokerage/orders/historical/fills';
+/** v2 lists: default and largest page (https://docs.cdp.coinbase.com/coinbase-app/api-architecture/pagination). */
+export const V2_DEFAULT_LIMIT = 25;
+export const V2_MAX_LIMIT = 100;
+/** Candles one request may ask for. */
+export const MAX_CANDLES = 350;
+const DAY_S = 86400;
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -353,11 +376,114 @@ function decodePart(part) {
 
 // ---------------------------------------------------------------------------------------------
 
-export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSize = 2, now = () => Date.now() } = {}) {
+/** The wallet id the mock gives an account's wallet of `currency`: stable, UUID-shaped. */
+export function walletId(keyName, currency) {
+  const hex = createHash('sha256').update(`${keyName}/${currency}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The wallets of an account, as /v2/accounts lists them. */
+function walletsOf(keyName, account) {
+  const currencies = [...new Set([
+    ...(account.balances ?? []).map((b) => b.currency),
+    ...(account.history ?? []).map((row) => row.amount?.currency),
+  ].filter(Boolean))];
+  return currencies.map((currency) => ({
+    id: walletId(keyName, currency),
+    name: `${currency} Wallet`,
+    primary: currency === 'BTC',
+    type: 'wallet',
+    currency: { code: currency, name: currency },
+    balance: { amount: '0', currency },
+    resource: 'account',
+    resource_path: `${WALLETS_PATH}/${walletId(keyName, currency)}`,
+  }));
+}
+
+const invalidScope = () => json(403, { errors: [{ id: 'invalid_scope', message: 'Invalid scope', url: 'https://docs.cdp.coinbase.com/coinbase-app/docs/permissions' }] });
+
+/** A v2 list page of `rows` (already in the asked order) after `starting_after`, or an error. */
+function v2Page(rows, url) {
+  const limitText = url.searchParams.get('limit');
+  const limit = limitText === null ? V2_DEFAULT_LIMIT : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > V2_MAX_LIMIT) {
+    return json(400, { errors: [{ id: 'invalid_request', message: 'limit must be between 1 and 100' }] });
+  }
+  const order = url.searchParams.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') return json(400, { errors: [{ id: 'invalid_request', message: 'invalid order' }] });
+  const sorted = [...rows].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || (a.id < b.id ? -1 : 1));
+  if (order === 'desc') sorted.reverse();
+  const after = url.searchParams.get('starting_after');
+  let start = 0;
+  if (after) {
+    const at = sorted.findIndex((row) => row.id === after);
+    if (at < 0) return json(400, { errors: [{ id: 'invalid_request', message: 'starting_after not found' }] });
+    start = at + 1;
+  }
+  const page = sorted.slice(start, start + limit);
+  const more = start + page.length < sorted.length;
+  const last = page.at(-1)?.id ?? null;
+  const base = `${url.pathname}?limit=${limit}&order=${order}`;
+  return json(200, {
+    pagination: {
+      ending_before: null, starting_after: after, previous_ending_before: null,
+      next_starting_after: more ? last : null, limit, order,
+      previous_uri: null, next_uri: more ? `${base}&starting_after=${last}` : null,
+    },
+    data: page,
+  });
+}
+
+/** A page of fills, newest first, from `start_sequence_timestamp` on, after `cursor`. */
+function fillsPage(fills, url) {
+  const limitText = url.searchParams.get('limit');
+  const limit = limitText === null ? 100 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1) return grpcError(400, 'INVALID_ARGUMENT', 'invalid limit');
+  const since = url.searchParams.get('start_sequence_timestamp');
+  const sinceMs = since === null ? null : Date.parse(since);
+  if (Number.isNaN(sinceMs)) return grpcError(400, 'INVALID_ARGUMENT', 'invalid start_sequence_timestamp');
+  const listed = fills
+    .filter((fill) => sinceMs === null || Date.parse(fill.sequence_timestamp) >= sinceMs)
+    .sort((a, b) => Date.parse(b.sequence_timestamp) - Date.parse(a.sequence_timestamp));
+  const cursor = url.searchParams.get('cursor');
+  const offset = cursor ? offsetOf(cursor) : 0;
+  if (offset === null || offset > listed.length) return grpcError(400, 'INVALID_ARGUMENT', 'invalid cursor');
+  const page = listed.slice(offset, offset + limit);
+  const next = offset + page.length;
+  return json(200, { fills: page, cursor: next < listed.length ? cursorFor(next) : '' });
+}
+
+/** Daily candles of `productId`, newest first, or an error as Coinbase answers it. */
+function candlesPage(productId, listed, closes, url) {
+  const start = Number(url.searchParams.get('start'));
+  const end = Number(url.searchParams.get('end'));
+  if (url.searchParams.get('granularity') !== 'ONE_DAY') return grpcError(400, 'INVALID_ARGUMENT', 'unsupported granularity');
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    return grpcError(400, 'INVALID_ARGUMENT', 'invalid start or end');
+  }
+  const first = Math.ceil(start / DAY_S);
+  const last = Math.floor(end / DAY_S);
+  if (last - first + 1 > MAX_CANDLES) {
+    return grpcError(400, 'INVALID_ARGUMENT', 'number of candles requested should be less than 350');
+  }
+  const table = closes[productId];
+  const price = listed?.price;
+  if (!table && !price) return grpcError(404, 'NOT_FOUND', 'ProductID is invalid');
+  const candles = [];
+  for (let day = last; day >= first; day -= 1) {
+    const close = table ? table[day] : price;
+    if (close === undefined) continue;
+    candles.push({ start: String(day * DAY_S), low: close, high: close, open: close, close, volume: '1' });
+  }
+  return json(200, { candles });
+}
+
+export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSize = 2, now = () => Date.now(), closes = {} } = {}) {
   const requests = [];
   const usedNonces = new Set();
   const faults = faultTable(faultResponse);
   let products = markets;
+  let closeTable = closes;
 
   /** Checks a request's token; returns { account } or { error } (why it was refused, for the log). */
   function authenticate(req, pathname) {
@@ -414,6 +540,23 @@ export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSi
     return json(200, { accounts: page, has_next: hasNext, cursor: hasNext ? cursorFor(next) : '', size: page.length });
   }
 
+  /** The answer of a history endpoint for an authenticated account. */
+  function historyAnswer(endpoint, keyName, account, url) {
+    if (account.historyPermission === false) {
+      return endpoint === 'fills' ? grpcError(403, 'PERMISSION_DENIED', 'Missing required scopes') : invalidScope();
+    }
+    if (endpoint === 'fills') return fillsPage(account.fills ?? [], url);
+    const wallets = walletsOf(keyName, account);
+    if (endpoint === 'wallets') return v2Page(wallets.map((w, i) => ({ ...w, created_at: new Date(Date.UTC(2020, 0, 1) + i * 1000).toISOString() })), url);
+    const [, , , id, , tx] = url.pathname.split('/');
+    const wallet = wallets.find((w) => w.id === id);
+    if (!wallet) return json(404, { errors: [{ id: 'not_found', message: 'Not found' }] });
+    const rows = (account.history ?? []).filter((row) => row.amount?.currency === wallet.currency.code);
+    if (tx === undefined) return v2Page(rows, url);
+    const row = rows.find((r) => r.id === tx);
+    return row ? json(200, { data: row }) : json(404, { errors: [{ id: 'not_found', message: 'Not found' }] });
+  }
+
   function handle(req) {
     const { method, path } = req;
     const url = new URL(path, `https://${HOST}`);
@@ -444,7 +587,8 @@ export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSi
       return finish(faultResponse(fault));
     };
 
-    const endpoint = { [ACCOUNTS_PATH]: 'accounts', [KEY_PERMISSIONS_PATH]: 'key_permissions' }[pathname];
+    const endpoint = { [ACCOUNTS_PATH]: 'accounts', [KEY_PERMISSIONS_PATH]: 'key_permissions', [WALLETS_PATH]: 'wallets', [FILLS_PATH]: 'fills' }[pathname]
+      ?? (/^\/v2\/accounts\/[^/]+\/transactions(\/[^/]+)?$/.test(pathname) ? 'transactions' : undefined);
     if (method === 'GET' && endpoint) {
       try {
         log.uri = decodePart(String(req.headers.authorization ?? '').split('.')[1] ?? '').uri ?? null;
@@ -472,7 +616,16 @@ export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSi
         }));
       }
       if (account.canView === false) return finish(grpcError(403, 'PERMISSION_DENIED', 'Missing required scopes'));
-      return finish(accountsPage(account, url));
+      if (endpoint === 'accounts') return finish(accountsPage(account, url));
+      return finish(historyAnswer(endpoint, auth.keyName, account, url));
+    }
+
+    const candles = /^\/api\/v3\/brokerage\/market\/products\/([A-Za-z0-9-]+)\/candles$/.exec(pathname);
+    if (method === 'GET' && candles) {
+      log.authorized = req.headers.authorization ? 'unexpected-signature' : null;
+      const fault = faulted(['candles', 'public', '*']);
+      if (fault) return fault;
+      return finish(candlesPage(candles[1], products.find((p) => p.product_id === candles[1]), closeTable, url));
     }
 
     if (method === 'GET' && pathname === PRODUCTS_PATH) {
@@ -494,6 +647,8 @@ export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSi
     requests,
     /** Requests to the private endpoints (accounts and key permissions). */
     privateRequests: () => requests.filter((r) => r.path.startsWith(ACCOUNTS_PATH) || r.path.startsWith(KEY_PERMISSIONS_PATH)),
+    /** Requests to the history endpoints (v2 wallets and transactions, fills). */
+    historyRequests: () => requests.filter((r) => r.path.startsWith(`${WALLETS_PATH}`) || r.path.startsWith(FILLS_PATH)),
     /** /accounts requests only: one per page of a refresh. */
     accountRequests: () => requests.filter((r) => r.path.startsWith(ACCOUNTS_PATH)),
     /**
@@ -508,6 +663,10 @@ export function createCoinbase({ accounts = {}, markets = SAMPLE_MARKETS, pageSi
     },
     setMarkets(next) {
       products = next;
+    },
+    /** Replaces the candle closes table ({ [productId]: { [day]: close } }). */
+    setCloses(next) {
+      closeTable = next;
     },
     /**
      * The public spot markets, normalised for the independent valuation (tests/e2e/expected.mjs):

@@ -2,12 +2,13 @@
 // written from Coinbase's docs and the official SDK independently of the mock's own verifier.
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import {
-  ACCOUNTS_PATH, coinbaseAccount, createCoinbase, expectedHoldings, HOST, KEY_PERMISSIONS_PATH, PRODUCTS_PATH,
-  SAMPLE_ACCOUNT, SAMPLE_MARKETS, SECOND_ACCOUNT,
+  ACCOUNTS_PATH, coinbaseAccount, createCoinbase, expectedHoldings, FILLS_PATH, HOST, KEY_PERMISSIONS_PATH, PRODUCTS_PATH,
+  SAMPLE_ACCOUNT, SAMPLE_MARKETS, SECOND_ACCOUNT, walletId, WALLETS_PATH,
 } from './coinbase.mjs';
 
 /** The official Advanced Trade SDK's test keys (coinbase-advanced-py tests/constants.py). */
@@ -305,5 +306,82 @@ describe('mock Coinbase', () => {
     await assert.rejects(send(server.port, { path: PRODUCTS_PATH, timeout: 300 }), /timeout/);
     assert.throws(() => coinbase.setFault('*', 'error:nonsense'), /unknown fault/);
     coinbase.clearFaults();
+  });
+});
+
+describe('mock Coinbase history', () => {
+  // The adapter's fixtures (tests/fixtures/coinbase), served as one account's history.
+  const fixture = (name) => JSON.parse(readFileSync(new URL(`../../fixtures/coinbase/${name}.json`, import.meta.url), 'utf8'));
+  const history = ['btc', 'eth', 'atom', 'usdc', 'usd'].flatMap((name) => fixture(`v2-transactions-${name}`).data);
+  const fills = [...fixture('fills-page-1').fills, ...fixture('fills-page-2').fills];
+  const account = { ...SAMPLE_ACCOUNT, history, fills };
+  const refused = { ...SECOND_ACCOUNT, history, fills, historyPermission: false };
+  let coinbase;
+  let server;
+  before(async () => {
+    coinbase = createCoinbase({
+      accounts: { [account.apiKey]: account, [refused.apiKey]: refused },
+      closes: { 'BTC-USD': { 20089: '94591.79', 20090: '97512.34' } },
+    });
+    server = await startMockServer([coinbase]);
+  });
+  after(() => server.close());
+
+  test('wallets and their transactions page by starting_after, signed like every request', async () => {
+    const wallets = await get(server.port, account, `${WALLETS_PATH}?limit=100&order=asc`);
+    assert.equal(wallets.status, 200, wallets.text);
+    const btc = walletId(account.apiKey, 'BTC');
+    assert.ok(wallets.body.data.some((w) => w.id === btc && w.currency.code === 'BTC'));
+    assert.equal(wallets.body.pagination.next_uri, null);
+    const path = `${WALLETS_PATH}/${btc}/transactions`;
+    const first = await get(server.port, account, `${path}?limit=3&order=asc`);
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.body.data.map((r) => r.type), ['buy', 'advanced_trade_fill', 'receive']);
+    assert.ok(first.body.pagination.next_uri.includes(`starting_after=${first.body.data[2].id}`));
+    const rest = await get(server.port, account, `${path}?limit=100&order=asc&starting_after=${first.body.data[2].id}`);
+    assert.equal(rest.body.data.length, 4);
+    assert.equal(rest.body.pagination.next_uri, null);
+    const one = await get(server.port, account, `${path}/${rest.body.data[0].id}`);
+    assert.equal(one.body.data.type, 'send');
+    assert.equal((await get(server.port, account, `${path}?limit=101`)).status, 400);
+    // The token names the path without its query, and is checked like any other.
+    const forged = await get(server.port, account, `${path}?limit=3`, { claims: { uri: `GET ${HOST}${WALLETS_PATH}` } });
+    assert.equal(forged.status, 401);
+  });
+
+  test('fills come newest first, by cursor, from start_sequence_timestamp', async () => {
+    const first = await get(server.port, account, `${FILLS_PATH}?limit=3`);
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.body.fills.map((f) => f.entry_id.slice(-2)), ['25', '24', '23']);
+    assert.ok(first.body.cursor);
+    const rest = await get(server.port, account, `${FILLS_PATH}?limit=3&cursor=${encodeURIComponent(first.body.cursor)}`);
+    assert.deepEqual(rest.body.fills.map((f) => f.entry_id.slice(-2)), ['22']);
+    assert.equal(rest.body.cursor, '');
+    const since = await get(server.port, account, `${FILLS_PATH}?limit=100&start_sequence_timestamp=2025-05-20T14%3A00%3A00.500Z`);
+    assert.equal(since.body.fills.length, 2);
+  });
+
+  test('a key without the history permission is refused as Coinbase refuses it', async () => {
+    const v2 = await get(server.port, refused, `${WALLETS_PATH}?limit=100&order=asc`);
+    assert.equal(v2.status, 403);
+    assert.equal(v2.body.errors[0].id, 'invalid_scope');
+    const v3 = await get(server.port, refused, `${FILLS_PATH}?limit=100`);
+    assert.equal(v3.status, 403);
+    assert.equal(v3.body.error, 'PERMISSION_DENIED');
+    // Balances still read.
+    assert.equal((await get(server.port, refused, `${ACCOUNTS_PATH}?limit=250`)).status, 200);
+  });
+
+  test('daily candles are public, newest first, at most 350 a request', async () => {
+    const path = '/api/v3/brokerage/market/products/BTC-USD/candles';
+    const res = await send(server.port, { path: `${path}?start=1735689600&end=1735862399&granularity=ONE_DAY` });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.candles.map((c) => [c.start, c.close]), [['1735776000', '97512.34'], ['1735689600', '94591.79']]);
+    const tooMany = await send(server.port, { path: `${path}?start=0&end=${351 * 86400 - 1}&granularity=ONE_DAY` });
+    assert.equal(tooMany.status, 400);
+    // Without a closes table, the product's price.
+    const eth = await send(server.port, { path: `/api/v3/brokerage/market/products/ETH-USD/candles?start=1735689600&end=1735775999&granularity=ONE_DAY` });
+    assert.equal(eth.body.candles.length, 1);
+    assert.equal(eth.body.candles[0].close, SAMPLE_MARKETS.find((p) => p.product_id === 'ETH-USD').price);
   });
 });
