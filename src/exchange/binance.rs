@@ -51,7 +51,7 @@ use std::{borrow::Cow, collections::BTreeSet};
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
     json::{JsonDecimal as _, Value},
     every_row, merge_balances,
 };
@@ -61,7 +61,10 @@ use crate::{
     money::Exact as _,
     secret::Credentials,
     signing::hmac_sha256_hex,
+    transactions::HistoryPage,
 };
+
+mod history;
 
 /// The production API host; the `api1`…`api4` and `api-gcp` mirrors are the same service.
 pub const API_ORIGIN: &str = "https://api.binance.com";
@@ -148,6 +151,14 @@ impl Exchange for Binance {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKER_PATH}"))), parse_tickers))
+    }
+
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::HistoryFlow::new(cursor)))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        history::Candles::new(market, from_day, to_day).map(|candles| Box::new(candles) as Box<dyn Flow<Vec<DailyClose>>>)
     }
 }
 
