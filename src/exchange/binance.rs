@@ -42,6 +42,9 @@
 //! quotes fit) is skipped: only one missing edge in the price graph, as Binance lists most
 //! assets against USDT as well.
 //!
+//! Transaction history and daily candles are read by the `history` module: Binance keeps no
+//! ledger, so each kind of event has its own endpoint and time window there.
+//!
 //! Errors come as `{"code": -2015, "msg": "…"}` (<https://developers.binance.com/docs/binance-spot-api-docs/errors>);
 //! the message is never read. HTTP 429 and 418 are rate limits and IP bans, 451 a location
 //! Binance does not serve, 403 its web application firewall.
