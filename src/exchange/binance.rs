@@ -42,6 +42,9 @@
 //! quotes fit) is skipped: only one missing edge in the price graph, as Binance lists most
 //! assets against USDT as well.
 //!
+//! Transaction history and daily candles are read by the `history` module: Binance keeps no
+//! ledger, so each kind of event has its own endpoint and time window there.
+//!
 //! Errors come as `{"code": -2015, "msg": "…"}` (<https://developers.binance.com/docs/binance-spot-api-docs/errors>);
 //! the message is never read. HTTP 429 and 418 are rate limits and IP bans, 451 a location
 //! Binance does not serve, 403 its web application firewall.
@@ -51,7 +54,7 @@ use std::{borrow::Cow, collections::BTreeSet};
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
     json::{JsonDecimal as _, Value},
     every_row, merge_balances,
 };
@@ -61,7 +64,10 @@ use crate::{
     money::Exact as _,
     secret::Credentials,
     signing::hmac_sha256_hex,
+    transactions::HistoryPage,
 };
+
+mod history;
 
 /// The production API host; the `api1`…`api4` and `api-gcp` mirrors are the same service.
 pub const API_ORIGIN: &str = "https://api.binance.com";
@@ -148,6 +154,14 @@ impl Exchange for Binance {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKER_PATH}"))), parse_tickers))
+    }
+
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::HistoryFlow::new(cursor)))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        history::Candles::new(market, from_day, to_day).map(|candles| Box::new(candles) as Box<dyn Flow<Vec<DailyClose>>>)
     }
 }
 

@@ -5,7 +5,7 @@
 //   `timestamp` (ms) within `recvWindow` (default 5000, at most 60000) of the mock's clock, and
 //   not 1 s or more ahead of it. Binance has no nonce: timestamps may repeat or go backwards.
 //
-//   const binance = createBinance({ accounts: { [apiKey]: account }, markets, clockOffsetMs });
+//   const binance = createBinance({ accounts: { [apiKey]: account }, markets, clockOffsetMs, closes });
 //   binance.requests, binance.signedRequests(), binance.setFault(target, fault | null, { times }),
 //   binance.clearFaults(), binance.setAccount(apiKey, account), binance.setMarkets(markets),
 //   binance.setClockOffset(ms), binance.now(), binance.books()
@@ -23,8 +23,21 @@
 // /sapi/v1/simple-earn/{flexible,locked}/position?current=&size= (size ≤ 100), GET
 // /sapi/v1/account/apiRestrictions.
 //
+// History (signed GETs, served from the account's `history`, rows in Binance's own shapes, each
+// tagged with `type`: 'deposit', 'withdrawal', 'convert', 'dividend', 'dust' or 'trade'; see
+// SAMPLE_HISTORY): /sapi/v1/capital/deposit/hisrec and /sapi/v1/capital/withdraw/history
+// (startTime–endTime under 90 days, offset, limit ≤ 1000), /sapi/v1/convert/tradeFlow (both times
+// required, at most 30 days, limit ≤ 1000, moreData), /sapi/v1/asset/assetDividend (at most 180
+// days, limit ≤ 500, total), /sapi/v1/asset/dribblet (the last 100 conversions) and
+// /api/v3/myTrades (symbol required, fromId, limit ≤ 1000). An account with
+// `historyPermission: false` is refused there with -2015. Public: GET /api/v3/exchangeInfo (the
+// markets' symbol, base and quote) and GET /api/v3/klines?symbol=&interval=1d (limit ≤ 1000),
+// whose closes come from `closes` ({ [symbol]: { 'YYYY-MM-DD': close } }) or else are the
+// market's last price every day.
+//
 // Fault targets: an API key, 'time', 'ticker', 'account', 'funding', 'flexible', 'locked',
-// 'restrictions', or '*' (everything). Faults:
+// 'restrictions', 'deposits', 'withdrawals', 'converts', 'dividends', 'dust', 'trades',
+// 'exchangeInfo', 'klines', or '*' (everything). Faults:
 //   'error:<code>'       Binance's error body for that code (-2015, -2014, -1022, -1021, -1003,
 //                        -1001, -1008, -1016, -1100, …) with the HTTP status Binance uses for it
 //   'rate-limit'         HTTP 429 -1003 with Retry-After: 30
@@ -57,6 +70,7 @@ export const ERROR_MESSAGES = {
   '-1100': "Illegal characters found in parameter 'symbol'; legal range is '^[A-Z0-9-_.]{1,20}$'.",
   '-1102': "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
   '-1121': 'Invalid symbol.',
+  '-1127': 'Lookup interval is too big.',
   '-1130': 'Data sent for parameter \'size\' is not valid.',
   '-1131': 'recvWindow must be less than 60000',
   '-2014': 'API-key format invalid.',
@@ -163,6 +177,20 @@ export const SAMPLE_MARKETS = [
   ['BTCBRL', 'BTC', 'BRL', '570000.00000000', '312.50000000', '2100.00000000'],
   ['BTCMXN', 'BTC', 'MXN', '1810000.00000000', '12.30000000', '-9000.00000000'],
   ['BCCBTC', 'BCC', 'BTC', '0.00000000', '0.00000000', '0.00000000'], // delisted: no price
+];
+
+/** A small history in Binance's documented shapes (the docs' example rows), tagged by type. */
+export const SAMPLE_HISTORY = [
+  { type: 'deposit', id: '769800519366885376', amount: '0.001', coin: 'BNB', network: 'BNB', status: 1, address: 'bnb136ns6lfw4zs5hg4n85vdthaad7hq5m4gtkgf23', addressTag: '101764890', txId: '98A3EA560C6B3336D348B6C83F0F95ECE4F1F5919E94BD006E5BF3BF264FACFC', insertTime: 1661493146000, completeTime: 1661493146000, transferType: 0, confirmTimes: '1/1', unlockConfirm: 0, walletType: 0 },
+  { type: 'withdrawal', id: 'b6ae22b3aa844210a7041aee7589627c', amount: '8.91000000', transactionFee: '0.004', coin: 'USDT', status: 6, address: '0x94df8b352de7f46f64b01d3666bf6e936e44ce60', txId: '0xb5ef8c13b968a406cc62a93a8bd80f9e9a906ef1b3fcf20a2e48573c17659268', applyTime: '2019-10-12 11:12:02', network: 'ETH', transferType: 0, withdrawOrderId: 'WITHDRAWtest123', info: '', confirmNo: 3, walletType: 1, txKey: '', completeTime: '2019-10-12 11:30:00' },
+  { type: 'convert', quoteId: 'f3b91c525b2644c7bc1e1cd31b6e1aa6', orderId: '940708407462087195', orderStatus: 'SUCCESS', fromAsset: 'USDT', fromAmount: '20', toAsset: 'BNB', toAmount: '0.06154036', ratio: '0.00307702', inverseRatio: '324.99', createTime: 1624248872184 },
+  { type: 'dividend', id: 1637366104, amount: '10.00000000', asset: 'BHFT', divTime: 1563189166000, enInfo: 'BHFT distribution', tranId: 2968885920 },
+  { type: 'dust', operateTime: 1615985535000, totalTransferedAmount: '0.00132256', totalServiceChargeAmount: '0.00002699', transId: 45178372831, userAssetDribbletDetails: [
+    { transId: 4359321, serviceChargeAmount: '0.000009', amount: '0.0009', operateTime: 1615985535000, transferedAmount: '0.000441', fromAsset: 'USDT' },
+    { transId: 4359322, serviceChargeAmount: '0.00001799', amount: '0.0009', operateTime: 1615985535000, transferedAmount: '0.00088156', fromAsset: 'ETH' },
+  ] },
+  { type: 'trade', symbol: 'BNBBTC', id: 28457, orderId: 100234, orderListId: -1, price: '4.00000100', qty: '12.00000000', quoteQty: '48.000012', commission: '10.10000000', commissionAsset: 'BNB', time: 1499865549590, isBuyer: true, isMaker: false, isBestMatch: true },
+  { type: 'trade', symbol: 'ETHBTC', id: 100, orderId: 200, orderListId: -1, price: '0.03617000', qty: '1.00000000', quoteQty: '0.03617000', commission: '0.00003617', commissionAsset: 'BTC', time: 1700000000000, isBuyer: false, isMaker: true, isBestMatch: true },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +314,7 @@ function withoutSignature(text) {
   return m ? { rest: text.slice(0, m.index), signature: m[1] } : { rest: text, signature: null };
 }
 
-export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0 } = {}) {
+export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0, closes = {} } = {}) {
   const requests = [];
   const faults = faultTable(faultResponse);
   let marketList = markets;
@@ -299,7 +327,123 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
     'GET /sapi/v1/simple-earn/flexible/position': { name: 'flexible', weight: 150, answer: (a, p) => earnAnswer(a.flexible, p) },
     'GET /sapi/v1/simple-earn/locked/position': { name: 'locked', weight: 150, answer: (a, p) => earnAnswer(a.locked, p) },
     'GET /sapi/v1/account/apiRestrictions': { name: 'restrictions', weight: 1, answer: restrictionsAnswer },
+    'GET /sapi/v1/capital/deposit/hisrec': { name: 'deposits', weight: 1, history: true, answer: (a, p) => transfersAnswer(a, p, 'deposit', 'insertTime') },
+    'GET /sapi/v1/capital/withdraw/history': { name: 'withdrawals', weight: 18000, history: true, answer: (a, p) => transfersAnswer(a, p, 'withdrawal', 'applyTime') },
+    'GET /sapi/v1/convert/tradeFlow': { name: 'converts', weight: 3000, history: true, answer: convertsAnswer },
+    'GET /sapi/v1/asset/assetDividend': { name: 'dividends', weight: 10, history: true, answer: dividendsAnswer },
+    'GET /sapi/v1/asset/dribblet': { name: 'dust', weight: 1, history: true, answer: dustAnswer },
+    'GET /api/v3/myTrades': { name: 'trades', weight: 20, history: true, answer: tradesAnswer },
   };
+
+  // ------------------------------------------------------------------------------------------
+  // History
+
+  const DAY = 86400000;
+  const used = (weight) => ({ 'x-mbx-used-weight': String(weight), 'x-mbx-used-weight-1m': String(weight) });
+  /** The account's history rows of one type, without the tag. */
+  const rowsOf = (account, type) =>
+    (account.history ?? []).filter((row) => row.type === type).map(({ type: _, ...row }) => row);
+  /** A row's time in ms (`applyTime` is UTC text). */
+  const timeOf = (row, field) => (typeof row[field] === 'string' ? Date.parse(`${row[field].replace(' ', 'T')}Z`) : Number(row[field]));
+  const intParam = (params, name, fallback) => {
+    if (!params.has(name)) return fallback;
+    const value = Number(params.get(name));
+    return Number.isSafeInteger(value) && value >= 0 ? value : NaN;
+  };
+  /** The window asked for, or an error answer: both times, or neither (the last `longest` ms). */
+  function windowOf(params, longest, { required = false, strictlyUnder = false } = {}) {
+    const end = intParam(params, 'endTime', now());
+    const start = intParam(params, 'startTime', end - longest + 1);
+    if (required && !(params.has('startTime') && params.has('endTime'))) return { error: binanceError('-1102') };
+    if (Number.isNaN(start) || Number.isNaN(end) || start > end) return { error: binanceError('-1100') };
+    const span = end - start;
+    if (strictlyUnder ? span >= longest : span > longest) return { error: binanceError('-1127') };
+    return { start, end };
+  }
+  const inWindow = (rows, field, { start, end }) => rows.filter((row) => timeOf(row, field) >= start && timeOf(row, field) <= end);
+
+  function transfersAnswer(account, params, type, field) {
+    const window = windowOf(params, 90 * DAY, { strictlyUnder: true });
+    if (window.error) return window.error;
+    const offset = intParam(params, 'offset', 0);
+    const limit = intParam(params, 'limit', 1000);
+    if (Number.isNaN(offset) || !(limit >= 1 && limit <= 1000)) return binanceError('-1130');
+    const rows = inWindow(rowsOf(account, type), field, window).sort((a, b) => timeOf(b, field) - timeOf(a, field));
+    return json(200, rows.slice(offset, offset + limit));
+  }
+
+  function convertsAnswer(account, params) {
+    const window = windowOf(params, 30 * DAY, { required: true });
+    if (window.error) return window.error;
+    const limit = intParam(params, 'limit', 100);
+    if (!(limit >= 1 && limit <= 1000)) return binanceError('-1130');
+    const rows = inWindow(rowsOf(account, 'convert'), 'createTime', window).sort((a, b) => a.createTime - b.createTime);
+    // orderId is a 64-bit integer: written as a JSON number with all its digits.
+    const body = JSON.stringify({ list: rows.slice(0, limit), startTime: window.start, endTime: window.end, limit, moreData: rows.length > limit })
+      .replace(/"orderId":"(\d+)"/g, '"orderId":$1');
+    return { status: 200, type: JSON_TYPE, body };
+  }
+
+  function dividendsAnswer(account, params) {
+    const window = windowOf(params, 180 * DAY);
+    if (window.error) return window.error;
+    const limit = intParam(params, 'limit', 20);
+    if (!(limit >= 1 && limit <= 500)) return binanceError('-1130');
+    const rows = inWindow(rowsOf(account, 'dividend'), 'divTime', window).sort((a, b) => b.divTime - a.divTime);
+    return json(200, { rows: rows.slice(0, limit), total: rows.length });
+  }
+
+  function dustAnswer(account) {
+    const rows = rowsOf(account, 'dust').sort((a, b) => b.operateTime - a.operateTime).slice(0, 100);
+    return json(200, { total: rows.length, userAssetDribblets: rows });
+  }
+
+  function tradesAnswer(account, params) {
+    const symbol = params.get('symbol');
+    if (!symbol) return binanceError('-1102');
+    if (!marketList.some(([s]) => s === symbol)) return binanceError('-1121');
+    const limit = intParam(params, 'limit', 500);
+    if (!(limit >= 1 && limit <= 1000)) return binanceError('-1130');
+    const fills = rowsOf(account, 'trade').filter((fill) => fill.symbol === symbol).sort((a, b) => a.id - b.id);
+    if (params.has('fromId')) {
+      const fromId = intParam(params, 'fromId', 0);
+      if (Number.isNaN(fromId)) return binanceError('-1100');
+      return json(200, fills.filter((fill) => fill.id >= fromId).slice(0, limit));
+    }
+    // Without fromId: the most recent fills.
+    return json(200, fills.slice(-limit));
+  }
+
+  /** exchangeInfo's symbols, each with the members a reader needs and a few it skips. */
+  function exchangeInfoAnswer() {
+    const symbols = marketList.map(([symbol, baseAsset, quoteAsset]) => ({
+      symbol, status: 'TRADING', baseAsset, baseAssetPrecision: 8, quoteAsset, quotePrecision: 8, quoteAssetPrecision: 8,
+      orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET'], icebergAllowed: true, ocoAllowed: true, isSpotTradingAllowed: true,
+      filters: [{ filterType: 'PRICE_FILTER', minPrice: '0.00000001', maxPrice: '1000000.00000000', tickSize: '0.00000001' }],
+      permissions: [], permissionSets: [], defaultSelfTradePreventionMode: 'NONE', allowedSelfTradePreventionModes: ['NONE'],
+    }));
+    return json(200, { timezone: 'UTC', serverTime: now(), rateLimits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 }], exchangeFilters: [], symbols }, used(20));
+  }
+
+  /** Daily candles of a market: the `closes` table's close for a day, else the last price. */
+  function klinesAnswer(params) {
+    const market = marketList.find(([s]) => s === params.get('symbol'));
+    if (!market) return binanceError('-1121');
+    if (params.get('interval') !== '1d') return binanceError('-1120');
+    const limit = intParam(params, 'limit', 500);
+    if (!(limit >= 1 && limit <= 1000)) return binanceError('-1130');
+    const today = Math.floor(now() / DAY);
+    const end = Math.min(Math.floor(intParam(params, 'endTime', now()) / DAY), today);
+    const startDay = params.has('startTime') ? Math.ceil(intParam(params, 'startTime', 0) / DAY) : end - limit + 1;
+    const rows = [];
+    for (let day = startDay; day <= end && rows.length < limit; day += 1) {
+      const date = new Date(day * DAY).toISOString().slice(0, 10);
+      const close = closes[market[0]]?.[date] ?? market[3];
+      if (Q.parse(close).isZero()) continue;
+      rows.push([day * DAY, close, close, close, close, '100.00000000', (day + 1) * DAY - 1, '100.00000000', 10, '50.00000000', '50.00000000', '0']);
+    }
+    return json(200, rows, used(2));
+  }
 
   function accountAnswer(account, params) {
     const omitZero = params.get('omitZeroBalances') === 'true';
@@ -366,7 +510,6 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
       log.fault = fault;
       return finish(faultResponse(fault, now()));
     };
-    const used = (weight) => ({ 'x-mbx-used-weight': String(weight), 'x-mbx-used-weight-1m': String(weight) });
 
     if (method === 'GET' && pathname === '/api/v3/time') {
       return faulted(['time', '*']) ?? finish(json(200, { serverTime: now() }, used(1)));
@@ -380,6 +523,16 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
       if (!symbol) return finish(json(200, marketList.map((m) => tickerRow(m, now())), used(80)));
       const market = marketList.find(([s]) => s === symbol);
       return finish(market ? json(200, tickerRow(market, now()), used(2)) : binanceError('-1121'));
+    }
+
+    if (method === 'GET' && pathname === '/api/v3/exchangeInfo') {
+      log.authorized = req.headers['x-mbx-apikey'] ? 'unexpected-key' : null;
+      return faulted(['exchangeInfo', '*']) ?? finish(exchangeInfoAnswer());
+    }
+
+    if (method === 'GET' && pathname === '/api/v3/klines') {
+      log.authorized = req.headers['x-mbx-apikey'] ? 'unexpected-key' : null;
+      return faulted(['klines', '*']) ?? finish(klinesAnswer(new URLSearchParams(query)));
     }
 
     const endpoint = ENDPOINTS[`${method} ${pathname}`];
@@ -422,7 +575,12 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
     const serverTime = now();
     if (!(timestampMs < serverTime + 1000 && serverTime - timestampMs <= recvWindow)) return finish(binanceError('-1021'));
     const weight = pathname.startsWith('/sapi/') ? { 'x-sapi-used-ip-weight-1m': String(endpoint.weight) } : used(endpoint.weight);
-    return faulted([apiKey, endpoint.name, '*']) ?? finish({ ...endpoint.answer(account, params), headers: weight });
+    const fault = faulted([apiKey, endpoint.name, '*']);
+    if (fault) return fault;
+    // Binance's "Enable Reading" covers history; a key refused there answers as any refused key.
+    if (endpoint.history && account.historyPermission === false) return finish(binanceError('-2015'));
+    const answer = endpoint.answer(account, params);
+    return finish({ ...answer, headers: { ...answer.headers, ...weight } });
   }
 
   return {
@@ -431,7 +589,7 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
     handle,
     requests,
     /** The signed requests only (everything but the time and the tickers). */
-    signedRequests: () => requests.filter((r) => !/^\/api\/v3\/(time|ticker)/.test(r.path)),
+    signedRequests: () => requests.filter((r) => !/^\/api\/v3\/(time|ticker|exchangeInfo|klines)/.test(r.path)),
     /**
      * Make requests fail: target is an API key, an endpoint name ('time', 'ticker', 'account',
      * 'funding', 'flexible', 'locked', 'restrictions') or '*'; fault as above or null to clear;
@@ -455,4 +613,4 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
   };
 }
 
-export default { SAMPLE_ACCOUNT, SAMPLE_MARKETS, createBinance, expectedHoldings };
+export default { SAMPLE_ACCOUNT, SAMPLE_HISTORY, SAMPLE_MARKETS, createBinance, expectedHoldings };

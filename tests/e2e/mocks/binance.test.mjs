@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import {
-  booksOf, createBinance, expectedHoldings, GEO_BLOCK_MESSAGE, HOST, SAMPLE_ACCOUNT, SAMPLE_MARKETS,
+  booksOf, createBinance, expectedHoldings, GEO_BLOCK_MESSAGE, HOST, SAMPLE_ACCOUNT, SAMPLE_HISTORY, SAMPLE_MARKETS,
 } from './binance.mjs';
 
 const OTHER = {
@@ -421,5 +421,97 @@ describe('independent expectations', () => {
     const binance = createBinance();
     binance.setMarkets([['ETHBTC', 'ETH', 'BTC', '0.035', '1', '0']]);
     assert.deepEqual(binance.books().map((b) => b.book), ['binance:ETHBTC']);
+  });
+});
+
+describe('mock Binance: history and candles', () => {
+  const DAY = 86400000;
+  const WITH_HISTORY = { ...SAMPLE_ACCOUNT, history: SAMPLE_HISTORY };
+  const NO_HISTORY = {
+    ...OTHER, apiKey: 'CarteraMockNoHistoryKeyNotReal'.padEnd(64, 'h'), history: SAMPLE_HISTORY, historyPermission: false,
+  };
+  let binance;
+  let server;
+  let port;
+  before(async () => {
+    binance = createBinance({
+      accounts: { [WITH_HISTORY.apiKey]: WITH_HISTORY, [NO_HISTORY.apiKey]: NO_HISTORY },
+      closes: { BTCUSDT: { '2024-01-01': '42283.58000000' } },
+    });
+    server = await startMockServer([binance]);
+    port = server.port;
+  });
+  after(() => server.close());
+
+  // 2022-08-26T05:52:26Z, the docs' deposit (`date -u -d @1661493146`).
+  const DEPOSIT_AT = 1661493146000;
+
+  test('deposits and withdrawals: windows under 90 days, offset and limit, signed', async () => {
+    let res = await signedGet(port, WITH_HISTORY, '/sapi/v1/capital/deposit/hisrec', `&startTime=${DEPOSIT_AT - DAY}&endTime=${DEPOSIT_AT + DAY}&offset=0&limit=1000`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.map((row) => row.id), ['769800519366885376']);
+    assert.equal(res.body[0].type, undefined, 'the tag is not part of the answer');
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/capital/deposit/hisrec', `&startTime=${DEPOSIT_AT - DAY}&endTime=${DEPOSIT_AT + DAY}&offset=1&limit=1000`);
+    assert.deepEqual(res.body, []);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/capital/deposit/hisrec', `&startTime=${DEPOSIT_AT - 90 * DAY}&endTime=${DEPOSIT_AT}&offset=0&limit=1000`);
+    assert.deepEqual([res.status, res.body.code], [400, -1127], '90 days is one too many');
+    // 2019-10-12 11:12:02 UTC → 1570878722.
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/capital/withdraw/history', `&startTime=1570878722000&endTime=1570878722000&offset=0&limit=1000`);
+    assert.deepEqual(res.body.map((row) => [row.id, row.amount, row.transactionFee]), [['b6ae22b3aa844210a7041aee7589627c', '8.91000000', '0.004']]);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/capital/withdraw/history', '&startTime=1&endTime=2&offset=0&limit=1000', { secret: 'wrong' });
+    assert.equal(res.body.code, -1022, 'history requests are signed like any other');
+  });
+
+  test('conversions: 30-day windows, exact 64-bit order ids, moreData', async () => {
+    const at = 1624248872184;
+    let res = await signedGet(port, WITH_HISTORY, '/sapi/v1/convert/tradeFlow', `&startTime=${at - DAY}&endTime=${at + DAY}&limit=1000`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /"orderId":940708407462087195[,}]/);
+    assert.equal(res.body.moreData, false);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/convert/tradeFlow', `&startTime=${at - 31 * DAY}&endTime=${at}&limit=1000`);
+    assert.equal(res.body.code, -1127);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/convert/tradeFlow', '&limit=1000');
+    assert.equal(res.body.code, -1102, 'both times are required');
+  });
+
+  test('distributions, dust and fills', async () => {
+    let res = await signedGet(port, WITH_HISTORY, '/sapi/v1/asset/assetDividend', '&startTime=1563000000000&endTime=1563200000000&limit=500');
+    assert.deepEqual([res.body.total, res.body.rows[0].asset], [1, 'BHFT']);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/asset/dribblet');
+    assert.equal(res.body.total, 1);
+    assert.equal(res.body.userAssetDribblets[0].userAssetDribbletDetails.length, 2);
+    res = await signedGet(port, WITH_HISTORY, '/api/v3/myTrades', '&symbol=BNBBTC&fromId=0&limit=1000');
+    assert.deepEqual(res.body.map((fill) => fill.id), [28457]);
+    res = await signedGet(port, WITH_HISTORY, '/api/v3/myTrades', '&symbol=BNBBTC&fromId=28458&limit=1000');
+    assert.deepEqual(res.body, []);
+    res = await signedGet(port, WITH_HISTORY, '/api/v3/myTrades', '&symbol=NOPEUSDT&fromId=0&limit=1000');
+    assert.equal(res.body.code, -1121);
+  });
+
+  test('a key without history permission is refused with -2015 on history only', async () => {
+    let res = await signedGet(port, NO_HISTORY, '/api/v3/myTrades', '&symbol=BTCUSDT&fromId=0&limit=1000');
+    assert.deepEqual([res.status, res.body.code], [401, -2015]);
+    res = await signedGet(port, NO_HISTORY, '/sapi/v1/capital/deposit/hisrec', '&offset=0&limit=1000');
+    assert.equal(res.body.code, -2015);
+    res = await signedGet(port, NO_HISTORY, '/api/v3/account', '&omitZeroBalances=true');
+    assert.equal(res.status, 200, 'balances still read');
+  });
+
+  test('exchangeInfo and daily klines are public', async () => {
+    let res = await send(port, { path: '/api/v3/exchangeInfo?permissions=SPOT&showPermissionSets=false' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.symbols.find((s) => s.symbol === 'ETHBTC'), { ...res.body.symbols.find((s) => s.symbol === 'ETHBTC'), baseAsset: 'ETH', quoteAsset: 'BTC' });
+    assert.equal(res.body.symbols.length, SAMPLE_MARKETS.length);
+    // 2024-01-01 is day 19723 (`date -u -d 2024-01-01 +%s` → 1704067200).
+    res = await send(port, { path: `/api/v3/klines?symbol=BTCUSDT&interval=1d&startTime=${1704067200000 - DAY}&endTime=${1704067200000 + 2 * DAY - 1}&limit=1000` });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.map((k) => [k[0], k[4]]), [
+      [1704067200000 - DAY, '98150.01000000'], [1704067200000, '42283.58000000'], [1704067200000 + DAY, '98150.01000000'],
+    ]);
+    res = await send(port, { path: '/api/v3/klines?symbol=BCCBTC&interval=1d&startTime=0&endTime=86399999&limit=1000' });
+    assert.deepEqual(res.body, [], 'no zero closes');
+    res = await send(port, { path: '/api/v3/klines?symbol=BTCUSDT&interval=1d&limit=1001' });
+    assert.equal(res.body.code, -1130);
+    assert.equal(binance.requests.filter((r) => /klines|exchangeInfo/.test(r.path)).every((r) => r.authorized === null), true);
   });
 });
