@@ -12,8 +12,12 @@ import { shippedSizes } from './shipped-size.mjs';
 // changelog pages and the options page's "What's new" (5.9 KiB when they came). News adds 29,772 B,
 // measured against the build before it: RSS and Atom reading with quick-xml, dates, titles,
 // matching and their serde code 25,018 B of wasm; the options section and the popup tab 3,850 B
-// of JS, 904 B of HTML and CSS.
-export const BUDGET_GZIP_BYTES = 473_179;
+// of JS, 904 B of HTML and CSS. Profit and loss brings it to 634,301 B: each exchange's history
+// flows and cursors (Kraken's ledger, Binance's nine streams, Bitfinex's three sources,
+// Coinbase's wallets and fills, Bitso's ledger: 70.3 KiB of wasm measured when the four joined
+// Bitso's), the cost basis, past prices and their serde code, the bindings, the Profit and loss
+// page (1.9 KiB of HTML and CSS, 6 KiB of JS); the budget is that plus 1 %.
+export const BUDGET_GZIP_BYTES = 640_000;
 
 const [distDir] = process.argv.slice(2);
 if (!distDir) throw new Error('usage: size-budget.mjs <dist dir>');
