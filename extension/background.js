@@ -23,14 +23,14 @@
 
 import init, * as cartera from './wasm/cartera.js';
 import {
-  AUTO_LOCK_MINUTES, DEFAULT_PORTFOLIO, HISTORY_COMPACT_EVERY_MS, HISTORY_PREFIX, MAX_ALERTS, MAX_MANUAL, MAX_PORTFOLIOS,
-  NEWS_MAX_FEED_BYTES, NEWS_PUBLISHERS, NEWS_REFRESH_MINUTES, STORAGE_FORMAT, SYNC_MINUTES,
+  AUTO_LOCK_MINUTES, CLOSES_PREFIX, DEFAULT_PORTFOLIO, HISTORY_COMPACT_EVERY_MS, HISTORY_PREFIX, MANUAL_ENTRY_PREFIX, MAX_ALERTS, MAX_MANUAL,
+  MAX_PORTFOLIOS, NEWS_MAX_FEED_BYTES, NEWS_PUBLISHERS, NEWS_REFRESH_MINUTES, STORAGE_FORMAT, SYNC_MINUTES, TX_PREFIX,
 } from './shared/core-constants.js';
 import {
   browser, errorText, exchangeName, formatMoney, formatPercent, portfolioOf, t, uiLang, withDefaults,
 } from './shared/ext.js';
 import { EXCHANGE_IDS, originsOf, PRICE_BRIDGES } from './shared/exchanges.js';
-import { CLOSES_PREFIX, hasTransactions, pnlInput, TX_PREFIX } from './shared/pnl-inputs.js';
+import { hasTransactions, pnlInput } from './shared/pnl-inputs.js';
 
 const AUTOLOCK_ALARM = 'autolock';
 const SYNC_ALARM = 'sync';
@@ -1634,8 +1634,8 @@ async function updatePnlSummary(core = engine) {
 function requireTransactionAccount(everything, account) {
   const id = requireString(account, 128, 'account_id');
   const known = accountList(everything.accounts).some((entry) => entry.id === id)
-    || portfolioList(everything.portfolios).some((portfolio) => `manual-${portfolio.id}` === id)
-    || (id === `manual-${DEFAULT_PORTFOLIO}`);
+    || portfolioList(everything.portfolios).some((portfolio) => MANUAL_ENTRY_PREFIX + portfolio.id === id)
+    || id === MANUAL_ENTRY_PREFIX + DEFAULT_PORTFOLIO;
   if (!known) throw { code: 'account_not_found' };
   return id;
 }
@@ -1663,19 +1663,17 @@ async function saveTransaction(message) {
 
 /** Removes a typed-in transaction (imported ones come back with the next import). */
 async function deleteTransaction(message) {
+  await engineReady();
   const id = requireString(message.id, 128, 'transaction');
-  if (!id.startsWith('manual:')) throw invalidInput('transaction');
   const account = requireString(message.account, 128, 'account_id');
   await exclusive(async () => {
     const prefix = `${TX_PREFIX}${account}:`;
     const everything = await local.get(null);
     for (const [key, text] of Object.entries(everything)) {
       if (!key.startsWith(prefix) || typeof text !== 'string') continue;
-      const chunk = JSON.parse(text);
-      const kept = chunk.transactions.filter((transaction) => transaction.id !== id);
-      if (kept.length === chunk.transactions.length) continue;
-      if (kept.length) await write({ [key]: JSON.stringify({ ...chunk, transactions: kept }) });
-      else await local.remove(key);
+      const left = cartera.chunkWithout(text, id);
+      if (left === undefined) await local.remove(key);
+      else if (left !== text) await write({ [key]: left });
     }
   });
   await updatePnlSummary().catch(() => {});

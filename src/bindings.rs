@@ -429,6 +429,13 @@ pub fn typed_transaction(typed: &str, decimal_mark: &str) -> Result<String, JsVa
     written(&trade.transaction().map_err(|e| failure(&e))?)
 }
 
+/// A stored chunk without the typed-in transaction `id` (see `transactions::without_typed`):
+/// the text to store, or nothing when the chunk is left empty.
+#[wasm_bindgen(js_name = chunkWithout)]
+pub fn chunk_without(text: &str, id: &str) -> Result<Option<String>, JsValue> {
+    transactions::without_typed(text, id).map_err(|e| failure(&e))
+}
+
 /// The day ranges of closes still to fetch for `routes` (JSON text) to cover `from_day..=to_day`,
 /// given the stored series (`{ book: text }`): JSON text `[{ book, exchange, market, from, to }]`.
 #[wasm_bindgen(js_name = closesToFetch)]

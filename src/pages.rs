@@ -50,7 +50,7 @@ pub fn js_module() -> String {
             entry
         })
         .collect();
-    let constants: [(&str, &str, Value); 20] = [
+    let constants: [(&str, &str, Value); 24] = [
         ("EXCHANGES", "Each exchange by id: the origins its API is reached at, and how its key is asked for.", Value::Object(exchanges)),
         ("EXCHANGE_IDS", "Exchange ids in the order the options page offers them.", to_value(&ExchangeId::ALL)),
         ("PRICE_BRIDGES", "Where a currency no connected exchange trades can be priced from (public prices only).", to_value(&PRICE_BRIDGES)),
@@ -66,6 +66,10 @@ pub fn js_module() -> String {
         ("STORAGE_FORMAT", "The storage format this version writes (see src/profile.rs).", json!(STORAGE_FORMAT)),
         ("ERROR_CODES", "Every error code a page may show; `error_<code>` in the locale files.", json!(error_codes)),
         ("HISTORY_PREFIX", "The storage keys of the value history start with this.", json!(crate::history::KEY_PREFIX)),
+        ("TX_PREFIX", "The storage keys of each account's transactions start with this.", json!(crate::transactions::STORAGE_PREFIX)),
+        ("CLOSES_PREFIX", "The storage keys of each market's past daily closes start with this.", json!(crate::price_history::STORAGE_PREFIX)),
+        ("TYPED_ID_PREFIX", "Transactions typed in by the user have ids that start with this.", json!(crate::transactions::TYPED_PREFIX)),
+        ("MANUAL_ENTRY_PREFIX", "A portfolio's typed-in holdings are the account of this and the portfolio's id.", json!(crate::profile::MANUAL_ENTRY_PREFIX)),
         ("HISTORY_COMPACT_EVERY_MS", "How often the history's tiers are applied.", json!(crate::history::COMPACT_EVERY_MS)),
         ("NEWS_PUBLISHERS", "The news publishers: name, language, feed, and the one origin each needs.", Value::Array(publishers)),
         ("NEWS_MAX_ITEMS", "The most news items kept.", json!(crate::news::MAX_ITEMS)),

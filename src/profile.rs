@@ -123,9 +123,13 @@ pub fn is_portfolio_id(id: &str) -> bool {
     (1..=40).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// The id under which a portfolio's typed-in holdings appear among the accounts of a snapshot.
+/// What [`manual_entry_id`] puts before the portfolio's id.
+pub const MANUAL_ENTRY_PREFIX: &str = "manual-";
+
+/// The id under which a portfolio's typed-in holdings appear among the accounts of a snapshot
+/// (and own the trades typed in for them).
 pub fn manual_entry_id(portfolio: &str) -> String {
-    format!("manual-{portfolio}")
+    format!("{MANUAL_ENTRY_PREFIX}{portfolio}")
 }
 
 /// A currency code as the user may value in: 2 to 12 ASCII letters or digits, made lowercase.

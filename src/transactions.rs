@@ -315,6 +315,18 @@ impl TypedTrade {
     }
 }
 
+/// `text` (a stored chunk) without the typed-in transaction `id`: `None` when nothing is left,
+/// the chunk as it was when it does not hold it. Only typed-in transactions can be removed: an
+/// imported one would come back with the next import.
+pub fn without_typed(text: &str, id: &str) -> Result<Option<String>> {
+    if !id.starts_with(TYPED_PREFIX) {
+        return Err(Error::InvalidInput { field: "transaction" });
+    }
+    let mut chunk = read_chunk(text)?;
+    chunk.transactions.retain(|transaction| transaction.id != id);
+    Ok((!chunk.transactions.is_empty()).then(|| write_chunk(&chunk)))
+}
+
 /// What the stored transactions need past prices for: every asset they move and the first day
 /// (days since the epoch) any of them happened.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

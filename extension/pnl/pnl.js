@@ -7,7 +7,9 @@ import {
   applyTheme, asError, browser, decimalMark, el, errorText, exchangeName, formatAmount, formatMoney, localize, send, t, uiLang,
 } from '../shared/ext.js';
 import { loadCore } from '../shared/core.js';
-import { DEFAULT_PORTFOLIO } from '../shared/core-constants.js';
+import {
+  CLOSES_PREFIX, DEFAULT_PORTFOLIO, MANUAL_ENTRY_PREFIX, TX_PREFIX, TYPED_ID_PREFIX,
+} from '../shared/core-constants.js';
 import { pnlInput } from '../shared/pnl-inputs.js';
 
 const lang = uiLang();
@@ -51,7 +53,7 @@ async function start() {
   let pending = null;
   browser.storage.onChanged.addListener((changes, area) => {
     const watched = ['snapshot', 'portfolioSnapshots', 'portfolios', 'accounts', 'settings', 'txState', 'txCosts', 'priceRoutes'];
-    if (area !== 'local' || !Object.keys(changes).some((key) => key.startsWith('tx:') || key.startsWith('closes:') || watched.includes(key))) return;
+    if (area !== 'local' || !Object.keys(changes).some((key) => key.startsWith(TX_PREFIX) || key.startsWith(CLOSES_PREFIX) || watched.includes(key))) return;
     // An import writes a page every few seconds: one redraw for a burst of writes.
     clearTimeout(pending);
     pending = setTimeout(load, 300);
@@ -82,7 +84,7 @@ function fillAccounts() {
   const selected = $('add-account').value;
   $('add-account').replaceChildren(
     ...accounts.map((account) => new Option(`${account.label} (${exchangeName(account.exchange)})`, account.id)),
-    ...portfolios.map((portfolio) => new Option(`${t('manualHoldings')} (${portfolio.name})`, `manual-${portfolio.id}`)),
+    ...portfolios.map((portfolio) => new Option(`${t('manualHoldings')} (${portfolio.name})`, MANUAL_ENTRY_PREFIX + portfolio.id)),
   );
   if (selected) $('add-account').value = selected;
 }
@@ -199,7 +201,7 @@ function renderYear(report) {
 function accountLabel(id) {
   const account = (state.everything.accounts ?? []).find((entry) => entry.id === id);
   if (account) return account.label;
-  const portfolio = (state.everything.portfolios ?? []).find((entry) => `manual-${entry.id}` === id);
+  const portfolio = (state.everything.portfolios ?? []).find((entry) => MANUAL_ENTRY_PREFIX + entry.id === id);
   return portfolio ? `${t('manualHoldings')} (${portfolio.name})` : t('manualHoldings');
 }
 
@@ -216,7 +218,7 @@ function renderTransactions(report) {
     if (row.unpriced) type.append(el('span', 'tag', t('pnlUnpriced')));
     const actions = cell('td', 'row-actions');
     if (row.estimated || row.unpriced || costOf(row) !== undefined) actions.append(costEditor(row));
-    if (row.id.startsWith('manual:')) {
+    if (row.id.startsWith(TYPED_ID_PREFIX)) {
       const remove = el('button', 'link-button', t('pnlDeleteTransaction'));
       remove.type = 'button';
       remove.setAttribute('aria-label', t('pnlDeleteTransactionOf', [kindText(row), row.asset.toUpperCase(), day(row.at)]));

@@ -194,6 +194,18 @@ export const ERROR_CODES = /* @__PURE__ */ deepFreeze([
 /** The storage keys of the value history start with this. */
 export const HISTORY_PREFIX = "hist:";
 
+/** The storage keys of each account's transactions start with this. */
+export const TX_PREFIX = "tx:";
+
+/** The storage keys of each market's past daily closes start with this. */
+export const CLOSES_PREFIX = "closes:";
+
+/** Transactions typed in by the user have ids that start with this. */
+export const TYPED_ID_PREFIX = "manual:";
+
+/** A portfolio's typed-in holdings are the account of this and the portfolio's id. */
+export const MANUAL_ENTRY_PREFIX = "manual-";
+
 /** How often the history's tiers are applied. */
 export const HISTORY_COMPACT_EVERY_MS = 3600000;
 

@@ -1,10 +1,7 @@
 // What the core's P&L report is computed from (src/pnl/stored.rs), gathered from storage.local in
 // one place for the background (the popup's summary) and the Profit and loss page.
 
-/** Where each account's transactions of one month are stored (src/transactions.rs). */
-export const TX_PREFIX = 'tx:';
-/** Where each market's daily closes are stored (src/price_history.rs). */
-export const CLOSES_PREFIX = 'closes:';
+import { CLOSES_PREFIX, TX_PREFIX } from './core-constants.js';
 
 /**
  * The report's input: `text` (JSON) and, apart, the transaction chunks' storage keys and texts

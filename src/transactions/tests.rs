@@ -160,3 +160,16 @@ fn a_typed_trade_that_makes_no_sense_is_refused_by_field() {
     assert_eq!(field(typed(Side::Buy, "79228162514264337593543950335", "2", "0")), "amount");
     assert_eq!(field(TypedTrade { quote: "btc".into(), ..typed(Side::Buy, "1", "1", "0") }), "asset");
 }
+
+#[test]
+fn a_typed_in_transaction_can_be_removed_an_imported_one_cannot() {
+    let typed = ok(typed(Side::Buy, "1", "2", "0").transaction());
+    let chunks = ok(merge_page("acct", &[typed.clone(), trade("ledger:1", DEC_1)], &BTreeMap::new()));
+    let text = &chunks[&chunk_key("acct", DEC_1)];
+    let left = ok(without_typed(text, &typed.id)).unwrap_or_default();
+    assert_eq!(ok(read_chunk(&left)).transactions, vec![trade("ledger:1", DEC_1)]);
+    assert_eq!(ok(without_typed(&left, &typed.id)).as_deref(), Some(left.as_str()), "nothing to remove");
+    assert!(without_typed(&left, "ledger:1").is_err());
+    let only_typed = ok(merge_page("acct", std::slice::from_ref(&typed), &BTreeMap::new()));
+    assert_eq!(ok(without_typed(&only_typed[&chunk_key("acct", DEC_1)], &typed.id)), None);
+}
