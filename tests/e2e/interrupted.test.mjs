@@ -45,6 +45,9 @@ describe('a service worker stopped in the middle', { timeout: 300_000 }, () => {
     options = await openOptions(h);
     assert.match(await addAccount(options, { ...ACCOUNT_A, passphrase }), /^Active/);
     assert.match(await addAccount(options, { ...ACCOUNT_B, passphrase }), /^Active/);
+    // Adding an account refreshes in the background (after any history page in flight): the
+    // tests start from the snapshot of both.
+    await until(async () => (await pageStorage(options, 'snapshot')).snapshot?.accounts.length === 2, { timeout: 30_000, message: 'a snapshot of both accounts' });
   });
 
   after(async () => {
