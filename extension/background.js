@@ -1430,8 +1430,9 @@ async function readCapped(response, cap) {
 //
 //   storage.local   tx:<account>:<YYYY-MM> (transactions, src/transactions.rs), txState (per
 //                   account: cursor, caughtUp, read, expected, error, importedAt, nextAt), txCosts
-//                   (what the user typed as paid, by account and transaction), priceRoutes and
-//                   closes:<exchange>:<market> (src/price_history.rs), pnlSummary (the popup's line)
+//                   (what the user typed as paid, by account and transaction), priceRoutes,
+//                   closes:<exchange>:<market> (src/price_history.rs) and closesChecked (for which
+//                   assets and days, and when), pnlSummary (the popup's line)
 
 const IMPORT_ALARM = 'history-import';
 // A caught-up account is asked for what is new at most this often (each sync asks).
@@ -1445,7 +1446,8 @@ const PERMISSION_RETRY_MS = 24 * 60 * 60_000;
 // https://developer.chrome.com/docs/extensions/develop/concepts/service-workers/lifecycle
 const IN_WORKER_WAIT_MS = 20_000;
 const IMPORT_WATCHDOG_MS = 60_000;
-// Past prices are brought up to date at most this often.
+// Past prices are brought up to date at most this often, unless the transactions reach new assets
+// or earlier days.
 const CLOSES_EVERY_MS = 6 * 60 * 60_000;
 
 // Pages and refreshes take turns: one conversation with the exchanges' private APIs at a time.
@@ -1563,13 +1565,15 @@ async function historyPage(core, account) {
 
 /** Fetches the daily closes that value the stored transactions in the display currency, along
  * the routes today's prices give (src/price_history.rs): only the days not stored yet. */
-async function updateCloses(core, { force = false } = {}) {
+async function updateCloses(core) {
   const everything = await local.get(null);
-  if (!force && Number.isFinite(everything.closesCheckedAt) && Date.now() - everything.closesCheckedAt < CLOSES_EVERY_MS
-    && everything.priceRoutes?.quote === withDefaults(everything.settings).quote) return;
   const chunks = Object.fromEntries(Object.entries(everything).filter(([key]) => key.startsWith(TX_PREFIX)));
-  const span = JSON.parse(cartera.historySpan(JSON.stringify(chunks)));
+  const spanText = cartera.historySpan(JSON.stringify(chunks));
+  const span = JSON.parse(spanText);
   if (span.firstDay === null || span.firstDay === undefined) return;
+  // Checked lately for the same assets, days and currency: nothing new to fetch yet.
+  const checked = `${withDefaults(everything.settings).quote} ${spanText}`;
+  if (everything.closesChecked?.for === checked && Date.now() - everything.closesChecked.at < CLOSES_EVERY_MS) return;
   const exchanges = [...new Set(accountList(everything.accounts).map((account) => account.exchange))];
   for (const bridge of PRICE_BRIDGES) {
     if (!exchanges.includes(bridge) && (await browser.permissions.contains({ origins: originsOf([bridge]) }))) exchanges.push(bridge);
@@ -1596,7 +1600,7 @@ async function updateCloses(core, { force = false } = {}) {
       await write({ [key]: cartera.mergeCloses(typeof current === 'string' ? current : undefined, from, to, fetched) });
     });
   }
-  await exclusive(() => write({ priceRoutes: JSON.parse(routes), closesCheckedAt: Date.now() }));
+  await exclusive(() => write({ priceRoutes: JSON.parse(routes), closesChecked: { for: checked, at: Date.now() } }));
 }
 
 /** The popup's line under the total: unrealized P&L of all portfolios and of each, and whether

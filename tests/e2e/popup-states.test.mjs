@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { digitsOf, expectedPortfolio } from './expected.mjs';
 import { ACCOUNT_A, PASSPHRASE, TICKERS } from './fixtures.mjs';
 import {
-  addAccount, english, inWorker, launch, makeProfileDir, openOptions, openPopup, removeProfileDir, sendMessage, uncaughtErrors,
-  until, waitForPage, waitIdle,
+  addAccount, english, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir, sendMessage,
+  uncaughtErrors, until, waitForPage, waitIdle,
 } from './harness.mjs';
 import { startMockBitso } from './mock-bitso.mjs';
 
@@ -69,6 +69,12 @@ describe('the popup with nothing to show yet', { timeout: 180_000 }, () => {
   test('an account whose first refresh failed: the error, what to do, and "Open settings"', async () => {
     options = await openOptions(h);
     assert.match(await addAccount(options, { ...ACCOUNT_A, passphrase: PASSPHRASE }), /^Active/);
+    // The background's work after adding (a refresh, after the history's first page) ends before
+    // the exchange changes its mind, so that nothing it loads lands after the forgetting below.
+    await until(async () => {
+      const { snapshot, txState } = await readStorage(h);
+      return Boolean(snapshot) && Object.values(txState ?? {}).every((state) => state.caughtUp);
+    }, { timeout: 30_000, message: 'the first refresh and history page done' });
     // "Open settings" opens the options page, or shows it where it is already open.
     await options.close();
     // The exchange now refuses the key, and nothing was ever loaded.
