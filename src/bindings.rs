@@ -439,7 +439,7 @@ pub fn chunk_without(text: &str, id: &str) -> Result<Option<String>, JsValue> {
 /// The day ranges of closes still to fetch for `routes` (JSON text) to cover `from_day..=to_day`,
 /// given the stored series (`{ book: text }`): JSON text `[{ book, exchange, market, from, to }]`.
 #[wasm_bindgen(js_name = closesToFetch)]
-pub fn closes_to_fetch(routes: &str, stored: &str, from_day: f64, to_day: f64) -> Result<String, JsValue> {
+pub fn closes_to_fetch(routes: &str, stored: &str, from_day: u32, to_day: u32) -> Result<String, JsValue> {
     let routes: Routes = read(routes, "routes")?;
     let stored: BTreeMap<String, String> = read(stored, "closes")?;
     let books: BTreeSet<&str> = routes.assets.values().flatten().map(|hop| hop.book.as_str()).collect();
@@ -447,7 +447,7 @@ pub fn closes_to_fetch(routes: &str, stored: &str, from_day: f64, to_day: f64) -
     for book in books {
         let Some((exchange, market)) = price_history::book_parts(book) else { continue };
         let series = stored.get(book).and_then(|text| PriceSeries::read(text).ok());
-        for (from, to) in price_history::missing(series.as_ref(), from_day as u64, to_day as u64) {
+        for (from, to) in price_history::missing(series.as_ref(), from_day.into(), to_day.into()) {
             wanted.push(serde_json::json!({ "book": book, "exchange": exchange, "market": market, "from": from, "to": to }));
         }
     }
@@ -457,14 +457,14 @@ pub fn closes_to_fetch(routes: &str, stored: &str, from_day: f64, to_day: f64) -
 /// `stored` (a book's series, or none) with the closes fetched for `from_day..=to_day` (JSON text
 /// `[{ day, close }]`) merged in; returns the text to store.
 #[wasm_bindgen(js_name = mergeCloses)]
-pub fn merge_closes(stored: Option<String>, from_day: f64, to_day: f64, closes: &str) -> Result<String, JsValue> {
+pub fn merge_closes(stored: Option<String>, from_day: u32, to_day: u32, closes: &str) -> Result<String, JsValue> {
     let mut series = match stored {
         Some(text) => PriceSeries::read(&text).unwrap_or_default(),
         None => PriceSeries::default(),
     };
     let closes: Vec<StoredClose> = read(closes, "closes")?;
     let closes: Vec<DailyClose> = closes.into_iter().map(|close| DailyClose { day: close.day, close: close.close }).collect();
-    series.merge(from_day as u64, to_day as u64, &closes);
+    series.merge(from_day.into(), to_day.into(), &closes);
     Ok(series.write())
 }
 
@@ -692,12 +692,12 @@ impl Engine {
     /// The daily closes of `market` on `exchange` for days `from_day..=to_day`; resolves to JSON
     /// text `[{ day, close }]`, or `null` where the exchange publishes none.
     #[wasm_bindgen(js_name = dailyCloses)]
-    pub fn daily_closes(&self, exchange: &str, market: String, from_day: f64, to_day: f64) -> js_sys::Promise {
+    pub fn daily_closes(&self, exchange: &str, market: String, from_day: u32, to_day: u32) -> js_sys::Promise {
         let core = Rc::clone(&self.core);
         let exchange = exchange_id(exchange);
         future_to_promise(async move {
             let exchange = exchange.map_err(|e| failure(&e))?;
-            let closes = core.daily_closes(exchange, &market, (from_day as u64, to_day as u64), now_ms()).await.map_err(|e| failure(&e))?;
+            let closes = core.daily_closes(exchange, &market, (from_day.into(), to_day.into()), now_ms()).await.map_err(|e| failure(&e))?;
             let closes: Option<Vec<StoredClose>> =
                 closes.map(|closes| closes.into_iter().map(|close| StoredClose { day: close.day, close: close.close }).collect());
             written(&closes).map(JsValue::from)

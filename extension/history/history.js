@@ -2,7 +2,7 @@
 // withdrawals, one asset's history, the same data as a table, and a CSV export. The core computes
 // everything from the stored history (src/history.rs); this page draws it.
 
-import { applyTheme, browser, el, formatAmount, formatMoney, formatPercent, localize, t, uiLang } from '../shared/ext.js';
+import { applyTheme, browser, downloadCsv, el, formatAmount, formatMoney, formatPercent, localize, t, uiLang } from '../shared/ext.js';
 import { drawChart, drawMarker } from '../shared/chart.js';
 import { loadCore } from '../shared/core.js';
 
@@ -177,13 +177,6 @@ function exportCsv() {
   if (!state.snapshot) return;
   const text = state.core.historyCsv(state.portfolio, JSON.stringify(state.snapshot), JSON.stringify(state.chunks), state.view.currency);
   const file = `cartera-${new Date().toISOString().slice(0, 10)}.csv`;
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
-  const link = el('a');
-  link.href = url;
-  link.download = file;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadCsv(text, file);
   $('export-status').textContent = t('exportDone', [file]);
 }

@@ -4,7 +4,7 @@
 // draws it and sends the user's changes to the background.
 
 import {
-  applyTheme, asError, browser, decimalMark, el, errorText, exchangeName, formatAmount, formatMoney, localize, send, t, uiLang,
+  applyTheme, asError, browser, decimalMark, downloadCsv, el, errorText, exchangeName, formatAmount, formatMoney, localize, send, t, uiLang,
 } from '../shared/ext.js';
 import { loadCore } from '../shared/core.js';
 import {
@@ -329,13 +329,6 @@ function exportCsv(which) {
   }
   const name = which === 'transactions' ? 'transactions' : 'realized-gains';
   const file = `cartera-${name}-${new Date().toISOString().slice(0, 10)}.csv`;
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
-  const link = el('a');
-  link.href = url;
-  link.download = file;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadCsv(text, file);
   $('export-status').textContent = t('exportDone', [file]);
 }

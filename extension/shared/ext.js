@@ -230,6 +230,18 @@ function waitText(retryAt, now) {
   return t('retryAtTime', [new Intl.DateTimeFormat(uiLang(), { timeStyle: 'short' }).format(retryAt)]);
 }
 
+/** Saves `text` as the CSV file `file` through the browser's download. */
+export function downloadCsv(text, file) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  const link = el('a');
+  link.href = url;
+  link.download = file;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** Lets the browser paint (e.g. "Unlocking…") before a synchronous Argon2id run blocks the page. */
 export function nextPaint() {
   return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
