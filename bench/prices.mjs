@@ -12,9 +12,9 @@ import { join } from 'node:path';
 
 import { expectedAcross, Q } from '../tests/e2e/expected.mjs';
 import { ACCOUNT_A, TICKERS } from '../tests/e2e/fixtures.mjs';
+import { sampleAccounts, STAND_INS } from '../tests/e2e/exchanges.mjs';
 import * as binance from '../tests/e2e/mocks/binance.mjs';
 import * as bitfinex from '../tests/e2e/mocks/bitfinex.mjs';
-import { createBitso } from '../tests/e2e/mocks/bitso.mjs';
 import * as coinbase from '../tests/e2e/mocks/coinbase.mjs';
 import * as kraken from '../tests/e2e/mocks/kraken.mjs';
 import { log, stats } from './lib.mjs';
@@ -265,6 +265,19 @@ function bitsoTickers(next, universe) {
   return tickers;
 }
 
+/**
+ * Each exchange's answers at scale: `markets(next, universe)` draws its list (in this order, from
+ * one seeded generator, so the bodies stay the same from run to run), `create(list)` its stand-in
+ * serving them, `count(list)` its rows.
+ */
+export const AT_SCALE = {
+  binance: { markets: binanceMarkets, create: (markets) => binance.createBinance({ markets }), count: (list) => list.length },
+  kraken: { markets: krakenMarkets, create: (markets) => kraken.createKraken({ markets }), count: (list) => Object.keys(list.pairs).length },
+  bitfinex: { markets: bitfinexMarkets, create: (markets) => bitfinex.createBitfinex({ markets }), count: (list) => list.length },
+  coinbase: { markets: coinbaseMarkets, create: (markets) => coinbase.createCoinbase({ markets, now: () => NOW_MS }), count: (list) => list.length },
+  bitso: { markets: bitsoTickers, create: (tickers) => STAND_INS.bitso.create({ tickers }), count: (list) => list.length },
+};
+
 // ---------------------------------------------------------------------------------- accounts
 
 /** Balances as `Balance` reads them, from `{ asset: total }`. */
@@ -272,28 +285,19 @@ function balancesOf(holdings) {
   return Object.entries(holdings).map(([currency, total]) => ({ currency, total, available: total, locked: '0' }));
 }
 
+// One account per exchange, the stand-ins' samples; on Bitso the end-to-end suite's larger account.
 function makeAccounts() {
-  const bitsoHoldings = Object.fromEntries(ACCOUNT_A.balances.map((b) => [b.currency, b.total]));
-  const holdings = {
-    bitso: bitsoHoldings,
-    kraken: kraken.expectedHoldings(kraken.SAMPLE_ACCOUNT),
-    binance: binance.expectedHoldings(binance.SAMPLE_ACCOUNT),
-    bitfinex: bitfinex.expectedHoldings(bitfinex.SAMPLE_ACCOUNT),
-    coinbase: coinbase.expectedHoldings(coinbase.SAMPLE_ACCOUNT),
-  };
-  const labels = {
-    bitso: ACCOUNT_A.label, kraken: kraken.SAMPLE_ACCOUNT.label, binance: binance.SAMPLE_ACCOUNT.label,
-    bitfinex: bitfinex.SAMPLE_ACCOUNT.label, coinbase: coinbase.SAMPLE_ACCOUNT.label,
-  };
-  const accounts = Object.entries(holdings).map(([exchange, held]) => ({
-    id: `${exchange}-1`,
-    label: labels[exchange],
-    exchange,
-    balances: exchange === 'bitso'
-      ? ACCOUNT_A.balances.map(({ currency, total, available, locked }) => ({ currency, total, available, locked }))
-      : balancesOf(held),
+  const samples = sampleAccounts().map((account) => (account.exchange === 'bitso' ? { ...ACCOUNT_A, exchange: 'bitso' } : account));
+  const holdings = samples.map((account) => STAND_INS[account.exchange].holdings(account));
+  const accounts = samples.map((account, at) => ({
+    id: `${account.exchange}-1`,
+    label: account.label,
+    exchange: account.exchange,
+    balances: account.exchange === 'bitso'
+      ? account.balances.map(({ currency, total, available, locked }) => ({ currency, total, available, locked }))
+      : balancesOf(holdings[at]),
   }));
-  return { accounts, holdings: Object.values(holdings) };
+  return { accounts, holdings };
 }
 
 // ---------------------------------------------------------------------------------- the inputs
@@ -310,32 +314,17 @@ export function makePriceBodies() {
   const next = rng(0x9e1ce5);
   const { accounts, holdings } = makeAccounts();
   // Made-up coins keep clear of every asset the sample accounts and markets name.
-  const samples = [createBitso(), kraken.createKraken(), binance.createBinance(), bitfinex.createBitfinex(), coinbase.createCoinbase()];
+  const samples = Object.values(STAND_INS).map((standIn) => standIn.create());
   const taken = new Set([
     ...accounts.flatMap((a) => a.balances.map((b) => b.currency)),
     ...samples.flatMap((mock) => mock.books()).flatMap((book) => [book.base, book.quote]),
   ]);
   const universe = coins(next, 1200, taken);
 
-  const binanceList = binanceMarkets(next, universe);
-  const krakenList = krakenMarkets(next, universe);
-  const bitfinexList = bitfinexMarkets(next, universe);
-  const coinbaseList = coinbaseMarkets(next, universe);
-  const bitsoList = bitsoTickers(next, universe);
-  const mocks = {
-    bitso: createBitso({ tickers: bitsoList }),
-    kraken: kraken.createKraken({ markets: krakenList }),
-    binance: binance.createBinance({ markets: binanceList }),
-    bitfinex: bitfinex.createBitfinex({ markets: bitfinexList }),
-    coinbase: coinbase.createCoinbase({ markets: coinbaseList, now: () => NOW_MS }),
-  };
-  const rows = {
-    bitso: bitsoList.length,
-    kraken: Object.keys(krakenList.pairs).length,
-    binance: binanceList.length,
-    bitfinex: bitfinexList.length,
-    coinbase: coinbaseList.length,
-  };
+  const lists = Object.fromEntries(Object.entries(AT_SCALE).map(([id, { markets }]) => [id, markets(next, universe)]));
+  const ids = Object.keys(PRICE_URLS);
+  const mocks = Object.fromEntries(ids.map((id) => [id, AT_SCALE[id].create(lists[id])]));
+  const rows = Object.fromEntries(ids.map((id) => [id, AT_SCALE[id].count(lists[id])]));
 
   // Binance's mock stamps openTime/closeTime with its clock: fixed here, so the bodies are too.
   const realNow = Date.now;

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { EXCHANGE_IDS } from '../extension/shared/core-constants.js';
 import { gzipSize, shippedSizes } from '../tools/shipped-size.mjs';
 import { log } from './lib.mjs';
 
@@ -76,7 +77,7 @@ export function wasmBreakdown({ cargoWasm, workDir, wasmOptFlags, top = 20 }) {
   const total = items.reduce((sum, item) => sum + item.bytes, 0);
   // Each exchange's own code: its adapter module, and for Coinbase the signature crates only it uses.
   const exclusive = { coinbase: ['p256', 'primeorder', 'crypto_bigint', 'ecdsa', 'elliptic_curve', 'ed25519_dalek', 'curve25519_dalek', 'rfc6979', 'signature'] };
-  const exchanges = ['bitso', 'kraken', 'binance', 'bitfinex', 'coinbase'].map((id) => {
+  const exchanges = EXCHANGE_IDS.map((id) => {
     const own = items.filter((item) => item.name.includes(`cartera::exchange::${id}::`) || item.name.includes(`cartera::exchange::${id} `));
     const signing = (exclusive[id] ?? []).reduce((sum, crate) => sum + (crates.get(crate) ?? 0), 0);
     return [id, own.reduce((sum, item) => sum + item.bytes, 0) + signing];

@@ -9,43 +9,43 @@
 //                                       screenshots to target/demo/ (the default without a display)
 
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expectedAcross, digitsOf } from '../e2e/expected.mjs';
-import { sampleExchanges, startExchanges } from '../e2e/exchanges.mjs';
+import { holdingsOf, sampleExchanges, startExchanges } from '../e2e/exchanges.mjs';
 import {
   assertOnlyAllowedHosts, clickRefresh, inWorker, launch, makeProfileDir, openOptions, openPopup, readStorage,
   removeProfileDir, ROOT, uncaughtErrors, until, waitIdle,
 } from '../e2e/harness.mjs';
-import * as coinbase from '../e2e/mocks/coinbase.mjs';
-import { addSamples, BITSO, holdings, PASSPHRASE, SAMPLES } from './samples.mjs';
+import { addSamples, PASSPHRASE, SAMPLES, writeKeyFiles } from './samples.mjs';
 
 const OUT = join(ROOT, 'target/demo');
 const args = new Set(process.argv.slice(2));
 const headless = args.has('--headless') || (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY);
 
-function banner(keyFile, ready) {
+function banner(keyFiles, ready) {
   const lines = ['', 'Cartera demo: every exchange below is a local stand-in; these keys work nowhere else.', ''];
   if (ready) {
     lines.push(`The sample accounts are added. Open the Cartera icon in the toolbar (passphrase: "${PASSPHRASE}").`);
   } else {
     lines.push('Add any of these on the options page (choose the exchange, paste the two fields):', '');
-    for (const account of SAMPLES.filter((a) => a.exchange !== 'coinbase')) {
-      lines.push(`  ${account.exchange.padEnd(9)} key    ${account.apiKey}`, `  ${''.padEnd(9)} secret ${account.secret}`);
+    for (const account of SAMPLES) {
+      const keyFile = keyFiles[account.exchange];
+      if (keyFile) lines.push(`  ${account.exchange.padEnd(9)} choose the key file ${keyFile}`);
+      else lines.push(`  ${account.exchange.padEnd(9)} key    ${account.apiKey}`, `  ${''.padEnd(9)} secret ${account.secret}`);
     }
-    lines.push(`  coinbase  choose the key file ${keyFile}`);
   }
   lines.push('', 'Close the browser or press Ctrl-C to stop; the profile is then deleted.', '');
   console.log(lines.join('\n'));
 }
 
-async function headlessRun(h, ex, keyFile) {
-  const options = await addSamples(h, keyFile);
+async function headlessRun(h, ex, keyFiles) {
+  const options = await addSamples(h, keyFiles);
   const popup = await openPopup(h);
   await waitIdle(popup);
   await clickRefresh(popup);
-  const expected = expectedAcross(SAMPLES.map(holdings), ex.books(), 'mxn');
+  const expected = expectedAcross(SAMPLES.map(holdingsOf), ex.books(), 'mxn');
   await until(async () => digitsOf(await popup.locator('#total').textContent()) === digitsOf(expected.total.toFixed(2)), {
     message: `the total across every exchange (${expected.total.toFixed(2)})`,
     timeout: 30_000,
@@ -87,28 +87,27 @@ async function headlessRun(h, ex, keyFile) {
 }
 
 async function main() {
-  const ex = await startExchanges(sampleExchanges({ bitso: BITSO }));
+  const ex = await startExchanges(sampleExchanges());
   const profileDir = makeProfileDir();
-  const keyFile = join(profileDir, '..', `cartera-demo-coinbase-key-${process.pid}.json`);
-  writeFileSync(keyFile, coinbase.SAMPLE_ACCOUNT.keyFile);
+  const keyFiles = writeKeyFiles(join(profileDir, '..'), 'demo');
   let h = null;
   const cleanUp = async () => {
     await h?.close().catch(() => {});
     await ex.close();
     removeProfileDir(profileDir);
-    rmSync(keyFile, { force: true });
+    for (const keyFile of Object.values(keyFiles)) rmSync(keyFile, { force: true });
   };
   process.once('SIGINT', () => cleanUp().then(() => process.exit(130)));
   try {
     // A window shows the welcome page a first install opens, as a user sees it.
     h = await launch({ profileDir, server: ex.server, headless, keepWelcome: !headless });
     if (headless) {
-      await headlessRun(h, ex, keyFile);
+      await headlessRun(h, ex, keyFiles);
     } else {
       const ready = args.has('--ready');
-      if (ready) await addSamples(h, keyFile);
+      if (ready) await addSamples(h, keyFiles);
       else await openOptions(h);
-      banner(keyFile, ready);
+      banner(keyFiles, ready);
       await new Promise((resolve) => h.context.on('close', resolve));
     }
   } finally {

@@ -1,39 +1,62 @@
-// Every exchange mock behind one HTTPS server, with the sample accounts each mock ships, for the
-// end-to-end tests that span exchanges (and for `./build.sh demo`).
+// Every exchange's stand-in, by id: the one table the test side keeps of the exchanges. The
+// end-to-end tests that span exchanges, the demo (tests/demo/samples.mjs), the release screenshots
+// and the benchmark (bench/) all read it; tests/ui/registry.test.mjs fails when an exchange of the
+// core's registry (EXCHANGE_IDS, generated from src/exchange_id.rs) has no entry here.
 //
 //   const ex = await startExchanges({ bitso: { accounts }, kraken: {}, … });
 //   ex.server (launch({ server: ex.server })), ex.mocks.kraken, ex.books(), ex.close()
 
+import { EXCHANGE_IDS } from '../../extension/shared/core-constants.js';
 import * as binance from './mocks/binance.mjs';
 import * as bitfinex from './mocks/bitfinex.mjs';
-import { createBitso } from './mocks/bitso.mjs';
+import * as bitso from './mocks/bitso.mjs';
 import * as coinbase from './mocks/coinbase.mjs';
 import * as kraken from './mocks/kraken.mjs';
 import { startMockServer } from './mock-server.mjs';
 
-const FACTORIES = {
-  bitso: createBitso, kraken: kraken.createKraken, binance: binance.createBinance, bitfinex: bitfinex.createBitfinex, coinbase: coinbase.createCoinbase,
+/**
+ * Each exchange's stand-in (tests/e2e/mocks/<id>.mjs):
+ *   create(settings)   the mock: { hosts, handle, books(), requests, … }; settings as its file says
+ *   sample             one account with keys only the stand-in accepts ({ label, apiKey, secret, … };
+ *                      `keyFile` too where the exchange lets users download the key)
+ *   holdings(account)  what such an account holds, `{ asset: decimalString }`, worked out apart
+ *                      from the core, for the independent valuation (tests/e2e/expected.mjs)
+ */
+export const STAND_INS = {
+  bitso: { create: bitso.createBitso, sample: bitso.SAMPLE_ACCOUNT, holdings: bitso.expectedHoldings },
+  kraken: { create: kraken.createKraken, sample: kraken.SAMPLE_ACCOUNT, holdings: kraken.expectedHoldings },
+  binance: { create: binance.createBinance, sample: binance.SAMPLE_ACCOUNT, holdings: binance.expectedHoldings },
+  bitfinex: { create: bitfinex.createBitfinex, sample: bitfinex.SAMPLE_ACCOUNT, holdings: bitfinex.expectedHoldings },
+  coinbase: { create: coinbase.createCoinbase, sample: coinbase.SAMPLE_ACCOUNT, holdings: coinbase.expectedHoldings },
 };
 
-/** Every exchange with one sample account: `bitso` (Bitso's stand-in ships none) and, when given,
- * `coinbase` (its stand-in's sample key is new in every run) in place of the sample. */
-export function sampleExchanges({ bitso, coinbase: coinbaseAccount = coinbase.SAMPLE_ACCOUNT }) {
-  const one = (account) => ({ accounts: { [account.apiKey]: account } });
-  return {
-    bitso: one({ apiKey: bitso.apiKey, secret: bitso.secret, balances: bitso.balances, ledger: bitso.ledger }),
-    kraken: one(kraken.SAMPLE_ACCOUNT),
-    binance: one(binance.SAMPLE_ACCOUNT),
-    bitfinex: one(bitfinex.SAMPLE_ACCOUNT),
-    coinbase: one(coinbaseAccount),
-  };
+/** Each exchange's sample account with its `exchange`, in the order the options page offers them. */
+export function sampleAccounts() {
+  return EXCHANGE_IDS.map((id) => ({ ...STAND_INS[id].sample, exchange: id }));
+}
+
+/** What `account` (with its `exchange`) holds, by its stand-in's reckoning. */
+export function holdingsOf(account) {
+  const standIn = STAND_INS[account.exchange];
+  if (!standIn) throw new Error(`no stand-in for ${account.exchange}`);
+  return standIn.holdings(account);
+}
+
+/** Settings for startExchanges: every exchange with one account, its sample unless `accounts`
+ * gives another for that id (the Coinbase stand-in's sample key is new in every run, so a recorded
+ * vault brings its own). */
+export function sampleExchanges(accounts = {}) {
+  return Object.fromEntries(EXCHANGE_IDS.map((id) => {
+    const account = accounts[id] ?? STAND_INS[id].sample;
+    return [id, { accounts: { [account.apiKey]: account } }];
+  }));
 }
 
 export async function startExchanges(options, { latency = 0 } = {}) {
-  const factories = FACTORIES;
   const mocks = {};
   for (const [id, settings] of Object.entries(options)) {
-    if (!factories[id]) throw new Error(`no mock for ${id}`);
-    mocks[id] = factories[id](settings ?? {});
+    if (!STAND_INS[id]) throw new Error(`no mock for ${id}`);
+    mocks[id] = STAND_INS[id].create(settings ?? {});
   }
   const server = await startMockServer(Object.values(mocks), { latency });
   return {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { digitsOf, expectedAcross, Q } from './expected.mjs';
-import { startExchanges } from './exchanges.mjs';
+import { holdingsOf as heldBy, startExchanges } from './exchanges.mjs';
 import { ACCOUNT_A, PASSPHRASE } from './fixtures.mjs';
 import {
   addAccount, assertErrorText, assertOnlyAllowedHosts, clickRefresh, english, launch, makeProfileDir, openOptions,
@@ -25,19 +25,7 @@ const BITFINEX = { ...bitfinex.SAMPLE_ACCOUNT, exchange: 'bitfinex' };
 // A Binance key with withdrawal rights, for the read-only warning.
 const RISKY = { ...binance.SAMPLE_ACCOUNT, label: 'Binance (withdraw)', apiKey: 'FAKEbinanceWithdrawKey0000000000000000000000000000000000000000', canWithdraw: true, exchange: 'binance' };
 
-const bitsoHoldings = (account) => Object.fromEntries(account.balances.map((b) => [b.currency, b.total]));
-
-function holdingsOf(accounts) {
-  return accounts.map((account) => {
-    switch (account.exchange) {
-      case 'bitso': return bitsoHoldings(account);
-      case 'kraken': return kraken.expectedHoldings(account);
-      case 'binance': return binance.expectedHoldings(account);
-      case 'bitfinex': return bitfinex.expectedHoldings(account);
-      default: throw new Error(account.exchange);
-    }
-  });
-}
+const holdingsOf = (accounts) => accounts.map(heldBy);
 
 /** The stored snapshot and the popup's #total agree with the independent valuation. */
 /** Clicks Refresh and waits for the snapshot it writes; returns the one before and the new one. */

@@ -18,8 +18,7 @@ import {
   assertOnlyAllowedHosts, clickRefresh, DIST_CHROME, launch, makeProfileDir, openPopup, readStorage, removeProfileDir,
   sendMessage, uncaughtErrors, until, waitIdle,
 } from '../../tests/e2e/harness.mjs';
-import * as coinbase from '../../tests/e2e/mocks/coinbase.mjs';
-import { addSamples, BITSO, PASSPHRASE } from '../../tests/demo/samples.mjs';
+import { addSamples, PASSPHRASE, writeKeyFiles } from '../../tests/demo/samples.mjs';
 import { listingSource, ROOT } from './project.mjs';
 
 /** What both stores take for screenshots (Chrome: 1280×800 or 640×400), and Chrome's small tile. */
@@ -105,13 +104,12 @@ const browserLocale = (lang) => ({ en: 'en-US', es: 'es', pt_BR: 'pt-BR' })[lang
  * then three syncs with moving prices. Returns the open session and what it needs to go on.
  */
 async function samplePortfolio() {
-  const ex = await startExchanges(sampleExchanges({ bitso: BITSO }));
+  const ex = await startExchanges(sampleExchanges());
   const profileDir = makeProfileDir();
-  const keyFile = join(profileDir, '..', `cartera-screenshots-coinbase-key-${process.pid}.json`);
-  writeFileSync(keyFile, coinbase.SAMPLE_ACCOUNT.keyFile);
+  const keyFiles = writeKeyFiles(join(profileDir, '..'), 'screenshots');
   const log = { console: [], requests: [] };
   const h = await launch({ profileDir, server: ex.server, log });
-  const options = await addSamples(h, keyFile);
+  const options = await addSamples(h, keyFiles);
   const popup = await openPopup(h);
   await waitIdle(popup);
   // The history starts with the whole portfolio, not with each account as it was added.
@@ -128,7 +126,7 @@ async function samplePortfolio() {
   await h.close();
   const cleanUp = () => {
     removeProfileDir(profileDir);
-    rmSync(keyFile, { force: true });
+    for (const keyFile of Object.values(keyFiles)) rmSync(keyFile, { force: true });
     return ex.close();
   };
   return { ex, profileDir, log, cleanUp };

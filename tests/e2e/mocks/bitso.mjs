@@ -6,6 +6,7 @@
 //   bitso.requests, bitso.balanceRequests(), bitso.ledgerRequests(), bitso.candleRequests(),
 //   bitso.setFault(apiKey | '*' | 'ticker' | 'ledger' | 'ledger:<apiKey>' | 'ohlc', fault | null, { times }),
 //   bitso.setAccount(apiKey, account), bitso.setTickers(tickers), bitso.setCloses(closes)
+//   SAMPLE_ACCOUNT (keys only this stand-in accepts), expectedHoldings(account)
 //
 // Paths served: GET /v3/balance/ (signed), GET /v3/ticker/ (public), GET /v3/ledger/ (signed),
 // GET /v3/ohlc (public), each also under /api.
@@ -40,7 +41,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-import { TICKERS } from '../fixtures.mjs';
+import { balance, TICKERS } from '../fixtures.mjs';
 import { faultTable, redirectResponse } from '../mock-server.mjs';
 
 export const HOST = 'api.bitso.com';
@@ -329,4 +330,33 @@ export function createBitso({ accounts = {}, tickers = TICKERS, closes = {} } = 
       return { book: `bitso:${t.book}`, base, quote, last: t.last, volume: t.volume, change: t.change_24 ?? null };
     }),
   };
+}
+
+// A sample account, with keys only this stand-in accepts (none of them is, or looks like, a real
+// credential), for the demo, the benchmark and the tests that span every exchange.
+export const SAMPLE_ACCOUNT = {
+  label: 'Bitso',
+  apiKey: 'DEMOnotARealBitsoKey',
+  secret: 'demo-secret-only-the-local-bitso-stand-in-accepts',
+  balances: [balance('mxn', '18250.40'), balance('btc', '0.0423'), balance('eth', '1.25'), balance('xrp', '800'), balance('usd', '120.00')],
+  // The ledger that leaves those balances (Bitso's shape: https://docs.bitso.com/bitso-api/docs/list-ledger),
+  // for the Profit and loss page.
+  ledger: [
+    ledgerRow('demo-1', 'funding', '2025-06-02T15:04:05.000+00:00', [['mxn', '156675.40']]),
+    ledgerRow('demo-2', 'funding', '2025-06-02T15:10:00.000+00:00', [['usd', '120.00']]),
+    ledgerRow('demo-3', 'trade', '2025-06-10T18:30:00.000+00:00', [['btc', '0.03000000'], ['mxn', '-45000.00']]),
+    ledgerRow('demo-4', 'fee', '2025-06-10T18:30:00.000+00:00', [['mxn', '-225.00']]),
+    ledgerRow('demo-5', 'trade', '2025-07-15T12:00:00.000+00:00', [['eth', '1.25000000'], ['mxn', '-62500.00']]),
+    ledgerRow('demo-6', 'trade', '2025-09-01T09:45:00.000+00:00', [['btc', '0.01230000'], ['mxn', '-21500.00']]),
+    ledgerRow('demo-7', 'trade', '2025-10-01T20:15:00.000+00:00', [['xrp', '800.00000000'], ['mxn', '-9200.00']]),
+  ],
+};
+
+function ledgerRow(eid, operation, createdAt, updates) {
+  return { eid, operation, created_at: createdAt, balance_updates: updates.map(([currency, amount]) => ({ currency, amount })), details: {} };
+}
+
+/** What `account` holds per asset, `{ asset: decimalString }`: Bitso's totals as they are. */
+export function expectedHoldings(account) {
+  return Object.fromEntries(account.balances.map((b) => [b.currency, b.total]));
 }
