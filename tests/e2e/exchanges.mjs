@@ -32,14 +32,19 @@ export const STAND_INS = {
 
 /** Each exchange's sample account with its `exchange`, in the order the options page offers them. */
 export function sampleAccounts() {
-  return EXCHANGE_IDS.map((id) => ({ ...STAND_INS[id].sample, exchange: id }));
+  return EXCHANGE_IDS.map((id) => ({ ...standInOf(id).sample, exchange: id }));
+}
+
+/** The stand-in of exchange `id`; an error that names it where it has none. */
+function standInOf(id) {
+  const standIn = STAND_INS[id];
+  if (!standIn) throw new Error(`no stand-in for ${id} in STAND_INS (tests/e2e/exchanges.mjs)`);
+  return standIn;
 }
 
 /** What `account` (with its `exchange`) holds, by its stand-in's reckoning. */
 export function holdingsOf(account) {
-  const standIn = STAND_INS[account.exchange];
-  if (!standIn) throw new Error(`no stand-in for ${account.exchange}`);
-  return standIn.holdings(account);
+  return standInOf(account.exchange).holdings(account);
 }
 
 /** Settings for startExchanges: every exchange with one account, its sample unless `accounts`
@@ -47,7 +52,7 @@ export function holdingsOf(account) {
  * vault brings its own). */
 export function sampleExchanges(accounts = {}) {
   return Object.fromEntries(EXCHANGE_IDS.map((id) => {
-    const account = accounts[id] ?? STAND_INS[id].sample;
+    const account = accounts[id] ?? standInOf(id).sample;
     return [id, { accounts: { [account.apiKey]: account } }];
   }));
 }
@@ -55,8 +60,7 @@ export function sampleExchanges(accounts = {}) {
 export async function startExchanges(options, { latency = 0 } = {}) {
   const mocks = {};
   for (const [id, settings] of Object.entries(options)) {
-    if (!STAND_INS[id]) throw new Error(`no mock for ${id}`);
-    mocks[id] = STAND_INS[id].create(settings ?? {});
+    mocks[id] = standInOf(id).create(settings ?? {});
   }
   const server = await startMockServer(Object.values(mocks), { latency });
   return {
