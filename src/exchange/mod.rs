@@ -11,8 +11,39 @@
 //! nonces and the randomness a signature needs arrive through a [`Context`], so every adapter is
 //! deterministic and testable without a network.
 //!
-//! Adding an exchange is one adapter file (with its tests and fixtures), its words in the locale
-//! files, an [`ExchangeId`] variant and one line in [`adapter`].
+//! # Adding an exchange
+//!
+//! The registry is [`ExchangeId::ALL`] and [`adapter`]; everything else that names exchanges is
+//! generated from it or checked against it, and the checks name what a new exchange still lacks
+//! (`cargo test exchange::registry_tests`, `node --test tests/ui/registry.test.mjs`).
+//!
+//! 1. `src/exchange/<id>.rs` (the adapter: [`Exchange`], its `hosts()` every host it contacts),
+//!    `src/exchange/<id>/tests.rs` (table tests and a proptest per parser) and
+//!    `tests/fixtures/<id>/` (the exchange's documented answers).
+//! 2. `src/exchange_id.rs`: the variant, its place in [`ExchangeId::ALL`] (the order the options
+//!    page offers) and its id in `as_str`; here, `pub mod <id>;` and its arm in [`adapter`].
+//! 3. `CARTERA_WRITE_GENERATED=1 cargo test pages` writes `extension/shared/core-constants.js`
+//!    anew (its origins and key form reach the pages, the permission requests and the privacy page).
+//! 4. `manifest.json`: each host in `host_permissions` (as `https://<host>/*`) and in the CSP's
+//!    `connect-src`; `store/listing.json`: a justification of each host in every language's
+//!    `hostPermissions`; `node tools/release/privacy.mjs` then writes `PRIVACY.md`.
+//! 5. `extension/_locales/{en,es,pt_BR}/messages.json`, as one block at the end of each file:
+//!    `exchange_<id>`, `keysPath_<id>`, `permission_<id>`, `historyPermission_<id>`,
+//!    `apiKeyHelp_<id>`, `apiSecretHelp_<id>`, `guide_<id>_1` to `_4` (`GUIDE_STEPS` in
+//!    `extension/options/options.js`), and `apiKeyLabel_<id>`/`apiSecretLabel_<id>` where the
+//!    exchange's own words differ from the usual ones. A sentence that lists the exchanges
+//!    (`extDescription`, `onboardingBody`, `welcomeLead`, the store summaries) names it too, or
+//!    stops listing them where they no longer fit (`extDescription` has 132 characters).
+//! 6. `tests/e2e/mocks/<id>.mjs` (its stand-in, checking every signature, with `SAMPLE_ACCOUNT`
+//!    and `expectedHoldings`) with its `.test.mjs`, and its entry in `STAND_INS`
+//!    (`tests/e2e/exchanges.mjs`): the demo, the screenshots and the benchmark's browser rows take
+//!    it from there.
+//! 7. `bench/prices.mjs`: its row count in `SHAPE`, its price URLs in `PRICE_URLS`, its quotes in
+//!    `QUOTES` and its markets at scale in `AT_SCALE`.
+//! 8. `README.md`: its row in the key guide's table.
+//! 9. Where the exchange bans an IP address for longer than a rate limit, its longest wait in
+//!    [`crate::error::longest_wait_ms`] (today Binance's only); where the shipped size grows past
+//!    `tools/size-budget.mjs`, raise the budget in a commit of its own that says by how much.
 
 pub mod binance;
 pub mod bitfinex;
