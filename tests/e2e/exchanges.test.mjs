@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { EXCHANGE_IDS } from '../../extension/shared/core-constants.js';
 import { digitsOf, expectedAcross, Q } from './expected.mjs';
 import { holdingsOf as heldBy, startExchanges } from './exchanges.mjs';
 import { ACCOUNT_A, PASSPHRASE } from './fixtures.mjs';
@@ -84,7 +85,7 @@ describe('four exchanges in one portfolio', { timeout: 400_000 }, () => {
     const options = await openOptions(h);
     const chooser = options.getByLabel('Exchange', { exact: true });
     const offered = await chooser.locator('option').allTextContents();
-    for (const name of ['Bitso', 'Kraken', 'Binance', 'Bitfinex']) assert.ok(offered.includes(name), `${name} is offered`);
+    for (const name of EXCHANGE_IDS.map((id) => english(`exchange_${id}`))) assert.ok(offered.includes(name), `${name} is offered`);
     for (const account of [BITSO, KRAKEN, BINANCE, BITFINEX]) {
       const status = await addAccount(options, { ...account, passphrase: PASSPHRASE });
       assert.match(status, /^Active/, `${account.exchange}: ${status}`);

@@ -11,13 +11,13 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
+import { EXCHANGE_IDS as EXCHANGES } from '../../extension/shared/core-constants.js';
 import {
   assertOnlyAllowedHosts, DIST_CHROME, english, exchangeHosts, launch, makeProfileDir, openOptions, readStorage, removeProfileDir,
   serviceWorker, uncaughtErrors, until, waitForPage, WELCOME_PAGE,
 } from './harness.mjs';
 
 const manifest = JSON.parse(readFileSync(join(DIST_CHROME, 'manifest.json'), 'utf8'));
-const EXCHANGES = ['bitso', 'kraken', 'binance', 'bitfinex', 'coinbase'];
 const messagesOf = (lang) => JSON.parse(readFileSync(join(DIST_CHROME, `_locales/${lang}/messages.json`), 'utf8'));
 
 /** The welcome page the install opened (the harness leaves it open with keepWelcome). */
