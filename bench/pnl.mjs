@@ -18,23 +18,30 @@ const decimal = (units, places) => {
   return `${text.slice(0, -places)}.${text.slice(-places)}`;
 };
 
-/** `count` transactions spread over two years, every amount positive (src/transactions.rs). */
+/**
+ * `count` transactions spread over two years, every amount positive (src/transactions.rs). They
+ * come in blocks of ten about one asset: five buys, three smaller sells, then a withdrawal and its
+ * deposit on the next account 1.75 h later (a transfer, less a network fee) or, every other block,
+ * a deposit from outside and a reward. So sells take from lots the buys made, and transfers match.
+ */
 function transactions(count) {
   const out = [];
   const span = 730 * DAY_MS;
   for (let i = 0; i < count; i++) {
     const account = ACCOUNTS[i % ACCOUNTS.length];
-    const asset = ASSETS[(i * 7) % ASSETS.length];
+    const asset = ASSETS[(Math.floor(i / 10) * 7) % ASSETS.length];
     const at = START_DAY * DAY_MS + Math.floor((span / count) * i);
-    const coins = decimal(1000 + ((i * 37) % 9000), 8);
+    const coins = decimal(1000 + ((i * 37) % 9000), 5);
     const pesos = decimal(50_000 + ((i * 101) % 900_000), 2);
     const kind = i % 10;
+    const transfer = i % 20 < 10;
     let transaction;
     if (kind < 5) transaction = { kind: 'trade', side: 'buy', received: { asset, amount: coins }, sent: { asset: 'mxn', amount: pesos }, fee: { asset: 'mxn', amount: '1.25' } };
-    else if (kind < 8) transaction = { kind: 'trade', side: 'sell', received: { asset: 'mxn', amount: pesos }, sent: { asset, amount: decimal(500 + ((i * 37) % 4000), 8) }, fee: { asset: 'mxn', amount: '1.25' } };
+    else if (kind < 8) transaction = { kind: 'trade', side: 'sell', received: { asset: 'mxn', amount: pesos }, sent: { asset, amount: decimal(500 + ((i * 37) % 4000), 5) }, fee: { asset: 'mxn', amount: '1.25' } };
+    else if (kind === 8 && transfer) transaction = { kind: 'withdrawal', sent: { asset, amount: decimal(200 + (i % 90), 5) } };
+    else if (kind === 9 && transfer) transaction = { kind: 'deposit', received: { asset, amount: decimal(190 + ((i - 1) % 90), 5) } };
     else if (kind === 8) transaction = { kind: 'deposit', received: { asset, amount: coins } };
-    else if (i % 20 === 9) transaction = { kind: 'reward', received: { asset, amount: decimal(1 + (i % 90), 8) } };
-    else transaction = { kind: 'withdrawal', sent: { asset, amount: decimal(100 + (i % 90), 8) } };
+    else transaction = { kind: 'reward', received: { asset, amount: decimal(1 + (i % 90), 8) } };
     out.push({ account, transaction: { id: `bench:${i}`, at, ...transaction } });
   }
   return out;
@@ -60,7 +67,7 @@ function input(entries, method) {
   const balances = ASSETS.map((asset) => ({ currency: asset, total: '1.5', available: '1.5', locked: '0' }));
   const snapshot = {
     quote: 'mxn', total: '0', updatedAt: Date.now(),
-    assets: ASSETS.map((asset) => ({ asset, total: '4.5', available: '4.5', locked: '0', earning: '0', price: '1234.5', value: '0', share: '0', change24h: null, route: [] })),
+    assets: ASSETS.map((asset) => ({ asset, total: '4.5', available: '4.5', locked: '0', earning: '0', price: '105000', value: '0', share: '0', change24h: null, route: [] })),
     accounts: ACCOUNTS.map((id) => ({ id, label: id, exchange: 'bitso', total: '0', balances })),
   };
   const accounts = ACCOUNTS.map((id) => ({ id, label: id, exchange: 'bitso', portfolio: 'main' }));

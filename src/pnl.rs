@@ -33,7 +33,7 @@
 //! Realized P&L, unrealized P&L and income together are the whole gain; the fees line says how
 //! much of it went to fees (at market value when it can be priced, else at basis).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -94,6 +94,8 @@ pub struct Inputs<'a> {
     pub prices_now: &'a BTreeMap<String, Decimal>,
     /// The year the summary covers (`None`: all time).
     pub year: Option<u64>,
+    /// How many of the newest transactions the report lists (`None`: all of them).
+    pub rows: Option<usize>,
 }
 
 /// One asset's line.
@@ -349,6 +351,16 @@ impl Pool {
     }
 }
 
+/// Adds `amount` to `key`'s sum, copying the key only the first time it is seen.
+fn add_to(sums: &mut BTreeMap<String, Decimal>, key: &str, amount: Decimal) {
+    match sums.get_mut(key) {
+        Some(sum) => *sum += amount,
+        None => {
+            sums.insert(key.to_owned(), amount);
+        }
+    }
+}
+
 /// Sums of lots.
 fn totals(lots: &[Lot]) -> (Decimal, Decimal) {
     lots.iter().fold((Decimal::ZERO, Decimal::ZERO), |(amount, cost), lot| (amount + lot.amount, cost + lot.cost))
@@ -366,8 +378,46 @@ struct Run<'a> {
     disposals: Vec<Disposal>,
     income: Vec<(u64, Decimal)>,
     fees: Vec<(u64, Decimal)>,
-    rows: Vec<TransactionRow>,
+    rows: Vec<RowFacts<'a>>,
     unpriced: usize,
+}
+
+/// What the run learned about one transaction, for its [`TransactionRow`]: rows are written out
+/// only for the transactions the report lists (the newest 500 of 10,000 on the Profit and loss
+/// page), which kept a third of the run's time out of wasm (BENCHMARKS.md, row 13).
+struct RowFacts<'a> {
+    entry: &'a Entry,
+    price: Option<Decimal>,
+    fee: Option<Decimal>,
+    estimated: bool,
+    unpriced: bool,
+    transfer: bool,
+}
+
+impl RowFacts<'_> {
+    fn row(&self) -> TransactionRow {
+        let t = &self.entry.transaction;
+        let (asset, amount) = match (t.kind, t.side.unwrap_or_default()) {
+            (Kind::Trade, Side::Sell) | (Kind::Withdrawal, _) => t.sent.as_ref().map(|leg| (leg.asset.clone(), leg.amount)),
+            (Kind::Fee, _) => t.fee.as_ref().map(|leg| (leg.asset.clone(), leg.amount)),
+            _ => t.received.as_ref().map(|leg| (leg.asset.clone(), leg.amount)),
+        }
+        .unwrap_or_default();
+        TransactionRow {
+            account: self.entry.account.clone(),
+            id: t.id.clone(),
+            at: t.at,
+            kind: t.kind,
+            side: t.side,
+            asset,
+            amount,
+            price: self.price,
+            fee: self.fee,
+            estimated: self.estimated,
+            unpriced: self.unpriced,
+            transfer: self.transfer,
+        }
+    }
 }
 
 impl<'a> Run<'a> {
@@ -403,7 +453,10 @@ impl<'a> Run<'a> {
         if self.is_money(asset) {
             return;
         }
-        self.pools.entry(asset.to_owned()).or_default().add(lot, self.inputs.method);
+        match self.pools.get_mut(asset) {
+            Some(pool) => pool.add(lot, self.inputs.method),
+            None => self.pools.entry(asset.to_owned()).or_default().add(lot, self.inputs.method),
+        }
     }
 
     /// Removes `amount` of `asset` from the pool: the lots that left.
@@ -426,7 +479,7 @@ impl<'a> Run<'a> {
         }
         let proceeds = share(proceeds, explained, amount);
         let gain = proceeds - basis;
-        *self.realized.entry(asset.to_owned()).or_default() += gain;
+        add_to(&mut self.realized, asset, gain);
         self.disposals.push(Disposal {
             at,
             account: account.to_owned(),
@@ -444,7 +497,7 @@ impl<'a> Run<'a> {
         if self.is_money(&leg.asset) {
             self.fees.push((at, leg.amount));
             // Money paid as a fee is a loss of that money.
-            *self.realized.entry(leg.asset.clone()).or_default() -= leg.amount;
+            add_to(&mut self.realized, &leg.asset, -leg.amount);
             self.disposals.push(Disposal {
                 at,
                 account: account.to_owned(),
@@ -462,7 +515,7 @@ impl<'a> Run<'a> {
         self.fees.push((at, market.unwrap_or(basis)));
     }
 
-    fn trade(&mut self, entry: &Entry) {
+    fn trade(&mut self, entry: &'a Entry) {
         let t = &entry.transaction;
         let (Some(received), Some(sent)) = (&t.received, &t.sent) else { return };
         let side = t.side.unwrap_or_default();
@@ -525,7 +578,7 @@ impl<'a> Run<'a> {
         self.row(entry, unit.map(|unit| unit.round_dp(SCALE)), fee.map(|_| fee_value), false, false);
     }
 
-    fn deposit(&mut self, entry: &Entry, transfer: Option<usize>) {
+    fn deposit(&mut self, entry: &'a Entry, transfer: Option<usize>) {
         let t = &entry.transaction;
         let Some(received) = &t.received else { return };
         let arrived = received.amount - t.fee.as_ref().filter(|fee| fee.asset == received.asset).map_or(Decimal::ZERO, |fee| fee.amount);
@@ -538,7 +591,7 @@ impl<'a> Run<'a> {
             }
             let (lost, basis) = totals(&pool.lots.into_iter().collect::<Vec<_>>());
             if lost > Decimal::ZERO {
-                *self.realized.entry(received.asset.clone()).or_default() -= basis;
+                add_to(&mut self.realized, &received.asset, -basis);
                 self.disposals.push(Disposal {
                     at: t.at,
                     account: entry.account.clone(),
@@ -570,7 +623,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn withdrawal(&mut self, index: usize, entry: &Entry, transfer: bool) {
+    fn withdrawal(&mut self, index: usize, entry: &'a Entry, transfer: bool) {
         let t = &entry.transaction;
         let Some(sent) = &t.sent else { return };
         let lots = self.remove(&sent.asset, sent.amount);
@@ -588,7 +641,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn reward(&mut self, entry: &Entry) {
+    fn reward(&mut self, entry: &'a Entry) {
         let t = &entry.transaction;
         let Some(received) = &t.received else { return };
         match self.value(received, t.at) {
@@ -605,7 +658,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn fee(&mut self, entry: &Entry) {
+    fn fee(&mut self, entry: &'a Entry) {
         let t = &entry.transaction;
         let Some(fee) = &t.fee else { return };
         self.lose(&entry.account, fee, t.at);
@@ -613,28 +666,8 @@ impl<'a> Run<'a> {
         self.row(entry, None, value, false, false);
     }
 
-    fn row(&mut self, entry: &Entry, price: Option<Decimal>, fee: Option<Decimal>, estimated: bool, unpriced: bool) {
-        let t = &entry.transaction;
-        let (asset, amount) = match (t.kind, t.side.unwrap_or_default()) {
-            (Kind::Trade, Side::Sell) | (Kind::Withdrawal, _) => t.sent.as_ref().map(|leg| (leg.asset.clone(), leg.amount)),
-            (Kind::Fee, _) => t.fee.as_ref().map(|leg| (leg.asset.clone(), leg.amount)),
-            _ => t.received.as_ref().map(|leg| (leg.asset.clone(), leg.amount)),
-        }
-        .unwrap_or_default();
-        self.rows.push(TransactionRow {
-            account: entry.account.clone(),
-            id: t.id.clone(),
-            at: t.at,
-            kind: t.kind,
-            side: t.side,
-            asset,
-            amount,
-            price,
-            fee,
-            estimated,
-            unpriced,
-            transfer: false,
-        });
+    fn row(&mut self, entry: &'a Entry, price: Option<Decimal>, fee: Option<Decimal>, estimated: bool, unpriced: bool) {
+        self.rows.push(RowFacts { entry, price, fee, estimated, unpriced, transfer: false });
     }
 }
 
@@ -794,9 +827,14 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
         income: state.income.iter().filter(|(at, _)| in_year(*at)).map(|(_, value)| *value).sum(),
         fees: state.fees.iter().filter(|(at, _)| in_year(*at)).map(|(_, value)| *value).sum(),
     };
-    let years: BTreeSet<u64> = state.rows.iter().map(|row| year_of(row.at)).collect();
-    let mut transactions = state.rows;
-    transactions.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+    let years: BTreeSet<u64> = state.rows.iter().map(|facts| year_of(facts.entry.transaction.at)).collect();
+    let mut facts = state.rows;
+    facts.sort_by(|a, b| {
+        let (a, b) = (&a.entry.transaction, &b.entry.transaction);
+        b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id))
+    });
+    let transaction_count = facts.len();
+    let transactions = facts.iter().take(inputs.rows.unwrap_or(transaction_count)).map(RowFacts::row).collect();
 
     Report {
         quote: inputs.quote.to_owned(),
@@ -805,7 +843,7 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
         total,
         summary,
         years: years.into_iter().rev().collect(),
-        transaction_count: transactions.len(),
+        transaction_count,
         transactions,
         disposals: state.disposals,
         mismatches: mismatches(inputs),
@@ -815,26 +853,27 @@ fn summarize(inputs: &Inputs<'_>, state: Run<'_>) -> Report {
 
 /// For each account of the selection and each asset, what its history adds up to against what it
 /// holds, where the two differ.
+///
+/// Summed in a hash map: ordered keys cost a string comparison at every level of the tree for each
+/// of tens of thousands of legs, which made this a fifth of the report's time (BENCHMARKS.md, row
+/// 13); the few keys are put in order once at the end.
 fn mismatches(inputs: &Inputs<'_>) -> Vec<Mismatch> {
-    let mut explained: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    let mut with_history: BTreeSet<&str> = BTreeSet::new();
+    let mut explained: HashMap<(&str, &str), Decimal> = HashMap::new();
     for entry in inputs.entries.iter().filter(|entry| inputs.selection.contains(&entry.account)) {
-        with_history.insert(&entry.account);
-        for (asset, change) in entry.transaction.balance_changes().unwrap_or_default() {
-            *explained.entry((entry.account.clone(), asset.to_owned())).or_default() += change;
+        for (asset, change) in entry.transaction.balance_legs() {
+            let sum = explained.entry((&entry.account, asset)).or_default();
+            *sum = sum.saturating_add(change);
         }
     }
-    let keys: BTreeSet<(String, String)> = explained
-        .keys()
-        .cloned()
-        .chain(inputs.holdings.keys().filter(|(account, _)| with_history.contains(account.as_str())).cloned())
-        .filter(|(account, _)| inputs.selection.contains(account))
-        .collect();
+    let with_history: BTreeSet<&str> = explained.keys().map(|(account, _)| *account).collect();
+    let held = inputs.holdings.iter().filter(|((account, _), _)| with_history.contains(account.as_str()) && inputs.selection.contains(account));
+    let mut keys: BTreeSet<(&str, &str)> = explained.keys().copied().collect();
+    keys.extend(held.map(|((account, asset), _)| (account.as_str(), asset.as_str())));
     keys.into_iter()
-        .filter_map(|key| {
-            let history = explained.get(&key).copied().unwrap_or_default();
-            let held = inputs.holdings.get(&key).copied().unwrap_or_default();
-            (history != held).then_some(Mismatch { account: key.0, asset: key.1, explained: history, held })
+        .filter_map(|(account, asset)| {
+            let history = explained.get(&(account, asset)).copied().unwrap_or_default();
+            let held = inputs.holdings.get(&(account.to_owned(), asset.to_owned())).copied().unwrap_or_default();
+            (history != held).then(|| Mismatch { account: account.to_owned(), asset: asset.to_owned(), explained: history, held })
         })
         .collect()
 }

@@ -38,8 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, Result},
-    exchange::asset_code,
-    money::Exact as _,
+    exchange::{asset_code, is_asset_code},
 };
 
 /// The stored format's version.
@@ -158,18 +157,25 @@ impl Transaction {
         let checked = [&self.received, &self.sent, &self.fee]
             .into_iter()
             .flatten()
-            .all(|leg| asset_code(&leg.asset).as_deref() == Ok(leg.asset.as_str()) && leg.amount > Decimal::ZERO);
+            .all(|leg| is_asset_code(&leg.asset) && leg.amount > Decimal::ZERO);
         if fits && side_fits && checked { Ok(()) } else { Err(invalid) }
     }
 
-    /// How this transaction moved the account's balance of each asset.
+    /// How this transaction moved the account's balances, leg by leg: what was received adds,
+    /// what was sent and the fee take away.
+    pub fn balance_legs(&self) -> impl Iterator<Item = (&str, Decimal)> {
+        let received = self.received.iter().map(|leg| (leg.asset.as_str(), leg.amount));
+        let outgoing = self.sent.iter().chain(&self.fee).map(|leg| (leg.asset.as_str(), -leg.amount));
+        received.chain(outgoing)
+    }
+
+    /// The legs netted per asset; `None` when a sum overflows.
+    #[cfg(test)]
     pub fn balance_changes(&self) -> Option<BTreeMap<&str, Decimal>> {
         let mut changes: BTreeMap<&str, Decimal> = BTreeMap::new();
-        let legs = [(&self.received, false), (&self.sent, true), (&self.fee, true)];
-        for (leg, outgoing) in legs {
-            let Some(leg) = leg else { continue };
-            let change = changes.entry(leg.asset.as_str()).or_default();
-            *change = if outgoing { change.minus(leg.amount)? } else { change.plus(leg.amount)? };
+        for (asset, change) in self.balance_legs() {
+            let sum = changes.entry(asset).or_default();
+            *sum = sum.checked_add(change)?;
         }
         Some(changes)
     }

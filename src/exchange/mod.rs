@@ -401,8 +401,13 @@ pub(crate) fn every_row<T>(
 /// rule for every exchange's codes and for the codes users type.
 pub fn asset_code(text: &str) -> Result<String> {
     let code = text.trim().to_ascii_lowercase();
-    let valid = (1..=20).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if valid { Ok(code) } else { Err(Error::InvalidInput { field: "asset" }) }
+    if is_asset_code(&code) { Ok(code) } else { Err(Error::InvalidInput { field: "asset" }) }
+}
+
+/// Whether `code` is already an asset code as [`asset_code`] writes it: checked without a copy,
+/// for codes read back from storage.
+pub fn is_asset_code(code: &str) -> bool {
+    (1..=20).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Sums balances of the same asset (an exchange may list one asset under several names, such as

@@ -59,12 +59,7 @@ struct Cost(#[serde(with = "plain_string")] Decimal);
 /// the report's time over 10,000 transactions (BENCHMARKS.md, row 13).
 pub fn report_from_storage(text: &str, chunks: &BTreeMap<String, String>) -> Result<Report> {
     let stored: Stored = serde_json::from_str(text).map_err(|_| Error::InvalidInput { field: "pnl" })?;
-    let rows = stored.rows;
-    let mut report = report_of(stored, chunks)?;
-    if let Some(rows) = rows {
-        report.transactions.truncate(rows);
-    }
-    Ok(report)
+    report_of(stored, chunks)
 }
 
 /// Which export.
@@ -85,7 +80,8 @@ pub fn csv_from_storage(text: &str, chunks: &BTreeMap<String, String>, which: Ex
     for portfolio in &stored.portfolios {
         labels.insert(manual_entry_id(&portfolio.id), format!("{typed_in} ({})", portfolio.name));
     }
-    let report = report_of(stored, chunks)?;
+    // Every transaction goes out, whatever the page lists.
+    let report = report_of(Stored { rows: None, ..stored }, chunks)?;
     let label = |account: &str| labels.get(account).cloned().unwrap_or_else(|| typed_in.to_owned());
     let quote = report.quote.to_ascii_uppercase();
     let mut out = String::new();
@@ -185,6 +181,7 @@ fn report_of(stored: Stored, chunks: &BTreeMap<String, String>) -> Result<Report
         holdings: &holdings,
         prices_now: &prices_now,
         year: stored.year,
+        rows: stored.rows,
     };
     Ok(report(&inputs))
 }

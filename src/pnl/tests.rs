@@ -80,7 +80,7 @@ impl Case {
     fn held_by_history(&self) -> BTreeMap<(String, String), Decimal> {
         let mut held: BTreeMap<(String, String), Decimal> = BTreeMap::new();
         for e in &self.entries {
-            for (asset, change) in e.transaction.balance_changes().unwrap_or_default() {
+            for (asset, change) in e.transaction.balance_legs() {
                 *held.entry((e.account.clone(), asset.to_owned())).or_default() += change;
             }
         }
@@ -100,6 +100,7 @@ impl Case {
             holdings: &self.holdings,
             prices_now: &self.prices,
             year: None,
+            rows: None,
         };
         report(&inputs)
     }
@@ -344,6 +345,7 @@ fn the_year_summary_counts_that_year_only() {
         holdings: &case.holdings,
         prices_now: &case.prices,
         year: Some(2026),
+        rows: None,
     };
     let report = report(&inputs);
     assert_eq!(report.years, [2026, 2025]);
