@@ -279,6 +279,9 @@ pub struct Report {
 struct Lot {
     amount: Decimal,
     cost: Decimal,
+    /// When the units were first acquired, ms since the epoch: a transfer keeps it, so under FIFO
+    /// the coins leave in the order they were bought whichever account they sit in now.
+    acquired: u64,
 }
 
 impl Lot {
@@ -288,8 +291,8 @@ impl Lot {
             return (self, None);
         }
         let cost = share(self.cost, amount, self.amount);
-        let rest = Lot { amount: self.amount - amount, cost: self.cost - cost };
-        (Lot { amount, cost }, Some(rest))
+        let rest = Lot { amount: self.amount - amount, cost: self.cost - cost, acquired: self.acquired };
+        (Lot { amount, cost, acquired: self.acquired }, Some(rest))
     }
 }
 
@@ -321,7 +324,12 @@ impl Pool {
             return;
         }
         match method {
-            Method::Fifo => self.lots.push_back(lot),
+            // In order of acquisition: a lot that comes back from a transfer goes before the
+            // units bought after it.
+            Method::Fifo => {
+                let place = self.lots.partition_point(|held| held.acquired <= lot.acquired);
+                self.lots.insert(place, lot);
+            }
             // One lot holds the whole pool at its average.
             Method::AverageCost => match self.lots.front_mut() {
                 Some(pool) => {
@@ -462,7 +470,7 @@ impl<'a> Run<'a> {
     /// Removes `amount` of `asset` from the pool: the lots that left.
     fn remove(&mut self, asset: &str, amount: Decimal) -> Vec<Lot> {
         if self.is_money(asset) {
-            return vec![Lot { amount, cost: amount }];
+            return vec![Lot { amount, cost: amount, acquired: 0 }];
         }
         self.pools.get_mut(asset).map(|pool| pool.take(amount)).unwrap_or_default()
     }
@@ -567,7 +575,7 @@ impl<'a> Run<'a> {
         if let Some(fee) = fee.filter(|_| fee_elsewhere) {
             self.dispose(&entry.account, &fee.asset, fee.amount, fee_value, t.at);
         }
-        self.acquire(&received.asset, Lot { amount: received_amount, cost });
+        self.acquire(&received.asset, Lot { amount: received_amount, cost, acquired: t.at });
         if fee.is_some() {
             self.fees.push((t.at, fee_value));
         }
@@ -612,7 +620,7 @@ impl<'a> Run<'a> {
         let cost = typed.or_else(|| self.value(&Amount { asset: received.asset.clone(), amount: arrived }, t.at));
         match cost {
             Some(cost) => {
-                self.acquire(&received.asset, Lot { amount: arrived, cost });
+                self.acquire(&received.asset, Lot { amount: arrived, cost, acquired: t.at });
                 let unit = cost.checked_div(arrived).map(|unit| unit.round_dp(SCALE));
                 self.row(entry, unit, None, !self.is_money(&received.asset), false);
             }
@@ -646,7 +654,7 @@ impl<'a> Run<'a> {
         let Some(received) = &t.received else { return };
         match self.value(received, t.at) {
             Some(value) => {
-                self.acquire(&received.asset, Lot { amount: received.amount, cost: value });
+                self.acquire(&received.asset, Lot { amount: received.amount, cost: value, acquired: t.at });
                 self.income.push((t.at, value));
                 let unit = value.checked_div(received.amount).map(|unit| unit.round_dp(SCALE));
                 self.row(entry, unit, None, false, false);

@@ -253,6 +253,28 @@ fn a_transfer_keeps_its_basis_and_the_network_takes_a_fee_at_basis() {
 }
 
 #[test]
+fn under_fifo_transferred_coins_keep_their_place_in_line() {
+    // February's coin goes to account b while March's stays on a; selling one on b a day later
+    // sells February's coin first, as FIFO pooled over both accounts says.
+    let case = Case::new(
+        "usd",
+        vec![
+            buy("a", "feb", T0, ("btc", "1"), ("usd", "80000"), None),
+            buy("a", "mar", T0 + 30 * DAY, ("btc", "1"), ("usd", "90000"), None),
+            withdrawal("a", "w", T0 + 40 * DAY, "btc", "1"),
+            deposit("b", "d", T0 + 40 * DAY + 3_600_000, "btc", "1"),
+            sell("b", "s", T0 + 41 * DAY, ("btc", "1"), ("usd", "100000"), None),
+        ],
+        &[("btc", "100000")],
+    );
+    let report = case.report(Method::Fifo);
+    assert_eq!(report.disposals.len(), 1);
+    assert_eq!((report.disposals[0].cost_basis, report.disposals[0].gain), (dec("80000"), dec("20000")));
+    let btc = row(&report, "btc");
+    assert_eq!((btc.cost_basis, btc.realized, btc.unrealized), (dec("90000"), dec("20000"), Some(dec("10000"))));
+}
+
+#[test]
 fn a_deposit_larger_than_the_withdrawal_or_too_late_is_no_transfer() {
     let case = Case::new(
         "mxn",
