@@ -8,8 +8,9 @@
 #   ./build.sh demo   build, then open Chromium on sample accounts across every exchange, served by
 #                     the local stand-ins (--ready: accounts added first; headless without a display:
 #                     screenshots in target/demo/)
-#   ./build.sh bench  build, then measure sizes, signing, valuation, unlock, popup paint, refresh
-#                     and memory; prints a table and writes BENCHMARKS.md (bench/run.mjs)
+#   ./build.sh bench  build, then measure sizes, signing, valuation, unlock, popup paint, refresh,
+#                     memory and a first history import; prints a table and writes BENCHMARKS.md
+#                     (bench/run.mjs)
 #   ./build.sh release  on a clean tree whose versions agree: build, check the zips are
 #                     reproducible, and write dist/release/: both packages, the source archive and
 #                     how to rebuild it, and per language the store listing, privacy policy,

@@ -5,6 +5,8 @@
 //   node bench/run.mjs            after ./build.sh has built dist/, the bench wasm
 //                                 (target/bench-wasm) and the native valuation binaries
 // Environment: BENCH_QUICK=1 for fewer repetitions (a smoke run; figures are then rougher).
+//              BENCH_ONLY=import,pnl,… measures only those (names as in `measure` below), prints
+//              their rows and leaves BENCHMARKS.md as it is.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { PASSPHRASE } from '../tests/e2e/fixtures.mjs';
 import { benchBrowser } from './browser.mjs';
 import { bytes, kib, log, machine, mib, num, spread } from './lib.mjs';
 import { benchSigning } from './sign.mjs';
+import { benchImport } from './import.mjs';
 import { benchNews } from './news.mjs';
 import { benchPnl } from './pnl.mjs';
 import { benchPrices } from './prices.mjs';
@@ -27,6 +30,19 @@ import { benchVaultNode } from './vault-node.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const QUICK = process.env.BENCH_QUICK === '1';
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((name) => name.trim())) : null;
+/** The table's rows each measurement feeds. */
+const ROWS_OF = {
+  size: [1], breakdown: [12], sign: [2], valuation: [3], valuationO3: [3], prices: [10], news: [11], pnl: [13], import: [14],
+  vaultNode: [4], browser: [4, 5, 6, 7, 8, 9],
+};
+if (ONLY) {
+  const unknown = [...ONLY].filter((name) => !ROWS_OF[name]);
+  if (unknown.length) {
+    console.error(`BENCH_ONLY: no measurement named ${unknown.join(', ')} (known: ${Object.keys(ROWS_OF).join(', ')})`);
+    process.exit(2);
+  }
+}
 
 const paths = {
   dist: join(ROOT, 'dist/chrome'),
@@ -53,8 +69,10 @@ const sh = (cmd, args) => {
 const results = {};
 const failures = [];
 
-/** Runs one measurement; a failure is recorded (and fails the command) but the others go on. */
+/** Runs one measurement (unless BENCH_ONLY leaves it out); a failure is recorded (and fails the
+ * command) but the others go on. */
 async function measure(name, fn) {
+  if (ONLY && !ONLY.has(name)) return;
   try {
     results[name] = await fn();
   } catch (error) {
@@ -78,7 +96,7 @@ try {
   log('row 1: sizes');
   await measure('size', () => {
     // The bench exports live behind a cargo feature; the shipped glue must not know them.
-    if (/bench(SignBitso|Value)/.test(readFileSync(join(paths.dist, 'wasm/cartera.js'), 'utf8'))) {
+    if (/bench(SignBitso|Value)|BenchHistoryImport/.test(readFileSync(join(paths.dist, 'wasm/cartera.js'), 'utf8'))) {
       throw new Error('dist/chrome/wasm was built with the bench feature');
     }
     return measureSizes({ distDir: paths.dist, zipPath: paths.zip, ccxtBundle: paths.ccxtBundle });
@@ -119,6 +137,11 @@ try {
   await measure('pnl', () => {
     if (!core) throw new Error('no bench wasm');
     return benchPnl(core, { runs: QUICK ? 2 : 5 });
+  });
+  log('row 14: first import of history');
+  await measure('import', () => {
+    if (!core) throw new Error('no bench wasm');
+    return benchImport(core);
   });
   log('row 4: vault unlock in Node');
   await measure('vaultNode', () =>
@@ -309,6 +332,39 @@ if (pnl) {
     'reported (the page redraws after every imported page)', 'reported');
 } else row(13, 'profit and loss report', missing('pnl'), 'reported', 'not measured');
 
+/** A simulated duration: seconds, or minutes and seconds past two minutes. */
+const duration = (ms) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const requestCount = (n) => `${n.toLocaleString('en-US')} request${n === 1 ? '' : 's'}`;
+const imported = results.import;
+const importGoal = 'every generated transaction stored once; no rate-limit answer; every documented limit kept';
+if (imported) {
+  const { shape, roundTripMs } = imported;
+  const name = (id) => id[0].toUpperCase() + id.slice(1);
+  const within = (r) => r.limits.every((l) => l.peak <= l.limit) && (!r.counter || r.counter.peak <= r.counter.max);
+  const lines = imported.exchanges.map((r) => {
+    if (r.error) return `**${name(r.exchange)}**: **failed**: ${r.error}`;
+    const window = (ms) => ({ 1_000: 'a second', 60_000: 'a minute', 3_600_000: 'an hour' })[ms] ?? `per ${ms} ms`;
+    const limits = [
+      ...r.limits.map((l) => `${l.name} ${l.peak.toLocaleString('en-US')} of ${l.limit.toLocaleString('en-US')} ${window(l.windowMs)}`),
+      ...(r.counter ? [`call counter ${Number(r.counter.peak.toFixed(1))} of ${r.counter.max} (Starter: −${r.counter.decayPerSecond}/s, Ledgers +2)`] : []),
+    ];
+    const checked = r.mismatches.length ? `**${r.mismatches.join('; ')}**` : `= ${r.expected.toLocaleString('en-US')} generated`;
+    return [
+      `**${name(r.exchange)}**: first import **${requestCount(r.requests)}, ${duration(r.simulatedMs)}** (${r.pages} pages)`,
+      `a day later, ${shape.newFills} new fills: **${requestCount(r.syncRequests)}**, ${duration(r.syncSimulatedMs)}`,
+      `${r.transactions.toLocaleString('en-US')} transactions stored ${checked}, +${r.syncNew} by the sync`,
+      `${r.chunksAfterSync} chunks, **${kib(r.bytesAfterSync)}** (+ ${bytes(r.stateBytes)} of import state)`,
+      `peak use: ${limits.join(' · ')}${r.rateLimitAnswers ? ` · **${r.rateLimitAnswers} rate-limit answers**` : ''}`,
+    ].join(' · ');
+  });
+  const failed = imported.exchanges.filter((r) => r.error || r.mismatches?.length || r.rateLimitAnswers || r.refused || !within(r));
+  const slowest = imported.exchanges.filter((r) => !r.error).reduce((worst, r) => (!worst || r.simulatedMs > worst.simulatedMs ? r : worst), null);
+  lines.push(`(stored as the background stores pages: \`tx:<account>:<YYYY-MM>\` chunks, bytes as getBytesInUse counts them; the simulation ran in ${num(imported.exchanges.reduce((sum, r) => sum + r.wallMs, 0) / 1000)} s on this machine)`);
+  row(14, `first import of history, per exchange (two years: ${shape.symbols} traded symbols, ${shape.fills} fills, ${shape.transfers} transfers, ${shape.fundings} deposits funding them; every request answered by the exchange's stand-in after a simulated ${roundTripMs} ms round trip, pages paced as the adapter paces them)`,
+    lines.join('<br>'), importGoal,
+    failed.length ? `**no** (${failed.map((r) => name(r.exchange)).join(', ')})` : `yes (${imported.exchanges.length} of ${imported.exchanges.length} exchanges; longest: ${name(slowest.exchange)}, ${duration(slowest.simulatedMs)})`);
+} else row(14, 'first import of history, per exchange', missing('import'), importGoal, 'not measured');
+
 const m = machine();
 const head = sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown';
 const dirty = (sh('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!BENCHMARKS.md']) ?? '') !== '';
@@ -316,7 +372,7 @@ const loadAfter = loadavg();
 const table = [
   '| # | figure | measured: min / **median** / max | goal | goal met? |',
   '|---|---|---|---|---|',
-  ...[...rows].sort((a, b) => a.n - b.n).map((r) => `| ${r.n} | ${r.figure} | ${r.measured} | ${r.goal} | ${r.met} |`),
+  ...[...rows].filter((r) => !ONLY || [...ONLY].some((name) => ROWS_OF[name].includes(r.n))).sort((a, b) => a.n - b.n).map((r) => `| ${r.n} | ${r.figure} | ${r.measured} | ${r.goal} | ${r.met} |`),
 ].join('\n');
 
 const sizeDetail = size
@@ -394,6 +450,18 @@ ${failures.length ? `\n**Not measured:**\n${failures.map((f) => `- ${f.name}: ${
    bindings and the export shims they are inlined into (with their serde code), and \`quick_xml\`;
    gzip is estimated at the wasm module's own ratio. Measured against the build before news instead
    (tools/size-budget.mjs), news added 25,018 B of gzip to the wasm and 29,772 B in all.
+14. **First import of history**: bench/import.mjs writes one two-year account (${imported ? `${imported.shape.symbols} symbols, ${imported.shape.fills} fills, ${imported.shape.transfers} transfers, ${imported.shape.fundings} funding deposits` : 'see the row'})
+   in each exchange's own rows and serves it from that exchange's stand-in (tests/e2e/mocks), in
+   the same process: it checks every signature, nonce, window and page as the exchange does.
+   \`BenchHistoryImport\` (bench build) reads it page by page through the refresh engine's own
+   \`history_page\`, as the background does, on a simulated clock: a request takes the round trip,
+   the stand-in reads it halfway, and each page's \`waitMs\` is waited. Pages are merged into
+   chunks with \`mergeHistoryPage\`; the stored transactions must match the account in count, in
+   kind and in every asset's net movement, exactly. Then ${imported?.shape.newFills ?? 'a few'} fills arrive and the sync a day
+   later reads what is new. Kraken's stand-in keeps its call counter (the slowest tier) and
+   Bitfinex's its 90 requests a minute per endpoint, both on the simulated clock; the peak use of
+   every documented limit is worked out from the requests' times (bench/import.mjs names each
+   limit's source).
 
 ## Where the wasm's bytes go
 
@@ -415,8 +483,11 @@ ${sizeDetail}
 
 console.log(`\n${table}\n`);
 if (failures.length) console.log(`Not measured:\n${failures.map((f) => `- ${f.name}: ${f.error}`).join('\n')}`);
-writeFileSync(paths.out, doc);
-log(`wrote ${paths.out}`);
+if (ONLY) log(`BENCH_ONLY=${[...ONLY].join(',')}: ${paths.out} left as it is`);
+else {
+  writeFileSync(paths.out, doc);
+  log(`wrote ${paths.out}`);
+}
 if (failures.length) {
   console.error(`bench: ${failures.length} figure(s) could not be measured`);
   process.exit(1);

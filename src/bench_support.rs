@@ -15,6 +15,11 @@
 //!
 //! An exchange's answers are given in the order its flow asks for them; each request's URL must
 //! be the one its answer was made for.
+//!
+//! The "first import of history" figure drives the engine itself over a simulated network:
+//! [`import`].
+
+pub mod import;
 
 use serde::Deserialize;
 

@@ -756,11 +756,14 @@ impl Engine {
 mod bench {
     use wasm_bindgen::prelude::*;
 
+    use js_sys::{Object, Reflect};
+
     use crate::{
-        bench_support::{BenchAccount, read_accounts},
-        exchange::{HttpResponse, Method, Ticker, bitso},
+        bench_support::{BenchAccount, import, read_accounts},
+        exchange::{HttpRequest, HttpResponse, Method, Ticker, adapter, bitso},
         exchange_id::ExchangeId,
         portfolio::{AccountBalances, build_snapshot},
+        refresh::{OwnedResponse, TransportFailure},
         secret::Credentials,
     };
 
@@ -855,6 +858,69 @@ mod bench {
             last = Some(std::hint::black_box(outcome));
         }
         Ok(last.map_or_else(|| "null".to_owned(), |outcome| bench_support::summary(&outcome).to_string()))
+    }
+
+    /// How a request reaches the bench's answer function.
+    type Answering = Box<dyn FnMut(&HttpRequest, u64) -> import::Answer>;
+
+    /// "First import of history": one account's import, page by page, by the refresh engine over
+    /// a simulated network (see `bench_support::import`). `answer(request, atMs)` answers every
+    /// request (`{ method, url, headers: { name: value }, body | null }`, read by the exchange at
+    /// `atMs`, simulated) with `{ status, body, retryAfter? }`, or `null` for no answer.
+    #[wasm_bindgen(js_name = BenchHistoryImport)]
+    pub struct BenchHistoryImport {
+        import: import::HistoryImport<Answering>,
+    }
+
+    #[wasm_bindgen(js_class = BenchHistoryImport)]
+    impl BenchHistoryImport {
+        /// An import of `account` on `exchange` with the key `api_key`/`api_secret` (checked as the
+        /// options page checks it), each request taking `round_trip_ms`.
+        #[wasm_bindgen(constructor)]
+        pub fn new(exchange: &str, account: &str, api_key: &str, api_secret: String, round_trip_ms: u32, answer: js_sys::Function) -> Result<BenchHistoryImport, JsValue> {
+            let exchange = ExchangeId::parse(exchange).ok_or_else(|| fail("exchange"))?;
+            let credentials = adapter(exchange).credentials(api_key, &api_secret).map_err(|_| fail("credentials"))?;
+            let answering: Answering = Box::new(move |request, at_ms| ask(&answer, request, at_ms));
+            let import = import::HistoryImport::new(exchange, account, &credentials, round_trip_ms.into(), answering).map_err(|error| fail(&error))?;
+            Ok(BenchHistoryImport { import })
+        }
+
+        /// One page begun at `now_ms` (simulated), from `cursor` with the account's `last_nonce`;
+        /// returns JSON text `{ page, error, lastNonce, requests, finishedAt }` (`page` and `error`
+        /// as the background's `historyPage` hands them over).
+        pub fn page(&self, cursor: Option<String>, last_nonce: Option<String>, now_ms: f64) -> Result<String, JsValue> {
+            let last_nonce = last_nonce.map(|text| text.parse::<u64>().map_err(|_| fail("lastNonce"))).transpose()?;
+            let outcome = self.import.page(cursor.as_deref(), last_nonce, now_ms as u64).map_err(|error| fail(&error))?;
+            Ok(outcome.to_json().to_string())
+        }
+    }
+
+    /// Hands `request` to the bench's `answer` function and reads its reply. A function that
+    /// throws or answers something else than a response is a request that got none.
+    fn ask(answer: &js_sys::Function, request: &HttpRequest, at_ms: u64) -> import::Answer {
+        let headers = Object::new();
+        for (name, value) in &request.headers {
+            // Setting a data property on a fresh ordinary object cannot fail.
+            let _ = Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        let asked = super::object(&[
+            ("method", JsValue::from_str(request.method.as_str())),
+            ("url", JsValue::from_str(&request.url)),
+            ("headers", headers.into()),
+            ("body", request.body.as_deref().map_or(JsValue::NULL, JsValue::from_str)),
+        ]);
+        // Epoch milliseconds, exact as a JS number; a time, never money.
+        let reply = answer.call2(&JsValue::NULL, &asked, &JsValue::from_f64(at_ms as f64)).map_err(|_| TransportFailure::Offline)?;
+        if reply.is_null() || reply.is_undefined() {
+            return Err(TransportFailure::Timeout);
+        }
+        let field = |name: &str| Reflect::get(&reply, &JsValue::from_str(name)).ok().filter(|value| !value.is_undefined() && !value.is_null());
+        let status = field("status").and_then(|status| status.as_f64()).filter(|status| (100.0..600.0).contains(status)).ok_or(TransportFailure::Offline)?;
+        Ok(OwnedResponse {
+            status: status as u16,
+            body: field("body").and_then(|body| body.as_string()).unwrap_or_default().into_bytes(),
+            retry_after: field("retryAfter").and_then(|header| header.as_string()),
+        })
     }
 }
 

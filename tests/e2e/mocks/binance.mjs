@@ -5,7 +5,7 @@
 //   `timestamp` (ms) within `recvWindow` (default 5000, at most 60000) of the mock's clock, and
 //   not 1 s or more ahead of it. Binance has no nonce: timestamps may repeat or go backwards.
 //
-//   const binance = createBinance({ accounts: { [apiKey]: account }, markets, clockOffsetMs, closes });
+//   const binance = createBinance({ accounts: { [apiKey]: account }, markets, clockOffsetMs, closes, now });
 //   binance.requests, binance.signedRequests(), binance.setFault(target, fault | null, { times }),
 //   binance.clearFaults(), binance.setAccount(apiKey, account), binance.setMarkets(markets),
 //   binance.setClockOffset(ms), binance.now(), binance.books()
@@ -16,7 +16,8 @@
 // canTrade/canWithdraw true: those describe the account, not the key.
 // A market is [symbol, baseAsset, quoteAsset, lastPrice, volume, priceChange] (see SAMPLE_MARKETS);
 // the base and quote play exchangeInfo's part for books() and are not in the ticker answer.
-// `clockOffsetMs` puts the mock's clock ahead (or behind) the computer's.
+// `clockOffsetMs` puts the mock's clock ahead (or behind) the computer's; `now` (ms) is the
+// computer's clock, injectable (the benchmark simulates time).
 //
 // Paths: GET /api/v3/time, GET /api/v3/ticker/24hr[?symbol=], and signed: GET /api/v3/account
 // [?omitZeroBalances=true], POST /sapi/v1/asset/get-funding-asset, GET
@@ -314,12 +315,12 @@ function withoutSignature(text) {
   return m ? { rest: text.slice(0, m.index), signature: m[1] } : { rest: text, signature: null };
 }
 
-export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0, closes = {} } = {}) {
+export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0, closes = {}, now: clock = Date.now } = {}) {
   const requests = [];
   const faults = faultTable(faultResponse);
   let marketList = markets;
   let offset = clockOffsetMs;
-  const now = () => Date.now() + offset;
+  const now = () => clock() + offset;
 
   const ENDPOINTS = {
     'GET /api/v3/account': { name: 'account', weight: 20, answer: accountAnswer },

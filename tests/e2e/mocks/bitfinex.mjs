@@ -5,7 +5,7 @@
 //   bfx-signature = hex HMAC-SHA384(secret, '/api' + path + nonce + body), body sent as signed,
 // and each key's nonce must be larger than the last one it accepted and below 2^53.
 //
-//   const bitfinex = createBitfinex({ accounts: { [apiKey]: account }, markets });
+//   const bitfinex = createBitfinex({ accounts: { [apiKey]: account }, markets, closes, now });
 //   bitfinex.requests, bitfinex.authRequests(), bitfinex.setFault(apiKey | 'tickers' | '*', fault | null, { times }),
 //   bitfinex.clearFaults(), bitfinex.setAccount(apiKey, account), bitfinex.setMarkets(rows), bitfinex.books()
 //
@@ -34,6 +34,7 @@
 // list says ['history', 0, 0] and the three endpoints answer 10001 "api_key: permission invalid".
 // Each history endpoint allows 90 requests a minute per key; the 91st within 60 s answers the
 // edge's 429 {"error":"ERR_RATE_LIMIT"} (https://docs.bitfinex.com/reference/rest-auth-ledgers).
+// `now` (ms) is the mock's clock, injectable (the benchmark simulates time).
 //
 // Daily candles: GET /v2/candles/trade:1D:<symbol>/hist?start&end&limit&sort on api-pub, rows
 // [MTS, OPEN, CLOSE, HIGH, LOW, VOLUME] (https://docs.bitfinex.com/reference/rest-public-candles),
@@ -397,7 +398,7 @@ function candleRows(closeOn, symbol, params, now) {
   return { status: 200, body: `[${rows.join(',')}]` };
 }
 
-export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS, closes = {} } = {}) {
+export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS, closes = {}, now = Date.now } = {}) {
   const requests = [];
   const lastNonces = new Map(); // apiKey → BigInt of the last accepted nonce
   const faults = faultTable(faultResponse);
@@ -416,10 +417,10 @@ export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS, closes
 
   /** Whether this request is one more than the endpoint allows this minute. */
   function overHistoryLimit(apiKey, pathname) {
-    const now = Date.now();
+    const at = now();
     const key = `${apiKey} ${pathname}`;
-    const recent = (historyCalls.get(key) ?? []).filter((at) => now - at < 60_000);
-    recent.push(now);
+    const recent = (historyCalls.get(key) ?? []).filter((earlier) => at - earlier < 60_000);
+    recent.push(at);
     historyCalls.set(key, recent);
     return recent.length > HISTORY_RATE_LIMIT;
   }
@@ -493,7 +494,7 @@ export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS, closes
           return finish(bitfinexError(10020, 'body: invalid'));
         }
         if (query === null || typeof query !== 'object' || Array.isArray(query)) return finish(bitfinexError(10020, 'body: invalid'));
-        return finish(historyPage(account, source, query));
+        return finish(historyPage(account, source, query, now()));
       }
       if (account.walletsRead === false) return finish(bitfinexError(10001, 'api_key: permission invalid'));
       return finish(json(200, account.wallets));
@@ -516,7 +517,7 @@ export function createBitfinex({ accounts = {}, markets = SAMPLE_MARKETS, closes
       const fault = faulted(['candles', '*']);
       if (fault) return fault;
       const params = new URL(path, `https://${PUBLIC_HOST}`).searchParams;
-      return finish(candleRows(closeOn, candles[1], params, Date.now()));
+      return finish(candleRows(closeOn, candles[1], params, now()));
     }
 
     return finish({ status: 404, type: 'text/plain', body: 'Not Found' });
