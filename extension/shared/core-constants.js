@@ -137,6 +137,7 @@ export const STORAGE_FORMAT = 3;
 export const ERROR_CODES = /* @__PURE__ */ deepFreeze([
   "invalid_credentials",
   "nonce_rejected",
+  "api_passphrase_rejected",
   "clock_skew",
   "missing_permission",
   "history_permission",
