@@ -20,6 +20,7 @@ pub mod bitso;
 pub mod coinbase;
 mod json;
 pub mod kraken;
+pub mod okx;
 
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
@@ -44,6 +45,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
         ExchangeId::Binance => &binance::Binance,
         ExchangeId::Bitfinex => &bitfinex::Bitfinex,
         ExchangeId::Coinbase => &coinbase::Coinbase,
+        ExchangeId::Okx => &okx::Okx,
     }
 }
 
