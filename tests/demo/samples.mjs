@@ -10,6 +10,7 @@ import * as binance from '../e2e/mocks/binance.mjs';
 import * as bitfinex from '../e2e/mocks/bitfinex.mjs';
 import * as coinbase from '../e2e/mocks/coinbase.mjs';
 import * as kraken from '../e2e/mocks/kraken.mjs';
+import * as okx from '../e2e/mocks/okx.mjs';
 
 export const PASSPHRASE = 'demo passphrase, not a secret';
 
@@ -42,6 +43,8 @@ export const SAMPLES = [
   { ...binance.SAMPLE_ACCOUNT, exchange: 'binance' },
   { ...bitfinex.SAMPLE_ACCOUNT, exchange: 'bitfinex' },
   { ...coinbase.SAMPLE_ACCOUNT, exchange: 'coinbase' },
+  // OKX keys come with their own passphrase (apiPassphrase), typed under "API passphrase".
+  { ...okx.SAMPLE_ACCOUNT, exchange: 'okx' },
 ];
 
 /** What each sample account holds, for the independent valuation. */
@@ -52,6 +55,7 @@ export function holdings(account) {
     case 'binance': return binance.expectedHoldings(account);
     case 'bitfinex': return bitfinex.expectedHoldings(account);
     case 'coinbase': return coinbase.expectedHoldings(account);
+    case 'okx': return okx.expectedHoldings(account);
     default: throw new Error(account.exchange);
   }
 }

@@ -9,10 +9,12 @@ import * as bitfinex from './mocks/bitfinex.mjs';
 import { createBitso } from './mocks/bitso.mjs';
 import * as coinbase from './mocks/coinbase.mjs';
 import * as kraken from './mocks/kraken.mjs';
+import * as okx from './mocks/okx.mjs';
 import { startMockServer } from './mock-server.mjs';
 
 const FACTORIES = {
   bitso: createBitso, kraken: kraken.createKraken, binance: binance.createBinance, bitfinex: bitfinex.createBitfinex, coinbase: coinbase.createCoinbase,
+  okx: okx.createOkx,
 };
 
 /** Every exchange with one sample account: `bitso` (Bitso's stand-in ships none) and, when given,
@@ -25,6 +27,7 @@ export function sampleExchanges({ bitso, coinbase: coinbaseAccount = coinbase.SA
     binance: one(binance.SAMPLE_ACCOUNT),
     bitfinex: one(bitfinex.SAMPLE_ACCOUNT),
     coinbase: one(coinbaseAccount),
+    okx: one(okx.SAMPLE_ACCOUNT),
   };
 }
 
