@@ -460,13 +460,20 @@ function onAlarm(alarm) {
 // ---------------------------------------------------------------------------------------------
 // Accounts and vault
 
+/** The key's own API passphrase (OKX, KuCoin), when the page sent one; the core checks that the
+ * exchange asks for it. Never Cartera's vault passphrase. */
+function apiPassphraseOf(message) {
+  return message.apiPassphrase === undefined ? null : requireString(message.apiPassphrase, 256, 'api_passphrase');
+}
+
 async function testAccount(message) {
   const exchange = requireExchange(message.exchange);
   const apiKey = requireString(message.apiKey, 4096, 'api_key');
   const apiSecret = requireString(message.apiSecret, 8192, 'api_secret');
+  const apiPassphrase = apiPassphraseOf(message);
   const core = await engineReady();
-  core.checkCredentials(exchange, apiKey, apiSecret);
-  const check = await core.testConnection(exchange, apiKey, apiSecret, null);
+  core.checkCredentials(exchange, apiKey, apiSecret, apiPassphrase);
+  const check = await core.testConnection(exchange, apiKey, apiSecret, apiPassphrase, null);
   return { ok: true, currencies: check.currencies, scope: check.scope ?? null, readOnly: check.readOnly ?? null };
 }
 
@@ -475,6 +482,7 @@ async function addAccount(message) {
   const exchange = requireExchange(message.exchange);
   const apiKey = requireString(message.apiKey, 4096, 'api_key');
   const apiSecret = requireString(message.apiSecret, 8192, 'api_secret');
+  const apiPassphrase = apiPassphraseOf(message);
   const vaultKey = requireString(message.vaultKey, 64, 'vault_key');
   // The vault text the page derived the key from (null when it created the first vault):
   // the write happens only if the stored vault is still exactly that.
@@ -487,11 +495,11 @@ async function addAccount(message) {
 
   // Cheap and local first: a wrong passphrase or a malformed secret fails before anything is sent.
   core.checkVaultKey(base ?? newVault, vaultKey);
-  core.checkCredentials(exchange, apiKey, apiSecret);
+  core.checkCredentials(exchange, apiKey, apiSecret, apiPassphrase);
   const { nonces: storedNonces } = await local.get('nonces');
   const lastNonce = replaceId !== null && typeof storedNonces?.[replaceId] === 'string' ? storedNonces[replaceId] : null;
   // Only a key the exchange accepts is ever stored.
-  const check = await core.testConnection(exchange, apiKey, apiSecret, lastNonce);
+  const check = await core.testConnection(exchange, apiKey, apiSecret, apiPassphrase, lastNonce);
   const scope = check.scope ?? null;
   // The core judges the key (null: the exchange cannot say, shown as "Permissions not checked").
   if (check.readOnly === false && message.acceptScope !== true) throw { code: 'key_not_read_only', exchange, scope };
@@ -522,7 +530,7 @@ async function addAccount(message) {
       portfolio: portfolio ?? (replaced ? portfolioOf(replaced, portfolios) : portfolios[0].id),
       importBalance: replaced ? replaced.importBalance !== false : true,
     };
-    const sealed = core.sealAccount(target, vaultKey, saved.id, exchange, apiKey, apiSecret);
+    const sealed = core.sealAccount(target, vaultKey, saved.id, exchange, apiKey, apiSecret, apiPassphrase);
     const updated = replaced
       ? accounts.map((existing) => (existing.id === saved.id ? saved : existing))
       : [...accounts, saved];

@@ -43,6 +43,7 @@ pub const MAX_ALERTS: usize = 100;
 /// Error codes that mean the account stopped working until the user does something.
 const ACCOUNT_PROBLEMS: &[ErrorCode] = &[
     ErrorCode::InvalidCredentials,
+    ErrorCode::ApiPassphraseRejected,
     ErrorCode::MissingPermission,
     ErrorCode::KeyPermissionOrIp,
     ErrorCode::KeyInactive,

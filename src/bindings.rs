@@ -26,7 +26,7 @@ use crate::{
     backup,
     entropy::OsEntropy,
     error::{Error, ErrorView},
-    exchange::{DailyClose, adapter, asset_code},
+    exchange::{DailyClose, adapter, asset_code, pasted_credentials},
     exchange_id::ExchangeId,
     history::{self, Chunks, DayBefore, Series},
     money::{parse_typed_decimal, to_plain_string},
@@ -38,7 +38,7 @@ use crate::{
     profile::{Settings, SettingsChange, StoredSetup, upgrade},
     refresh::{Engine as CoreEngine, RefreshRequest, StoredInputs, manual_amount},
     schedule,
-    secret::{Passphrase, SecretString},
+    secret::{Credentials, Passphrase, SecretString},
     settle::{RefreshResult, Stored, settle},
     transactions::{self, Transaction},
     transport::FetchTransport,
@@ -97,6 +97,11 @@ fn exchange_id(id: &str) -> Result<ExchangeId, Error> {
 }
 
 /// Each account's exchange, from `{ "<id>": "<exchange>" }`: what a version 1 vault did not record.
+/// Pasted credentials checked for `exchange`, with the key's API passphrase where it has one.
+fn pasted(exchange: ExchangeId, api_key: &str, secret: &SecretString, passphrase: Option<&SecretString>) -> Result<Credentials, Error> {
+    pasted_credentials(adapter(exchange), api_key, secret.expose(), passphrase.map(SecretString::expose))
+}
+
 fn exchanges_of(json: &str) -> Result<BTreeMap<String, ExchangeId>, Error> {
     serde_json::from_str(json).map_err(|_| Error::InvalidInput { field: "exchange" })
 }
@@ -570,12 +575,13 @@ impl Engine {
     }
 
     /// Checks pasted credentials the way `exchange` issues them (trimmed; a malformed secret is
-    /// refused before anything is sent).
+    /// refused before anything is sent). `api_passphrase` is the key's own passphrase, for the
+    /// exchanges that issue one (none elsewhere).
     #[wasm_bindgen(js_name = checkCredentials)]
-    pub fn check_credentials(&self, exchange: &str, api_key: &str, api_secret: String) -> Result<(), JsValue> {
-        let secret = SecretString::new(api_secret);
+    pub fn check_credentials(&self, exchange: &str, api_key: &str, api_secret: String, api_passphrase: Option<String>) -> Result<(), JsValue> {
+        let (secret, passphrase) = (SecretString::new(api_secret), api_passphrase.map(SecretString::new));
         exchange_id(exchange)
-            .and_then(|exchange| adapter(exchange).credentials(api_key, secret.expose()))
+            .and_then(|exchange| pasted(exchange, api_key, &secret, passphrase.as_ref()))
             .map(|_| ())
             .map_err(|e| failure(&e))
     }
@@ -585,13 +591,17 @@ impl Engine {
     /// lastNonce: string | null }` (`readOnly` null where the exchange cannot say). `last_nonce`
     /// is the account's persisted nonce when a key is replaced.
     #[wasm_bindgen(js_name = testConnection)]
-    pub fn test_connection(&self, exchange: &str, api_key: &str, api_secret: String, last_nonce: Option<String>) -> js_sys::Promise {
+    pub fn test_connection(
+        &self,
+        exchange: &str,
+        api_key: &str,
+        api_secret: String,
+        api_passphrase: Option<String>,
+        last_nonce: Option<String>,
+    ) -> js_sys::Promise {
         let core = Rc::clone(&self.core);
-        let secret = SecretString::new(api_secret);
-        let prepared = exchange_id(exchange).and_then(|exchange| {
-            let credentials = adapter(exchange).credentials(api_key, secret.expose())?;
-            Ok((exchange, credentials))
-        });
+        let (secret, passphrase) = (SecretString::new(api_secret), api_passphrase.map(SecretString::new));
+        let prepared = exchange_id(exchange).and_then(|exchange| Ok((exchange, pasted(exchange, api_key, &secret, passphrase.as_ref())?)));
         let last_nonce = last_nonce.and_then(|text| text.parse::<u64>().ok());
         future_to_promise(async move {
             let (exchange, credentials) = prepared.map_err(|e| failure(&e))?;
@@ -612,9 +622,10 @@ impl Engine {
         })
     }
 
-    /// Seals credentials for `exchange` into the vault under `account_id` (added or replaced);
-    /// returns the new vault text.
+    /// Seals credentials for `exchange` (with the key's API passphrase where the exchange issues
+    /// one) into the vault under `account_id` (added or replaced); returns the new vault text.
     #[wasm_bindgen(js_name = sealAccount)]
+    #[expect(clippy::too_many_arguments, reason = "each secret crosses as its own string, never inside a JSON text")]
     pub fn seal_account(
         &self,
         vault: &str,
@@ -623,13 +634,14 @@ impl Engine {
         exchange: &str,
         api_key: &str,
         api_secret: String,
+        api_passphrase: Option<String>,
     ) -> Result<String, JsValue> {
         let vault_key = Zeroizing::new(vault_key);
-        let secret = SecretString::new(api_secret);
+        let (secret, passphrase) = (SecretString::new(api_secret), api_passphrase.map(SecretString::new));
         exchange_id(exchange)
             .and_then(|exchange| {
                 let (vault, key) = open(vault, &vault_key)?;
-                let credentials = adapter(exchange).credentials(api_key, secret.expose())?;
+                let credentials = pasted(exchange, api_key, &secret, passphrase.as_ref())?;
                 vault.seal_account(&key, account_id, exchange, &credentials, &mut OsEntropy)
             })
             .map(|vault| vault.to_json())

@@ -34,6 +34,13 @@ pub enum Error {
         /// Which exchange answered.
         exchange: ExchangeId,
     },
+    /// The exchange refused the API passphrase that goes with the key (OKX's and KuCoin's
+    /// "Passphrase", chosen when the key was created): not Cartera's own passphrase.
+    #[error("{exchange:?} rejected the API passphrase")]
+    ApiPassphraseRejected {
+        /// Which exchange answered.
+        exchange: ExchangeId,
+    },
     /// The nonce was not larger than the last one the exchange saw for this key: another app
     /// uses the key, or the clock is off.
     #[error("{exchange:?} rejected the request's nonce")]
@@ -248,6 +255,8 @@ error_codes! {
     InvalidCredentials = "invalid_credentials",
     /// [`Error::NonceRejected`].
     NonceRejected = "nonce_rejected",
+    /// [`Error::ApiPassphraseRejected`].
+    ApiPassphraseRejected = "api_passphrase_rejected",
     /// [`Error::ClockSkew`].
     ClockSkew = "clock_skew",
     /// [`Error::MissingPermission`].
@@ -379,6 +388,7 @@ impl Error {
         match self {
             Error::InvalidCredentials { .. } => ErrorCode::InvalidCredentials,
             Error::NonceRejected { .. } => ErrorCode::NonceRejected,
+            Error::ApiPassphraseRejected { .. } => ErrorCode::ApiPassphraseRejected,
             Error::ClockSkew { .. } => ErrorCode::ClockSkew,
             Error::MissingPermission { .. } => ErrorCode::MissingPermission,
             Error::HistoryPermission { .. } => ErrorCode::HistoryPermission,
@@ -421,6 +431,7 @@ impl Error {
         match self {
             Error::InvalidCredentials { exchange }
             | Error::NonceRejected { exchange }
+            | Error::ApiPassphraseRejected { exchange }
             | Error::ClockSkew { exchange }
             | Error::MissingPermission { exchange }
             | Error::HistoryPermission { exchange }

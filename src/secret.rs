@@ -153,14 +153,18 @@ impl<const N: usize> Eq for SecretKey<N> {}
 /// Bytes that are secret while they live, such as a decrypted plaintext.
 pub type SecretBytes = Zeroizing<Vec<u8>>;
 
-/// An exchange credential pair. The API key is not secret on its own, but together with the
-/// secret it grants access, so it is kept just as carefully.
+/// An exchange credential pair, and the API passphrase of an exchange that issues one. The API
+/// key is not secret on its own, but together with the secret it grants access, so it is kept
+/// just as carefully.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The public half, sent in headers.
     pub api_key: SecretString,
     /// The private half, used only as an HMAC key.
     pub api_secret: SecretString,
+    /// The passphrase the user chose when creating the key, for the exchanges that ask for one
+    /// with every request (OKX's and KuCoin's "Passphrase"). Not Cartera's vault passphrase.
+    pub api_passphrase: Option<SecretString>,
 }
 
 impl Credentials {
@@ -177,7 +181,17 @@ impl Credentials {
         if api_secret.is_empty() || api_secret.chars().any(char::is_control) {
             return Err(Error::InvalidInput { field: "api_secret" });
         }
-        Ok(Self { api_key: api_key.into(), api_secret: api_secret.into() })
+        Ok(Self { api_key: api_key.into(), api_secret: api_secret.into(), api_passphrase: None })
+    }
+
+    /// These credentials with the key's API passphrase. Surrounding whitespace is trimmed; the
+    /// rest must be visible ASCII or spaces, since it travels in a header as typed.
+    pub fn with_passphrase(self, api_passphrase: &str) -> crate::error::Result<Self> {
+        let api_passphrase = api_passphrase.trim();
+        if api_passphrase.is_empty() || !api_passphrase.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(crate::error::Error::InvalidInput { field: "api_passphrase" });
+        }
+        Ok(Self { api_passphrase: Some(api_passphrase.into()), ..self })
     }
 }
 
@@ -200,9 +214,10 @@ mod tests {
         let creds = Credentials {
             api_key: "public-key".into(),
             api_secret: "private-secret".into(),
+            api_passphrase: Some("api-passphrase".into()),
         };
         let printed = format!("{creds:?}");
-        assert!(!printed.contains("public-key") && !printed.contains("private-secret"));
+        assert!(!printed.contains("public-key") && !printed.contains("private-secret") && !printed.contains("api-passphrase"));
     }
 
     #[test]
@@ -231,6 +246,19 @@ mod tests {
         assert_eq!(Credentials::new("a b", "s"), Err(Error::InvalidInput { field: "api_key" }));
         assert_eq!(Credentials::new("ab", "  "), Err(Error::InvalidInput { field: "api_secret" }));
         assert_eq!(Credentials::new("ab", "x\ny"), Err(Error::InvalidInput { field: "api_secret" }));
+    }
+
+    #[test]
+    fn an_api_passphrase_is_trimmed_and_validated() {
+        use crate::error::Error;
+        let creds = Credentials::new("key", "secret").and_then(|creds| creds.with_passphrase(" Pass phrase#1\n"));
+        let creds = creds.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(creds.api_passphrase.as_ref().map(SecretString::expose), Some("Pass phrase#1"));
+        assert_eq!(creds.api_secret.expose(), "secret", "the pair is kept");
+        for refused in ["", "   ", "pass\u{7f}", "pass\tword", "contraseña"] {
+            let refused = Credentials::new("key", "secret").and_then(|creds| creds.with_passphrase(refused));
+            assert_eq!(refused, Err(Error::InvalidInput { field: "api_passphrase" }));
+        }
     }
 
     #[test]

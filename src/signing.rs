@@ -2,7 +2,8 @@
 //!
 //! Each exchange feeds its own string-to-sign in parts (no intermediate concatenated copy) and
 //! picks the encoding it expects: Bitso and Binance want lowercase hex of HMAC-SHA256, Kraken
-//! base64 of HMAC-SHA512 over a SHA-256 digest, Bitfinex hex of HMAC-SHA384.
+//! base64 of HMAC-SHA512 over a SHA-256 digest, Bitfinex hex of HMAC-SHA384, OKX base64 of
+//! HMAC-SHA256.
 //!
 //! HMAC takes keys of every length (RFC 2104 §2 hashes long ones first); the error case of
 //! `KeyInit` exists only for fixed-size MACs and is reported as an invalid secret. The MAC states
@@ -24,6 +25,11 @@ fn mac<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<M> {
 /// Lowercase hex of HMAC-SHA256 over the concatenation of `parts`, keyed with `key`.
 pub fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> Result<String> {
     Ok(hex::encode(mac::<Hmac<Sha256>>(key, parts)?.finalize().into_bytes()))
+}
+
+/// The 32 bytes of HMAC-SHA256 over the concatenation of `parts`, keyed with `key`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Result<[u8; 32]> {
+    Ok(mac::<Hmac<Sha256>>(key, parts)?.finalize().into_bytes().into())
 }
 
 /// Lowercase hex of HMAC-SHA384 over the concatenation of `parts`, keyed with `key`.

@@ -83,7 +83,12 @@
 //!
 //! ```text
 //! api_key_len u16 big-endian || api_key UTF-8 || api_secret_len u16 big-endian || api_secret UTF-8
+//!   [ || api_passphrase_len u16 big-endian || api_passphrase UTF-8 ]
 //! ```
+//!
+//! The API passphrase is there only for the exchanges that issue one (OKX, KuCoin); an entry
+//! without one is byte for byte what every earlier version wrote, so the field needs no new
+//! format version and older entries read as having none.
 //!
 //! ## Failures
 //!
@@ -496,19 +501,24 @@ fn check_new_passphrase(passphrase: &Passphrase) -> Result<()> {
     Ok(())
 }
 
-/// The account plaintext: both halves, each prefixed with its length as a big-endian u16.
+/// The account plaintext: both halves, then the API passphrase when there is one, each prefixed
+/// with its length as a big-endian u16.
 fn encode_credentials(credentials: &Credentials) -> Result<SecretBytes> {
-    let key = credentials.api_key.expose().as_bytes();
-    let secret = credentials.api_secret.expose().as_bytes();
-    let key_len = u16::try_from(key.len()).map_err(|_| Error::InvalidInput { field: "api_key" })?;
-    let secret_len =
-        u16::try_from(secret.len()).map_err(|_| Error::InvalidInput { field: "api_secret" })?;
+    let passphrase = credentials.api_passphrase.as_ref().map(|passphrase| passphrase.expose().as_bytes());
+    let fields = [
+        ("api_key", Some(credentials.api_key.expose().as_bytes())),
+        ("api_secret", Some(credentials.api_secret.expose().as_bytes())),
+        ("api_passphrase", passphrase),
+    ];
+    let fields = fields.iter().filter_map(|(name, bytes)| Some((*name, (*bytes)?)));
     // Sized up front so the buffer never reallocates and leaves a copy behind.
-    let mut out = Zeroizing::new(Vec::with_capacity(4 + key.len() + secret.len()));
-    out.extend_from_slice(&key_len.to_be_bytes());
-    out.extend_from_slice(key);
-    out.extend_from_slice(&secret_len.to_be_bytes());
-    out.extend_from_slice(secret);
+    let capacity = fields.clone().map(|(_, bytes)| 2 + bytes.len()).sum();
+    let mut out = Zeroizing::new(Vec::with_capacity(capacity));
+    for (field, bytes) in fields {
+        let len = u16::try_from(bytes.len()).map_err(|_| Error::InvalidInput { field })?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
     Ok(out)
 }
 
@@ -522,10 +532,15 @@ fn decode_credentials(plaintext: &[u8]) -> Result<Credentials> {
     }
     let (api_key, rest) = field(plaintext).ok_or(Error::WrongPassphrase)?;
     let (api_secret, rest) = field(rest).ok_or(Error::WrongPassphrase)?;
+    let credentials = Credentials::new(api_key, api_secret).map_err(|_| Error::WrongPassphrase)?;
+    if rest.is_empty() {
+        return Ok(credentials);
+    }
+    let (api_passphrase, rest) = field(rest).ok_or(Error::WrongPassphrase)?;
     if !rest.is_empty() {
         return Err(Error::WrongPassphrase);
     }
-    Credentials::new(api_key, api_secret).map_err(|_| Error::WrongPassphrase)
+    credentials.with_passphrase(api_passphrase).map_err(|_| Error::WrongPassphrase)
 }
 
 /// The vault key as standard base64 (44 characters), for `chrome.storage.session`.

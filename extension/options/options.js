@@ -94,6 +94,8 @@ function wireControls() {
     return option;
   }));
   $('exchange').addEventListener('change', () => {
+    // A key's own passphrase belongs to the exchange it was typed for.
+    $('api-passphrase').value = '';
     clearScope();
     setConnectionStatus('', '');
     renderExchange();
@@ -132,11 +134,11 @@ function wireControls() {
   $('alert-form').addEventListener('submit', submitAlert);
   $('change-passphrase-form').addEventListener('submit', changePassphrase);
   $('reset-vault').addEventListener('click', confirmResetVault);
-  for (const id of ['label', 'api-key', 'api-secret', 'private-key', 'passphrase', 'passphrase-confirm']) {
+  for (const id of ['label', 'api-key', 'api-secret', 'private-key', 'api-passphrase', 'passphrase', 'passphrase-confirm']) {
     $(id).addEventListener('input', () => $(id).removeAttribute('aria-invalid'));
   }
   // A new key means a new answer about what it may do.
-  for (const id of ['api-key', 'api-secret', 'private-key']) $(id).addEventListener('input', clearScope);
+  for (const id of ['api-key', 'api-secret', 'private-key', 'api-passphrase']) $(id).addEventListener('input', clearScope);
   wireDialog();
   wireBackup();
   $('repair-vault').addEventListener('click', confirmRepairVault);
@@ -187,6 +189,10 @@ function renderExchange() {
   const secretLabel = ownWords(`apiSecretLabel_${exchange}`) ?? t('apiSecretLabel');
   $(privateKey ? 'private-key-label' : 'api-secret-label').textContent = secretLabel;
   $(privateKey ? 'private-key-help' : 'api-secret-help').textContent = t(`apiSecretHelp_${exchange}`);
+  // OKX and KuCoin keys come with a passphrase of their own, asked for under the exchange's word.
+  const apiPassphrase = needsApiPassphrase(exchange);
+  $('api-passphrase-field').hidden = !apiPassphrase;
+  $('api-passphrase-help').textContent = apiPassphrase ? t(`apiPassphraseHelp_${exchange}`) : '';
   const keyFile = Boolean(EXCHANGES[exchange]?.keyFile);
   $('key-file-field').hidden = !keyFile;
   $('key-file-help').textContent = keyFile ? t('keyFileHelp', [exchangeName(exchange)]) : '';
@@ -877,17 +883,24 @@ function secretField() {
   return EXCHANGES[selectedExchange()]?.privateKey ? 'private-key' : 'api-secret';
 }
 
+/** Whether `exchange`'s keys come with an API passphrase of their own. */
+function needsApiPassphrase(exchange) {
+  return Boolean(EXCHANGES[exchange]?.passphrase);
+}
+
 function readCredentials() {
   const apiKey = $('api-key').value.trim();
   const apiSecret = $(secretField()).value.trim();
-  const missing = [!apiKey && 'api-key', !apiSecret && secretField()].filter(Boolean);
+  const withPassphrase = needsApiPassphrase(selectedExchange());
+  const apiPassphrase = $('api-passphrase').value.trim();
+  const missing = [!apiKey && 'api-key', !apiSecret && secretField(), withPassphrase && !apiPassphrase && 'api-passphrase'].filter(Boolean);
   for (const id of missing) $(id).setAttribute('aria-invalid', 'true');
   if (missing.length) {
     $(missing[0]).focus();
     setConnectionStatus(t('credentialsMissing'), 'error');
     return null;
   }
-  return { apiKey, apiSecret };
+  return { apiKey, apiSecret, ...(withPassphrase ? { apiPassphrase } : {}) };
 }
 
 async function testConnection() {
@@ -971,7 +984,7 @@ function invalid(id, message) {
 }
 
 function clearAddForm() {
-  for (const id of ['label', 'api-key', 'api-secret', 'private-key', 'passphrase', 'passphrase-confirm']) $(id).value = '';
+  for (const id of ['label', 'api-key', 'api-secret', 'private-key', 'api-passphrase', 'passphrase', 'passphrase-confirm']) $(id).value = '';
   clearScope();
   const hint = $('passphrase-hint');
   hint.dataset.level = '';

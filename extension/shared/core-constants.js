@@ -36,6 +36,12 @@ export const EXCHANGES = /* @__PURE__ */ deepFreeze({
     "origins": [
       "https://api.kraken.com/*"
     ]
+  },
+  "okx": {
+    "origins": [
+      "https://www.okx.com/*"
+    ],
+    "passphrase": true
   }
 });
 
@@ -45,7 +51,8 @@ export const EXCHANGE_IDS = /* @__PURE__ */ deepFreeze([
   "kraken",
   "binance",
   "bitfinex",
-  "coinbase"
+  "coinbase",
+  "okx"
 ]);
 
 /** Where a currency no connected exchange trades can be priced from (public prices only). */
@@ -137,6 +144,7 @@ export const STORAGE_FORMAT = 3;
 export const ERROR_CODES = /* @__PURE__ */ deepFreeze([
   "invalid_credentials",
   "nonce_rejected",
+  "api_passphrase_rejected",
   "clock_skew",
   "missing_permission",
   "history_permission",

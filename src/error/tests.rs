@@ -10,6 +10,7 @@ fn every_error() -> Vec<Error> {
     vec![
         Error::InvalidCredentials { exchange: EXCHANGE },
         Error::NonceRejected { exchange: EXCHANGE },
+        Error::ApiPassphraseRejected { exchange: EXCHANGE },
         Error::ClockSkew { exchange: EXCHANGE },
         Error::MissingPermission { exchange: EXCHANGE },
         Error::HistoryPermission { exchange: EXCHANGE },
@@ -203,7 +204,7 @@ fn every_code_has_a_message_in_every_locale_with_matching_placeholders() {
 #[test]
 fn every_field_and_exchange_has_its_words() {
     let fields = [
-        "api_key", "api_secret", "label", "quote", "account_id", "vault_key", "exchange", "refresh", "vault",
+        "api_key", "api_secret", "api_passphrase", "label", "quote", "account_id", "vault_key", "exchange", "refresh", "vault",
         "private_key", "key_name", "amount", "asset", "alert", "portfolio", "history", "backup", "news",
     ];
     for (lang, messages) in locales() {

@@ -106,7 +106,7 @@ impl Exchange for Coinbase {
     /// The secret is a private key, and the portal offers the key as a JSON file
     /// (`{ "name" | "id": …, "privateKey": … }`).
     fn key_form(&self) -> KeyForm {
-        KeyForm { private_key: true, key_file: Some(KeyFile { key: &["name", "id"], secret: "privateKey" }) }
+        KeyForm { private_key: true, key_file: Some(KeyFile { key: &["name", "id"], secret: "privateKey" }), passphrase: false }
     }
 
     /// Reads the key name (the "API key" field) and the private key (the "secret" field) in

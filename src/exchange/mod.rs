@@ -51,6 +51,7 @@ pub mod bitso;
 pub mod coinbase;
 mod json;
 pub mod kraken;
+pub mod okx;
 
 use indexmap::IndexMap;
 use rust_decimal::Decimal;
@@ -75,6 +76,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
         ExchangeId::Binance => &binance::Binance,
         ExchangeId::Bitfinex => &bitfinex::Bitfinex,
         ExchangeId::Coinbase => &coinbase::Coinbase,
+        ExchangeId::Okx => &okx::Okx,
     }
 }
 
@@ -302,6 +304,9 @@ pub struct KeyForm {
     /// The exchange lets users download the key as a JSON file, read in the page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_file: Option<KeyFile>,
+    /// Every request also carries the passphrase the user chose when creating the key (OKX's and
+    /// KuCoin's "Passphrase"): the page asks for it, and the vault seals it with the secret.
+    pub passphrase: bool,
 }
 
 /// Where a downloaded key file keeps the key's name and its secret.
@@ -362,6 +367,18 @@ pub trait Exchange: Sync {
     /// valuing past transactions. `None` where the exchange publishes none.
     fn daily_closes(&self, _market: &str, _from_day: u64, _to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
         None
+    }
+}
+
+/// Checks pasted credentials for `exchange` ([`Exchange::credentials`]) with the API passphrase
+/// its [`KeyForm`] asks for: required where the exchange issues one, refused where it does not
+/// (so nothing is sealed that no request would use).
+pub fn pasted_credentials(exchange: &dyn Exchange, api_key: &str, api_secret: &str, api_passphrase: Option<&str>) -> Result<Credentials> {
+    let credentials = exchange.credentials(api_key, api_secret)?;
+    match (exchange.key_form().passphrase, api_passphrase) {
+        (true, Some(api_passphrase)) => credentials.with_passphrase(api_passphrase),
+        (false, None) => Ok(credentials),
+        (true, None) | (false, Some(_)) => Err(Error::InvalidInput { field: "api_passphrase" }),
     }
 }
 

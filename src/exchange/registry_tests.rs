@@ -84,3 +84,30 @@ fn every_adapters_balances_pass_one_rule() {
         assert_eq!(merge_balances(ExchangeId::Bitso, [refused.clone()]), malformed, "{refused:?}");
     }
 }
+
+#[test]
+fn an_api_passphrase_goes_only_to_the_exchanges_that_issue_one() {
+    use super::pasted_credentials;
+    use crate::error::Error;
+
+    for id in ExchangeId::ALL {
+        let exchange = adapter(id);
+        // Each exchange's own key shape: a Coinbase key file's name and PEM, a Kraken base64 secret.
+        let (key, secret) = match id {
+            ExchangeId::Coinbase => continue,
+            ExchangeId::Kraken => ("key", "c2VjcmV0"),
+            _ => ("key", "secret"),
+        };
+        let without = pasted_credentials(exchange, key, secret, None);
+        let with = pasted_credentials(exchange, key, secret, Some("Passphrase#1"));
+        let refused = Err(Error::InvalidInput { field: "api_passphrase" });
+        if exchange.key_form().passphrase {
+            assert_eq!(without, refused, "{id:?} needs its passphrase");
+            let sealed = with.map(|credentials| credentials.api_passphrase.map(|passphrase| passphrase.expose().to_owned()));
+            assert_eq!(sealed, Ok(Some("Passphrase#1".to_owned())), "{id:?}");
+        } else {
+            assert_eq!(without.map(|credentials| credentials.api_passphrase.is_none()), Ok(true), "{id:?}");
+            assert_eq!(with, refused, "{id:?} issues no passphrase: none is sealed");
+        }
+    }
+}

@@ -12,6 +12,7 @@ import * as bitfinex from './mocks/bitfinex.mjs';
 import * as bitso from './mocks/bitso.mjs';
 import * as coinbase from './mocks/coinbase.mjs';
 import * as kraken from './mocks/kraken.mjs';
+import * as okx from './mocks/okx.mjs';
 import { startMockServer } from './mock-server.mjs';
 
 /**
@@ -28,6 +29,7 @@ export const STAND_INS = {
   binance: { create: binance.createBinance, sample: binance.SAMPLE_ACCOUNT, holdings: binance.expectedHoldings },
   bitfinex: { create: bitfinex.createBitfinex, sample: bitfinex.SAMPLE_ACCOUNT, holdings: bitfinex.expectedHoldings },
   coinbase: { create: coinbase.createCoinbase, sample: coinbase.SAMPLE_ACCOUNT, holdings: coinbase.expectedHoldings },
+  okx: { create: okx.createOkx, sample: okx.SAMPLE_ACCOUNT, holdings: okx.expectedHoldings },
 };
 
 /** Each exchange's sample account with its `exchange`, in the order the options page offers them. */

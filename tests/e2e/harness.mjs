@@ -210,15 +210,19 @@ export async function waitForPage(h, pathPart, action) {
 /**
  * Fill the add-account form and save it, choosing the exchange by its accessible name.
  * `passphrase` is typed into #passphrase and #passphrase-confirm only when those fields are shown
- * (no vault yet). Returns the #connection-status text once it settles.
+ * (no vault yet). `apiPassphrase` is the key's own passphrase (OKX, KuCoin), typed into the field
+ * named "API passphrase" when the exchange shows it. Returns the #connection-status text once it
+ * settles.
  */
-export async function addAccount(options, { exchange = 'bitso', label, apiKey, secret, passphrase, confirm = passphrase }) {
+export async function addAccount(options, { exchange = 'bitso', label, apiKey, secret, apiPassphrase, passphrase, confirm = passphrase }) {
   const chooser = options.getByLabel('Exchange', { exact: true });
   if (await chooser.isEnabled()) await chooser.selectOption(exchange);
   await options.fill('#label', label);
   await options.fill('#api-key', apiKey);
   // A private key (Coinbase) goes in its textarea, any other secret in the password field.
   await options.fill((await options.locator('#private-key').isVisible()) ? '#private-key' : '#api-secret', secret);
+  const apiPassphraseField = options.getByLabel('API passphrase', { exact: true });
+  if (apiPassphrase !== undefined && (await apiPassphraseField.isVisible())) await apiPassphraseField.fill(apiPassphrase);
   if (await options.locator('#passphrase').isVisible()) {
     await options.fill('#passphrase', passphrase);
     if (await options.locator('#passphrase-confirm').isVisible()) await options.fill('#passphrase-confirm', confirm);
