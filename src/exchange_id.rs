@@ -22,12 +22,20 @@ pub enum ExchangeId {
     Bitfinex,
     /// Coinbase (Advanced Trade), <https://www.coinbase.com>.
     Coinbase,
+    /// Bybit, <https://www.bybit.com>.
+    Bybit,
 }
 
 impl ExchangeId {
     /// Every supported exchange, in the order the options page offers them.
-    pub const ALL: [ExchangeId; 5] =
-        [ExchangeId::Bitso, ExchangeId::Kraken, ExchangeId::Binance, ExchangeId::Bitfinex, ExchangeId::Coinbase];
+    pub const ALL: [ExchangeId; 6] = [
+        ExchangeId::Bitso,
+        ExchangeId::Kraken,
+        ExchangeId::Binance,
+        ExchangeId::Bitfinex,
+        ExchangeId::Coinbase,
+        ExchangeId::Bybit,
+    ];
 
     /// Parses the id used in storage and messages (`"bitso"`).
     pub fn parse(id: &str) -> Option<Self> {
@@ -47,6 +55,7 @@ impl ExchangeId {
             ExchangeId::Binance => "binance",
             ExchangeId::Bitfinex => "bitfinex",
             ExchangeId::Coinbase => "coinbase",
+            ExchangeId::Bybit => "bybit",
         }
     }
 }

@@ -17,6 +17,7 @@
 pub mod binance;
 pub mod bitfinex;
 pub mod bitso;
+pub mod bybit;
 pub mod coinbase;
 mod json;
 pub mod kraken;
@@ -44,6 +45,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
         ExchangeId::Binance => &binance::Binance,
         ExchangeId::Bitfinex => &bitfinex::Bitfinex,
         ExchangeId::Coinbase => &coinbase::Coinbase,
+        ExchangeId::Bybit => &bybit::Bybit,
     }
 }
 
