@@ -8,6 +8,7 @@ import { balance } from '../e2e/fixtures.mjs';
 import { addAccount, openOptions, until } from '../e2e/harness.mjs';
 import * as binance from '../e2e/mocks/binance.mjs';
 import * as bitfinex from '../e2e/mocks/bitfinex.mjs';
+import * as bybit from '../e2e/mocks/bybit.mjs';
 import * as coinbase from '../e2e/mocks/coinbase.mjs';
 import * as kraken from '../e2e/mocks/kraken.mjs';
 
@@ -42,6 +43,7 @@ export const SAMPLES = [
   { ...binance.SAMPLE_ACCOUNT, exchange: 'binance' },
   { ...bitfinex.SAMPLE_ACCOUNT, exchange: 'bitfinex' },
   { ...coinbase.SAMPLE_ACCOUNT, exchange: 'coinbase' },
+  { ...bybit.SAMPLE_ACCOUNT, exchange: 'bybit' },
 ];
 
 /** What each sample account holds, for the independent valuation. */
@@ -52,6 +54,7 @@ export function holdings(account) {
     case 'binance': return binance.expectedHoldings(account);
     case 'bitfinex': return bitfinex.expectedHoldings(account);
     case 'coinbase': return coinbase.expectedHoldings(account);
+    case 'bybit': return bybit.expectedHoldings(account);
     default: throw new Error(account.exchange);
   }
 }

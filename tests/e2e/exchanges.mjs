@@ -7,12 +7,14 @@
 import * as binance from './mocks/binance.mjs';
 import * as bitfinex from './mocks/bitfinex.mjs';
 import { createBitso } from './mocks/bitso.mjs';
+import * as bybit from './mocks/bybit.mjs';
 import * as coinbase from './mocks/coinbase.mjs';
 import * as kraken from './mocks/kraken.mjs';
 import { startMockServer } from './mock-server.mjs';
 
 const FACTORIES = {
   bitso: createBitso, kraken: kraken.createKraken, binance: binance.createBinance, bitfinex: bitfinex.createBitfinex, coinbase: coinbase.createCoinbase,
+  bybit: bybit.createBybit,
 };
 
 /** Every exchange with one sample account: `bitso` (Bitso's stand-in ships none) and, when given,
@@ -25,6 +27,7 @@ export function sampleExchanges({ bitso, coinbase: coinbaseAccount = coinbase.SA
     binance: one(binance.SAMPLE_ACCOUNT),
     bitfinex: one(bitfinex.SAMPLE_ACCOUNT),
     coinbase: one(coinbaseAccount),
+    bybit: one(bybit.SAMPLE_ACCOUNT),
   };
 }
 

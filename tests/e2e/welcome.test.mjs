@@ -17,7 +17,7 @@ import {
 } from './harness.mjs';
 
 const manifest = JSON.parse(readFileSync(join(DIST_CHROME, 'manifest.json'), 'utf8'));
-const EXCHANGES = ['bitso', 'kraken', 'binance', 'bitfinex', 'coinbase'];
+const EXCHANGES = ['bitso', 'kraken', 'binance', 'bitfinex', 'coinbase', 'bybit'];
 const messagesOf = (lang) => JSON.parse(readFileSync(join(DIST_CHROME, `_locales/${lang}/messages.json`), 'utf8'));
 
 /** The welcome page the install opened (the harness leaves it open with keepWelcome). */
