@@ -24,12 +24,21 @@ pub enum ExchangeId {
     Coinbase,
     /// OKX, <https://www.okx.com>.
     Okx,
+    /// Bybit, <https://www.bybit.com>.
+    Bybit,
 }
 
 impl ExchangeId {
     /// Every supported exchange, in the order the options page offers them.
-    pub const ALL: [ExchangeId; 6] =
-        [ExchangeId::Bitso, ExchangeId::Kraken, ExchangeId::Binance, ExchangeId::Bitfinex, ExchangeId::Coinbase, ExchangeId::Okx];
+    pub const ALL: [ExchangeId; 7] = [
+        ExchangeId::Bitso,
+        ExchangeId::Kraken,
+        ExchangeId::Binance,
+        ExchangeId::Bitfinex,
+        ExchangeId::Coinbase,
+        ExchangeId::Okx,
+        ExchangeId::Bybit,
+    ];
 
     /// Parses the id used in storage and messages (`"bitso"`).
     pub fn parse(id: &str) -> Option<Self> {
@@ -50,6 +59,7 @@ impl ExchangeId {
             ExchangeId::Bitfinex => "bitfinex",
             ExchangeId::Coinbase => "coinbase",
             ExchangeId::Okx => "okx",
+            ExchangeId::Bybit => "bybit",
         }
     }
 }

@@ -19,6 +19,11 @@ export const EXCHANGES = /* @__PURE__ */ deepFreeze({
       "https://api.bitso.com/*"
     ]
   },
+  "bybit": {
+    "origins": [
+      "https://api.bybit.com/*"
+    ]
+  },
   "coinbase": {
     "keyFile": {
       "key": [
@@ -52,7 +57,8 @@ export const EXCHANGE_IDS = /* @__PURE__ */ deepFreeze([
   "binance",
   "bitfinex",
   "coinbase",
-  "okx"
+  "okx",
+  "bybit"
 ]);
 
 /** Where a currency no connected exchange trades can be priced from (public prices only). */

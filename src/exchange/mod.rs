@@ -48,6 +48,7 @@
 pub mod binance;
 pub mod bitfinex;
 pub mod bitso;
+pub mod bybit;
 pub mod coinbase;
 mod json;
 pub mod kraken;
@@ -77,6 +78,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
         ExchangeId::Bitfinex => &bitfinex::Bitfinex,
         ExchangeId::Coinbase => &coinbase::Coinbase,
         ExchangeId::Okx => &okx::Okx,
+        ExchangeId::Bybit => &bybit::Bybit,
     }
 }
 

@@ -10,6 +10,7 @@ import { EXCHANGE_IDS } from '../../extension/shared/core-constants.js';
 import * as binance from './mocks/binance.mjs';
 import * as bitfinex from './mocks/bitfinex.mjs';
 import * as bitso from './mocks/bitso.mjs';
+import * as bybit from './mocks/bybit.mjs';
 import * as coinbase from './mocks/coinbase.mjs';
 import * as kraken from './mocks/kraken.mjs';
 import * as okx from './mocks/okx.mjs';
@@ -30,6 +31,7 @@ export const STAND_INS = {
   bitfinex: { create: bitfinex.createBitfinex, sample: bitfinex.SAMPLE_ACCOUNT, holdings: bitfinex.expectedHoldings },
   coinbase: { create: coinbase.createCoinbase, sample: coinbase.SAMPLE_ACCOUNT, holdings: coinbase.expectedHoldings },
   okx: { create: okx.createOkx, sample: okx.SAMPLE_ACCOUNT, holdings: okx.expectedHoldings },
+  bybit: { create: bybit.createBybit, sample: bybit.SAMPLE_ACCOUNT, holdings: bybit.expectedHoldings },
 };
 
 /** Each exchange's sample account with its `exchange`, in the order the options page offers them. */
