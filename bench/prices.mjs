@@ -313,7 +313,7 @@ function bybitMarkets(next, universe) {
  * serving them, `count(list)` its rows.
  */
 export const AT_SCALE = {
-  binance: { markets: binanceMarkets, create: (markets) => binance.createBinance({ markets }), count: (list) => list.length },
+  binance: { markets: binanceMarkets, create: (markets) => binance.createBinance({ markets, now: () => NOW_MS }), count: (list) => list.length },
   kraken: { markets: krakenMarkets, create: (markets) => kraken.createKraken({ markets }), count: (list) => Object.keys(list.pairs).length },
   bitfinex: { markets: bitfinexMarkets, create: (markets) => bitfinex.createBitfinex({ markets }), count: (list) => list.length },
   coinbase: { markets: coinbaseMarkets, create: (markets) => coinbase.createCoinbase({ markets, now: () => NOW_MS }), count: (list) => list.length },
