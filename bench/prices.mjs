@@ -19,11 +19,12 @@ import * as coinbase from '../tests/e2e/mocks/coinbase.mjs';
 import * as kraken from '../tests/e2e/mocks/kraken.mjs';
 import * as okx from '../tests/e2e/mocks/okx.mjs';
 import * as bybit from '../tests/e2e/mocks/bybit.mjs';
+import * as kucoin from '../tests/e2e/mocks/kucoin.mjs';
 import { log, stats } from './lib.mjs';
 import { rng } from './valuation.mjs';
 
 /** Rows in each public answer (Kraken: pairs, in AssetPairs and in Ticker alike). */
-export const SHAPE = { bitso: 60, kraken: 700, binance: 2000, bitfinex: 300, coinbase: 700, okx: 700, bybit: 650 };
+export const SHAPE = { bitso: 60, kraken: 700, binance: 2000, bitfinex: 300, coinbase: 700, okx: 700, bybit: 650, kucoin: 1200 };
 export const QUOTE = 'mxn';
 
 /** The URL each adapter's price flow asks for, in order (src/exchange/*.rs, `prices()`). */
@@ -35,6 +36,7 @@ export const PRICE_URLS = {
   coinbase: ['https://api.coinbase.com/api/v3/brokerage/market/products?product_type=SPOT'],
   okx: ['https://www.okx.com/api/v5/market/tickers?instType=SPOT'],
   bybit: ['https://api.bybit.com/v5/market/tickers?category=spot'],
+  kucoin: ['https://api.kucoin.com/api/v1/market/allTickers'],
 };
 
 /** A fixed clock for the bodies that carry times (Binance's openTime/closeTime). */
@@ -62,6 +64,7 @@ const QUOTES = {
     ['JPY', 'jpy', 0.04], ['ETH', 'eth', 0.03]],
   coinbase: [['USD', 'usd', 1], ['EUR', 'eur', 0.25], ['USDT', 'usdt', 0.15], ['BTC', 'btc', 0.15], ['GBP', 'gbp', 0.12],
     ['ETH', 'eth', 0.04]],
+  kucoin: [['USDT', 'usdt', 1], ['BTC', 'btc', 0.3], ['USDC', 'usdc', 0.15], ['ETH', 'eth', 0.08], ['EUR', 'eur', 0.02], ['BRL', 'brl', 0.01]],
   bitso: [['mxn', 'mxn', 1], ['usd', 'usd', 0.35], ['usdt', 'usdt', 0.2], ['brl', 'brl', 0.1], ['ars', 'ars', 0.05], ['cop', 'cop', 0.05]],
   okx: [['USDT', 'usdt', 1], ['USDC', 'usdc', 0.3], ['BTC', 'btc', 0.15], ['ETH', 'eth', 0.08], ['EUR', 'eur', 0.05],
     ['TRY', 'try', 0.03], ['BRL', 'brl', 0.02]],
@@ -307,6 +310,27 @@ function bybitMarkets(next, universe) {
   return rows;
 }
 
+// KuCoin's all-tickers list: its sample markets, then made-up ones (now and then one with no last
+// price, as a delisted market has, which the adapter skips).
+function kucoinMarkets(next, universe) {
+  const rows = [...kucoin.SAMPLE_MARKETS];
+  const symbols = new Set(rows.map((row) => row.symbol));
+  for (const m of pickMarkets(next, universe, QUOTES.kucoin, { wanted: SHAPE.kucoin * 2, keep: 0.7 })) {
+    if (rows.length === SHAPE.kucoin) break;
+    const [quote] = m.quote;
+    const symbol = `${m.coin.code}-${quote}`;
+    const last = plain(m.price, 6, 10);
+    if (symbols.has(symbol) || isZero(last)) continue;
+    symbols.add(symbol);
+    const delisted = next(200) === 0;
+    rows.push({ symbol, symbolName: symbol, buy: last, sell: last, bestBidSize: '1', bestAskSize: '1', changeRate: m.change.toFixed(4),
+      changePrice: delisted ? null : `${m.change < 0 ? '-' : ''}${plain(Math.abs(m.price * m.change), 4, 10)}`, high: last, low: last,
+      vol: delisted ? '0' : plain(m.volume, 12, 8), volValue: '0', last: delisted ? null : last, averagePrice: last,
+      takerFeeRate: '0.001', makerFeeRate: '0.001', takerCoefficient: '1', makerCoefficient: '1' });
+  }
+  return rows;
+}
+
 /**
  * Each exchange's answers at scale: `markets(next, universe)` draws its list (in this order, from
  * one seeded generator, so the bodies stay the same from run to run), `create(list)` its stand-in
@@ -320,6 +344,7 @@ export const AT_SCALE = {
   bitso: { markets: bitsoTickers, create: (tickers) => STAND_INS.bitso.create({ tickers }), count: (list) => list.length },
   okx: { markets: okxTickers, create: (markets) => okx.createOkx({ markets }), count: (list) => list.length },
   bybit: { markets: bybitMarkets, create: (markets) => bybit.createBybit({ markets }), count: (list) => list.length },
+  kucoin: { markets: kucoinMarkets, create: (markets) => kucoin.createKucoin({ markets }), count: (list) => list.length },
 };
 
 // ---------------------------------------------------------------------------------- accounts

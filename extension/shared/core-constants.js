@@ -42,6 +42,12 @@ export const EXCHANGES = /* @__PURE__ */ deepFreeze({
       "https://api.kraken.com/*"
     ]
   },
+  "kucoin": {
+    "origins": [
+      "https://api.kucoin.com/*"
+    ],
+    "passphrase": true
+  },
   "okx": {
     "origins": [
       "https://www.okx.com/*"
@@ -58,7 +64,8 @@ export const EXCHANGE_IDS = /* @__PURE__ */ deepFreeze([
   "bitfinex",
   "coinbase",
   "okx",
-  "bybit"
+  "bybit",
+  "kucoin"
 ]);
 
 /** Where a currency no connected exchange trades can be priced from (public prices only). */

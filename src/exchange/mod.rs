@@ -54,6 +54,7 @@ pub mod bybit;
 pub mod coinbase;
 mod json;
 pub mod kraken;
+pub mod kucoin;
 pub mod okx;
 
 use indexmap::IndexMap;
@@ -81,6 +82,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
         ExchangeId::Coinbase => &coinbase::Coinbase,
         ExchangeId::Okx => &okx::Okx,
         ExchangeId::Bybit => &bybit::Bybit,
+        ExchangeId::Kucoin => &kucoin::Kucoin,
     }
 }
 
