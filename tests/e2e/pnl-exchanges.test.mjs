@@ -338,8 +338,11 @@ const leg = (asset, amount) => ({ asset, amount: amount instanceof Q ? amount : 
 /** A JSON number as it goes over the wire, exactly. */
 const wire = (value) => Q.parse(JSON.stringify(value));
 
-/** Bitso's ledger: one row each; `fee` a fee, one asset in and one out a trade (booked as a buy of
+/** Bitso's ledger: one row each; `fee` a fee, one asset in and one out a trade (a sell when what
+ * came in is the book's quote currency: money, then dollar stablecoins, then bitcoin; else a buy of
  * what came in), in only a deposit, out only a withdrawal. */
+const BITSO_QUOTE_RANK = { mxn: 3, ars: 3, brl: 3, cop: 3, usd: 3, usdt: 2, usdc: 2, dai: 2, tusd: 2, btc: 1 };
+const bitsoSide = (received, sent) => ((BITSO_QUOTE_RANK[received] ?? 0) > (BITSO_QUOTE_RANK[sent] ?? 0) ? 'sell' : 'buy');
 function bitsoTransactions(account) {
   return account.ledger.map((row) => {
     const at = Date.parse(row.created_at);
@@ -348,7 +351,10 @@ function bitsoTransactions(account) {
     const incoming = updates.find((u) => positive(u.amount));
     const outgoing = updates.find((u) => !positive(u.amount));
     if (row.operation === 'fee') return { id, at, kind: 'fee', fee: leg(outgoing.asset, abs(outgoing.amount)) };
-    if (incoming && outgoing) return { id, at, kind: 'trade', side: 'buy', received: leg(incoming.asset, incoming.amount), sent: leg(outgoing.asset, abs(outgoing.amount)) };
+    if (incoming && outgoing) {
+      const side = bitsoSide(incoming.asset, outgoing.asset);
+      return { id, at, kind: 'trade', side, received: leg(incoming.asset, incoming.amount), sent: leg(outgoing.asset, abs(outgoing.amount)) };
+    }
     if (incoming) return { id, at, kind: 'deposit', received: leg(incoming.asset, incoming.amount) };
     return { id, at, kind: 'withdrawal', sent: leg(outgoing.asset, abs(outgoing.amount)) };
   });
