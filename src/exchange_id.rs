@@ -26,11 +26,13 @@ pub enum ExchangeId {
     Okx,
     /// Bybit, <https://www.bybit.com>.
     Bybit,
+    /// Mercado Bitcoin, <https://www.mercadobitcoin.com.br>.
+    MercadoBitcoin,
 }
 
 impl ExchangeId {
     /// Every supported exchange, in the order the options page offers them.
-    pub const ALL: [ExchangeId; 7] = [
+    pub const ALL: [ExchangeId; 8] = [
         ExchangeId::Bitso,
         ExchangeId::Kraken,
         ExchangeId::Binance,
@@ -38,6 +40,7 @@ impl ExchangeId {
         ExchangeId::Coinbase,
         ExchangeId::Okx,
         ExchangeId::Bybit,
+        ExchangeId::MercadoBitcoin,
     ];
 
     /// Parses the id used in storage and messages (`"bitso"`).
@@ -60,6 +63,7 @@ impl ExchangeId {
             ExchangeId::Coinbase => "coinbase",
             ExchangeId::Okx => "okx",
             ExchangeId::Bybit => "bybit",
+            ExchangeId::MercadoBitcoin => "mercadobitcoin",
         }
     }
 }

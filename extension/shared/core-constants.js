@@ -42,6 +42,11 @@ export const EXCHANGES = /* @__PURE__ */ deepFreeze({
       "https://api.kraken.com/*"
     ]
   },
+  "mercadobitcoin": {
+    "origins": [
+      "https://api.mercadobitcoin.net/*"
+    ]
+  },
   "okx": {
     "origins": [
       "https://www.okx.com/*"
@@ -58,7 +63,8 @@ export const EXCHANGE_IDS = /* @__PURE__ */ deepFreeze([
   "bitfinex",
   "coinbase",
   "okx",
-  "bybit"
+  "bybit",
+  "mercadobitcoin"
 ]);
 
 /** Where a currency no connected exchange trades can be priced from (public prices only). */

@@ -52,6 +52,7 @@ pub mod bybit;
 pub mod coinbase;
 mod json;
 pub mod kraken;
+pub mod mercadobitcoin;
 pub mod okx;
 
 use indexmap::IndexMap;
@@ -79,6 +80,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
         ExchangeId::Coinbase => &coinbase::Coinbase,
         ExchangeId::Okx => &okx::Okx,
         ExchangeId::Bybit => &bybit::Bybit,
+        ExchangeId::MercadoBitcoin => &mercadobitcoin::MercadoBitcoin,
     }
 }
 
