@@ -13,6 +13,7 @@ import * as bitso from './mocks/bitso.mjs';
 import * as bybit from './mocks/bybit.mjs';
 import * as coinbase from './mocks/coinbase.mjs';
 import * as kraken from './mocks/kraken.mjs';
+import * as mercadobitcoin from './mocks/mercadobitcoin.mjs';
 import * as okx from './mocks/okx.mjs';
 import { startMockServer } from './mock-server.mjs';
 
@@ -32,6 +33,7 @@ export const STAND_INS = {
   coinbase: { create: coinbase.createCoinbase, sample: coinbase.SAMPLE_ACCOUNT, holdings: coinbase.expectedHoldings },
   okx: { create: okx.createOkx, sample: okx.SAMPLE_ACCOUNT, holdings: okx.expectedHoldings },
   bybit: { create: bybit.createBybit, sample: bybit.SAMPLE_ACCOUNT, holdings: bybit.expectedHoldings },
+  mercadobitcoin: { create: mercadobitcoin.createMercadoBitcoin, sample: mercadobitcoin.SAMPLE_ACCOUNT, holdings: mercadobitcoin.expectedHoldings },
 };
 
 /** Each exchange's sample account with its `exchange`, in the order the options page offers them. */
