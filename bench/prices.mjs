@@ -1,6 +1,6 @@
 // Prices at scale: every exchange's public ticker list, at the size the exchanges really send it
 // (Binance's 24-hour list alone about 2,000 symbols and 1 MB of JSON), parsed by each adapter's
-// own price flow, and 5 accounts (one per exchange) valued in mxn against all of it. Wasm in Node
+// own price flow, and one account per exchange valued in mxn against all of it. Wasm in Node
 // (the bench build's benchPrices) and natively (bench/prices.rs, a release binary), on the same
 // canned answers; both must come to the same total, and it must agree with the independent
 // BigInt valuation the end-to-end tests use (tests/e2e/expected.mjs).
@@ -17,11 +17,13 @@ import * as binance from '../tests/e2e/mocks/binance.mjs';
 import * as bitfinex from '../tests/e2e/mocks/bitfinex.mjs';
 import * as coinbase from '../tests/e2e/mocks/coinbase.mjs';
 import * as kraken from '../tests/e2e/mocks/kraken.mjs';
+import * as okx from '../tests/e2e/mocks/okx.mjs';
+import * as bybit from '../tests/e2e/mocks/bybit.mjs';
 import { log, stats } from './lib.mjs';
 import { rng } from './valuation.mjs';
 
 /** Rows in each public answer (Kraken: pairs, in AssetPairs and in Ticker alike). */
-export const SHAPE = { bitso: 60, kraken: 700, binance: 2000, bitfinex: 300, coinbase: 700 };
+export const SHAPE = { bitso: 60, kraken: 700, binance: 2000, bitfinex: 300, coinbase: 700, okx: 700, bybit: 650 };
 export const QUOTE = 'mxn';
 
 /** The URL each adapter's price flow asks for, in order (src/exchange/*.rs, `prices()`). */
@@ -31,6 +33,8 @@ export const PRICE_URLS = {
   binance: ['https://api.binance.com/api/v3/ticker/24hr'],
   bitfinex: ['https://api-pub.bitfinex.com/v2/tickers?symbols=ALL'],
   coinbase: ['https://api.coinbase.com/api/v3/brokerage/market/products?product_type=SPOT'],
+  okx: ['https://www.okx.com/api/v5/market/tickers?instType=SPOT'],
+  bybit: ['https://api.bybit.com/v5/market/tickers?category=spot'],
 };
 
 /** A fixed clock for the bodies that carry times (Binance's openTime/closeTime). */
@@ -59,6 +63,11 @@ const QUOTES = {
   coinbase: [['USD', 'usd', 1], ['EUR', 'eur', 0.25], ['USDT', 'usdt', 0.15], ['BTC', 'btc', 0.15], ['GBP', 'gbp', 0.12],
     ['ETH', 'eth', 0.04]],
   bitso: [['mxn', 'mxn', 1], ['usd', 'usd', 0.35], ['usdt', 'usdt', 0.2], ['brl', 'brl', 0.1], ['ars', 'ars', 0.05], ['cop', 'cop', 0.05]],
+  okx: [['USDT', 'usdt', 1], ['USDC', 'usdc', 0.3], ['BTC', 'btc', 0.15], ['ETH', 'eth', 0.08], ['EUR', 'eur', 0.05],
+    ['TRY', 'try', 0.03], ['BRL', 'brl', 0.02]],
+  // Only quotes the adapter splits symbols at (src/exchange/bybit.rs QUOTE_ASSETS).
+  bybit: [['USDT', 'usdt', 1], ['USDC', 'usdc', 0.25], ['BTC', 'btc', 0.08], ['ETH', 'eth', 0.05], ['EUR', 'eur', 0.05],
+    ['BRL', 'brl', 0.03], ['TRY', 'try', 0.03]],
 };
 
 // Exchange ids that the adapters rename (Bitfinex's three-letter ids, Kraken's X/Z codes, Binance's
@@ -265,17 +274,52 @@ function bitsoTickers(next, universe) {
   return tickers;
 }
 
+function okxTickers(next, universe) {
+  const tickers = [...okx.SAMPLE_MARKETS];
+  const ids = new Set(tickers.map((t) => t.instId));
+  for (const m of pickMarkets(next, universe, QUOTES.okx, { wanted: SHAPE.okx * 2, keep: 0.6 })) {
+    if (tickers.length === SHAPE.okx) break;
+    const [quote] = m.quote;
+    const instId = `${m.coin.code}-${quote}`;
+    const last = plain(m.price, 6, 10);
+    if (ids.has(instId) || isZero(last)) continue;
+    ids.add(instId);
+    const open = plain(m.price / (1 + m.change), 6, 10);
+    // The sample rows give the shape; only the figures differ.
+    tickers.push({ ...okx.SAMPLE_MARKETS[0], instId, last, askPx: last, bidPx: last, open24h: open, high24h: last, low24h: last,
+      vol24h: plain(m.volume, 12, 8), volCcy24h: plain(m.volume * m.price, 12, 8), sodUtc0: open, sodUtc8: open });
+  }
+  return tickers;
+}
+
+function bybitMarkets(next, universe) {
+  const rows = [...bybit.SAMPLE_MARKETS];
+  const symbols = new Set(rows.map(([symbol]) => symbol));
+  for (const m of pickMarkets(next, universe, QUOTES.bybit, { wanted: SHAPE.bybit * 2, keep: 0.55 })) {
+    if (rows.length === SHAPE.bybit) break;
+    const [quote] = m.quote;
+    const symbol = `${m.coin.code}${quote}`;
+    const last = plain(m.price, 6, 10);
+    if (symbols.has(symbol) || isZero(last)) continue;
+    symbols.add(symbol);
+    rows.push([symbol, m.coin.code, quote, last, plain(m.volume, 12, 8), plain(m.price / (1 + m.change), 6, 10)]);
+  }
+  return rows;
+}
+
 /**
  * Each exchange's answers at scale: `markets(next, universe)` draws its list (in this order, from
  * one seeded generator, so the bodies stay the same from run to run), `create(list)` its stand-in
  * serving them, `count(list)` its rows.
  */
 export const AT_SCALE = {
-  binance: { markets: binanceMarkets, create: (markets) => binance.createBinance({ markets }), count: (list) => list.length },
+  binance: { markets: binanceMarkets, create: (markets) => binance.createBinance({ markets, now: () => NOW_MS }), count: (list) => list.length },
   kraken: { markets: krakenMarkets, create: (markets) => kraken.createKraken({ markets }), count: (list) => Object.keys(list.pairs).length },
   bitfinex: { markets: bitfinexMarkets, create: (markets) => bitfinex.createBitfinex({ markets }), count: (list) => list.length },
   coinbase: { markets: coinbaseMarkets, create: (markets) => coinbase.createCoinbase({ markets, now: () => NOW_MS }), count: (list) => list.length },
   bitso: { markets: bitsoTickers, create: (tickers) => STAND_INS.bitso.create({ tickers }), count: (list) => list.length },
+  okx: { markets: okxTickers, create: (markets) => okx.createOkx({ markets }), count: (list) => list.length },
+  bybit: { markets: bybitMarkets, create: (markets) => bybit.createBybit({ markets }), count: (list) => list.length },
 };
 
 // ---------------------------------------------------------------------------------- accounts
@@ -304,8 +348,8 @@ function makeAccounts() {
 
 /**
  * Every exchange's public price answers, deterministic, at the sizes of SHAPE, each built by that
- * exchange's end-to-end mock and fetched from it at the URL the adapter asks for; plus 5 accounts
- * (the sample accounts of the end-to-end tests, one per exchange) and, for the independent
+ * exchange's end-to-end mock and fetched from it at the URL the adapter asks for; plus one account
+ * per exchange (the sample accounts of the end-to-end tests) and, for the independent
  * valuation, every exchange's books and each account's holdings as the mocks read them.
  * { answers: [{ exchange, url, status, body }], bytes: { exchange: n }, rows: { exchange: n },
  *   accounts, holdings, books }

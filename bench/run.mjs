@@ -439,9 +439,9 @@ ${failures.length ? `\n**Not measured:**\n${failures.map((f) => `- ${f.name}: ${
 
 10. **Prices at scale**: bench/prices.mjs has the end-to-end stand-ins (tests/e2e/mocks) build every
    exchange's public price answers at real sizes: Binance's 24-hour list (2,000 rows), Kraken's
-   AssetPairs and Ticker (700 pairs), Coinbase's products (700), Bitfinex's tickers (300),
-   Bitso's (60). \`benchPrices\` answers each adapter's price flow with them (every URL checked)
-   and values 5 accounts in mxn; timed as one whole call from JS, and inside wasm (10 runs in
+   AssetPairs and Ticker (700 pairs), Coinbase's products (700), OKX's spot tickers (700),
+   Bybit's (650), Bitfinex's tickers (300), Bitso's (60). \`benchPrices\` answers each adapter's
+   price flow with them (every URL checked) and values one account per exchange in mxn; timed as one whole call from JS, and inside wasm (10 runs in
    one call, less a call that runs none). bench/prices.rs times the same work natively.
 11. **News feeds**: bench/news.mjs repeats the items of each publisher's fixture
    (\`src/news/fixtures\`, shaped as the publisher's feed is) to 200, each with its own link and

@@ -156,6 +156,19 @@ fn read_ledger_page(response: HttpResponse<'_>, cursor: LedgerCursor) -> Result<
     })
 }
 
+/// The ledger says what a trade swapped, not which side of the book it took: a trade that brought
+/// in the book's quote currency sold the other asset. Bitso's books are quoted in money first
+/// (`usdt_mxn`), then in dollar stablecoins (`btc_usdt`), then in bitcoin (`eth_btc`).
+fn side_of(received: &str, sent: &str) -> Side {
+    let quote_rank = |asset: &str| match asset {
+        "mxn" | "ars" | "brl" | "cop" | "usd" => 3,
+        "usdt" | "usdc" | "dai" | "tusd" => 2,
+        "btc" => 1,
+        _ => 0,
+    };
+    if quote_rank(received) > quote_rank(sent) { Side::Sell } else { Side::Buy }
+}
+
 /// One ledger row as a transaction: `trade` (one balance update out, one in), `fee` (one out),
 /// `funding` (in) and `withdrawal` (out). A row that moved nothing is `None`; one that cannot be
 /// read fails the page, as the cursor would pass it for good.
@@ -186,7 +199,8 @@ fn ledger_row(row: Value<'_>) -> Option<Result<Transaction>> {
             ("fee", None, Some(fee)) => Transaction { id, at, kind: Kind::Fee, side: None, received: None, sent: None, fee: Some(fee) },
             // A trade, and any other operation that swapped one asset for another (a conversion).
             (_, Some(received), Some(sent)) => {
-                Transaction { id, at, kind: Kind::Trade, side: Some(Side::Buy), received: Some(received), sent: Some(sent), fee: None }
+                let side = Some(side_of(&received.asset, &sent.asset));
+                Transaction { id, at, kind: Kind::Trade, side, received: Some(received), sent: Some(sent), fee: None }
             }
             (_, Some(received), None) => Transaction { id, at, kind: Kind::Deposit, side: None, received: Some(received), sent: None, fee: None },
             (_, None, Some(sent)) => Transaction { id, at, kind: Kind::Withdrawal, side: None, received: None, sent: Some(sent), fee: None },

@@ -32,8 +32,10 @@
 //!    `apiKeyHelp_<id>`, `apiSecretHelp_<id>`, `guide_<id>_1` to `_4` (`GUIDE_STEPS` in
 //!    `extension/options/options.js`), and `apiKeyLabel_<id>`/`apiSecretLabel_<id>` where the
 //!    exchange's own words differ from the usual ones. A sentence that lists the exchanges
-//!    (`extDescription`, `onboardingBody`, `welcomeLead`, the store summaries) names it too, or
-//!    stops listing them where they no longer fit (`extDescription` has 132 characters).
+//!    (`welcomeLead`; in `store/listing.json`, each language's `description` and
+//!    `singlePurpose`) names it too; the ones with no room for every name (`extDescription` and
+//!    the store `summary`, 132 characters; `amoSummary`, 250; the popup's `onboardingBody`) name
+//!    none.
 //! 6. `tests/e2e/mocks/<id>.mjs` (its stand-in, checking every signature, with `SAMPLE_ACCOUNT`
 //!    and `expectedHoldings`) with its `.test.mjs`, and its entry in `STAND_INS`
 //!    (`tests/e2e/exchanges.mjs`): the demo, the screenshots and the benchmark's browser rows take

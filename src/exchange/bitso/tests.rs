@@ -352,6 +352,9 @@ fn the_ledger_reads_every_operation_as_a_transaction() {
             (Kind::Deposit, Some(("eth", dec("1.5"))), None, None),
         ]
     );
+    // The sale of bitcoin for pesos is a sell; the purchase a buy.
+    let sides: Vec<Option<Side>> = page.transactions.iter().filter(|t| t.kind == Kind::Trade).map(|t| t.side).collect();
+    assert_eq!(sides, [Some(Side::Buy), Some(Side::Sell)]);
     assert_eq!(page.transactions[0].id, "ledger:c4ca4238a0b923820dcc509a6f75849b");
     // 2025-01-03T17:52:31Z (`date -u -d … +%s`).
     assert_eq!(page.transactions[0].at, 1_735_926_751_000);
@@ -429,5 +432,23 @@ proptest! {
     #[test]
     fn ledger_shapes_never_panic(value in arb_json()) {
         let _ = history_page(None, &value.to_string());
+    }
+}
+
+#[test]
+fn a_trade_that_brings_in_the_quote_currency_is_a_sell() {
+    let cases = [
+        ("btc", "mxn", Side::Buy),
+        ("mxn", "btc", Side::Sell),
+        ("usdt", "mxn", Side::Buy),
+        ("mxn", "usdt", Side::Sell),
+        ("btc", "usdt", Side::Buy),
+        ("usdt", "btc", Side::Sell),
+        ("eth", "btc", Side::Buy),
+        ("btc", "eth", Side::Sell),
+        ("xrp", "eth", Side::Buy),
+    ];
+    for (received, sent, side) in cases {
+        assert_eq!(side_of(received, sent), side, "{received} for {sent}");
     }
 }
