@@ -20,11 +20,12 @@ import * as kraken from '../tests/e2e/mocks/kraken.mjs';
 import * as okx from '../tests/e2e/mocks/okx.mjs';
 import * as bybit from '../tests/e2e/mocks/bybit.mjs';
 import * as kucoin from '../tests/e2e/mocks/kucoin.mjs';
+import * as mercadobitcoin from '../tests/e2e/mocks/mercadobitcoin.mjs';
 import { log, stats } from './lib.mjs';
 import { rng } from './valuation.mjs';
 
 /** Rows in each public answer (Kraken: pairs, in AssetPairs and in Ticker alike). */
-export const SHAPE = { bitso: 60, kraken: 700, binance: 2000, bitfinex: 300, coinbase: 700, okx: 700, bybit: 650, kucoin: 1200 };
+export const SHAPE = { bitso: 60, kraken: 700, binance: 2000, bitfinex: 300, coinbase: 700, okx: 700, bybit: 650, kucoin: 1200, mercadobitcoin: 300 };
 export const QUOTE = 'mxn';
 
 /** The URL each adapter's price flow asks for, in order (src/exchange/*.rs, `prices()`). */
@@ -37,6 +38,9 @@ export const PRICE_URLS = {
   okx: ['https://www.okx.com/api/v5/market/tickers?instType=SPOT'],
   bybit: ['https://api.bybit.com/v5/market/tickers?category=spot'],
   kucoin: ['https://api.kucoin.com/api/v1/market/allTickers'],
+  // The tickers request names every market of the symbols answer: its query is the list drawn at
+  // scale (AT_SCALE.mercadobitcoin.urls).
+  mercadobitcoin: ['https://api.mercadobitcoin.net/api/v4/symbols', 'https://api.mercadobitcoin.net/api/v4/tickers'],
 };
 
 /** A fixed clock for the bodies that carry times (Binance's openTime/closeTime). */
@@ -71,6 +75,8 @@ const QUOTES = {
   // Only quotes the adapter splits symbols at (src/exchange/bybit.rs QUOTE_ASSETS).
   bybit: [['USDT', 'usdt', 1], ['USDC', 'usdc', 0.25], ['BTC', 'btc', 0.08], ['ETH', 'eth', 0.05], ['EUR', 'eur', 0.05],
     ['BRL', 'brl', 0.03], ['TRY', 'try', 0.03]],
+  // Mercado Bitcoin lists nearly everything against the real, a few coins against USDT too.
+  mercadobitcoin: [['BRL', 'brl', 1], ['USDT', 'usdt', 0.05]],
 };
 
 // Exchange ids that the adapters rename (Bitfinex's three-letter ids, Kraken's X/Z codes, Binance's
@@ -331,10 +337,28 @@ function kucoinMarkets(next, universe) {
   return rows;
 }
 
+function mercadoBitcoinMarkets(next, universe) {
+  const rows = [...mercadobitcoin.SAMPLE_MARKETS];
+  const pairs = new Set(rows.map((row) => row.pair));
+  for (const m of pickMarkets(next, universe, QUOTES.mercadobitcoin, { wanted: SHAPE.mercadobitcoin * 2, keep: 0.5 })) {
+    if (rows.length === SHAPE.mercadobitcoin) break;
+    const [quote] = m.quote;
+    const pair = `${m.coin.code}-${quote}`;
+    const last = plain(m.price, 6, 8);
+    if (pairs.has(pair) || isZero(last)) continue;
+    pairs.add(pair);
+    // The sample rows give the shape; only the figures differ.
+    rows.push({ ...mercadobitcoin.SAMPLE_MARKETS[0], pair, last, high: last, low: last, buy: last, sell: last,
+      open: plain(m.price / (1 + m.change), 6, 8), vol: plain(m.volume, 12, 8) });
+  }
+  return rows;
+}
+
 /**
  * Each exchange's answers at scale: `markets(next, universe)` draws its list (in this order, from
  * one seeded generator, so the bodies stay the same from run to run), `create(list)` its stand-in
- * serving them, `count(list)` its rows.
+ * serving them, `count(list)` its rows, and `urls(list)` the URLs its price flow asks for where
+ * they name the markets (else PRICE_URLS).
  */
 export const AT_SCALE = {
   binance: { markets: binanceMarkets, create: (markets) => binance.createBinance({ markets, now: () => NOW_MS }), count: (list) => list.length },
@@ -345,6 +369,12 @@ export const AT_SCALE = {
   okx: { markets: okxTickers, create: (markets) => okx.createOkx({ markets }), count: (list) => list.length },
   bybit: { markets: bybitMarkets, create: (markets) => bybit.createBybit({ markets }), count: (list) => list.length },
   kucoin: { markets: kucoinMarkets, create: (markets) => kucoin.createKucoin({ markets }), count: (list) => list.length },
+  mercadobitcoin: {
+    markets: mercadoBitcoinMarkets,
+    create: (markets) => mercadobitcoin.createMercadoBitcoin({ markets }),
+    count: (list) => list.length,
+    urls: (list) => [PRICE_URLS.mercadobitcoin[0], `${PRICE_URLS.mercadobitcoin[1]}?symbols=${list.map((row) => row.pair).join(',')}`],
+  },
 };
 
 // ---------------------------------------------------------------------------------- accounts
@@ -400,7 +430,9 @@ export function makePriceBodies() {
   Date.now = () => NOW_MS;
   let answers;
   try {
-    answers = Object.entries(PRICE_URLS).flatMap(([exchange, urls]) => urls.map((url) => answer(exchange, mocks[exchange], url)));
+    // An exchange whose requests name the markets (`urls`) asks for exactly those.
+    const urlsOf = (id) => AT_SCALE[id].urls?.(lists[id]) ?? PRICE_URLS[id];
+    answers = ids.flatMap((exchange) => urlsOf(exchange).map((url) => answer(exchange, mocks[exchange], url)));
   } finally {
     Date.now = realNow;
   }

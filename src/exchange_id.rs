@@ -28,11 +28,13 @@ pub enum ExchangeId {
     Bybit,
     /// KuCoin, <https://www.kucoin.com>.
     Kucoin,
+    /// Mercado Bitcoin, <https://www.mercadobitcoin.com.br>.
+    MercadoBitcoin,
 }
 
 impl ExchangeId {
     /// Every supported exchange, in the order the options page offers them.
-    pub const ALL: [ExchangeId; 8] = [
+    pub const ALL: [ExchangeId; 9] = [
         ExchangeId::Bitso,
         ExchangeId::Kraken,
         ExchangeId::Binance,
@@ -41,6 +43,7 @@ impl ExchangeId {
         ExchangeId::Okx,
         ExchangeId::Bybit,
         ExchangeId::Kucoin,
+        ExchangeId::MercadoBitcoin,
     ];
 
     /// Parses the id used in storage and messages (`"bitso"`).
@@ -64,6 +67,7 @@ impl ExchangeId {
             ExchangeId::Okx => "okx",
             ExchangeId::Bybit => "bybit",
             ExchangeId::Kucoin => "kucoin",
+            ExchangeId::MercadoBitcoin => "mercadobitcoin",
         }
     }
 }

@@ -48,6 +48,11 @@ export const EXCHANGES = /* @__PURE__ */ deepFreeze({
     ],
     "passphrase": true
   },
+  "mercadobitcoin": {
+    "origins": [
+      "https://api.mercadobitcoin.net/*"
+    ]
+  },
   "okx": {
     "origins": [
       "https://www.okx.com/*"
@@ -65,7 +70,8 @@ export const EXCHANGE_IDS = /* @__PURE__ */ deepFreeze([
   "coinbase",
   "okx",
   "bybit",
-  "kucoin"
+  "kucoin",
+  "mercadobitcoin"
 ]);
 
 /** Where a currency no connected exchange trades can be priced from (public prices only). */

@@ -55,6 +55,7 @@ pub mod coinbase;
 mod json;
 pub mod kraken;
 pub mod kucoin;
+pub mod mercadobitcoin;
 pub mod okx;
 
 use indexmap::IndexMap;
@@ -83,6 +84,7 @@ pub fn adapter(exchange: ExchangeId) -> &'static dyn Exchange {
         ExchangeId::Okx => &okx::Okx,
         ExchangeId::Bybit => &bybit::Bybit,
         ExchangeId::Kucoin => &kucoin::Kucoin,
+        ExchangeId::MercadoBitcoin => &mercadobitcoin::MercadoBitcoin,
     }
 }
 

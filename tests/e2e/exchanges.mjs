@@ -14,6 +14,7 @@ import * as bybit from './mocks/bybit.mjs';
 import * as coinbase from './mocks/coinbase.mjs';
 import * as kraken from './mocks/kraken.mjs';
 import * as kucoin from './mocks/kucoin.mjs';
+import * as mercadobitcoin from './mocks/mercadobitcoin.mjs';
 import * as okx from './mocks/okx.mjs';
 import { startMockServer } from './mock-server.mjs';
 
@@ -34,6 +35,7 @@ export const STAND_INS = {
   okx: { create: okx.createOkx, sample: okx.SAMPLE_ACCOUNT, holdings: okx.expectedHoldings },
   bybit: { create: bybit.createBybit, sample: bybit.SAMPLE_ACCOUNT, holdings: bybit.expectedHoldings },
   kucoin: { create: kucoin.createKucoin, sample: kucoin.SAMPLE_ACCOUNT, holdings: kucoin.expectedHoldings },
+  mercadobitcoin: { create: mercadobitcoin.createMercadoBitcoin, sample: mercadobitcoin.SAMPLE_ACCOUNT, holdings: mercadobitcoin.expectedHoldings },
 };
 
 /** Each exchange's sample account with its `exchange`, in the order the options page offers them. */

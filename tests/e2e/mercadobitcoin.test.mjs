@@ -1,0 +1,158 @@
+// Mercado Bitcoin in Chromium with the shipped build, against its stand-in on
+// api.mercadobitcoin.net: the key's id and secret go only in the body of POST /api/v4/authorize,
+// every other request carries the token it returned (a new one each refresh), the balances of both
+// of the user's accounts add up beside a Bitso account to an independent valuation, each error kind
+// shows its message while the last total is kept, the account says "Permissions not checked" with
+// the key guide's "Apenas Leitura", and neither the secret nor a token is ever stored.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { digitsOf, expectedAcross } from './expected.mjs';
+import { startExchanges } from './exchanges.mjs';
+import { ACCOUNT_A, PASSPHRASE } from './fixtures.mjs';
+import {
+  addAccount, assertErrorText, assertOnlyAllowedHosts, clickRefresh, dumpStorage, english, launch, makeProfileDir, openOptions,
+  openPopup, readStorage, removeProfileDir, uncaughtErrors, until, waitIdle,
+} from './harness.mjs';
+import * as mercadobitcoin from './mocks/mercadobitcoin.mjs';
+
+const A = mercadobitcoin.SAMPLE_ACCOUNT;
+const bitsoHoldings = Object.fromEntries(ACCOUNT_A.balances.map((b) => [b.currency, b.total]));
+
+async function refreshed(h, popup) {
+  const { snapshot: before } = await readStorage(h, 'local', 'snapshot');
+  await clickRefresh(popup);
+  const { snapshot } = await until(async () => {
+    const stored = await readStorage(h, 'local', 'snapshot');
+    return stored.snapshot?.updatedAt > before.updatedAt ? stored : null;
+  }, { message: 'a newer snapshot' });
+  return { before, snapshot };
+}
+
+describe('Mercado Bitcoin', { timeout: 400_000 }, () => {
+  let ex;
+  let h;
+  let options;
+  let popup;
+  const profileDir = makeProfileDir();
+
+  before(async () => {
+    ex = await startExchanges({
+      bitso: { accounts: { [ACCOUNT_A.apiKey]: { secret: ACCOUNT_A.secret, balances: ACCOUNT_A.balances } } },
+      mercadobitcoin: { accounts: { [A.apiKey]: A } },
+    });
+    h = await launch({ profileDir, server: ex.server });
+    options = await openOptions(h);
+  });
+
+  after(async () => {
+    await h?.close().catch(() => {});
+    await ex?.close();
+    removeProfileDir(profileDir);
+  });
+
+  test('the chooser offers Mercado Bitcoin with its key guide, and no API passphrase', async () => {
+    const chooser = options.getByLabel('Exchange', { exact: true });
+    assert.ok((await chooser.locator('option').allTextContents()).includes('Mercado Bitcoin'));
+    await chooser.selectOption('mercadobitcoin');
+    await options.getByText(english('guide_mercadobitcoin_2')).waitFor();
+    assert.equal(await options.getByLabel('API passphrase', { exact: true }).isVisible(), false);
+    assert.ok(await options.getByLabel('API key', { exact: true }).isVisible());
+    assert.ok(await options.getByLabel('API secret', { exact: true }).isVisible());
+  });
+
+  test('a key reaches Active; the secret goes only to /authorize, the token everywhere else', async () => {
+    const status = await addAccount(options, { exchange: 'mercadobitcoin', label: A.label, apiKey: A.apiKey, secret: A.secret, passphrase: PASSPHRASE });
+    assert.match(status, /^Active/, status);
+    const [account] = (await readStorage(h, 'local', 'accounts')).accounts;
+    assert.equal(account.exchange, 'mercadobitcoin');
+    assert.equal(account.scope ?? null, null, 'Mercado Bitcoin cannot say what a key may do');
+    const badge = (await options.locator(`[data-account-id="${account.id}"] .scope`).textContent()).trim();
+    assert.equal(badge, english('scopeNotChecked'));
+    const mb = ex.mocks.mercadobitcoin;
+    const requests = mb.privateRequests();
+    // Saving checks the key, then the first refresh reads it: each with a token of its own.
+    const authorizations = requests.filter((r) => r.path === '/api/v4/authorize').length;
+    assert.ok(authorizations >= 1, 'authorized');
+    assert.equal(requests.filter((r) => /\/balances$/.test(r.path)).length, A.accounts.length * authorizations, 'each account\'s balances, every time');
+    assert.ok(requests.every((r) => r.authorized === true), JSON.stringify(requests.map((r) => [r.path, r.error])));
+    assert.deepEqual(mb.secretSeen, [], 'the secret went nowhere but the /authorize body');
+  });
+
+  test('Mercado Bitcoin beside Bitso adds up to the independent valuation; each refresh asks for a new token', async () => {
+    assert.match(await addAccount(options, { ...ACCOUNT_A, passphrase: PASSPHRASE }), /^Active/);
+    popup = await openPopup(h);
+    await waitIdle(popup);
+    const authorizations = () => ex.mocks.mercadobitcoin.requests.filter((r) => r.path === '/api/v4/authorize').length;
+    const before = authorizations();
+    await clickRefresh(popup);
+    await until(async () => (await readStorage(h, 'local', 'snapshot')).snapshot?.accounts?.length === 2, { message: 'two accounts', timeout: 30_000 });
+    const expected = expectedAcross([mercadobitcoin.expectedHoldings(A), bitsoHoldings], ex.books(), 'mxn');
+    await until(async () => digitsOf(await popup.locator('#total').textContent()) === digitsOf(expected.total.toFixed(2)), {
+      message: `total ${expected.total.toFixed(2)}`, timeout: 20_000,
+    });
+    await until(async () => authorizations() > before, { message: 'a new token for the refresh' });
+    assert.deepEqual(ex.mocks.mercadobitcoin.secretSeen, []);
+  });
+
+  const FAILURES = [
+    ['error:credentials', 'invalid_credentials'],
+    ['error:ratelimit', 'rate_limited'],
+    ['error:maintenance', 'exchange_unavailable'],
+    ['malformed', 'malformed_response'],
+  ];
+  for (const [fault, code] of FAILURES) {
+    test(`${fault}: the account keeps its last balances with its own message`, async () => {
+      const { snapshot: was } = await readStorage(h, 'local', 'snapshot');
+      const id = was.accounts.find((a) => a.exchange === 'mercadobitcoin').id;
+      ex.mocks.mercadobitcoin.setFault(A.apiKey, fault);
+      try {
+        const { before, snapshot } = await refreshed(h, popup);
+        const failed = snapshot.accounts.find((a) => a.id === id);
+        assert.equal(failed.error?.code, code);
+        assert.equal(failed.error?.exchange, 'mercadobitcoin');
+        assert.equal(snapshot.total, before.total, 'the last total is kept');
+        const box = popup.locator('#error');
+        await box.waitFor({ state: 'visible' });
+        const text = (await box.textContent()).trim();
+        const prefix = `${A.label} (Mercado Bitcoin): `;
+        assert.ok(text.startsWith(prefix), `${text} starts with ${prefix}`);
+        assertErrorText(text.slice(prefix.length), failed.error, `mercadobitcoin ${code}`);
+      } finally {
+        ex.mocks.mercadobitcoin.clearFaults();
+      }
+      if (code === 'rate_limited') {
+        const { lockouts } = await readStorage(h, 'local', 'lockouts');
+        assert.ok(lockouts.mercadobitcoin > Date.now() && lockouts.mercadobitcoin - Date.now() <= 15 * 60_000, JSON.stringify(lockouts));
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, lockouts.mercadobitcoin - Date.now() + 200)));
+      }
+      await clickRefresh(popup);
+      await until(async () => (await readStorage(h, 'local', 'snapshot')).snapshot.accounts.every((a) => a.error === null), {
+        message: 'the account recovers', timeout: 20_000,
+      });
+    });
+  }
+
+  test('testing a key shows that its permissions cannot be checked, naming "Apenas Leitura", with no warning', async () => {
+    const page = await openOptions(h);
+    await page.getByLabel('Exchange', { exact: true }).selectOption('mercadobitcoin');
+    await page.locator('#label').fill('Mercado Bitcoin again');
+    await page.locator('#api-key').fill(A.apiKey);
+    await page.locator('#api-secret').fill(A.secret);
+    await page.locator('#test-connection').click();
+    const note = page.locator('#scope-note');
+    await note.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.equal((await note.textContent()).trim(), english('scopeNotCheckedHelp', { exchange: 'Mercado Bitcoin', permission: 'Apenas Leitura' }));
+    assert.equal(await page.locator('#scope-warning').isVisible(), false, 'no warning: nothing is known of the key');
+    await page.close();
+  });
+
+  test('the secret and every token are nowhere in storage; only exchange hosts', async () => {
+    const storage = JSON.stringify(await dumpStorage(h));
+    assert.ok(!storage.includes(A.secret), 'the secret in storage');
+    assert.ok(!/access_token|Bearer/.test(storage), 'a token in storage');
+    assertOnlyAllowedHosts(h);
+    assert.deepEqual(uncaughtErrors(h), []);
+  });
+});
