@@ -72,9 +72,11 @@ pub const KLINE_PATH: &str = "/v5/market/kline";
 /// Rows a page asks for: the most every source allows.
 pub const PAGE_LIMIT: usize = 50;
 
-/// How far back a first import reaches: the transaction log keeps two years; a day less, so the
-/// first window's start is never refused as too old by a clock a little ahead of Bybit's.
-pub const REACH_MS: u64 = 729 * DAY_MS;
+/// How far back a first import reaches: the transaction log keeps two years; a minute less, so
+/// the log's first window (the round's first request) is not refused as too old by a clock a
+/// little ahead of Bybit's. The deposit and withdrawal records state no such bound; they are read
+/// as far back.
+pub const REACH_MS: u64 = 730 * DAY_MS - 60_000;
 
 /// How far before the last round's end the next one starts.
 pub const LOOKBACK_MS: u64 = 3 * DAY_MS;

@@ -766,7 +766,7 @@ mod history_tests {
                 break;
             }
         }
-        // 729 days: 105 windows of 7 days, and 25 of 30 days for deposits and for withdrawals.
+        // Two years: 105 windows of 7 days, and 25 of 30 days for deposits and for withdrawals.
         assert_eq!(pages, 105 + 25 + 25);
         for source in &SOURCES {
             let mine: Vec<&(String, u64, u64)> = windows.iter().filter(|(path, ..)| path.ends_with(source.path)).collect();

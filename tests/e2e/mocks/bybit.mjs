@@ -24,7 +24,8 @@
 // in Bybit's own shapes, served by the signed GETs /v5/account/transaction-log (accountType
 // UNIFIED), /v5/asset/deposit/query-record and /v5/asset/withdraw/query-record as Bybit pages
 // them: startTime and endTime both given (the adapter always sends both), at most 7 days apart
-// for the log and less than 30 days for the records, no earlier than two years back; rows in the
+// for the log and less than 30 days for the records, the log no earlier than two years back (the
+// records' pages state no bound); rows in the
 // window newest first (log: transactionTime; deposits: successAt; withdrawals: createTime, and
 // only withdrawType 2 lists internal ones as well), `limit` 1 to 50, `nextPageCursor` an opaque
 // token (the log's already escaped, the records' base64). historyPermission: false answers the
@@ -216,7 +217,7 @@ export function historyPage(account, pathname, params, now = Date.now()) {
   const end = Number(params.get('endTime'));
   const limit = Number(params.get('limit') ?? 20);
   if (!Number.isInteger(start) || !Number.isInteger(end) || start > end || end - start > spec.windowMs) return { code: 10001 };
-  if (start < now - TWO_YEARS_MS || !(Number.isInteger(limit) && limit >= 1 && limit <= 50)) return { code: 10001 };
+  if ((spec.source === 'log' && start < now - TWO_YEARS_MS) || !(Number.isInteger(limit) && limit >= 1 && limit <= 50)) return { code: 10001 };
   const offset = tokenOffset(spec.source, params.get('cursor'));
   if (offset === null) return { code: 10001 };
   const internal = spec.source !== 'withdrawals' || params.get('withdrawType') === '2';
