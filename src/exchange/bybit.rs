@@ -27,7 +27,7 @@
 //!   rows name a symbol (`BTCUSDT`) but not its base and quote, which come from splitting the
 //!   symbol at a known quote coin ([`split_symbol`]), as for Binance.
 //! - History and daily closes: the transaction log, the deposit and withdrawal records, and spot
-//!   klines ([`history`]).
+//!   klines (`bybit/history.rs`).
 //!
 //! Bybit answers HTTP 200 with `{"retCode": 0, "retMsg": "OK", "result": {…}}`, and most errors
 //! with HTTP 200 and another `retCode` (<https://bybit-exchange.github.io/docs/v5/error>); its edge
