@@ -45,6 +45,8 @@
 //! A key without the read permission these endpoints need is refused with retCode 10005, read
 //! as [`Error::HistoryPermission`].
 
+use std::str::FromStr as _;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -122,19 +124,36 @@ pub const SOURCES: [Source; 3] = [
     },
 ];
 
-/// A spot fill's leg waiting for the other: its trade, time, side, coin and amounts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A spot fill's leg waiting for the other: its trade, time, side, coin and amounts. The cursor
+/// keeps it as the text `trade,at,sell,coin,gross,fee`.
 pub struct Leg {
     trade: String,
     at: u64,
     sell: bool,
     coin: String,
     /// The balance change before the fee: positive received, negative sent.
-    #[serde(with = "crate::money::plain_string")]
     gross: Decimal,
     /// Charged in `coin` (negative: a rebate).
-    #[serde(with = "crate::money::plain_string")]
     fee: Decimal,
+}
+
+impl Leg {
+    fn text(&self) -> String {
+        format!("{},{},{},{},{},{}", self.trade, self.at, u8::from(self.sell), self.coin, self.gross, self.fee)
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(',');
+        let leg = Leg {
+            trade: row_id_text(parts.next()?)?,
+            at: parts.next()?.parse().ok()?,
+            sell: parts.next()? == "1",
+            coin: cartera_code(parts.next()?)?,
+            gross: Decimal::from_str(parts.next()?).ok()?,
+            fee: Decimal::from_str(parts.next()?).ok()?,
+        };
+        parts.next().is_none().then_some(leg)
+    }
 }
 
 /// Where an import stands.
@@ -156,9 +175,9 @@ struct Cursor {
     /// The end of the last round read to the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     synced: Option<u64>,
-    /// Spot legs waiting for their partner.
+    /// Spot legs waiting for their partner ([`Leg::text`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    legs: Vec<Leg>,
+    legs: Vec<String>,
     /// Rows read in this import.
     #[serde(default)]
     read: u64,
@@ -171,6 +190,7 @@ impl Cursor {
         let cursor: Cursor = serde_json::from_str(text).map_err(|_| invalid.clone())?;
         let sane = cursor.source < SOURCES.len()
             && cursor.legs.len() <= MAX_LEGS
+            && cursor.legs.iter().all(|leg| Leg::parse(leg).is_some())
             && cursor.page.as_deref().is_none_or(is_page_token);
         if sane { Ok(cursor) } else { Err(invalid) }
     }
@@ -283,13 +303,15 @@ fn read_page(result: Value<'_>, mut cursor: Cursor) -> Result<HistoryPage> {
     if rows.len() > MAX_ROWS {
         return Err(malformed());
     }
+    let mut legs: Vec<Leg> = cursor.legs.iter().filter_map(|leg| Leg::parse(leg)).collect();
     let mut transactions = Vec::new();
     for row in &rows {
-        transactions.extend((source.read)(*row, &mut cursor.legs).ok_or_else(malformed)?);
+        transactions.extend((source.read)(*row, &mut legs).ok_or_else(malformed)?);
     }
-    if cursor.legs.len() > MAX_LEGS {
+    if legs.len() > MAX_LEGS {
         return Err(malformed());
     }
+    cursor.legs = legs.iter().map(Leg::text).collect();
     cursor.read = cursor.read.saturating_add(rows.len() as u64);
     let next = match result.get_present("nextPageCursor") {
         Some(token) => token.string().ok_or_else(malformed)?.into_owned(),
@@ -336,9 +358,12 @@ fn read_page(result: Value<'_>, mut cursor: Cursor) -> Result<HistoryPage> {
 
 /// A row id: Bybit's are letters, digits, `_` and `-` (`592324_XRPUSDT_161440249321`, UUIDs).
 fn row_id(value: Option<Value<'_>>) -> Option<String> {
-    let id = value?.string()?;
+    row_id_text(&value?.string()?)
+}
+
+fn row_id_text(id: &str) -> Option<String> {
     let valid = (1..=100).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    valid.then(|| id.into_owned())
+    valid.then(|| id.to_owned())
 }
 
 /// A time in ms, written as a string of digits (as every one of these rows writes it).
