@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { ACCOUNT_A } from '../tests/e2e/fixtures.mjs';
 import * as binanceMock from '../tests/e2e/mocks/binance.mjs';
 import * as bitfinexMock from '../tests/e2e/mocks/bitfinex.mjs';
+import * as bybitMock from '../tests/e2e/mocks/bybit.mjs';
 import { createBitso } from '../tests/e2e/mocks/bitso.mjs';
 import * as coinbaseMock from '../tests/e2e/mocks/coinbase.mjs';
 import * as krakenMock from '../tests/e2e/mocks/kraken.mjs';
@@ -358,6 +359,46 @@ const EXCHANGES = {
       ],
     };
   },
+
+  bybit(list, now) {
+    const { apiKey, secret } = bybitMock.SAMPLE_ACCOUNT;
+    const history = { log: [], deposits: [], withdrawals: [] };
+    const logRow = (e, suffix, currency, change, fee) => ({
+      id: `${900_000 + e.n}_${e.asset.toUpperCase()}USDT_${e.at}${suffix}`, symbol: `${e.asset.toUpperCase()}USDT`, category: 'spot', side: e.side === 'buy' ? 'Buy' : 'Sell',
+      transactionTime: String(e.at), type: 'TRADE', transSubType: '', qty: change, size: '0', currency, tradePrice: fmt(e.price, 2), funding: '', fee, cashFlow: change,
+      change, cashBalance: '0', feeRate: '0.002', bonusChange: '', tradeId: String(2_290_000_000_000_000_000n + BigInt(e.n)), orderId: String(1_876_000_000_000_000_000n + BigInt(e.n)), orderLinkId: '', extraFees: '',
+    });
+    const add = (more) => {
+      for (const e of more) {
+        if (e.kind === 'funding' || e.kind === 'deposit') {
+          const coin = e.kind === 'funding' ? 'USDT' : e.asset.toUpperCase();
+          history.deposits.push({ id: `${e.kind}-${e.n}`, coin, chain: coin, amount: fmt(e.qty, 8), txID: hex(`bybit/d${e.kind}${e.n}`), status: 3, toAddress: `addr-${hex(coin).slice(0, 20)}`, tag: '', depositFee: '', successAt: String(e.at), confirmations: '12', txIndex: '0', blockHash: '', batchReleaseLimit: '-1', depositType: '0' });
+        } else if (e.kind === 'withdrawal') {
+          history.withdrawals.push({ coin: e.asset.toUpperCase(), chain: e.asset.toUpperCase(), amount: fmt(e.qty, 8), txID: hex(`bybit/w${e.n}`), status: 'success', toAddress: `addr-${hex(e.asset).slice(0, 20)}`, tag: '', withdrawFee: fmt(e.fee, 8), createTime: String(e.at), updateTime: String(e.at), withdrawId: String(10_000 + e.n), withdrawType: 0 });
+        } else {
+          // Two legs of one fill: the coin, and USDT with the fee charged in it (change = cash flow − fee).
+          const sign = e.side === 'buy' ? 1n : -1n;
+          history.log.push(logRow(e, 'b', e.asset.toUpperCase(), fmt(sign * e.qty, 8), '0'), logRow(e, 'q', 'USDT', fmt(-sign * e.quote - e.fee, 8), fmt(e.fee, 8)));
+        }
+      }
+    };
+    add(list);
+    const account = { ...bybitMock.SAMPLE_ACCOUNT, unified: [], fund: [], history };
+    const perSecond = (name, path, limit) => ({ name, limit, windowMs: 1_000, weight: (r) => (r.path === path ? 1 : 0) });
+    return {
+      mock: bybitMock.createBybit({ accounts: { [apiKey]: account }, now }),
+      key: [apiKey, secret],
+      quote: 'usdt',
+      add,
+      // Per account and second, Bybit's rate-limit table (https://bybit-exchange.github.io/docs/v5/rate-limit),
+      // as ccxt's bybit.js costs them.
+      limits: [
+        perSecond('transaction log', '/v5/account/transaction-log', 30),
+        perSecond('deposit records', '/v5/asset/deposit/query-record', 5),
+        perSecond('withdrawal records', '/v5/asset/withdraw/query-record', 5),
+      ],
+    };
+  },
 };
 
 // ------------------------------------------------------------------------------- the import
@@ -365,7 +406,7 @@ const EXCHANGES = {
 /** Whether an answer says the client went over a limit, in any exchange's words. */
 function rateLimited(response) {
   if ([418, 420, 429].includes(response.status)) return true;
-  return /EAPI:Rate limit|EGeneral:Too many requests|EService:Throttled|ERR_RATE_LIMIT|\["error",11010|"code":-1003|"code":"080[12]"|rate_limit_exceeded|RESOURCE_EXHAUSTED/.test(String(response.body ?? ''));
+  return /EAPI:Rate limit|EGeneral:Too many requests|EService:Throttled|ERR_RATE_LIMIT|\["error",11010|"code":-1003|"code":"080[12]"|rate_limit_exceeded|RESOURCE_EXHAUSTED|"retCode":10006/.test(String(response.body ?? ''));
 }
 
 /** Stored bytes of `tx:` chunks as Chromium's getBytesInUse counts them: key + the value as JSON. */

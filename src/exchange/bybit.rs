@@ -26,6 +26,8 @@
 //!   (<https://bybit-exchange.github.io/docs/v5/market/tickers>), every spot market at once. Its
 //!   rows name a symbol (`BTCUSDT`) but not its base and quote, which come from splitting the
 //!   symbol at a known quote coin ([`split_symbol`]), as for Binance.
+//! - History and daily closes: the transaction log, the deposit and withdrawal records, and spot
+//!   klines (`bybit/history.rs`).
 //!
 //! Bybit answers HTTP 200 with `{"retCode": 0, "retMsg": "OK", "result": {…}}`, and most errors
 //! with HTTP 200 and another `retCode` (<https://bybit-exchange.github.io/docs/v5/error>); its edge
@@ -39,7 +41,7 @@ use std::borrow::Cow;
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, Step, Ticker,
     json::{JsonDecimal as _, Value},
     every_row, merge_balances,
 };
@@ -49,7 +51,10 @@ use crate::{
     money::Exact as _,
     secret::Credentials,
     signing::hmac_sha256_hex,
+    transactions::HistoryPage,
 };
+
+mod history;
 
 /// The production API host (`api.bytick.com` is the same service).
 pub const API_ORIGIN: &str = "https://api.bybit.com";
@@ -121,6 +126,14 @@ impl Exchange for Bybit {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(super::OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKERS_PATH}"))), parse_tickers))
+    }
+
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::HistoryPageFlow::new(cursor)))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        history::is_spot_symbol(market).then(|| Box::new(history::Candles::new(market, from_day, to_day)) as Box<dyn Flow<Vec<DailyClose>>>)
     }
 }
 

@@ -510,3 +510,377 @@ proptest! {
         parse_everything(HttpResponse::new(status, body.as_bytes()));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transaction history: the transaction log, deposits and withdrawals, in windows; daily closes
+
+mod history_tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::{
+        calendar::DAY_MS,
+        exchange::bybit::history::{DEPOSITS_PATH, LOG_PATH, LOOKBACK_MS, REACH_MS, SOURCES, WITHDRAWALS_PATH},
+        signing::hmac_sha256_hex,
+        transactions::{Amount, HistoryPage, Kind, Side, Transaction},
+    };
+
+    // Fixtures: the docs' response examples (`*-docs.json`), and pages shaped exactly as them:
+    //   https://bybit-exchange.github.io/docs/v5/account/transaction-log
+    //   https://bybit-exchange.github.io/docs/v5/asset/deposit/deposit-record
+    //   https://bybit-exchange.github.io/docs/v5/asset/withdraw/withdraw-record
+    //   https://bybit-exchange.github.io/docs/v5/market/kline
+    const LOG_1: &str = include_str!("../../../tests/fixtures/bybit/transaction-log-page-1.json");
+    const LOG_2: &str = include_str!("../../../tests/fixtures/bybit/transaction-log-page-2.json");
+    const LOG_DOCS: &str = include_str!("../../../tests/fixtures/bybit/transaction-log-docs.json");
+    const DEPOSITS: &str = include_str!("../../../tests/fixtures/bybit/deposit-record.json");
+    const DEPOSITS_DOCS: &str = include_str!("../../../tests/fixtures/bybit/deposit-record-docs.json");
+    const WITHDRAWALS: &str = include_str!("../../../tests/fixtures/bybit/withdraw-record.json");
+    const WITHDRAWALS_DOCS: &str = include_str!("../../../tests/fixtures/bybit/withdraw-record-docs.json");
+    const KLINE_DOCS: &str = include_str!("../../../tests/fixtures/bybit/kline-docs.json");
+
+    /// The import begins at 2025-12-02T00:00:00Z (`date -u -d 2025-12-02 +%s` → 1764633600).
+    const NOW: u64 = 1_764_633_600_000;
+
+    fn leg(asset: &str, amount: &str) -> Option<Amount> {
+        Some(Amount { asset: asset.to_owned(), amount: dec(amount) })
+    }
+
+    /// One page from `cursor`, every request answered by `answer`.
+    fn page(cursor: Option<&str>, now: u64, answer: impl FnMut(&HttpRequest) -> testing::Answer) -> (Result<HistoryPage>, Vec<HttpRequest>) {
+        let flow = Bybit.history(cursor).unwrap_or_else(|| panic!("Bybit reads its history"));
+        testing::run(flow, Some(&credentials()), NonceFormat::Salted19, now, answer)
+    }
+
+    fn done(result: Result<HistoryPage>) -> HistoryPage {
+        result.unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// A query parameter of a request.
+    fn param<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+        let query = request.url.split_once('?')?.1;
+        query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    }
+
+    fn number(request: &HttpRequest, name: &str) -> u64 {
+        param(request, name).and_then(|value| value.parse().ok()).unwrap_or_else(|| panic!("{name} in {}", request.url))
+    }
+
+    fn empty(list: &str) -> String {
+        format!(r#"{{"retCode":0,"retMsg":"OK","result":{{"{list}":[],"nextPageCursor":""}},"retExtInfo":{{}},"time":1}}"#)
+    }
+
+    #[test]
+    fn the_first_request_is_a_signed_window_of_the_log_two_years_back() {
+        let (_, requests) = page(None, NOW, |_| (200, empty("list")));
+        let request = &requests[0];
+        let start = NOW - REACH_MS;
+        let end = start + 7 * DAY_MS - 1;
+        assert_eq!(
+            request.url,
+            format!("https://api.bybit.com{LOG_PATH}?accountType=UNIFIED&endTime={end}&limit=50&startTime={start}")
+        );
+        let query = request.url.split_once('?').map(|(_, query)| query).unwrap_or_default();
+        let payload = signature_payload(NOW, KEY, RECV_WINDOW_MS, query);
+        let signature = hmac_sha256_hex(SECRET.as_bytes(), &[payload.as_bytes()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(request.header("X-BAPI-SIGN"), Some(signature.as_str()));
+        assert_eq!(request.header("X-BAPI-API-KEY"), Some(KEY));
+        assert_eq!(request.header("X-BAPI-TIMESTAMP"), Some(NOW.to_string().as_str()));
+    }
+
+    #[test]
+    fn spot_legs_pair_into_trades_across_pages_and_income_is_kept() {
+        let cursor = format!(r#"{{"source":0,"from":{},"until":{NOW}}}"#, NOW - 7 * DAY_MS);
+        let (first, _) = page(Some(&cursor), NOW, |_| (200, LOG_1.to_owned()));
+        let first = done(first);
+        assert_eq!(
+            first.transactions,
+            vec![
+                // Borrowing interest charged on spot margin.
+                Transaction {
+                    id: "log:9001_ETH_1764480000000".to_owned(),
+                    at: 1_764_480_000_000,
+                    kind: Kind::Fee,
+                    side: None,
+                    received: None,
+                    sent: None,
+                    fee: leg("eth", "0.00012"),
+                },
+                // 0.1 BTC bought for 9,000 USDT, 0.0001 BTC of it charged.
+                Transaction {
+                    id: "trade:2290000000061230001".to_owned(),
+                    at: 1_764_504_000_456,
+                    kind: Kind::Trade,
+                    side: Some(Side::Buy),
+                    received: leg("btc", "0.1"),
+                    sent: leg("usdt", "9000"),
+                    fee: leg("btc", "0.0001"),
+                },
+            ],
+            "the perpetual fill and the transfer in from Funding are skipped; the ETH sale waits for its other leg"
+        );
+        assert!(!first.caught_up);
+        assert_eq!((first.read, first.wait_ms), (6, SOURCES[0].pace_ms));
+
+        let (second, requests) = page(Some(&first.cursor), NOW, |_| (200, LOG_2.to_owned()));
+        assert_eq!(param(&requests[0], "cursor"), Some("31963%3A1%2C24954%3A1"), "Bybit's token, as it came");
+        let second = done(second);
+        assert_eq!(
+            second.transactions,
+            vec![
+                Transaction {
+                    id: "log:9001_USDT_1764400000000".to_owned(),
+                    at: 1_764_400_000_000,
+                    kind: Kind::Reward,
+                    side: None,
+                    received: leg("usdt", "1.25"),
+                    sent: None,
+                    fee: None,
+                },
+                Transaction {
+                    id: "trade:2290000000061234567".to_owned(),
+                    at: 1_764_590_400_123,
+                    kind: Kind::Trade,
+                    side: Some(Side::Sell),
+                    received: leg("usdt", "300"),
+                    sent: leg("eth", "0.1"),
+                    fee: leg("usdt", "0.6"),
+                },
+            ]
+        );
+        for transaction in first.transactions.iter().chain(&second.transactions) {
+            assert_eq!(transaction.check(), Ok(()), "{transaction:?}");
+        }
+        // The window up to the round's end is read: the deposits come next.
+        let (_, requests) = page(Some(&second.cursor), NOW, |_| (200, empty("rows")));
+        assert!(requests[0].url.contains(DEPOSITS_PATH), "{}", requests[0].url);
+        assert_eq!(number(&requests[0], "startTime"), NOW - REACH_MS);
+    }
+
+    #[test]
+    fn a_leg_without_its_partner_when_the_window_ends_is_refused() {
+        let cursor = format!(r#"{{"source":0,"from":{},"until":{NOW}}}"#, NOW - DAY_MS);
+        let lone = LOG_1.replace("31963%3A1%2C24954%3A1", "");
+        let (result, _) = page(Some(&cursor), NOW, |_| (200, lone.clone()));
+        assert_eq!(result, Err(Error::MalformedResponse { exchange: X }));
+    }
+
+    #[test]
+    fn deposits_and_withdrawals_that_completed() {
+        let cursor = format!(r#"{{"source":1,"from":{},"until":{NOW}}}"#, NOW - 40 * DAY_MS);
+        let (deposits, requests) = page(Some(&cursor), NOW, |_| (200, DEPOSITS.to_owned()));
+        let from = NOW - 40 * DAY_MS;
+        assert_eq!(
+            requests[0].url,
+            format!("https://api.bybit.com{DEPOSITS_PATH}?endTime={}&limit=50&startTime={from}", from + 30 * DAY_MS - 1)
+        );
+        let deposits = done(deposits);
+        assert_eq!(
+            deposits.transactions,
+            vec![Transaction {
+                id: "deposit:20251101-0001".to_owned(),
+                at: 1_761_998_400_000,
+                kind: Kind::Deposit,
+                side: None,
+                received: leg("btc", "0.5"),
+                sent: None,
+                fee: leg("btc", "0.0001"),
+            }],
+            "the pending USDT deposit waits for a later round"
+        );
+        assert_eq!(deposits.wait_ms, SOURCES[1].pace_ms);
+
+        let cursor = format!(r#"{{"source":2,"from":{},"until":{NOW},"synced":1}}"#, NOW - DAY_MS);
+        let (withdrawals, requests) = page(Some(&cursor), NOW, |_| (200, WITHDRAWALS.to_owned()));
+        assert_eq!(
+            requests[0].url,
+            format!("https://api.bybit.com{WITHDRAWALS_PATH}?endTime={NOW}&limit=50&startTime={}&withdrawType=2", NOW - DAY_MS)
+        );
+        let withdrawals = done(withdrawals);
+        assert_eq!(
+            withdrawals.transactions,
+            vec![
+                Transaction {
+                    id: "withdrawal:10031".to_owned(),
+                    at: 1_762_085_400_000,
+                    kind: Kind::Withdrawal,
+                    side: None,
+                    received: None,
+                    sent: leg("eth", "1.2"),
+                    fee: leg("eth", "0.0012"),
+                },
+                Transaction {
+                    id: "withdrawal:10032".to_owned(),
+                    at: 1_762_171_200_000,
+                    kind: Kind::Withdrawal,
+                    side: None,
+                    received: None,
+                    sent: leg("usdt", "40"),
+                    fee: None,
+                },
+            ],
+            "the cancelled one moved nothing"
+        );
+        // The last source's last window: the round is caught up.
+        assert!(withdrawals.caught_up);
+        assert_eq!(withdrawals.wait_ms, 0);
+        assert_eq!(withdrawals.cursor, format!(r#"{{"source":0,"from":0,"until":0,"synced":{NOW},"read":3}}"#));
+    }
+
+    #[test]
+    fn documentation_examples_read() {
+        let log = format!(r#"{{"source":0,"from":{},"until":{NOW}}}"#, NOW - DAY_MS);
+        let (result, _) = page(Some(&log), NOW, |_| (200, LOG_DOCS.to_owned()));
+        assert_eq!(done(result).transactions, vec![], "a perpetual's settlement is not a holding's");
+        let deposits = format!(r#"{{"source":1,"from":{},"until":{NOW}}}"#, NOW - DAY_MS);
+        let (result, _) = page(Some(&deposits), NOW, |_| (200, DEPOSITS_DOCS.to_owned()));
+        let result = done(result);
+        assert_eq!(result.transactions.len(), 1);
+        assert_eq!(result.transactions[0].id, "deposit:skip-notification-scene-test-amount-202212270944-533285-USDT", "no id: the txID names it");
+        assert_eq!(result.transactions[0].fee, None, "an empty depositFee is none");
+        let withdrawals = format!(r#"{{"source":2,"from":{},"until":{NOW}}}"#, NOW - DAY_MS);
+        let (result, requests) = page(Some(&withdrawals), NOW, |_| (200, WITHDRAWALS_DOCS.to_owned()));
+        assert_eq!(done(result).transactions, vec![], "still in its security check");
+        assert_eq!(requests.len(), 1);
+    }
+
+    /// A whole import against an account with nothing in it: every window of every source, each
+    /// within its endpoint's limit, one after another with no gap, then a sync a day later.
+    #[test]
+    fn a_first_import_walks_every_window_then_a_sync_reads_what_is_new() {
+        let mut cursor: Option<String> = None;
+        let mut windows: Vec<(String, u64, u64)> = Vec::new();
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            assert!(pages < 1_000, "the import never catches up");
+            let (result, requests) = page(cursor.as_deref(), NOW, |request| {
+                (200, empty(if request.url.contains(LOG_PATH) { "list" } else { "rows" }))
+            });
+            let result = done(result);
+            let request = &requests[0];
+            let path = request.url.split('?').next().unwrap_or_default().to_owned();
+            windows.push((path, number(request, "startTime"), number(request, "endTime")));
+            cursor = Some(result.cursor);
+            if result.caught_up {
+                break;
+            }
+        }
+        // Two years: 105 windows of 7 days, and 25 of 30 days for deposits and for withdrawals.
+        assert_eq!(pages, 105 + 25 + 25);
+        for source in &SOURCES {
+            let mine: Vec<&(String, u64, u64)> = windows.iter().filter(|(path, ..)| path.ends_with(source.path)).collect();
+            assert_eq!(mine.first().map(|w| w.1), Some(NOW - REACH_MS));
+            assert_eq!(mine.last().map(|w| w.2), Some(NOW));
+            assert!(mine.iter().all(|(_, start, end)| start <= end && end - start < source.window_ms));
+            assert!(mine.windows(2).all(|pair| pair[1].1 == pair[0].2 + 1), "contiguous");
+        }
+        // A day later: each source from three days before the import ended, in one window.
+        let later = NOW + DAY_MS;
+        let (_, requests) = page(cursor.as_deref(), later, |_| (200, empty("list")));
+        assert_eq!((number(&requests[0], "startTime"), number(&requests[0], "endTime")), (NOW - LOOKBACK_MS, later));
+    }
+
+    #[test]
+    fn a_key_that_cannot_read_history_says_so() {
+        let (result, requests) = page(None, NOW, |_| (200, error_body("10005")));
+        assert_eq!(result, Err(Error::HistoryPermission { exchange: X }));
+        assert_eq!(requests.len(), 1);
+        let (result, _) = page(None, NOW, |_| (200, error_body("10003")));
+        assert_eq!(result, Err(Error::InvalidCredentials { exchange: X }));
+        let (result, _) = page(None, NOW, |_| (200, error_body("10006")));
+        assert!(matches!(result, Err(Error::RateLimited { .. })), "{result:?}");
+    }
+
+    #[test]
+    fn a_refused_time_is_signed_again_on_bybits_clock() {
+        let time = format!(r#"{{"retCode":0,"retMsg":"OK","result":{{}},"retExtInfo":{{}},"time":{}}}"#, NOW - 5_000);
+        let (result, requests) = page(None, NOW, |request| {
+            if request.url.ends_with(TIME_PATH) {
+                (200, time.clone())
+            } else if request.header("X-BAPI-TIMESTAMP") == Some((NOW - 5_000).to_string().as_str()) {
+                (200, empty("list"))
+            } else {
+                (200, error_body("10002"))
+            }
+        });
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(requests.len(), 3);
+        let (result, requests) = page(None, NOW, |request| {
+            if request.url.ends_with(TIME_PATH) { (200, time.clone()) } else { (200, error_body("10002")) }
+        });
+        assert_eq!((result, requests.len()), (Err(Error::ClockSkew { exchange: X }), 3));
+    }
+
+    #[test]
+    fn rows_that_cannot_be_read_fail_the_page() {
+        let log = format!(r#"{{"source":0,"from":{},"until":{NOW}}}"#, NOW - DAY_MS);
+        for broken in [
+            LOG_2.replace(r#""change":"1.25""#, r#""change":"lots""#),
+            LOG_2.replace(r#""currency":"USDT""#, r#""currency":"US DT""#),
+            LOG_2.replace(r#""transactionTime":"1764400000000""#, r#""transactionTime":"""#),
+            LOG_1.replace(r#""side":"Buy","funding":"","orderLinkId":"","orderId":"1876543210987650001","fee":"0""#, r#""side":"Sell","funding":"","orderLinkId":"","orderId":"1876543210987650001","fee":"0""#),
+            LOG_2.replace(r#""nextPageCursor":"""#, r#""nextPageCursor":"a b""#),
+            r#"{"retCode":0,"retMsg":"OK","result":{"nextPageCursor":""}}"#.to_owned(),
+        ] {
+            let (result, _) = page(Some(&log), NOW, |_| (200, broken.clone()));
+            assert_eq!(result, Err(Error::MalformedResponse { exchange: X }), "{broken}");
+        }
+        for cursor in [r#"{"source":3}"#, r#"{"page":"a b"}"#, r#"{"extra":1}"#, "not json"] {
+            let (result, requests) = page(Some(cursor), NOW, |_| (200, empty("list")));
+            assert_eq!(result, Err(Error::InvalidInput { field: "cursor" }), "{cursor}");
+            assert!(requests.is_empty());
+        }
+    }
+
+    #[test]
+    fn daily_closes_come_from_public_spot_klines() {
+        // 2022-12-09 is day 19335 (`date -u -d 2022-12-09 +%s` → 1670544000).
+        let flow = Bybit.daily_closes("BTCUSDT", 19_335, 19_335 + 1_200).unwrap_or_else(|| panic!("Bybit has candles"));
+        let (closes, requests) = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, KLINE_DOCS.to_owned()));
+        let closes = closes.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(closes, vec![DailyClose { day: 19_335, close: dec("17055.5") }], "one close a day, the newest");
+        let urls: Vec<&str> = requests.iter().map(|request| request.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://api.bybit.com/v5/market/kline?category=spot&symbol=BTCUSDT&interval=D&start=1670544000000&end=1756857600000&limit=1000",
+                "https://api.bybit.com/v5/market/kline?category=spot&symbol=BTCUSDT&interval=D&start=1756944000000&end=1774224000000&limit=1000",
+            ]
+        );
+        assert!(requests.iter().all(|request| request.headers.is_empty()), "public");
+        for market in ["btcusdt", "BTC/USDT", "BTCUSDT&x=1", "", "BTCXYZ"] {
+            assert!(Bybit.daily_closes(market, 0, 1).is_none(), "{market}");
+        }
+        let flow = Bybit.daily_closes("BTCUSDT", 19_335, 19_335).unwrap_or_else(|| panic!("Bybit has candles"));
+        let (result, _) = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, KLINE_DOCS.replace("17055.5", "x")));
+        assert_eq!(result, Err(Error::MalformedResponse { exchange: X }));
+    }
+
+    #[test]
+    fn ids_are_unique_within_a_page() {
+        let cursor = format!(r#"{{"source":0,"from":{},"until":{NOW}}}"#, NOW - 7 * DAY_MS);
+        let (first, _) = page(Some(&cursor), NOW, |_| (200, LOG_1.to_owned()));
+        let first = done(first);
+        let (second, _) = page(Some(&first.cursor), NOW, |_| (200, LOG_2.to_owned()));
+        let ids: BTreeSet<String> = first.transactions.iter().chain(&done(second).transactions).map(|t| t.id.clone()).collect();
+        assert_eq!(ids.len(), 4);
+    }
+
+    proptest! {
+        #[test]
+        fn history_pages_never_panic_on_arbitrary_bytes(source in 0usize..3, status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let cursor = format!(r#"{{"source":{source},"from":1,"until":{NOW}}}"#);
+            let _ = page(Some(&cursor), NOW, |_| (status, String::from_utf8_lossy(&body).into_owned()));
+        }
+
+        #[test]
+        fn history_pages_never_panic_on_envelope_shaped_json(source in 0usize..3, value in arb_json()) {
+            let cursor = format!(r#"{{"source":{source},"from":1,"until":{NOW}}}"#);
+            let body = format!(r#"{{"retCode":0,"retMsg":"OK","result":{{"list":[{value}],"rows":[{value}],"nextPageCursor":""}}}}"#);
+            let _ = page(Some(&cursor), NOW, |_| (200, body.clone()));
+            let flow = Bybit.daily_closes("BTCUSDT", 19_335, 19_336).unwrap_or_else(|| panic!("Bybit has candles"));
+            let _ = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, body.clone()));
+        }
+    }
+}

@@ -19,7 +19,23 @@
 // Paths: GET /v5/market/time, GET /v5/market/tickers?category=spot, and signed GETs
 // /v5/account/wallet-balance, /v5/asset/transfer/query-account-coins-balance, /v5/user/query-api.
 //
-// Fault targets: an API key, 'time', 'tickers', 'unified', 'fund', 'key', or '*'. Faults:
+// Transaction history: an account may also carry `history` and `historyPermission`:
+//   history: { log: [transaction-log rows], deposits: [deposit-record rows], withdrawals: [withdraw-record rows] }
+// in Bybit's own shapes, served by the signed GETs /v5/account/transaction-log (accountType
+// UNIFIED), /v5/asset/deposit/query-record and /v5/asset/withdraw/query-record as Bybit pages
+// them: startTime and endTime both given (the adapter always sends both), at most 7 days apart
+// for the log and less than 30 days for the records, the log no earlier than two years back (the
+// records' pages state no bound); rows in the
+// window newest first (log: transactionTime; deposits: successAt; withdrawals: createTime, and
+// only withdrawType 2 lists internal ones as well), `limit` 1 to 50, `nextPageCursor` an opaque
+// token (the log's already escaped, the records' base64). historyPermission: false answers the
+// three with 10005. Each allows what Bybit's table allows per account and second (the log 30, the
+// records 5); the next one within the second answers 10006.
+// Public GET /v5/market/kline?category=spot&interval=D: a market's daily candles, `start` to
+// `end`, at most `limit` (≤ 1000), newest first; the close of a day is `closes[symbol][day]`
+// where the stand-in was given one, else derivedClose(lastPrice, day).
+//
+// Fault targets: an API key, 'time', 'tickers', 'kline', 'unified', 'fund', 'key', 'history', or '*'. Faults:
 //   'error:<code>'      HTTP 200 {"retCode": <code>, "retMsg": …} (10003, 10004, 10002, 10005,
 //                       10010, 10006, 10016, 10008, 33004, …)
 //   'ip-limit'          the edge's HTTP 403 "access too frequent"
@@ -162,12 +178,81 @@ const SIGNED_PATHS = {
   '/v5/user/query-api': 'key',
 };
 
-export function createBybit({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0 } = {}) {
+export const DAY_MS = 86_400_000;
+const TWO_YEARS_MS = 730 * DAY_MS;
+
+/** A day's close derived from today's price: a slow wave around it, exact to 8 decimals. */
+export function derivedClose(lastPrice, day) {
+  const scaled = BigInt(Math.round(Number(lastPrice) * 1e8));
+  const percent = BigInt(90 + (day % 21));
+  return (Number((scaled * percent) / 100n) / 1e8).toFixed(8);
+}
+
+/** Each history source: its account member, the time its window filters on, its widest window,
+ * its rows' member in `result`, and the requests it allows per account and second. */
+const HISTORY = {
+  '/v5/account/transaction-log': { source: 'log', time: 'transactionTime', windowMs: 7 * DAY_MS, list: 'list', perSecond: 30 },
+  '/v5/asset/deposit/query-record': { source: 'deposits', time: 'successAt', windowMs: 30 * DAY_MS - 1, list: 'rows', perSecond: 5 },
+  '/v5/asset/withdraw/query-record': { source: 'withdrawals', time: 'createTime', windowMs: 30 * DAY_MS - 1, list: 'rows', perSecond: 5 },
+};
+
+/** The log's page tokens come escaped (`12%3A0`, read back as `12:0`), the records' in base64. */
+const logToken = (offset) => `${offset}%3A0%2C${offset}%3A0`;
+const recordToken = (offset) => Buffer.from(JSON.stringify({ offset })).toString('base64');
+function tokenOffset(source, token) {
+  if (!token) return 0;
+  try {
+    const offset = source === 'log' ? Number(token.split(':')[0]) : JSON.parse(Buffer.from(token, 'base64').toString()).offset;
+    return Number.isInteger(offset) && offset > 0 ? offset : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One page of a history source for `params`, or the retCode that refuses them. */
+export function historyPage(account, pathname, params, now = Date.now()) {
+  const spec = HISTORY[pathname];
+  if (spec.source === 'log' && params.get('accountType') !== 'UNIFIED') return { code: 10001 };
+  const start = Number(params.get('startTime'));
+  const end = Number(params.get('endTime'));
+  const limit = Number(params.get('limit') ?? 20);
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start > end || end - start > spec.windowMs) return { code: 10001 };
+  if ((spec.source === 'log' && start < now - TWO_YEARS_MS) || !(Number.isInteger(limit) && limit >= 1 && limit <= 50)) return { code: 10001 };
+  const offset = tokenOffset(spec.source, params.get('cursor'));
+  if (offset === null) return { code: 10001 };
+  const internal = spec.source !== 'withdrawals' || params.get('withdrawType') === '2';
+  const rows = (account.history?.[spec.source] ?? [])
+    .filter((row) => Number(row[spec.time]) >= start && Number(row[spec.time]) <= end && (internal || row.withdrawType === 0))
+    .sort((a, b) => Number(b[spec.time]) - Number(a[spec.time]));
+  const page = rows.slice(offset, offset + limit);
+  const more = offset + limit < rows.length;
+  const token = more ? (spec.source === 'log' ? logToken(offset + limit) : recordToken(offset + limit)) : '';
+  return { result: { [spec.list]: page, nextPageCursor: token } };
+}
+
+/** Daily candles of `symbol` for `params`, newest first, or the retCode that refuses them. */
+function klines(markets, closes, params) {
+  const market = markets.find(([symbol]) => symbol === params.get('symbol'));
+  const start = Number(params.get('start'));
+  const end = Number(params.get('end'));
+  const limit = Number(params.get('limit') ?? 200);
+  if (params.get('category') !== 'spot' || params.get('interval') !== 'D' || !market) return { code: 10001 };
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start > end || !(limit >= 1 && limit <= 1000)) return { code: 10001 };
+  const list = [];
+  for (let day = Math.floor(end / DAY_MS); day * DAY_MS >= start && list.length < limit; day -= 1) {
+    const close = closes?.[market[0]]?.[day] ?? derivedClose(market[3], day);
+    list.push([String(day * DAY_MS), close, close, close, close, '1', close]);
+  }
+  return { result: { symbol: market[0], category: 'spot', list } };
+}
+
+export function createBybit({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0, now: clock = Date.now, closes = {} } = {}) {
   const requests = [];
   const faults = faultTable(faultResponse);
   let listed = markets;
   let offset = clockOffsetMs;
-  const now = () => Date.now() + offset;
+  const now = () => clock() + offset;
+  const historyCalls = new Map(); // `${apiKey} ${path}` → times of the last second's requests
 
   function signedResult(target, account, params) {
     if (target === 'key') {
@@ -208,6 +293,14 @@ export function createBybit({ accounts = {}, markets = SAMPLE_MARKETS, clockOffs
     };
     if (method !== 'GET') return finish({ status: 404, type: 'text/plain', body: 'Not Found' });
 
+    if (pathname === '/v5/market/kline') {
+      log.authorized = req.headers['x-bapi-sign'] ? 'unexpected-signature' : null;
+      const fault = faulted(['kline', '*']);
+      if (fault) return fault;
+      const page = klines(listed, closes, params);
+      return finish(page.code ? answer(page.code, {}, now()) : answer(0, page.result, now()));
+    }
+
     if (pathname === '/v5/market/time' || pathname === '/v5/market/tickers') {
       log.authorized = req.headers['x-bapi-sign'] ? 'unexpected-signature' : null;
       const fault = faulted([pathname.endsWith('time') ? 'time' : 'tickers', '*']);
@@ -224,7 +317,7 @@ export function createBybit({ accounts = {}, markets = SAMPLE_MARKETS, clockOffs
       return finish(answer(0, { category: 'spot', list }, at));
     }
 
-    const target = SIGNED_PATHS[pathname];
+    const target = SIGNED_PATHS[pathname] ?? (HISTORY[pathname] ? 'history' : undefined);
     if (!target) return finish({ status: 404, type: 'text/plain', body: 'Not Found' });
     const apiKey = req.headers['x-bapi-api-key'];
     const timestamp = req.headers['x-bapi-timestamp'];
@@ -247,6 +340,16 @@ export function createBybit({ accounts = {}, markets = SAMPLE_MARKETS, clockOffs
     if (!/^\d{13}$/.test(timestamp) || !(window > 0) || stamp < at - window || stamp >= at + 1000) return finish(answer(10002, {}));
     const fault = faulted([apiKey, target, '*']);
     if (fault) return fault;
+    if (target === 'history') {
+      if (account.historyPermission === false) return finish(answer(10005, {}, at));
+      const key = `${apiKey} ${pathname}`;
+      const recent = (historyCalls.get(key) ?? []).filter((earlier) => at - earlier < 1_000);
+      recent.push(at);
+      historyCalls.set(key, recent);
+      if (recent.length > HISTORY[pathname].perSecond) return finish(answer(10006, {}, at));
+      const page = historyPage(account, pathname, params, at);
+      return finish(page.code ? answer(page.code, {}, at) : answer(0, page.result, at));
+    }
     const result = signedResult(target, account, params);
     return finish(result ? answer(0, result, at) : answer(10001, {}));
   }
@@ -258,6 +361,8 @@ export function createBybit({ accounts = {}, markets = SAMPLE_MARKETS, clockOffs
     requests,
     /** The signed requests only. */
     signedRequests: () => requests.filter((r) => SIGNED_PATHS[r.path.split('?')[0]] !== undefined),
+    /** Requests to the history endpoints only. */
+    historyRequests: () => requests.filter((r) => HISTORY[r.path.split('?')[0]] !== undefined),
     setFault: faults.set,
     clearFaults: faults.clear,
     setAccount(apiKey, account) {

@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { makeCertificate, requestMock, startMockServer } from '../mock-server.mjs';
-import { createBybit, expectedHoldings, HOST, SAMPLE_ACCOUNT, SAMPLE_MARKETS, TRADING_PERMISSIONS } from './bybit.mjs';
+import { createBybit, DAY_MS, derivedClose, expectedHoldings, HOST, SAMPLE_ACCOUNT, SAMPLE_MARKETS, TRADING_PERMISSIONS } from './bybit.mjs';
 
 const WALLET = '/v5/account/wallet-balance';
 const FUND = '/v5/asset/transfer/query-account-coins-balance';
@@ -103,5 +103,81 @@ describe('mock Bybit', () => {
 
   test('the independent holdings of the sample account', () => {
     assert.deepEqual(expectedHoldings(SAMPLE_ACCOUNT), { btc: '0.43', eth: '3', usdt: '1820.75', mnt: '800' });
+  });
+});
+
+describe('mock Bybit history', () => {
+  const LOG = '/v5/account/transaction-log';
+  const DEPOSITS = '/v5/asset/deposit/query-record';
+  const WITHDRAWALS = '/v5/asset/withdraw/query-record';
+  const now = Date.now();
+  const at = (daysAgo) => String(now - daysAgo * DAY_MS);
+  const leg = (id, trade, currency, change, fee, time) => ({
+    id, symbol: 'BTCUSDT', category: 'spot', side: 'Buy', transactionTime: time, type: 'TRADE', currency, change, fee, cashFlow: change,
+    tradeId: trade, orderId: 'o1', orderLinkId: '', funding: '', feeRate: '0.001', bonusChange: '', size: '0', qty: change, cashBalance: '0', tradePrice: '90000', transSubType: '', extraFees: '',
+  });
+  const history = {
+    log: [leg('l1', 't1', 'BTC', '0.0999', '0.0001', at(2)), leg('l2', 't1', 'USDT', '-9000', '0', at(2)), leg('l3', 't2', 'BTC', '0.01', '0', at(1))],
+    deposits: [{ id: 'd1', coin: 'BTC', chain: 'BTC', amount: '0.5', txID: 'abc', status: 3, toAddress: 'x', tag: '', depositFee: '', successAt: at(10), confirmations: '3', txIndex: '0', blockHash: '', batchReleaseLimit: '-1', depositType: '0' }],
+    withdrawals: [
+      { coin: 'ETH', chain: 'ETH', amount: '1', txID: '0x1', status: 'success', toAddress: '0x2', tag: '', withdrawFee: '0.001', createTime: at(5), updateTime: at(5), withdrawId: '1', withdrawType: 0 },
+      { coin: 'USDT', chain: '', amount: '40', txID: '', status: 'success', toAddress: '123', tag: '', withdrawFee: '0', createTime: at(4), updateTime: at(4), withdrawId: '2', withdrawType: 1 },
+    ],
+  };
+  const account = { ...SAMPLE_ACCOUNT, history };
+  const closed = { ...SAMPLE_ACCOUNT, apiKey: 'CarteraMockBybit02', historyPermission: false };
+  let mock;
+  let server;
+  before(async () => {
+    mock = createBybit({ accounts: { [account.apiKey]: account, [closed.apiKey]: closed }, closes: { BTCUSDT: { 20_000: '12345.5' } } });
+    server = await startMockServer([mock]);
+    certificate = makeCertificate(server.hosts).cert;
+  });
+  after(() => server.close());
+  const window = (daysAgo, days) => `endTime=${now - daysAgo * DAY_MS + days * DAY_MS - 1}&limit=50&startTime=${now - daysAgo * DAY_MS}`;
+
+  test('the log in its window, newest first, paged by an escaped token', async () => {
+    const first = body(await signedGet(server.port, account, LOG, `accountType=UNIFIED&endTime=${now}&limit=2&startTime=${now - 7 * DAY_MS}`));
+    assert.equal(first.retCode, 0);
+    assert.deepEqual(first.result.list.map((row) => row.id), ['l3', 'l1']);
+    assert.equal(first.result.nextPageCursor, '2%3A0%2C2%3A0');
+    const second = body(await signedGet(server.port, account, LOG, `accountType=UNIFIED&cursor=${first.result.nextPageCursor}&endTime=${now}&limit=2&startTime=${now - 7 * DAY_MS}`));
+    assert.deepEqual(second.result.list.map((row) => row.id), ['l2']);
+    assert.equal(second.result.nextPageCursor, '');
+  });
+
+  test('refuses windows Bybit refuses', async () => {
+    const wide = `accountType=UNIFIED&endTime=${now}&limit=50&startTime=${now - 8 * DAY_MS}`;
+    assert.equal(body(await signedGet(server.port, account, LOG, wide)).retCode, 10001);
+    assert.equal(body(await signedGet(server.port, account, LOG, `accountType=UNIFIED&${window(740, 7)}`)).retCode, 10001, 'over two years back');
+    const thirtyDays = `endTime=${now - 10 * DAY_MS}&limit=50&startTime=${now - 40 * DAY_MS}`;
+    assert.equal(body(await signedGet(server.port, account, DEPOSITS, thirtyDays)).retCode, 10001, '30 days or more');
+    assert.equal(body(await signedGet(server.port, account, LOG, window(7, 7))).retCode, 10001, 'UNIFIED only');
+  });
+
+  test('deposits and withdrawals, internal ones only with withdrawType 2', async () => {
+    const deposits = body(await signedGet(server.port, account, DEPOSITS, window(20, 30)));
+    assert.deepEqual(deposits.result.rows.map((row) => row.id), ['d1']);
+    const onChain = body(await signedGet(server.port, account, WITHDRAWALS, window(20, 30)));
+    assert.deepEqual(onChain.result.rows.map((row) => row.withdrawId), ['1']);
+    const all = body(await signedGet(server.port, account, WITHDRAWALS, `${window(20, 30)}&withdrawType=2`));
+    assert.deepEqual(all.result.rows.map((row) => row.withdrawId), ['2', '1']);
+  });
+
+  test('a key without the permission is refused with 10005, and the records allow 5 a second', async () => {
+    assert.equal(body(await signedGet(server.port, closed, LOG, `accountType=UNIFIED&${window(7, 7)}`)).retCode, 10005);
+    const codes = [];
+    for (let i = 0; i < 7; i += 1) codes.push(body(await signedGet(server.port, account, WITHDRAWALS, window(20, 30))).retCode);
+    assert.ok(codes.includes(10006), `${codes}`);
+    assert.ok(mock.historyRequests().length >= 9);
+  });
+
+  test('public daily candles, newest first, a given close or one derived from the price', async () => {
+    const candles = body(await send(server.port, `/v5/market/kline?category=spot&symbol=BTCUSDT&interval=D&start=${19_999 * DAY_MS}&end=${20_001 * DAY_MS}&limit=1000`));
+    assert.equal(candles.retCode, 0);
+    assert.deepEqual(candles.result.list.map((row) => [Number(row[0]) / DAY_MS, row[4]]), [
+      [20_001, derivedClose(SAMPLE_MARKETS[0][3], 20_001)], [20_000, '12345.5'], [19_999, derivedClose(SAMPLE_MARKETS[0][3], 19_999)],
+    ]);
+    assert.equal(body(await send(server.port, '/v5/market/kline?category=spot&symbol=NOPE&interval=D&start=0&end=1&limit=10')).retCode, 10001);
   });
 });
