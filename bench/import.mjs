@@ -24,6 +24,7 @@ import * as bybitMock from '../tests/e2e/mocks/bybit.mjs';
 import { createBitso } from '../tests/e2e/mocks/bitso.mjs';
 import * as coinbaseMock from '../tests/e2e/mocks/coinbase.mjs';
 import * as krakenMock from '../tests/e2e/mocks/kraken.mjs';
+import * as okxMock from '../tests/e2e/mocks/okx.mjs';
 import { log } from './lib.mjs';
 
 /** What one request costs on the simulated network. */
@@ -112,12 +113,16 @@ function fill(i, at) {
 /** The fills that arrive after the import, before the next day's sync. */
 const newFills = (caughtUpAt) => Array.from({ length: SHAPE.newFills }, (_, k) => fill(SHAPE.fills + k, Math.ceil((caughtUpAt + (k + 1) * 4 * HOUR) / 1000) * 1000));
 
-/** What the stored transactions must hold: their count by kind and each asset's net movement. */
-function expected(list, quote, feeRows) {
+/**
+ * What the stored transactions must hold: their count by kind and each asset's net movement. Fills
+ * before `fillsSince` are past what the exchange still reports (OKX: three months) and left out.
+ */
+function expected(list, quote, feeRows, fillsSince = 0) {
   const kinds = { trade: 0, deposit: 0, withdrawal: 0, fee: 0 };
   const net = new Map();
   const move = (asset, amount) => net.set(asset, (net.get(asset) ?? 0n) + amount);
   for (const e of list) {
+    if (e.kind === 'fill' && e.at < fillsSince) continue;
     if (e.kind === 'funding') {
       kinds.deposit += 1;
       move(quote, e.qty);
@@ -399,6 +404,55 @@ const EXCHANGES = {
       ],
     };
   },
+  okx(list, now) {
+    const { apiKey, secret, apiPassphrase } = okxMock.SAMPLE_ACCOUNT;
+    const bills = [];
+    const deposits = [];
+    const withdrawals = [];
+    // A spot fill is two bills of one tradeId, ids growing with time; the fee is taken in USDT
+    // (on the sent leg of a buy, the received leg of a sell) and `balChg` is net of it.
+    const leg = (e, n, ccy, balChg, fee, sz) => ({
+      bal: '0', balChg, billId: String(620_000_000_000_000_000n + BigInt(e.at) * 10n + BigInt(n)), ccy, clOrdId: '', execType: e.n % 2 ? 'M' : 'T',
+      fee, fillTime: String(e.at), from: '', instId: `${e.asset.toUpperCase()}-USDT`, instType: 'SPOT', interest: '0', mgnMode: 'isolated', notes: '',
+      ordId: String(630_000_000_000_000_000n + BigInt(e.n)), pnl: '0', posBal: '0', posBalChg: '0', px: fmt(e.price, 2), subType: e.side === 'buy' ? '1' : '2',
+      sz, tag: '', to: '', tradeId: String(586_000_000 + e.n), ts: String(e.at), type: '2',
+    });
+    const add = (more) => {
+      for (const e of more) {
+        if (e.kind === 'fill') {
+          const buy = e.side === 'buy';
+          const base = leg(e, 0, e.asset.toUpperCase(), fmt(buy ? e.qty : -e.qty, 8), '0', fmt(e.qty, 8));
+          const quoteChange = buy ? -e.quote - e.fee : e.quote - e.fee;
+          bills.push(base, leg(e, 1, 'USDT', fmt(quoteChange, 8), fmt(-e.fee, 8), fmt(e.quote, 8)));
+        } else if (e.kind === 'withdrawal') {
+          const coin = e.asset.toUpperCase();
+          withdrawals.push({ chain: `${coin}-${coin}`, fee: fmt(e.fee, 8), feeCcy: coin, ccy: coin, clientId: '', amt: fmt(e.qty, 8), txId: hex(`okx/w${e.n}`), from: '', areaCodeFrom: '', to: `addr-${hex(coin).slice(0, 20)}`, areaCodeTo: '', state: '2', ts: String(e.at), nonTradableAsset: false, wdId: String(15_000_000 + e.n) });
+        } else {
+          const coin = e.kind === 'funding' ? 'USDT' : e.asset.toUpperCase();
+          deposits.push({ actualDepBlkConfirm: '12', amt: fmt(e.qty, 8), areaCodeFrom: '', ccy: coin, chain: `${coin}-${coin}`, depId: String(34_000_000 + e.n + (e.kind === 'funding' ? 1000 : 0)), from: '', fromWdId: '', state: '2', to: `addr-${hex(coin).slice(0, 20)}`, ts: String(e.at), txId: hex(`okx/d${e.kind}${e.n}`) });
+        }
+      }
+    };
+    add(list);
+    const account = { ...okxMock.SAMPLE_ACCOUNT, trading: [], funding: [], savings: [], history: { bills, deposits, withdrawals } };
+    const on = (path) => (r) => (r.path === path ? 1 : 0);
+    return {
+      mock: okxMock.createOkx({ accounts: { [apiKey]: account }, now }),
+      key: [apiKey, secret, apiPassphrase],
+      quote: 'usdt',
+      // The bills archive reaches three months back: older fills are past what OKX answers.
+      fillsSince: ADDED_AT - okxMock.ARCHIVE_MS,
+      reach: 'fills of the last 3 months only: OKX answers no older bills',
+      add,
+      // https://www.okx.com/docs-v5/en/ (each endpoint's "Rate Limit").
+      limits: [
+        { name: 'bills archive', limit: 5, windowMs: 2_000, weight: on('/api/v5/account/bills-archive') },
+        { name: 'deposit history', limit: 6, windowMs: 1_000, weight: on('/api/v5/asset/deposit-history') },
+        { name: 'withdrawal history', limit: 6, windowMs: 1_000, weight: on('/api/v5/asset/withdrawal-history') },
+        { name: 'public time (per IP)', limit: 10, windowMs: 2_000, weight: on('/api/v5/public/time') },
+      ],
+    };
+  },
 };
 
 // ------------------------------------------------------------------------------- the import
@@ -520,23 +574,24 @@ async function importOn(core, id, roundTripMs) {
     const retryAfter = Object.entries(response.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
     return { status: response.status, body: response.body ?? '', ...(retryAfter === undefined ? {} : { retryAfter: String(retryAfter) }) };
   };
-  const importer = new core.BenchHistoryImport(id, ACCOUNT_ID, exchange.key[0], exchange.key[1], roundTripMs, answer);
+  const importer = new core.BenchHistoryImport(id, ACCOUNT_ID, exchange.key[0], exchange.key[1], roundTripMs, answer, exchange.key[2]);
   const storage = new Map();
   const state = {};
   const started = process.hrtime.bigint();
   const result = { exchange: id };
   try {
     const first = readUntilCaughtUp(core, importer, storage, state, ADDED_AT);
-    const want = expected(list, exchange.quote, exchange.feeRows);
+    const want = expected(list, exchange.quote, exchange.feeRows, exchange.fillsSince);
     const afterFirst = differences(storage, want);
     Object.assign(result, {
+      ...(exchange.reach ? { reach: exchange.reach } : {}),
       requests: first.requests, pages: first.pages, simulatedMs: first.finishedAt - ADDED_AT, transactions: afterFirst.count, expected: want.count,
       chunks: storage.size, bytes: storedBytes([...storage]),
     });
     const arriving = newFills(first.finishedAt);
     exchange.add(arriving);
     const sync = readUntilCaughtUp(core, importer, storage, state, first.finishedAt + SYNC_AFTER_MS);
-    const wantAfter = expected([...list, ...arriving], exchange.quote, exchange.feeRows);
+    const wantAfter = expected([...list, ...arriving], exchange.quote, exchange.feeRows, exchange.fillsSince);
     const afterSync = differences(storage, wantAfter);
     const cursorEntry = { cursor: state.cursor, caughtUp: true, read: 0, expected: null, error: null, nextAt: sync.finishedAt, importedAt: sync.finishedAt };
     Object.assign(result, {

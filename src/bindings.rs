@@ -772,7 +772,7 @@ mod bench {
 
     use crate::{
         bench_support::{BenchAccount, import, read_accounts},
-        exchange::{HttpRequest, HttpResponse, Method, Ticker, adapter, bitso},
+        exchange::{HttpRequest, HttpResponse, Method, Ticker, adapter, bitso, pasted_credentials},
         exchange_id::ExchangeId,
         portfolio::{AccountBalances, build_snapshot},
         refresh::{OwnedResponse, TransportFailure},
@@ -886,12 +886,21 @@ mod bench {
 
     #[wasm_bindgen(js_class = BenchHistoryImport)]
     impl BenchHistoryImport {
-        /// An import of `account` on `exchange` with the key `api_key`/`api_secret` (checked as the
-        /// options page checks it), each request taking `round_trip_ms`.
+        /// An import of `account` on `exchange` with the key `api_key`/`api_secret` and, where the
+        /// exchange issues one, its `api_passphrase` (checked as the options page checks them),
+        /// each request taking `round_trip_ms`.
         #[wasm_bindgen(constructor)]
-        pub fn new(exchange: &str, account: &str, api_key: &str, api_secret: String, round_trip_ms: u32, answer: js_sys::Function) -> Result<BenchHistoryImport, JsValue> {
+        pub fn new(
+            exchange: &str,
+            account: &str,
+            api_key: &str,
+            api_secret: String,
+            round_trip_ms: u32,
+            answer: js_sys::Function,
+            api_passphrase: Option<String>,
+        ) -> Result<BenchHistoryImport, JsValue> {
             let exchange = ExchangeId::parse(exchange).ok_or_else(|| fail("exchange"))?;
-            let credentials = adapter(exchange).credentials(api_key, &api_secret).map_err(|_| fail("credentials"))?;
+            let credentials = pasted_credentials(adapter(exchange), api_key, &api_secret, api_passphrase.as_deref()).map_err(|_| fail("credentials"))?;
             let answering: Answering = Box::new(move |request, at_ms| ask(&answer, request, at_ms));
             let import = import::HistoryImport::new(exchange, account, &credentials, round_trip_ms.into(), answering).map_err(|error| fail(&error))?;
             Ok(BenchHistoryImport { import })

@@ -18,6 +18,7 @@
 //! - Key scope: `perm` of `GET /api/v5/account/config`, a comma-separated list of `read_only`,
 //!   `trade` and `withdraw`.
 //! - Prices: `GET /api/v5/market/tickers?instType=SPOT`, every spot market in one request.
+//! - History and daily candles: [`history`] (fills reach back three months only).
 //!
 //! OKX names assets as most of the market does (`BTC`, `USDT`, its own token `OKB`), so Cartera's
 //! code is OKX's lowercased; ccxt's one rename (`AE`, the ERC-20 AEToken, as `AET`) is kept.
@@ -33,7 +34,7 @@ use base64ct::{Base64, Encoding as _};
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyForm, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyForm, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
     every_row,
     json::{JsonDecimal as _, Value},
     merge_balances,
@@ -45,7 +46,10 @@ use crate::{
     money::Exact as _,
     secret::Credentials,
     signing::hmac_sha256,
+    transactions::HistoryPage,
 };
+
+pub mod history;
 
 /// The API host.
 pub const API_ORIGIN: &str = "https://www.okx.com";
@@ -99,6 +103,14 @@ impl Exchange for Okx {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKERS_PATH}"))), parse_tickers))
+    }
+
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::HistoryPageFlow::new(cursor)))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        history::is_instrument(market).then(|| Box::new(history::Candles::new(market, from_day, to_day)) as Box<dyn Flow<_>>)
     }
 }
 

@@ -302,3 +302,313 @@ proptest! {
         prop_assert_eq!(crate::calendar::parse_iso8601_ms(&iso_timestamp(ms)), Some(ms));
     }
 }
+
+// ------------------------------------------------------------------------------------- history
+
+use super::history::{BILLS_PATH, DEPOSITS_PATH, HISTORY_PACE_MS, HistoryCursor, PAGE_ROWS, WITHDRAWALS_PATH};
+use crate::{
+    calendar::DAY_MS,
+    exchange::DailyClose,
+    transactions::{Amount, HistoryPage, Kind, Side, Transaction},
+};
+
+// Shaped as the examples of "Get bills details (last 3 months)", "Get deposit history", "Get
+// withdrawal history" and "Get candlesticks history" (<https://www.okx.com/docs-v5/en/>). The
+// BTC-USDT buy is the documentation's own bill (its `balChg` is `sz` + `fee`) with its USDT half;
+// the ETH-USDT sell earned a maker rebate (a positive `fee`).
+const BILLS: &str = include_str!("../../../tests/fixtures/okx/bills-archive.json");
+const DEPOSITS: &str = include_str!("../../../tests/fixtures/okx/deposit-history.json");
+const WITHDRAWALS: &str = include_str!("../../../tests/fixtures/okx/withdrawal-history.json");
+const CANDLES: &str = include_str!("../../../tests/fixtures/okx/history-candles.json");
+
+fn amount(asset: &str, text: &str) -> Option<Amount> {
+    Some(Amount { asset: asset.to_owned(), amount: dec(text) })
+}
+
+/// One history page from `cursor`, each request answered by `answer`; the page and its requests.
+fn history_page(cursor: Option<&str>, answer: impl FnMut(&HttpRequest) -> testing::Answer) -> (Result<HistoryPage>, Vec<HttpRequest>) {
+    let flow = Okx.history(cursor).unwrap_or_else(|| panic!("OKX reads history"));
+    testing::run(flow, Some(&credentials()), NonceFormat::Salted19, OKX_MS, answer)
+}
+
+/// Answers OKX's time and, for any other request, `body` when its path starts with `path`.
+fn serving(path: &'static str, body: String) -> impl FnMut(&HttpRequest) -> testing::Answer {
+    move |request| {
+        let asked = request.url.trim_start_matches(API_ORIGIN);
+        if asked == TIME_PATH {
+            (200, TIME.to_owned())
+        } else if asked.starts_with(path.split('?').next().unwrap_or(path)) {
+            (200, body.clone())
+        } else {
+            (404, String::new())
+        }
+    }
+}
+
+fn cursor_of(page: &HistoryPage) -> HistoryCursor {
+    serde_json::from_str(&page.cursor).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_first_import_reads_fills_then_deposits_then_withdrawals() {
+    // Fills: the time, then the bills signed with OKX's time.
+    let (page, sent) = history_page(None, serving(BILLS_PATH, BILLS.to_owned()));
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].url, "https://www.okx.com/api/v5/public/time");
+    assert_eq!(sent[1].url, "https://www.okx.com/api/v5/account/bills-archive?instType=SPOT&type=2&limit=100");
+    assert_eq!(sent[1].header("OK-ACCESS-TIMESTAMP"), Some("2020-08-10T02:26:23.085Z"));
+    assert_eq!(sent[1].header("OK-ACCESS-SIGN"), Some(signature_of("2020-08-10T02:26:23.085Z", BILLS_PATH).as_str()));
+    assert_eq!(sent[1].header("OK-ACCESS-PASSPHRASE"), Some(PASSPHRASE));
+    let expected = vec![
+        // 2023-09-18T10:37:56.167Z (`date -u -d @1695033476.167`): 0.0219338232210000 + 0.000021955779 BTC
+        // bought for 595.1311499961 USDT, the fee taken in BTC.
+        Transaction {
+            id: "fill:BTC-USDT:586760148".into(),
+            at: 1_695_033_476_167,
+            kind: Kind::Trade,
+            side: Some(Side::Buy),
+            received: amount("btc", "0.0219557790000000"),
+            sent: amount("usdt", "595.1311499961"),
+            fee: amount("btc", "0.000021955779"),
+        },
+        // 2023-09-19T10:40:00.124Z: 0.8235 ETH sold for 1349.23887 USDT, and 0.26984777 USDT rebate.
+        Transaction {
+            id: "fill:ETH-USDT:586760200".into(),
+            at: 1_695_120_000_124,
+            kind: Kind::Trade,
+            side: Some(Side::Sell),
+            received: amount("usdt", "1349.23887000"),
+            sent: amount("eth", "0.8235"),
+            fee: None,
+        },
+        Transaction {
+            id: "fill:ETH-USDT:586760200:rebate:usdt".into(),
+            at: 1_695_120_000_124,
+            kind: Kind::Reward,
+            side: None,
+            received: amount("usdt", "0.26984777"),
+            sent: None,
+            fee: None,
+        },
+    ];
+    assert_eq!(page.transactions, expected);
+    assert!(!page.caught_up);
+    assert_eq!((page.read, page.wait_ms), (4, HISTORY_PACE_MS));
+    let cursor = cursor_of(&page);
+    assert_eq!((cursor.source, cursor.floor, cursor.after), (1, [623_950_854_533_513_232, 0, 0], None));
+
+    // Deposits: the credited one; the one still waiting holds the floor at its time
+    // (2023-01-18T10:45:05Z); the blacklisted one (state 11) moved nothing.
+    let (page, sent) = history_page(Some(&page.cursor), serving(DEPOSITS_PATH, DEPOSITS.to_owned()));
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent[1].url, "https://www.okx.com/api/v5/asset/deposit-history?limit=100");
+    let deposit = Transaction {
+        id: "deposit:34579090".into(),
+        at: 1_674_038_705_000,
+        kind: Kind::Deposit,
+        side: None,
+        received: amount("usdt", "135.705808"),
+        sent: None,
+        fee: None,
+    };
+    assert_eq!(page.transactions, vec![deposit]);
+    assert_eq!(cursor_of(&page).floor[1], 1_674_038_705_000);
+
+    // Withdrawals: the one sent (2022-06-15T00:00:00Z) with its fee; the cancelled one moved nothing.
+    let (page, sent) = history_page(Some(&page.cursor), serving(WITHDRAWALS_PATH, WITHDRAWALS.to_owned()));
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent[1].url, "https://www.okx.com/api/v5/asset/withdrawal-history?limit=100");
+    let withdrawal = Transaction {
+        id: "withdrawal:15447421".into(),
+        at: 1_655_251_200_000,
+        kind: Kind::Withdrawal,
+        side: None,
+        received: None,
+        sent: amount("eth", "0.029809"),
+        fee: amount("eth", "0.007"),
+    };
+    assert_eq!(page.transactions, vec![withdrawal]);
+    assert!(page.caught_up);
+    assert_eq!((page.read, page.wait_ms), (9, 0));
+    for transaction in &expected {
+        transaction.check().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    // The next sync: the same answers hold nothing new but the deposit still waiting.
+    let cursor = cursor_of(&page);
+    assert_eq!((cursor.source, cursor.floor), (0, [623_950_854_533_513_232, 1_674_038_705_000, 1_655_251_200_000]));
+    let (again, _) = history_page(Some(&page.cursor), serving(BILLS_PATH, BILLS.to_owned()));
+    let again = again.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((again.transactions.len(), cursor_of(&again).floor[0]), (0, 623_950_854_533_513_232));
+}
+
+/// A bill of a spot fill, as OKX writes it (only the members Cartera reads and a few others).
+fn bill(id: u64, trade: u64, ccy: &str, change: &str, fee: &str) -> String {
+    format!(
+        r#"{{"billId":"{id}","type":"2","subType":"1","instType":"SPOT","instId":"SOL-USDT","tradeId":"{trade}","ordId":"9{trade}","ccy":"{ccy}","balChg":"{change}","fee":"{fee}","sz":"1","ts":"{}","bal":"1","execType":"T"}}"#,
+        1_700_000_000_000 + trade
+    )
+}
+
+fn answer(rows: &[String]) -> String {
+    format!(r#"{{"code":"0","msg":"","data":[{}]}}"#, rows.join(","))
+}
+
+#[test]
+fn full_pages_go_on_and_keep_the_two_bills_of_a_fill_together() {
+    // 100 bills, newest first: a transfer (moves nothing Cartera counts), 49 whole fills, then
+    // the SOL half of fill 0 whose USDT half is the first bill of the next page.
+    let mut rows = vec![bill(1100, 60, "USDT", "5", "0").replacen(r#""subType":"1""#, r#""subType":"11""#, 1)];
+    for trade in (1..50u64).rev() {
+        rows.push(bill(1000 + 2 * trade + 1, trade, "SOL", "1", "-0.001"));
+        rows.push(bill(1000 + 2 * trade, trade, "USDT", "-20", "0"));
+    }
+    rows.push(bill(1001, 0, "SOL", "1", "-0.001"));
+    assert_eq!(rows.len(), PAGE_ROWS);
+    let (page, _) = history_page(None, serving(BILLS_PATH, answer(&rows)));
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.transactions.len(), 49);
+    assert!(page.transactions.iter().all(|t| t.fee == amount("sol", "0.001") && t.received == amount("sol", "1.001")));
+    let cursor = cursor_of(&page);
+    assert_eq!((cursor.source, cursor.after, cursor.next_floor), (0, Some(1002), 1101));
+    assert_eq!(page.read, 99, "the lone half is read again");
+
+    let (next, sent) = history_page(Some(&page.cursor), serving(BILLS_PATH, answer(&[bill(1001, 0, "SOL", "1", "-0.001"), bill(1000, 0, "USDT", "-20", "0")])));
+    let next = next.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent[1].url, format!("{API_ORIGIN}{BILLS_PATH}&after=1002"));
+    assert_eq!(sent[1].header("OK-ACCESS-SIGN"), Some(signature_of("2020-08-10T02:26:23.085Z", &format!("{BILLS_PATH}&after=1002")).as_str()));
+    assert_eq!(next.transactions.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["fill:SOL-USDT:0"]);
+    let cursor = cursor_of(&next);
+    assert_eq!((cursor.source, cursor.floor[0], cursor.after), (1, 1101, None));
+}
+
+#[test]
+fn a_round_stops_at_what_the_last_one_read() {
+    // The last round read up to bill 1003; a full page reaching below it ends the round.
+    let cursor = HistoryCursor { floor: [1004, 0, 0], ..HistoryCursor::default() };
+    let text = serde_json::to_string(&cursor).unwrap_or_else(|e| panic!("{e}"));
+    let mut rows = Vec::new();
+    for trade in (1..51u64).rev() {
+        rows.push(bill(1000 + 2 * trade + 1, trade, "SOL", "1", "0"));
+        rows.push(bill(1000 + 2 * trade, trade, "USDT", "-20", "0"));
+    }
+    let (page, _) = history_page(Some(&text), serving(BILLS_PATH, answer(&rows)));
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.transactions.len(), 49, "fills 2 to 50; fill 1 was read before");
+    assert_eq!(cursor_of(&page).floor[0], 1102);
+    assert_eq!(cursor_of(&page).source, 1);
+}
+
+#[test]
+fn deposits_sharing_a_millisecond_across_pages_are_read_again() {
+    let deposit = |id: u64, ts: u64| format!(r#"{{"depId":"{id}","ccy":"BTC","amt":"0.1","ts":"{ts}","state":"2","chain":"BTC-Bitcoin","txId":"x"}}"#);
+    let rows: Vec<String> = (0..100u64).map(|n| deposit(500 - n, 1_700_000_000_000 - n / 2 * 1000)).collect();
+    let cursor = serde_json::to_string(&HistoryCursor { source: 1, ..HistoryCursor::default() }).unwrap_or_else(|e| panic!("{e}"));
+    let (page, _) = history_page(Some(&cursor), serving(DEPOSITS_PATH, answer(&rows)));
+    let page = page.unwrap_or_else(|e| panic!("{e}"));
+    // The oldest two share 1_699_999_951_000: the next page asks for what is earlier than a ms after.
+    assert_eq!(cursor_of(&page).after, Some(1_699_999_951_001));
+    // A full page all at one time would be asked for again: refused rather than looping.
+    let same: Vec<String> = (0..100u64).map(|n| deposit(500 - n, 1_699_999_951_000)).collect();
+    let (again, _) = history_page(Some(&page.cursor), serving(DEPOSITS_PATH, answer(&same)));
+    assert_eq!(again.err(), Some(Error::MalformedResponse { exchange: X }));
+}
+
+#[test]
+fn a_key_that_may_not_read_history_says_so() {
+    let (page, _) = history_page(None, |request| match request.url.trim_start_matches(API_ORIGIN) {
+        TIME_PATH => (200, TIME.to_owned()),
+        _ => (401, error("50120", "API key doesn't have permission")),
+    });
+    assert_eq!(page, Err(Error::HistoryPermission { exchange: X }));
+    let (page, _) = history_page(None, serving(BILLS_PATH, error("50111", "Invalid OK-ACCESS-KEY")));
+    assert_eq!(page, Err(Error::InvalidCredentials { exchange: X }));
+}
+
+#[test]
+fn a_row_that_cannot_be_read_fails_the_page() {
+    let broken = [
+        BILLS.replacen(r#""balChg": "-0.8235""#, r#""balChg": "lots""#, 1),
+        BILLS.replacen(r#""instId": "ETH-USDT""#, r#""instId": "ETHUSDT""#, 1),
+        BILLS.replacen(r#""billId": "623950854533513231""#, r#""billId": "x""#, 1),
+        // Both bills of a fill moving the same way.
+        BILLS.replacen(r#""balChg": "-0.8235""#, r#""balChg": "0.8235""#, 1),
+    ];
+    for body in broken {
+        let (page, _) = history_page(None, serving(BILLS_PATH, body));
+        assert_eq!(page, Err(Error::MalformedResponse { exchange: X }));
+    }
+    let cursor = serde_json::to_string(&HistoryCursor { source: 2, ..HistoryCursor::default() }).unwrap_or_else(|e| panic!("{e}"));
+    let body = WITHDRAWALS.replacen(r#""amt": "0.029809""#, r#""amt": "-1""#, 1);
+    let (page, _) = history_page(Some(&cursor), serving(WITHDRAWALS_PATH, body));
+    assert_eq!(page, Err(Error::MalformedResponse { exchange: X }));
+    assert_eq!(history_page(Some(r#"{"source":3}"#), |_| (200, TIME.to_owned())).0, Err(Error::InvalidInput { field: "cursor" }));
+}
+
+fn closes(market: &str, from_day: u64, to_day: u64, answer: impl FnMut(&HttpRequest) -> testing::Answer) -> (Result<Vec<DailyClose>>, Vec<HttpRequest>) {
+    let flow = Okx.daily_closes(market, from_day, to_day).unwrap_or_else(|| panic!("{market} is a market"));
+    testing::run(flow, None, NonceFormat::Salted19, OKX_MS, answer)
+}
+
+#[test]
+fn daily_closes_come_from_utc_day_candles() {
+    // 2023-11-15 is day 19676 (`date -u -d @1700006400`, 1700006400 / 86400).
+    let (result, sent) = closes("BTC-USDT", 19_676, 19_678, |_| (200, CANDLES.to_owned()));
+    let expected = [(19_676, "35543.8"), (19_677, "37381.2"), (19_678, "36165.5")]
+        .map(|(day, close)| DailyClose { day, close: dec(close) });
+    assert_eq!(result, Ok(expected.to_vec()));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url, format!("https://www.okx.com/api/v5/market/history-candles?instId=BTC-USDT&bar=1Dutc&after={}&limit=100", 19_679 * DAY_MS));
+    assert!(sent[0].headers.is_empty(), "candles are public");
+
+    // 100 candles a page, newest first: the next page asks for what is before the oldest.
+    let page = |last_day: u64| {
+        let rows: Vec<String> = (0..100).map(|n| format!(r#"["{}","1","1","1","2","0","0","0","1"]"#, (last_day - n) * DAY_MS)).collect();
+        answer(&rows)
+    };
+    let (result, sent) = closes("SOL-USDT", 19_500, 19_678, |request| {
+        if request.url.contains(&format!("after={}", 19_679 * DAY_MS)) { (200, page(19_678)) } else { (200, page(19_578)) }
+    });
+    let result = result.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent[1].url, format!("https://www.okx.com/api/v5/market/history-candles?instId=SOL-USDT&bar=1Dutc&after={}&limit=100", 19_579 * DAY_MS));
+    assert_eq!((sent.len(), result.len(), result.first().map(|c| c.day)), (2, 179, Some(19_500)));
+}
+
+#[test]
+fn only_instruments_reach_a_candles_url() {
+    for market in ["BTC", "BTC-USDT&bar=1m", "../x-y", "-USDT", "BTC-", ""] {
+        assert!(Okx.daily_closes(market, 1, 2).is_none(), "{market}");
+    }
+    let (result, _) = closes("BTC-USDT", 19_676, 19_678, |_| (200, CANDLES.replacen("36165.5", "x", 1)));
+    assert_eq!(result, Err(Error::MalformedResponse { exchange: X }));
+    let (result, sent) = closes("BTC-USDT", 5, 4, |_| (500, String::new()));
+    assert_eq!((result, sent.len()), (Ok(Vec::new()), 0));
+}
+
+proptest! {
+    #[test]
+    fn history_never_panics_on_arbitrary_bytes(source in 0usize..3, body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let cursor = format!(r#"{{"source":{source}}}"#);
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let _ = history_page(Some(&cursor), serving("/", text.clone()));
+        let _ = closes("BTC-USDT", 1, 400, |_| (200, text.clone()));
+    }
+
+    #[test]
+    fn history_never_panics_on_okx_shaped_rows(
+        source in 0usize..3,
+        state in "-?[0-9]{1,2}",
+        id in "[0-9a-z]{0,22}",
+        amount in "-?[0-9]{0,20}(\\.[0-9]{0,20})?",
+        ts in "[0-9]{0,14}",
+    ) {
+        let row = format!(
+            r#"{{"billId":"{id}","type":"2","subType":"{state}","instId":"BTC-USDT","tradeId":"{id}","ordId":"","ccy":"BTC","balChg":"{amount}","fee":"{amount}","ts":"{ts}","depId":"{id}","wdId":"{id}","amt":"{amount}","state":"{state}","feeCcy":""}}"#
+        );
+        let cursor = format!(r#"{{"source":{source},"floor":[1,1,1]}}"#);
+        let _ = history_page(Some(&cursor), serving("/", answer(&[row.clone(), row])));
+        let candle = format!(r#"{{"code":"0","data":[["{ts}","1","1","1","{amount}"]]}}"#);
+        let _ = closes("BTC-USDT", 1, 400, |_| (200, candle.clone()));
+    }
+}

@@ -7,7 +7,7 @@
 // with node:crypto and constant-time comparisons. Its clock may be set off from the real one
 // (`clockOffsetMs`), as OKX's is from a computer's that is wrong: /api/v5/public/time tells it.
 //
-//   const okx = createOkx({ accounts: { [apiKey]: account }, markets, clockOffsetMs });
+//   const okx = createOkx({ accounts: { [apiKey]: account }, markets, closes, clockOffsetMs, now });
 //   okx.requests, okx.privateRequests(), okx.setFault(apiKey | 'tickers' | '*', fault | null, { times }),
 //   okx.clearFaults(), okx.setAccount(apiKey, account), okx.setMarkets(rows), okx.books()
 //
@@ -17,6 +17,18 @@
 // those of /api/v5/asset/balances ({ ccy, bal, availBal, frozenBal }), `savings` those of
 // /api/v5/finance/savings/balance ({ ccy, amt, … }). Markets are rows of
 // /api/v5/market/tickers?instType=SPOT ({ instId, last, open24h, vol24h, … }).
+//
+// History: an account's `history` is { bills, deposits, withdrawals }, rows exactly as
+// /api/v5/account/bills-archive, /api/v5/asset/deposit-history and
+// /api/v5/asset/withdrawal-history send them, paged as OKX pages them: newest first, `after` and
+// `before` (a bill id, or a time in ms: strictly older or newer), `limit` at most 100; the bills
+// archive keeps the last 3 months only (older bills are past its reach) and filters by `instType`
+// and `type`; the archive allows 5 requests per 2 s per key, the deposit and withdrawal histories
+// 6 per second (more answer 429 50011). `historyPermission: false` answers those 50120.
+// /api/v5/market/history-candles?instId=&bar=1Dutc&after=&limit= serves daily candles, newest
+// first, closes from `closes` ({ 'BTC-USDT': { 'YYYY-MM-DD': '97000' } }) or derived from the
+// ticker. `now` (ms) is the mock's clock before its offset, injectable (the benchmark simulates
+// time).
 //
 // Faults (targets: an API key, 'tickers', '*'), each OKX's own answer
 // (https://www.okx.com/docs-v5/en/#error-code-rest-api-public):
@@ -151,23 +163,110 @@ function same(given, expected) {
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-export function createOkx({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0 } = {}) {
+export const DAY_MS = 86_400_000;
+/** How far back the bills archive reaches ("last 3 months"), counted generously as 92 days. */
+export const ARCHIVE_MS = 92 * DAY_MS;
+const HISTORY_LIMITS = {
+  '/api/v5/account/bills-archive': { limit: 5, windowMs: 2_000 },
+  '/api/v5/asset/deposit-history': { limit: 6, windowMs: 1_000 },
+  '/api/v5/asset/withdrawal-history': { limit: 6, windowMs: 1_000 },
+};
+
+/** A whole number parameter as a BigInt; undefined when absent, null when not one. */
+function whole(value) {
+  if (value === null || value === undefined) return undefined;
+  return /^\d{1,20}$/.test(value) ? BigInt(value) : null;
+}
+
+/**
+ * The rows one history request selects, as OKX pages them (newest first, `after`/`before`
+ * exclusive, at most `limit`), or an error response.
+ */
+export function historyRows(rows, params, position) {
+  const after = whole(params.get('after'));
+  const before = whole(params.get('before'));
+  const limit = params.has('limit') ? Number(params.get('limit')) : 100;
+  if (after === null || before === null) return okxError(400, 51000, 'Parameter after error');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) return okxError(400, 51000, 'Parameter limit error');
+  const selected = rows
+    .filter((row) => (after === undefined || position(row) < after) && (before === undefined || position(row) > before))
+    .sort((a, b) => (position(b) > position(a) ? 1 : position(b) < position(a) ? -1 : 0))
+    .slice(0, limit);
+  return okxData(selected);
+}
+
+/** `YYYY-MM-DD` of a day number (days since 1970-01-01, UTC). */
+const isoDay = (day) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+export function createOkx({ accounts = {}, markets = SAMPLE_MARKETS, closes = {}, clockOffsetMs = 0, now: clock = Date.now } = {}) {
   const requests = [];
   const faults = faultTable(faultResponse);
   let tickers = markets;
-  const now = () => Date.now() + clockOffsetMs;
+  const now = () => clock() + clockOffsetMs;
+  const historyCalls = new Map(); // `${apiKey} ${path}` → times of the requests in its window
+
+  /** Whether this request is one more than its endpoint allows in its window. */
+  function overHistoryLimit(apiKey, pathname) {
+    const rule = HISTORY_LIMITS[pathname];
+    const key = `${apiKey} ${pathname}`;
+    const at = now();
+    const recent = (historyCalls.get(key) ?? []).filter((t) => t > at - rule.windowMs);
+    recent.push(at);
+    historyCalls.set(key, recent);
+    return recent.length > rule.limit;
+  }
+
+  /** The close of `instId` on `day`: from the closes table, else its ticker's last price. */
+  function closeOn(instId, day) {
+    const listed = closes[instId]?.[isoDay(day)];
+    if (listed !== undefined) return String(listed);
+    const ticker = tickers.find((row) => row.instId === instId);
+    return ticker && Number(ticker.last) > 0 ? ticker.last : null;
+  }
+
+  function candles(params) {
+    const instId = params.get('instId');
+    if (params.get('bar') !== '1Dutc') return okxError(400, 51000, 'Parameter bar error');
+    const after = whole(params.get('after'));
+    const limit = params.has('limit') ? Number(params.get('limit')) : 100;
+    if (after === null || !Number.isInteger(limit) || limit < 1 || limit > 100) return okxError(400, 51000, 'Parameter error');
+    if (closeOn(instId, Math.floor(now() / DAY_MS)) === null) return okxError(400, 51001, "Instrument ID doesn't exist");
+    const rows = [];
+    // Strictly before `after`, newest first, up to today.
+    let day = Math.floor(Math.min(now(), after === undefined ? now() : Number(after) - 1) / DAY_MS);
+    for (; rows.length < limit && day >= 0 && day > Math.floor(now() / DAY_MS) - 1500; day -= 1) {
+      const close = closeOn(instId, day);
+      if (close === null) continue;
+      const ts = String(day * DAY_MS);
+      rows.push([ts, close, close, close, close, '1', close, close, day === Math.floor(now() / DAY_MS) ? '0' : '1']);
+    }
+    return okxData(rows);
+  }
+
+  const HISTORY = {
+    '/api/v5/account/bills-archive': (account, params) => {
+      const reach = now() - ARCHIVE_MS;
+      const rows = (account.history?.bills ?? []).filter((row) => Number(row.ts) >= reach
+        && (!params.has('instType') || row.instType === params.get('instType'))
+        && (!params.has('type') || row.type === params.get('type')));
+      return historyRows(rows, params, (row) => BigInt(row.billId));
+    },
+    '/api/v5/asset/deposit-history': (account, params) => historyRows(account.history?.deposits ?? [], params, (row) => BigInt(row.ts)),
+    '/api/v5/asset/withdrawal-history': (account, params) => historyRows(account.history?.withdrawals ?? [], params, (row) => BigInt(row.ts)),
+  };
 
   const PRIVATE = {
     '/api/v5/account/balance': (account) => okxData([{ details: account.trading ?? [], totalEq: '', uTime: String(now()) }]),
     '/api/v5/asset/balances': (account) => okxData(account.funding ?? []),
     '/api/v5/finance/savings/balance': (account) => okxData(account.savings ?? []),
     '/api/v5/account/config': (account) => okxData([{ uid: '44705892343619584', label: 'cartera', perm: account.perm ?? 'read_only' }]),
+    ...HISTORY,
   };
 
   function handle(req) {
     const { method, path, headers } = req;
     const pathname = path.split('?')[0];
-    const log = { method, path, host: req.host, apiKey: null, timestamp: null, authorized: null, error: null, fault: null, at: Date.now() };
+    const log = { method, path, host: req.host, apiKey: null, timestamp: null, authorized: null, error: null, fault: null, at: clock() };
     requests.push(log);
     const finish = (response) => {
       if (response.hang) log.error = 'timeout';
@@ -197,6 +296,10 @@ export function createOkx({ accounts = {}, markets = SAMPLE_MARKETS, clockOffset
       if (new URL(path, `https://${HOST}`).searchParams.get('instType') !== 'SPOT') return finish(okxError(400, 51000, 'Parameter instType error'));
       return finish(okxData(tickers));
     }
+    if (method === 'GET' && pathname === '/api/v5/market/history-candles') {
+      log.authorized = headers['ok-access-sign'] ? 'unexpected-signature' : null;
+      return faulted(['candles', '*']) ?? finish(candles(new URL(path, `https://${HOST}`).searchParams));
+    }
     const answer = PRIVATE[pathname];
     if (!answer || method !== 'GET') return finish({ status: 404, type: 'text/plain', body: 'Not Found' });
 
@@ -216,7 +319,13 @@ export function createOkx({ accounts = {}, markets = SAMPLE_MARKETS, clockOffset
     if (!log.authorized) return finish(okxError(401, 50113, 'Invalid Sign'));
     log.passphrase = same(headers['ok-access-passphrase'], account.apiPassphrase);
     if (!log.passphrase) return finish(okxError(401, 50105, 'Passphrase error'));
-    return faulted([apiKey, '*']) ?? finish(answer(account));
+    const fault = faulted([apiKey, '*']);
+    if (fault) return fault;
+    if (HISTORY[pathname]) {
+      if (account.historyPermission === false) return finish(okxError(401, 50120, "API key doesn't have permission"));
+      if (overHistoryLimit(apiKey, pathname)) return finish(okxError(429, 50011, 'Too Many Requests'));
+    }
+    return finish(answer(account, new URL(path, `https://${HOST}`).searchParams));
   }
 
   return {

@@ -76,3 +76,64 @@ describe('OKX mock', () => {
     assert.deepEqual(expectedHoldings(A), { btc: '0.35', usdt: '3450.75', okb: '20', eth: '2.5' });
   });
 });
+
+describe('OKX mock history', () => {
+  const T = Date.UTC(2026, 10, 24, 9);
+  const clock = { now: T };
+  const DAY = 86_400_000;
+  const bill = (billId, ts, ccy, balChg, extra = {}) => ({ billId: String(billId), ts: String(ts), ccy, balChg, fee: '0', type: '2', subType: '1', instType: 'SPOT', instId: 'BTC-USDT', tradeId: String(billId), ordId: '1', ...extra });
+  const account = {
+    ...A,
+    history: {
+      // Three bills: one 10 days old, one 100 days old (past the archive's reach), a transfer.
+      bills: [bill(900, T - 10 * DAY, 'BTC', '0.1'), bill(800, T - 100 * DAY, 'BTC', '0.2'), bill(950, T - DAY, 'USDT', '5', { type: '1', subType: '11' })],
+      deposits: Array.from({ length: 150 }, (_, n) => ({ depId: String(n), ccy: 'USDT', amt: '1', ts: String(T - (n + 1) * 1000), state: '2' })),
+      withdrawals: [],
+    },
+  };
+  const denied = { ...A, apiKey: 'mock-okx-no-history', historyPermission: false };
+  let server;
+  before(async () => {
+    const okx = createOkx({ accounts: { [A.apiKey]: account, [denied.apiKey]: denied }, closes: { 'BTC-USDT': { '2026-11-23': '97000.5' } }, now: () => clock.now });
+    server = await startMockServer([okx]);
+    certificate = makeCertificate(server.hosts).cert;
+  });
+  after(() => server.close());
+
+  test('bills: the last three months of what was asked for, newest first, paged with after', async () => {
+    clock.now += 1_000;
+    const all = await signedGet(server.port, '/api/v5/account/bills-archive?instType=SPOT&type=2&limit=100', { account, at: clock.now });
+    assert.deepEqual(all.body.data.map((row) => row.billId), ['900']);
+    const older = await signedGet(server.port, '/api/v5/account/bills-archive?limit=100&after=950', { account, at: clock.now });
+    assert.deepEqual(older.body.data.map((row) => row.billId), ['900']);
+    const refused = await signedGet(server.port, '/api/v5/account/bills-archive?limit=101', { account, at: clock.now });
+    assert.equal(refused.body.code, '51000');
+  });
+
+  test('deposits page by time, at most 100, strictly before after', async () => {
+    clock.now += 10_000;
+    const first = await signedGet(server.port, '/api/v5/asset/deposit-history?limit=100', { account, at: clock.now });
+    assert.equal(first.body.data.length, 100);
+    const oldest = first.body.data.at(-1).ts;
+    const next = await signedGet(server.port, `/api/v5/asset/deposit-history?limit=100&after=${oldest}`, { account, at: clock.now });
+    assert.equal(next.body.data.length, 50);
+    assert.ok(next.body.data.every((row) => Number(row.ts) < Number(oldest)));
+  });
+
+  test('the archive allows 5 requests per 2 s; a key without history gets 50120', async () => {
+    clock.now += 10_000;
+    const codes = [];
+    for (let i = 0; i < 6; i += 1) codes.push((await signedGet(server.port, '/api/v5/account/bills-archive?limit=100', { account, at: clock.now })).body.code);
+    assert.deepEqual(codes, ['0', '0', '0', '0', '0', '50011']);
+    clock.now += 2_001;
+    assert.equal((await signedGet(server.port, '/api/v5/account/bills-archive?limit=100', { account, at: clock.now })).body.code, '0');
+    assert.equal((await signedGet(server.port, '/api/v5/asset/deposit-history', { account: denied, at: clock.now })).body.code, '50120');
+  });
+
+  test('daily candles: public, newest first, before after, closes from the table or the ticker', async () => {
+    const today = Math.floor(clock.now / DAY) * DAY;
+    const candles = await send(server.port, `/api/v5/market/history-candles?instId=BTC-USDT&bar=1Dutc&after=${today}&limit=3`);
+    assert.deepEqual(candles.body.data.map((row) => [row[0], row[4]]), [[String(today - DAY), '97000.5'], [String(today - 2 * DAY), '97250.4'], [String(today - 3 * DAY), '97250.4']]);
+    assert.equal((await send(server.port, '/api/v5/market/history-candles?instId=NOPE-USDT&bar=1Dutc')).body.code, '51001');
+  });
+});
