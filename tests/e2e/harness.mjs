@@ -104,7 +104,7 @@ export async function launch({
   h.urlOf = (path) => `chrome-extension://${h.extensionId}/${path.replace(/^\//, '')}`;
   h.close = () => context.close();
   if (!keepWelcome && existsSync(join(dist, WELCOME_PAGE)) && (await readStorage(h, 'local', 'vault')).vault === undefined) {
-    await until(() => welcomed, { timeout: 10_000, message: 'the welcome page an install opens' });
+    await until(() => welcomed, { timeout: 30_000, message: 'the welcome page an install opens' });
   }
   return h;
 }
