@@ -17,10 +17,9 @@ import { shippedSizes } from './shipped-size.mjs';
 // Coinbase's wallets and fills, Bitso's ledger: 70.3 KiB of wasm measured when the four joined
 // Bitso's), the cost basis, past prices and their serde code, the bindings, the Profit and loss
 // page (1.9 KiB of HTML and CSS, 6 KiB of JS); the budget is that plus 1 %. Four more exchanges
-// bring it to 679,834 B, each measured against the build before it: OKX 7.4 KiB with the API
+// bring it to 675,379 B, each measured against the build before it: OKX 7.4 KiB with the API
 // passphrase every passphrase exchange shares, Bybit 4.5 KiB, KuCoin 2.8 KiB, Mercado Bitcoin
-// 3.2 KiB; the history of Bybit (9.7 KiB) and of OKX (8.6 KiB); Binance's Earn and fiat sources;
-// the budget is that plus 1.5 %.
+// 3.2 KiB; the history of Bybit (9.7 KiB) and of OKX (8.6 KiB); the budget is that plus 2 %.
 export const BUDGET_GZIP_BYTES = 690_000;
 
 const [distDir] = process.argv.slice(2);
