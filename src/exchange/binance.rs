@@ -137,11 +137,7 @@ impl Exchange for Binance {
     /// pair, which Binance also issues, has a PEM private key instead, which Cartera cannot sign
     /// with: refused here rather than answered -1022 by Binance.
     fn credentials(&self, api_key: &str, api_secret: &str) -> Result<Credentials> {
-        let credentials = Credentials::new(api_key, api_secret)?;
-        if !credentials.api_secret.expose().bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(Error::InvalidInput { field: "api_secret" });
-        }
-        Ok(credentials)
+        super::alphanumeric_secret(api_key, api_secret)
     }
 
     fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>> {
@@ -534,16 +530,11 @@ fn parse_ticker([symbol, last, volume, change]: [Option<Value<'_>>; 4]) -> Optio
     })
 }
 
-/// Splits a symbol into base and quote at the [`QUOTE_ASSETS`] suffix that leaves a base.
-///
-/// Where two suffixes fit, the longest is not always right (`ADAEUR` is ADA/EUR, `BTCAEUR` is
-/// BTC/AEUR) and only `exchangeInfo` could tell, so such a symbol is not split at all.
+/// Splits a symbol into base and quote at the [`QUOTE_ASSETS`] suffix that leaves a base. Where
+/// two fit (`ADAEUR` is ADA/EUR, `BTCAEUR` is BTC/AEUR) only `exchangeInfo` could tell, so such a
+/// symbol is not split (see [`super::split_at_quote`]).
 pub fn split_symbol(symbol: &str) -> Option<(&str, &str)> {
-    let mut fits = QUOTE_ASSETS
-        .iter()
-        .filter_map(|quote| symbol.strip_suffix(quote).filter(|base| !base.is_empty()).map(|base| (base, *quote)));
-    let split = fits.next()?;
-    fits.next().is_none().then_some(split)
+    super::split_at_quote(symbol, QUOTE_ASSETS)
 }
 
 /// Cartera's code for a Binance asset: the common ticker where Binance differs, lowercase.

@@ -109,11 +109,7 @@ impl Exchange for Bybit {
     /// a PEM private key instead, which Cartera cannot sign with: refused here rather than
     /// answered 10004 by Bybit.
     fn credentials(&self, api_key: &str, api_secret: &str) -> Result<Credentials> {
-        let credentials = Credentials::new(api_key, api_secret)?;
-        if !credentials.api_secret.expose().bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(Error::InvalidInput { field: "api_secret" });
-        }
-        Ok(credentials)
+        super::alphanumeric_secret(api_key, api_secret)
     }
 
     fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>> {
@@ -404,11 +400,7 @@ fn parse_ticker([symbol, last, volume, previous]: [Option<Value<'_>>; 4]) -> Opt
 
 /// Splits a spot symbol into base and quote at the [`QUOTE_ASSETS`] suffix that leaves a base.
 pub fn split_symbol(symbol: &str) -> Option<(&str, &str)> {
-    let mut fits = QUOTE_ASSETS
-        .iter()
-        .filter_map(|quote| symbol.strip_suffix(quote).filter(|base| !base.is_empty()).map(|base| (base, *quote)));
-    let split = fits.next()?;
-    fits.next().is_none().then_some(split)
+    super::split_at_quote(symbol, QUOTE_ASSETS)
 }
 
 /// Cartera's code for a Bybit coin: Bybit uses the common tickers (`BTC`, `USDT`, its own `MNT`;

@@ -422,6 +422,26 @@ pub(crate) fn every_row<T>(
     Ok(parsed)
 }
 
+/// Splits a symbol written base-then-quote without a separator (`BTCUSDT`) at the one suffix of
+/// `quotes` that leaves a base; `None` when none fits, or when two do (the longest is not always
+/// right, so such a symbol is left unsplit rather than guessed).
+pub fn split_at_quote<'a>(symbol: &'a str, quotes: &[&'static str]) -> Option<(&'a str, &'static str)> {
+    let mut fits = quotes.iter().filter_map(|quote| symbol.strip_suffix(quote).filter(|base| !base.is_empty()).map(|base| (base, *quote)));
+    let split = fits.next()?;
+    fits.next().is_none().then_some(split)
+}
+
+/// A key and secret for an exchange whose HMAC secrets are letters and digits only: a PEM private
+/// key (an RSA or Ed25519 key pair, which Binance and Bybit also issue and Cartera cannot sign
+/// with) is refused here rather than by the exchange.
+pub fn alphanumeric_secret(api_key: &str, api_secret: &str) -> Result<Credentials> {
+    let credentials = Credentials::new(api_key, api_secret)?;
+    if !credentials.api_secret.expose().bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::InvalidInput { field: "api_secret" });
+    }
+    Ok(credentials)
+}
+
 /// An asset code as the core keys assets: 1 to 20 ASCII letters or digits, made lowercase. One
 /// rule for every exchange's codes and for the codes users type.
 pub fn asset_code(text: &str) -> Result<String> {
