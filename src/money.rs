@@ -58,8 +58,9 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 }
 
 /// The value of a checked plain decimal that is not negative and has at most 18 digits (all of
-/// them fit a `u64`), read digit by digit: a third of the time to read 10,000 stored transactions
-/// went to `Decimal::from_str` (BENCHMARKS.md, row 13). `None` for anything else, which the caller
+/// them fit a `u64`), read digit by digit: `Decimal::from_str` was an eighth of the instructions
+/// spent reading 10,000 stored transactions (callgrind, BENCHMARKS.md row 13's data). `None` for
+/// anything else, which the caller
 /// reads the general way; the two agree on every input (see the proptest in this module).
 fn short_plain(text: &str) -> Option<Decimal> {
     let (mut mantissa, mut digits, mut scale, mut after_point) = (0u64, 0u32, 0u32, false);
@@ -159,8 +160,8 @@ pub mod plain_string {
         serializer.serialize_str(&super::to_plain_string(*value))
     }
 
-    /// Reads `"1.5"`, straight from the input text: no copy of it is made, which was a tenth of
-    /// the time to read 10,000 stored transactions (BENCHMARKS.md, row 13).
+    /// Reads `"1.5"`, straight from the input text: no copy of it is made (three per stored
+    /// transaction, tens of thousands when the P&L report reads every chunk).
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
         deserializer.deserialize_str(PlainVisitor)
     }
