@@ -60,8 +60,8 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 /// The value of a checked plain decimal that is not negative and has at most 18 digits (all of
 /// them fit a `u64`), read digit by digit: `Decimal::from_str` was an eighth of the instructions
 /// spent reading 10,000 stored transactions (callgrind, BENCHMARKS.md row 13's data). `None` for
-/// anything else, which the caller
-/// reads the general way; the two agree on every input (see the proptest in this module).
+/// anything else, which the caller reads the general way; the two agree on every input (see the
+/// proptest in this module).
 fn short_plain(text: &str) -> Option<Decimal> {
     let (mut mantissa, mut digits, mut scale, mut after_point) = (0u64, 0u32, 0u32, false);
     for byte in text.bytes() {
