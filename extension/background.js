@@ -1629,8 +1629,8 @@ async function updatePnlSummary(core = engine) {
   for (const portfolio of views) {
     const snapshot = portfolio ? everything.portfolioSnapshots?.[portfolio] : everything.snapshot;
     if (!snapshot) continue;
-    const { text, keys, texts } = pnlInput(everything, { portfolio, rows: 0 });
-    const report = JSON.parse(cartera.pnlReport(text, keys, texts));
+    const { text, keys, chunks } = pnlInput(everything, { portfolio, rows: 0 });
+    const report = JSON.parse(cartera.pnlReport(text, keys, chunks));
     summaries[portfolio] = {
       quote: report.quote,
       unrealized: report.total.unrealized,

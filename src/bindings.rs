@@ -474,29 +474,39 @@ pub fn merge_closes(stored: Option<String>, from_day: u32, to_day: u32, closes: 
 }
 
 /// The P&L report for what storage holds (see `pnl::report_from_storage`), as JSON text: `stored`
-/// as the pages gather it, the chunks apart.
+/// as the pages gather it, the chunks apart (see [`chunk_map`]).
 #[wasm_bindgen(js_name = pnlReport)]
-pub fn pnl_report(stored: &str, chunk_keys: Vec<String>, chunk_texts: Vec<String>) -> Result<String, JsValue> {
-    let report = pnl::report_from_storage(stored, &chunk_map(chunk_keys, chunk_texts)).map_err(|e| failure(&e))?;
+pub fn pnl_report(stored: &str, chunk_keys: Vec<String>, chunk_texts: &[u8]) -> Result<String, JsValue> {
+    let report = pnl::report_from_storage(stored, &chunk_map(chunk_keys, chunk_texts)?).map_err(|e| failure(&e))?;
     written(&report)
 }
 
-/// The transaction chunks as the pages hand them over: keys and texts in two lists, each text
-/// copied once (see `pnl::report_from_storage`).
-fn chunk_map(keys: Vec<String>, texts: Vec<String>) -> BTreeMap<String, String> {
-    keys.into_iter().zip(texts).collect()
+/// The transaction chunks as the pages hand them over: their storage keys, and their texts as one
+/// UTF-8 buffer, joined by NUL (a byte no JSON text holds raw). Bytes rather than strings: a
+/// string crosses into wasm through wasm-bindgen's character-by-character copy loop, which over
+/// the 1.7 MB of chunks of 10,000 transactions took 5–10 ms of a 53 ms report; the page's
+/// TextEncoder and one copy take 2–3 ms (BENCHMARKS.md, row 13).
+fn chunk_map(keys: Vec<String>, texts: &[u8]) -> Result<BTreeMap<String, &str>, JsValue> {
+    let texts: Vec<&[u8]> = if keys.is_empty() { Vec::new() } else { texts.split(|&byte| byte == 0).collect() };
+    if texts.len() != keys.len() {
+        return Err(failure(&Error::InvalidInput { field: "transactions" }));
+    }
+    keys.into_iter()
+        .zip(texts)
+        .map(|(key, text)| Ok((key, std::str::from_utf8(text).map_err(|_| failure(&Error::InvalidInput { field: "transactions" }))?)))
+        .collect()
 }
 
 /// A CSV export of the P&L report (`which`: `transactions` or `realizedGains`) for what storage
 /// holds (as for [`pnl_report`]); `typed_in` names the typed-in holdings in the user's language.
 #[wasm_bindgen(js_name = pnlCsv)]
-pub fn pnl_csv(stored: &str, chunk_keys: Vec<String>, chunk_texts: Vec<String>, which: &str, typed_in: &str) -> Result<String, JsValue> {
+pub fn pnl_csv(stored: &str, chunk_keys: Vec<String>, chunk_texts: &[u8], which: &str, typed_in: &str) -> Result<String, JsValue> {
     let which = match which {
         "transactions" => pnl::Export::Transactions,
         "realizedGains" => pnl::Export::RealizedGains,
         _ => return Err(failure(&Error::InvalidInput { field: "export" })),
     };
-    pnl::csv_from_storage(stored, &chunk_map(chunk_keys, chunk_texts), which, typed_in).map_err(|e| failure(&e))
+    pnl::csv_from_storage(stored, &chunk_map(chunk_keys, chunk_texts)?, which, typed_in).map_err(|e| failure(&e))
 }
 
 /// Which account a history page is for.

@@ -97,8 +97,8 @@ function compute() {
     return;
   }
   try {
-    const { text, keys, texts } = pnlInput(state.everything, { portfolio: state.portfolio, method: state.method, year: state.year, rows: SHOWN_TRANSACTIONS });
-    state.report = JSON.parse(state.core.pnlReport(text, keys, texts));
+    const { text, keys, chunks } = pnlInput(state.everything, { portfolio: state.portfolio, method: state.method, year: state.year, rows: SHOWN_TRANSACTIONS });
+    state.report = JSON.parse(state.core.pnlReport(text, keys, chunks));
   } catch (thrown) {
     state.report = null;
     $('status').textContent = errorText(asError(thrown));
@@ -322,7 +322,7 @@ function exportCsv(which) {
   let text;
   try {
     const input = pnlInput(state.everything, { portfolio: state.portfolio, method: state.method, year: state.year });
-    text = state.core.pnlCsv(input.text, input.keys, input.texts, which, t('manualHoldings'));
+    text = state.core.pnlCsv(input.text, input.keys, input.chunks, which, t('manualHoldings'));
   } catch (thrown) {
     $('export-status').textContent = errorText(asError(thrown));
     return;

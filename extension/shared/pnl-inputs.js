@@ -3,9 +3,13 @@
 
 import { CLOSES_PREFIX, TX_PREFIX } from './core-constants.js';
 
+const utf8 = new TextEncoder();
+
 /**
- * The report's input: `text` (JSON) and, apart, the transaction chunks' storage keys and texts
- * (each handed to the core as it is stored, not escaped into the JSON). `everything` is
+ * The report's input: `text` (JSON) and, apart, the transaction chunks' storage keys and their
+ * texts as they are stored (not escaped into the JSON), in one UTF-8 buffer joined by NUL, which
+ * no JSON text holds raw: the encoder copies it into the core far faster than a string crosses
+ * (src/bindings.rs, `chunk_map`). `everything` is
  * storage.local; `portfolio` the one shown ('' for all), `method` 'averageCost' or 'fifo', `year`
  * a year or null for all time, `rows` how many transactions to list (the newest), null for all.
  */
@@ -33,7 +37,7 @@ export function pnlInput(everything, { portfolio = '', method = 'averageCost', y
     costs: everything.txCosts ?? {},
     snapshot: snapshot ?? null,
   });
-  return { text, keys, texts };
+  return { text, keys, chunks: utf8.encode(texts.join('\0')) };
 }
 
 /** Whether storage holds any transaction. */

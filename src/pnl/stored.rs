@@ -57,7 +57,7 @@ struct Cost(#[serde(with = "plain_string")] Decimal);
 /// The transaction chunks (`tx:` storage key → the chunk's text) come apart from the rest: inside
 /// one JSON text they would be escaped by the caller and read twice here, which was a third of
 /// the report's time over 10,000 transactions (BENCHMARKS.md, row 13).
-pub fn report_from_storage(text: &str, chunks: &BTreeMap<String, String>) -> Result<Report> {
+pub fn report_from_storage(text: &str, chunks: &BTreeMap<String, impl AsRef<str>>) -> Result<Report> {
     let stored: Stored = serde_json::from_str(text).map_err(|_| Error::InvalidInput { field: "pnl" })?;
     report_of(stored, chunks)
 }
@@ -74,7 +74,7 @@ pub enum Export {
 /// The CSV export `which` of the report for what storage holds: UTF-8, `.` decimals, ISO 8601
 /// times, a header row, every account by its label, fields a spreadsheet would read as a formula
 /// guarded (see `history::push_row`). `typed_in` names the typed-in holdings.
-pub fn csv_from_storage(text: &str, chunks: &BTreeMap<String, String>, which: Export, typed_in: &str) -> Result<String> {
+pub fn csv_from_storage(text: &str, chunks: &BTreeMap<String, impl AsRef<str>>, which: Export, typed_in: &str) -> Result<String> {
     let stored: Stored = serde_json::from_str(text).map_err(|_| Error::InvalidInput { field: "pnl" })?;
     let mut labels: BTreeMap<String, String> = stored.accounts.iter().map(|account| (account.id.clone(), account.label.clone())).collect();
     for portfolio in &stored.portfolios {
@@ -134,7 +134,7 @@ fn yes_no(flag: bool) -> String {
     (if flag { "yes" } else { "no" }).to_owned()
 }
 
-fn report_of(stored: Stored, chunks: &BTreeMap<String, String>) -> Result<Report> {
+fn report_of(stored: Stored, chunks: &BTreeMap<String, impl AsRef<str>>) -> Result<Report> {
     let ids = portfolio_ids(&stored.portfolios);
     let in_view = |portfolio: &str| stored.portfolio.as_deref().is_none_or(|shown| portfolio_of(portfolio, &ids) == shown);
     let mut selection: BTreeSet<String> =
@@ -144,7 +144,7 @@ fn report_of(stored: Stored, chunks: &BTreeMap<String, String>) -> Result<Report
     let mut entries = Vec::new();
     for (key, text) in chunks {
         let Some((account, _month)) = key.strip_prefix(STORAGE_PREFIX).and_then(|rest| rest.rsplit_once(':')) else { continue };
-        let chunk = read_chunk(text)?;
+        let chunk = read_chunk(text.as_ref())?;
         entries.extend(chunk.transactions.into_iter().map(|transaction| Entry { account: account.to_owned(), transaction }));
     }
     entries.sort_by(|a, b| {
