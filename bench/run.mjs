@@ -326,11 +326,14 @@ if (breakdown && size) {
 } else row(12, 'size news adds', missing('breakdown'), 'reported', 'not measured');
 
 const pnl = results.pnl;
-if (pnl) {
-  row(13, 'profit and loss report in wasm (Node): every stored chunk read, lots run, the report as JSON; 20 assets, 3 accounts, two years of daily closes',
+// The page redraws after every imported page, so the whole report is what is timed.
+const pnlGoal = '≤ 50 ms for 10,000 transactions';
+const tenThousand = pnl?.filter((r) => r.count === 10_000) ?? [];
+if (pnl && tenThousand.length) {
+  row(13, 'profit and loss report in wasm (Node): the chunks encoded, every stored chunk read, lots run, the report as JSON; 20 assets, 3 accounts, two years of daily closes',
     pnl.map((r) => `${r.count.toLocaleString('en')} transactions (${kib(r.bytes)} stored), ${r.method === 'fifo' ? 'FIFO' : 'average cost'}: ${spread(r.ms, 'ms')}`).join('<br>'),
-    'reported (the page redraws after every imported page)', 'reported');
-} else row(13, 'profit and loss report', missing('pnl'), 'reported', 'not measured');
+    pnlGoal, yes(tenThousand.every((r) => r.ms.median <= 50), tenThousand.map((r) => `${r.method === 'fifo' ? 'FIFO' : 'average cost'} ${num(r.ms.median)} ms`).join(', ')));
+} else row(13, 'profit and loss report', missing('pnl'), pnlGoal, 'not measured');
 
 /** A simulated duration: seconds, or minutes and seconds past two minutes. */
 const duration = (ms) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
