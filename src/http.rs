@@ -2,6 +2,7 @@
 //! transport (which sends them).
 
 use serde::Serialize;
+use zeroize::Zeroize as _;
 
 use crate::error::MAX_BAN_MS;
 
@@ -54,6 +55,17 @@ impl std::fmt::Debug for HttpRequest {
             .field("url", &path)
             .field("headers", &names)
             .finish_non_exhaustive()
+    }
+}
+
+/// Header values and the body may hold a key, a signature, a bearer token or (Mercado Bitcoin's
+/// `/authorize`) a secret: wiped when the request is done with, like every other secret.
+impl Drop for HttpRequest {
+    fn drop(&mut self) {
+        self.body.zeroize();
+        for (_, value) in &mut self.headers {
+            value.zeroize();
+        }
     }
 }
 
