@@ -897,7 +897,7 @@ function readCredentials() {
   for (const id of missing) $(id).setAttribute('aria-invalid', 'true');
   if (missing.length) {
     $(missing[0]).focus();
-    setConnectionStatus(t('credentialsMissing'), 'error');
+    setConnectionStatus(t(withPassphrase ? 'credentialsMissingWithPassphrase' : 'credentialsMissing'), 'error');
     return null;
   }
   return { apiKey, apiSecret, ...(withPassphrase ? { apiPassphrase } : {}) };
