@@ -160,6 +160,7 @@ ensure_test_tools() {
   apt_need openssl openssl /usr/lib/chromium/chromium chromium chromedriver chromium-driver \
     firefox-esr firefox-esr Xvfb xvfb xdotool xdotool
   cargo_tool geckodriver geckodriver "$GECKODRIVER_VERSION" --locked
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy
   step_done
 }
 
@@ -318,6 +319,15 @@ run_tests() {
 
   step "cargo test (native)"
   run_logged cargo-test cargo test --workspace
+  step_done
+
+  # The lints Cargo.toml denies (unwrap, expect, float arithmetic) are clippy's: without this step
+  # nothing would hold the code to them. Other clippy warnings are printed, not fatal, so a newer
+  # toolchain's new lints cannot fail a build. Doc links must resolve.
+  step "lints (clippy native and wasm32, rustdoc links)"
+  run_logged clippy-native cargo clippy --all-targets
+  run_logged clippy-wasm cargo clippy --target wasm32-unknown-unknown --features bench
+  RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links -D rustdoc::private_intra_doc_links" run_logged rustdoc cargo doc --no-deps
   step_done
 
   local targets=() target

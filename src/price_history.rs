@@ -118,7 +118,7 @@ impl Series {
     }
 
     /// Adds fetched closes for days `from..=to` (days the exchange did not report become `null`,
-    /// so they are not asked for again); keeps at most [`MAX_DAYS`], the newest.
+    /// so they are not asked for again); keeps at most `MAX_DAYS` (8,000), the newest.
     pub fn merge(&mut self, from: u64, to: u64, closes: &[DailyClose]) {
         if to < from {
             return;
@@ -143,7 +143,7 @@ impl Series {
         self.closes = merged.split_off(keep_from);
     }
 
-    /// The close of `day`, or of the nearest day before it within [`LOOK_BACK_DAYS`].
+    /// The close of `day`, or of the nearest day before it within `LOOK_BACK_DAYS` (7).
     pub fn close(&self, day: u64) -> Option<Decimal> {
         (0..=LOOK_BACK_DAYS).filter_map(|back| day.checked_sub(back)).find_map(|day| {
             let index = usize::try_from(day.checked_sub(self.from)?).ok()?;

@@ -17,7 +17,7 @@
 //!   (<https://docs.bitfinex.com/reference/key-permissions>), rows `[SCOPE, READ, WRITE]`.
 //! - Prices: `GET https://api-pub.bitfinex.com/v2/tickers?symbols=ALL`
 //!   (<https://docs.bitfinex.com/reference/rest-public-tickers>), every market in one request.
-//! - Transaction history and daily closes: see [`history`].
+//! - Transaction history and daily closes: see the `history` module.
 //!
 //! Errors come with a non-2xx status (mostly 500) and the body `["error", CODE, "message"]`
 //! (<https://docs.bitfinex.com/docs/abbreviations-glossary>). The edge's rate limiter answers

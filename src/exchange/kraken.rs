@@ -23,7 +23,7 @@
 //! there is no 24-hour change, so none is reported.
 //!
 //! History is the ledger (`Ledgers`, under the key's "Query Ledger Entries" permission), read
-//! as described at [`LedgerPage`] and turned into transactions by [`ledger`]; daily closes are
+//! as described at `LedgerPage` and turned into transactions by the `ledger` module; daily closes are
 //! public `OHLC` candles.
 //!
 //! Every answer is `{"error": ["<E|W><Category>:<Message>"], "result": …}`, usually with HTTP 200

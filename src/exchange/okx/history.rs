@@ -45,7 +45,7 @@
 //! again until it completes or fails. The two bills of a fill cut apart by a page boundary are
 //! read together on the next page.
 //!
-//! A page is OKX's time (the signature needs it, [`super::ServerClock`]) and one signed request.
+//! A page is OKX's time (the signature needs it, `ServerClock`) and one signed request.
 //! [`HISTORY_PACE_MS`] between pages keeps every source well within its limit.
 
 use rust_decimal::Decimal;
