@@ -514,6 +514,9 @@ pub fn pnl_csv(stored: &str, chunk_keys: Vec<String>, chunk_texts: &[u8], which:
 struct HistoryAccount {
     id: String,
     exchange: ExchangeId,
+    /// The markets the user named for it (see `Exchange::history`).
+    #[serde(default)]
+    markets: Vec<String>,
 }
 
 /// A close as it crosses between the engine and storage: `{ day, close }`.
@@ -683,7 +686,7 @@ impl Engine {
             let account = account?;
             let (vault, key) = open(&vault, &vault_key).map_err(|e| failure(&e))?;
             let (page, spent) =
-                core.history_page((&account.id, account.exchange), (&vault, &key), cursor.as_deref(), last_nonce, now_ms(), &mut OsEntropy).await;
+                core.history_page((&account.id, account.exchange), (&vault, &key), (cursor.as_deref(), &account.markets), last_nonce, now_ms(), &mut OsEntropy).await;
             let (page, error) = match page {
                 Ok(page) => (page, None),
                 Err(error) => (None, Some(ErrorView::new(&error, now_ms()))),
@@ -708,6 +711,18 @@ impl Engine {
             let (exchanges, assets) = (exchanges?, assets?);
             let routes = core.history_routes(&exchanges, &quote, &assets, now_ms()).await;
             written(&routes).map(JsValue::from)
+        })
+    }
+
+    /// The market `text` names on `exchange` (see `refresh::Engine::named_market`); resolves to
+    /// its name as the history reads it (`DOGEUSDT`).
+    #[wasm_bindgen(js_name = namedMarket)]
+    pub fn named_market(&self, exchange: &str, text: String) -> js_sys::Promise {
+        let core = Rc::clone(&self.core);
+        let exchange = exchange_id(exchange);
+        future_to_promise(async move {
+            let exchange = exchange.map_err(|e| failure(&e))?;
+            core.named_market(exchange, &text, now_ms()).await.map(JsValue::from).map_err(|e| failure(&e))
         })
     }
 

@@ -67,6 +67,12 @@ pub enum Error {
         /// Which exchange answered.
         exchange: ExchangeId,
     },
+    /// The user named a market the exchange does not list (not among its public prices).
+    #[error("{exchange:?} lists no such market")]
+    UnknownMarket {
+        /// Which exchange was asked.
+        exchange: ExchangeId,
+    },
     /// The exchange answered one code for a wrong key, a missing permission and a refused IP
     /// address alike (Binance's -2015), so the message names all three.
     #[error("{exchange:?} refused the key, its permissions or this IP address")]
@@ -263,6 +269,8 @@ error_codes! {
     MissingPermission = "missing_permission",
     /// [`Error::HistoryPermission`].
     HistoryPermission = "history_permission",
+    /// [`Error::UnknownMarket`].
+    UnknownMarket = "unknown_market",
     /// [`Error::KeyPermissionOrIp`].
     KeyPermissionOrIp = "key_permission_or_ip",
     /// [`Error::KeyInactive`].
@@ -392,6 +400,7 @@ impl Error {
             Error::ClockSkew { .. } => ErrorCode::ClockSkew,
             Error::MissingPermission { .. } => ErrorCode::MissingPermission,
             Error::HistoryPermission { .. } => ErrorCode::HistoryPermission,
+            Error::UnknownMarket { .. } => ErrorCode::UnknownMarket,
             Error::KeyPermissionOrIp { .. } => ErrorCode::KeyPermissionOrIp,
             Error::KeyInactive { .. } => ErrorCode::KeyInactive,
             Error::IpNotAllowed { .. } => ErrorCode::IpNotAllowed,
@@ -435,6 +444,7 @@ impl Error {
             | Error::ClockSkew { exchange }
             | Error::MissingPermission { exchange }
             | Error::HistoryPermission { exchange }
+            | Error::UnknownMarket { exchange }
             | Error::KeyPermissionOrIp { exchange }
             | Error::KeyInactive { exchange }
             | Error::IpNotAllowed { exchange }

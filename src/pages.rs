@@ -31,6 +31,9 @@ pub fn js_module() -> String {
             let mut entry = json!({ "origins": origins });
             if let (Some(entry), Value::Object(form)) = (entry.as_object_mut(), to_value(&adapter.key_form())) {
                 entry.extend(form.into_iter().filter(|(_, value)| value != &Value::Bool(false)));
+                if adapter.reads_named_markets() {
+                    entry.insert("namedMarkets".into(), Value::Bool(true));
+                }
             }
             (exchange.as_str().to_owned(), entry)
         })

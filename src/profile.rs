@@ -62,6 +62,10 @@ pub struct Account {
     /// "Import balance": off keeps the key but leaves the account out of syncs and totals.
     #[serde(default = "yes")]
     pub import_balance: bool,
+    /// Markets the user named for its history, for an exchange that cannot list the markets an
+    /// account traded (Binance's symbols: `DOGEUSDT`); absent until one is named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markets: Vec<String>,
 }
 
 fn default_portfolio() -> String {

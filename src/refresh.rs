@@ -399,8 +399,9 @@ impl<T: Transport> Engine<T> {
         Ok(KeyCheck { currencies: balances.len(), scope, last_nonce: nonces.last().map(|nonce| nonce.value()) })
     }
 
-    /// One page of an account's transaction history, going on from `cursor`, with the key sealed
-    /// for `account` in `vault`; and the last nonce it spent, to persist (also when it failed:
+    /// One page of an account's transaction history, going on from `cursor` and reading the
+    /// `markets` the user named for it too, with the key sealed for `account` in `vault`; and the
+    /// last nonce it spent, to persist (also when it failed:
     /// the nonces were spent all the same). `Ok(None)` when Cartera does not read this
     /// exchange's history. Stopped like any conversation by [`Engine::cancel`] and
     /// [`MAX_CONVERSATION_MS`].
@@ -408,14 +409,14 @@ impl<T: Transport> Engine<T> {
         &self,
         account: (&str, ExchangeId),
         keys: (&Vault, &VaultKey),
-        cursor: Option<&str>,
+        (cursor, markets): (Option<&str>, &[String]),
         last_nonce: Option<u64>,
         now_ms: u64,
         entropy: &mut dyn Entropy,
     ) -> (Result<Option<HistoryPage>>, Option<u64>) {
         let (id, exchange) = account;
         let adapter = adapter(exchange);
-        let Some(flow) = adapter.history(cursor) else { return (Ok(None), None) };
+        let Some(flow) = adapter.history(cursor, markets) else { return (Ok(None), None) };
         let credentials = match self.check_lockout(exchange, now_ms).and_then(|()| keys.0.open_account(keys.1, id, exchange)) {
             Ok(credentials) => credentials,
             Err(error) => return (Err(error), None),
@@ -432,6 +433,17 @@ impl<T: Transport> Engine<T> {
             Ok(Some(page))
         });
         (page, spent)
+    }
+
+    /// The market `text` names on `exchange` (see [`Exchange::market_named`]), once the
+    /// exchange's public prices show that it lists it: [`Error::UnknownMarket`] otherwise, and
+    /// [`Error::InvalidInput`] for text that names no market or an exchange that reads none.
+    pub async fn named_market(&self, exchange: ExchangeId, text: &str, now_ms: u64) -> Result<String> {
+        let adapter = adapter(exchange);
+        let market = adapter.market_named(text).filter(|_| adapter.reads_named_markets()).ok_or(Error::InvalidInput { field: "market" })?;
+        let book = format!("{}:{market}", exchange.as_str());
+        let tickers = self.prices(exchange, now_ms, self.watch(now_ms)).await?;
+        if tickers.iter().any(|ticker| ticker.book == book) { Ok(market) } else { Err(Error::UnknownMarket { exchange }) }
     }
 
     /// The daily closes of `market` on `exchange` for days `from_day..=to_day`, from its public

@@ -4,6 +4,7 @@
 /** Each exchange by id: the origins its API is reached at, and how its key is asked for. */
 export const EXCHANGES = /* @__PURE__ */ deepFreeze({
   "binance": {
+    "namedMarkets": true,
     "origins": [
       "https://api.binance.com/*"
     ]
@@ -167,6 +168,7 @@ export const ERROR_CODES = /* @__PURE__ */ deepFreeze([
   "clock_skew",
   "missing_permission",
   "history_permission",
+  "unknown_market",
   "key_permission_or_ip",
   "key_inactive",
   "ip_not_allowed",

@@ -129,7 +129,7 @@ impl<A: FnMut(&HttpRequest, u64) -> Answer> HistoryImport<A> {
         self.network.clock.set(now_ms);
         let before = self.network.sent.get();
         let mut entropy = OsEntropy;
-        let asked = self.engine.history_page((&self.account, self.exchange), (&self.vault, &self.key), cursor, last_nonce, now_ms, &mut entropy);
+        let asked = self.engine.history_page((&self.account, self.exchange), (&self.vault, &self.key), (cursor, &[]), last_nonce, now_ms, &mut entropy);
         let (page, spent) = ready(asked).ok_or_else(|| format!("{}: the page waited for something the simulated network never sends", self.exchange.as_str()))?;
         Ok(PageOutcome {
             page,

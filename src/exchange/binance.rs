@@ -152,8 +152,19 @@ impl Exchange for Binance {
         Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKER_PATH}"))), parse_tickers))
     }
 
-    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
-        Some(Box::new(history::HistoryFlow::new(cursor)))
+    fn history(&self, cursor: Option<&str>, markets: &[String]) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::HistoryFlow::new(cursor, markets)))
+    }
+
+    fn reads_named_markets(&self) -> bool {
+        true
+    }
+
+    /// Binance's symbol for a pair typed as the user sees it on Binance (`DOGE/USDT`), or as the
+    /// symbol itself.
+    fn market_named(&self, text: &str) -> Option<String> {
+        let symbol: String = text.trim().chars().filter(|c| !matches!(c, '/' | '-' | '_' | ' ')).map(|c| c.to_ascii_uppercase()).collect();
+        history::is_symbol(&symbol).then_some(symbol)
     }
 
     fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {

@@ -80,7 +80,7 @@ impl Exchange for Bitso {
         Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKER_PATH}"))), parse_tickers))
     }
 
-    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+    fn history(&self, cursor: Option<&str>, _markets: &[String]) -> Option<Box<dyn Flow<HistoryPage>>> {
         Some(Box::new(LedgerPage { cursor: cursor.map(str::to_owned), sent: None }))
     }
 

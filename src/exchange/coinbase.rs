@@ -142,7 +142,7 @@ impl Exchange for Coinbase {
     }
 
     /// Every wallet's transactions, from the App API v2: see the `history` submodule.
-    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+    fn history(&self, cursor: Option<&str>, _markets: &[String]) -> Option<Box<dyn Flow<HistoryPage>>> {
         Some(Box::new(history::Import::new(cursor)))
     }
 

@@ -135,7 +135,7 @@ impl Exchange for Kraken {
         Box::new(Prices::Start)
     }
 
-    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+    fn history(&self, cursor: Option<&str>, _markets: &[String]) -> Option<Box<dyn Flow<HistoryPage>>> {
         Some(Box::new(LedgerPage { cursor: cursor.map(str::to_owned), sent: None }))
     }
 

@@ -363,10 +363,26 @@ pub trait Exchange: Sync {
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>>;
 
     /// One page of the account's transaction history, going on from `cursor` (what the previous
-    /// page handed back; `None` to start from the oldest), for the cost basis. `None` where Cartera
-    /// does not read this exchange's history. A key that may not read it fails with
-    /// [`Error::HistoryPermission`].
-    fn history(&self, _cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+    /// page handed back; `None` to start from the oldest), for the cost basis. `markets` are the
+    /// markets the user named for the account ([`Ticker::book`] without its `exchange:` prefix),
+    /// read whatever else the adapter finds: only an exchange that cannot list the markets an
+    /// account traded (Binance) needs them. `None` where Cartera does not read this exchange's
+    /// history. A key that may not read it fails with [`Error::HistoryPermission`].
+    fn history(&self, _cursor: Option<&str>, _markets: &[String]) -> Option<Box<dyn Flow<HistoryPage>>> {
+        None
+    }
+
+    /// Whether its history also reads markets the user names (see [`Exchange::history`]), for an
+    /// exchange that cannot list every market an account traded. The options page then offers
+    /// "Trading pairs" for its accounts.
+    fn reads_named_markets(&self) -> bool {
+        false
+    }
+
+    /// The market `text` names, spelled as [`Ticker::book`] spells it after the `exchange:`
+    /// prefix (Binance: `doge/usdt` → `DOGEUSDT`); `None` for text that cannot name one, and
+    /// wherever the history reads no named market.
+    fn market_named(&self, _text: &str) -> Option<String> {
         None
     }
 

@@ -30,7 +30,9 @@
 //! now or ever moved: today's spot balances, every asset of the streams above, and every fee
 //! asset of the fills read. A fee asset seen for the first time (BNB, say) widens the list within
 //! the same sync. A market traded only through an asset the account never deposited, converted,
-//! received or still holds (bought and sold back within Binance) is not found.
+//! received or still holds (bought and sold back within Binance) is not found that way: the user
+//! names it (the account's trading pairs on the options page), and a named market is read
+//! whatever its assets.
 //!
 //! Reading is enough for all of it: Binance's "Enable Reading" covers every endpoint above
 //! (<https://developers.binance.com/docs/wallet/account/api-key-permission>), so a key that reads
@@ -238,6 +240,9 @@ struct HistoryCursor {
     markets: Vec<Market>,
     #[serde(default)]
     read: u64,
+    /// The markets the user named, Binance's symbols: handed to every page, never stored here.
+    #[serde(skip)]
+    named: BTreeSet<String>,
 }
 
 impl HistoryCursor {
@@ -306,6 +311,7 @@ impl Call {
 /// One page of an import: one request (and Binance's time first, once, if it refuses ours).
 pub(super) struct HistoryFlow {
     cursor: Option<String>,
+    named: BTreeSet<String>,
     state: State,
 }
 
@@ -317,8 +323,11 @@ enum State {
 }
 
 impl HistoryFlow {
-    pub(super) fn new(cursor: Option<&str>) -> Self {
-        Self { cursor: cursor.map(str::to_owned), state: State::Start }
+    /// The page after `cursor`, reading the markets `named` by the user as well (those that are
+    /// not a symbol are no market and are left out).
+    pub(super) fn new(cursor: Option<&str>, named: &[String]) -> Self {
+        let named = named.iter().filter(|symbol| is_symbol(symbol)).cloned().collect();
+        Self { cursor: cursor.map(str::to_owned), named, state: State::Start }
     }
 }
 
@@ -330,6 +339,7 @@ impl Flow<HistoryPage> for HistoryFlow {
                     Some(text) => serde_json::from_str(text).map_err(|_| Error::InvalidInput { field: "cursor" })?,
                     None => HistoryCursor::default(),
                 };
+                cursor.named = std::mem::take(&mut self.named);
                 let now = context.now_ms();
                 let Some(call) = next_call(&mut cursor, now) else {
                     return Ok(Step::Done(caught_up(cursor, Vec::new())));
@@ -502,7 +512,7 @@ fn read_page(response: HttpResponse<'_>, mut cursor: HistoryCursor, call: &Call,
             cursor.stage = Stage::Markets;
         }
         Call::Markets => {
-            let listed = read_markets(body, &cursor.assets)?;
+            let listed = read_markets(body, &cursor.assets, &cursor.named)?;
             rows_read = 0;
             let known = std::mem::take(&mut cursor.markets);
             cursor.markets = listed
@@ -561,12 +571,12 @@ fn parse_account_body(body: Value<'_>) -> Result<Vec<String>> {
 
 /// A symbol as Binance's filters allow it in a URL (`^[A-Z0-9-_.]{1,20}$`), narrowed to letters
 /// and digits: anything else never reaches a URL.
-fn is_symbol(text: &str) -> bool {
+pub(super) fn is_symbol(text: &str) -> bool {
     (1..=20).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-/// The markets of `exchangeInfo` whose base and quote are both in `assets`.
-fn read_markets(body: Value<'_>, assets: &BTreeSet<String>) -> Result<Vec<(String, String, String)>> {
+/// The markets of `exchangeInfo` whose base and quote are both in `assets`, and those `named`.
+fn read_markets(body: Value<'_>, assets: &BTreeSet<String>, named: &BTreeSet<String>) -> Result<Vec<(String, String, String)>> {
     let rows = body.get("symbols").and_then(|symbols| symbols.rows(["symbol", "baseAsset", "quoteAsset"])).ok_or_else(malformed)?;
     let mut markets = Vec::new();
     for (count, row) in rows.enumerate() {
@@ -576,7 +586,7 @@ fn read_markets(body: Value<'_>, assets: &BTreeSet<String>) -> Result<Vec<(Strin
         let [symbol, base, quote] = row.ok_or_else(malformed)?;
         let text = |value: Option<Value<'_>>| value.and_then(Value::string).map(|text| text.into_owned()).ok_or_else(malformed);
         let (symbol, base, quote) = (text(symbol)?, text(base)?, text(quote)?);
-        if is_symbol(&symbol) && assets.contains(&base) && assets.contains(&quote) {
+        if is_symbol(&symbol) && (named.contains(&symbol) || (assets.contains(&base) && assets.contains(&quote))) {
             markets.push((symbol, base, quote));
         }
     }

@@ -718,7 +718,7 @@ mod history_tests {
 
         /// One page from `cursor`, at `now_ms`.
         fn page(&mut self, cursor: Option<&str>, now_ms: u64) -> (Result<HistoryPage>, usize) {
-            let flow = Bitfinex.history(cursor).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+            let flow = Bitfinex.history(cursor, &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
             let (page, sent) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, now_ms, |request| self.answer(request));
             (page, sent.len())
         }
@@ -830,7 +830,7 @@ mod history_tests {
     #[test]
     fn history_requests_are_signed_posts_over_their_bodies() {
         let mut bitfinex = FakeBitfinex::new();
-        let flow = Bitfinex.history(None).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+        let flow = Bitfinex.history(None, &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
         let (_, sent) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |request| bitfinex.answer(request));
         assert_eq!(sent.len(), 2);
         assert_signed_post(
@@ -961,17 +961,17 @@ mod history_tests {
         // Mid-import (no permission check), a history endpoint refusing the key.
         let mid_import = r#"{"stream":1,"read":3}"#;
         for body in [r#"["error",10001,"api_key: permission invalid"]"#, r#"["error",10100,"apikey: invalid permission"]"#] {
-            let flow = Bitfinex.history(Some(mid_import)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+            let flow = Bitfinex.history(Some(mid_import), &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
             let (page, _) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (500, body.to_owned()));
             assert_eq!(page, Err(Error::HistoryPermission { exchange: X }), "{body}");
         }
         // Other errors are what they are for balances.
-        let flow = Bitfinex.history(None).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+        let flow = Bitfinex.history(None, &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
         let (page, _) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| {
             (500, r#"["error",10100,"apikey: invalid"]"#.to_owned())
         });
         assert_eq!(page, Err(Error::InvalidCredentials { exchange: X }));
-        let flow = Bitfinex.history(Some(mid_import)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+        let flow = Bitfinex.history(Some(mid_import), &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
         let (page, _) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| {
             (429, r#"{"error":"ERR_RATE_LIMIT"}"#.to_owned())
         });
@@ -981,7 +981,7 @@ mod history_tests {
     /// The answer to the first data request of `stream`, mid-import.
     fn read_stream(stream: usize, body: &str) -> Result<HistoryPage> {
         let cursor = format!(r#"{{"stream":{stream},"sweep":{{"end":{{"mts":{NOW}}}}}}}"#);
-        let flow = Bitfinex.history(Some(&cursor)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+        let flow = Bitfinex.history(Some(&cursor), &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
         testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (200, body.to_owned())).0
     }
 
@@ -1031,7 +1031,7 @@ mod history_tests {
             r#"{"stream":0,"seen":{"trades":{"mts":1,"ids":["a b"]}}}"#,
             r#"{"stream":0,"extra":1}"#,
         ] {
-            let flow = Bitfinex.history(Some(cursor)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+            let flow = Bitfinex.history(Some(cursor), &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
             let (page, sent) = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (200, "[]".to_owned()));
             assert_eq!(page, Err(Error::InvalidInput { field: "cursor" }), "{cursor}");
             assert!(sent.is_empty());
@@ -1087,7 +1087,7 @@ mod history_tests {
         #[test]
         fn history_pages_never_panic_on_arbitrary_bytes(stream in 0usize..5, status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
             let cursor = format!(r#"{{"stream":{stream}}}"#);
-            let flow = Bitfinex.history(Some(&cursor)).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+            let flow = Bitfinex.history(Some(&cursor), &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
             let _ = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (status, String::from_utf8_lossy(&body).into_owned()));
         }
 
@@ -1095,7 +1095,7 @@ mod history_tests {
         fn history_pages_never_panic_on_row_shaped_json(stream in 0usize..5, value in arb_json(), first in any::<bool>()) {
             let body = value.to_string();
             if first {
-                let flow = Bitfinex.history(None).unwrap_or_else(|| panic!("Bitfinex reads its history"));
+                let flow = Bitfinex.history(None, &[]).unwrap_or_else(|| panic!("Bitfinex reads its history"));
                 let _ = testing::run(flow, Some(&credentials()), NonceFormat::Micros, NOW, |_| (200, body.clone()));
             }
             let _ = read_stream(stream, &body);

@@ -314,7 +314,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
 const LEDGER_FIXTURE: &str = include_str!("../../../tests/fixtures/bitso/ledger-page-1.json");
 
 fn history_page(cursor: Option<&str>, body: &str) -> (Result<HistoryPage>, Vec<HttpRequest>) {
-    let flow = Bitso.history(cursor).unwrap_or_else(|| panic!("Bitso reads its ledger"));
+    let flow = Bitso.history(cursor, &[]).unwrap_or_else(|| panic!("Bitso reads its ledger"));
     testing::run(flow, Some(&credentials()), NonceFormat::Salted19, 1_731_349_200_123, |_| (200, body.to_owned()))
 }
 

@@ -548,7 +548,7 @@ mod history_tests {
 
     /// One page from `cursor`, every request answered by `answer`.
     fn page(cursor: Option<&str>, now: u64, answer: impl FnMut(&HttpRequest) -> testing::Answer) -> (Result<HistoryPage>, Vec<HttpRequest>) {
-        let flow = Bybit.history(cursor).unwrap_or_else(|| panic!("Bybit reads its history"));
+        let flow = Bybit.history(cursor, &[]).unwrap_or_else(|| panic!("Bybit reads its history"));
         testing::run(flow, Some(&credentials()), NonceFormat::Salted19, now, answer)
     }
 

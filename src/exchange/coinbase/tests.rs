@@ -1062,7 +1062,7 @@ fn history_page(
     cursor: Option<&str>,
     answer: impl FnMut(&HttpRequest) -> (u16, String),
 ) -> (Result<HistoryPage>, Vec<HttpRequest>) {
-    let flow = Coinbase.history(cursor).unwrap_or_else(|| panic!("Coinbase reads its history"));
+    let flow = Coinbase.history(cursor, &[]).unwrap_or_else(|| panic!("Coinbase reads its history"));
     testing::run(flow, Some(credentials), NonceFormat::Salted19, NOW_MS, answer)
 }
 

@@ -792,7 +792,7 @@ fn history_page(cursor: Option<&str>, body: &str) -> (Result<HistoryPage>, Vec<H
     let credentials = credentials();
     let mut nonces = NonceGenerator::resume(NonceFormat::Salted19, Some(LAST_NONCE));
     let mut entropy = CountingEntropy::new(7);
-    let mut flow = Kraken.history(cursor).unwrap_or_else(|| panic!("Kraken reads its ledger"));
+    let mut flow = Kraken.history(cursor, &[]).unwrap_or_else(|| panic!("Kraken reads its ledger"));
     let mut sent = Vec::new();
     let mut answer: Option<HttpResponse<'_>> = None;
     loop {

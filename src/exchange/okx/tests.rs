@@ -327,7 +327,7 @@ fn amount(asset: &str, text: &str) -> Option<Amount> {
 
 /// One history page from `cursor`, each request answered by `answer`; the page and its requests.
 fn history_page(cursor: Option<&str>, answer: impl FnMut(&HttpRequest) -> testing::Answer) -> (Result<HistoryPage>, Vec<HttpRequest>) {
-    let flow = Okx.history(cursor).unwrap_or_else(|| panic!("OKX reads history"));
+    let flow = Okx.history(cursor, &[]).unwrap_or_else(|| panic!("OKX reads history"));
     testing::run(flow, Some(&credentials()), NonceFormat::Salted19, OKX_MS, answer)
 }
 

@@ -66,6 +66,8 @@ struct Sim {
     refuse: Option<(u16, &'static str)>,
     /// Binance's clock, ms ahead of the computer's.
     ahead_ms: u64,
+    /// The markets the user named for the account.
+    named: Vec<String>,
 }
 
 /// A row's time; `None` for a row without one (the broken rows of the malformed tests), which
@@ -100,6 +102,7 @@ impl Sim {
             trades,
             refuse: None,
             ahead_ms: 0,
+            named: Vec::new(),
         }
     }
 
@@ -175,7 +178,7 @@ const TIME_PATH_FOR_TESTS: &str = "/api/v3/time";
 
 /// One page from `cursor` at `now`: the page and the requests it sent.
 fn one_page(sim: &Sim, cursor: Option<&str>, now: u64) -> (Result<HistoryPage>, Vec<HttpRequest>) {
-    let flow = Binance.history(cursor).unwrap_or_else(|| panic!("Binance reads its history"));
+    let flow = Binance.history(cursor, &sim.named).unwrap_or_else(|| panic!("Binance reads its history"));
     testing::run(flow, Some(&credentials()), NonceFormat::Salted19, now, |request| sim.answer(request))
 }
 
@@ -376,6 +379,26 @@ fn a_fee_asset_seen_for_the_first_time_widens_the_markets_in_the_same_sync() {
 }
 
 #[test]
+fn a_market_the_user_names_is_read_whatever_its_assets() {
+    // DOGE bought with USDT and sold back within Binance: nothing held or moved shows DOGE.
+    let mut sim = Sim { spot: vec!["USDT"], markets: parse(MARKETS)["symbols"].as_array().cloned().unwrap_or_default(), ..Sim::default() };
+    let fill = |id: u64, buyer: bool| json!({"symbol":"DOGEUSDT","id":id,"orderId":id,"orderListId":-1,"price":"0.1","qty":"100","quoteQty":"10","commission":"0.01","commissionAsset":"USDT","time": NOW - DAY_MS,"isBuyer":buyer,"isMaker":false,"isBestMatch":true});
+    sim.trades.insert("DOGEUSDT".to_owned(), vec![fill(1, true), fill(2, false)]);
+    let before = sync(&sim, None, NOW);
+    assert!(before.transactions.is_empty());
+    assert_eq!(paths(&before.requests).get(TRADES_PATH), None);
+
+    // Named on the options page: the next sync reads it from its first fill. Text that is no
+    // symbol never reaches a URL.
+    sim.named = vec!["DOGEUSDT".to_owned(), "DOGE/USDT".to_owned(), "NOSUCHPAIR".to_owned()];
+    let after = sync(&sim, Some(&before.cursor), NOW);
+    assert_eq!(ids(&after.transactions), ["trade:DOGEUSDT:1", "trade:DOGEUSDT:2"]);
+    let asked: Vec<String> = after.requests.iter().map(query_of).filter(|(path, _)| *path == TRADES_PATH).map(|(_, p)| p["symbol"].clone()).collect();
+    assert_eq!(asked, ["DOGEUSDT"], "a named symbol exchangeInfo does not list is not asked for");
+    assert!(!after.cursor.contains("NOSUCHPAIR"), "the names are not kept in the cursor");
+}
+
+#[test]
 fn a_key_binance_refuses_for_history_says_so() {
     let cases = [
         ((401, r#"{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}"#), Error::HistoryPermission { exchange: ExchangeId::Binance }),
@@ -493,7 +516,7 @@ const STAGE_CURSORS: [&str; 8] = [
 ];
 
 fn page_answered(cursor: &str, status: u16, body: &str) -> Result<HistoryPage> {
-    let flow = Binance.history(Some(cursor)).unwrap_or_else(|| panic!("history"));
+    let flow = Binance.history(Some(cursor), &[]).unwrap_or_else(|| panic!("history"));
     testing::run(flow, Some(&credentials()), NonceFormat::Salted19, NOW, |_| (status, body.to_owned())).0
 }
 
@@ -548,4 +571,22 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_pair_is_named_as_binance_spells_its_symbol() {
+    let cases = [
+        ("DOGE/USDT", Some("DOGEUSDT")),
+        (" doge-usdt ", Some("DOGEUSDT")),
+        ("bnb_btc", Some("BNBBTC")),
+        ("1000SATS/USDT", Some("1000SATSUSDT")),
+        ("", None),
+        ("DOGE/USDT;", None),
+        ("ÉTH/USDT", None),
+        ("AVERYLONGNAME/ANOTHERONE", None),
+    ];
+    for (text, symbol) in cases {
+        assert_eq!(Binance.market_named(text).as_deref(), symbol, "{text:?}");
+    }
+    assert!(Binance.reads_named_markets());
 }
