@@ -133,6 +133,10 @@ async function route(message) {
       return deletePortfolio(message);
     case 'setAccount':
       return setAccount(message);
+    case 'addMarket':
+      return addMarket(message);
+    case 'removeMarket':
+      return removeMarket(message);
     case 'saveHolding':
       return saveHolding(message);
     case 'deleteHolding':
@@ -749,6 +753,59 @@ async function setAccount(message) {
     return updated;
   });
   revalue();
+  return { ok: true, accounts };
+}
+
+// The most markets one account names: a handful is typical; each costs a request per sync.
+const MAX_NAMED_MARKETS = 50;
+
+/** Names a market for an account's history (an exchange that cannot list the markets an account
+ * traded, src/exchange/mod.rs `reads_named_markets`): the core spells it as the exchange does and
+ * checks the exchange lists it; then the import goes on at once to read its trades. */
+async function addMarket(message) {
+  const id = requireAccountId(message.id);
+  const text = requireString(message.market, 40, 'market');
+  const { accounts: stored } = await local.get('accounts');
+  const account = accountList(stored).find((known) => known.id === id);
+  if (!account) throw { code: 'account_not_found' };
+  const core = await engineReady();
+  const market = await core.namedMarket(account.exchange, text);
+  const accounts = await exclusive(async () => {
+    const current = await local.get(['accounts', 'txState']);
+    const list = accountList(current.accounts);
+    const found = list.find((known) => known.id === id);
+    if (!found) throw { code: 'account_not_found' };
+    const markets = Array.isArray(found.markets) ? found.markets : [];
+    if (markets.includes(market)) return list;
+    if (markets.length >= MAX_NAMED_MARKETS) throw invalidInput('market');
+    const updated = list.map((known) => (known.id === id ? { ...known, markets: [...markets, market] } : known));
+    const update = { accounts: updated };
+    // A caught-up import reads the new market in its next pass: that pass starts now.
+    const state = current.txState?.[id];
+    if (state?.caughtUp && !state.error) update.txState = { ...current.txState, [id]: { ...state, caughtUp: false, nextAt: 0 } };
+    await write(update);
+    return updated;
+  });
+  importHistory();
+  return { ok: true, market, accounts };
+}
+
+/** Stops naming a market for an account; the trades already imported stay. */
+async function removeMarket(message) {
+  const id = requireAccountId(message.id);
+  const market = requireString(message.market, 40, 'market');
+  const accounts = await exclusive(async () => {
+    const list = accountList((await local.get('accounts')).accounts);
+    if (!list.some((known) => known.id === id)) throw { code: 'account_not_found' };
+    const updated = list.map((known) => {
+      if (known.id !== id || !Array.isArray(known.markets)) return known;
+      const { markets, ...rest } = known;
+      const kept = markets.filter((named) => named !== market);
+      return kept.length ? { ...rest, markets: kept } : rest;
+    });
+    await write({ accounts: updated });
+    return updated;
+  });
   return { ok: true, accounts };
 }
 
@@ -1524,7 +1581,8 @@ async function historyPage(core, account) {
   let reply;
   try {
     const page = core.historyPage(
-      JSON.stringify({ id: account.id, exchange: account.exchange }), state.cursor ?? undefined, stored.vault, vaultKey,
+      JSON.stringify({ id: account.id, exchange: account.exchange, markets: Array.isArray(account.markets) ? account.markets : [] }),
+      state.cursor ?? undefined, stored.vault, vaultKey,
       stored.nonces?.[account.id] ?? undefined,
     );
     reply = JSON.parse(await stopAfter(core, page, REFRESH_TIMEOUT_MS));

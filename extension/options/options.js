@@ -43,6 +43,8 @@ const state = {
   txState: {},
   // The alert the form edits, or null when it adds one.
   editingAlert: null,
+  // Accounts whose "Trading pairs" are open, kept open when the list is drawn again.
+  pairsOpen: new Set(),
 };
 
 localize();
@@ -232,6 +234,7 @@ function accountRow(account) {
   }
   const history = historyLine(account);
   main.append(title, meta, ...(history ? [history] : []), accountControls(account));
+  if (EXCHANGES[account.exchange]?.namedMarkets) main.append(tradingPairs(account));
 
   const replace = el('button', 'replace button', t('replaceKey'));
   replace.type = 'button';
@@ -291,6 +294,75 @@ function accountControls(account) {
   move.addEventListener('change', () => updateAccount(account, { portfolio: move.value }));
   controls.append(switchLabel, move);
   return controls;
+}
+
+/** The markets named for the account's history, for an exchange that cannot list the markets an
+ * account traded (Binance): each with a Remove button, and a field to name another. */
+function tradingPairs(account) {
+  const box = el('details', 'trading-pairs');
+  box.open = state.pairsOpen.has(account.id);
+  box.addEventListener('toggle', () => (box.open ? state.pairsOpen.add(account.id) : state.pairsOpen.delete(account.id)));
+  const markets = Array.isArray(account.markets) ? account.markets : [];
+  const list = el('ul', 'pair-list');
+  for (const market of markets) {
+    const item = el('li', 'pair');
+    const remove = el('button', 'button', t('removePairNamed', [market]));
+    remove.type = 'button';
+    remove.addEventListener('click', () => removePair(account, market));
+    item.append(el('span', 'pair-name', market), remove);
+    list.append(item);
+  }
+  if (!markets.length) list.append(el('li', 'help', t('pairsNone')));
+
+  const form = el('form', 'inline-form pair-form');
+  const field = el('div', 'field');
+  const input = el('input');
+  input.id = `pair-${account.id}`;
+  input.autocomplete = 'off';
+  input.spellcheck = false;
+  input.maxLength = 40;
+  input.placeholder = t('tradingPairPlaceholder');
+  const label = el('label', null, t('tradingPairLabel'));
+  label.htmlFor = input.id;
+  const problem = el('p', 'help pair-error');
+  problem.id = `pair-error-${account.id}`;
+  problem.hidden = true;
+  input.setAttribute('aria-describedby', problem.id);
+  field.append(label, input);
+  const add = el('button', 'button', t('addPair'));
+  add.type = 'submit';
+  form.append(field, add);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    add.disabled = true;
+    const reply = await send('addMarket', { id: account.id, market: input.value });
+    add.disabled = false;
+    if (!reply.ok) {
+      input.setAttribute('aria-invalid', 'true');
+      problem.textContent = errorText(reply.error);
+      problem.hidden = false;
+      input.focus();
+      return;
+    }
+    state.accounts = reply.accounts;
+    renderAccounts();
+    announce(t('pairAdded', [reply.market]));
+    document.getElementById(`pair-${account.id}`)?.focus();
+  });
+  box.append(el('summary', null, t('tradingPairs')), el('p', 'help', t('tradingPairsHelp')), list, form, problem);
+  return box;
+}
+
+async function removePair(account, market) {
+  const reply = await send('removeMarket', { id: account.id, market });
+  if (!reply.ok) {
+    announce(errorText(reply.error), 'error');
+    return;
+  }
+  state.accounts = reply.accounts;
+  renderAccounts();
+  announce(t('pairRemoved', [market]));
+  document.getElementById(`pair-${account.id}`)?.focus();
 }
 
 /** The portfolio an account or holding is in (the first one when its own is gone). */
