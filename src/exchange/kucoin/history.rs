@@ -70,8 +70,9 @@ pub const CANDLES_PATH: &str = "/api/v1/market/candles";
 pub const PAGE_SIZE: usize = 500;
 /// The longest window the ledger accepts.
 pub const WINDOW_MS: u64 = 7 * DAY_MS;
-/// How far back a first import reaches.
-pub const REACH_MS: u64 = 730 * DAY_MS;
+/// How far back a first import reaches: two years, a minute less, so the first week is not
+/// refused as too old by a clock a little ahead of KuCoin's.
+pub const REACH_MS: u64 = 730 * DAY_MS - 60_000;
 /// How far before the last round's end the next one starts.
 pub const LOOKBACK_MS: u64 = 3 * DAY_MS;
 /// Between two pages.

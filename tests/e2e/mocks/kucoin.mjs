@@ -7,7 +7,7 @@
 // with node:crypto and constant-time comparisons. Its clock may be set off from the real one
 // (`clockOffsetMs`), as KuCoin's is from a computer's that is wrong: /api/v1/timestamp tells it.
 //
-//   const kucoin = createKucoin({ accounts: { [apiKey]: account }, markets, clockOffsetMs });
+//   const kucoin = createKucoin({ accounts: { [apiKey]: account }, markets, clockOffsetMs, closes, now });
 //   kucoin.requests, kucoin.privateRequests(), kucoin.setFault(apiKey | 'tickers' | '*', fault | null, { times }),
 //   kucoin.clearFaults(), kucoin.setAccount(apiKey, account), kucoin.setMarkets(rows), kucoin.books()
 //
@@ -203,11 +203,11 @@ function candles(markets, closes, params) {
   return rows;
 }
 
-export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0, closes = {} } = {}) {
+export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0, closes = {}, now: clock = Date.now } = {}) {
   const requests = [];
   const faults = faultTable(faultResponse);
   let tickers = markets;
-  const now = () => Date.now() + clockOffsetMs;
+  const now = () => clock() + clockOffsetMs;
   const ledgerCalls = new Map(); // API key → times of the last 30 s of ledger requests
 
   const PRIVATE = {
