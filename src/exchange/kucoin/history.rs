@@ -38,9 +38,9 @@
 //! newer than the round's end: the next sync reads them.
 //!
 //! KuCoin counts weights per 30 seconds (<https://www.kucoin.com/docs-new/rate-limit>): the
-//! management pool 2,000 at VIP 0 (the ledger weighs 2), the public pool 2,000 (the time weighs
-//! 3). [`PACE_MS`] between pages is at most 150 ledger requests (300 of 2,000) and 150 time
-//! requests (450 of 2,000) a window.
+//! management pool 2,000 at VIP 0 (the ledger weighs 2; an older page of the documentation says
+//! 10), the public pool 2,000 (the time weighs 3). [`PACE_MS`] between pages is at most 150
+//! ledger requests a window (300 of 2,000; 1,500 at weight 10) and 150 time requests (450).
 //!
 //! A key that may not read the ledger is refused with 400007, read as [`Error::HistoryPermission`].
 
