@@ -254,8 +254,7 @@ fn read_page(data: Value<'_>, mut cursor: Cursor) -> Result<HistoryPage> {
             return Err(malformed());
         }
     }
-    // The ledger answers newest first.
-    transactions.reverse();
+    transactions.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
     Ok(HistoryPage {
         transactions,
         // Integers and strings always serialise.
@@ -405,7 +404,6 @@ impl Candles {
 impl Flow<Vec<DailyClose>> for Candles {
     fn step(&mut self, answer: Option<HttpResponse<'_>>, _context: &mut Context<'_>) -> Result<Step<Vec<DailyClose>>> {
         if let Some(answer) = answer {
-            let mut answered = Vec::new();
             for row in read_data(answer)?.items().ok_or_else(malformed)?.take(MAX_ROWS) {
                 let fields: Vec<Value<'_>> = row.items().ok_or_else(malformed)?.take(3).collect();
                 let start = fields.first().and_then(|time| time.string()?.parse::<u64>().ok());
@@ -413,18 +411,15 @@ impl Flow<Vec<DailyClose>> for Candles {
                     return Err(malformed());
                 };
                 if close > Decimal::ZERO {
-                    answered.push(DailyClose { day: day_of(start.saturating_mul(1000)), close });
-                }
-            }
-            // Newest first, one request after another forward in time: each day once, in order.
-            for close in answered.into_iter().rev() {
-                if self.closes.last().is_none_or(|last| last.day < close.day) {
-                    self.closes.push(close);
+                    self.closes.push(DailyClose { day: day_of(start.saturating_mul(1000)), close });
                 }
             }
         }
         if self.next_day > self.to_day {
-            return Ok(Step::Done(std::mem::take(&mut self.closes)));
+            let mut closes = std::mem::take(&mut self.closes);
+            closes.sort_by_key(|close| close.day);
+            closes.dedup_by_key(|close| close.day);
+            return Ok(Step::Done(closes));
         }
         let last = self.to_day.min(self.next_day.saturating_add(CANDLE_DAYS - 1));
         // `endAt` is exclusive of the candle that starts at it: the day after the last one asked.

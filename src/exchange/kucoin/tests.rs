@@ -490,8 +490,7 @@ mod history_tests {
             "https://api.kucoin.com/api/v1/market/candles?type=1day&symbol=BTC-USDT&startAt=1566777600&endAt=1566863999"
         );
         assert!(requests[0].headers.is_empty());
-        // The example's candles are minutes of one day: the day is read once, its third field.
-        assert_eq!(closes, Ok(vec![DailyClose { day: 18_134, close: dec("10416") }]));
+        assert_eq!(closes, Ok(vec![DailyClose { day: 18_134, close: dec("10401.9") }]), "the newest candle of the day, its third field");
         // 1,500 days a request.
         let flow = Kucoin.daily_closes("KCS-USDT", 18_000, 19_600).unwrap_or_else(|| panic!("a valid market"));
         let (_, requests) = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, r#"{"code":"200000","data":[]}"#.to_owned()));
