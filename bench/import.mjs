@@ -24,6 +24,7 @@ import * as bybitMock from '../tests/e2e/mocks/bybit.mjs';
 import { createBitso } from '../tests/e2e/mocks/bitso.mjs';
 import * as coinbaseMock from '../tests/e2e/mocks/coinbase.mjs';
 import * as krakenMock from '../tests/e2e/mocks/kraken.mjs';
+import * as kucoinMock from '../tests/e2e/mocks/kucoin.mjs';
 import * as okxMock from '../tests/e2e/mocks/okx.mjs';
 import { log } from './lib.mjs';
 
@@ -451,6 +452,50 @@ const EXCHANGES = {
       ],
     };
   },
+  kucoin(list, now) {
+    const { apiKey, secret, apiPassphrase } = kucoinMock.SAMPLE_ACCOUNT;
+    const history = [];
+    const id = (seed) => hex(`kucoin/${seed}`).slice(0, 24);
+    const row = (seed, currency, amount, fee, bizType, direction, at, context = '') => ({
+      id: id(seed), currency, amount, fee, balance: '0', accountType: bizType === 'Exchange' ? 'TRADE' : 'MAIN', bizType, direction, createdAt: at, context,
+    });
+    const add = (more) => {
+      for (const e of more) {
+        if (e.kind === 'fill') {
+          // Two Exchange rows of one tradeId; the fee is taken in USDT, its leg's `amount` including it.
+          const buy = e.side === 'buy';
+          const context = JSON.stringify({ symbol: `${e.asset.toUpperCase()}-USDT`, orderId: id(`o${e.n}`), tradeId: id(`t${e.n}`) });
+          const quote = buy ? e.quote + e.fee : e.quote;
+          history.push(
+            row(`b${e.n}`, e.asset.toUpperCase(), fmt(e.qty, 8), '0', 'Exchange', buy ? 'in' : 'out', e.at, context),
+            row(`q${e.n}`, 'USDT', fmt(quote, 8), fmt(e.fee, 8), 'Exchange', buy ? 'out' : 'in', e.at, context),
+          );
+        } else if (e.kind === 'withdrawal') {
+          const context = JSON.stringify({ orderId: id(`w${e.n}`), txId: hex(`kucoin/wtx${e.n}`) });
+          history.push(row(`w${e.n}`, e.asset.toUpperCase(), fmt(e.qty + e.fee, 8), fmt(e.fee, 8), 'Withdrawal', 'out', e.at, context));
+        } else {
+          const coin = e.kind === 'funding' ? 'USDT' : e.asset.toUpperCase();
+          const context = JSON.stringify({ orderId: id(`d${e.kind}${e.n}`), txId: hex(`kucoin/dtx${e.kind}${e.n}`) });
+          history.push(row(`d${e.kind}${e.n}`, coin, fmt(e.qty, 8), '0', 'Deposit', 'in', e.at, context));
+        }
+      }
+    };
+    add(list);
+    const account = { ...kucoinMock.SAMPLE_ACCOUNT, rows: [], history };
+    const weigh = (path, weight) => (r) => (r.path === path ? weight : 0);
+    return {
+      mock: kucoinMock.createKucoin({ accounts: { [apiKey]: account }, now }),
+      key: [apiKey, secret, apiPassphrase],
+      quote: 'usdt',
+      add,
+      // Resource pools per 30 s at VIP 0 (https://www.kucoin.com/docs-new/rate-limit), each
+      // endpoint's weight as its page states it: the ledger 2 (management), the time 3 (public).
+      limits: [
+        { name: 'management pool (weight)', limit: 2_000, windowMs: 30_000, weight: weigh('/api/v1/accounts/ledgers', 2) },
+        { name: 'public pool (weight, per IP)', limit: 2_000, windowMs: 30_000, weight: weigh('/api/v1/timestamp', 3) },
+      ],
+    };
+  },
 };
 
 // ------------------------------------------------------------------------------- the import
@@ -458,7 +503,7 @@ const EXCHANGES = {
 /** Whether an answer says the client went over a limit, in any exchange's words. */
 function rateLimited(response) {
   if ([418, 420, 429].includes(response.status)) return true;
-  return /EAPI:Rate limit|EGeneral:Too many requests|EService:Throttled|ERR_RATE_LIMIT|\["error",11010|"code":-1003|"code":"080[12]"|rate_limit_exceeded|RESOURCE_EXHAUSTED|"retCode":10006/.test(String(response.body ?? ''));
+  return /EAPI:Rate limit|EGeneral:Too many requests|EService:Throttled|ERR_RATE_LIMIT|\["error",11010|"code":-1003|"code":"080[12]"|rate_limit_exceeded|RESOURCE_EXHAUSTED|"retCode":10006|"code":"429000"/.test(String(response.body ?? ''));
 }
 
 /** Stored bytes of `tx:` chunks as Chromium's getBytesInUse counts them: key + the value as JSON. */

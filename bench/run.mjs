@@ -342,11 +342,11 @@ const imported = results.import;
 const importGoal = 'every generated transaction stored once; no rate-limit answer; every documented limit kept';
 if (imported) {
   const { shape, roundTripMs } = imported;
-  const name = (id) => (id === 'okx' ? 'OKX' : id[0].toUpperCase() + id.slice(1));
+  const name = (id) => ({ okx: 'OKX', kucoin: 'KuCoin' })[id] ?? id[0].toUpperCase() + id.slice(1);
   const within = (r) => r.limits.every((l) => l.peak <= l.limit) && (!r.counter || r.counter.peak <= r.counter.max);
   const lines = imported.exchanges.map((r) => {
     if (r.error) return `**${name(r.exchange)}**: **failed**: ${r.error}`;
-    const window = (ms) => ({ 1_000: 'a second', 2_000: 'per 2 s', 60_000: 'a minute', 3_600_000: 'an hour' })[ms] ?? `per ${ms} ms`;
+    const window = (ms) => ({ 1_000: 'a second', 2_000: 'per 2 s', 30_000: 'per 30 s', 60_000: 'a minute', 3_600_000: 'an hour' })[ms] ?? `per ${ms} ms`;
     const limits = [
       ...r.limits.map((l) => `${l.name} ${l.peak.toLocaleString('en-US')} of ${l.limit.toLocaleString('en-US')} ${window(l.windowMs)}`),
       ...(r.counter ? [`call counter ${Number(r.counter.peak.toFixed(1))} of ${r.counter.max} (Starter: −${r.counter.decayPerSecond}/s, Ledgers +2)`] : []),

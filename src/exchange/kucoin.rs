@@ -16,16 +16,20 @@
 //! - Key scope: `permission` of `GET /api/v1/user/api-key`, a comma-separated list (`General`,
 //!   `Spot`, `Margin`, `Futures`, `Earn`, `InnerTransfer`, `Transfer`).
 //! - Prices: `GET /api/v1/market/allTickers`, every spot market in one request.
+//! - History and daily candles: the account ledger, week by week, and public candles
+//!   (`kucoin/history.rs`).
 //!
 //! Every answer is `{"code": "200000", "data": ...}`; an error has another `code`
 //! (<https://www.kucoin.com/docs-new/error-code/spot>), with HTTP 401 (keys), 403, 429 (rate
 //! limits) or 5xx. The `msg` is never read.
 
+mod history;
+
 use base64ct::{Base64, Encoding as _};
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, KeyForm, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyForm, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
     every_row,
     json::{JsonDecimal as _, Value},
     merge_balances,
@@ -36,6 +40,7 @@ use crate::{
     money::Exact as _,
     secret::Credentials,
     signing::hmac_sha256,
+    transactions::HistoryPage,
 };
 
 /// The API host.
@@ -85,6 +90,14 @@ impl Exchange for Kucoin {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(OneRequest::new(|_| Ok(HttpRequest::get(format!("{API_ORIGIN}{TICKERS_PATH}"))), parse_tickers))
+    }
+
+    fn history(&self, cursor: Option<&str>) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::HistoryPageFlow::new(cursor)))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        history::is_symbol(market).then(|| Box::new(history::Candles::new(market, from_day, to_day)) as Box<dyn Flow<Vec<DailyClose>>>)
     }
 }
 

@@ -287,3 +287,246 @@ proptest! {
         }
     }
 }
+
+// Transaction history: the account ledger week by week; daily closes.
+
+mod history_tests {
+    use super::*;
+    use crate::{
+        calendar::DAY_MS,
+        exchange::kucoin::history::{LEDGER_PATH, LOOKBACK_MS, PACE_MS, REACH_MS, WINDOW_MS},
+        transactions::{Amount, HistoryPage, Kind, Side, Transaction},
+    };
+
+    // Fixtures: the response examples of "Get Account Ledgers - Spot/Margin"
+    // (<https://www.kucoin.com/docs/rest/account/basic-info/get-account-ledgers-spot-margin>,
+    // `ledgers-docs.json`) and "Get Klines" (<https://www.kucoin.com/docs-new/api-3470163>, as
+    // kucoin-universal-sdk's test of it carries it, `candles-docs.json`), and two ledger pages
+    // shaped exactly as the first, their `context` as ccxt's `parseLedgerEntry` shows a trade's.
+    const LEDGER_DOCS: &str = include_str!("../../../tests/fixtures/kucoin/ledgers-docs.json");
+    const LEDGER_1: &str = include_str!("../../../tests/fixtures/kucoin/ledgers-page-1.json");
+    const LEDGER_2: &str = include_str!("../../../tests/fixtures/kucoin/ledgers-page-2.json");
+    const CANDLES_DOCS: &str = include_str!("../../../tests/fixtures/kucoin/candles-docs.json");
+
+    /// The import begins at 2025-12-02T00:00:00Z (`date -u -d 2025-12-02 +%s` → 1764633600).
+    const NOW: u64 = 1_764_633_600_000;
+
+    fn leg(asset: &str, amount: &str) -> Option<Amount> {
+        Some(Amount { asset: asset.to_owned(), amount: dec(amount) })
+    }
+
+    /// One page from `cursor`: the time answered from `TIME`, the ledger by `ledger`.
+    fn page(cursor: Option<&str>, ledger: &str) -> (Result<HistoryPage>, Vec<HttpRequest>) {
+        let flow = Kucoin.history(cursor).unwrap_or_else(|| panic!("KuCoin reads its history"));
+        let ledger = ledger.to_owned();
+        testing::run(flow, Some(&credentials()), NonceFormat::Salted19, NOW, move |request| {
+            if request.url.ends_with(TIME_PATH) { (200, TIME.to_owned()) } else { (200, ledger.clone()) }
+        })
+    }
+
+    fn done(result: Result<HistoryPage>) -> HistoryPage {
+        result.unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn empty() -> String {
+        r#"{"code":"200000","data":{"currentPage":1,"pageSize":500,"totalNum":0,"totalPage":0,"items":[]}}"#.to_owned()
+    }
+
+    fn ledger_path(page: u64, from: u64, end: u64) -> String {
+        format!("{LEDGER_PATH}?currentPage={page}&endAt={end}&pageSize=500&startAt={from}")
+    }
+
+    #[test]
+    fn the_first_page_is_a_signed_week_of_the_ledger_two_years_back() {
+        let (result, requests) = page(None, &empty());
+        assert_eq!(requests.len(), 2, "KuCoin's time, then the ledger");
+        assert_eq!(requests[0].url, "https://api.kucoin.com/api/v1/timestamp");
+        let from = NOW - REACH_MS;
+        let path = ledger_path(1, from, from + WINDOW_MS - 1);
+        assert_eq!(requests[1], signed(KUCOIN_MS, &path), "signed on KuCoin's clock, as holdings are");
+        let first = done(result);
+        assert_eq!((first.caught_up, first.wait_ms, first.read), (false, PACE_MS, 0));
+        // An empty week: the next one.
+        let (_, requests) = page(Some(&first.cursor), &empty());
+        assert_eq!(requests[1].url, format!("{API_ORIGIN}{}", ledger_path(1, from + WINDOW_MS, from + 2 * WINDOW_MS - 1)));
+    }
+
+    #[test]
+    fn trade_legs_pair_across_pages_and_every_kind_is_read() {
+        let from = NOW - WINDOW_MS;
+        let cursor = format!(r#"{{"from":{from},"until":{NOW},"page":1}}"#);
+        let (first, requests) = page(Some(&cursor), LEDGER_1);
+        assert_eq!(requests[1].url, format!("{API_ORIGIN}{}", ledger_path(1, from, NOW - 1)));
+        let first = done(first);
+        assert_eq!(
+            first.transactions,
+            vec![
+                Transaction {
+                    id: "ledger:692acd000000000000000a11".to_owned(),
+                    at: 1_764_400_000_000,
+                    kind: Kind::Deposit,
+                    side: None,
+                    received: leg("btc", "0.5"),
+                    sent: None,
+                    fee: leg("btc", "0.0001"),
+                },
+                Transaction {
+                    id: "ledger:692b90100000000000000d11".to_owned(),
+                    at: 1_764_450_000_000,
+                    kind: Kind::Reward,
+                    side: None,
+                    received: leg("kcs", "0.5"),
+                    sent: None,
+                    fee: None,
+                },
+                // 0.01 BTC bought for 900 USDT and 0.9 USDT of fee (the leg out: 900.9 with it).
+                Transaction {
+                    id: "trade:692c87c00000000000000b00".to_owned(),
+                    at: 1_764_504_000_456,
+                    kind: Kind::Trade,
+                    side: Some(Side::Buy),
+                    received: leg("btc", "0.01"),
+                    sent: leg("usdt", "900"),
+                    fee: leg("usdt", "0.9"),
+                },
+            ],
+            "the transfer between accounts is skipped; the ETH sale waits for its other leg"
+        );
+        assert_eq!((first.caught_up, first.read, first.wait_ms), (false, 6, PACE_MS));
+
+        let (second, requests) = page(Some(&first.cursor), LEDGER_2);
+        assert_eq!(requests[1].url, format!("{API_ORIGIN}{}", ledger_path(2, from, NOW - 1)));
+        let second = done(second);
+        assert_eq!(
+            second.transactions,
+            vec![
+                Transaction {
+                    id: "ledger:692a1c700000000000000f12".to_owned(),
+                    at: 1_764_360_000_000,
+                    kind: Kind::Fee,
+                    side: None,
+                    received: None,
+                    sent: None,
+                    fee: leg("kcs", "0.002"),
+                },
+                Transaction {
+                    id: "ledger:692a2a800000000000000f11".to_owned(),
+                    at: 1_764_370_000_000,
+                    kind: Kind::Withdrawal,
+                    side: None,
+                    received: None,
+                    sent: leg("usdt", "50"),
+                    fee: leg("usdt", "0.8"),
+                },
+                Transaction {
+                    id: "trade:692dd9400000000000000e00".to_owned(),
+                    at: 1_764_590_400_123,
+                    kind: Kind::Trade,
+                    side: Some(Side::Sell),
+                    received: leg("usdt", "300"),
+                    sent: leg("eth", "0.1"),
+                    fee: leg("usdt", "0.3"),
+                },
+            ]
+        );
+        for transaction in first.transactions.iter().chain(&second.transactions) {
+            assert_eq!(transaction.check(), Ok(()), "{transaction:?}");
+        }
+        // The last week of the round is read: caught up, and the next sync starts a little before.
+        assert!(second.caught_up);
+        assert_eq!((second.read, second.wait_ms), (9, 0));
+        let (_, requests) = page(Some(&second.cursor), &empty());
+        assert_eq!(requests[1].url, format!("{API_ORIGIN}{}", ledger_path(1, NOW - LOOKBACK_MS, NOW)));
+    }
+
+    #[test]
+    fn a_leg_without_its_partner_at_the_rounds_end_is_refused() {
+        let cursor = format!(r#"{{"from":{},"until":{NOW},"page":1}}"#, NOW - DAY_MS);
+        let lone = LEDGER_1.replace(r#""totalPage": 2"#, r#""totalPage": 1"#);
+        let (result, _) = page(Some(&cursor), &lone);
+        assert_eq!(result.map(|page| page.transactions), Err(Error::MalformedResponse { exchange: X }));
+    }
+
+    #[test]
+    fn a_row_that_cannot_be_read_fails_the_page() {
+        let cursor = format!(r#"{{"from":{},"until":{NOW},"page":1}}"#, NOW - DAY_MS);
+        for (from, to) in [(r#""amount": "0.5""#, r#""amount": "lots""#), (r#""direction": "in""#, r#""direction": "sideways""#), ("BTC-USDT", "BTCUSDT")] {
+            let broken = LEDGER_1.replace(from, to);
+            let (result, _) = page(Some(&cursor), &broken);
+            assert_eq!(result.map(|page| page.transactions), Err(Error::MalformedResponse { exchange: X }), "{to}");
+        }
+    }
+
+    #[test]
+    fn the_documentations_example_moves_nothing_cartera_counts() {
+        let cursor = format!(r#"{{"from":{},"until":{NOW},"page":1}}"#, NOW - DAY_MS);
+        let read = done(page(Some(&cursor), LEDGER_DOCS).0);
+        assert_eq!((read.transactions, read.read, read.caught_up), (Vec::new(), 2, true), "loans repaid are not read");
+    }
+
+    #[test]
+    fn a_key_that_may_not_read_the_ledger_says_so() {
+        let flow = Kucoin.history(None).unwrap_or_else(|| panic!("KuCoin reads its history"));
+        let (result, _) = testing::run(flow, Some(&credentials()), NonceFormat::Salted19, NOW, |request| {
+            if request.url.ends_with(TIME_PATH) { (200, TIME.to_owned()) } else { (401, error("400007", "Access Denied")) }
+        });
+        assert_eq!(result, Err(Error::HistoryPermission { exchange: X }));
+    }
+
+    #[test]
+    fn a_cursor_this_version_did_not_write_is_refused() {
+        for cursor in ["{", r#"{"page":0}"#, r#"{"legs":["x"]}"#, r#"{"other":1}"#] {
+            assert_eq!(page(Some(cursor), &empty()).0, Err(Error::InvalidInput { field: "cursor" }), "{cursor}");
+        }
+    }
+
+    #[test]
+    fn daily_closes_come_from_public_day_candles() {
+        // 2019-08-26 is day 18134 (`date -u -d 2019-08-26 +%s` → 1566777600).
+        let flow = Kucoin.daily_closes("BTC-USDT", 18_134, 18_134).unwrap_or_else(|| panic!("a valid market"));
+        let (closes, requests) = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, CANDLES_DOCS.to_owned()));
+        assert_eq!(
+            requests[0].url,
+            "https://api.kucoin.com/api/v1/market/candles?type=1day&symbol=BTC-USDT&startAt=1566777600&endAt=1566863999"
+        );
+        assert!(requests[0].headers.is_empty());
+        assert_eq!(closes, Ok(vec![DailyClose { day: 18_134, close: dec("10401.9") }]), "the newest candle of the day, its third field");
+        // 1,500 days a request.
+        let flow = Kucoin.daily_closes("KCS-USDT", 18_000, 19_600).unwrap_or_else(|| panic!("a valid market"));
+        let (_, requests) = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, r#"{"code":"200000","data":[]}"#.to_owned()));
+        assert_eq!(requests.len(), 2);
+        assert!(requests[1].url.ends_with(&format!("startAt={}&endAt={}", 19_500 * 86_400, 19_601 * 86_400 - 1)), "{}", requests[1].url);
+        for market in ["btc-usdt", "BTCUSDT", "BTC-USDT&x=1", "-USDT", "BTC-", ""] {
+            assert!(Kucoin.daily_closes(market, 1, 2).is_none(), "{market}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn history_never_panics_on_arbitrary_bytes(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let _ = page(None, &body);
+            let flow = Kucoin.daily_closes("BTC-USDT", 1, 2).unwrap_or_else(|| panic!("a valid market"));
+            let _ = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (status, body.clone()));
+        }
+
+        #[test]
+        fn history_never_panics_on_ledger_shaped_answers(
+            kind in "(Exchange|Deposit|Withdrawal|Rewards|KCS Pay Fees|[A-Za-z_ ]{0,12})",
+            direction in "(in|out|[a-z]{0,3})",
+            amount in "-?[0-9]{0,30}(\\.[0-9]{0,30})?",
+            context in "[{}\"'a-zA-Z:,0-9-]{0,40}",
+            pages in 0u64..3,
+        ) {
+            let row = format!(
+                r#"{{"id":"a1","currency":"BTC","amount":"{amount}","fee":"{amount}","bizType":"{kind}","direction":"{direction}","createdAt":1,"context":"{}"}}"#,
+                context.replace('"', "\\\"")
+            );
+            let body = format!(r#"{{"code":"200000","data":{{"totalPage":{pages},"items":[{row},{row}]}}}}"#);
+            let _ = page(None, &body);
+            let candles = format!(r#"{{"code":"200000","data":[["{amount}","{amount}","{amount}"]]}}"#);
+            let flow = Kucoin.daily_closes("BTC-USDT", 1, 2).unwrap_or_else(|| panic!("a valid market"));
+            let _ = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, candles.clone()));
+        }
+    }
+}

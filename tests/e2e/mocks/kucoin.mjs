@@ -7,7 +7,7 @@
 // with node:crypto and constant-time comparisons. Its clock may be set off from the real one
 // (`clockOffsetMs`), as KuCoin's is from a computer's that is wrong: /api/v1/timestamp tells it.
 //
-//   const kucoin = createKucoin({ accounts: { [apiKey]: account }, markets, clockOffsetMs });
+//   const kucoin = createKucoin({ accounts: { [apiKey]: account }, markets, clockOffsetMs, closes, now });
 //   kucoin.requests, kucoin.privateRequests(), kucoin.setFault(apiKey | 'tickers' | '*', fault | null, { times }),
 //   kucoin.clearFaults(), kucoin.setAccount(apiKey, account), kucoin.setMarkets(rows), kucoin.books()
 //
@@ -16,7 +16,19 @@
 // /api/v1/accounts sends them ({ id, currency, type, balance, available, holds }). Markets are rows
 // of /api/v1/market/allTickers ({ symbol, last, changePrice, vol, … }).
 //
-// Faults (targets: an API key, 'tickers', '*'), each KuCoin's own answer
+// Transaction history: an account may also carry `history` (rows of /api/v1/accounts/ledgers in
+// KuCoin's own shape: { id, currency, amount, fee, balance, accountType, bizType, direction,
+// createdAt, context }) and `historyPermission` (false: the ledger answers 400007). The signed
+// GET /api/v1/accounts/ledgers pages them as KuCoin does: startAt and endAt (ms) both given (the
+// adapter always sends both), at most 7 days apart and no earlier than two years back; the rows
+// of that window newest first, `pageSize` 10 to 500 a page, `currentPage` from 1, with totalNum
+// and totalPage. The ledger weighs 2 in the management pool, 2,000 per 30 s (VIP 0): beyond it,
+// 429000. Public GET /api/v1/market/candles?type=1day&symbol&startAt&endAt (seconds): a market's
+// daily candles [time, open, close, high, low, volume, turnover], newest first, at most 1,500;
+// the close of a day is `closes[symbol][day]` where the stand-in was given one, else
+// derivedClose(last, day).
+//
+// Faults (targets: an API key, 'tickers', 'candles', '*'), each KuCoin's own answer
 // (https://www.kucoin.com/docs-new/error-code/spot):
 //   'error:credentials' 401 400003, 'error:signature' 401 400005, 'error:passphrase' 401 400004,
 //   'error:timestamp' 401 400002, 'error:permission' 401 400007, 'error:ip' 401 400006,
@@ -147,11 +159,56 @@ function same(given, expected) {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0 } = {}) {
+export const DAY_MS = 86_400_000;
+const TWO_YEARS_MS = 730 * DAY_MS;
+/** The management pool at VIP 0: 2,000 weight per 30 s; the ledger weighs 2. */
+const POOL_WEIGHT = 2_000;
+const POOL_WINDOW_MS = 30_000;
+const LEDGER_WEIGHT = 2;
+
+/** A day's close where the stand-in was given none: the last price moved by the day. */
+export function derivedClose(lastPrice, day) {
+  const scaled = BigInt(Math.round(Number(lastPrice) * 1e8));
+  const percent = BigInt(90 + (day % 21));
+  return (Number((scaled * percent) / 100n) / 1e8).toFixed(8);
+}
+
+/** One ledger page for `params`, or the error code that refuses them. */
+export function ledgerPage(account, params, now = Date.now()) {
+  const start = Number(params.get('startAt'));
+  const end = Number(params.get('endAt'));
+  const page = Number(params.get('currentPage') ?? 1);
+  const size = Number(params.get('pageSize') ?? 50);
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start > end || end - start > 7 * DAY_MS || start < now - TWO_YEARS_MS) return { code: 400100 };
+  if (!Number.isInteger(page) || page < 1 || !Number.isInteger(size) || size < 10 || size > 500) return { code: 400100 };
+  const rows = (account.history ?? [])
+    .filter((row) => Number(row.createdAt) >= start && Number(row.createdAt) <= end)
+    .sort((a, b) => Number(b.createdAt) - Number(a.createdAt));
+  return {
+    data: { currentPage: page, pageSize: size, totalNum: rows.length, totalPage: Math.ceil(rows.length / size), items: rows.slice((page - 1) * size, page * size) },
+  };
+}
+
+/** Daily candles for `params`, newest first, or null for what KuCoin refuses. */
+function candles(markets, closes, params) {
+  const market = markets.find((row) => row.symbol === params.get('symbol'));
+  const start = Number(params.get('startAt'));
+  const end = Number(params.get('endAt'));
+  if (params.get('type') !== '1day' || !market || !(Number(market.last) > 0) || !Number.isInteger(start) || !Number.isInteger(end) || start > end) return null;
+  const rows = [];
+  for (let day = Math.floor(end / 86_400); day * 86_400 >= start && rows.length < 1_500; day -= 1) {
+    const close = closes?.[market.symbol]?.[day] ?? derivedClose(market.last, day);
+    rows.push([String(day * 86_400), close, close, close, close, '1', close]);
+  }
+  return rows;
+}
+
+export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOffsetMs = 0, closes = {}, now: clock = Date.now } = {}) {
   const requests = [];
   const faults = faultTable(faultResponse);
   let tickers = markets;
-  const now = () => Date.now() + clockOffsetMs;
+  const now = () => clock() + clockOffsetMs;
+  const ledgerCalls = new Map(); // API key → times of the last 30 s of ledger requests
 
   const PRIVATE = {
     '/api/v1/accounts': (account) => kucoinData(account.rows ?? []),
@@ -159,6 +216,16 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
       remark: 'cartera', apiKey: '6705f5c311545b000157d3eb', apiVersion: 3, permission: account.permission ?? 'General',
       ipWhitelist: '', createdAt: 1728443843000, uid: 165111215, isMaster: true,
     }),
+    '/api/v1/accounts/ledgers': (account, params, apiKey) => {
+      if (account.historyPermission === false) return kucoinError(401, 400007, 'Access Denied');
+      const at = now();
+      const recent = (ledgerCalls.get(apiKey) ?? []).filter((earlier) => at - earlier < POOL_WINDOW_MS);
+      recent.push(at);
+      ledgerCalls.set(apiKey, recent);
+      if (recent.length * LEDGER_WEIGHT > POOL_WEIGHT) return kucoinError(429, 429000, 'Too Many Requests');
+      const page = ledgerPage(account, params, at);
+      return page.code ? kucoinError(400, page.code, 'Parameter Error') : kucoinData(page.data);
+    },
   };
 
   function handle(req) {
@@ -191,6 +258,11 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
       log.authorized = headers['kc-api-sign'] ? 'unexpected-signature' : null;
       return faulted(['tickers', '*']) ?? finish(kucoinData({ time: now(), ticker: tickers }));
     }
+    if (method === 'GET' && pathname === '/api/v1/market/candles') {
+      log.authorized = headers['kc-api-sign'] ? 'unexpected-signature' : null;
+      const rows = candles(tickers, closes, new URLSearchParams(path.split('?')[1] ?? ''));
+      return faulted(['candles', '*']) ?? finish(rows ? kucoinData(rows) : kucoinError(400, 400100, 'Parameter Error'));
+    }
     const answer = PRIVATE[pathname];
     if (!answer || method !== 'GET') return finish(kucoinError(404, 404000, 'Url Not Found'));
 
@@ -211,7 +283,7 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
     if (!log.passphrase) return finish(kucoinError(401, 400004, 'Invalid KC-API-PASSPHRASE'));
     log.authorized = same(headers['kc-api-sign'], sign(account.secret, timestamp, method, path, req.body ?? ''));
     if (!log.authorized) return finish(kucoinError(401, 400005, 'Invalid KC-API-SIGN'));
-    return faulted([apiKey, '*']) ?? finish(answer(account));
+    return faulted([apiKey, '*']) ?? finish(answer(account, new URLSearchParams(path.split('?')[1] ?? ''), apiKey));
   }
 
   return {
@@ -221,6 +293,8 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
     requests,
     /** Requests to the signed endpoints only. */
     privateRequests: () => requests.filter((r) => PRIVATE[r.path.split('?')[0]] !== undefined),
+    /** Requests to the ledger only. */
+    historyRequests: () => requests.filter((r) => r.path.split('?')[0] === '/api/v1/accounts/ledgers'),
     /**
      * Make requests fail: target is an API key, 'tickers' or '*' (everything); fault as above or
      * null to clear; `times` limits how many requests it hits (default: until cleared).

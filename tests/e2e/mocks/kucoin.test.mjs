@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { makeCertificate, requestMock, startMockServer } from '../mock-server.mjs';
-import { createKucoin, expectedHoldings, HOST, SAMPLE_ACCOUNT, TRADING_ACCOUNT } from './kucoin.mjs';
+import { createKucoin, DAY_MS, derivedClose, expectedHoldings, HOST, SAMPLE_ACCOUNT, SAMPLE_MARKETS, TRADING_ACCOUNT } from './kucoin.mjs';
 
 const A = SAMPLE_ACCOUNT;
 
@@ -71,5 +71,61 @@ describe('KuCoin mock', () => {
     const books = kucoin.books();
     assert.deepEqual(books.map((b) => b.book), ['kucoin:BTC-USDT', 'kucoin:ETH-USDT', 'kucoin:KCS-USDT', 'kucoin:ETH-BTC', 'kucoin:USDC-USDT']);
     assert.deepEqual(expectedHoldings(A), { btc: '0.35', usdt: '1720.5', kcs: '35', eth: '1.75' });
+  });
+});
+
+describe('KuCoin mock history', () => {
+  const LEDGER = '/api/v1/accounts/ledgers';
+  const now = Date.now();
+  const ledgerRow = (id, currency, amount, fee, bizType, direction, daysAgo, context = '') => ({
+    id, currency, amount, fee, balance: '0', accountType: 'TRADE', bizType, direction, createdAt: now - daysAgo * DAY_MS, context,
+  });
+  const fill = JSON.stringify({ symbol: 'BTC-USDT', orderId: 'o1', tradeId: 't1' });
+  const account = {
+    ...A,
+    history: [
+      ledgerRow('l1', 'BTC', '0.01', '0', 'Exchange', 'in', 2, fill),
+      ledgerRow('l2', 'USDT', '900.9', '0.9', 'Exchange', 'out', 2, fill),
+      ledgerRow('l3', 'BTC', '0.5', '0', 'Deposit', 'in', 5),
+      ledgerRow('l4', 'USDT', '100', '0', 'Transfer', 'out', 9),
+    ],
+  };
+  const closed = { ...A, apiKey: 'mock-kucoin-key-222222222222222222', historyPermission: false };
+  let mock;
+  let server;
+  before(async () => {
+    mock = createKucoin({ accounts: { [account.apiKey]: account, [closed.apiKey]: closed }, closes: { 'BTC-USDT': { 20_000: '12345.5' } } });
+    server = await startMockServer([mock]);
+    certificate = makeCertificate(server.hosts).cert;
+  });
+  after(() => server.close());
+  const week = (daysAgo, page = 1, size = 500) => `${LEDGER}?currentPage=${page}&endAt=${now - daysAgo * DAY_MS + 7 * DAY_MS - 1}&pageSize=${size}&startAt=${now - daysAgo * DAY_MS}`;
+
+  test('the ledger of a week, newest first, page by page', async () => {
+    const first = (await signedGet(server.port, week(7, 1, 10))).body;
+    assert.equal(first.code, '200000');
+    assert.deepEqual(first.data.items.map((row) => row.id), ['l1', 'l2', 'l3']);
+    assert.deepEqual([first.data.totalNum, first.data.totalPage], [3, 1]);
+    assert.deepEqual((await signedGet(server.port, week(7, 2, 10))).body.data.items, []);
+    assert.deepEqual((await signedGet(server.port, week(14))).body.data.items.map((row) => row.id), ['l4']);
+    assert.ok(mock.historyRequests().every((r) => r.authorized === true));
+  });
+
+  test('refuses what KuCoin refuses', async () => {
+    const code = async (path, options) => (await signedGet(server.port, path, options)).body.code;
+    assert.equal(await code(`${LEDGER}?currentPage=1&endAt=${now}&pageSize=500&startAt=${now - 8 * DAY_MS}`), '400100', 'over a week');
+    assert.equal(await code(week(740)), '400100', 'over two years back');
+    assert.equal(await code(week(7, 1, 501)), '400100', 'over 500 a page');
+    assert.equal(await code(week(7), { account: closed }), '400007', 'a key without the permission');
+  });
+
+  test('public daily candles, newest first, a given close or one derived from the price', async () => {
+    const day = 86_400;
+    const candles = (await send(server.port, `/api/v1/market/candles?type=1day&symbol=BTC-USDT&startAt=${19_999 * day}&endAt=${20_002 * day - 1}`)).body;
+    assert.equal(candles.code, '200000');
+    assert.deepEqual(candles.data.map((row) => [Number(row[0]) / day, row[2]]), [
+      [20_001, derivedClose(SAMPLE_MARKETS[0].last, 20_001)], [20_000, '12345.5'], [19_999, derivedClose(SAMPLE_MARKETS[0].last, 19_999)],
+    ]);
+    assert.equal((await send(server.port, '/api/v1/market/candles?type=1day&symbol=NOPE-USDT&startAt=0&endAt=1')).body.code, '400100');
   });
 });
