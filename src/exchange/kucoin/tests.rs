@@ -317,7 +317,7 @@ mod history_tests {
 
     /// One page from `cursor`: the time answered from `TIME`, the ledger by `ledger`.
     fn page(cursor: Option<&str>, ledger: &str) -> (Result<HistoryPage>, Vec<HttpRequest>) {
-        let flow = Kucoin.history(cursor).unwrap_or_else(|| panic!("KuCoin reads its history"));
+        let flow = Kucoin.history(cursor, &[]).unwrap_or_else(|| panic!("KuCoin reads its history"));
         let ledger = ledger.to_owned();
         testing::run(flow, Some(&credentials()), NonceFormat::Salted19, NOW, move |request| {
             if request.url.ends_with(TIME_PATH) { (200, TIME.to_owned()) } else { (200, ledger.clone()) }
@@ -466,7 +466,7 @@ mod history_tests {
 
     #[test]
     fn a_key_that_may_not_read_the_ledger_says_so() {
-        let flow = Kucoin.history(None).unwrap_or_else(|| panic!("KuCoin reads its history"));
+        let flow = Kucoin.history(None, &[]).unwrap_or_else(|| panic!("KuCoin reads its history"));
         let (result, _) = testing::run(flow, Some(&credentials()), NonceFormat::Salted19, NOW, |request| {
             if request.url.ends_with(TIME_PATH) { (200, TIME.to_owned()) } else { (401, error("400007", "Access Denied")) }
         });
