@@ -401,10 +401,9 @@ impl<T: Transport> Engine<T> {
 
     /// One page of an account's transaction history, going on from `cursor` and reading the
     /// `markets` the user named for it too, with the key sealed for `account` in `vault`; and the
-    /// last nonce it spent, to persist (also when it failed:
-    /// the nonces were spent all the same). `Ok(None)` when Cartera does not read this
-    /// exchange's history. Stopped like any conversation by [`Engine::cancel`] and
-    /// [`MAX_CONVERSATION_MS`].
+    /// last nonce it spent, to persist (also when it failed: the nonces were spent all the same).
+    /// `Ok(None)` when Cartera does not read this exchange's history. Stopped like any
+    /// conversation by [`Engine::cancel`] and [`MAX_CONVERSATION_MS`].
     pub async fn history_page(
         &self,
         account: (&str, ExchangeId),
@@ -435,12 +434,13 @@ impl<T: Transport> Engine<T> {
         (page, spent)
     }
 
-    /// The market `text` names on `exchange` (see [`Exchange::market_named`]), once the
+    /// The market `text` names on `exchange` (see [`crate::exchange::Exchange::market_named`]), once the
     /// exchange's public prices show that it lists it: [`Error::UnknownMarket`] otherwise, and
-    /// [`Error::InvalidInput`] for text that names no market or an exchange that reads none.
+    /// [`Error::InvalidInput`] for text that names no market (always, on an exchange whose history
+    /// reads none).
     pub async fn named_market(&self, exchange: ExchangeId, text: &str, now_ms: u64) -> Result<String> {
         let adapter = adapter(exchange);
-        let market = adapter.market_named(text).filter(|_| adapter.reads_named_markets()).ok_or(Error::InvalidInput { field: "market" })?;
+        let market = adapter.market_named(text).ok_or(Error::InvalidInput { field: "market" })?;
         let book = format!("{}:{market}", exchange.as_str());
         let tickers = self.prices(exchange, now_ms, self.watch(now_ms)).await?;
         if tickers.iter().any(|ticker| ticker.book == book) { Ok(market) } else { Err(Error::UnknownMarket { exchange }) }

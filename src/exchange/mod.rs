@@ -37,9 +37,10 @@
 //!    the store `summary`, 132 characters; `amoSummary`, 250; the popup's `onboardingBody`) name
 //!    none.
 //! 6. `tests/e2e/mocks/<id>.mjs` (its stand-in, checking every signature, with `SAMPLE_ACCOUNT`
-//!    and `expectedHoldings`) with its `.test.mjs`, and its entry in `STAND_INS`
-//!    (`tests/e2e/exchanges.mjs`): the demo, the screenshots and the benchmark's browser rows take
-//!    it from there.
+//!    and `expectedHoldings`) and its entry in `STAND_INS` (`tests/e2e/exchanges.mjs`): the demo,
+//!    the screenshots and the benchmark's browser rows take it from there. Its Chromium test is
+//!    its own `.test.mjs`, or a row of `tests/e2e/api-passphrase.test.mjs` where the key comes
+//!    with a passphrase; `errorKindTests` (`tests/e2e/exchange-errors.mjs`) checks its errors.
 //! 7. `bench/prices.mjs`: its row count in `SHAPE`, its price URLs in `PRICE_URLS`, its quotes in
 //!    `QUOTES` and its markets at scale in `AT_SCALE`.
 //! 8. `README.md`: its row in the key guide's table.
