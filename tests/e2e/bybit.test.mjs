@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { refreshed } from './exchange-errors.mjs';
 import { digitsOf, expectedAcross, Q } from './expected.mjs';
 import { startExchanges } from './exchanges.mjs';
 import { PASSPHRASE } from './fixtures.mjs';
@@ -22,16 +23,6 @@ const TRADING = {
   ...bybit.SAMPLE_ACCOUNT, label: 'Bybit (read-write)', apiKey: 'CarteraMockBybit02', readOnly: 0,
   permissions: bybit.TRADING_PERMISSIONS, exchange: 'bybit',
 };
-
-async function refreshed(h, popup) {
-  const { snapshot: before } = await readStorage(h, 'local', 'snapshot');
-  await clickRefresh(popup);
-  const { snapshot } = await until(async () => {
-    const stored = await readStorage(h, 'local', 'snapshot');
-    return stored.snapshot?.updatedAt > before.updatedAt ? stored : null;
-  }, { message: 'a newer snapshot' });
-  return { before, snapshot };
-}
 
 describe('Bybit', { timeout: 300_000 }, () => {
   let ex;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { EXCHANGE_IDS } from '../../extension/shared/core-constants.js';
+import { refreshed } from './exchange-errors.mjs';
 import { digitsOf, expectedAcross, Q } from './expected.mjs';
 import { holdingsOf as heldBy, startExchanges } from './exchanges.mjs';
 import { ACCOUNT_A, PASSPHRASE } from './fixtures.mjs';
@@ -30,16 +31,6 @@ const holdingsOf = (accounts) => accounts.map(heldBy);
 
 /** The stored snapshot and the popup's #total agree with the independent valuation. */
 /** Clicks Refresh and waits for the snapshot it writes; returns the one before and the new one. */
-async function refreshed(h, popup) {
-  const { snapshot: before } = await readStorage(h, 'local', 'snapshot');
-  await clickRefresh(popup);
-  const { snapshot } = await until(async () => {
-    const stored = await readStorage(h, 'local', 'snapshot');
-    return stored.snapshot?.updatedAt > before.updatedAt ? stored : null;
-  }, { message: 'a newer snapshot' });
-  return { before, snapshot };
-}
-
 async function assertTotal(h, popup, expected) {
   const { snapshot } = await readStorage(h, 'local', 'snapshot');
   const diff = Q.parse(snapshot.total).add(new Q(-expected.total.n, expected.total.d));

@@ -8,27 +8,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { errorKindTests } from './exchange-errors.mjs';
 import { digitsOf, expectedAcross } from './expected.mjs';
 import { startExchanges } from './exchanges.mjs';
 import { ACCOUNT_A, PASSPHRASE } from './fixtures.mjs';
 import {
-  addAccount, assertErrorText, assertOnlyAllowedHosts, clickRefresh, dumpStorage, english, launch, makeProfileDir, openOptions,
+  addAccount, assertOnlyAllowedHosts, clickRefresh, dumpStorage, english, launch, makeProfileDir, openOptions,
   openPopup, readStorage, removeProfileDir, uncaughtErrors, until, waitIdle,
 } from './harness.mjs';
 import * as mercadobitcoin from './mocks/mercadobitcoin.mjs';
 
 const A = mercadobitcoin.SAMPLE_ACCOUNT;
 const bitsoHoldings = Object.fromEntries(ACCOUNT_A.balances.map((b) => [b.currency, b.total]));
-
-async function refreshed(h, popup) {
-  const { snapshot: before } = await readStorage(h, 'local', 'snapshot');
-  await clickRefresh(popup);
-  const { snapshot } = await until(async () => {
-    const stored = await readStorage(h, 'local', 'snapshot');
-    return stored.snapshot?.updatedAt > before.updatedAt ? stored : null;
-  }, { message: 'a newer snapshot' });
-  return { before, snapshot };
-}
 
 describe('Mercado Bitcoin', { timeout: 400_000 }, () => {
   let ex;
@@ -102,37 +93,7 @@ describe('Mercado Bitcoin', { timeout: 400_000 }, () => {
     ['error:maintenance', 'exchange_unavailable'],
     ['malformed', 'malformed_response'],
   ];
-  for (const [fault, code] of FAILURES) {
-    test(`${fault}: the account keeps its last balances with its own message`, async () => {
-      const { snapshot: was } = await readStorage(h, 'local', 'snapshot');
-      const id = was.accounts.find((a) => a.exchange === 'mercadobitcoin').id;
-      ex.mocks.mercadobitcoin.setFault(A.apiKey, fault);
-      try {
-        const { before, snapshot } = await refreshed(h, popup);
-        const failed = snapshot.accounts.find((a) => a.id === id);
-        assert.equal(failed.error?.code, code);
-        assert.equal(failed.error?.exchange, 'mercadobitcoin');
-        assert.equal(snapshot.total, before.total, 'the last total is kept');
-        const box = popup.locator('#error');
-        await box.waitFor({ state: 'visible' });
-        const text = (await box.textContent()).trim();
-        const prefix = `${A.label} (Mercado Bitcoin): `;
-        assert.ok(text.startsWith(prefix), `${text} starts with ${prefix}`);
-        assertErrorText(text.slice(prefix.length), failed.error, `mercadobitcoin ${code}`);
-      } finally {
-        ex.mocks.mercadobitcoin.clearFaults();
-      }
-      if (code === 'rate_limited') {
-        const { lockouts } = await readStorage(h, 'local', 'lockouts');
-        assert.ok(lockouts.mercadobitcoin > Date.now() && lockouts.mercadobitcoin - Date.now() <= 15 * 60_000, JSON.stringify(lockouts));
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, lockouts.mercadobitcoin - Date.now() + 200)));
-      }
-      await clickRefresh(popup);
-      await until(async () => (await readStorage(h, 'local', 'snapshot')).snapshot.accounts.every((a) => a.error === null), {
-        message: 'the account recovers', timeout: 20_000,
-      });
-    });
-  }
+  errorKindTests({ exchange: 'mercadobitcoin', label: A.label, apiKey: A.apiKey, failures: FAILURES, context: () => ({ ex, h, popup }) });
 
   test('testing a key shows that its permissions cannot be checked, naming "Apenas Leitura", with no warning', async () => {
     const page = await openOptions(h);
