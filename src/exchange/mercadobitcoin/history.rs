@@ -107,9 +107,11 @@ struct Cursor {
     /// Pages of the task already read.
     #[serde(default)]
     page: u32,
-    /// The fills window under way, when it is not the round's.
+    /// The fills window under way (its first and last second), when it is not the round's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    window: Option<(u64, u64)>,
+    low: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    high: Option<u64>,
     /// The round's start and end, seconds.
     #[serde(default)]
     from: u64,
@@ -155,7 +157,7 @@ impl Cursor {
     fn next_task(&mut self) {
         self.task += 1;
         self.page = 0;
-        self.window = None;
+        (self.low, self.high) = (None, None);
     }
 
     /// A deposit or withdrawal at `at` is still under way: the next round starts no later.
@@ -228,7 +230,7 @@ impl HistoryPageFlow {
                     continue;
                 }
                 (Source::Fills, _) => {
-                    let (low, high) = self.cursor.window.unwrap_or((from, until));
+                    let (low, high) = (self.cursor.low.unwrap_or(from), self.cursor.high.unwrap_or(until));
                     format!("{ACCOUNTS_PATH}/{account}/{asset}-BRL/orders?has_executions=true&executed_at_from={low}&executed_at_to={high}")
                 }
                 (Source::Deposits, "BRL") => {
@@ -249,14 +251,14 @@ impl HistoryPageFlow {
         // The token is of no more use: dropped (and zeroized) now, not when the flow is.
         self.token = None;
         self.state = State::Finished;
-        let mut transactions = std::mem::take(&mut self.transactions);
+        // In the order the answers gave them: storing sorts them into their months.
+        let transactions = std::mem::take(&mut self.transactions);
         for asset in transactions.iter().flat_map(|t| [&t.received, &t.sent, &t.fee]).flatten() {
             let symbol = asset.asset.to_ascii_uppercase();
             if !self.cursor.known.contains(&symbol) && self.cursor.known.len() < MAX_ASSETS {
                 self.cursor.known.push(symbol);
             }
         }
-        transactions.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
         Ok(Step::Done(HistoryPage {
             transactions,
             // Strings, integers and lists of them always serialise.
@@ -281,9 +283,9 @@ impl HistoryPageFlow {
         }
         let (from, until) = (self.cursor.from, self.cursor.until);
         if source == Source::Fills {
-            let (low, high) = self.cursor.window.unwrap_or((from, until));
+            let (low, high) = (self.cursor.low.unwrap_or(from), self.cursor.high.unwrap_or(until));
             if rows.len() >= SPLIT_ORDERS && high - low > DAY_SECS {
-                self.cursor.window = Some((low, low + (high - low) / 2));
+                (self.cursor.low, self.cursor.high) = (Some(low), Some(low + (high - low) / 2));
                 return Ok(());
             }
             for order in &rows {
@@ -291,7 +293,7 @@ impl HistoryPageFlow {
             }
             self.cursor.read = self.cursor.read.saturating_add(rows.len() as u64);
             if high < until {
-                self.cursor.window = Some((high + 1, until));
+                (self.cursor.low, self.cursor.high) = (Some(high + 1), Some(until));
             } else {
                 self.cursor.next_task();
             }
