@@ -25,6 +25,7 @@ import { createBitso } from '../tests/e2e/mocks/bitso.mjs';
 import * as coinbaseMock from '../tests/e2e/mocks/coinbase.mjs';
 import * as krakenMock from '../tests/e2e/mocks/kraken.mjs';
 import * as kucoinMock from '../tests/e2e/mocks/kucoin.mjs';
+import * as mercadobitcoinMock from '../tests/e2e/mocks/mercadobitcoin.mjs';
 import * as okxMock from '../tests/e2e/mocks/okx.mjs';
 import { log } from './lib.mjs';
 
@@ -117,8 +118,10 @@ const newFills = (caughtUpAt) => Array.from({ length: SHAPE.newFills }, (_, k) =
 /**
  * What the stored transactions must hold: their count by kind and each asset's net movement. Fills
  * before `fillsSince` are past what the exchange still reports (OKX: three months) and left out.
+ * `feeRate`, where the exchange takes a fill's fee as a rate of what the fill credits (Mercado
+ * Bitcoin), replaces the generated fee in the quote currency.
  */
-function expected(list, quote, feeRows, fillsSince = 0) {
+function expected(list, quote, feeRows, fillsSince = 0, feeRate = null) {
   const kinds = { trade: 0, deposit: 0, withdrawal: 0, fee: 0 };
   const net = new Map();
   const move = (asset, amount) => net.set(asset, (net.get(asset) ?? 0n) + amount);
@@ -138,7 +141,11 @@ function expected(list, quote, feeRows, fillsSince = 0) {
       if (feeRows) kinds.fee += 1;
       const sign = e.side === 'buy' ? 1n : -1n;
       move(e.asset, sign * e.qty);
-      move(quote, -sign * e.quote - e.fee);
+      move(quote, -sign * e.quote - (feeRate ? 0n : e.fee));
+      if (feeRate) {
+        const [asset, credited] = e.side === 'buy' ? [e.asset, e.qty] : [quote, e.quote];
+        move(asset, -(credited * feeRate.per) / feeRate.of);
+      }
     }
   }
   return { count: Object.values(kinds).reduce((a, b) => a + b, 0), kinds, net };
@@ -496,6 +503,53 @@ const EXCHANGES = {
       ],
     };
   },
+  mercadobitcoin(list, now) {
+    const { apiKey, secret } = mercadobitcoinMock.SAMPLE_ACCOUNT;
+    const history = { orders: [], deposits: [], fiatDeposits: [], withdrawals: [] };
+    const secs = (ms) => ms / 1000;
+    const code = (asset) => asset.toUpperCase();
+    const add = (more) => {
+      for (const e of more) {
+        if (e.kind === 'funding') {
+          history.fiatDeposits.push({ id: 40_000 + e.n, amount: fmt(e.qty, 2), coin: 'BRL', status: 'CREDITED', transferType: 'pix',
+            source: { bank_code: '208', bank_name: 'BTG Pactual', account_branch: '0001', account_number: '0123432', created_at: secs(e.at), updated_at: secs(e.at) } });
+        } else if (e.kind === 'deposit') {
+          history.deposits.push({ address: `addr-${hex(e.asset).slice(0, 20)}`, address_tag: '', amount: fmt(e.qty, 8), coin: code(e.asset), confirmTimes: '12 / 12',
+            createdAt: secs(e.at), network: e.asset, origin: [`from-${hex(`mb/o${e.n}`).slice(0, 20)}`], status: '2', transaction_id: hex(`mb/d${e.n}`), transferType: 'external' });
+        } else if (e.kind === 'withdrawal') {
+          history.withdrawals.push({ account: '', address: `addr-${hex(e.asset).slice(0, 20)}`, coin: code(e.asset), created_at: String(secs(e.at)), description: '',
+            destination_tag: '', fee: fmt(e.fee, 8), id: 90_000 + e.n, net_quantity: fmt(e.qty, 8), network: e.asset, quantity: fmt(e.qty + e.fee, 8), status: 2,
+            tx: hex(`mb/w${e.n}`), updated_at: String(secs(e.at)) });
+        } else {
+          // One order, one execution; the fee is 0.2 % of what the execution credits.
+          const instrument = `${code(e.asset)}-BRL`;
+          history.orders.push({ avgPrice: Number(fmt(e.price, 2)), cost: Number(fmt(e.quote, 2)), created_at: secs(e.at) - 5, externalId: '', fee: '0', filledQty: fmt(e.qty, 8),
+            id: hex(`mb/order${e.n}`).slice(0, 26).toUpperCase(), instrument, limitPrice: Number(fmt(e.price, 2)), qty: fmt(e.qty, 8), side: e.side, status: 'filled',
+            stopPrice: 0, triggerOrderId: '', type: 'limit', updated_at: secs(e.at),
+            executions: [{ executed_at: secs(e.at), fee_rate: '0.20000000', id: String(700_000 + e.n), instrument, price: Number(fmt(e.price, 2)), qty: fmt(e.qty, 8),
+              side: e.side, liquidity: e.n % 2 ? 'maker' : 'taker' }] });
+        }
+      }
+    };
+    add(list);
+    const [main] = mercadobitcoinMock.SAMPLE_ACCOUNT.accounts;
+    const balances = ['BRL', ...ASSETS.map(code)].map((symbol) => ({ symbol, available: '1.00000000', on_hold: '0.00000000', total: '1.00000000' }));
+    const account = { apiKey, secret, accounts: [{ ...main, balances, history }] };
+    const markets = ASSETS.map((asset, i) => ({ pair: `${code(asset)}-BRL`, high: `${10 + i}`, low: `${10 + i}`, vol: '1000', last: `${10 + i}`, buy: `${10 + i}`, sell: `${10 + i}`, open: `${10 + i}`, date: 1705474164 }));
+    return {
+      mock: mercadobitcoinMock.createMercadoBitcoin({ accounts: { [apiKey]: account }, markets, now }),
+      key: [apiKey, secret],
+      quote: 'brl',
+      feeRate: { per: 2n, of: 1000n },
+      add,
+      // https://api.mercadobitcoin.net/api/v4/docs ("Rate Limit": 500 a minute in all; the
+      // account endpoints 3 a second).
+      limits: [
+        { name: 'account endpoints', limit: 3, windowMs: 1_000, weight: (r) => (r.path.startsWith('/api/v4/accounts') ? 1 : 0) },
+        { name: 'all requests', limit: 500, windowMs: 60_000, weight: () => 1 },
+      ],
+    };
+  },
 };
 
 // ------------------------------------------------------------------------------- the import
@@ -624,7 +678,7 @@ async function importOn(core, id, roundTripMs) {
   const result = { exchange: id };
   try {
     const first = readUntilCaughtUp(core, importer, storage, state, ADDED_AT);
-    const want = expected(list, exchange.quote, exchange.feeRows, exchange.fillsSince);
+    const want = expected(list, exchange.quote, exchange.feeRows, exchange.fillsSince, exchange.feeRate);
     const afterFirst = differences(storage, want);
     Object.assign(result, {
       ...(exchange.reach ? { reach: exchange.reach } : {}),
@@ -634,7 +688,7 @@ async function importOn(core, id, roundTripMs) {
     const arriving = newFills(first.finishedAt);
     exchange.add(arriving);
     const sync = readUntilCaughtUp(core, importer, storage, state, first.finishedAt + SYNC_AFTER_MS);
-    const wantAfter = expected([...list, ...arriving], exchange.quote, exchange.feeRows, exchange.fillsSince);
+    const wantAfter = expected([...list, ...arriving], exchange.quote, exchange.feeRows, exchange.fillsSince, exchange.feeRate);
     const afterSync = differences(storage, wantAfter);
     const cursorEntry = { cursor: state.cursor, caughtUp: true, read: 0, expected: null, error: null, nextAt: sync.finishedAt, importedAt: sync.finishedAt };
     Object.assign(result, {

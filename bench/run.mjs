@@ -342,7 +342,7 @@ const imported = results.import;
 const importGoal = 'every generated transaction stored once; no rate-limit answer; every documented limit kept';
 if (imported) {
   const { shape, roundTripMs } = imported;
-  const name = (id) => ({ okx: 'OKX', kucoin: 'KuCoin' })[id] ?? id[0].toUpperCase() + id.slice(1);
+  const name = (id) => ({ okx: 'OKX', kucoin: 'KuCoin', mercadobitcoin: 'Mercado Bitcoin' })[id] ?? id[0].toUpperCase() + id.slice(1);
   const within = (r) => r.limits.every((l) => l.peak <= l.limit) && (!r.counter || r.counter.peak <= r.counter.max);
   const lines = imported.exchanges.map((r) => {
     if (r.error) return `**${name(r.exchange)}**: **failed**: ${r.error}`;

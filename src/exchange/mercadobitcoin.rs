@@ -20,6 +20,9 @@
 //!   /api/v4/tickers?symbols=BTC-BRL,…` gives their last prices in one request; each public
 //!   endpoint allows 1 request a second, and these are two endpoints.
 //!
+//! - History: fills, deposits and withdrawals per account and asset, and public daily candles
+//!   (the `history` module); each history page authorizes as a holdings flow does.
+//!
 //! Mercado Bitcoin names assets as most of the market does (`BTC`, `USDT`, `BRL`), so Cartera's
 //! code is its lowercased symbol.
 //!
@@ -30,7 +33,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{
-    Balance, Context, Exchange, Flow, HttpRequest, HttpResponse, MAX_ROWS, Method, Step, Ticker, every_row,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, MAX_ROWS, Method, Step, Ticker, every_row,
     json::{JsonDecimal as _, Value},
     merge_balances,
 };
@@ -39,7 +42,10 @@ use crate::{
     exchange_id::ExchangeId,
     money::Exact as _,
     secret::{Credentials, SecretString},
+    transactions::HistoryPage,
 };
+
+mod history;
 
 /// The API's base URL.
 pub const API_BASE: &str = "https://api.mercadobitcoin.net/api/v4";
@@ -77,6 +83,14 @@ impl Exchange for MercadoBitcoin {
 
     fn prices(&self) -> Box<dyn Flow<Vec<Ticker>>> {
         Box::new(Prices { asked_symbols: false, asked_tickers: false })
+    }
+
+    fn history(&self, cursor: Option<&str>, _markets: &[String]) -> Option<Box<dyn Flow<HistoryPage>>> {
+        Some(Box::new(history::HistoryPageFlow::new(cursor)))
+    }
+
+    fn daily_closes(&self, market: &str, from_day: u64, to_day: u64) -> Option<Box<dyn Flow<Vec<DailyClose>>>> {
+        history::is_market(market).then(|| Box::new(history::Candles::new(market, from_day, to_day)) as Box<dyn Flow<Vec<DailyClose>>>)
     }
 }
 
@@ -187,9 +201,13 @@ impl Holdings {
 pub fn parse_accounts(response: HttpResponse<'_>) -> Result<Vec<String>> {
     every_row(EXCHANGE, read_body(response)?.items(), |row| {
         let id = row.get("id")?.string()?;
-        let plain = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        plain.then(|| id.into_owned())
+        is_account_id(&id).then(|| id.into_owned())
     })
+}
+
+/// Whether `id` is an account id that cannot change the path it is put in.
+fn is_account_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Reads a `/accounts/{id}/balances` answer: `total` per symbol, of which `available` can be

@@ -19,6 +19,8 @@ import {
 import * as mercadobitcoin from './mocks/mercadobitcoin.mjs';
 
 const A = mercadobitcoin.SAMPLE_ACCOUNT;
+/** The sample key, its first account with a history to import. */
+const WITH_HISTORY = { ...A, accounts: [{ ...A.accounts[0], history: mercadobitcoin.SAMPLE_HISTORY }, ...A.accounts.slice(1)] };
 const bitsoHoldings = Object.fromEntries(ACCOUNT_A.balances.map((b) => [b.currency, b.total]));
 
 describe('Mercado Bitcoin', { timeout: 400_000 }, () => {
@@ -31,7 +33,7 @@ describe('Mercado Bitcoin', { timeout: 400_000 }, () => {
   before(async () => {
     ex = await startExchanges({
       bitso: { accounts: { [ACCOUNT_A.apiKey]: { secret: ACCOUNT_A.secret, balances: ACCOUNT_A.balances } } },
-      mercadobitcoin: { accounts: { [A.apiKey]: A } },
+      mercadobitcoin: { accounts: { [A.apiKey]: WITH_HISTORY } },
     });
     h = await launch({ profileDir, server: ex.server });
     options = await openOptions(h);
@@ -66,9 +68,34 @@ describe('Mercado Bitcoin', { timeout: 400_000 }, () => {
     // Saving checks the key, then the first refresh reads it: each with a token of its own.
     const authorizations = requests.filter((r) => r.path === '/api/v4/authorize').length;
     assert.ok(authorizations >= 1, 'authorized');
-    assert.equal(requests.filter((r) => /\/balances$/.test(r.path)).length, A.accounts.length * authorizations, 'each account\'s balances, every time');
+    // A refresh and a history round each list the accounts, then ask each one's balances.
+    const listings = requests.filter((r) => r.path === '/api/v4/accounts').length;
+    assert.ok(listings >= 1 && listings <= authorizations);
+    assert.equal(requests.filter((r) => /\/balances$/.test(r.path)).length, A.accounts.length * listings, 'each account\'s balances, every time');
     assert.ok(requests.every((r) => r.authorized === true), JSON.stringify(requests.map((r) => [r.path, r.error])));
     assert.deepEqual(mb.secretSeen, [], 'the secret went nowhere but the /authorize body');
+  });
+
+  test('the history is imported page by page: fills, deposits and withdrawals, each stored once', async () => {
+    const [account] = (await readStorage(h, 'local', 'accounts')).accounts;
+    const { txState } = await until(async () => {
+      const stored = await readStorage(h, 'local', 'txState');
+      return stored.txState?.[account.id]?.caughtUp ? stored : null;
+    }, { message: 'the history caught up', timeout: 120_000 });
+    assert.equal(txState[account.id].error, null);
+    const stored = await readStorage(h, 'local');
+    const ids = Object.entries(stored)
+      .filter(([key]) => key.startsWith(`tx:${account.id}:`))
+      .flatMap(([, text]) => JSON.parse(text).transactions.map((tx) => tx.id))
+      .sort();
+    const { deposits: [deposit], withdrawals: [withdrawal], fiatDeposits: [pix] } = mercadobitcoin.SAMPLE_HISTORY;
+    assert.deepEqual(ids, [
+      `deposit:BTC:${deposit.transaction_id}`, `fiat-deposit:${pix.id}`, 'fill:BTC-BRL:16', 'fill:BTC-BRL:17', `withdrawal:${withdrawal.id}`,
+    ]);
+    const mb = ex.mocks.mercadobitcoin;
+    assert.ok(mb.historyRequests().length > 0);
+    assert.ok(mb.requests.every((r) => r.error === null), JSON.stringify(mb.requests.filter((r) => r.error).map((r) => [r.path, r.error])));
+    assert.deepEqual(mb.secretSeen, []);
   });
 
   test('Mercado Bitcoin beside Bitso adds up to the independent valuation; each refresh asks for a new token', async () => {

@@ -274,3 +274,407 @@ proptest! {
         let _ = parse_balances(ok(&body));
     }
 }
+
+// Transaction history: fills, deposits and withdrawals per account and asset; daily closes
+
+mod history_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{
+        exchange::mercadobitcoin::history::{FIRST_SECS, HISTORY_PACE_MS, LOOKBACK_SECS, SPLIT_ORDERS},
+        transactions::{Amount, HistoryPage, Kind, Side, Transaction},
+    };
+
+    // Fixtures shaped exactly as the response schemas of <https://api.mercadobitcoin.net/api/v4/docs>
+    // ("List orders" with its `Execution`s, "List Deposits", "List Fiat Deposits", "List
+    // Withdraw Coin", "List Candles"), with amounts of a made-up account.
+    const ORDERS: &str = include_str!("../../../tests/fixtures/mercadobitcoin/orders-btc-brl.json");
+    const DEPOSITS: &str = include_str!("../../../tests/fixtures/mercadobitcoin/deposits-btc.json");
+    const FIAT_DEPOSITS: &str = include_str!("../../../tests/fixtures/mercadobitcoin/fiat-deposits.json");
+    const WITHDRAWALS: &str = include_str!("../../../tests/fixtures/mercadobitcoin/withdrawals-btc.json");
+    const CANDLES: &str = include_str!("../../../tests/fixtures/mercadobitcoin/candles.json");
+
+    /// The import begins at 2025-07-01T00:00:00Z (`date -u -d 2025-07-01 +%s` → 1751328000).
+    const NOW: u64 = 1_751_328_000_000;
+    const NOW_SECS: u64 = NOW / 1_000;
+
+    fn leg(asset: &str, amount: &str) -> Option<Amount> {
+        Some(Amount { asset: asset.to_owned(), amount: dec(amount) })
+    }
+
+    fn page(cursor: Option<&str>, now: u64, answer: impl FnMut(&HttpRequest) -> testing::Answer) -> (Result<HistoryPage>, Vec<HttpRequest>) {
+        let flow = MercadoBitcoin.history(cursor, &[]).unwrap_or_else(|| panic!("Mercado Bitcoin reads its history"));
+        testing::run(flow, Some(&credentials()), NonceFormat::Salted19, now, answer)
+    }
+
+    fn done(result: Result<HistoryPage>) -> HistoryPage {
+        result.unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn path(request: &HttpRequest) -> &str {
+        request.url.strip_prefix(API_BASE).unwrap_or_else(|| panic!("another host: {}", request.url))
+    }
+
+    fn param<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+        let query = request.url.split_once('?')?.1;
+        query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    }
+
+    fn error(status: u16, code: &str) -> testing::Answer {
+        (status, format!(r#"{{"code":"{code}","message":"…"}}"#))
+    }
+
+    /// The made-up account: BTC fills, deposits and a withdrawal on the main account, reais
+    /// deposited; nothing else anywhere.
+    fn account(request: &HttpRequest) -> testing::Answer {
+        let route = path(request).split('?').next().unwrap_or_default();
+        let first = param(request, "page").is_none_or(|page| page == "1");
+        let main = |rest: &str| route == format!("/accounts/{MAIN}{rest}");
+        let body = match route {
+            AUTHORIZE_PATH | ACCOUNTS_PATH => return exchange(request),
+            _ if route.ends_with("/balances") => return exchange(request),
+            _ if main("/BTC-BRL/orders") => ORDERS,
+            _ if main("/wallet/BTC/deposits") && first => DEPOSITS,
+            _ if main("/wallet/fiat/BRL/deposits") && first => FIAT_DEPOSITS,
+            _ if main("/wallet/BTC/withdraw") && first => WITHDRAWALS,
+            _ => "[]",
+        };
+        (200, body.to_owned())
+    }
+
+    /// `answer` for the account requests, the token for /authorize.
+    fn with_token(mut answer: impl FnMut(&HttpRequest) -> testing::Answer) -> impl FnMut(&HttpRequest) -> testing::Answer {
+        move |request| if path(request) == AUTHORIZE_PATH { exchange(request) } else { answer(request) }
+    }
+
+    fn bearer(request: &HttpRequest) -> Option<&str> {
+        request.header("Authorization")
+    }
+
+    #[test]
+    fn a_first_page_authorizes_then_plans_every_account_and_asset() {
+        let (result, requests) = page(None, NOW, account);
+        let first = done(result);
+        let urls: Vec<&str> = requests.iter().map(path).collect();
+        assert_eq!(urls, [AUTHORIZE_PATH.to_owned(), ACCOUNTS_PATH.to_owned(), format!("/accounts/{MAIN}/balances"), format!("/accounts/{SECOND}/balances")]);
+        assert_eq!(requests[0].body.as_deref(), Some(r#"{"login":"7f3c9a1e2b4d","password":"mb-secret-0123456789abcdef"}"#));
+        let token = format!("Bearer {TOKEN}");
+        assert!(requests[1..].iter().all(|request| bearer(request) == Some(token.as_str()) && request.method == Method::Get));
+        assert!(first.transactions.is_empty());
+        assert!(!first.caught_up);
+        assert_eq!(first.wait_ms, HISTORY_PACE_MS);
+        // The first round reads every asset listed, held or not (LTC's balance is zero).
+        let cursor: serde_json::Value = serde_json::from_str(&first.cursor).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cursor["plan"][0]["assets"], serde_json::json!(["BRL", "BTC", "LTC", "USDT"]));
+        assert_eq!(cursor["plan"][1]["assets"], serde_json::json!(["ETH", "BTC"]));
+        assert_eq!((cursor["from"].as_u64(), cursor["until"].as_u64()), (Some(FIRST_SECS), Some(NOW_SECS)));
+
+        let (_, requests) = page(Some(&first.cursor), NOW, account);
+        let urls: Vec<&str> = requests.iter().map(path).collect();
+        let range = format!("from={FIRST_SECS}&to={NOW_SECS}");
+        assert_eq!(
+            urls,
+            [
+                AUTHORIZE_PATH.to_owned(),
+                // Reais trade on no market of their own: their deposits come first.
+                format!("/accounts/{MAIN}/wallet/fiat/BRL/deposits?limit=50&page=1&{range}"),
+                format!("/accounts/{MAIN}/wallet/BRL/withdraw?page=1&page_size=50&from={FIRST_SECS}"),
+                format!("/accounts/{MAIN}/BTC-BRL/orders?has_executions=true&executed_at_from={FIRST_SECS}&executed_at_to={NOW_SECS}"),
+            ]
+        );
+    }
+
+    /// Every page of an import from `cursor`, until it is caught up.
+    fn import(cursor: Option<String>, now: u64, mut answer: impl FnMut(&HttpRequest) -> testing::Answer) -> (Vec<HistoryPage>, Vec<HttpRequest>) {
+        let (mut pages, mut sent, mut cursor) = (Vec::new(), Vec::new(), cursor);
+        for _ in 0..100 {
+            let (result, requests) = page(cursor.as_deref(), now, &mut answer);
+            let page = done(result);
+            assert!(requests.len() <= 4, "the token and three account requests at most");
+            sent.extend(requests);
+            cursor = Some(page.cursor.clone());
+            let caught_up = page.caught_up;
+            pages.push(page);
+            if caught_up {
+                return (pages, sent);
+            }
+        }
+        panic!("the import never caught up")
+    }
+
+    #[test]
+    fn a_first_import_reads_fills_deposits_and_withdrawals() {
+        let (pages, sent) = import(None, NOW, account);
+        let mut transactions: Vec<Transaction> = pages.iter().flat_map(|page| page.transactions.clone()).collect();
+        transactions.sort_by_key(|t| t.at);
+        let by_id: BTreeMap<&str, &Transaction> = transactions.iter().map(|t| (t.id.as_str(), t)).collect();
+        assert_eq!(by_id.len(), transactions.len(), "ids are unique");
+        let trade = |id: &str, at: u64, side: Side, received: Option<Amount>, sent: Option<Amount>, fee: Option<Amount>| Transaction {
+            id: id.to_owned(),
+            at,
+            kind: Kind::Trade,
+            side: Some(side),
+            received,
+            sent,
+            fee,
+        };
+        assert_eq!(
+            transactions,
+            vec![
+                // 1500 reais by PIX, 2025-04-01T07:00:00Z.
+                Transaction {
+                    id: "fiat-deposit:1234".to_owned(),
+                    at: 1_743_490_800_000,
+                    kind: Kind::Deposit,
+                    side: None,
+                    received: leg("brl", "1500"),
+                    sent: None,
+                    fee: None,
+                },
+                // A sale cancelled after one execution: 0.002 × 480000 = 960 reais, 0.7% of them kept.
+                trade("fill:BTC-BRL:9", 1_746_093_600_000, Side::Sell, leg("brl", "960"), leg("btc", "0.002"), leg("brl", "6.72")),
+                Transaction {
+                    id: "deposit:BTC:e10e3ea123e99a4ec3999ca5ac2a57e23468e994e1b4ff324fe028bbf83548e5".to_owned(),
+                    at: 1_747_994_400_000,
+                    kind: Kind::Deposit,
+                    side: None,
+                    received: leg("btc", "0.05"),
+                    sent: None,
+                    fee: None,
+                },
+                // A buy in two executions, each with its own rate, the fee in bitcoin.
+                trade("fill:BTC-BRL:16", 1_748_779_200_000, Side::Buy, leg("btc", "0.001"), leg("brl", "500"), leg("btc", "0.000007")),
+                trade("fill:BTC-BRL:17", 1_748_779_260_000, Side::Buy, leg("btc", "0.0005"), leg("brl", "250.05"), leg("btc", "0.0000015")),
+                Transaction {
+                    id: "withdrawal:7".to_owned(),
+                    at: 1_749_903_000_000,
+                    kind: Kind::Withdrawal,
+                    side: None,
+                    received: None,
+                    sent: leg("btc", "0.0099"),
+                    fee: leg("btc", "0.0001"),
+                },
+            ]
+        );
+        // The plan, then 4 + 4 assets' tasks less the two reais markets that do not exist.
+        let data = sent.iter().filter(|request| path(request) != AUTHORIZE_PATH).count();
+        assert_eq!(data, 3 + (4 + 2) * 3 - 1);
+        assert_eq!(pages.len(), 1 + (data - 3).div_ceil(3));
+        assert!(pages.last().is_some_and(|page| page.wait_ms == 0));
+        assert!(pages[..pages.len() - 1].iter().all(|page| page.wait_ms == HISTORY_PACE_MS));
+        assert_eq!(pages.last().map(|page| page.read), Some(2 + 2 + 2 + 2));
+    }
+
+    #[test]
+    fn a_later_sync_reads_from_the_oldest_transfer_under_way() {
+        let (pages, _) = import(None, NOW, account);
+        let cursor = pages.last().map(|page| page.cursor.clone());
+        let later = NOW + 86_400_000;
+        let (_, sent) = import(cursor, later, account);
+        // The bitcoin deposit still confirming (2025-05-27T10:00:00Z) holds the next round there.
+        let pending = 1_748_340_000;
+        assert!(pending < NOW_SECS - LOOKBACK_SECS);
+        let orders: Vec<&HttpRequest> = sent.iter().filter(|request| path(request).contains("/orders?")).collect();
+        assert!(orders.iter().all(|request| param(request, "executed_at_from") == Some("1748340000")), "{orders:?}");
+        assert!(orders.iter().all(|request| param(request, "executed_at_to") == Some(&*(later / 1_000).to_string())));
+        // LTC, at zero and never traded, is no longer read; the assets held or with history are.
+        let routes: Vec<&str> = sent.iter().map(path).collect();
+        assert!(!routes.iter().any(|route| route.contains("LTC")), "{routes:?}");
+        for asset in ["BTC", "USDT", "ETH"] {
+            assert!(routes.iter().any(|route| route.contains(&format!("/wallet/{asset}/withdraw"))), "{asset}");
+        }
+    }
+
+    #[test]
+    fn full_pages_are_followed_and_long_order_lists_are_split() {
+        // Ten deposits fill a page: the next one is asked.
+        let row = r#"{"amount":"0.1","coin":"BTC","createdAt":1747994400,"status":"2","transaction_id":"TX"}"#;
+        let ten = format!("[{}]", (0..10).map(|i| row.replace("TX", &format!("t{i}"))).collect::<Vec<_>>().join(","));
+        let cursor = format!(r#"{{"plan":[{{"account":"{MAIN}","assets":["BTC"]}}],"task":1,"from":{FIRST_SECS},"until":{NOW_SECS}}}"#);
+        let (result, requests) = page(
+            Some(&cursor),
+            NOW,
+            with_token(|request| match param(request, "page") {
+                Some("1") if path(request).contains("/deposits?") => (200, ten.clone()),
+                _ => (200, "[]".to_owned()),
+            }),
+        );
+        assert_eq!(done(result).transactions.len(), 10);
+        let pages: Vec<Option<&str>> = requests[1..].iter().map(|request| param(request, "page")).collect();
+        assert_eq!(pages, [Some("1"), Some("2"), Some("1")], "page 2, then the withdrawals");
+
+        // SPLIT_ORDERS orders in a window: it is read again as two halves, the answer not kept.
+        let order = r#"{"instrument":"BTC-BRL","side":"buy","executions":[]}"#;
+        let many = format!("[{}]", vec![order; SPLIT_ORDERS].join(","));
+        let cursor = format!(r#"{{"plan":[{{"account":"{MAIN}","assets":["BTC"]}}],"from":{FIRST_SECS},"until":{NOW_SECS}}}"#);
+        let (result, requests) = page(
+            Some(&cursor),
+            NOW,
+            with_token(|request| {
+                let low: u64 = param(request, "executed_at_from").and_then(|v| v.parse().ok()).unwrap_or_default();
+                (200, if low == FIRST_SECS { many.clone() } else { "[]".to_owned() })
+            }),
+        );
+        done(result);
+        let windows: Vec<(Option<&str>, Option<&str>)> =
+            requests[1..].iter().map(|request| (param(request, "executed_at_from"), param(request, "executed_at_to"))).collect();
+        let (first, all) = (FIRST_SECS.to_string(), NOW_SECS.to_string());
+        let half = FIRST_SECS + (NOW_SECS - FIRST_SECS) / 2;
+        let quarter = FIRST_SECS + (half - FIRST_SECS) / 2;
+        assert_eq!(
+            windows,
+            [
+                (Some(first.as_str()), Some(all.as_str())),
+                (Some(first.as_str()), Some(&*half.to_string())),
+                (Some(first.as_str()), Some(&*quarter.to_string())),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_asset_without_a_market_or_wallet_is_passed() {
+        let cursor = format!(r#"{{"plan":[{{"account":"{MAIN}","assets":["MBCCSH01"]}}],"from":{FIRST_SECS},"until":{NOW_SECS}}}"#);
+        let (result, requests) = page(
+            Some(&cursor),
+            NOW,
+            with_token(|request| match path(request) {
+                p if p.contains("/orders?") => error(400, "TRADING|LIST_ORDERS|INVALID_SYMBOL"),
+                p if p.contains("/deposits?") => error(400, "WALLET|LIST_DEPOSITS|DEPOSIT_UNAVAILABLE"),
+                _ => (200, "[]".to_owned()),
+            }),
+        );
+        let last = done(result);
+        assert_eq!(requests.len(), 4);
+        assert!(last.caught_up);
+        // Any other refusal fails the page.
+        let (result, _) = page(Some(&cursor), NOW, with_token(|_| error(400, "TRADING|LIST_ORDERS|INVALID_PARAMETER")));
+        assert!(matches!(result, Err(Error::ExchangeRejected { .. })), "{result:?}");
+    }
+
+    #[test]
+    fn a_key_that_cannot_read_history_says_so() {
+        let cursor = format!(r#"{{"plan":[{{"account":"{MAIN}","assets":["BTC"]}}],"from":{FIRST_SECS},"until":{NOW_SECS}}}"#);
+        for refusal in [error(403, "INVALID_ACCESS"), error(403, "API|FORBIDDEN")] {
+            let (result, _) = page(Some(&cursor), NOW, with_token(|_| refusal.clone()));
+            assert_eq!(result, Err(Error::HistoryPermission { exchange: X }));
+        }
+        let (result, _) = page(None, NOW, with_token(|_| error(403, "INVALID_ACCESS")));
+        assert_eq!(result, Err(Error::HistoryPermission { exchange: X }));
+        let (result, _) = page(None, NOW, |_| error(401, "FORBIDDEN"));
+        assert_eq!(result, Err(Error::InvalidCredentials { exchange: X }));
+        let (result, _) = page(Some(&cursor), NOW, with_token(|_| error(429, "REQUEST_RATE_EXCEEDED")));
+        assert!(matches!(result, Err(Error::RateLimited { .. })), "{result:?}");
+    }
+
+    #[test]
+    fn rows_that_cannot_be_read_fail_the_page() {
+        let cursor = |task: usize| format!(r#"{{"plan":[{{"account":"{MAIN}","assets":["BTC"]}}],"task":{task},"from":{FIRST_SECS},"until":{NOW_SECS}}}"#);
+        for (task, body) in [
+            (0, ORDERS.replace(r#""price": 500000"#, r#""price": "x""#)),
+            (0, ORDERS.replace(r#""side": "buy","#, r#""side": "both","#)),
+            (0, ORDERS.replace(r#""qty": "0.00100000""#, r#""qty": "-1""#)),
+            (1, DEPOSITS.replace(r#""coin": "BTC""#, r#""coin": "B/TC""#)),
+            (1, DEPOSITS.replace(r#""createdAt": 1747994400"#, r#""createdAt": "soon""#)),
+            (2, WITHDRAWALS.replace(r#""net_quantity": "0.00990000""#, r#""net_quantity": "0""#)),
+            (2, "{}".to_owned()),
+        ] {
+            let (result, _) = page(Some(&cursor(task)), NOW, with_token(|_| (200, body.clone())));
+            assert_eq!(result, Err(Error::MalformedResponse { exchange: X }), "{task}: {body}");
+        }
+        for stored in ["{", r#"{"plan":[{"account":"../x","assets":[]}]}"#, r#"{"known":["btc"]}"#, r#"{"other":1}"#] {
+            let (result, requests) = page(Some(stored), NOW, account);
+            assert_eq!(result, Err(Error::InvalidInput { field: "cursor" }), "{stored}");
+            assert!(requests.is_empty());
+        }
+    }
+
+    #[test]
+    fn daily_closes_come_from_public_daily_candles() {
+        // 2025-06-28 is day 20267 (`date -u -d 2025-06-28 +%s` → 1751068800).
+        let flow = MercadoBitcoin.daily_closes("BTC-BRL", 20_267, 20_269).unwrap_or_else(|| panic!("Mercado Bitcoin has candles"));
+        let (closes, requests) = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, CANDLES.to_owned()));
+        let closes = closes.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            closes,
+            vec![
+                DailyClose { day: 20_267, close: dec("345000") },
+                DailyClose { day: 20_268, close: dec("351200.5") },
+                DailyClose { day: 20_269, close: dec("349800") },
+            ]
+        );
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].url, "https://api.mercadobitcoin.net/api/v4/candles?symbol=BTC-BRL&resolution=1d&from=1751068800&to=1751327999");
+        assert!(requests[0].headers.is_empty(), "public");
+
+        // Bars that start later than the first day asked: the days before are asked, once.
+        let flow = MercadoBitcoin.daily_closes("BTC-BRL", 20_200, 20_269).unwrap_or_else(|| panic!("candles"));
+        let (closes, requests) = testing::run(flow, None, NonceFormat::Salted19, NOW, |request| {
+            if param(request, "to") == Some("1751327999") { (200, CANDLES.to_owned()) } else { (200, r#"{"t":[],"c":[]}"#.to_owned()) }
+        });
+        assert_eq!(closes.map(|closes| closes.len()), Ok(3));
+        assert_eq!(requests.iter().map(|request| param(request, "to")).collect::<Vec<_>>(), [Some("1751327999"), Some("1751068799")]);
+
+        for market in ["btc-brl", "BTCBRL", "BTC-BRL&x=1", "", "BTC-"] {
+            assert!(MercadoBitcoin.daily_closes(market, 0, 1).is_none(), "{market}");
+        }
+        let flow = MercadoBitcoin.daily_closes("BTC-BRL", 20_267, 20_269).unwrap_or_else(|| panic!("candles"));
+        let (result, _) = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, CANDLES.replace("349800.00000000", "x")));
+        assert_eq!(result, Err(Error::MalformedResponse { exchange: X }));
+    }
+
+    /// JSON made of the members history rows carry.
+    fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[A-Za-z0-9.-]{0,12}".prop_map(serde_json::Value::String),
+            Just(serde_json::Value::from("2")),
+            Just(serde_json::Value::from("BTC-BRL")),
+        ];
+        leaf.prop_recursive(4, 32, 8, |inner| {
+            let names = prop_oneof![
+                Just("instrument".to_owned()),
+                Just("side".to_owned()),
+                Just("executions".to_owned()),
+                Just("id".to_owned()),
+                Just("price".to_owned()),
+                Just("qty".to_owned()),
+                Just("fee_rate".to_owned()),
+                Just("executed_at".to_owned()),
+                Just("amount".to_owned()),
+                Just("coin".to_owned()),
+                Just("status".to_owned()),
+                Just("createdAt".to_owned()),
+                Just("net_quantity".to_owned()),
+                Just("created_at".to_owned()),
+                "[a-z]{1,6}".prop_map(|s| s),
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(names, inner, 0..8).prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn history_pages_never_panic_on_arbitrary_bytes(task in 0usize..9, status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let cursor = format!(r#"{{"plan":[{{"account":"{MAIN}","assets":["BRL","BTC","ETH"]}}],"task":{task},"from":1,"until":{NOW_SECS}}}"#);
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let _ = page(Some(&cursor), NOW, with_token(|_| (status, body.clone())));
+            let _ = page(None, NOW, with_token(|_| (status, body.clone())));
+        }
+
+        #[test]
+        fn history_pages_never_panic_on_row_shaped_json(task in 0usize..9, value in arb_json()) {
+            let cursor = format!(r#"{{"plan":[{{"account":"{MAIN}","assets":["BRL","BTC","ETH"]}}],"task":{task},"from":1,"until":{NOW_SECS}}}"#);
+            let body = format!("[{value}]");
+            let _ = page(Some(&cursor), NOW, with_token(|_| (200, body.clone())));
+            let candles = format!(r#"{{"t":[{value}],"c":[{value}]}}"#);
+            let flow = MercadoBitcoin.daily_closes("BTC-BRL", 20_267, 20_269).unwrap_or_else(|| panic!("candles"));
+            let _ = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, candles.clone()));
+        }
+    }
+}

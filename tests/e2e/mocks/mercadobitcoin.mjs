@@ -15,11 +15,28 @@
 // Markets are rows of /tickers ({ pair, last, open, vol, … }); /symbols lists them as its parallel
 // lists.
 //
-// Faults (targets: an API key, 'tickers', '*'), each Mercado Bitcoin's own answer:
+// Transaction history: an account of the key may carry `history`, rows exactly as the API sends them:
+//   history: { orders: [List orders rows, with their `executions`], deposits: [List Deposits rows],
+//              fiatDeposits: [List Fiat Deposits rows], withdrawals: [List Withdraw Coin rows] }
+// served by GET /accounts/{id}/{BASE-QUOTE}/orders (a listed market only, else 400
+// INVALID_SYMBOL; `has_executions=true` keeps orders with executions; `executed_at_from`/`_to`
+// keep orders with an execution in the range; newest first; the reference states no page size,
+// so the stand-in answers at most ORDERS_CAP), /accounts/{id}/wallet/{ASSET}/deposits (`limit`
+// 1 to 10, `page` from 1, `from`/`to` on `createdAt`), /accounts/{id}/wallet/fiat/BRL/deposits
+// (BRL only; `limit` 1 to 50, `page` from 1, `from`/`to` on the deposit's `created_at`) and
+// /accounts/{id}/wallet/{ASSET}/withdraw (`page` from 1, `page_size` 1 to 50, `from` on
+// `created_at`), newest first. `historyPermission: false` on the key's account answers them 403
+// INVALID_ACCESS. Account endpoints allow 3 requests a second per key: the history endpoints
+// count them (a 4th within the second answers 429 REQUEST_RATE_EXCEEDED); 500 requests a minute
+// overall are not enforced. Public GET /candles?symbol&resolution=1d&from&to (seconds): a listed
+// market's daily bars from `from` to `to`, oldest first, as parallel lists t/o/h/l/c/v; the
+// close of a day is `closes[pair][day]` where given, else derivedClose(last, day).
+//
+// Faults (targets: an API key, 'tickers', 'history', '*'), each Mercado Bitcoin's own answer:
 //   'error:credentials' 401 FORBIDDEN at /authorize, 'error:ratelimit' 429 REQUEST_RATE_EXCEEDED,
 //   'error:maintenance' 503 API_UNAVAILABLE, 'malformed' (truncated JSON), 'timeout' (never
 //   answers), 'redirect' (302 to another host). A key's faults hit its /authorize and every request
-//   made with its tokens.
+//   made with its tokens; 'history' hits the history endpoints and /candles.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -52,6 +69,36 @@ export const SAMPLE_ACCOUNT = {
         { symbol: 'BTC', available: '0.00500000', on_hold: '0.00000000', total: '0.00500000' },
       ],
     },
+  ],
+};
+
+/**
+ * History rows for the first of SAMPLE_ACCOUNT's accounts, in the API's own shapes: a BTC buy in
+ * two executions, a BTC deposit, reais by PIX and a BTC withdrawal (2025; `date -u -d … +%s`).
+ */
+export const SAMPLE_HISTORY = {
+  orders: [
+    {
+      avgPrice: 500033.33, cost: 750.05, created_at: 1748779100, externalId: '', fee: '0.00000850', filledQty: '0.00150000',
+      id: '01HCDAA7YJ68ZJ0FTEPR7DYDS1', instrument: 'BTC-BRL', limitPrice: 500100, qty: '0.00150000', side: 'buy', status: 'filled',
+      stopPrice: 0, triggerOrderId: '', type: 'limit', updated_at: 1748779260,
+      executions: [
+        { executed_at: 1748779200, fee_rate: '0.70000000', id: '16', instrument: 'BTC-BRL', price: 500000, qty: '0.00100000', side: 'buy', liquidity: 'taker' },
+        { executed_at: 1748779260, fee_rate: '0.30000000', id: '17', instrument: 'BTC-BRL', price: 500100, qty: '0.00050000', side: 'buy', liquidity: 'maker' },
+      ],
+    },
+  ],
+  deposits: [
+    { address: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', address_tag: '', amount: '0.05000000', coin: 'BTC', confirmTimes: '3 / 3', createdAt: 1747994400,
+      network: 'bitcoin', origin: ['bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh'], status: '2', transaction_id: 'e10e3ea123e99a4ec3999ca5ac2a57e23468e994e1b4ff324fe028bbf83548e5', transferType: 'external' },
+  ],
+  fiatDeposits: [
+    { id: 1234, amount: '1500.00', coin: 'BRL', status: 'CREDITED', transferType: 'pix',
+      source: { bank_code: '208', bank_name: 'BTG Pactual', account_branch: '0001', account_number: '0123432', created_at: 1743490800, updated_at: 1743490800 } },
+  ],
+  withdrawals: [
+    { account: '', address: 'bc1qs62xef6x0tyxsz87fya6le7htc6q5wayhqdzen', coin: 'BTC', created_at: '1749902400', description: '', destination_tag: '',
+      fee: '0.00010000', id: 7, net_quantity: '0.00990000', network: 'bitcoin', quantity: '0.01000000', status: 2, tx: '0f3c4b1e9a2d7c6b', updated_at: '1749903000' },
   ],
 };
 
@@ -99,6 +146,94 @@ function json(status, value, extra = {}) {
 
 const mbError = (status, code, message) => json(status, { code, message });
 
+/** The most orders one answer of the order list holds here (the reference states none). */
+export const ORDERS_CAP = 100;
+const DAY_SECS = 86_400;
+
+/** A day's close derived from today's last price: within 90 % to 110 % of it, by day. */
+export function derivedClose(last, day) {
+  const scaled = BigInt(Math.round(Number(last) * 1e8));
+  const percent = BigInt(90 + (day % 21));
+  return (Number((scaled * percent) / 100n) / 1e8).toFixed(8);
+}
+
+/** A query number: digits only, else NaN. */
+const int = (params, name, fallback) => {
+  const text = params.get(name);
+  if (text === null) return fallback;
+  return /^\d+$/.test(text) ? Number(text) : NaN;
+};
+
+/** One page of the history route `route` for the sub-account `sub`, as [status, body]. */
+export function historyAnswer(sub, route, params, markets) {
+  const history = sub.history ?? {};
+  const bad = [400, { code: 'INVALID_PARAMETER', message: 'Invalid parameter value' }];
+  const newestFirst = (rows, time) => [...rows].sort((a, b) => Number(time(b)) - Number(time(a)));
+  const pageOf = (rows, size) => {
+    const page = int(params, 'page', 1);
+    if (!(page >= 1)) return bad;
+    return [200, rows.slice((page - 1) * size, page * size)];
+  };
+  let m = /^\/([A-Z0-9]+-[A-Z0-9]+)\/orders$/.exec(route);
+  if (m) {
+    if (!markets.some((row) => row.pair === m[1])) return [400, { code: 'TRADING|LIST_ORDERS|INVALID_SYMBOL', message: 'Invalid symbol' }];
+    const from = int(params, 'executed_at_from', 0);
+    const to = int(params, 'executed_at_to', Infinity);
+    if (Number.isNaN(from) || Number.isNaN(to)) return bad;
+    const withExecutions = params.get('has_executions') === 'true';
+    const rows = (history.orders ?? []).filter((order) => order.instrument === m[1]
+      && (!withExecutions || (order.executions ?? []).length > 0)
+      && (!params.has('executed_at_from') && !params.has('executed_at_to')
+        || (order.executions ?? []).some((e) => e.executed_at >= from && e.executed_at <= to)));
+    return [200, newestFirst(rows, (order) => order.created_at).slice(0, ORDERS_CAP)];
+  }
+  m = /^\/wallet\/fiat\/([A-Z0-9]+)\/deposits$/.exec(route);
+  if (m) {
+    if (m[1] !== 'BRL') return [400, { code: 'WALLET|LIST_FIAT_DEPOSITS|INVALID_SYMBOL', message: 'Only BRL supported' }];
+    const limit = int(params, 'limit', 10);
+    const [from, to] = [int(params, 'from', 0), int(params, 'to', Infinity)];
+    if (!(limit >= 1 && limit <= 50) || Number.isNaN(from) || Number.isNaN(to)) return bad;
+    const created = (row) => row.created_at ?? row.source?.created_at;
+    const rows = (history.fiatDeposits ?? []).filter((row) => row.coin === m[1] && created(row) >= from && created(row) <= to);
+    return pageOf(newestFirst(rows, created), limit);
+  }
+  m = /^\/wallet\/([A-Z0-9]+)\/deposits$/.exec(route);
+  if (m) {
+    const limit = int(params, 'limit', 10);
+    const [from, to] = [int(params, 'from', 0), int(params, 'to', Infinity)];
+    if (!(limit >= 1 && limit <= 10) || Number.isNaN(from) || Number.isNaN(to)) return bad;
+    const rows = (history.deposits ?? []).filter((row) => row.coin === m[1] && row.createdAt >= from && row.createdAt <= to);
+    return pageOf(newestFirst(rows, (row) => row.createdAt), limit);
+  }
+  m = /^\/wallet\/([A-Z0-9]+)\/withdraw$/.exec(route);
+  if (m) {
+    const size = int(params, 'page_size', 10);
+    const from = int(params, 'from', 0);
+    if (!(size >= 1 && size <= 50) || Number.isNaN(from)) return bad;
+    const rows = (history.withdrawals ?? []).filter((row) => row.coin === m[1] && Number(row.created_at) >= from);
+    return pageOf(newestFirst(rows, (row) => row.created_at), size);
+  }
+  return null;
+}
+
+/** Daily candles of a listed market, as [status, body]. */
+function candles(markets, closes, params, nowMs) {
+  const market = markets.find((row) => row.pair === params.get('symbol'));
+  const from = int(params, 'from', 0);
+  const to = int(params, 'to', NaN);
+  if (!market) return [400, { code: 'PUBLIC|LIST_CANDLES|INVALID_SYMBOL', message: 'Invalid symbol' }];
+  if (params.get('resolution') !== '1d' || Number.isNaN(from) || Number.isNaN(to) || from > to) return [400, { code: 'INVALID_PARAMETER', message: 'Invalid parameter value' }];
+  const bars = { t: [], o: [], h: [], l: [], c: [], v: [] };
+  for (let day = Math.ceil(from / DAY_SECS); day * DAY_SECS <= to && day * 1000 * DAY_SECS <= nowMs; day += 1) {
+    const close = closes?.[market.pair]?.[day] ?? derivedClose(market.last, day);
+    if (!(Number(close) > 0)) continue;
+    bars.t.push(day * DAY_SECS);
+    for (const name of ['o', 'h', 'l', 'c']) bars[name].push(close);
+    bars.v.push('1.00000000');
+  }
+  return [200, bars];
+}
+
 const NAMED_FAULTS = {
   'error:credentials': () => mbError(401, 'FORBIDDEN', 'Invalid login or password'),
   'error:ratelimit': () => mbError(429, 'REQUEST_RATE_EXCEEDED', 'Request rate exceeded'),
@@ -121,7 +256,7 @@ function same(given, expected) {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, tokenTtlMs = 60 * 60 * 1000 } = {}) {
+export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, tokenTtlMs = 60 * 60 * 1000, now = Date.now, closes = {} } = {}) {
   const requests = [];
   const faults = faultTable(faultResponse);
   /** Issued tokens: token → { apiKey, expiresAt }. */
@@ -129,6 +264,8 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
   /** Requests that carried a key's secret anywhere but the /authorize body. */
   const secretSeen = [];
   let tickers = markets;
+  /** Per key, the times of the last second's history requests. */
+  const historyCalls = new Map();
 
   const secrets = () => Object.values(accounts).map((account) => account.secret).filter(Boolean);
 
@@ -136,7 +273,7 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
     const { method, path, headers } = req;
     const url = new URL(path, `https://${HOST}`);
     const route = url.pathname.startsWith(BASE) ? url.pathname.slice(BASE.length) : null;
-    const log = { method, path, host: req.host, apiKey: null, authorized: null, error: null, fault: null, at: Date.now() };
+    const log = { method, path, host: req.host, apiKey: null, authorized: null, error: null, fault: null, at: now() };
     requests.push(log);
     const body = req.body ?? '';
     const outsideBody = `${path}\n${JSON.stringify(headers)}`;
@@ -160,6 +297,13 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
       log.fault = fault;
       return finish(faultResponse(fault));
     };
+    if (route === '/candles') {
+      log.authorized = headers.authorization ? 'unexpected-token' : null;
+      const fault = faulted(['history', '*']);
+      if (fault) return fault;
+      const [status, value] = candles(tickers, closes, url.searchParams, now());
+      return finish(json(status, value));
+    }
     const isPublic = route === '/symbols' || route === '/tickers';
     if (isPublic) {
       log.authorized = headers.authorization ? 'unexpected-token' : null;
@@ -198,21 +342,34 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
       log.authorized = Boolean(account) && same(login.password, account.secret);
       if (!log.authorized) return finish(mbError(401, 'FORBIDDEN', 'Invalid login or password'));
       const token = randomBytes(18).toString('base64url');
-      const expiresAt = Date.now() + tokenTtlMs;
+      const expiresAt = now() + tokenTtlMs;
       tokens.set(token, { apiKey, expiresAt });
       return finish(json(200, { access_token: token, expiration: Math.floor(expiresAt / 1000) }));
     }
 
     const balances = /^\/accounts\/([^/]+)\/balances$/.exec(route ?? '');
-    if (method !== 'GET' || !(route === '/accounts' || balances)) return finish({ status: 404, type: 'text/plain', body: 'Not Found' });
+    const history = /^\/accounts\/([^/]+)(\/(?:[A-Z0-9]+-[A-Z0-9]+\/orders|wallet\/(?:fiat\/)?[A-Z0-9]+\/(?:deposits|withdraw)))$/.exec(route ?? '');
+    if (method !== 'GET' || !(route === '/accounts' || balances || history)) return finish({ status: 404, type: 'text/plain', body: 'Not Found' });
     const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
     const session = bearer ? tokens.get(bearer) : undefined;
     log.apiKey = session?.apiKey ?? null;
-    log.authorized = Boolean(session) && session.expiresAt > Date.now();
+    log.authorized = Boolean(session) && session.expiresAt > now();
     if (!log.authorized) return finish(mbError(401, 'FORBIDDEN', 'Invalid or expired token'));
-    const fault = faulted([session.apiKey, '*']);
+    const fault = faulted(history ? [session.apiKey, 'history', '*'] : [session.apiKey, '*']);
     if (fault) return fault;
     const account = accounts[session.apiKey];
+    if (history) {
+      const at = now();
+      const recent = (historyCalls.get(session.apiKey) ?? []).filter((earlier) => at - earlier < 1_000);
+      recent.push(at);
+      historyCalls.set(session.apiKey, recent);
+      if (recent.length > 3) return finish(mbError(429, 'REQUEST_RATE_EXCEEDED', 'Request rate exceeded the request limit in the range'));
+      if (account.historyPermission === false) return finish(mbError(403, 'INVALID_ACCESS', 'This key cannot read it'));
+      const sub = (account.accounts ?? []).find((row) => row.id === history[1]);
+      if (!sub) return finish(mbError(404, 'ACCOUNT_NOT_FOUND', 'Account not found'));
+      const [status, value] = historyAnswer(sub, history[2], url.searchParams, tickers);
+      return finish(json(status, value));
+    }
     if (route === '/accounts') {
       return finish(json(200, (account.accounts ?? []).map(({ balances: _, ...row }) => row)));
     }
@@ -228,7 +385,9 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
     requests,
     secretSeen,
     /** Requests that need a key: /authorize and the account endpoints. */
-    privateRequests: () => requests.filter((r) => !/\/api\/v4\/(symbols|tickers)(\?|$)/.test(r.path)),
+    privateRequests: () => requests.filter((r) => !/\/api\/v4\/(symbols|tickers|candles)(\?|$)/.test(r.path)),
+    /** Requests to the history endpoints only. */
+    historyRequests: () => requests.filter((r) => /\/(orders|deposits|withdraw)(\?|$)/.test(r.path)),
     /**
      * Make requests fail: target is an API key, 'tickers' or '*' (everything); fault as above or
      * null to clear; `times` limits how many requests it hits (default: until cleared).
@@ -251,4 +410,4 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
   };
 }
 
-export default { SAMPLE_ACCOUNT, SECOND_ACCOUNT, SAMPLE_MARKETS, createMercadoBitcoin, expectedHoldings };
+export default { SAMPLE_ACCOUNT, SECOND_ACCOUNT, SAMPLE_MARKETS, SAMPLE_HISTORY, createMercadoBitcoin, expectedHoldings, derivedClose };

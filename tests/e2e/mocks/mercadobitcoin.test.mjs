@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { makeCertificate, requestMock, startMockServer } from '../mock-server.mjs';
-import { createMercadoBitcoin, expectedHoldings, HOST, SAMPLE_ACCOUNT } from './mercadobitcoin.mjs';
+import { createMercadoBitcoin, derivedClose, expectedHoldings, HOST, ORDERS_CAP, SAMPLE_ACCOUNT, SAMPLE_HISTORY } from './mercadobitcoin.mjs';
 
 const A = SAMPLE_ACCOUNT;
 
@@ -80,5 +80,48 @@ describe('Mercado Bitcoin mock', () => {
     assert.deepEqual((await send(server.port, '/api/v4/tickers?symbols=NOPE-BRL')).body.code, 'INVALID_SYMBOL');
     assert.deepEqual(mb.books().map((b) => b.book), ['mercadobitcoin:BTC-BRL', 'mercadobitcoin:ETH-BRL', 'mercadobitcoin:USDT-BRL']);
     assert.deepEqual(expectedHoldings(A), { brl: '1750.25', btc: '0.055', eth: '0.8', usdt: '120' });
+  });
+
+  test('serves the history as Mercado Bitcoin pages it, to a key that may read it', async () => {
+    const [main] = A.accounts;
+    const account = { ...A, accounts: [{ ...main, history: SAMPLE_HISTORY }, A.accounts[1]] };
+    const own = createMercadoBitcoin({ accounts: { [A.apiKey]: account } });
+    const ownServer = await startMockServer([own]);
+    const ca = makeCertificate(ownServer.hosts).cert;
+    const get = async (path, headers = {}) => requestMock({ port: ownServer.port, host: HOST, ca, path: `/api/v4${path}`, headers });
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 1_100));
+    try {
+      const token = await requestMock({ port: ownServer.port, host: HOST, ca, method: 'POST', path: '/api/v4/authorize',
+        headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: A.apiKey, password: A.secret }) });
+      const bearer = { authorization: `Bearer ${token.body.access_token}` };
+      const at = `/accounts/${main.id}`;
+      const orders = await get(`${at}/BTC-BRL/orders?has_executions=true&executed_at_from=1748779250&executed_at_to=1751328000`, bearer);
+      assert.deepEqual(orders.body.map((order) => order.id), ['01HCDAA7YJ68ZJ0FTEPR7DYDS1'], 'an execution in the range');
+      assert.deepEqual((await get(`${at}/BTC-BRL/orders?has_executions=true&executed_at_from=1748779261`, bearer)).body, []);
+      assert.equal((await get(`${at}/NOPE-BRL/orders`, bearer)).body.code, 'TRADING|LIST_ORDERS|INVALID_SYMBOL');
+      await pause();
+      assert.equal((await get(`${at}/wallet/BTC/deposits?limit=10&page=1&from=0&to=1751328000`, bearer)).body.length, 1);
+      assert.deepEqual((await get(`${at}/wallet/BTC/deposits?limit=10&page=2&from=0&to=1751328000`, bearer)).body, []);
+      assert.equal((await get(`${at}/wallet/BTC/deposits?limit=11`, bearer)).status, 400, 'at most 10 a page');
+      await pause();
+      assert.equal((await get(`${at}/wallet/fiat/BRL/deposits?limit=50&page=1&from=1743490800&to=1743490800`, bearer)).body[0].id, 1234);
+      assert.equal((await get(`${at}/wallet/BTC/withdraw?page=1&page_size=50&from=1749902400`, bearer)).body[0].id, 7);
+      assert.deepEqual((await get(`${at}/wallet/BTC/withdraw?page=1&page_size=50&from=1749902401`, bearer)).body, []);
+      // A fourth history request within the second is refused.
+      assert.deepEqual([(await get(`${at}/wallet/ETH/withdraw`, bearer)).status], [429]);
+      await pause();
+      own.setAccount(A.apiKey, { ...account, historyPermission: false });
+      const refused = await get(`${at}/wallet/BTC/withdraw`, bearer);
+      assert.deepEqual([refused.status, refused.body.code], [403, 'INVALID_ACCESS']);
+      assert.ok(ORDERS_CAP >= 50);
+
+      const bars = await get('/candles?symbol=BTC-BRL&resolution=1d&from=1751068800&to=1751241600');
+      assert.deepEqual(bars.body.t, [1751068800, 1751155200, 1751241600]);
+      assert.equal(bars.body.c[0], derivedClose('352140.12', 1751068800 / 86_400));
+      assert.equal((await get('/candles?symbol=BTC-BRL&resolution=1h&from=0&to=1')).status, 400);
+      assert.deepEqual(own.secretSeen, []);
+    } finally {
+      ownServer.close();
+    }
   });
 });
