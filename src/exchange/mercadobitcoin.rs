@@ -332,8 +332,11 @@ pub(crate) fn read_body(response: HttpResponse<'_>) -> Result<Value<'_>> {
 }
 
 /// Maps Mercado Bitcoin's error codes (<https://api.mercadobitcoin.net/api/v4/docs>, "Errors")
-/// to what the user has to do; a code it does not document falls back on the HTTP status.
+/// to what the user has to do; a code it does not document falls back on the HTTP status. A code
+/// comes bare (`FORBIDDEN`) or under its domain and module (`API|FORBIDDEN`,
+/// `TRADING|ORDER|INVALID_SYMBOL`): the last part decides.
 fn map_error(code: &str, response: HttpResponse<'_>) -> Error {
+    let code = code.rsplit('|').next().unwrap_or(code);
     match (code, response.status) {
         ("REQUEST_RATE_EXCEEDED" | "REQUEST_DENIED" | "REQUEST_BLOCKED", _) => {
             Error::rate_limited(EXCHANGE, response.retry_after_ms, LOCKOUT_SECS)

@@ -228,6 +228,10 @@ fn every_error_kind_is_mapped() {
         // A token refused later, a key that may not read.
         (ok_auth.clone(), (401, body("FORBIDDEN")), Err(Error::InvalidCredentials { exchange: X })),
         (ok_auth.clone(), (403, body("INVALID_ACCESS")), Err(Error::MissingPermission { exchange: X })),
+        // The same codes under their domain, as the v4 reference writes them.
+        (ok_auth.clone(), (400, body("API|FORBIDDEN")), Err(Error::InvalidCredentials { exchange: X })),
+        (ok_auth.clone(), (400, body("API|INVALID_ACCESS")), Err(Error::MissingPermission { exchange: X })),
+        (ok_auth.clone(), (400, body("API|REQUEST_RATE_EXCEEDED")), Err(Error::RateLimited { exchange: X, retry_after_ms: 2000 })),
         // Rate limits, with a capped wait.
         ((429, String::new()), ok_auth.clone(), Err(Error::RateLimited { exchange: X, retry_after_ms: 2000 })),
         (ok_auth.clone(), (429, body("REQUEST_RATE_EXCEEDED")), Err(Error::RateLimited { exchange: X, retry_after_ms: 2000 })),
@@ -555,7 +559,7 @@ mod history_tests {
     #[test]
     fn a_key_that_cannot_read_history_says_so() {
         let cursor = format!(r#"{{"plan":[{{"account":"{MAIN}","assets":["BTC"]}}],"from":{FIRST_SECS},"until":{NOW_SECS}}}"#);
-        for refusal in [error(403, "INVALID_ACCESS"), error(403, "API|FORBIDDEN")] {
+        for refusal in [error(403, "INVALID_ACCESS"), error(403, "API|INVALID_ACCESS")] {
             let (result, _) = page(Some(&cursor), NOW, with_token(|_| refusal.clone()));
             assert_eq!(result, Err(Error::HistoryPermission { exchange: X }));
         }
