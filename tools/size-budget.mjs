@@ -19,8 +19,10 @@ import { shippedSizes } from './shipped-size.mjs';
 // page (1.9 KiB of HTML and CSS, 6 KiB of JS); the budget is that plus 1 %. Four more exchanges
 // bring it to 675,379 B, each measured against the build before it: OKX 7.4 KiB with the API
 // passphrase every passphrase exchange shares, Bybit 4.5 KiB, KuCoin 2.8 KiB, Mercado Bitcoin
-// 3.2 KiB; the history of Bybit (9.7 KiB) and of OKX (8.6 KiB); the budget is that plus 2 %.
-export const BUDGET_GZIP_BYTES = 690_000;
+// 3.2 KiB; the history of Bybit (9.7 KiB) and of OKX (8.6 KiB). The history of KuCoin (6.0 KiB)
+// and of Mercado Bitcoin (9.6 KiB), and Binance's trading pairs with the options page's list of
+// them, bring it to 696,957 B; the budget is that plus 2 %.
+export const BUDGET_GZIP_BYTES = 711_000;
 
 const [distDir] = process.argv.slice(2);
 if (!distDir) throw new Error('usage: size-budget.mjs <dist dir>');
