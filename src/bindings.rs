@@ -23,10 +23,11 @@ use zeroize::Zeroizing;
 
 use crate::{
     alerts::{Alert, AlertState, Observed, evaluate},
+    asset::asset_code,
     backup,
     entropy::OsEntropy,
     error::{Error, ErrorView},
-    exchange::{DailyClose, adapter, asset_code, pasted_credentials},
+    exchange::{DailyClose, adapter, pasted_credentials},
     exchange_id::ExchangeId,
     history::{self, Chunks, DayBefore, Series},
     money::{parse_typed_decimal, to_plain_string},

@@ -6,6 +6,7 @@
 //! live in `extension/_locales`.
 
 pub mod alerts;
+pub mod asset;
 pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench_support;

@@ -27,9 +27,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::{
+    asset::asset_code,
     entropy::Entropy,
     error::{Error, ErrorView, MAX_RETRY_AFTER_MS, Result, believable_lockout, longest_wait_ms},
-    exchange::{Balance, Context, DailyClose, Flow, KeyScope, Step, Ticker, adapter, asset_code},
+    exchange::{Balance, Context, DailyClose, Flow, KeyScope, Step, Ticker, adapter},
     exchange_id::{ExchangeId, ExchangeMap},
     http::{HttpRequest, HttpResponse, retry_after_ms},
     money::{Exact as _, parse_decimal},

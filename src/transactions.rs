@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, Result},
-    exchange::{asset_code, is_asset_code},
+    asset::{asset_code, is_asset_code},
 };
 
 /// The stored format's version.

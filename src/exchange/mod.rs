@@ -65,6 +65,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::http::{HttpRequest, HttpResponse, Method};
 use crate::{
+    asset::asset_code,
     entropy::Entropy,
     error::{Error, Result},
     exchange_id::ExchangeId,
@@ -457,19 +458,6 @@ pub fn alphanumeric_secret(api_key: &str, api_secret: &str) -> Result<Credential
         return Err(Error::InvalidInput { field: "api_secret" });
     }
     Ok(credentials)
-}
-
-/// An asset code as the core keys assets: 1 to 20 ASCII letters or digits, made lowercase. One
-/// rule for every exchange's codes and for the codes users type.
-pub fn asset_code(text: &str) -> Result<String> {
-    let code = text.trim().to_ascii_lowercase();
-    if is_asset_code(&code) { Ok(code) } else { Err(Error::InvalidInput { field: "asset" }) }
-}
-
-/// Whether `code` is already an asset code as [`asset_code`] writes it: checked without a copy,
-/// for codes read back from storage.
-pub fn is_asset_code(code: &str) -> bool {
-    (1..=20).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Sums balances of the same asset (an exchange may list one asset under several names, such as

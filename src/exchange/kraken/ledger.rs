@@ -98,7 +98,7 @@ impl Row {
             && self.at > 0
             && self.kind.len() <= 40
             && self.subtype.len() <= 40
-            && crate::exchange::asset_code(&self.asset).as_deref() == Ok(self.asset.as_str())
+            && crate::asset::asset_code(&self.asset).as_deref() == Ok(self.asset.as_str())
     }
 
     fn is_internal(&self) -> bool {
@@ -156,7 +156,7 @@ fn ledger_asset(name: &str) -> Option<String> {
     if is_fee_credit(base) {
         return Some("kfee".to_owned());
     }
-    asset_code(base).filter(|code| crate::exchange::asset_code(code).as_deref() == Ok(code.as_str()))
+    asset_code(base).filter(|code| crate::asset::asset_code(code).as_deref() == Ok(code.as_str()))
 }
 
 /// What settling rows gave: the transactions, and the rows that must wait for the next page.
