@@ -488,7 +488,8 @@ export async function benchBrowser({ core, distChrome, workDir, colds = 5, warm 
   // The baseline: the same extension with an empty worker, started the same way.
   log(`empty worker cold start: ${coldStarts} starts`);
   const emptyProfile = makeProfileDir();
-  const empty = await launch({ profileDir: emptyProfile, server: ex.server, dist: emptyDist });
+  // Its worker opens no welcome page for launch to wait for.
+  const empty = await launch({ profileDir: emptyProfile, server: ex.server, dist: emptyDist, keepWelcome: true });
   try {
     const page = await empty.context.newPage();
     await page.goto(empty.urlOf('static.html').replace('static.html', 'popup/popup.html'));
