@@ -89,6 +89,11 @@ describe('Bybit', { timeout: 300_000 }, () => {
     await options.locator('#dialog-confirm').click();
     await options.locator(`[data-account-id="${saved.id}"]`).waitFor({ state: 'detached' });
     await options.close();
+    // A deletion drops the stored totals until the refresh it starts has run.
+    await until(async () => (await readStorage(h, 'local', 'snapshot')).snapshot?.accounts?.length === 1, {
+      message: 'the snapshot of the one account again', timeout: 30_000,
+    });
+    await waitIdle(popup);
   });
 
   // Every kind of error: the stored total and the one shown stay as they were. The 10-minute IP
