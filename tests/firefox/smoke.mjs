@@ -325,20 +325,36 @@ describe('Cartera in Firefox (smoke)', { timeout: 240_000 }, () => {
     // Firefox asks in a doorhanger; a user's "Allow" is given here through the add-on manager's own
     // module, so the click below finds the permission granted.
     await driver.setContext(firefox.Context.CHROME);
-    await driver.executeAsyncScript(`
+    const grantFailure = await driver.executeAsyncScript(`
       const done = arguments[arguments.length - 1];
       const { ExtensionPermissions } = ChromeUtils.importESModule('resource://gre/modules/ExtensionPermissions.sys.mjs');
       const extension = WebExtensionPolicy.getByID(arguments[0]).extension;
-      ExtensionPermissions.add(arguments[0], { permissions: [], origins: ['https://www.coindesk.com/*'] }, extension).then(done, done);
+      ExtensionPermissions.add(arguments[0], { permissions: [], origins: ['https://www.coindesk.com/*'] }, extension)
+        .then(() => done(null), (error) => done(String(error)));
     `, GECKO_ID);
+    // Without the grant the click below would open a doorhanger nobody answers.
+    assert.equal(grantFailure, null, 'the publisher\'s host granted before the click');
     await driver.setContext(firefox.Context.CONTENT);
     await openExtensionPage(MANIFEST.options_ui.page);
-    await driver.wait(until.elementLocated(By.css('#news-enabled')), 10_000);
+    await driver.wait(until.elementLocated(By.css('#news-coindesk')), 10_000);
     assert.equal(feeds.requests.length, 0, 'nothing fetched while news is off');
     await driver.findElement(By.css('#news-enabled')).click();
     await driver.findElement(By.css('#news-coindesk')).click();
     // A wait, not a speed check: on a loaded machine the first fetch has taken over 20 s.
-    await driver.wait(async () => (await text('#news-state-coindesk')).startsWith('Updated'), 60_000);
+    const updated = await driver.wait(async () => (await text('#news-state-coindesk')).startsWith('Updated'), 60_000).catch(() => false);
+    if (!updated) {
+      // What the page and the servers saw, so a failure says where the fetch stopped.
+      const seen = {
+        state: await text('#news-state-coindesk'),
+        status: await text('#news-status'),
+        enabled: await driver.findElement(By.css('#news-enabled')).isSelected(),
+        ticked: await driver.findElement(By.css('#news-coindesk')).isSelected(),
+        stored: await driver.executeAsyncScript('const done = arguments[0]; browser.storage.local.get(["news", "newsFeeds"]).then(done, (e) => done(String(e)));'),
+        feedRequests: feeds.requests.map((r) => r.host),
+        refusedByProxy: proxy.refused,
+      };
+      assert.fail(`the ticked publisher's feed was not fetched: ${JSON.stringify(seen)}`);
+    }
     const request = feeds.requests.find((r) => r.host === 'www.coindesk.com');
     assert.equal(request.headers.cookie, undefined);
     assert.equal(request.headers.referer, undefined);
