@@ -354,8 +354,10 @@ function storeKey(vaultKey, epoch) {
 
 /** Forgets the key and invalidates every operation already in flight. */
 function lockNow() {
-  // Work in flight with the key stops at once: nothing more is signed for it.
+  // Work in flight with the key stops at once: nothing more is signed for it, and the tokens
+  // exchanges issued for the keys are forgotten with it.
   engine?.cancel();
+  engine?.endSessions();
   return sessionExclusive(async () => {
     await session.set({ lockEpoch: (await lockEpoch()) + 1 });
     await session.remove(['vaultKey', 'unlocked']);
@@ -548,6 +550,8 @@ async function addAccount(message) {
     await write({ vault: sealed, accounts: updated, nonces, txState: { ...txState, [saved.id]: history } });
     return saved;
   });
+  // The replaced key's token, if its exchange issued one, goes with it.
+  if (replaceId !== null) core.endSessions();
   const unlocked = await storeKey(vaultKey, epoch);
   if (unlocked) {
     refreshSoon();
@@ -589,6 +593,8 @@ async function removeAccount(message) {
     await local.remove(Object.keys(everything).filter((key) => key.startsWith(`${TX_PREFIX}${id}:`)));
     return { ok: true, accounts: remaining, vaultEmpty: remaining.length === 0 };
   });
+  // The removed key's token, if its exchange issued one, goes with it.
+  core.endSessions();
   if (!reply.vaultEmpty && (await sessionKey())) refreshSoon();
   if (reply.vaultEmpty) await scheduleSync();
   return reply;

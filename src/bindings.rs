@@ -748,6 +748,13 @@ impl Engine {
         self.core.cancel();
     }
 
+    /// Forgets every bearer token exchanges issued (see `refresh::Engine::end_sessions`): for when
+    /// the vault locks, or a key is removed or replaced.
+    #[wasm_bindgen(js_name = endSessions)]
+    pub fn end_sessions(&self) {
+        self.core.end_sessions();
+    }
+
     /// Fetches every imported account and the prices. `stored` is what storage holds, as JSON
     /// text (`{ accounts, portfolios, manual, settings, snapshot, nonces, lockouts }`);
     /// `bridges` the exchanges whose public prices may be read (`["bitso"]`, those whose host

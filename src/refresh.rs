@@ -16,6 +16,8 @@
 //!   Binance's 418, is waited out whole, up to [`MAX_BAN_MS`](crate::error::MAX_BAN_MS): asking during one lengthens it).
 //! - Each account's last nonce is handed back too, and the next refresh continues after it.
 //! - Prices are fetched once per exchange and reused for [`PRICES_REUSED_FOR_MS`].
+//! - A bearer token an exchange issues for a key (Mercado Bitcoin) is kept in memory for the next
+//!   conversations with the same key until it nears its expiry or [`Engine::end_sessions`].
 
 use std::{
     cell::{Cell, RefCell},
@@ -38,7 +40,8 @@ use crate::{
     portfolio::{AccountBalances, Snapshot, build_snapshot_hiding},
     price_history::{Routes, routes},
     profile::{Account, ManualEntry, Portfolio, Settings, manual_entry_id, portfolio_ids, portfolio_of, quote_code},
-    secret::Credentials,
+    secret::{BearerToken, Credentials},
+    signing::sha256,
     settle::RefreshResult,
     transactions::{HistoryPage, MAX_PER_PAGE},
     vault::{Vault, VaultKey},
@@ -338,12 +341,26 @@ pub struct Engine<T> {
     lockouts: RefCell<ExchangeMap<u64>>,
     /// Each exchange's tickers and when they were fetched.
     prices: RefCell<ExchangeMap<(u64, Vec<Ticker>)>>,
+    /// The bearer tokens exchanges issued, filed by [`session_id`].
+    sessions: RefCell<BTreeMap<[u8; 32], BearerToken>>,
 }
 
 impl<T: Transport> Engine<T> {
     /// An engine sending through `transport`.
     pub fn new(transport: T) -> Self {
-        Self { transport, epoch: Cell::new(0), lockouts: RefCell::new(ExchangeMap::new()), prices: RefCell::new(ExchangeMap::new()) }
+        Self {
+            transport,
+            epoch: Cell::new(0),
+            lockouts: RefCell::new(ExchangeMap::new()),
+            prices: RefCell::new(ExchangeMap::new()),
+            sessions: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// Forgets every token exchanges issued (zeroized): the next conversation with each key
+    /// authorizes again. For when the vault locks, or a key is removed or replaced.
+    pub fn end_sessions(&self) {
+        self.sessions.borrow_mut().clear();
     }
 
     /// Stops every refresh and key check in flight: no request is signed or sent for them any
@@ -634,6 +651,7 @@ impl<T: Transport> Engine<T> {
         let mut answers = Answers::Start;
         // What the flow may still send. An empty batch is refused, so this bounds the steps too.
         let mut allowance = MAX_REQUESTS;
+        let session = keys.as_ref().map(|(credentials, ..)| session_id(exchange, credentials));
         loop {
             // Checked before every step, so nothing is signed once the conversation is stopped.
             self.check(watch, exchange)?;
@@ -643,12 +661,18 @@ impl<T: Transport> Engine<T> {
                     Answers::One(owned) => flow.step(Some(owned.view(now_ms)), context),
                     Answers::All(owned) => flow.step_all(owned.iter().map(|owned| owned.view(now_ms)).collect(), context),
                 };
-                let result = match keys.as_mut() {
-                    Some((credentials, nonces, entropy)) => {
+                let result = match (keys.as_mut(), session) {
+                    (Some((credentials, nonces, entropy)), Some(id)) => {
                         let mut entropy = entropy.borrow_mut();
-                        feed(&mut Context::private(now_ms, credentials, nonces, &mut **entropy))
+                        // Taken out for the step and put back after it: steps never overlap.
+                        let mut token = self.sessions.borrow_mut().remove(&id);
+                        let result = feed(&mut Context::private(now_ms, credentials, nonces, &mut **entropy).with_session(&mut token));
+                        if let Some(token) = token.filter(|token| token.usable_at(now_ms)) {
+                            self.sessions.borrow_mut().insert(id, token);
+                        }
+                        result
                     }
-                    None => feed(&mut Context::public(now_ms)),
+                    _ => feed(&mut Context::public(now_ms)),
                 };
                 self.note(result, now_ms)?
             };
@@ -811,6 +835,21 @@ fn value_portfolios(
 /// Whether some book prices anything in `quote`.
 fn reaches(tickers: &[Ticker], quote: &str) -> bool {
     tickers.iter().any(|ticker| ticker.quote == quote || ticker.base == quote)
+}
+
+/// What an exchange's session is filed under: a digest of the exchange and of the credentials it
+/// was opened for, so the engine tells keys apart without keeping a copy of any. Each part is
+/// prefixed with its length, so no two different sets of credentials give the same bytes.
+fn session_id(exchange: ExchangeId, credentials: &Credentials) -> [u8; 32] {
+    let passphrase = credentials.api_passphrase.as_ref().map_or("", |passphrase| passphrase.expose());
+    let parts = [exchange.as_str(), credentials.api_key.expose(), credentials.api_secret.expose(), passphrase];
+    let lengths = parts.map(|part| (part.len() as u64).to_be_bytes());
+    let mut bytes: Vec<&[u8]> = Vec::with_capacity(2 * parts.len());
+    for (length, part) in lengths.iter().zip(parts) {
+        bytes.push(length);
+        bytes.push(part.as_bytes());
+    }
+    sha256(&bytes)
 }
 
 #[cfg(test)]

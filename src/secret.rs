@@ -153,6 +153,43 @@ impl<const N: usize> Eq for SecretKey<N> {}
 /// Bytes that are secret while they live, such as a decrypted plaintext.
 pub type SecretBytes = Zeroizing<Vec<u8>>;
 
+/// A bearer token an exchange issued in exchange for a key (Mercado Bitcoin's `/authorize`), and
+/// when the exchange stops accepting it. Kept in memory only, for the conversations that follow
+/// with the same key while the vault is open, so the key's secret is sent once per token rather
+/// than once per conversation.
+#[derive(Clone)]
+pub struct BearerToken {
+    token: SecretString,
+    expires_ms: u64,
+}
+
+impl BearerToken {
+    /// How long before its expiry a token is no longer used: a conversation begun with it then
+    /// ends before the exchange refuses it.
+    pub const EXPIRY_MARGIN_MS: u64 = 120_000;
+
+    /// `token`, accepted until `expires_ms` (ms since the Unix epoch).
+    pub fn new(token: SecretString, expires_ms: u64) -> Self {
+        Self { token, expires_ms }
+    }
+
+    /// The token, for the `Authorization` header.
+    pub fn token(&self) -> &SecretString {
+        &self.token
+    }
+
+    /// Whether a conversation beginning at `now_ms` may still use it.
+    pub fn usable_at(&self, now_ms: u64) -> bool {
+        now_ms.saturating_add(Self::EXPIRY_MARGIN_MS) < self.expires_ms
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken([REDACTED])")
+    }
+}
+
 /// An exchange credential pair, and the API passphrase of an exchange that issues one. The API
 /// key is not secret on its own, but together with the secret it grants access, so it is kept
 /// just as carefully.
@@ -218,6 +255,16 @@ mod tests {
         };
         let printed = format!("{creds:?}");
         assert!(!printed.contains("public-key") && !printed.contains("private-secret") && !printed.contains("api-passphrase"));
+    }
+
+    #[test]
+    fn a_bearer_token_is_redacted_and_retired_before_it_expires() {
+        let token = BearerToken::new("opaque-bearer-token".into(), 1_000_000);
+        assert_eq!(format!("{token:?}"), "BearerToken([REDACTED])");
+        assert_eq!(token.token().expose(), "opaque-bearer-token");
+        assert!(token.usable_at(1_000_000 - BearerToken::EXPIRY_MARGIN_MS - 1));
+        assert!(!token.usable_at(1_000_000 - BearerToken::EXPIRY_MARGIN_MS));
+        assert!(!token.usable_at(u64::MAX));
     }
 
     #[test]

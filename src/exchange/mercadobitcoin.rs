@@ -4,11 +4,11 @@
 //! `POST /api/v4/authorize` (`{"login": <key id>, "password": <secret>}` →
 //! `{"access_token", "expiration"}`), and every private request carries
 //! `Authorization: Bearer <token>`. The secret therefore travels in that one body, to the
-//! exchange that issued it, and nowhere else. The token lives in the flow that asked for it: each
-//! holdings flow authorizes once, uses the token for its few requests and drops it (zeroized) when
-//! it ends, so a token is never stored and never outlives one refresh; the next refresh asks for
-//! a fresh one. (The engine keeps no session between refreshes, and an hour-long token would only
-//! save one request per refresh.)
+//! exchange that issued it, and nowhere else. The token lives in memory only: the engine keeps
+//! it for the next conversations with the same key until two minutes before the `expiration`
+//! the exchange gave it, or until the vault locks or the key is removed or replaced
+//! ([`Context::session`]), and it is never stored. A kept token the exchange refuses (401) is
+//! dropped and the key authorized again, once, in the same conversation.
 //!
 //! - Holdings: `GET /api/v4/accounts` lists the user's accounts; `GET
 //!   /api/v4/accounts/{id}/balances` gives each one's `available`, `on_hold` and `total` per
@@ -21,7 +21,7 @@
 //!   endpoint allows 1 request a second, and these are two endpoints.
 //!
 //! - History: fills, deposits and withdrawals per account and asset, and public daily candles
-//!   (the `history` module); each history page authorizes as a holdings flow does.
+//!   (the `history` module), under the same token.
 //!
 //! Mercado Bitcoin names assets as most of the market does (`BTC`, `USDT`, `BRL`), so Cartera's
 //! code is its lowercased symbol.
@@ -41,7 +41,7 @@ use crate::{
     error::{Error, Result, sanitize_code},
     exchange_id::ExchangeId,
     money::Exact as _,
-    secret::{Credentials, SecretString},
+    secret::{BearerToken, Credentials, SecretString},
     transactions::HistoryPage,
 };
 
@@ -124,16 +124,35 @@ pub fn bearer_get(token: &SecretString, path: &str) -> HttpRequest {
     }
 }
 
-/// Reads an `/authorize` answer: the bearer token. A refusal there means the key's id or secret
-/// is wrong (or the key was deleted), whatever status it comes with.
-pub fn parse_token(response: HttpResponse<'_>) -> Result<SecretString> {
+/// The longest a token is kept, whatever expiry the exchange gives it.
+pub const MAX_TOKEN_LIFE_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Reads an `/authorize` answer: the bearer token, and when it expires (`expiration`, Unix
+/// seconds; a token without one is used for its own conversation only). A refusal there means
+/// the key's id or secret is wrong (or the key was deleted), whatever status it comes with.
+pub fn parse_token(response: HttpResponse<'_>) -> Result<BearerToken> {
     let body = read_body(response).map_err(|error| match error {
         _ if matches!(response.status, 401 | 403) => Error::InvalidCredentials { exchange: EXCHANGE },
         Error::ExchangeRejected { .. } | Error::MissingPermission { .. } => Error::InvalidCredentials { exchange: EXCHANGE },
         other => other,
     })?;
-    let token = body.get("access_token").and_then(Value::string).filter(|token| is_token(token));
-    token.map(|token| SecretString::new(token.into_owned())).ok_or_else(malformed)
+    let token = body.get("access_token").and_then(Value::string).filter(|token| is_token(token)).ok_or_else(malformed)?;
+    let longest = response.received_at_ms.saturating_add(MAX_TOKEN_LIFE_MS);
+    let expires_ms = seconds_in_ms(body.get("expiration")).map_or(0, |expires| expires.min(longest));
+    Ok(BearerToken::new(SecretString::new(token.into_owned()), expires_ms))
+}
+
+/// Whether the answer refuses the token it was asked with: a kept token the exchange no longer
+/// accepts (it expired early, or the key was changed on the exchange's site).
+fn token_refused(response: HttpResponse<'_>) -> bool {
+    matches!(read_body(response), Err(Error::InvalidCredentials { .. }))
+}
+
+/// A time in seconds, written as a number or a string of digits, in ms.
+fn seconds_in_ms(value: Option<Value<'_>>) -> Option<u64> {
+    let value = value?;
+    let seconds: u64 = value.unsigned().or_else(|| value.string()?.parse().ok())?;
+    seconds.checked_mul(1_000).filter(|&at| at > 0)
 }
 
 /// Whether `token` can go in a header as it is: printable ASCII, no spaces.
@@ -141,10 +160,13 @@ fn is_token(token: &str) -> bool {
     (1..=4096).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Every holding: the token, the accounts, then each account's balances one after the other.
+/// Every holding: the token (kept from an earlier conversation, or asked for now), the
+/// accounts, then each account's balances one after the other.
 #[derive(Default)]
 struct Holdings {
     token: Option<SecretString>,
+    /// The token was kept from an earlier conversation and no answer has accepted it yet.
+    kept: bool,
     /// Accounts whose balances are still to be asked, last first.
     pending: Vec<String>,
     listed: bool,
@@ -154,13 +176,30 @@ struct Holdings {
 impl Flow<Vec<Balance>> for Holdings {
     fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<Balance>>> {
         let Some(answer) = answer else {
-            return if self.token.is_none() && !self.listed { authorize_request(context.credentials()?).map(Step::Send) } else { Err(out_of_turn()) };
+            if self.token.is_some() || self.listed {
+                return Err(out_of_turn());
+            }
+            return match context.session() {
+                Some(token) => {
+                    let request = bearer_get(token, ACCOUNTS_PATH);
+                    self.token = Some(token.clone());
+                    self.kept = true;
+                    Ok(Step::Send(request))
+                }
+                None => authorize_request(context.credentials()?).map(Step::Send),
+            };
         };
+        if std::mem::take(&mut self.kept) && token_refused(answer) {
+            context.end_session();
+            self.token = None;
+            return authorize_request(context.credentials()?).map(Step::Send);
+        }
         match &self.token {
             None => {
                 let token = parse_token(answer)?;
-                let request = bearer_get(&token, ACCOUNTS_PATH);
-                self.token = Some(token);
+                let request = bearer_get(token.token(), ACCOUNTS_PATH);
+                self.token = Some(token.token().clone());
+                context.keep_session(token);
                 Ok(Step::Send(request))
             }
             Some(_) if !self.listed => {
@@ -188,7 +227,7 @@ impl Holdings {
         match self.pending.pop() {
             Some(account) => Ok(Step::Send(bearer_get(token, &format!("{ACCOUNTS_PATH}/{account}/balances")))),
             None => {
-                // The token is of no more use: dropped (and zeroized) now, not when the flow is.
+                // This flow's copy of the token is of no more use: dropped (and zeroized) now.
                 self.token = None;
                 merge_balances(EXCHANGE, std::mem::take(&mut self.balances)).map(Step::Done)
             }

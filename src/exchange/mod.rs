@@ -71,7 +71,7 @@ use crate::{
     exchange_id::ExchangeId,
     money::Exact as _,
     nonce::{Nonce, NonceFormat, NonceGenerator},
-    secret::Credentials,
+    secret::{BearerToken, Credentials, SecretString},
     transactions::HistoryPage,
 };
 
@@ -254,7 +254,8 @@ impl<T> Flow<T> for OneRequest<T> {
 }
 
 /// What signing needs, supplied by the engine: the time, and for private flows the account's
-/// credentials, its nonce sequence and randomness.
+/// credentials, its nonce sequence, randomness and, where the engine keeps one, the session an
+/// exchange opened for these credentials.
 pub struct Context<'a> {
     now_ms: u64,
     keys: Option<Keys<'a>>,
@@ -264,6 +265,7 @@ struct Keys<'a> {
     credentials: &'a Credentials,
     nonces: &'a mut NonceGenerator,
     entropy: &'a mut dyn Entropy,
+    session: Option<&'a mut Option<BearerToken>>,
 }
 
 impl<'a> Context<'a> {
@@ -274,7 +276,39 @@ impl<'a> Context<'a> {
 
     /// For flows that sign with `credentials`.
     pub fn private(now_ms: u64, credentials: &'a Credentials, nonces: &'a mut NonceGenerator, entropy: &'a mut dyn Entropy) -> Self {
-        Self { now_ms, keys: Some(Keys { credentials, nonces, entropy }) }
+        Self { now_ms, keys: Some(Keys { credentials, nonces, entropy, session: None }) }
+    }
+
+    /// This context, with `session` holding the token an exchange issued for these credentials in
+    /// an earlier conversation (or `None`), where the flow may keep one for the next.
+    pub fn with_session(mut self, session: &'a mut Option<BearerToken>) -> Self {
+        if let Some(keys) = self.keys.as_mut() {
+            keys.session = Some(session);
+        }
+        self
+    }
+
+    /// The token of a session still open for these credentials, if the engine keeps one.
+    pub fn session(&self) -> Option<&SecretString> {
+        let token = self.keys.as_ref()?.session.as_deref()?.as_ref()?;
+        token.usable_at(self.now_ms).then(|| token.token())
+    }
+
+    /// Keeps `token` for the next conversations with these credentials, unless it is too close
+    /// to its expiry to be of use to them (where the engine keeps no sessions, it ends with the
+    /// flow).
+    pub fn keep_session(&mut self, token: BearerToken) {
+        let now_ms = self.now_ms;
+        if let Some(session) = self.keys.as_mut().and_then(|keys| keys.session.as_deref_mut()) {
+            *session = token.usable_at(now_ms).then_some(token);
+        }
+    }
+
+    /// Ends the session: the exchange no longer accepts its token.
+    pub fn end_session(&mut self) {
+        if let Some(session) = self.keys.as_mut().and_then(|keys| keys.session.as_deref_mut()) {
+            *session = None;
+        }
     }
 
     /// Milliseconds since the Unix epoch.
@@ -515,10 +549,23 @@ pub(crate) mod testing {
     /// [`Step::SendAll`] together (every request of a batch is answered before the flow is
     /// handed the answers).
     pub(crate) fn run_batches<T>(
+        flow: Box<dyn Flow<T>>,
+        credentials: Option<&Credentials>,
+        format: NonceFormat,
+        now_ms: u64,
+        answer: impl FnMut(&HttpRequest) -> Answer,
+    ) -> (Result<T>, Vec<Vec<HttpRequest>>) {
+        run_in_session(flow, credentials, format, now_ms, None, answer)
+    }
+
+    /// [`run_batches`], with `session` holding the exchange session the engine would keep for
+    /// `credentials` between conversations.
+    pub(crate) fn run_in_session<T>(
         mut flow: Box<dyn Flow<T>>,
         credentials: Option<&Credentials>,
         format: NonceFormat,
         now_ms: u64,
+        mut session: Option<&mut Option<BearerToken>>,
         mut answer: impl FnMut(&HttpRequest) -> Answer,
     ) -> (Result<T>, Vec<Vec<HttpRequest>>) {
         let mut nonces = NonceGenerator::new(format);
@@ -528,9 +575,10 @@ pub(crate) mod testing {
         let mut answers: Vec<Answer> = Vec::new();
         let mut batch = false;
         for _ in 0..100 {
-            let mut context = match credentials {
-                Some(credentials) => Context::private(now_ms, credentials, &mut nonces, &mut entropy),
-                None => Context::public(now_ms),
+            let mut context = match (credentials, session.as_deref_mut()) {
+                (Some(credentials), Some(session)) => Context::private(now_ms, credentials, &mut nonces, &mut entropy).with_session(session),
+                (Some(credentials), None) => Context::private(now_ms, credentials, &mut nonces, &mut entropy),
+                (None, _) => Context::public(now_ms),
             };
             let view = |answer| view(answer, now_ms);
             let step = if batch {

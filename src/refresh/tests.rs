@@ -917,3 +917,50 @@ fn a_typed_in_amount_is_refused_beyond_a_quadrillion() {
     let groups = ManualHoldings::group(entries, "Manual").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(groups[0].balances[0].total, MAX_MANUAL_AMOUNT * rust_decimal::Decimal::from(200));
 }
+
+/// Answers Mercado Bitcoin's `/authorize` with a token named after the login, valid for an hour,
+/// and its account requests only with the token of a key it issued.
+fn mercado_bitcoin(request: &HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> {
+    let path = request.url.trim_start_matches("https://api.mercadobitcoin.net/api/v4");
+    if path == "/authorize" {
+        let login: serde_json::Value = serde_json::from_str(request.body.as_deref().unwrap_or_default()).unwrap_or_default();
+        let body = serde_json::json!({ "access_token": format!("token-{}", login["login"].as_str().unwrap_or_default()), "expiration": NOW / 1_000 + 3_600 });
+        return json(200, &body.to_string());
+    }
+    if !request.header("Authorization").is_some_and(|value| value.starts_with("Bearer token-key-")) {
+        return json(401, r#"{"code":"API|FORBIDDEN","message":"Invalid or expired token"}"#);
+    }
+    match path {
+        "/accounts" => json(200, r#"[{"id":"main","name":"Main","type":"live","currency":"BRL"}]"#),
+        _ => json(200, r#"[{"symbol":"BTC","available":"1","on_hold":"0","total":"1"}]"#),
+    }
+}
+
+#[test]
+fn an_exchange_session_is_kept_per_key_until_the_sessions_end() {
+    let exchange = scripted(mercado_bitcoin);
+    let engine = Engine::new(&exchange);
+    let check = |api_key: &str| {
+        let credentials = Credentials::new(api_key, "secret").unwrap_or_else(|e| panic!("{e}"));
+        let outcome = block_on(engine.test_connection(ExchangeId::MercadoBitcoin, &credentials, None, NOW, &mut CountingEntropy::new(1)));
+        assert_eq!(outcome.map(|check| check.currencies), Ok(1), "{api_key}");
+    };
+    let authorizations = || exchange.log.borrow().iter().filter(|request| request.url.ends_with("/authorize")).count();
+    check("key-a");
+    check("key-a");
+    assert_eq!(authorizations(), 1, "the second conversation reuses the token: the secret is sent once");
+    check("key-b");
+    assert_eq!(authorizations(), 2, "another key has a session of its own");
+    let bearers: Vec<Option<String>> = exchange
+        .log
+        .borrow()
+        .iter()
+        .filter(|request| request.url.ends_with("/accounts"))
+        .map(|request| request.header("Authorization").map(str::to_owned))
+        .collect();
+    let bearer = |key: &str| Some(format!("Bearer token-{key}"));
+    assert_eq!(bearers, [bearer("key-a"), bearer("key-a"), bearer("key-b")], "each key under its own token");
+    engine.end_sessions();
+    check("key-a");
+    assert_eq!(authorizations(), 3, "after the sessions end, the key is authorized again");
+}

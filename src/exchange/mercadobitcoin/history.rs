@@ -33,8 +33,8 @@
 //!
 //! # Pacing
 //!
-//! No request is signed: a page exchanges the key for a bearer token ([`super::authorize_request`],
-//! as every flow of this adapter does), then makes at most [`REQUESTS_PER_PAGE`] account requests
+//! No request is signed: a page uses the key's bearer token (kept from an earlier conversation,
+//! or asked for at [`super::authorize_request`], as every flow of this adapter does), then makes at most [`REQUESTS_PER_PAGE`] account requests
 //! and waits [`HISTORY_PACE_MS`]: within the 3 requests a second the reference allows on account
 //! endpoints and its 500 a minute overall. A read-only ("Apenas Leitura") key reads all of it; a
 //! refusal is read as [`Error::HistoryPermission`].
@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ACCOUNTS_PATH, API_BASE, authorize_request, bearer_get, cartera_code, is_account_id, malformed, out_of_turn, parse_accounts,
-    parse_token, read_body,
+    parse_token, read_body, seconds_in_ms as millis, token_refused,
 };
 use crate::{
     calendar::day_of,
@@ -176,6 +176,8 @@ pub struct HistoryPageFlow {
     stored: Option<String>,
     cursor: Cursor,
     token: Option<SecretString>,
+    /// The token was kept from an earlier conversation and no answer has accepted it yet.
+    kept: bool,
     state: State,
     sent: usize,
     transactions: Vec<Transaction>,
@@ -197,6 +199,7 @@ impl HistoryPageFlow {
             stored: cursor.map(str::to_owned),
             cursor: Cursor::default(),
             token: None,
+            kept: false,
             state: State::Start,
             sent: 0,
             transactions: Vec::new(),
@@ -248,7 +251,7 @@ impl HistoryPageFlow {
     }
 
     fn page(&mut self, caught_up: bool) -> Result<Step<HistoryPage>> {
-        // The token is of no more use: dropped (and zeroized) now, not when the flow is.
+        // This flow's copy of the token is of no more use: dropped (and zeroized) now.
         self.token = None;
         self.state = State::Finished;
         // In the order the answers gave them: storing sorts them into their months.
@@ -346,21 +349,28 @@ impl Flow<HistoryPage> for HistoryPageFlow {
                 return Err(out_of_turn());
             }
             self.cursor = Cursor::read(self.stored.as_deref())?;
+            if let Some(token) = context.session() {
+                self.token = Some(token.clone());
+                self.kept = true;
+                return self.authorized(context.now_ms());
+            }
             self.state = State::Authorizing;
             return authorize_request(context.credentials()?).map(Step::Send);
         };
+        if std::mem::take(&mut self.kept) && token_refused(answer) {
+            // Nothing was read with it: the page begins again under a new token.
+            context.end_session();
+            self.token = None;
+            self.cursor = Cursor::read(self.stored.as_deref())?;
+            self.state = State::Authorizing;
+            return authorize_request(context.credentials()?).map(Step::Send);
+        }
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Authorizing => {
-                self.token = Some(parse_token(answer)?);
-                if !self.cursor.plan.is_empty() {
-                    return self.next();
-                }
-                // A round begins.
-                self.cursor.until = context.now_ms() / 1_000;
-                self.cursor.from = self.cursor.next.unwrap_or(FIRST_SECS).min(self.cursor.until);
-                self.cursor.task = 0;
-                self.cursor.hold = None;
-                self.get(ACCOUNTS_PATH, State::Accounts)
+                let token = parse_token(answer)?;
+                self.token = Some(token.token().clone());
+                context.keep_session(token);
+                self.authorized(context.now_ms())
             }
             State::Accounts => {
                 let mut accounts = parse_accounts(answer).map_err(history_error)?;
@@ -381,6 +391,19 @@ impl Flow<HistoryPage> for HistoryPageFlow {
 }
 
 impl HistoryPageFlow {
+    /// The page's first account request, once it has a token: the next task of the round under
+    /// way, or the accounts when a round begins at `now_ms`.
+    fn authorized(&mut self, now_ms: u64) -> Result<Step<HistoryPage>> {
+        if !self.cursor.plan.is_empty() {
+            return self.next();
+        }
+        self.cursor.until = now_ms / 1_000;
+        self.cursor.from = self.cursor.next.unwrap_or(FIRST_SECS).min(self.cursor.until);
+        self.cursor.task = 0;
+        self.cursor.hold = None;
+        self.get(ACCOUNTS_PATH, State::Accounts)
+    }
+
     /// The next account's balances, or the first task once every account is planned.
     fn balances(&mut self, mut accounts: Vec<String>) -> Result<Step<HistoryPage>> {
         match accounts.pop() {
@@ -413,13 +436,6 @@ fn task_body(answer: HttpResponse<'_>) -> Result<Option<Value<'_>>> {
         }
     }
     read_body(answer).map(Some).map_err(history_error)
-}
-
-/// A time in seconds, written as a number or a string of digits, in ms.
-fn millis(value: Option<Value<'_>>) -> Option<u64> {
-    let value = value?;
-    let seconds: u64 = value.unsigned().or_else(|| value.string()?.parse().ok())?;
-    seconds.checked_mul(1_000).filter(|&at| at > 0)
 }
 
 /// An id Mercado Bitcoin gives a row, written as a string or a number: letters, digits, `-`, `_`.

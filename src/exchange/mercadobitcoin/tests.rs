@@ -98,11 +98,99 @@ fn the_secret_goes_only_in_the_authorize_body_to_the_exchange() {
 #[test]
 fn the_token_is_not_printed_and_is_dropped_when_the_flow_ends() {
     let token = parse_token(ok(AUTHORIZE)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(token.expose(), TOKEN);
-    assert!(!format!("{:?}", bearer_get(&token, ACCOUNTS_PATH)).contains(TOKEN), "a request's Debug hides its headers");
-    let mut flow = Holdings { token: Some(token), listed: true, ..Holdings::default() };
+    assert_eq!(token.token().expose(), TOKEN);
+    assert!(!format!("{token:?}").contains(TOKEN));
+    assert!(!format!("{:?}", bearer_get(token.token(), ACCOUNTS_PATH)).contains(TOKEN), "a request's Debug hides its headers");
+    let mut flow = Holdings { token: Some(token.token().clone()), listed: true, ..Holdings::default() };
     assert!(matches!(flow.next_account(), Ok(Step::Done(_))));
     assert!(flow.token.is_none());
+}
+
+// The token is kept between conversations with the same key (the engine keeps the session), so
+// the secret is sent once per token. AUTHORIZE's token expires at 1666116857 (2022-10-18T18:14:17Z).
+const EXPIRES_MS: u64 = 1_666_116_857_000;
+
+/// A holdings conversation at `now_ms`, in `session`; the paths it asked for.
+fn holdings_in(session: &mut Option<BearerToken>, now_ms: u64, answer: impl FnMut(&HttpRequest) -> testing::Answer) -> (Result<Vec<Balance>>, Vec<String>) {
+    let (result, sent) =
+        testing::run_in_session(MercadoBitcoin.holdings(), Some(&credentials()), NonceFormat::Salted19, now_ms, Some(session), answer);
+    let paths = sent.into_iter().flatten().map(|request| request.url.trim_start_matches(API_BASE).to_owned()).collect();
+    (result, paths)
+}
+
+fn balances_path(account: &str) -> String {
+    format!("/accounts/{account}/balances")
+}
+
+#[test]
+fn a_token_is_kept_for_the_next_conversations_until_it_nears_its_expiry() {
+    let mut session = None;
+    let hour_before = EXPIRES_MS - 3_600_000;
+    let (result, paths) = holdings_in(&mut session, hour_before, exchange);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(paths, [AUTHORIZE_PATH.to_owned(), ACCOUNTS_PATH.to_owned(), balances_path(MAIN), balances_path(SECOND)]);
+    assert!(session.as_ref().is_some_and(|token| token.token().expose() == TOKEN));
+
+    // The next refresh, and the one just before the margin: no authorization, the secret stays home.
+    for now in [hour_before + 900_000, EXPIRES_MS - BearerToken::EXPIRY_MARGIN_MS - 1] {
+        let (result, paths) = holdings_in(&mut session, now, exchange);
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(paths, [ACCOUNTS_PATH.to_owned(), balances_path(MAIN), balances_path(SECOND)], "at {now}");
+    }
+    // Within two minutes of its expiry it is not used any more: the key is authorized again.
+    let (_, paths) = holdings_in(&mut session, EXPIRES_MS - BearerToken::EXPIRY_MARGIN_MS, exchange);
+    assert_eq!(paths.first().map(String::as_str), Some(AUTHORIZE_PATH));
+}
+
+#[test]
+fn a_kept_token_the_exchange_refuses_is_replaced_once() {
+    let now = EXPIRES_MS - 3_600_000;
+    let stale = || Some(BearerToken::new("stale-token".into(), EXPIRES_MS));
+    let refusing = |request: &HttpRequest| {
+        if request.header("Authorization") == Some("Bearer stale-token") {
+            (401, r#"{"code":"API|FORBIDDEN","message":"Invalid or expired token"}"#.to_owned())
+        } else {
+            exchange(request)
+        }
+    };
+    let mut session = stale();
+    let (result, paths) = holdings_in(&mut session, now, refusing);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(paths, [ACCOUNTS_PATH.to_owned(), AUTHORIZE_PATH.to_owned(), ACCOUNTS_PATH.to_owned(), balances_path(MAIN), balances_path(SECOND)]);
+    assert!(session.as_ref().is_some_and(|token| token.token().expose() == TOKEN), "the new token is kept");
+
+    // A key deleted on the exchange's site: the kept token and the key are both refused, once each.
+    let mut session = stale();
+    let (result, paths) = holdings_in(&mut session, now, |_: &HttpRequest| (401, r#"{"code":"FORBIDDEN","message":"…"}"#.to_owned()));
+    assert_eq!(result, Err(Error::InvalidCredentials { exchange: X }));
+    assert_eq!(paths, [ACCOUNTS_PATH, AUTHORIZE_PATH]);
+    assert!(session.is_none(), "a refused token is forgotten");
+
+    // Any other failure is the exchange's, not the token's: it is not asked for again.
+    let mut session = stale();
+    let (result, paths) = holdings_in(&mut session, now, |_: &HttpRequest| (503, r#"{"code":"API_UNAVAILABLE","message":"…"}"#.to_owned()));
+    assert!(matches!(result, Err(Error::ExchangeUnavailable { .. })), "{result:?}");
+    assert_eq!(paths, [ACCOUNTS_PATH]);
+}
+
+#[test]
+fn a_token_is_kept_no_longer_than_a_day_and_not_at_all_without_an_expiry() {
+    let received = EXPIRES_MS - 3_600_000;
+    let far = r#"{"access_token":"01GF442ATTVP4M6M0XGHQYT544","expiration":99999999999}"#;
+    let token = parse_token(HttpResponse { received_at_ms: received, ..ok(far) }).unwrap_or_else(|e| panic!("{e}"));
+    assert!(token.usable_at(received + MAX_TOKEN_LIFE_MS - BearerToken::EXPIRY_MARGIN_MS - 1));
+    assert!(!token.usable_at(received + MAX_TOKEN_LIFE_MS - BearerToken::EXPIRY_MARGIN_MS));
+    for body in [r#"{"access_token":"01GF442ATTVP4M6M0XGHQYT544"}"#, r#"{"access_token":"01GF442ATTVP4M6M0XGHQYT544","expiration":"soon"}"#] {
+        let token = parse_token(HttpResponse { received_at_ms: received, ..ok(body) }).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!token.usable_at(received), "{body}");
+    }
+    // Used for its own conversation, then not kept.
+    let mut session = None;
+    let (result, _) = holdings_in(&mut session, received, |request: &HttpRequest| {
+        if request.url.ends_with(AUTHORIZE_PATH) { (200, r#"{"access_token":"01GF442ATTVP4M6M0XGHQYT544"}"#.to_owned()) } else { exchange(request) }
+    });
+    assert!(result.is_ok(), "{result:?}");
+    assert!(session.is_none());
 }
 
 #[test]
@@ -387,6 +475,30 @@ mod history_tests {
                 format!("/accounts/{MAIN}/BTC-BRL/orders?has_executions=true&executed_at_from={FIRST_SECS}&executed_at_to={NOW_SECS}"),
             ]
         );
+    }
+
+    #[test]
+    fn a_page_uses_the_kept_token_and_replaces_a_refused_one() {
+        let now = EXPIRES_MS - 3_600_000;
+        let flow = || MercadoBitcoin.history(None, &[]).unwrap_or_else(|| panic!("Mercado Bitcoin reads its history"));
+        let run = |session: &mut Option<BearerToken>, answer: &mut dyn FnMut(&HttpRequest) -> testing::Answer| {
+            let (result, sent) = testing::run_in_session(flow(), Some(&credentials()), NonceFormat::Salted19, now, Some(session), answer);
+            (done(result), sent.into_iter().flatten().map(|request| path(&request).to_owned()).collect::<Vec<_>>())
+        };
+        let mut session = Some(BearerToken::new(TOKEN.into(), EXPIRES_MS));
+        let (_, paths) = run(&mut session, &mut account);
+        assert_eq!(paths, [ACCOUNTS_PATH.to_owned(), format!("/accounts/{MAIN}/balances"), format!("/accounts/{SECOND}/balances")], "no authorization");
+
+        let mut session = Some(BearerToken::new("stale-token".into(), EXPIRES_MS));
+        let mut refusing = |request: &HttpRequest| {
+            if bearer(request) == Some("Bearer stale-token") { error(401, "API|FORBIDDEN") } else { account(request) }
+        };
+        let (page, paths) = run(&mut session, &mut refusing);
+        let planned = [ACCOUNTS_PATH.to_owned(), format!("/accounts/{MAIN}/balances"), format!("/accounts/{SECOND}/balances")];
+        assert_eq!(paths[..2], [ACCOUNTS_PATH.to_owned(), AUTHORIZE_PATH.to_owned()]);
+        assert_eq!(paths[2..], planned, "the page begins again under the new token");
+        assert!(!page.caught_up);
+        assert!(session.as_ref().is_some_and(|token| token.token().expose() == TOKEN));
     }
 
     /// Every page of an import from `cursor`, until it is caught up.

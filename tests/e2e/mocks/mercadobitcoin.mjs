@@ -8,7 +8,7 @@
 //
 //   const mb = createMercadoBitcoin({ accounts: { [apiKey]: account }, markets, tokenTtlMs });
 //   mb.requests, mb.privateRequests(), mb.secretSeen, mb.setFault(apiKey | 'tickers' | '*', fault | null, { times }),
-//   mb.clearFaults(), mb.setAccount(apiKey, account), mb.setMarkets(rows), mb.books()
+//   mb.clearFaults(), mb.revokeTokens(), mb.setAccount(apiKey, account), mb.setMarkets(rows), mb.books()
 //
 // An account is { secret, accounts: [{ id, name, type, currency, balances: [{ symbol, available,
 // on_hold, total }] }] }, the rows exactly as /accounts and /accounts/{id}/balances send them.
@@ -394,6 +394,8 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
      */
     setFault: faults.set,
     clearFaults: faults.clear,
+    /** Stop accepting every token issued so far, as after a restart on the exchange's side. */
+    revokeTokens: () => tokens.clear(),
     setAccount(apiKey, account) {
       accounts[apiKey] = account;
     },
