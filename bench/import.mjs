@@ -267,8 +267,10 @@ const EXCHANGES = {
         { name: '/api/ request weight', limit: 6_000, windowMs: 60_000, weight: (r) => (api(r.path) ? weights[r.path.split('?')[0]] ?? 1 : 0) },
         { name: 'deposit history weight', limit: 12_000, windowMs: 60_000, weight: on('/sapi/v1/capital/deposit/hisrec') },
         { name: 'withdrawal history', limit: 10, windowMs: 1_000, weight: on('/sapi/v1/capital/withdraw/history') },
-        { name: 'conversion history UID weight', limit: 180_000, windowMs: 60_000, weight: (r) => 3_000 * on('/sapi/v1/convert/tradeFlow')(r) },
+        { name: 'UID weight (conversions, fiat orders)', limit: 180_000, windowMs: 60_000, weight: (r) => 3_000 * on('/sapi/v1/convert/tradeFlow')(r) + 90_000 * on('/sapi/v1/fiat/orders')(r) },
         { name: 'distribution history weight', limit: 12_000, windowMs: 60_000, weight: (r) => 10 * on('/sapi/v1/asset/assetDividend')(r) },
+        { name: 'Simple Earn rewards weight', limit: 12_000, windowMs: 60_000, weight: (r) => 150 * (on('/sapi/v1/simple-earn/flexible/history/rewardsRecord')(r) + on('/sapi/v1/simple-earn/locked/history/rewardsRecord')(r)) },
+        { name: 'fiat payments weight', limit: 12_000, windowMs: 60_000, weight: on('/sapi/v1/fiat/payments') },
       ],
     };
   },
