@@ -136,6 +136,14 @@ function expected(list, quote, feeRows, fillsSince = 0, feeRate = null) {
     } else if (e.kind === 'withdrawal') {
       kinds.withdrawal += 1;
       move(e.asset, -(e.qty + e.fee));
+    } else if (e.kind === 'reward') {
+      kinds.reward = (kinds.reward ?? 0) + 1;
+      move(e.asset, e.qty);
+    } else if (e.kind === 'cardBuy') {
+      // Paid `spent` of fiat, its fee within it.
+      kinds.trade += 1;
+      move(e.asset, e.qty);
+      move(e.fiat, -e.spent);
     } else {
       kinds.trade += 1;
       if (feeRows) kinds.fee += 1;
@@ -228,8 +236,19 @@ const EXCHANGES = {
 
   binance(list, now) {
     const symbol = (asset) => `${asset.toUpperCase()}USDT`;
+    // Binance's own sources: a card purchase of SOL for EUR early on, and Simple Earn rewards on
+    // the USDT held (three flexible, one locked).
+    list.push({ kind: 'cardBuy', n: 0, at: FIRST + 3 * DAY + 7 * HOUR, asset: 'sol', qty: 2n * UNIT, fiat: 'eur', spent: 300n * UNIT, fee: 3n * UNIT });
+    for (let k = 0; k < 4; k += 1) list.push({ kind: 'reward', n: k, at: FIRST + (100 + k * 150) * DAY + 30_000, asset: 'usdt', qty: (123n + BigInt(k)) * UNIT / 100n, locked: k === 3 });
+    list.sort((a, b) => a.at - b.at);
     const rows = (e) => {
       switch (e.kind) {
+        case 'cardBuy':
+          return [{ type: 'fiatBuy', orderNo: hex(`binance/c${e.n}`).slice(0, 32), sourceAmount: fmt(e.spent, 2), fiatCurrency: 'EUR', obtainAmount: fmt(e.qty, 8), cryptoCurrency: 'SOL', totalFee: fmt(e.fee, 2), price: '148.50000000', status: 'Completed', paymentMethod: 'Credit Card', createTime: e.at, updateTime: e.at }];
+        case 'reward':
+          return [e.locked
+            ? { type: 'earnLocked', positionId: 4_400_000 + e.n, time: e.at, asset: 'USDT', lockPeriod: '30', amount: fmt(e.qty, 8), rewardType: 'Locked Rewards' }
+            : { type: 'earnFlexible', asset: 'USDT', rewards: fmt(e.qty, 8), projectId: 'USDT001', rewardType: 'REALTIME', time: e.at }];
         case 'funding':
         case 'deposit': {
           const coin = e.kind === 'funding' ? 'USDT' : e.asset.toUpperCase();
@@ -267,8 +286,10 @@ const EXCHANGES = {
         { name: '/api/ request weight', limit: 6_000, windowMs: 60_000, weight: (r) => (api(r.path) ? weights[r.path.split('?')[0]] ?? 1 : 0) },
         { name: 'deposit history weight', limit: 12_000, windowMs: 60_000, weight: on('/sapi/v1/capital/deposit/hisrec') },
         { name: 'withdrawal history', limit: 10, windowMs: 1_000, weight: on('/sapi/v1/capital/withdraw/history') },
-        { name: 'conversion history UID weight', limit: 180_000, windowMs: 60_000, weight: (r) => 3_000 * on('/sapi/v1/convert/tradeFlow')(r) },
+        { name: 'UID weight (conversions, fiat orders)', limit: 180_000, windowMs: 60_000, weight: (r) => 3_000 * on('/sapi/v1/convert/tradeFlow')(r) + 90_000 * on('/sapi/v1/fiat/orders')(r) },
         { name: 'distribution history weight', limit: 12_000, windowMs: 60_000, weight: (r) => 10 * on('/sapi/v1/asset/assetDividend')(r) },
+        { name: 'Simple Earn rewards weight', limit: 12_000, windowMs: 60_000, weight: (r) => 150 * (on('/sapi/v1/simple-earn/flexible/history/rewardsRecord')(r) + on('/sapi/v1/simple-earn/locked/history/rewardsRecord')(r)) },
+        { name: 'fiat payments weight', limit: 12_000, windowMs: 60_000, weight: on('/sapi/v1/fiat/payments') },
       ],
     };
   },

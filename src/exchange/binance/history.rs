@@ -9,6 +9,10 @@
 //! | withdrawals | `GET /sapi/v1/capital/withdraw/history` | under 90 days, 1000 rows by `offset` | 18,000 of 180,000 a second (IP): 10 a second |
 //! | conversions | `GET /sapi/v1/convert/tradeFlow` | 30 days, 1000 rows, `moreData` | 3000 (UID) of 180,000 a minute |
 //! | distributions | `GET /sapi/v1/asset/assetDividend` | 180 days, 500 rows, `total` | 10 (IP) |
+//! | Simple Earn flexible rewards | `GET /sapi/v1/simple-earn/flexible/history/rewardsRecord` | 3 months, 100 rows by `current` | 150 (IP) |
+//! | Simple Earn locked rewards | `GET /sapi/v1/simple-earn/locked/history/rewardsRecord` | 3 months, 100 rows by `current` | 150 (IP) |
+//! | fiat buys and sells | `GET /sapi/v1/fiat/payments` | none documented, 500 rows by `page` | 1 (IP) |
+//! | fiat deposits and withdrawals | `GET /sapi/v1/fiat/orders` | none documented, 500 rows by `page` | 90,000 (UID) of 180,000 a minute |
 //! | dust to BNB | `GET /sapi/v1/asset/dribblet` | the last 100 conversions | 1 (IP) |
 //! | spot fills | `GET /api/v3/myTrades` | per symbol, 1000 rows from `fromId` | 20 (IP) of 6000 a minute |
 //!
@@ -16,11 +20,37 @@
 //! <https://developers.binance.com/docs/wallet/capital/withdraw-history>,
 //! <https://developers.binance.com/docs/convert/trade/Get-Convert-Trade-History>,
 //! <https://developers.binance.com/docs/wallet/asset/assets-divided-record>,
+//! <https://developers.binance.com/docs/simple_earn/flexible-locked/history/Get-Flexible-Rewards-History>,
+//! <https://developers.binance.com/docs/simple_earn/flexible-locked/history/Get-Locked-Rewards-History>,
+//! <https://developers.binance.com/docs/fiat/rest-api/Get-Fiat-Payments-History>,
+//! <https://developers.binance.com/docs/fiat/rest-api>,
 //! <https://developers.binance.com/docs/wallet/asset/dust-log>,
 //! <https://developers.binance.com/docs/binance-spot-api-docs/rest-api/account-endpoints>.)
 //!
-//! The windowed streams start at Binance's opening (July 2017), as the API cannot say when an
-//! account was opened. A window that comes back full is read again: by the next `offset` where
+//! Simple Earn subscriptions and redemptions only move coins between the spot and the Earn side of
+//! the same account, so they are not read: they change no cost basis. The fiat endpoints document
+//! no longest window (ccxt too sends `beginTime` alone), so each reads everything since Binance's
+//! opening in one window, by page.
+//!
+//! The API cannot say when an account was opened, so an import first reads the cheap streams that
+//! bring value in from outside: crypto deposits (in windows since Binance's opening, July 2017),
+//! fiat buys and fiat deposits. The earliest row any of them shows, less a day, is the account's
+//! first funding, kept in the cursor. The costly windowed streams (conversions, distributions and
+//! Simple Earn rewards) start there instead of at the opening: a two-year-old account reads two
+//! years of them, not nine. An account funded only in ways these streams do not show (P2P, Binance
+//! Pay, a transfer from another Binance account) has no first funding, and those streams start at
+//! the opening as before. Simple Earn itself began on 22 September 2022
+//! (<https://www.binance.com/en/support/faq/introduction-to-binance-simple-earn-8df6abf5930e4ef4977d84f45d99d491>),
+//! but its change log does not say from when its rewards history answers, so no later start is
+//! assumed for it. Withdrawals are cheap and start at the opening.
+//!
+//! Fiat orders weigh 90,000 of the account's 180,000 UID a minute, shared with conversions: two are
+//! never sent within a minute ([`UID_HEAVY_GAP_MS`]). A first import reads fiat deposits early and
+//! fiat withdrawals after the withdrawals, conversions and rewards, so the minute between them is
+//! spent reading; once both are caught up, a sync reads only one of them, in turn (deposits in
+//! even passes, withdrawals in odd ones), so a daily sync never waits for that minute.
+//!
+//! A window that comes back full is read again: by the next `offset` where
 //! the endpoint pages, or halved where it does not. A row still pending (a deposit waiting for
 //! confirmations, a conversion in process) is not a transaction yet; the stream's next sync
 //! starts again from it, so it is picked up once it is final.
@@ -72,6 +102,14 @@ pub const WITHDRAWALS_PATH: &str = "/sapi/v1/capital/withdraw/history";
 pub const CONVERTS_PATH: &str = "/sapi/v1/convert/tradeFlow";
 /// Airdrops and other distributions.
 pub const DIVIDENDS_PATH: &str = "/sapi/v1/asset/assetDividend";
+/// Simple Earn flexible products' rewards.
+pub const EARN_FLEXIBLE_PATH: &str = "/sapi/v1/simple-earn/flexible/history/rewardsRecord";
+/// Simple Earn locked products' rewards.
+pub const EARN_LOCKED_PATH: &str = "/sapi/v1/simple-earn/locked/history/rewardsRecord";
+/// Crypto bought or sold for fiat (card, bank, cash balance).
+pub const FIAT_PAYMENTS_PATH: &str = "/sapi/v1/fiat/payments";
+/// Fiat deposits and withdrawals.
+pub const FIAT_ORDERS_PATH: &str = "/sapi/v1/fiat/orders";
 /// Small balances converted to BNB.
 pub const DUST_PATH: &str = "/sapi/v1/asset/dribblet";
 /// Spot fills of one symbol.
@@ -87,6 +125,8 @@ pub const OPENED_MS: u64 = 1_498_867_200_000;
 /// Each sync reads the last hour again, so a row written late, or a clock a little behind
 /// Binance's, is not passed by.
 const OVERLAP_MS: u64 = 60 * 60 * 1000;
+/// The first funding is taken a day early, for rows Binance dates a little apart.
+const FUNDING_MARGIN_MS: u64 = DAY_MS;
 /// A pending row older than this is not waited for any longer.
 const PENDING_FOR_MS: u64 = 90 * DAY_MS;
 /// Fills per `myTrades` page (Binance's maximum).
@@ -103,9 +143,15 @@ const MAX_OFFSET: u64 = 100_000;
 enum Stage {
     #[default]
     Deposits,
+    FiatBuys,
+    FiatDeposits,
     Withdrawals,
+    FiatSells,
     Converts,
     Dividends,
+    EarnFlexible,
+    EarnLocked,
+    FiatWithdrawals,
     Dust,
     /// Today's spot balances, for the assets the account holds.
     Held,
@@ -121,6 +167,12 @@ enum Stream {
     Withdrawals,
     Converts,
     Dividends,
+    EarnFlexible,
+    EarnLocked,
+    FiatBuys,
+    FiatSells,
+    FiatDeposits,
+    FiatWithdrawals,
 }
 
 impl Stream {
@@ -130,24 +182,58 @@ impl Stream {
             Stream::Withdrawals => WITHDRAWALS_PATH,
             Stream::Converts => CONVERTS_PATH,
             Stream::Dividends => DIVIDENDS_PATH,
+            Stream::EarnFlexible => EARN_FLEXIBLE_PATH,
+            Stream::EarnLocked => EARN_LOCKED_PATH,
+            Stream::FiatBuys | Stream::FiatSells => FIAT_PAYMENTS_PATH,
+            Stream::FiatDeposits | Stream::FiatWithdrawals => FIAT_ORDERS_PATH,
         }
     }
 
+    /// How the endpoint pages within a window.
+    fn paging(self) -> Paging {
+        match self {
+            Stream::Deposits | Stream::Withdrawals => Paging::Offset,
+            Stream::Converts | Stream::Dividends => Paging::Narrower,
+            Stream::EarnFlexible | Stream::EarnLocked => Paging::Numbered { number: "current", size: "size" },
+            Stream::FiatBuys | Stream::FiatSells | Stream::FiatDeposits | Stream::FiatWithdrawals => Paging::Numbered { number: "page", size: "rows" },
+        }
+    }
+
+    /// Whether it counts against the account's UID weight so heavily that two requests are kept a
+    /// minute apart.
+    fn uid_heavy(self) -> bool {
+        matches!(self, Stream::FiatDeposits | Stream::FiatWithdrawals)
+    }
+
+    /// Whether its rows bring value into the account from outside, and so tell its first funding.
+    fn funds(self) -> bool {
+        matches!(self, Stream::Deposits | Stream::FiatBuys | Stream::FiatDeposits)
+    }
+
+    /// Whether it starts at the account's first funding rather than at Binance's opening: the
+    /// streams whose windows are short for their weight.
+    fn after_funding(self) -> bool {
+        matches!(self, Stream::Converts | Stream::Dividends | Stream::EarnFlexible | Stream::EarnLocked)
+    }
+
     /// The longest window the endpoint accepts, ms: "less than 90 days" for transfers (rotki uses
-    /// 89), 30 days for conversions, 180 for distributions (kept a day under).
+    /// 89), 30 days for conversions, 180 for distributions (kept a day under), "3 months" for
+    /// Earn rewards (89 days); the fiat endpoints document none, so everything in one.
     fn span_ms(self) -> u64 {
         match self {
-            Stream::Deposits | Stream::Withdrawals => 89 * DAY_MS,
+            Stream::Deposits | Stream::Withdrawals | Stream::EarnFlexible | Stream::EarnLocked => 89 * DAY_MS,
             Stream::Converts => 30 * DAY_MS,
             Stream::Dividends => 179 * DAY_MS,
+            Stream::FiatBuys | Stream::FiatSells | Stream::FiatDeposits | Stream::FiatWithdrawals => u64::MAX / 2,
         }
     }
 
     /// The most rows one answer holds.
     fn limit(self) -> u64 {
         match self {
-            Stream::Dividends => 500,
-            _ => 1000,
+            Stream::EarnFlexible | Stream::EarnLocked => 100,
+            Stream::Dividends | Stream::FiatBuys | Stream::FiatSells | Stream::FiatDeposits | Stream::FiatWithdrawals => 500,
+            Stream::Deposits | Stream::Withdrawals | Stream::Converts => 1000,
         }
     }
 
@@ -159,13 +245,39 @@ impl Stream {
             Stream::Deposits => 300,
             // Ten a second at most; two.
             Stream::Withdrawals => 500,
-            // 3000 of the account's 180,000 a minute: sixty a minute at most; thirty.
-            Stream::Converts => 2000,
+            // 3000 of the account's 180,000 a minute: sixty a minute at most; under thirty, so
+            // that with one fiat order (90,000) a minute holds at most 177,000.
+            Stream::Converts => 2100,
             // Weight 10 of 12,000 a minute.
             Stream::Dividends => 500,
+            // Weight 150 of 12,000 a minute: thirty a minute, 4500.
+            Stream::EarnFlexible | Stream::EarnLocked => 2000,
+            // Weight 1.
+            Stream::FiatBuys | Stream::FiatSells => 300,
+            // 90,000 of the account's 180,000 a minute: the next one waits a minute
+            // ([`UID_HEAVY_GAP_MS`]); anything else may go on meanwhile.
+            Stream::FiatDeposits | Stream::FiatWithdrawals => 300,
         }
     }
 }
+
+/// How a stream pages within one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    /// `offset` and `limit`; a full answer means more.
+    Offset,
+    /// No paging: a full answer (or one that says there is more) is asked again for half the
+    /// window.
+    Narrower,
+    /// Pages numbered from 1 (`number`) of `size` rows; the answer's `total` says how many.
+    Numbered { number: &'static str, size: &'static str },
+}
+
+/// The least time between two requests of a [`Stream::uid_heavy`] stream: one a minute is half
+/// of the account's 180,000 UID weight a minute, whichever way Binance cuts its minutes. The UID
+/// weight is the account's own, not the IP's that balance refreshes share; conversions, paced
+/// under thirty a minute (87,000), fill the rest of it at most.
+const UID_HEAVY_GAP_MS: u64 = 60_000;
 
 /// Weight 20 of the IP's 6000 a minute, one a second: a fifth of it.
 const TRADES_PACE_MS: u64 = 1000;
@@ -227,6 +339,24 @@ struct HistoryCursor {
     converts: Window,
     #[serde(default)]
     dividends: Window,
+    #[serde(default)]
+    earn_flexible: Window,
+    #[serde(default)]
+    earn_locked: Window,
+    #[serde(default)]
+    fiat_buys: Window,
+    #[serde(default)]
+    fiat_sells: Window,
+    #[serde(default)]
+    fiat_deposits: Window,
+    #[serde(default)]
+    fiat_withdrawals: Window,
+    /// When the last request of a [`Stream::uid_heavy`] stream was sent, ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    uid_heavy_at: u64,
+    /// The account's first funding: the earliest row of a [`Stream::funds`] stream, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    funded: Option<u64>,
     /// The time of the newest dust conversion read.
     #[serde(default)]
     dust_after: u64,
@@ -252,6 +382,12 @@ impl HistoryCursor {
             Stream::Withdrawals => &mut self.withdrawals,
             Stream::Converts => &mut self.converts,
             Stream::Dividends => &mut self.dividends,
+            Stream::EarnFlexible => &mut self.earn_flexible,
+            Stream::EarnLocked => &mut self.earn_locked,
+            Stream::FiatBuys => &mut self.fiat_buys,
+            Stream::FiatSells => &mut self.fiat_sells,
+            Stream::FiatDeposits => &mut self.fiat_deposits,
+            Stream::FiatWithdrawals => &mut self.fiat_withdrawals,
         }
     }
 
@@ -279,11 +415,21 @@ impl Call {
         let query = |params: &str| format!("timestamp={timestamp}{params}&recvWindow={RECV_WINDOW_MS}");
         let (path, params) = match self {
             Call::Window { stream, start, end, offset } => {
-                let paging = match stream {
-                    Stream::Deposits | Stream::Withdrawals => format!("&offset={offset}&limit={}", stream.limit()),
-                    Stream::Converts | Stream::Dividends => format!("&limit={}", stream.limit()),
+                let limit = stream.limit();
+                let paging = match stream.paging() {
+                    Paging::Offset => format!("&offset={offset}&limit={limit}"),
+                    Paging::Narrower => format!("&limit={limit}"),
+                    Paging::Numbered { number, size } => format!("&{number}={}&{size}={limit}", offset / limit + 1),
                 };
-                (stream.path(), format!("&startTime={start}&endTime={end}{paging}"))
+                let window = match stream {
+                    // `type` is mandatory; ALL is every kind of reward (bonus tiers, real-time APR,
+                    // historical).
+                    Stream::EarnFlexible => format!("&type=ALL&startTime={start}&endTime={end}"),
+                    Stream::FiatBuys | Stream::FiatDeposits => format!("&transactionType=0&beginTime={start}&endTime={end}"),
+                    Stream::FiatSells | Stream::FiatWithdrawals => format!("&transactionType=1&beginTime={start}&endTime={end}"),
+                    _ => format!("&startTime={start}&endTime={end}"),
+                };
+                (stream.path(), format!("{window}{paging}"))
             }
             Call::Dust => (DUST_PATH, String::new()),
             Call::Held => (ACCOUNT_PATH, "&omitZeroBalances=true".to_owned()),
@@ -344,6 +490,11 @@ impl Flow<HistoryPage> for HistoryFlow {
                 let Some(call) = next_call(&mut cursor, now) else {
                     return Ok(Step::Done(caught_up(cursor, Vec::new())));
                 };
+                // A sync begun within a minute of the last one's fiat orders waits its turn.
+                let wait = wait_before(&cursor, &call, now);
+                if wait > 0 {
+                    return Ok(Step::Done(page(Vec::new(), &cursor, false, wait)));
+                }
                 let request = call.request(ServerClock::default(), context)?;
                 self.state = State::Sent { cursor, call, clock: None };
                 Ok(Step::Send(request))
@@ -354,8 +505,9 @@ impl Flow<HistoryPage> for HistoryFlow {
                     self.state = State::AwaitingTime { cursor, call };
                     return Ok(Step::Send(time_request()));
                 }
-                let now = clock.unwrap_or_default().timestamp(context.now_ms())?;
-                read_page(answer, cursor, &call, now).map(Step::Done)
+                let local_now = context.now_ms();
+                let now = clock.unwrap_or_default().timestamp(local_now)?;
+                read_page(answer, cursor, &call, now, local_now).map(Step::Done)
             }
             (Some(answer), State::AwaitingTime { cursor, call }) => {
                 let clock = ServerClock::read(answer, context.now_ms())?;
@@ -377,6 +529,12 @@ fn next_call(cursor: &mut HistoryCursor, now: u64) -> Option<Call> {
             Stage::Withdrawals => Stream::Withdrawals,
             Stage::Converts => Stream::Converts,
             Stage::Dividends => Stream::Dividends,
+            Stage::EarnFlexible => Stream::EarnFlexible,
+            Stage::EarnLocked => Stream::EarnLocked,
+            Stage::FiatBuys => Stream::FiatBuys,
+            Stage::FiatSells => Stream::FiatSells,
+            Stage::FiatDeposits => Stream::FiatDeposits,
+            Stage::FiatWithdrawals => Stream::FiatWithdrawals,
             Stage::Dust => return Some(Call::Dust),
             Stage::Held => return Some(Call::Held),
             Stage::Markets => return Some(Call::Markets),
@@ -392,9 +550,14 @@ fn next_call(cursor: &mut HistoryCursor, now: u64) -> Option<Call> {
                 return None;
             }
         };
+        let first = if stream.after_funding() { cursor.funded.map_or(OPENED_MS, |at| at.saturating_sub(FUNDING_MARGIN_MS)) } else { OPENED_MS };
+        // Once both are caught up, a sync reads one kind of fiat order: deposits in even passes,
+        // withdrawals in odd ones.
+        let turn = cursor.pass % 2 == u64::from(stream == Stream::FiatWithdrawals);
         let window = cursor.window(stream);
-        let start = window.from.max(OPENED_MS);
-        if start <= now {
+        let start = window.from.max(first);
+        let skipped = stream.uid_heavy() && window.from > 0 && window.offset == 0 && !turn;
+        if start <= now && !skipped {
             let span = if window.span == 0 { stream.span_ms() } else { window.span };
             let end = start.saturating_add(span - 1).min(now);
             return Some(Call::Window { stream, start, end, offset: window.offset });
@@ -403,12 +566,29 @@ fn next_call(cursor: &mut HistoryCursor, now: u64) -> Option<Call> {
     }
 }
 
+/// The wait `call` needs before it goes, ms: a [`Stream::uid_heavy`] request waits until
+/// [`UID_HEAVY_GAP_MS`] after the last one.
+fn wait_before(cursor: &HistoryCursor, call: &Call, local_now: u64) -> u64 {
+    match call {
+        Call::Window { stream, .. } if stream.uid_heavy() && cursor.uid_heavy_at > 0 => {
+            cursor.uid_heavy_at.saturating_add(UID_HEAVY_GAP_MS).saturating_sub(local_now)
+        }
+        _ => 0,
+    }
+}
+
 fn next_stage(stage: Stage) -> Stage {
     match stage {
-        Stage::Deposits => Stage::Withdrawals,
-        Stage::Withdrawals => Stage::Converts,
+        Stage::Deposits => Stage::FiatBuys,
+        Stage::FiatBuys => Stage::FiatDeposits,
+        Stage::FiatDeposits => Stage::Withdrawals,
+        Stage::Withdrawals => Stage::FiatSells,
+        Stage::FiatSells => Stage::Converts,
         Stage::Converts => Stage::Dividends,
-        Stage::Dividends => Stage::Dust,
+        Stage::Dividends => Stage::EarnFlexible,
+        Stage::EarnFlexible => Stage::EarnLocked,
+        Stage::EarnLocked => Stage::FiatWithdrawals,
+        Stage::FiatWithdrawals => Stage::Dust,
         Stage::Dust => Stage::Held,
         Stage::Held => Stage::Markets,
         Stage::Markets | Stage::Trades => Stage::Trades,
@@ -445,7 +625,10 @@ enum More {
 }
 
 /// Reads the answer to `call` into the page it ends, and moves the cursor on.
-fn read_page(response: HttpResponse<'_>, mut cursor: HistoryCursor, call: &Call, now: u64) -> Result<HistoryPage> {
+fn read_page(response: HttpResponse<'_>, mut cursor: HistoryCursor, call: &Call, now: u64, local_now: u64) -> Result<HistoryPage> {
+    if matches!(call, Call::Window { stream, .. } if stream.uid_heavy()) {
+        cursor.uid_heavy_at = local_now;
+    }
     let body = read_body(response).map_err(|error| match error {
         Error::KeyPermissionOrIp { exchange } => Error::HistoryPermission { exchange },
         other => other,
@@ -455,6 +638,10 @@ fn read_page(response: HttpResponse<'_>, mut cursor: HistoryCursor, call: &Call,
     match call {
         Call::Window { stream, start, end, offset } => {
             let (found, more, pending, rows) = read_window(body, *stream, *offset, now)?;
+            if stream.funds() {
+                let earliest = found.iter().map(|(_, transaction)| transaction.at).chain(pending).min();
+                cursor.funded = earliest.into_iter().chain(cursor.funded).min();
+            }
             let window = cursor.window(*stream);
             if let Some(at) = pending {
                 window.pending = Some(window.pending.map_or(at, |known| known.min(at)));
@@ -549,10 +736,11 @@ fn read_page(response: HttpResponse<'_>, mut cursor: HistoryCursor, call: &Call,
     cursor.read = cursor.read.saturating_add(rows_read);
     // Whether anything is left in this pass; the stage moves past streams already caught up.
     let mut ahead = cursor.clone();
-    if next_call(&mut ahead, now).is_none() {
+    let Some(next) = next_call(&mut ahead, now) else {
         return Ok(caught_up(cursor, transactions));
-    }
-    Ok(page(transactions, &cursor, false, call.pace_ms()))
+    };
+    let wait = call.pace_ms().max(wait_before(&cursor, &next, local_now));
+    Ok(page(transactions, &cursor, false, wait))
 }
 
 /// Adds the assets a transaction moved, in Binance's codes, to `assets`.
@@ -647,19 +835,33 @@ type Found = (Vec<String>, Transaction);
 /// it held.
 fn read_window(body: Value<'_>, stream: Stream, offset: u64, now: u64) -> Result<(Vec<Found>, More, Option<u64>, u64)> {
     let limit = stream.limit();
-    let (rows, more_flag) = match stream {
-        Stream::Deposits | Stream::Withdrawals => (body.items(), None),
+    // A list left out when it would be empty (`total` 0), as Binance does for some of these.
+    let listed = |name: &str, total: u64| match body.get_present(name) {
+        Some(rows) => rows.items(),
+        None if total == 0 => Value::parse("[]").and_then(Value::items),
+        None => None,
+    };
+    let total_of = || body.get("total").and_then(Value::unsigned).ok_or_else(malformed);
+    let (rows, told) = match stream {
+        Stream::Deposits | Stream::Withdrawals => (body.items(), Told::Nothing),
         // `{"list": [...], "moreData": false}`.
-        Stream::Converts => (body.get("list").and_then(Value::items), Some(body.get("moreData").and_then(Value::boolean).ok_or_else(malformed)?)),
-        // `{"rows": [...], "total": 1}`; `rows` is left out when there are none.
+        Stream::Converts => (body.get("list").and_then(Value::items), Told::More(body.get("moreData").and_then(Value::boolean).ok_or_else(malformed)?)),
+        // `{"rows": [...], "total": 1}`: every row of the window, on pages or not.
         Stream::Dividends => {
-            let total = body.get("total").and_then(Value::unsigned).ok_or_else(malformed)?;
-            let rows = match body.get_present("rows") {
-                Some(rows) => rows.items(),
-                None if total == 0 => Value::parse("[]").and_then(Value::items),
-                None => None,
-            };
-            (rows, Some(total > limit))
+            let total = total_of()?;
+            (listed("rows", total), Told::More(total > limit))
+        }
+        Stream::EarnFlexible | Stream::EarnLocked => {
+            let total = total_of()?;
+            (listed("rows", total), Told::Total(total))
+        }
+        // `{"code": "000000", "message": "success", "data": [...], "total": 1, "success": true}`.
+        Stream::FiatBuys | Stream::FiatSells | Stream::FiatDeposits | Stream::FiatWithdrawals => {
+            if body.get("success").and_then(Value::boolean) != Some(true) {
+                return Err(malformed());
+            }
+            let total = total_of()?;
+            (listed("data", total), Told::Total(total))
         }
     };
     let read = |row: Value<'_>| -> Option<Result<Row>> {
@@ -668,6 +870,9 @@ fn read_window(body: Value<'_>, stream: Stream, offset: u64, now: u64) -> Result
             Stream::Withdrawals => withdrawal_row(row),
             Stream::Converts => convert_row(row),
             Stream::Dividends => dividend_row(row),
+            Stream::EarnFlexible | Stream::EarnLocked => earn_row(row, stream),
+            Stream::FiatBuys | Stream::FiatSells => fiat_payment_row(row, stream == Stream::FiatBuys),
+            Stream::FiatDeposits | Stream::FiatWithdrawals => fiat_order_row(row, stream == Stream::FiatDeposits),
         })
     };
     let rows = every_row(EXCHANGE, rows, read)?;
@@ -683,20 +888,32 @@ fn read_window(body: Value<'_>, stream: Stream, offset: u64, now: u64) -> Result
             Row::Pending(_) | Row::Nothing => {}
         }
     }
-    let more = match more_flag {
-        Some(true) => More::Narrower,
-        Some(false) if count >= limit => More::Narrower,
-        Some(false) => More::No,
-        None if count >= limit => {
-            let next = offset.saturating_add(count);
-            if next > MAX_OFFSET {
-                return Err(malformed());
-            }
-            More::FromOffset(next)
-        }
-        None => More::No,
+    let next = offset.saturating_add(count);
+    let more = match told {
+        Told::More(true) => More::Narrower,
+        Told::More(false) if count >= limit => More::Narrower,
+        Told::More(false) => More::No,
+        Told::Nothing if count >= limit => More::FromOffset(next),
+        Told::Nothing => More::No,
+        // A short page before the total is reached would never reach it.
+        Told::Total(total) if next < total && count < limit => return Err(malformed()),
+        Told::Total(total) if next < total => More::FromOffset(next),
+        Told::Total(_) => More::No,
     };
+    if matches!(more, More::FromOffset(next) if next > MAX_OFFSET) {
+        return Err(malformed());
+    }
     Ok((found, more, pending, count))
+}
+
+/// What an answer says about the rest of its window.
+enum Told {
+    /// Nothing: a full answer may have more after it.
+    Nothing,
+    /// Whether there is more than it holds.
+    More(bool),
+    /// How many rows the window holds in all.
+    Total(u64),
 }
 
 /// One row of a stream.
@@ -795,6 +1012,91 @@ fn dividend_row(row: Value<'_>) -> Result<Row> {
     let Some(received) = leg(&asset, decimal_of(row, "amount")?)? else { return Ok(Row::Nothing) };
     let transaction = Transaction { id: format!("dividend:{id}"), at, kind: Kind::Reward, side: None, received: Some(received), sent: None, fee: None };
     Ok(Row::Final((vec![asset], transaction)))
+}
+
+/// A Simple Earn reward: income, paid into the product (or spot) of the same account. The rows
+/// carry no id of their own; the product (`projectId`, `positionId`), the reward's type, asset
+/// and time tell one from another. Flexible rows name the amount `rewards`, locked ones `amount`.
+fn earn_row(row: Value<'_>, stream: Stream) -> Result<Row> {
+    let at = time_of(row, "time")?;
+    let asset = string_of(row, "asset")?;
+    let (source, product, amount) = match stream {
+        Stream::EarnFlexible => ("earn-flexible", id_text(row.get("projectId")), decimal_of(row, "rewards")?),
+        _ => ("earn-locked", id_text(row.get("positionId")), decimal_of(row, "amount")?),
+    };
+    let product = product.ok_or_else(malformed)?;
+    // "Locked Rewards", "Boost Rewards", "REALTIME": letters only in the id.
+    let kind: String = row.get("type").and_then(Value::string).unwrap_or_default().chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+    let Some(received) = leg(&asset, amount)? else { return Ok(Row::Nothing) };
+    let id = format!("{source}:{product}:{kind}:{}:{at}", received.asset);
+    let transaction = Transaction { id, at, kind: Kind::Reward, side: None, received: Some(received), sent: None, fee: None };
+    Ok(Row::Final((vec![asset], transaction)))
+}
+
+/// Where a fiat row stands: `done` is its final status; `Processing` may still get there; any
+/// other (Failed, Refunded, Expired, …) moved nothing.
+fn fiat_status(row: Value<'_>, done: &str) -> Result<Option<Row>> {
+    let at = time_of(row, "createTime")?;
+    Ok(match string_of(row, "status")?.as_str() {
+        status if status == done => None,
+        "Processing" => Some(Row::Pending(at)),
+        _ => Some(Row::Nothing),
+    })
+}
+
+/// Crypto bought (`buy`) or sold for fiat, by card, bank or cash balance; only `Completed` counts.
+/// `sourceAmount` is the fiat side and holds the fee (`totalFee`, in fiat): in the docs' example
+/// 20 EUR paid for 4.462 LUNA at 4.437472 is 19.8 EUR of coins and 0.2 of fee.
+fn fiat_payment_row(row: Value<'_>, buy: bool) -> Result<Row> {
+    if let Some(row) = fiat_status(row, "Completed")? {
+        return Ok(row);
+    }
+    let at = time_of(row, "createTime")?;
+    let id = id_text(row.get("orderNo")).ok_or_else(malformed)?;
+    let (fiat, crypto) = (string_of(row, "fiatCurrency")?, string_of(row, "cryptoCurrency")?);
+    let (fiat_amount, fee_amount) = (decimal_of(row, "sourceAmount")?, decimal_of(row, "totalFee")?);
+    let coins = leg(&crypto, decimal_of(row, "obtainAmount")?)?;
+    let fee = leg(&fiat, fee_amount)?;
+    let (received, sent, side) = if buy {
+        let paid = fiat_amount.minus(fee_amount).filter(|paid| !paid.is_sign_negative()).ok_or_else(malformed)?;
+        (coins, leg(&fiat, paid)?, Side::Buy)
+    } else {
+        (leg(&fiat, fiat_amount)?, coins, Side::Sell)
+    };
+    match (received, sent) {
+        (None, None) => Ok(Row::Nothing),
+        (Some(received), Some(sent)) => {
+            let transaction = Transaction { id: format!("fiat-payment:{id}"), at, kind: Kind::Trade, side: Some(side), received: Some(received), sent: Some(sent), fee };
+            Ok(Row::Final((vec![fiat, crypto], transaction)))
+        }
+        _ => Err(malformed()),
+    }
+}
+
+/// Fiat deposited (`deposit`) or withdrawn; only `Successful` counts. `indicatedAmount` is the
+/// order's amount, `totalFee` the fee within it: a deposit credits the amount less the fee, a
+/// withdrawal takes the amount, of which the fee.
+fn fiat_order_row(row: Value<'_>, deposit: bool) -> Result<Row> {
+    if let Some(row) = fiat_status(row, "Successful")? {
+        return Ok(row);
+    }
+    let at = time_of(row, "createTime")?;
+    let id = id_text(row.get("orderNo")).ok_or_else(malformed)?;
+    let fiat = string_of(row, "fiatCurrency")?;
+    let (amount, fee_amount) = (decimal_of(row, "indicatedAmount")?, decimal_of(row, "totalFee")?);
+    let fee = leg(&fiat, fee_amount)?;
+    let transaction = if deposit {
+        let Some(received) = leg(&fiat, amount)? else { return Ok(Row::Nothing) };
+        Transaction { id: format!("fiat-deposit:{id}"), at, kind: Kind::Deposit, side: None, received: Some(received), sent: None, fee }
+    } else {
+        let sent = leg(&fiat, amount.minus(fee_amount).filter(|sent| !sent.is_sign_negative()).ok_or_else(malformed)?)?;
+        if sent.is_none() && fee.is_none() {
+            return Ok(Row::Nothing);
+        }
+        let kind = if sent.is_some() { Kind::Withdrawal } else { Kind::Fee };
+        Transaction { id: format!("fiat-withdrawal:{id}"), at, kind, side: None, received: None, sent, fee }
+    };
+    Ok(Row::Final((vec![fiat], transaction)))
 }
 
 /// The dust log's conversions newer than `after`: each small balance sold for BNB. Binance's

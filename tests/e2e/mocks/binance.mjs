@@ -30,7 +30,14 @@
 // (startTime–endTime under 90 days, offset, limit ≤ 1000), /sapi/v1/convert/tradeFlow (both times
 // required, at most 30 days, limit ≤ 1000, moreData), /sapi/v1/asset/assetDividend (at most 180
 // days, limit ≤ 500, total), /sapi/v1/asset/dribblet (the last 100 conversions) and
-// /api/v3/myTrades (symbol required, fromId, limit ≤ 1000). An account with
+// /api/v3/myTrades (symbol required, fromId, limit ≤ 1000), Simple Earn rewards
+// /sapi/v1/simple-earn/{flexible,locked}/history/rewardsRecord (rows tagged 'earnFlexible' and
+// 'earnLocked'; at most 3 months, the last 30 days without times, current from 1, size ≤ 100,
+// total; flexible requires type BONUS, REALTIME, REWARDS or ALL), /sapi/v1/fiat/payments (rows
+// tagged 'fiatBuy' and 'fiatSell', transactionType 0 or 1) and /sapi/v1/fiat/orders ('fiatDeposit'
+// and 'fiatWithdrawal'; 90,000 UID weight), both with beginTime–endTime of any length (the last
+// 30 days without), page from 1, rows ≤ 500, in the {code, message, data, total, success}
+// envelope; see SAMPLE_EARN_FIAT_HISTORY. An account with
 // `historyPermission: false` is refused there with -2015. Public: GET /api/v3/exchangeInfo (the
 // markets' symbol, base and quote) and GET /api/v3/klines?symbol=&interval=1d (limit ≤ 1000),
 // whose closes come from `closes` ({ [symbol]: { 'YYYY-MM-DD': close } }) or else are the
@@ -38,6 +45,7 @@
 //
 // Fault targets: an API key, 'time', 'ticker', 'account', 'funding', 'flexible', 'locked',
 // 'restrictions', 'deposits', 'withdrawals', 'converts', 'dividends', 'dust', 'trades',
+// 'earnFlexibleRewards', 'earnLockedRewards', 'fiatPayments', 'fiatOrders',
 // 'exchangeInfo', 'klines', or '*' (everything). Faults:
 //   'error:<code>'       Binance's error body for that code (-2015, -2014, -1022, -1021, -1003,
 //                        -1001, -1008, -1016, -1100, …) with the HTTP status Binance uses for it
@@ -194,6 +202,22 @@ export const SAMPLE_HISTORY = [
   { type: 'trade', symbol: 'ETHBTC', id: 100, orderId: 200, orderListId: -1, price: '0.03617000', qty: '1.00000000', quoteQty: '0.03617000', commission: '0.00003617', commissionAsset: 'BTC', time: 1700000000000, isBuyer: false, isMaker: true, isBestMatch: true },
 ];
 
+/**
+ * Earn rewards and fiat rows in Binance's documented shapes, tagged by type: the examples of
+ * https://developers.binance.com/docs/simple_earn/flexible-locked/history/Get-Flexible-Rewards-History,
+ * .../Get-Locked-Rewards-History, https://developers.binance.com/docs/fiat/rest-api/Get-Fiat-Payments-History
+ * (Completed here) and https://developers.binance.com/docs/fiat/rest-api (Successful here), and a
+ * fiat withdrawal in the same shape.
+ */
+export const SAMPLE_EARN_FIAT_HISTORY = [
+  { type: 'earnFlexible', asset: 'BUSD', rewards: '0.00006408', projectId: 'USDT001', rewardType: 'BONUS', time: 1577233578000 },
+  { type: 'earnFlexible', asset: 'USDT', rewards: '0.00687654', projectId: 'USDT001', rewardType: 'REALTIME', time: 1577233562000 },
+  { type: 'earnLocked', positionId: 123123, time: 1575018510000, asset: 'BNB', lockPeriod: '30', amount: '21312.23223', rewardType: 'Locked Rewards' },
+  { type: 'fiatBuy', orderNo: '353fca443f06466db0c4dc89f94f027a', sourceAmount: '20.0', fiatCurrency: 'EUR', obtainAmount: '4.462', cryptoCurrency: 'LUNA', totalFee: '0.2', price: '4.437472', status: 'Completed', paymentMethod: 'Credit Card', createTime: 1624529919000, updateTime: 1624529919000 },
+  { type: 'fiatDeposit', orderNo: '7d76d611-0568-4f43-afb6-24cac7767365', fiatCurrency: 'BRL', indicatedAmount: '10.00', amount: '10.00', totalFee: '0.00', method: 'BankAccount', status: 'Successful', createTime: 1626144956000, updateTime: 1626400907000 },
+  { type: 'fiatWithdrawal', orderNo: 'c9e3a7f1-2b4d-4e6f-8a0c-1d3e5f7a9b2c', fiatCurrency: 'EUR', indicatedAmount: '100.00', amount: '99.00', totalFee: '1.00', method: 'SEPA', status: 'Successful', createTime: 1626317756000, updateTime: 1626404156000 },
+];
+
 // ---------------------------------------------------------------------------------------------
 // The independent view: what Cartera should show, computed here from the rules, not the Rust code
 
@@ -334,6 +358,10 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
     'GET /sapi/v1/asset/assetDividend': { name: 'dividends', weight: 10, history: true, answer: dividendsAnswer },
     'GET /sapi/v1/asset/dribblet': { name: 'dust', weight: 1, history: true, answer: dustAnswer },
     'GET /api/v3/myTrades': { name: 'trades', weight: 20, history: true, answer: tradesAnswer },
+    'GET /sapi/v1/simple-earn/flexible/history/rewardsRecord': { name: 'earnFlexibleRewards', weight: 150, history: true, answer: (a, p) => earnRewardsAnswer(a, p, 'earnFlexible') },
+    'GET /sapi/v1/simple-earn/locked/history/rewardsRecord': { name: 'earnLockedRewards', weight: 150, history: true, answer: (a, p) => earnRewardsAnswer(a, p, 'earnLocked') },
+    'GET /sapi/v1/fiat/payments': { name: 'fiatPayments', weight: 1, history: true, answer: (a, p) => fiatAnswer(a, p, ['fiatBuy', 'fiatSell']) },
+    'GET /sapi/v1/fiat/orders': { name: 'fiatOrders', weight: 90000, uid: true, history: true, answer: (a, p) => fiatAnswer(a, p, ['fiatDeposit', 'fiatWithdrawal']) },
   };
 
   // ------------------------------------------------------------------------------------------
@@ -352,9 +380,9 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
     return Number.isSafeInteger(value) && value >= 0 ? value : NaN;
   };
   /** The window asked for, or an error answer: both times, or neither (the last `longest` ms). */
-  function windowOf(params, longest, { required = false, strictlyUnder = false } = {}) {
+  function windowOf(params, longest, { required = false, strictlyUnder = false, defaultSpan = longest } = {}) {
     const end = intParam(params, 'endTime', now());
-    const start = intParam(params, 'startTime', end - longest + 1);
+    const start = intParam(params, 'startTime', end - defaultSpan + 1);
     if (required && !(params.has('startTime') && params.has('endTime'))) return { error: binanceError('-1102') };
     if (Number.isNaN(start) || Number.isNaN(end) || start > end) return { error: binanceError('-1100') };
     const span = end - start;
@@ -413,6 +441,41 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
     }
     // Without fromId: the most recent fills.
     return json(200, fills.slice(-limit));
+  }
+
+  /** A page numbered from 1 of `rows`, or an error answer. */
+  function numberedPage(rows, params, pageName, sizeName, maxSize, maxPage = Infinity) {
+    const page = intParam(params, pageName, 1);
+    const size = intParam(params, sizeName, 10);
+    if (!(page >= 1 && page <= maxPage && size >= 1 && size <= maxSize)) return { error: binanceError('-1130') };
+    return { rows: rows.slice((page - 1) * size, page * size) };
+  }
+
+  /** Simple Earn rewards: the rows' `rewardType` is Binance's `type`. */
+  function earnRewardsAnswer(account, params, type) {
+    const kind = params.get('type');
+    if (type === 'earnFlexible' && !['BONUS', 'REALTIME', 'REWARDS', 'ALL'].includes(kind)) return binanceError(kind == null ? '-1102' : '-1100');
+    const window = windowOf(params, 90 * DAY, { defaultSpan: 30 * DAY });
+    if (window.error) return window.error;
+    const rows = inWindow(rowsOf(account, type), 'time', window)
+      .filter((row) => kind == null || kind === 'ALL' || row.rewardType === kind)
+      .sort((a, b) => b.time - a.time)
+      .map(({ rewardType, ...row }) => (rewardType == null ? row : { ...row, type: rewardType }));
+    const page = numberedPage(rows, params, 'current', 'size', 100, type === 'earnLocked' ? 1000 : Infinity);
+    return page.error ?? json(200, { rows: page.rows, total: rows.length });
+  }
+
+  /** Fiat payments or orders of `transactionType` 0 (`types[0]`) or 1 (`types[1]`): no longest window. */
+  function fiatAnswer(account, params, types) {
+    const transactionType = params.get('transactionType');
+    if (transactionType == null) return binanceError('-1102');
+    if (!['0', '1'].includes(transactionType)) return binanceError('-1100');
+    const end = intParam(params, 'endTime', now());
+    const start = intParam(params, 'beginTime', end - 30 * DAY + 1);
+    if (Number.isNaN(start) || Number.isNaN(end) || start > end) return binanceError('-1100');
+    const rows = inWindow(rowsOf(account, types[Number(transactionType)]), 'createTime', { start, end }).sort((a, b) => b.createTime - a.createTime);
+    const page = numberedPage(rows, params, 'page', 'rows', 500);
+    return page.error ?? json(200, { code: '000000', message: 'success', data: page.rows, total: rows.length, success: true });
   }
 
   /** exchangeInfo's symbols, each with the members a reader needs and a few it skips. */
@@ -575,7 +638,8 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
     const timestampMs = log.timestamp.length === 16 ? Number(log.timestamp) / 1000 : Number(log.timestamp);
     const serverTime = now();
     if (!(timestampMs < serverTime + 1000 && serverTime - timestampMs <= recvWindow)) return finish(binanceError('-1021'));
-    const weight = pathname.startsWith('/sapi/') ? { 'x-sapi-used-ip-weight-1m': String(endpoint.weight) } : used(endpoint.weight);
+    const sapiWeight = endpoint.uid ? 'x-sapi-used-uid-weight-1m' : 'x-sapi-used-ip-weight-1m';
+    const weight = pathname.startsWith('/sapi/') ? { [sapiWeight]: String(endpoint.weight) } : used(endpoint.weight);
     const fault = faulted([apiKey, endpoint.name, '*']);
     if (fault) return fault;
     // Binance's "Enable Reading" covers history; a key refused there answers as any refused key.
@@ -614,4 +678,4 @@ export function createBinance({ accounts = {}, markets = SAMPLE_MARKETS, clockOf
   };
 }
 
-export default { SAMPLE_ACCOUNT, SAMPLE_HISTORY, SAMPLE_MARKETS, createBinance, expectedHoldings };
+export default { SAMPLE_ACCOUNT, SAMPLE_EARN_FIAT_HISTORY, SAMPLE_HISTORY, SAMPLE_MARKETS, createBinance, expectedHoldings };

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { makeCertificate, requestMock, STRAY_HOST, startMockServer } from '../mock-server.mjs';
 import {
-  booksOf, createBinance, expectedHoldings, GEO_BLOCK_MESSAGE, HOST, SAMPLE_ACCOUNT, SAMPLE_HISTORY, SAMPLE_MARKETS,
+  booksOf, createBinance, expectedHoldings, GEO_BLOCK_MESSAGE, HOST, SAMPLE_ACCOUNT, SAMPLE_EARN_FIAT_HISTORY, SAMPLE_HISTORY, SAMPLE_MARKETS,
 } from './binance.mjs';
 
 const OTHER = {
@@ -426,7 +426,7 @@ describe('independent expectations', () => {
 
 describe('mock Binance: history and candles', () => {
   const DAY = 86400000;
-  const WITH_HISTORY = { ...SAMPLE_ACCOUNT, history: SAMPLE_HISTORY };
+  const WITH_HISTORY = { ...SAMPLE_ACCOUNT, history: [...SAMPLE_HISTORY, ...SAMPLE_EARN_FIAT_HISTORY] };
   const NO_HISTORY = {
     ...OTHER, apiKey: 'CarteraMockNoHistoryKeyNotReal'.padEnd(64, 'h'), history: SAMPLE_HISTORY, historyPermission: false,
   };
@@ -486,6 +486,52 @@ describe('mock Binance: history and candles', () => {
     assert.deepEqual(res.body, []);
     res = await signedGet(port, WITH_HISTORY, '/api/v3/myTrades', '&symbol=NOPEUSDT&fromId=0&limit=1000');
     assert.equal(res.body.code, -1121);
+  });
+
+  test('Simple Earn rewards: 3-month windows, numbered pages of at most 100, type required for flexible', async () => {
+    // 2019-12-25T00:26:18Z and 00:26:02Z (`date -u -d @1577233578`), the docs' rows.
+    const at = 1577233578000;
+    let res = await signedGet(port, WITH_HISTORY, '/sapi/v1/simple-earn/flexible/history/rewardsRecord', `&type=ALL&startTime=${at - DAY}&endTime=${at}&current=1&size=100`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { rows: [
+      { asset: 'BUSD', rewards: '0.00006408', projectId: 'USDT001', type: 'BONUS', time: 1577233578000 },
+      { asset: 'USDT', rewards: '0.00687654', projectId: 'USDT001', type: 'REALTIME', time: 1577233562000 },
+    ], total: 2 });
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/simple-earn/flexible/history/rewardsRecord', `&type=REALTIME&startTime=${at - DAY}&endTime=${at}&current=1&size=100`);
+    assert.deepEqual(res.body.rows.map((r) => r.type), ['REALTIME']);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/simple-earn/flexible/history/rewardsRecord', `&type=ALL&startTime=${at - DAY}&endTime=${at}&current=2&size=1`);
+    assert.deepEqual([res.body.rows.map((r) => r.asset), res.body.total], [['USDT'], 2]);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/simple-earn/flexible/history/rewardsRecord', `&startTime=${at - DAY}&endTime=${at}`);
+    assert.equal(res.body.code, -1102, 'type is mandatory');
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/simple-earn/flexible/history/rewardsRecord', `&type=ALL&startTime=${at - 91 * DAY}&endTime=${at}&current=1&size=100`);
+    assert.equal(res.body.code, -1127);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/simple-earn/locked/history/rewardsRecord', `&startTime=1575018510000&endTime=1575018510000&current=1&size=101`);
+    assert.equal(res.body.code, -1130);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/simple-earn/locked/history/rewardsRecord', `&startTime=1575018510000&endTime=1575018510000&current=1&size=100`);
+    assert.deepEqual(res.body.rows, [{ positionId: 123123, time: 1575018510000, asset: 'BNB', lockPeriod: '30', amount: '21312.23223', type: 'Locked Rewards' }]);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/simple-earn/locked/history/rewardsRecord', '&current=1&size=100', { secret: 'wrong' });
+    assert.equal(res.body.code, -1022);
+  });
+
+  test('fiat payments and orders: any window, numbered pages of at most 500, the success envelope, UID weight', async () => {
+    let res = await signedGet(port, WITH_HISTORY, '/sapi/v1/fiat/payments', '&transactionType=0&beginTime=1498867200000&endTime=1796083200000&page=1&rows=500');
+    assert.equal(res.status, 200);
+    assert.deepEqual([res.body.code, res.body.success, res.body.total], ['000000', true, 1]);
+    const { type: _, ...purchase } = SAMPLE_EARN_FIAT_HISTORY[3];
+    assert.deepEqual(res.body.data, [purchase], 'the tag is not part of the answer');
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/fiat/payments', '&transactionType=1&beginTime=1498867200000&endTime=1796083200000&page=1&rows=500');
+    assert.deepEqual([res.body.data, res.body.total], [[], 0]);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/fiat/orders', '&transactionType=1&beginTime=1498867200000&endTime=1796083200000&page=1&rows=500');
+    assert.deepEqual(res.body.data.map((row) => [row.orderNo, row.indicatedAmount, row.totalFee]), [['c9e3a7f1-2b4d-4e6f-8a0c-1d3e5f7a9b2c', '100.00', '1.00']]);
+    assert.equal(res.headers['x-sapi-used-uid-weight-1m'], '90000');
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/fiat/orders', '&transactionType=0&beginTime=1498867200000&endTime=1796083200000&page=2&rows=500');
+    assert.deepEqual([res.body.data, res.body.total], [[], 1]);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/fiat/orders', '&transactionType=0&page=1&rows=501');
+    assert.equal(res.body.code, -1130);
+    res = await signedGet(port, WITH_HISTORY, '/sapi/v1/fiat/orders', '&page=1&rows=500');
+    assert.equal(res.body.code, -1102, 'transactionType is mandatory');
+    res = await signedGet(port, NO_HISTORY, '/sapi/v1/fiat/payments', '&transactionType=0');
+    assert.equal(res.body.code, -2015);
   });
 
   test('a key without history permission is refused with -2015 on history only', async () => {
