@@ -687,7 +687,7 @@ mod history_tests {
 
         #[test]
         fn history_never_panics_on_ledger_shaped_answers(
-            kind in "(Exchange|Deposit|Withdrawal|Rewards|KCS Pay Fees|[A-Za-z_ ]{0,12})",
+            kind in "(Exchange|TRADE_EXCHANGE|DEDUCTION_FEES|Deposit|Withdrawal|Rewards|KCS Pay Fees|[A-Za-z_ ]{0,12})",
             direction in "(in|out|[a-z]{0,3})",
             amount in "-?[0-9]{0,30}(\\.[0-9]{0,30})?",
             context in "[{}\"'a-zA-Z:,0-9-]{0,40}",
@@ -699,6 +699,8 @@ mod history_tests {
             );
             let body = format!(r#"{{"code":"200000","data":{{"totalPage":{pages},"items":[{row},{row}]}}}}"#);
             let _ = page(None, &body);
+            let hf = format!(r#"{{"code":"200000","data":[{row},{row}]}}"#);
+            let _ = page(Some(&format!(r#"{{"from":{NOW},"until":{NOW},"page":1,"hf":true,"hf_after":{pages}}}"#)), &hf);
             let candles = format!(r#"{{"code":"200000","data":[["{amount}","{amount}","{amount}"]]}}"#);
             let flow = Kucoin.daily_closes("BTC-USDT", 1, 2).unwrap_or_else(|| panic!("a valid market"));
             let _ = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, candles.clone()));
