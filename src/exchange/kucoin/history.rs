@@ -144,9 +144,10 @@ struct Cursor {
     /// The id of the last high-frequency row read: the next page asks for older ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     hf_after: Option<u64>,
-    /// KuCoin's clock less ours (ms), as measured at `measured` (our clock; 0: never).
+    /// KuCoin's clock less ours (ms), as measured at `measured`.
     #[serde(default, skip_serializing_if = "is_zero")]
     offset: i64,
+    /// When `offset` was measured (our clock, ms); 0: never.
     #[serde(default, skip_serializing_if = "is_zero")]
     measured: u64,
 }
@@ -176,7 +177,7 @@ impl Cursor {
     }
 
     /// Where the round's part of the high-frequency ledger starts: as far back as it answers,
-    /// which is always before the last round's end less [`LOOKBACK_MS`].
+    /// which is before the last round's end whenever rounds are less than three days apart.
     fn hf_start(&self) -> u64 {
         self.until.saturating_sub(HF_REACH_MS)
     }
