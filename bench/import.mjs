@@ -483,13 +483,35 @@ const EXCHANGES = {
   kucoin(list, now) {
     const { apiKey, secret, apiPassphrase } = kucoinMock.SAMPLE_ACCOUNT;
     const history = [];
+    const hfHistory = [];
     const id = (seed) => hex(`kucoin/${seed}`).slice(0, 24);
+    // The high-frequency ledger's ids are digits (`254062248624417`), its fills' tradeIds too.
+    const digits = (seed) => BigInt(`0x${hex(`kucoin/${seed}`).slice(0, 12)}`).toString();
     const row = (seed, currency, amount, fee, bizType, direction, at, context = '') => ({
       id: id(seed), currency, amount, fee, balance: '0', accountType: bizType === 'Exchange' ? 'TRADE' : 'MAIN', bizType, direction, createdAt: at, context,
     });
+    const hfRow = (seed, currency, amount, fee, bizType, direction, at, context = '') => ({
+      id: digits(seed), currency, amount, fee, tax: '0', balance: '0', accountType: 'TRADE_HF', bizType, direction, createdAt: String(at), context,
+    });
+    // Fills of the last three days are made in the high-frequency account, funded by a transfer
+    // from main: the import reads them from its ledger, where a credited leg is after its fee.
+    const hfSince = ADDED_AT - kucoinMock.HF_REACH_MS;
     const add = (more) => {
       for (const e of more) {
-        if (e.kind === 'fill') {
+        if (e.kind === 'fill' && e.at >= hfSince) {
+          const buy = e.side === 'buy';
+          const context = JSON.stringify({ symbol: `${e.asset.toUpperCase()}-USDT`, orderId: id(`o${e.n}`), tradeId: digits(`t${e.n}`) });
+          const quote = buy ? e.quote + e.fee : e.quote - e.fee;
+          hfHistory.push(
+            hfRow(`hfb${e.n}`, e.asset.toUpperCase(), fmt(e.qty, 8), '0', 'TRADE_EXCHANGE', buy ? 'in' : 'out', e.at, context),
+            hfRow(`hfq${e.n}`, 'USDT', fmt(quote, 8), fmt(e.fee, 8), 'TRADE_EXCHANGE', buy ? 'out' : 'in', e.at, context),
+          );
+          // What the fill needs, moved from main a minute before: skipped on both sides.
+          const moved = fmt(buy ? quote : e.qty, 8);
+          const coin = buy ? 'USDT' : e.asset.toUpperCase();
+          history.push(row(`tr${e.n}`, coin, moved, '0', 'Transfer', 'out', e.at - 60_000));
+          hfHistory.push(hfRow(`hftr${e.n}`, coin, moved, '0', 'TRANSFER', 'in', e.at - 60_000));
+        } else if (e.kind === 'fill') {
           // Two Exchange rows of one tradeId; the fee is taken in USDT, its leg's `amount` including it.
           const buy = e.side === 'buy';
           const context = JSON.stringify({ symbol: `${e.asset.toUpperCase()}-USDT`, orderId: id(`o${e.n}`), tradeId: id(`t${e.n}`) });
@@ -509,7 +531,7 @@ const EXCHANGES = {
       }
     };
     add(list);
-    const account = { ...kucoinMock.SAMPLE_ACCOUNT, rows: [], history };
+    const account = { ...kucoinMock.SAMPLE_ACCOUNT, rows: [], history, hfHistory };
     const weigh = (path, weight) => (r) => (r.path === path ? weight : 0);
     return {
       mock: kucoinMock.createKucoin({ accounts: { [apiKey]: account }, now }),
@@ -517,9 +539,11 @@ const EXCHANGES = {
       quote: 'usdt',
       add,
       // Resource pools per 30 s at VIP 0 (https://www.kucoin.com/docs-new/rate-limit), each
-      // endpoint's weight as its page states it: the ledger 2 (management), the time 3 (public).
+      // endpoint's weight as its page states it: the ledger 2 (management), the high-frequency
+      // ledger 2 (spot), the time 3 (public).
       limits: [
         { name: 'management pool (weight)', limit: 2_000, windowMs: 30_000, weight: weigh('/api/v1/accounts/ledgers', 2) },
+        { name: 'spot pool (weight)', limit: 4_000, windowMs: 30_000, weight: weigh('/api/v1/hf/accounts/ledgers', 2) },
         { name: 'public pool (weight, per IP)', limit: 2_000, windowMs: 30_000, weight: weigh('/api/v1/timestamp', 3) },
       ],
     };

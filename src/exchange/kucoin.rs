@@ -16,8 +16,9 @@
 //! - Key scope: `permission` of `GET /api/v1/user/api-key`, a comma-separated list (`General`,
 //!   `Spot`, `Margin`, `Futures`, `Earn`, `InnerTransfer`, `Transfer`).
 //! - Prices: `GET /api/v1/market/allTickers`, every spot market in one request.
-//! - History and daily candles: the account ledger, week by week, and public candles
-//!   (`kucoin/history.rs`).
+//! - History and daily candles: the account ledger, week by week, the high-frequency account's
+//!   ledger of the last three days, and public candles (`kucoin/history.rs`, which measures
+//!   KuCoin's time once for the pages of a few minutes).
 //!
 //! Every answer is `{"code": "200000", "data": ...}`; an error has another `code`
 //! (<https://www.kucoin.com/docs-new/error-code/spot>), with HTTP 401 (keys), 403, 429 (rate

@@ -23,24 +23,48 @@
 //!
 //! Not read: transfers between the user's own accounts and sub-accounts (`Transfer`,
 //! `Sub-account transfer`): nothing enters or leaves; margin trades, loans and their interest, as
-//! Cartera keeps the cost basis of what is held. Fills of the high-frequency trading account
-//! (`trade_hf`) are in its own ledger, which answers the last three days only
-//! (<https://www.kucoin.com/docs-new/rest/account-info/account-funding/get-account-ledgers-tradehf>),
-//! and in `/api/v1/hf/fills`, one symbol a request: not reached by this import.
+//! Cartera keeps the cost basis of what is held.
+//!
+//! # Source: the high-frequency account's ledger
+//!
+//! KuCoin moved spot trading to the high-frequency account (`trade_hf`) for most users; its
+//! balance changes are in a ledger of their own, `GET /api/v1/hf/accounts/ledgers`
+//! (<https://www.kucoin.com/docs-new/rest/account-info/account-funding/get-account-ledgers-tradehf>,
+//! permission General, spot pool weight 2): newest first, `limit` up to 200 rows, the next page
+//! older than `lastId` (the last row's id), and only "within a 3 * 24 hour time range (i.e., from
+//! 3 * 24 hours ago up to now)". Its rows are the ledger's, `bizType` one of `TRADE_EXCHANGE`,
+//! `TRANSFER`, `RETURNED_FEES`, `DEDUCTION_FEES` and `OTHER`, read as above; but a credited
+//! trade leg's `amount` is what the balance gained, after its fee ([`Source`]). A fill is
+//! `trade:<tradeId>` from either ledger, so one both ever showed is stored once. `TRANSFER` rows
+//! (to and from main and trade) stay skipped.
+//!
+//! What the three days mean for the cost basis: the first import sees the high-frequency fills
+//! of the last three days only, and each sync those since the last one, as long as syncs are
+//! less than three days apart. Older fills, and those of a longer gap, are not read: what they
+//! bought shows in the reconciliation as held but not explained by history, and what they sold as
+//! missing. KuCoin's fills (`GET /api/v1/hf/fills`) reach further back, but one market a request,
+//! week by week: not read.
 //!
 //! # Paging
 //!
 //! A round reads the ledger one week after another, oldest first, from where the last round
 //! ended (the first import: two years back) to the time the round began, every page of a week in
-//! turn. A page is KuCoin's time (the signature needs it) and one signed request. The next round
-//! starts [`LOOKBACK_MS`] before the last one ended, so a row KuCoin writes a little after its
-//! time is still found; ids de-duplicate what is read twice. Rows that arrive during an import are
-//! newer than the round's end: the next sync reads them.
+//! turn, then the high-frequency ledger from three days before the round began to then, page
+//! after page back. The next round starts [`LOOKBACK_MS`] before the last one ended, so a row
+//! KuCoin writes a little after its time is still found; ids de-duplicate what is read twice. Rows
+//! that arrive during an import are newer than the round's end: the next sync reads them.
+//!
+//! A page is one signed request. Its timestamp is KuCoin's time: the cursor keeps the offset
+//! between KuCoin's clock and ours, measured with `GET /api/v1/timestamp` by the first page and
+//! again when it is older than [`CLOCK_REUSE_MS`] (a computer's clock drifts by milliseconds a
+//! day; KuCoin accepts 5 seconds) or when KuCoin refuses a timestamp signed with it (our clock was
+//! set since).
 //!
 //! KuCoin counts weights per 30 seconds (<https://www.kucoin.com/docs-new/rate-limit>): the
 //! management pool 2,000 at VIP 0 (the ledger weighs 2; an older page of the documentation says
-//! 10), the public pool 2,000 (the time weighs 3). [`PACE_MS`] between pages is at most 150
-//! ledger requests a window (300 of 2,000; 1,500 at weight 10) and 150 time requests (450).
+//! 10), the spot pool 4,000 (the high-frequency ledger weighs 2), the public pool 2,000 (the time
+//! weighs 3). [`PACE_MS`] between pages is at most 150 requests a window: 300 of 2,000 (1,500 at
+//! weight 10).
 //!
 //! A key that may not read the ledger is refused with 400007, read as [`Error::HistoryPermission`].
 
@@ -63,6 +87,8 @@ use crate::{
 
 /// The account ledger.
 pub const LEDGER_PATH: &str = "/api/v1/accounts/ledgers";
+/// The high-frequency trading account's ledger.
+pub const HF_LEDGER_PATH: &str = "/api/v1/hf/accounts/ledgers";
 /// Public candles.
 pub const CANDLES_PATH: &str = "/api/v1/market/candles";
 
@@ -77,6 +103,13 @@ pub const REACH_MS: u64 = 730 * DAY_MS - 60_000;
 pub const LOOKBACK_MS: u64 = 3 * DAY_MS;
 /// Between two pages.
 pub const PACE_MS: u64 = 200;
+/// Rows a page of the high-frequency ledger asks for: the most it answers.
+pub const HF_PAGE_SIZE: usize = 200;
+/// How far back the high-frequency ledger answers: three days, a minute less, so a clock a
+/// little ahead of KuCoin's never asks for more.
+pub const HF_REACH_MS: u64 = 3 * DAY_MS - 60_000;
+/// How long a measured offset to KuCoin's clock signs requests without asking its time again.
+pub const CLOCK_REUSE_MS: u64 = 5 * 60_000;
 
 /// Daily candles asked for at once: "at most 1500 pieces of data" a request.
 const CANDLE_DAYS: u64 = 1_500;
@@ -105,6 +138,22 @@ struct Cursor {
     /// Rows read in this import.
     #[serde(default)]
     read: u64,
+    /// The round has read its weeks and reads the high-frequency ledger, newest first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    hf: bool,
+    /// The id of the last high-frequency row read: the next page asks for older ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hf_after: Option<u64>,
+    /// KuCoin's clock less ours (ms), as measured at `measured`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    offset: i64,
+    /// When `offset` was measured (our clock, ms); 0: never.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    measured: u64,
+}
+
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 fn first_page() -> u64 {
@@ -125,6 +174,42 @@ impl Cursor {
     /// The end of the week under way, inclusive.
     fn window_end(&self) -> u64 {
         self.from.saturating_add(WINDOW_MS - 1).min(self.until)
+    }
+
+    /// Where the round's part of the high-frequency ledger starts: as far back as it answers,
+    /// which is before the last round's end whenever rounds are less than three days apart.
+    fn hf_start(&self) -> u64 {
+        self.until.saturating_sub(HF_REACH_MS)
+    }
+
+    /// The path of the page to ask for next, with its query.
+    fn path(&self) -> String {
+        if self.hf {
+            let after = self.hf_after.map(|id| format!("&lastId={id}")).unwrap_or_default();
+            format!("{HF_LEDGER_PATH}?endAt={}{after}&limit={HF_PAGE_SIZE}&startAt={}", self.until, self.hf_start())
+        } else {
+            format!("{LEDGER_PATH}?currentPage={}&endAt={}&pageSize={PAGE_SIZE}&startAt={}", self.page, self.window_end(), self.from)
+        }
+    }
+
+    /// KuCoin's time now, from an offset measured in the last [`CLOCK_REUSE_MS`]; `None` when
+    /// there is none or our clock went back since.
+    fn kucoin_time(&self, now: u64) -> Option<u64> {
+        let fresh = self.measured > 0 && now >= self.measured && now - self.measured <= CLOCK_REUSE_MS;
+        if fresh { now.checked_add_signed(self.offset) } else { None }
+    }
+
+    /// Keeps how far KuCoin's clock (`server`) is from ours (`now`).
+    fn measure(&mut self, server: u64, now: u64) -> Result<()> {
+        let offset = i64::try_from(server).ok().zip(i64::try_from(now).ok()).and_then(|(server, now)| server.checked_sub(now));
+        self.offset = offset.ok_or_else(malformed)?;
+        self.measured = now;
+        Ok(())
+    }
+
+    /// The cursor of a round read to its end.
+    fn caught_up(self) -> Self {
+        Cursor { page: 1, synced: Some(self.until), read: self.read, ..Cursor::default() }
     }
 }
 
@@ -160,7 +245,8 @@ impl Leg {
     }
 }
 
-/// One page of the history: KuCoin's time, then one signed request of the ledger.
+/// One page of the history: one signed request of a ledger, after KuCoin's time when the cursor
+/// holds no offset to its clock measured in the last [`CLOCK_REUSE_MS`].
 pub struct HistoryPageFlow {
     cursor: Option<String>,
     state: State,
@@ -169,7 +255,8 @@ pub struct HistoryPageFlow {
 enum State {
     Start,
     Timing(Cursor),
-    Reading(Cursor),
+    /// The request is signed; `reused`: with an offset measured by an earlier page.
+    Reading { cursor: Cursor, reused: bool },
     Finished,
 }
 
@@ -178,15 +265,28 @@ impl HistoryPageFlow {
     pub fn new(cursor: Option<&str>) -> Self {
         Self { cursor: cursor.map(str::to_owned), state: State::Start }
     }
+
+    /// The page's request, signed at `timestamp` (KuCoin's clock).
+    fn sign(&mut self, cursor: Cursor, timestamp: u64, reused: bool, context: &Context<'_>) -> Result<Step<HistoryPage>> {
+        let request = signed_get(context.credentials()?, timestamp, &cursor.path())?;
+        self.state = State::Reading { cursor, reused };
+        Ok(Step::Send(request))
+    }
+
+    fn ask_time(&mut self, cursor: Cursor) -> Step<HistoryPage> {
+        self.state = State::Timing(cursor);
+        Step::Send(HttpRequest::get(format!("{API_ORIGIN}{TIME_PATH}")))
+    }
 }
 
 impl Flow<HistoryPage> for HistoryPageFlow {
     fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<HistoryPage>> {
+        let now = context.now_ms();
         match (std::mem::replace(&mut self.state, State::Finished), answer) {
             (State::Start, None) => {
                 let mut cursor = Cursor::read(self.cursor.as_deref())?;
                 if cursor.until == 0 {
-                    cursor.until = context.now_ms();
+                    cursor.until = now;
                     let start = match cursor.synced {
                         Some(synced) => synced.saturating_sub(LOOKBACK_MS),
                         None => cursor.until.saturating_sub(REACH_MS),
@@ -194,23 +294,22 @@ impl Flow<HistoryPage> for HistoryPageFlow {
                     cursor.from = start.min(cursor.until);
                     cursor.page = 1;
                 }
-                self.state = State::Timing(cursor);
-                Ok(Step::Send(HttpRequest::get(format!("{API_ORIGIN}{TIME_PATH}"))))
+                match cursor.kucoin_time(now) {
+                    Some(timestamp) => self.sign(cursor, timestamp, true, context),
+                    None => Ok(self.ask_time(cursor)),
+                }
             }
-            (State::Timing(cursor), Some(time)) => {
-                let path = format!(
-                    "{LEDGER_PATH}?currentPage={}&endAt={}&pageSize={PAGE_SIZE}&startAt={}",
-                    cursor.page,
-                    cursor.window_end(),
-                    cursor.from
-                );
-                let request = signed_get(context.credentials()?, server_time(time)?, &path)?;
-                self.state = State::Reading(cursor);
-                Ok(Step::Send(request))
+            (State::Timing(mut cursor), Some(time)) => {
+                let server = server_time(time)?;
+                cursor.measure(server, now)?;
+                self.sign(cursor, server, false, context)
             }
-            (State::Reading(cursor), Some(answer)) => match read_data(answer) {
+            (State::Reading { cursor, reused }, Some(answer)) => match read_data(answer) {
+                // Our clock moved since the offset was measured: measure it again, once.
+                Err(Error::ClockSkew { .. }) if reused => Ok(self.ask_time(cursor)),
                 Err(Error::MissingPermission { exchange }) => Err(Error::HistoryPermission { exchange }),
                 Err(error) => Err(error),
+                Ok(data) if cursor.hf => read_hf_page(data, cursor).map(Step::Done),
                 Ok(data) => read_page(data, cursor).map(Step::Done),
             },
             _ => Err(out_of_turn()),
@@ -225,17 +324,7 @@ fn read_page(data: Value<'_>, mut cursor: Cursor) -> Result<HistoryPage> {
     if rows.len() > PAGE_SIZE {
         return Err(malformed());
     }
-    let mut legs: Vec<Leg> = cursor.legs.iter().filter_map(|leg| Leg::parse(leg)).collect();
-    let mut transactions = Vec::new();
-    for row in &rows {
-        transactions.extend(ledger_row(*row, &mut legs).ok_or_else(malformed)?);
-    }
-    if legs.len() > MAX_LEGS {
-        return Err(malformed());
-    }
-    cursor.legs = legs.iter().map(Leg::text).collect();
-    cursor.read = cursor.read.saturating_add(rows.len() as u64);
-    let mut caught_up = false;
+    let transactions = read_rows(&rows, &mut cursor, Source::Ledger)?;
     // A page with no rows ends the week whatever the page count says: asking again would loop.
     if cursor.page < total_pages && !rows.is_empty() {
         cursor.page += 1;
@@ -247,15 +336,55 @@ fn read_page(data: Value<'_>, mut cursor: Cursor) -> Result<HistoryPage> {
         if end.saturating_add(1) < cursor.until {
             cursor.from = end + 1;
         } else if cursor.legs.is_empty() {
-            cursor = Cursor { page: 1, synced: Some(cursor.until), read: cursor.read, ..Cursor::default() };
-            caught_up = true;
+            cursor.hf = true;
+            cursor.hf_after = None;
         } else {
             // Both legs of every fill are in a round that is read to its end.
             return Err(malformed());
         }
     }
+    Ok(page(transactions, cursor, false))
+}
+
+/// Reads one page of the high-frequency ledger (newest first, [`HF_PAGE_SIZE`] rows at most,
+/// the next page older than its last row's id) into its transactions and the cursor after it.
+fn read_hf_page(data: Value<'_>, mut cursor: Cursor) -> Result<HistoryPage> {
+    let rows: Vec<Value<'_>> = data.items().ok_or_else(malformed)?.take(HF_PAGE_SIZE + 1).collect();
+    if rows.len() > HF_PAGE_SIZE {
+        return Err(malformed());
+    }
+    let transactions = read_rows(&rows, &mut cursor, Source::HighFrequency)?;
+    if rows.len() < HF_PAGE_SIZE {
+        // Both legs of every fill are in the part of the round read to its end.
+        return if cursor.legs.is_empty() { Ok(page(transactions, cursor.caught_up(), true)) } else { Err(malformed()) };
+    }
+    let last = rows.last().and_then(|row| row.get("id")).and_then(|id| id.string()?.parse::<u64>().ok()).ok_or_else(malformed)?;
+    // Each page goes further back, or the walk would not end.
+    if cursor.hf_after.is_some_and(|after| last >= after) {
+        return Err(malformed());
+    }
+    cursor.hf_after = Some(last);
+    Ok(page(transactions, cursor, false))
+}
+
+/// The transactions of `rows`, pairing trade legs with those the cursor keeps waiting.
+fn read_rows(rows: &[Value<'_>], cursor: &mut Cursor, source: Source) -> Result<Vec<Transaction>> {
+    let mut legs: Vec<Leg> = cursor.legs.iter().filter_map(|leg| Leg::parse(leg)).collect();
+    let mut transactions = Vec::new();
+    for row in rows {
+        transactions.extend(ledger_row(*row, &mut legs, source).ok_or_else(malformed)?);
+    }
+    if legs.len() > MAX_LEGS {
+        return Err(malformed());
+    }
+    cursor.legs = legs.iter().map(Leg::text).collect();
+    cursor.read = cursor.read.saturating_add(rows.len() as u64);
+    Ok(transactions)
+}
+
+fn page(mut transactions: Vec<Transaction>, cursor: Cursor, caught_up: bool) -> HistoryPage {
     transactions.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
-    Ok(HistoryPage {
+    HistoryPage {
         transactions,
         // Integers and strings always serialise.
         cursor: serde_json::to_string(&cursor).unwrap_or_default(),
@@ -263,7 +392,17 @@ fn read_page(data: Value<'_>, mut cursor: Cursor) -> Result<HistoryPage> {
         read: cursor.read,
         expected: None,
         wait_ms: if caught_up { 0 } else { PACE_MS },
-    })
+    }
+}
+
+/// Which ledger a row comes from: they write a credited trade leg's `amount` differently.
+#[derive(Clone, Copy)]
+enum Source {
+    /// `amount` is "the total amount of assets (fees included)": a leg's amount before its fee.
+    Ledger,
+    /// `amount` is the "change in funds balance": a credited leg's amount after its fee (the
+    /// documentation's example credits 1.5976008 USDT with a fee of 0.0015992, 0.1 % of 1.5992).
+    HighFrequency,
 }
 
 /// A ledger or trade id: KuCoin's are letters and digits (`611a1e7c6a053300067a88d9`).
@@ -281,7 +420,7 @@ fn charged(coin: &str, fee: Decimal) -> Option<Option<Amount>> {
 }
 
 /// One ledger row: what it did, or nothing for what moves nothing Cartera counts.
-fn ledger_row(row: Value<'_>, legs: &mut Vec<Leg>) -> Option<Vec<Transaction>> {
+fn ledger_row(row: Value<'_>, legs: &mut Vec<Leg>, source: Source) -> Option<Vec<Transaction>> {
     let [id, coin, moved, fee, kind, direction, at, context] =
         row.pick(["id", "currency", "amount", "fee", "bizType", "direction", "createdAt", "context"])?;
     let id = row_id(&id?.string()?)?;
@@ -302,10 +441,20 @@ fn ledger_row(row: Value<'_>, legs: &mut Vec<Leg>) -> Option<Vec<Transaction>> {
     };
     // KuCoin writes the kind as words (`Sub-account transfer`) or as a code (`SUB_TRANSFER`).
     let kind: String = kind?.string()?.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
-    let id = format!("ledger:{id}");
+    let id = match source {
+        Source::Ledger => format!("ledger:{id}"),
+        Source::HighFrequency => format!("hf:{id}"),
+    };
     let single = |kind: Kind, received: Option<Amount>, sent: Option<Amount>, fee: Option<Amount>| Some(vec![Transaction { id: id.clone(), at, kind, side: None, received, sent, fee }]);
     match kind.as_str() {
-        "exchange" | "tradeexchange" => trade_leg(at, coin, moved, fee, incoming, context?, legs),
+        "exchange" | "tradeexchange" => {
+            let gross = match (incoming, source) {
+                (true, Source::Ledger) => moved,
+                (true, Source::HighFrequency) => moved.plus(fee)?,
+                (false, _) => -(moved.minus(fee)?),
+            };
+            trade_leg(at, coin, gross, fee, context?, legs)
+        }
         "deposit" if incoming => single(Kind::Deposit, Some(amount(&coin, moved)?), None, charged(&coin, fee)?),
         "withdrawal" | "withdraw" if !incoming => {
             let sent = moved.minus(fee).filter(|sent| *sent > Decimal::ZERO)?;
@@ -325,7 +474,8 @@ fn ledger_row(row: Value<'_>, legs: &mut Vec<Leg>) -> Option<Vec<Transaction>> {
 }
 
 /// One leg of a fill: kept until its partner is read, then the trade both make.
-fn trade_leg(at: u64, coin: String, moved: Decimal, fee: Decimal, incoming: bool, context: Value<'_>, legs: &mut Vec<Leg>) -> Option<Vec<Transaction>> {
+/// `gross`: the balance change before the fee, positive received, negative sent.
+fn trade_leg(at: u64, coin: String, gross: Decimal, fee: Decimal, context: Value<'_>, legs: &mut Vec<Leg>) -> Option<Vec<Transaction>> {
     // The context is JSON inside a string; some answers write it with single quotes.
     let context = context.string()?.replace('\'', "\"");
     let context = Value::parse(&context)?;
@@ -333,7 +483,6 @@ fn trade_leg(at: u64, coin: String, moved: Decimal, fee: Decimal, incoming: bool
     let trade = row_id(&trade?.string()?)?;
     let symbol = symbol?.string()?;
     let base = cartera_code(symbol.split_once('-')?.0)?;
-    let gross = if incoming { moved } else { -(moved.minus(fee)?) };
     if gross.is_zero() {
         return None;
     }

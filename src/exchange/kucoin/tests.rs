@@ -294,7 +294,7 @@ mod history_tests {
     use super::*;
     use crate::{
         calendar::DAY_MS,
-        exchange::kucoin::history::{LEDGER_PATH, LOOKBACK_MS, PACE_MS, REACH_MS, WINDOW_MS},
+        exchange::kucoin::history::{CLOCK_REUSE_MS, HF_LEDGER_PATH, HF_PAGE_SIZE, HF_REACH_MS, LEDGER_PATH, LOOKBACK_MS, PACE_MS, REACH_MS, WINDOW_MS},
         transactions::{Amount, HistoryPage, Kind, Side, Transaction},
     };
 
@@ -307,6 +307,11 @@ mod history_tests {
     const LEDGER_1: &str = include_str!("../../../tests/fixtures/kucoin/ledgers-page-1.json");
     const LEDGER_2: &str = include_str!("../../../tests/fixtures/kucoin/ledgers-page-2.json");
     const CANDLES_DOCS: &str = include_str!("../../../tests/fixtures/kucoin/candles-docs.json");
+    // The high-frequency ledger: the response example of "Get Account Ledgers - Trade_hf"
+    // (<https://www.kucoin.com/docs-new/rest/account-info/account-funding/get-account-ledgers-tradehf>,
+    // `hf-ledgers-docs.json`) and a page shaped exactly as it (`hf-ledgers-page.json`).
+    const HF_DOCS: &str = include_str!("../../../tests/fixtures/kucoin/hf-ledgers-docs.json");
+    const HF_PAGE: &str = include_str!("../../../tests/fixtures/kucoin/hf-ledgers-page.json");
 
     /// The import begins at 2025-12-02T00:00:00Z (`date -u -d 2025-12-02 +%s` → 1764633600).
     const NOW: u64 = 1_764_633_600_000;
@@ -336,6 +341,16 @@ mod history_tests {
         format!("{LEDGER_PATH}?currentPage={page}&endAt={end}&pageSize=500&startAt={from}")
     }
 
+    fn hf_path(last_id: Option<u64>) -> String {
+        let after = last_id.map(|id| format!("&lastId={id}")).unwrap_or_default();
+        format!("{HF_LEDGER_PATH}?endAt={NOW}{after}&limit=200&startAt={}", NOW - HF_REACH_MS)
+    }
+
+    /// The last request's URL, without the origin.
+    fn last_path(requests: &[HttpRequest]) -> &str {
+        requests.last().map_or("", |request| request.url.trim_start_matches(API_ORIGIN))
+    }
+
     #[test]
     fn the_first_page_is_a_signed_week_of_the_ledger_two_years_back() {
         let (result, requests) = page(None, &empty());
@@ -346,9 +361,56 @@ mod history_tests {
         assert_eq!(requests[1], signed(KUCOIN_MS, &path), "signed on KuCoin's clock, as holdings are");
         let first = done(result);
         assert_eq!((first.caught_up, first.wait_ms, first.read), (false, PACE_MS, 0));
-        // An empty week: the next one.
+        // An empty week: the next one, signed with the offset the first page measured.
         let (_, requests) = page(Some(&first.cursor), &empty());
-        assert_eq!(requests[1].url, format!("{API_ORIGIN}{}", ledger_path(1, from + WINDOW_MS, from + 2 * WINDOW_MS - 1)));
+        assert_eq!(requests.len(), 1, "no second time request");
+        assert_eq!(requests[0], signed(KUCOIN_MS, &ledger_path(1, from + WINDOW_MS, from + 2 * WINDOW_MS - 1)));
+    }
+
+    /// A cursor in the middle of a round, its clock offset measured `age` ms before [`NOW`].
+    fn measured_cursor(age: u64) -> String {
+        let offset = i64::try_from(KUCOIN_MS).unwrap_or(0) - i64::try_from(NOW - age).unwrap_or(0);
+        format!(r#"{{"from":{},"until":{NOW},"page":1,"offset":{offset},"measured":{}}}"#, NOW - DAY_MS, NOW - age)
+    }
+
+    #[test]
+    fn the_clock_offset_is_reused_for_five_minutes_then_measured_again() {
+        let path = ledger_path(1, NOW - DAY_MS, NOW);
+        // Measured a minute ago: KuCoin's time now is the offset on our clock.
+        let (_, requests) = page(Some(&measured_cursor(60_000)), &empty());
+        assert_eq!(requests, vec![signed(KUCOIN_MS + 60_000, &path)]);
+        let (_, requests) = page(Some(&measured_cursor(CLOCK_REUSE_MS)), &empty());
+        assert_eq!(requests.len(), 1);
+        // Older, or from a clock that has since gone back: asked again.
+        for cursor in [measured_cursor(CLOCK_REUSE_MS + 1), measured_cursor(0).replace(&format!(r#""measured":{NOW}"#), &format!(r#""measured":{}"#, NOW + 1))] {
+            let (_, requests) = page(Some(&cursor), &empty());
+            assert_eq!(requests.len(), 2, "{cursor}");
+            assert_eq!(requests[1], signed(KUCOIN_MS, &path));
+        }
+    }
+
+    #[test]
+    fn a_reused_offset_kucoin_refuses_is_measured_again_once() {
+        let skewed = |fail_every_time: bool| {
+            let flow = Kucoin.history(Some(&measured_cursor(60_000)), &[]).unwrap_or_else(|| panic!("KuCoin reads its history"));
+            let mut refused = 0;
+            testing::run(flow, Some(&credentials()), NonceFormat::Salted19, NOW, move |request| {
+                if request.url.ends_with(TIME_PATH) {
+                    (200, TIME.to_owned())
+                } else if refused == 0 || fail_every_time {
+                    refused += 1;
+                    (401, error("400002", "Invalid KC-API-TIMESTAMP"))
+                } else {
+                    (200, empty())
+                }
+            })
+        };
+        let (result, requests) = skewed(false);
+        assert_eq!(requests.len(), 3, "the ledger, KuCoin's time, the ledger again");
+        assert_eq!(requests[2], signed(KUCOIN_MS, &ledger_path(1, NOW - DAY_MS, NOW)));
+        assert!(result.is_ok());
+        let (result, requests) = skewed(true);
+        assert_eq!((result.map(|page| page.read), requests.len()), (Err(Error::ClockSkew { exchange: X }), 3), "a fresh offset refused is an error");
     }
 
     #[test]
@@ -395,7 +457,7 @@ mod history_tests {
         assert_eq!((first.caught_up, first.read, first.wait_ms), (false, 6, PACE_MS));
 
         let (second, requests) = page(Some(&first.cursor), LEDGER_2);
-        assert_eq!(requests[1].url, format!("{API_ORIGIN}{}", ledger_path(2, from, NOW - 1)));
+        assert_eq!(last_path(&requests), ledger_path(2, from, NOW - 1));
         let second = done(second);
         assert_eq!(
             second.transactions,
@@ -432,11 +494,124 @@ mod history_tests {
         for transaction in first.transactions.iter().chain(&second.transactions) {
             assert_eq!(transaction.check(), Ok(()), "{transaction:?}");
         }
-        // The last week of the round is read: caught up, and the next sync starts a little before.
-        assert!(second.caught_up);
-        assert_eq!((second.read, second.wait_ms), (9, 0));
-        let (_, requests) = page(Some(&second.cursor), &empty());
-        assert_eq!(requests[1].url, format!("{API_ORIGIN}{}", ledger_path(1, NOW - LOOKBACK_MS, NOW)));
+        // The last week of the round is read: the high-frequency ledger is next.
+        assert!(!second.caught_up);
+        assert_eq!((second.read, second.wait_ms), (9, PACE_MS));
+        let (hf, requests) = page(Some(&second.cursor), HF_PAGE);
+        assert_eq!(last_path(&requests), hf_path(None));
+        let hf = done(hf);
+        assert_eq!(
+            hf.transactions,
+            vec![
+                // The transfer in from the main account is skipped.
+                // 0.001 BTC bought for 90 USDT and 0.09 of fee (the leg out: 90.09 with it).
+                Transaction {
+                    id: "trade:10046097631627290".to_owned(),
+                    at: 1_764_500_000_123,
+                    kind: Kind::Trade,
+                    side: Some(Side::Buy),
+                    received: leg("btc", "0.001"),
+                    sent: leg("usdt", "90"),
+                    fee: leg("usdt", "0.09"),
+                },
+                Transaction {
+                    id: "hf:254062248624425".to_owned(),
+                    at: 1_764_540_000_000,
+                    kind: Kind::Fee,
+                    side: None,
+                    received: None,
+                    sent: None,
+                    fee: leg("kcs", "0.003"),
+                },
+                // 1 KCS sold for 12 USDT: the leg in is credited 11.988, after the fee of 0.012.
+                Transaction {
+                    id: "trade:10046097631627301".to_owned(),
+                    at: 1_764_590_400_789,
+                    kind: Kind::Trade,
+                    side: Some(Side::Sell),
+                    received: leg("usdt", "12"),
+                    sent: leg("kcs", "1"),
+                    fee: leg("usdt", "0.012"),
+                },
+            ]
+        );
+        for transaction in &hf.transactions {
+            assert_eq!(transaction.check(), Ok(()), "{transaction:?}");
+        }
+        // Fewer rows than a page: caught up, and the next sync starts a little before.
+        assert_eq!((hf.caught_up, hf.read, hf.wait_ms), (true, 15, 0));
+        let (_, requests) = page(Some(&hf.cursor), &empty());
+        assert_eq!(requests.len(), 2, "a day later, the offset is measured again");
+        assert_eq!(last_path(&requests), ledger_path(1, NOW - LOOKBACK_MS, NOW));
+    }
+
+    #[test]
+    fn a_fill_reads_the_same_from_either_ledger() {
+        // The same fill as the spot ledger writes it (the leg in before its fee) and as the
+        // high-frequency ledger does (after it): one trade, one id, so storing both keeps one.
+        let spot = LEDGER_1.replace("692c87c00000000000000b00", "10046097631627290");
+        let cursor = format!(r#"{{"from":{},"until":{NOW},"page":1}}"#, NOW - WINDOW_MS);
+        let spot = done(page(Some(&cursor), &spot).0);
+        let hf = done(page(Some(&format!(r#"{{"from":{NOW},"until":{NOW},"page":1,"hf":true}}"#)), HF_PAGE).0);
+        let from_spot = spot.transactions.iter().find(|t| t.id == "trade:10046097631627290");
+        let from_hf = hf.transactions.iter().find(|t| t.id == "trade:10046097631627290");
+        assert_eq!(from_spot.map(|t| (&t.received, &t.side)), Some((&leg("btc", "0.01"), &Some(Side::Buy))));
+        assert_eq!(from_hf.map(|t| (&t.received, &t.side)), Some((&leg("btc", "0.001"), &Some(Side::Buy))));
+    }
+
+    #[test]
+    fn the_high_frequency_ledger_pages_back_by_last_id() {
+        let row = |id: u64| {
+            format!(
+                r#"{{"id":"{id}","currency":"USDT","amount":"1","fee":"0","balance":"1","accountType":"TRADE_HF","bizType":"TRANSFER","direction":"in","createdAt":"{}","context":""}}"#,
+                NOW - 1000
+            )
+        };
+        let full = |top: u64| {
+            let rows: Vec<String> = (0..HF_PAGE_SIZE as u64).map(|k| row(top - k)).collect();
+            format!(r#"{{"code":"200000","data":[{}]}}"#, rows.join(","))
+        };
+        let start = format!(r#"{{"from":{NOW},"until":{NOW},"page":1,"hf":true}}"#);
+        let first = done(page(Some(&start), &full(5_000)).0);
+        assert_eq!((first.caught_up, first.read), (false, 200));
+        let (second, requests) = page(Some(&first.cursor), &full(4_800));
+        assert_eq!(last_path(&requests), hf_path(Some(4_801)), "older than the last row read");
+        let second = done(second);
+        let (third, requests) = page(Some(&second.cursor), r#"{"code":"200000","data":[]}"#);
+        assert_eq!(last_path(&requests), hf_path(Some(4_601)));
+        assert!(done(third).caught_up);
+        // A page that does not go further back would never end.
+        assert_eq!(page(Some(&first.cursor), &full(5_000)).0.map(|page| page.read), Err(Error::MalformedResponse { exchange: X }));
+        let too_many = full(5_000).replace("[{", &format!("[{},{{", row(5_001)));
+        assert_eq!(page(Some(&start), &too_many).0.map(|page| page.read), Err(Error::MalformedResponse { exchange: X }));
+    }
+
+    #[test]
+    fn a_high_frequency_leg_without_its_partner_is_refused() {
+        // The documentation's example is one leg of a fill alone.
+        let start = format!(r#"{{"from":{NOW},"until":{NOW},"page":1,"hf":true}}"#);
+        assert_eq!(page(Some(&start), HF_DOCS).0.map(|page| page.read), Err(Error::MalformedResponse { exchange: X }));
+        let key_without = |request: &HttpRequest| {
+            if request.url.ends_with(TIME_PATH) { (200, TIME.to_owned()) } else { (401, error("400007", "Access Denied")) }
+        };
+        let flow = Kucoin.history(Some(&start), &[]).unwrap_or_else(|| panic!("KuCoin reads its history"));
+        let (result, _) = testing::run(flow, Some(&credentials()), NonceFormat::Salted19, NOW, key_without);
+        assert_eq!(result, Err(Error::HistoryPermission { exchange: X }));
+    }
+
+    #[test]
+    fn cursors_written_before_the_high_frequency_ledger_still_load() {
+        // As the previous version wrote them: in the middle of a week with a leg waiting, and
+        // caught up.
+        let from = NOW - WINDOW_MS;
+        let middle = format!(r#"{{"from":{from},"until":{NOW},"page":2,"legs":["692dd9400000000000000e00,1764590400123,eth,-0.1,0,eth"],"read":6}}"#);
+        let (result, requests) = page(Some(&middle), LEDGER_2);
+        assert_eq!(requests.len(), 2, "no offset kept: KuCoin's time is asked");
+        assert_eq!(last_path(&requests), ledger_path(2, from, NOW - 1));
+        assert_eq!(done(result).transactions.len(), 3);
+        let caught_up = format!(r#"{{"from":0,"until":0,"page":1,"synced":{},"read":9}}"#, NOW - DAY_MS);
+        let (_, requests) = page(Some(&caught_up), &empty());
+        assert_eq!(last_path(&requests), ledger_path(1, NOW - DAY_MS - LOOKBACK_MS, NOW));
     }
 
     #[test]
@@ -461,7 +636,7 @@ mod history_tests {
     fn the_documentations_example_moves_nothing_cartera_counts() {
         let cursor = format!(r#"{{"from":{},"until":{NOW},"page":1}}"#, NOW - DAY_MS);
         let read = done(page(Some(&cursor), LEDGER_DOCS).0);
-        assert_eq!((read.transactions, read.read, read.caught_up), (Vec::new(), 2, true), "loans repaid are not read");
+        assert_eq!((read.transactions, read.read, read.caught_up), (Vec::new(), 2, false), "loans repaid are not read");
     }
 
     #[test]
@@ -512,7 +687,7 @@ mod history_tests {
 
         #[test]
         fn history_never_panics_on_ledger_shaped_answers(
-            kind in "(Exchange|Deposit|Withdrawal|Rewards|KCS Pay Fees|[A-Za-z_ ]{0,12})",
+            kind in "(Exchange|TRADE_EXCHANGE|DEDUCTION_FEES|Deposit|Withdrawal|Rewards|KCS Pay Fees|[A-Za-z_ ]{0,12})",
             direction in "(in|out|[a-z]{0,3})",
             amount in "-?[0-9]{0,30}(\\.[0-9]{0,30})?",
             context in "[{}\"'a-zA-Z:,0-9-]{0,40}",
@@ -524,6 +699,8 @@ mod history_tests {
             );
             let body = format!(r#"{{"code":"200000","data":{{"totalPage":{pages},"items":[{row},{row}]}}}}"#);
             let _ = page(None, &body);
+            let hf = format!(r#"{{"code":"200000","data":[{row},{row}]}}"#);
+            let _ = page(Some(&format!(r#"{{"from":{NOW},"until":{NOW},"page":1,"hf":true,"hf_after":{pages}}}"#)), &hf);
             let candles = format!(r#"{{"code":"200000","data":[["{amount}","{amount}","{amount}"]]}}"#);
             let flow = Kucoin.daily_closes("BTC-USDT", 1, 2).unwrap_or_else(|| panic!("a valid market"));
             let _ = testing::run(flow, None, NonceFormat::Salted19, NOW, |_| (200, candles.clone()));

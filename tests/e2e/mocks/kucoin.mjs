@@ -28,6 +28,15 @@
 // the close of a day is `closes[symbol][day]` where the stand-in was given one, else
 // derivedClose(last, day).
 //
+// The high-frequency account: `hfHistory`, rows of /api/v1/hf/accounts/ledgers in KuCoin's shape
+// ({ id (digits), currency, amount, fee, tax, balance, accountType: 'TRADE_HF', bizType, direction,
+// createdAt (a string of ms), context }). The signed GET pages them as KuCoin documents
+// (https://www.kucoin.com/docs-new/rest/account-info/account-funding/get-account-ledgers-tradehf):
+// a bare array, newest first (createdAt, then id), `limit` 1 to 200 (default 100), only ids below
+// `lastId` when given, within startAt..endAt but never older than three days (an older startAt
+// reads as three days back). It weighs 2 in the spot pool, 4,000 per 30 s (VIP 0): beyond it,
+// 429000. 400007 where `historyPermission` is false.
+//
 // Faults (targets: an API key, 'tickers', 'candles', '*'), each KuCoin's own answer
 // (https://www.kucoin.com/docs-new/error-code/spot):
 //   'error:credentials' 401 400003, 'error:signature' 401 400005, 'error:passphrase' 401 400004,
@@ -165,6 +174,10 @@ const TWO_YEARS_MS = 730 * DAY_MS;
 const POOL_WEIGHT = 2_000;
 const POOL_WINDOW_MS = 30_000;
 const LEDGER_WEIGHT = 2;
+/** The spot pool at VIP 0: 4,000 weight per 30 s; the high-frequency ledger weighs 2. */
+const SPOT_POOL_WEIGHT = 4_000;
+/** How far back the high-frequency ledger answers. */
+export const HF_REACH_MS = 3 * DAY_MS;
 
 /** A day's close where the stand-in was given none: the last price moved by the day. */
 export function derivedClose(lastPrice, day) {
@@ -189,6 +202,20 @@ export function ledgerPage(account, params, now = Date.now()) {
   };
 }
 
+/** One page of the high-frequency ledger for `params` (a bare array), or the code that refuses them. */
+export function hfLedgerPage(account, params, now = Date.now()) {
+  const number = (name, fallback) => (params.has(name) ? Number(params.get(name)) : fallback);
+  const start = Math.max(number('startAt', 0), now - HF_REACH_MS);
+  const end = number('endAt', now);
+  const limit = number('limit', 100);
+  const lastId = params.has('lastId') ? params.get('lastId') : null;
+  if (![start, end, limit].every(Number.isInteger) || limit < 1 || limit > 200 || (lastId !== null && !/^\d+$/.test(lastId))) return { code: 400100 };
+  const rows = (account.hfHistory ?? [])
+    .filter((row) => Number(row.createdAt) >= start && Number(row.createdAt) <= end && (lastId === null || BigInt(row.id) < BigInt(lastId)))
+    .sort((a, b) => Number(b.createdAt) - Number(a.createdAt) || (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+  return { data: rows.slice(0, limit) };
+}
+
 /** Daily candles for `params`, newest first, or null for what KuCoin refuses. */
 function candles(markets, closes, params) {
   const market = markets.find((row) => row.symbol === params.get('symbol'));
@@ -209,6 +236,14 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
   let tickers = markets;
   const now = () => clock() + clockOffsetMs;
   const ledgerCalls = new Map(); // API key → times of the last 30 s of ledger requests
+  const spotCalls = new Map(); // API key → times of the last 30 s of spot-pool requests
+  /** Whether one more request of `weight` in `calls` stays within `pool` per 30 s. */
+  const within = (calls, apiKey, weight, pool, at) => {
+    const recent = (calls.get(apiKey) ?? []).filter((earlier) => at - earlier < POOL_WINDOW_MS);
+    recent.push(at);
+    calls.set(apiKey, recent);
+    return recent.length * weight <= pool;
+  };
 
   const PRIVATE = {
     '/api/v1/accounts': (account) => kucoinData(account.rows ?? []),
@@ -224,6 +259,13 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
       ledgerCalls.set(apiKey, recent);
       if (recent.length * LEDGER_WEIGHT > POOL_WEIGHT) return kucoinError(429, 429000, 'Too Many Requests');
       const page = ledgerPage(account, params, at);
+      return page.code ? kucoinError(400, page.code, 'Parameter Error') : kucoinData(page.data);
+    },
+    '/api/v1/hf/accounts/ledgers': (account, params, apiKey) => {
+      if (account.historyPermission === false) return kucoinError(401, 400007, 'Access Denied');
+      const at = now();
+      if (!within(spotCalls, apiKey, LEDGER_WEIGHT, SPOT_POOL_WEIGHT, at)) return kucoinError(429, 429000, 'Too Many Requests');
+      const page = hfLedgerPage(account, params, at);
       return page.code ? kucoinError(400, page.code, 'Parameter Error') : kucoinData(page.data);
     },
   };
@@ -293,8 +335,8 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
     requests,
     /** Requests to the signed endpoints only. */
     privateRequests: () => requests.filter((r) => PRIVATE[r.path.split('?')[0]] !== undefined),
-    /** Requests to the ledger only. */
-    historyRequests: () => requests.filter((r) => r.path.split('?')[0] === '/api/v1/accounts/ledgers'),
+    /** Requests to the ledgers only (the account's and the high-frequency account's). */
+    historyRequests: () => requests.filter((r) => ['/api/v1/accounts/ledgers', '/api/v1/hf/accounts/ledgers'].includes(r.path.split('?')[0])),
     /**
      * Make requests fail: target is an API key, 'tickers' or '*' (everything); fault as above or
      * null to clear; `times` limits how many requests it hits (default: until cleared).

@@ -90,6 +90,16 @@ describe('KuCoin mock history', () => {
       ledgerRow('l4', 'USDT', '100', '0', 'Transfer', 'out', 9),
     ],
   };
+  const hfFill = JSON.stringify({ symbol: 'KCS-USDT', orderId: 'o2', tradeId: '10046097631627301' });
+  const hfRow = (id, currency, amount, fee, bizType, direction, hoursAgo, context = '') => ({
+    id, currency, amount, fee, tax: '0', balance: '0', accountType: 'TRADE_HF', bizType, direction, createdAt: String(now - hoursAgo * 3_600_000), context,
+  });
+  account.hfHistory = [
+    hfRow('254062248624431', 'KCS', '1', '0', 'TRADE_EXCHANGE', 'out', 1, hfFill),
+    hfRow('254062248624430', 'USDT', '11.988', '0.012', 'TRADE_EXCHANGE', 'in', 1, hfFill),
+    hfRow('254062248624420', 'USDT', '100', '0', 'TRANSFER', 'in', 30),
+    hfRow('254062248624410', 'USDT', '50', '0', 'TRANSFER', 'in', 80),
+  ];
   const closed = { ...A, apiKey: 'mock-kucoin-key-222222222222222222', historyPermission: false };
   let mock;
   let server;
@@ -117,6 +127,21 @@ describe('KuCoin mock history', () => {
     assert.equal(await code(week(740)), '400100', 'over two years back');
     assert.equal(await code(week(7, 1, 501)), '400100', 'over 500 a page');
     assert.equal(await code(week(7), { account: closed }), '400007', 'a key without the permission');
+  });
+
+  test('the high-frequency ledger: newest first, by lastId, the last three days only', async () => {
+    const HF = '/api/v1/hf/accounts/ledgers';
+    const ids = async (query) => (await signedGet(server.port, `${HF}?${query}`)).body.data.map((row) => row.id);
+    const from = now - 10 * DAY_MS;
+    assert.deepEqual(await ids(`endAt=${now}&limit=2&startAt=${from}`), ['254062248624431', '254062248624430'], 'an older startAt reads as three days back');
+    assert.deepEqual(await ids(`endAt=${now}&lastId=254062248624430&limit=200&startAt=${from}`), ['254062248624420']);
+    assert.deepEqual(await ids(`endAt=${now - 2 * 3_600_000}&limit=200&startAt=${from}`), ['254062248624420']);
+    const code = async (query, options) => (await signedGet(server.port, `${HF}?${query}`, options)).body.code;
+    assert.equal(await code(`endAt=${now}&limit=201&startAt=${from}`), '400100', 'over 200 a page');
+    assert.equal(await code(`endAt=${now}&lastId=x&limit=10&startAt=${from}`), '400100');
+    assert.equal(await code(`endAt=${now}&limit=10&startAt=${from}`, { account: closed }), '400007');
+    assert.equal(await code(`endAt=${now}&limit=10&startAt=${from}`, { secret: 'wrong' }), '400005', 'signed as every private request');
+    assert.ok(mock.historyRequests().some((r) => r.path.startsWith(HF) && r.authorized === true));
   });
 
   test('public daily candles, newest first, a given close or one derived from the price', async () => {
