@@ -11,8 +11,13 @@
 //!
 //! - Holdings: `GET /api/v1/accounts`, one row per account and currency (`main`, `trade`,
 //!   `margin`, `trade_hf`, and whatever kind KuCoin adds), each with its `balance`, `available`
-//!   and `holds`; summed per asset. A margin account's `balance` includes what was borrowed:
-//!   KuCoin reports the debt apart (`/api/v3/margin/accounts`), which is not read.
+//!   and `holds`; summed per asset. A margin account's `balance` includes what was borrowed, so
+//!   where the margin account holds anything its rows are read instead from the cross-margin
+//!   account (`GET /api/v3/margin/accounts`,
+//!   <https://www.kucoin.com/docs-new/rest/account-info/account-funding/get-account-cross-margin>),
+//!   which gives each currency's `total` and `liability`: the margin account holds `total −
+//!   liability`, and a currency owed beyond what is held there is a debt, not a holding, so it is
+//!   left out. Isolated-margin positions are not read.
 //! - Key scope: `permission` of `GET /api/v1/user/api-key`, a comma-separated list (`General`,
 //!   `Spot`, `Margin`, `Futures`, `Earn`, `InnerTransfer`, `Transfer`).
 //! - Prices: `GET /api/v1/market/allTickers`, every spot market in one request.
@@ -50,6 +55,8 @@ pub const API_ORIGIN: &str = "https://api.kucoin.com";
 pub const TIME_PATH: &str = "/api/v1/timestamp";
 /// Every account of every kind, a row per currency.
 pub const ACCOUNTS_PATH: &str = "/api/v1/accounts";
+/// The cross-margin account: each currency's assets and what is owed of it.
+pub const MARGIN_PATH: &str = "/api/v3/margin/accounts?quoteCurrency=USDT&queryType=MARGIN";
 /// What the key may do.
 pub const API_KEY_PATH: &str = "/api/v1/user/api-key";
 /// The last price of every spot market.
@@ -82,7 +89,7 @@ impl Exchange for Kucoin {
     }
 
     fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>> {
-        Box::new(Signed { path: ACCOUNTS_PATH, read: parse_accounts, asked_time: false, signed: false })
+        Box::new(Holdings::default())
     }
 
     fn key_scope(&self) -> Option<Box<dyn Flow<KeyScope>>> {
@@ -157,6 +164,46 @@ impl<T> Flow<T> for Signed<T> {
     }
 }
 
+/// Every holding: KuCoin's time, the accounts, and where the margin account holds anything, the
+/// cross-margin account with its debts, signed with KuCoin's time as it then stands.
+#[derive(Default)]
+struct Holdings {
+    /// KuCoin's clock less ours (ms), from its time answer.
+    offset: Option<i64>,
+    /// What every account but the margin account holds, while the margin account is asked.
+    outside_margin: Option<Vec<Balance>>,
+}
+
+impl Flow<Vec<Balance>> for Holdings {
+    fn step(&mut self, answer: Option<HttpResponse<'_>>, context: &mut Context<'_>) -> Result<Step<Vec<Balance>>> {
+        let Some(answer) = answer else {
+            return if self.offset.is_none() { Ok(Step::Send(HttpRequest::get(format!("{API_ORIGIN}{TIME_PATH}")))) } else { Err(out_of_turn()) };
+        };
+        let Some(offset) = self.offset else {
+            let server = i64::try_from(server_time(answer)?).map_err(|_| malformed())?;
+            let offset = server.checked_sub(i64::try_from(answer.received_at_ms).map_err(|_| malformed())?).ok_or_else(malformed)?;
+            self.offset = Some(offset);
+            return Ok(Step::Send(signed_get(context.credentials()?, kucoin_time(answer, offset)?, ACCOUNTS_PATH)?));
+        };
+        match self.outside_margin.take() {
+            None => {
+                let accounts = parse_accounts(answer)?;
+                if !accounts.margin {
+                    return Ok(Step::Done(accounts.balances));
+                }
+                self.outside_margin = Some(accounts.balances);
+                Ok(Step::Send(signed_get(context.credentials()?, kucoin_time(answer, offset)?, MARGIN_PATH)?))
+            }
+            Some(balances) => merge_balances(EXCHANGE, balances.into_iter().chain(parse_margin(answer)?)).map(Step::Done),
+        }
+    }
+}
+
+/// KuCoin's time when `answer` came, from the `offset` of its clock to ours.
+fn kucoin_time(answer: HttpResponse<'_>, offset: i64) -> Result<u64> {
+    answer.received_at_ms.checked_add_signed(offset).ok_or_else(malformed)
+}
+
 /// The engine feeds answers strictly in turn; anything else is a bug, reported as such.
 fn out_of_turn() -> Error {
     Error::InvalidInput { field: "refresh" }
@@ -166,21 +213,57 @@ fn malformed() -> Error {
     Error::MalformedResponse { exchange: EXCHANGE }
 }
 
+/// What an accounts answer says: every account but the margin account, summed per asset, and
+/// whether the margin account holds anything (its balances include what was borrowed).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Accounts {
+    /// Every account's holdings but the margin account's.
+    pub balances: Vec<Balance>,
+    /// The margin account holds something: its holdings, net of debts, are asked apart.
+    pub margin: bool,
+}
+
 /// Reads an accounts answer: a row per account and currency, summed per asset. What is not
 /// `available` is held (`holds`: open orders, withdrawals on their way).
-pub fn parse_accounts(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
+pub fn parse_accounts(response: HttpResponse<'_>) -> Result<Accounts> {
     let rows = every_row(EXCHANGE, read_data(response)?.items(), |row| {
-        let [currency, balance, available] = row.pick(["currency", "balance", "available"])?;
+        let [currency, balance, available, kind] = row.pick(["currency", "balance", "available", "type"])?;
         let currency = cartera_code(&currency?.string()?)?;
         let total = balance?.decimal()?;
-        let available = available?.decimal()?.clamp(Decimal::ZERO, total.max(Decimal::ZERO));
-        Some((currency, total, available))
+        let available = available?.decimal()?;
+        Some((kind?.string()? == "margin", currency, total, available))
     })?;
-    let balances = rows.into_iter().map(|(currency, total, available)| {
-        let locked = total.minus(available).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
-        Ok(Balance { currency, total, available, locked, earning: Decimal::ZERO })
-    });
-    merge_balances(EXCHANGE, balances.collect::<Result<Vec<_>>>()?)
+    let margin = rows.iter().any(|(margin, _, total, _)| *margin && *total > Decimal::ZERO);
+    let balances = rows.into_iter().filter(|(margin, ..)| !margin).map(|(_, currency, total, available)| held_back(currency, total, available));
+    Ok(Accounts { balances: merge_balances(EXCHANGE, balances.collect::<Result<Vec<_>>>()?)?, margin })
+}
+
+/// Reads a cross-margin account answer: each currency's `total` less its `liability`, of which
+/// what `hold` keeps (open orders) is locked. A currency owed beyond what the margin account
+/// holds of it is left out: a debt, not a holding.
+pub fn parse_margin(response: HttpResponse<'_>) -> Result<Vec<Balance>> {
+    let rows = every_row(EXCHANGE, read_data(response)?.get("accounts").and_then(Value::items), |row| {
+        let [currency, total, hold, liability] = row.pick(["currency", "total", "hold", "liability"])?;
+        Some((cartera_code(&currency?.string()?)?, total?.decimal()?, hold?.decimal()?, liability?.decimal()?))
+    })?;
+    let mut balances = Vec::new();
+    for (currency, total, hold, liability) in rows {
+        let overflow = Error::AmountOverflow { exchange: EXCHANGE };
+        let owned = total.minus(liability).ok_or(overflow.clone())?;
+        if owned > Decimal::ZERO {
+            balances.push(held_back(currency, owned, owned.minus(hold).ok_or(overflow)?)?);
+        }
+    }
+    Ok(balances)
+}
+
+/// A balance of `total` of which `available` can be used now; an `available` outside
+/// `0..=total` (a stale figure, or borrowed coins in the margin account) is read as the nearest
+/// possible value.
+fn held_back(currency: String, total: Decimal, available: Decimal) -> Result<Balance> {
+    let available = available.clamp(Decimal::ZERO, total.max(Decimal::ZERO));
+    let locked = total.minus(available).ok_or(Error::AmountOverflow { exchange: EXCHANGE })?;
+    Ok(Balance { currency, total, available, locked, earning: Decimal::ZERO })
 }
 
 /// Reads `permission` of an API key answer

@@ -8,10 +8,12 @@ const SECRET: &str = "f03a5284-5c39-4aaa-9b20-dea10bdcf8e3";
 const PASSPHRASE: &str = "Passphrase#1";
 
 // Fixtures shaped as the examples of <https://www.kucoin.com/docs-new/>: "Get Server Time",
-// "Get Account List - Spot", "Get API Key Info" and "Get All Tickers", with amounts of a made-up
-// account holding every kind of account (main, trade, margin, trade_hf).
+// "Get Account List - Spot", "Get Account - Cross Margin", "Get API Key Info" and "Get All
+// Tickers", with amounts of a made-up account holding every kind of account (main, trade, margin,
+// trade_hf) and owing some of what its margin account holds.
 const TIME: &str = include_str!("../../../tests/fixtures/kucoin/time.json");
 const ACCOUNTS: &str = include_str!("../../../tests/fixtures/kucoin/accounts.json");
+const MARGIN: &str = include_str!("../../../tests/fixtures/kucoin/margin-accounts.json");
 const API_KEY: &str = include_str!("../../../tests/fixtures/kucoin/api-key.json");
 const TICKERS: &str = include_str!("../../../tests/fixtures/kucoin/all-tickers.json");
 
@@ -98,24 +100,67 @@ fn answer_from(fixtures: &[(&str, &str)]) -> impl FnMut(&HttpRequest) -> testing
 
 #[test]
 fn holdings_ask_the_time_then_sign_with_it_and_sum_every_account() {
-    // Our clock is 10 minutes ahead of KuCoin's: the request carries KuCoin's time.
+    // Our clock is 10 minutes ahead of KuCoin's: the requests carry KuCoin's time.
     let now = KUCOIN_MS + 600_000;
-    let answers = [(TIME_PATH, TIME), (ACCOUNTS_PATH, ACCOUNTS)];
+    let answers = [(TIME_PATH, TIME), (ACCOUNTS_PATH, ACCOUNTS), (MARGIN_PATH, MARGIN)];
     let (result, sent) = testing::run(Kucoin.holdings(), Some(&credentials()), NonceFormat::Salted19, now, answer_from(&answers));
     let balances = result.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(sent.len(), 2, "the time, then the accounts");
+    assert_eq!(sent.len(), 3, "the time, the accounts, then the margin account's debts");
     assert_eq!(sent[0].url, "https://api.kucoin.com/api/v1/timestamp");
     assert!(sent[0].headers.is_empty(), "the time is public");
     assert_eq!(sent[1].header("KC-API-TIMESTAMP"), Some("1546837113087"));
+    assert_eq!(sent[2].url, "https://api.kucoin.com/api/v3/margin/accounts?quoteCurrency=USDT&queryType=MARGIN");
+    assert_eq!(sent[2].header("KC-API-TIMESTAMP"), Some("1546837113087"));
     let expected = [
-        // 0.25 main + 0.5 trade (0.1 held).
-        Balance { currency: "btc".into(), total: dec("0.75"), available: dec("0.65"), locked: dec("0.1"), earning: Decimal::ZERO },
-        // 1250.75 trade + 100 margin (20 held).
-        Balance { currency: "usdt".into(), total: dec("1350.75"), available: dec("1330.75"), locked: dec("20"), earning: Decimal::ZERO },
+        // 0.25 main + 0.5 trade (0.1 held) + 0.02 margin.
+        Balance { currency: "btc".into(), total: dec("0.77"), available: dec("0.67"), locked: dec("0.1"), earning: Decimal::ZERO },
+        // 1250.75 trade + margin's 100 less the 30 owed (20 held by orders); the margin row of
+        // the account list (100, borrowed coins included) is not counted.
+        Balance { currency: "usdt".into(), total: dec("1320.75"), available: dec("1300.75"), locked: dec("20"), earning: Decimal::ZERO },
         Balance::available("kcs", dec("12")),
         Balance::available("waxp", dec("300.5")),
     ];
-    assert_eq!(balances, expected, "zero balances dropped, assets summed across accounts");
+    assert_eq!(balances, expected, "zero balances and debts dropped, assets summed across accounts");
+}
+
+#[test]
+fn an_empty_margin_account_is_not_asked_for() {
+    let accounts = ACCOUNTS.replace(r#""type": "margin", "balance": "100", "available": "80", "holds": "20""#, r#""type": "margin", "balance": "0", "available": "0", "holds": "0""#);
+    assert_ne!(accounts, ACCOUNTS);
+    let answers = [(TIME_PATH, TIME), (ACCOUNTS_PATH, accounts.as_str())];
+    let (result, sent) = testing::run(Kucoin.holdings(), Some(&credentials()), NonceFormat::Salted19, KUCOIN_MS, answer_from(&answers));
+    assert_eq!(sent.len(), 2, "the time, then the accounts");
+    let usdt = result.unwrap_or_else(|e| panic!("{e}")).into_iter().find(|balance| balance.currency == "usdt");
+    assert_eq!(usdt.map(|balance| balance.total), Some(dec("1250.75")));
+}
+
+#[test]
+fn the_margin_account_holds_what_it_has_less_what_it_owes() {
+    let row = |currency: &str, total: &str, hold: &str, liability: &str| {
+        format!(r#"{{"code":"200000","data":{{"accounts":[{{"currency":"{currency}","total":"{total}","available":"{total}","hold":"{hold}","liability":"{liability}"}}]}}}}"#)
+    };
+    let held = |total: &str, locked: &str| Balance {
+        currency: "usdt".into(),
+        total: dec(total),
+        available: dec(total) - dec(locked),
+        locked: dec(locked),
+        earning: Decimal::ZERO,
+    };
+    let cases = [
+        (row("USDT", "100", "0", "0"), vec![held("100", "0")]),
+        (row("USDT", "100", "20", "30"), vec![held("70", "20")]),
+        // Orders hold more than is owned: all of it is locked.
+        (row("USDT", "100", "90", "30"), vec![held("70", "70")]),
+        // Owed as much as held, or more: a debt, left out (it lowers no other account's holding).
+        (row("USDT", "30", "0", "30"), vec![]),
+        (row("USDT", "0", "0", "0.5"), vec![]),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(parse_margin(ok(&body)), Ok(expected), "{body}");
+    }
+    for body in [row("USDT", "x", "0", "0"), row("US-DT", "1", "0", "0"), r#"{"code":"200000","data":{}}"#.to_owned(), r#"{"code":"200000","data":[]}"#.to_owned()] {
+        assert_eq!(parse_margin(ok(&body)), Err(Error::MalformedResponse { exchange: X }), "{body}");
+    }
 }
 
 #[test]
@@ -126,18 +171,19 @@ fn a_stale_available_is_read_as_the_nearest_possible_value() {
         Balance::available("btc", dec("1")),
         Balance { currency: "eth".into(), total: dec("1"), available: Decimal::ZERO, locked: dec("1"), earning: Decimal::ZERO },
     ];
-    assert_eq!(parse_accounts(ok(body)), Ok(expected));
-    assert_eq!(parse_accounts(ok(r#"{"code":"200000","data":[]}"#)), Ok(vec![]));
+    assert_eq!(parse_accounts(ok(body)), Ok(Accounts { balances: expected, margin: false }));
+    assert_eq!(parse_accounts(ok(r#"{"code":"200000","data":[]}"#)), Ok(Accounts { balances: vec![], margin: false }));
 }
 
 #[test]
 fn a_row_that_cannot_be_read_fails_the_answer() {
     let malformed = Err(Error::MalformedResponse { exchange: X });
     for body in [
-        r#"{"code":"200000","data":[{"currency":"BTC","balance":"x","available":"1"}]}"#,
-        r#"{"code":"200000","data":[{"currency":"B-TC","balance":"1","available":"1"}]}"#,
-        r#"{"code":"200000","data":[{"balance":"1","available":"1"}]}"#,
-        r#"{"code":"200000","data":[{"currency":"BTC","balance":"-1","available":"0"}]}"#,
+        r#"{"code":"200000","data":[{"currency":"BTC","type":"main","balance":"x","available":"1"}]}"#,
+        r#"{"code":"200000","data":[{"currency":"B-TC","type":"main","balance":"1","available":"1"}]}"#,
+        r#"{"code":"200000","data":[{"type":"main","balance":"1","available":"1"}]}"#,
+        r#"{"code":"200000","data":[{"currency":"BTC","type":"main","balance":"-1","available":"0"}]}"#,
+        r#"{"code":"200000","data":[{"currency":"BTC","balance":"1","available":"1"}]}"#,
         r#"{"code":"200000","data":{}}"#,
         r#"{"code":"200000"}"#,
     ] {
@@ -241,7 +287,9 @@ fn error_table() {
     ];
     for (status, body, retry_after_ms, expected) in cases {
         let response = HttpResponse { retry_after_ms, ..HttpResponse::new(status, body.as_bytes()) };
-        for result in [parse_accounts(response).err(), parse_api_key(response).err(), parse_tickers(response).err(), server_time(response).err()] {
+        let results =
+            [parse_accounts(response).err(), parse_margin(response).err(), parse_api_key(response).err(), parse_tickers(response).err(), server_time(response).err()];
+        for result in results {
             assert_eq!(result.as_ref(), Some(&expected), "{status} {body}");
         }
     }
@@ -266,6 +314,7 @@ proptest! {
     fn parsers_never_panic_on_arbitrary_bytes(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
         let response = HttpResponse::new(status, &body);
         let _ = parse_accounts(response);
+        let _ = parse_margin(response);
         let _ = parse_api_key(response);
         let _ = parse_tickers(response);
         let _ = server_time(response);
@@ -273,14 +322,16 @@ proptest! {
 
     #[test]
     fn parsers_never_panic_on_kucoin_shaped_answers(code in "[0-9]{1,6}", currency in "[A-Z0-9-]{0,6}", amount in "-?[0-9]{0,30}(\\.[0-9]{0,30})?") {
-        let row = format!(r#"{{"currency":"{currency}","balance":"{amount}","available":"{amount}","symbol":"{currency}-USDT","last":"{amount}","changePrice":"{amount}","vol":"{amount}"}}"#);
+        let row = format!(r#"{{"currency":"{currency}","type":"margin","balance":"{amount}","available":"{amount}","total":"{amount}","hold":"{amount}","liability":"{amount}","symbol":"{currency}-USDT","last":"{amount}","changePrice":"{amount}","vol":"{amount}"}}"#);
         for body in [
             format!(r#"{{"code":"{code}","data":[{row}]}}"#),
+            format!(r#"{{"code":"{code}","data":{{"accounts":[{row}]}}}}"#),
             format!(r#"{{"code":"{code}","data":{{"permission":"{currency}","ticker":[{row}]}}}}"#),
             format!(r#"{{"code":"{code}","data":{amount}}}"#),
         ] {
             let response = ok(&body);
             let _ = parse_accounts(response);
+            let _ = parse_margin(response);
             let _ = parse_api_key(response);
             let _ = parse_tickers(response);
             let _ = server_time(response);

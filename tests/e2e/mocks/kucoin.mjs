@@ -13,8 +13,12 @@
 //
 // An account is { secret, apiPassphrase (the key's own KuCoin Passphrase), permission, rows }:
 // `permission` as /api/v1/user/api-key sends it ('General', 'General,Spot'), `rows` exactly as
-// /api/v1/accounts sends them ({ id, currency, type, balance, available, holds }). Markets are rows
-// of /api/v1/market/allTickers ({ symbol, last, changePrice, vol, … }).
+// /api/v1/accounts sends them ({ id, currency, type, balance, available, holds }), and `owed`
+// ({ USDT: '30' }): what the cross-margin account owes per currency, borrowed coins that the
+// margin rows' balances include. GET /api/v3/margin/accounts answers the margin rows as
+// { currency, total, available, hold, liability } (https://www.kucoin.com/docs-new/rest/account-
+// info/account-funding/get-account-cross-margin). Markets are rows of /api/v1/market/allTickers
+// ({ symbol, last, changePrice, vol, … }).
 //
 // Transaction history: an account may also carry `history` (rows of /api/v1/accounts/ledgers in
 // KuCoin's own shape: { id, currency, amount, fee, balance, accountType, bizType, direction,
@@ -83,6 +87,8 @@ export const SAMPLE_ACCOUNT = {
     row('5c6a4fd399a1d81c4f9cc4d3', 'ETH', 'main', '1.75', '1.75', '0'),
     row('5c6a4fd399a1d81c4f9cc4d4', 'XRP', 'main', '0', '0', '0'),
   ],
+  // 50 of the margin account's 200 USDT were borrowed.
+  owed: { USDT: '50' },
 };
 
 /** The same account, with a key that may trade. */
@@ -122,9 +128,11 @@ export function assetCode(currency) {
  */
 export function expectedHoldings(account) {
   const totals = new Map();
-  for (const { currency, balance } of account.rows ?? []) {
-    const code = assetCode(currency);
-    totals.set(code, (totals.get(code) ?? new Q(0n)).add(Q.parse(balance)));
+  const add = (currency, amount) => totals.set(assetCode(currency), (totals.get(assetCode(currency)) ?? new Q(0n)).add(amount));
+  for (const { currency, balance, type } of account.rows ?? []) {
+    // The margin account holds what it has less what it owes; owing more is a debt, not a holding.
+    const owned = Q.parse(balance).add(Q.parse(type === 'margin' ? account.owed?.[currency] ?? '0' : '0').mul(new Q(-1n)));
+    if (type !== 'margin' || owned.n > 0n) add(currency, owned);
   }
   return Object.fromEntries([...totals].filter(([, total]) => !total.isZero()).map(([asset, total]) => [asset, total.toDecimal()]));
 }
@@ -247,6 +255,17 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
 
   const PRIVATE = {
     '/api/v1/accounts': (account) => kucoinData(account.rows ?? []),
+    '/api/v3/margin/accounts': (account, params) => {
+      if (params.get('queryType') !== 'MARGIN' || params.get('quoteCurrency') !== 'USDT') return kucoinError(400, 400100, 'Parameter Error');
+      const rows = (account.rows ?? []).filter((row) => row.type === 'margin');
+      return kucoinData({
+        totalAssetOfQuoteCurrency: '0', totalLiabilityOfQuoteCurrency: '0', debtRatio: '0', status: 'EFFECTIVE',
+        accounts: rows.map(({ currency, balance, available, holds }) => ({
+          currency, total: balance, available, hold: holds, liability: account.owed?.[currency] ?? '0',
+          liabilityPrincipal: account.owed?.[currency] ?? '0', liabilityInterest: '0', maxBorrowSize: '0', borrowEnabled: true, transferInEnabled: true,
+        })),
+      });
+    },
     '/api/v1/user/api-key': (account) => kucoinData({
       remark: 'cartera', apiKey: '6705f5c311545b000157d3eb', apiVersion: 3, permission: account.permission ?? 'General',
       ipWhitelist: '', createdAt: 1728443843000, uid: 165111215, isMaster: true,

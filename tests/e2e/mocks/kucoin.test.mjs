@@ -44,6 +44,9 @@ describe('KuCoin mock', () => {
     const accounts = await signedGet(server.port, '/api/v1/accounts', { at: kucoinNow });
     assert.equal(accounts.body.code, '200000');
     assert.deepEqual(accounts.body.data, A.rows);
+    const margin = await signedGet(server.port, '/api/v3/margin/accounts?quoteCurrency=USDT&queryType=MARGIN', { at: kucoinNow });
+    assert.deepEqual(margin.body.data.accounts.map((row) => [row.currency, row.total, row.hold, row.liability]), [['USDT', '200', '0', '50']]);
+    assert.equal((await signedGet(server.port, '/api/v3/margin/accounts', { at: kucoinNow })).body.code, '400100');
     assert.equal((await signedGet(server.port, '/api/v1/user/api-key', { at: kucoinNow })).body.data.permission, 'General');
     const traded = await signedGet(server.port, '/api/v1/user/api-key', { account: TRADING_ACCOUNT, at: kucoinNow });
     assert.equal(traded.body.data.permission, 'General,Spot');
@@ -70,7 +73,9 @@ describe('KuCoin mock', () => {
     assert.equal(tickers.body.data.ticker[0].symbol, 'BTC-USDT');
     const books = kucoin.books();
     assert.deepEqual(books.map((b) => b.book), ['kucoin:BTC-USDT', 'kucoin:ETH-USDT', 'kucoin:KCS-USDT', 'kucoin:ETH-BTC', 'kucoin:USDC-USDT']);
-    assert.deepEqual(expectedHoldings(A), { btc: '0.35', usdt: '1720.5', kcs: '35', eth: '1.75' });
+    // 1520.5 USDT in trading, and 200 in margin of which 50 are owed.
+    assert.deepEqual(expectedHoldings(A), { btc: '0.35', usdt: '1670.5', kcs: '35', eth: '1.75' });
+    assert.deepEqual(expectedHoldings({ ...A, owed: { USDT: '250' } }).usdt, '1520.5', 'a debt beyond the margin holding is no holding');
   });
 });
 
