@@ -618,9 +618,9 @@ describe('profit and loss from the first import of OKX, Bybit, KuCoin and Mercad
       assert.deepEqual(await page.locator('#notes li').allTextContents(), [english('pnlEstimatedNote')]);
       assert.equal((await page.locator('#status').textContent()).trim(), '', 'every import is done');
 
-      // The year summary, all time and this year (every transaction is of the last 80 days, so
-      // of this year or, early in a year, of two).
-      for (const year of [null, new Date(LOADED).getUTCFullYear()]) {
+      // The year summary, all time and the year of the latest transaction (all are of the last
+      // 80 days: of one year, or early in a year of two).
+      for (const year of [null, new Date(Math.max(...SERVED.map((s) => s.at))).getUTCFullYear()]) {
         await page.getByLabel('Year').selectOption(year === null ? '' : String(year));
         const summary = expected.summary(year);
         const realized = centsShown(summary.realized, 'realized');
