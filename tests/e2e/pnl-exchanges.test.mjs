@@ -12,9 +12,9 @@
 // Values are in US dollars (the options page's "Display currency"): trades in dollars are priced
 // by themselves; pesos, tether, BTC, ETH and BNB by the stand-ins' daily closes, which give every
 // asset one price a day whichever exchange's book prices it. The numbers are round, so every
-// figure checked is exact to the cent, and the reference below works in exact fractions from the
-// rules the product documents (src/pnl.rs), reading the rows the stand-ins served as each exchange
-// documents them. It never calls the core.
+// figure checked is exact to the cent, and the reference (tests/e2e/pnl-reference.mjs) works in
+// exact fractions from the rules the product documents (src/pnl.rs), from the rows the stand-ins
+// served read here as each exchange documents them. It never calls the core.
 //
 // Binance's windows since July 2017, paced as the product paces them (src/exchange/binance/
 // history.rs), make this file take about five minutes (Binance alone about 290 s); the pacing is
@@ -34,6 +34,9 @@ import * as binanceMock from './mocks/binance.mjs';
 import * as bitfinexMock from './mocks/bitfinex.mjs';
 import * as coinbaseMock from './mocks/coinbase.mjs';
 import * as krakenMock from './mocks/kraken.mjs';
+import {
+  METHODS, ZERO, abs, cents, centsOf, dollars, download, isZero, leg, mismatches, positive, reference, roundedCents, storedForm, sum, wire,
+} from './pnl-reference.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Time and prices
@@ -327,17 +330,6 @@ function exchangeOptions() {
 // What the stand-ins served, read as transactions the way each exchange documents its rows (and
 // the product documents its choices), in the product's stored shape.
 
-const ZERO = new Q(0n);
-const neg = (q) => new Q(-q.n, q.d);
-const abs = (q) => (q.n < 0n ? neg(q) : q);
-const minus = (a, b) => a.add(neg(b));
-const sum = (qs) => qs.reduce((a, b) => a.add(b), ZERO);
-const isZero = (q) => q.n === 0n;
-const positive = (q) => q.n > 0n;
-const leg = (asset, amount) => ({ asset, amount: amount instanceof Q ? amount : Q.parse(String(amount)) });
-/** A JSON number as it goes over the wire, exactly. */
-const wire = (value) => Q.parse(JSON.stringify(value));
-
 /** Bitso's ledger: one row each; `fee` a fee, one asset in and one out a trade (a sell when what
  * came in is the book's quote currency: money, then dollar stablecoins, then bitcoin; else a buy of
  * what came in), in only a deposit, out only a withdrawal. */
@@ -451,12 +443,6 @@ const READERS = { bitso: bitsoTransactions, kraken: krakenTransactions, binance:
 /** Every transaction the stand-ins served, each with its account's label. */
 const SERVED = ACCOUNTS.flatMap((account) => READERS[account.exchange](account).map((transaction) => ({ account: account.label, ...transaction })));
 
-/** A served transaction as the product stores it (src/transactions.rs, format 1). */
-function storedForm({ id, at, kind, side, received, sent, fee }) {
-  const amount = (l) => l && { asset: l.asset, amount: l.amount.toDecimal() };
-  return { id, at, kind, ...(side && { side }), ...(received && { received: amount(received) }), ...(sent && { sent: amount(sent) }), ...(fee && { fee: amount(fee) }) };
-}
-
 /** What each account holds, read from its stand-in's balances by the stand-ins' own readers. */
 const HELD = Object.fromEntries(ACCOUNTS.map((account) => {
   const holdings = {
@@ -469,253 +455,14 @@ const HELD = Object.fromEntries(ACCOUNTS.map((account) => {
   return [account.label, Object.fromEntries(Object.entries(holdings).map(([asset, amount]) => [asset, Q.parse(amount)]).filter(([, q]) => !isZero(q)))];
 }));
 
-// ---------------------------------------------------------------------------------------------
-// The reference: cost basis by average cost and by FIFO, in exact fractions, from the rules of
-// src/pnl.rs's documentation. Assets are pooled across accounts; the dollar is money.
-//
-// - A trade is worth V, the value of its dollar side, else of what was paid on a buy or what came
-//   in on a sell; its fee is worth F at market. A buy costs V + F (V when the fee was taken from
-//   what arrived); a sale brings V − F (V when the fee was taken from what left). A fee in a third
-//   asset is also a disposal of it at F.
-// - A transfer (a withdrawal matched to a deposit of the same asset on another account, no larger,
-//   within 72 hours after it) is no sale: the coins keep their basis, and under FIFO their lots and
-//   dates. What did not arrive leaves at its basis, realized as a loss and counted under fees.
-// - A deposit from outside is acquired at market, estimated. A reward is income at market. A fee
-//   on its own leaves at its basis, a realized loss, counted under fees at market.
-// - FIFO: each lot keeps when it was acquired; the oldest leave first.
-//
-// Here the transfer makes the two methods part: under FIFO the 0.025 BTC that leaves Bitso on
-// 1 July are the last of the lots bought in February at $80,000, and at Kraken they are still
-// the oldest BTC held, so Kraken's sale on 10 September takes them (basis $1,600), not the March
-// lots at $90,000.
+// The reference (tests/e2e/pnl-reference.mjs) works out the figures from these transactions, what
+// the accounts hold and the closes. Here the transfer makes the two methods part: under FIFO the
+// 0.025 BTC that leaves Bitso on 1 July are the last of the lots bought in February at $80,000,
+// and at Kraken they are still the oldest BTC held, so Kraken's sale on 10 September takes them
+// (basis $1,600), not the March lots at $90,000.
+const expectedBy = (method) => reference({ method, served: SERVED, held: HELD, quote: 'usd', closeOf: closeUsd, nowOf: nowUsd });
 
-const QUOTE = 'usd';
-const TRANSFER_WINDOW_MS = 72 * HOUR_MS;
 
-/** Each deposit's withdrawal (indexes into `entries`) when the two are one transfer. */
-function matchTransfers(entries) {
-  const matched = new Map();
-  const used = new Set();
-  entries.forEach((deposit, d) => {
-    if (deposit.kind !== 'deposit') return;
-    let best = null;
-    entries.forEach((withdrawal, w) => {
-      if (withdrawal.kind !== 'withdrawal' || used.has(w) || withdrawal.account === deposit.account) return;
-      if (withdrawal.sent.asset !== deposit.received.asset || withdrawal.sent.amount.cmp(deposit.received.amount) < 0) return;
-      if (withdrawal.at > deposit.at || deposit.at - withdrawal.at > TRANSFER_WINDOW_MS) return;
-      const gap = minus(withdrawal.sent.amount, deposit.received.amount);
-      if (!best || gap.cmp(best.gap) < 0 || (gap.cmp(best.gap) === 0 && deposit.at - withdrawal.at < best.wait)) best = { w, gap, wait: deposit.at - withdrawal.at };
-    });
-    if (best) {
-      used.add(best.w);
-      matched.set(d, best.w);
-    }
-  });
-  return matched;
-}
-
-function reference(method) {
-  const entries = [...SERVED].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
-  const deposits = matchTransfers(entries);
-  const withdrawals = new Map([...deposits].map(([d, w]) => [w, d]));
-  const pools = new Map();
-  const realized = new Map();
-  const disposals = [];
-  const rows = [];
-  const income = [];
-  const fees = [];
-  const inTransit = new Map();
-  const money = (asset) => asset === QUOTE;
-  const valueOf = (l, at) => l.amount.mul(closeUsd(l.asset, at));
-  const poolOf = (asset) => pools.get(asset) ?? pools.set(asset, []).get(asset);
-  const byAge = (a, b) => a.at - b.at || a.order - b.order;
-  const acquire = (asset, lot) => {
-    if (money(asset) || !positive(lot.amount)) return;
-    const lots = poolOf(asset);
-    if (method === 'fifo') {
-      lots.push({ ...lot });
-      lots.sort(byAge);
-    } else if (lots.length) {
-      lots[0] = { ...lots[0], amount: lots[0].amount.add(lot.amount), cost: lots[0].cost.add(lot.cost) };
-    } else lots.push({ ...lot });
-  };
-  /** Takes `amount` from `lots`, oldest first, splitting a lot's cost in proportion. */
-  const take = (lots, amount) => {
-    const taken = [];
-    let left = amount;
-    while (positive(left) && lots.length) {
-      const lot = lots[0];
-      if (lot.amount.cmp(left) <= 0) {
-        taken.push(lots.shift());
-        left = minus(left, lot.amount);
-      } else {
-        const cost = lot.cost.mul(left).mul(lot.amount.inv());
-        taken.push({ ...lot, amount: left, cost });
-        lots[0] = { ...lot, amount: minus(lot.amount, left), cost: minus(lot.cost, cost) };
-        left = ZERO;
-      }
-    }
-    return taken;
-  };
-  const realize = (at, account, asset, amount, proceeds, basis) => {
-    realized.set(asset, (realized.get(asset) ?? ZERO).add(minus(proceeds, basis)));
-    disposals.push({ at, account, asset, amount, proceeds, basis, gain: minus(proceeds, basis) });
-  };
-  const dispose = (e, asset, amount, proceeds) => {
-    if (money(asset) || !positive(amount)) return;
-    const lots = take(poolOf(asset), amount);
-    const explained = sum(lots.map((l) => l.amount));
-    if (isZero(explained)) return;
-    realize(e.at, e.account, asset, explained, proceeds.mul(explained).mul(amount.inv()), sum(lots.map((l) => l.cost)));
-  };
-  const row = (e, extra) => rows.push({ ...e, price: null, feeValue: null, estimated: false, transfer: false, ...extra });
-
-  entries.forEach((e, index) => {
-    // Under FIFO a lot is as old as the transaction that acquired it (the entries are in time order).
-    const order = index;
-    if (e.kind === 'trade') {
-      const { received, sent, fee, side } = e;
-      const priced = received.asset === QUOTE ? received : sent.asset === QUOTE ? sent : side === 'buy' ? sent : received;
-      const V = valueOf(priced, e.at);
-      const F = fee ? valueOf(fee, e.at) : ZERO;
-      const feeIn = (asset) => Boolean(fee) && fee.asset === asset;
-      const cost = side === 'buy' ? (feeIn(received.asset) ? V : V.add(F)) : feeIn(received.asset) ? minus(V, F) : V;
-      const proceeds = side === 'buy' ? (feeIn(sent.asset) ? V.add(F) : V) : feeIn(sent.asset) ? V : minus(V, F);
-      dispose(e, sent.asset, feeIn(sent.asset) ? sent.amount.add(fee.amount) : sent.amount, proceeds);
-      if (fee && !feeIn(received.asset) && !feeIn(sent.asset)) dispose(e, fee.asset, fee.amount, F);
-      acquire(received.asset, { amount: feeIn(received.asset) ? minus(received.amount, fee.amount) : received.amount, cost, at: e.at, order });
-      if (fee) fees.push({ at: e.at, value: F });
-      row(e, { price: V.mul((side === 'buy' ? received.amount : sent.amount).inv()), feeValue: fee ? F : null });
-    } else if (e.kind === 'deposit' && deposits.has(index)) {
-      const lots = inTransit.get(deposits.get(index));
-      for (const lot of take(lots, e.received.amount)) acquire(e.received.asset, lot);
-      if (lots.length) {
-        const basis = sum(lots.map((l) => l.cost));
-        realize(e.at, e.account, e.received.asset, sum(lots.map((l) => l.amount)), ZERO, basis);
-        fees.push({ at: e.at, value: basis });
-      }
-      row(e, { price: closeUsd(e.received.asset, e.at), transfer: true });
-    } else if (e.kind === 'deposit') {
-      const cost = valueOf(e.received, e.at);
-      acquire(e.received.asset, { amount: e.received.amount, cost, at: e.at, order });
-      row(e, { price: cost.mul(e.received.amount.inv()), estimated: !money(e.received.asset) });
-    } else if (e.kind === 'withdrawal') {
-      const lots = money(e.sent.asset) ? [] : take(poolOf(e.sent.asset), e.sent.amount);
-      if (withdrawals.has(index)) inTransit.set(index, lots);
-      row(e, { price: closeUsd(e.sent.asset, e.at), transfer: withdrawals.has(index) });
-    } else if (e.kind === 'reward') {
-      const value = valueOf(e.received, e.at);
-      acquire(e.received.asset, { amount: e.received.amount, cost: value, at: e.at, order });
-      income.push({ at: e.at, value });
-      row(e, { price: value.mul(e.received.amount.inv()) });
-    } else if (e.kind === 'fee') {
-      if (money(e.fee.asset)) realize(e.at, e.account, e.fee.asset, e.fee.amount, ZERO, e.fee.amount);
-      else dispose(e, e.fee.asset, e.fee.amount, ZERO);
-      fees.push({ at: e.at, value: valueOf(e.fee, e.at) });
-      row(e, { feeValue: valueOf(e.fee, e.at) });
-    }
-  });
-
-  // One row per asset held or realized on: what history explains of the holding has a cost.
-  const held = new Map();
-  for (const assets of Object.values(HELD)) {
-    for (const [asset, amount] of Object.entries(assets)) if (!money(asset)) held.set(asset, (held.get(asset) ?? ZERO).add(amount));
-  }
-  const table = [];
-  for (const asset of new Set([...held.keys(), ...pools.keys(), ...realized.keys()].filter((a) => !money(a)))) {
-    const lots = pools.get(asset) ?? [];
-    const pooled = sum(lots.map((l) => l.amount));
-    const amount = held.get(asset) ?? ZERO;
-    const assetRealized = realized.get(asset) ?? ZERO;
-    if (isZero(amount) && isZero(assetRealized)) continue;
-    const explained = pooled.cmp(amount) <= 0 ? pooled : amount;
-    const costBasis = isZero(explained) ? ZERO : sum(lots.map((l) => l.cost)).mul(explained).mul(pooled.inv());
-    const value = explained.mul(nowUsd(asset));
-    table.push({
-      asset, amount, averageCost: isZero(explained) ? null : costBasis.mul(explained.inv()), costBasis, value,
-      unrealized: minus(value, costBasis), realized: assetRealized,
-    });
-  }
-  table.sort((a, b) => b.costBasis.cmp(a.costBasis) || (a.asset < b.asset ? -1 : 1));
-  const inYear = (year) => (item) => year === null || new Date(item.at).getUTCFullYear() === year;
-  return {
-    table,
-    total: {
-      costBasis: sum(table.map((r) => r.costBasis)),
-      value: sum(table.map((r) => r.value)),
-      unrealized: sum(table.map((r) => r.unrealized)),
-      realized: sum(table.map((r) => r.realized)).add(realized.get(QUOTE) ?? ZERO),
-    },
-    summary: (year) => ({
-      realized: sum(disposals.filter(inYear(year)).map((d) => d.gain)),
-      income: sum(income.filter(inYear(year)).map((i) => i.value)),
-      fees: sum(fees.filter(inYear(year)).map((f) => f.value)),
-    }),
-    disposals,
-    rows,
-  };
-}
-
-/** Where an account's history and its balance disagree (none, by construction: checked here). */
-function mismatches() {
-  const found = [];
-  for (const account of ACCOUNTS) {
-    const explained = {};
-    for (const t of SERVED.filter((s) => s.account === account.label)) {
-      for (const [l, sign] of [[t.received, 1], [t.sent, -1], [t.fee, -1]]) {
-        if (l) explained[l.asset] = (explained[l.asset] ?? ZERO).add(sign > 0 ? l.amount : neg(l.amount));
-      }
-    }
-    const held = HELD[account.label];
-    for (const asset of new Set([...Object.keys(explained), ...Object.keys(held)])) {
-      if ((explained[asset] ?? ZERO).cmp(held[asset] ?? ZERO) !== 0) found.push(`${account.label} ${asset}`);
-    }
-  }
-  return found;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the page
-
-/** Exact cents of a figure the data keeps round; fails when it is not (the data is wrong then). */
-function cents(q, what) {
-  const hundredths = q.mul(new Q(100n));
-  assert.equal(hundredths.d, 1n, `${what} is exact to the cent: ${q.toFixed(12)}`);
-  return hundredths.n;
-}
-
-/** An average cost as the page rounds it: the core keeps 12 places, the page shows cents. */
-function roundedCents(q, what) {
-  const decimal = q.toDecimal();
-  assert.ok(decimal !== null && (decimal.split('.')[1] ?? '').length <= 12, `${what} has at most 12 decimal places: ${q.toFixed(14)}`);
-  return BigInt(q.toFixed(2).replace('.', ''));
-}
-
-/** A money cell ("$1,234.56", "+$0.00", "−$2.00") in cents. */
-function centsOf(text) {
-  const shown = text.trim();
-  assert.match(shown, /^[+\u2212-]?\$[\d,]+\.\d{2}$/, `a dollar amount: ${shown}`);
-  return (/^[\u2212-]/.test(shown) ? -1n : 1n) * BigInt(shown.replace(/[^0-9]/g, ''));
-}
-
-/** Cents as "$1234.56" or "-$2.00", one form for what the page shows and what is expected. */
-function dollars(hundredths) {
-  const size = hundredths < 0n ? -hundredths : hundredths;
-  return `${hundredths < 0n ? '-' : ''}$${size / 100n}.${String(size % 100n).padStart(2, '0')}`;
-}
-
-/** The CSV an export button downloads, as text. */
-async function download(page, button) {
-  const waiting = page.waitForEvent('download');
-  await page.getByRole('button', { name: button }).click();
-  const file = await waiting;
-  const stream = await file.createReadStream();
-  const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return { name: file.suggestedFilename(), lines: Buffer.concat(chunks).toString('utf8').trim().split('\r\n') };
-}
-
-const METHODS = [['averageCost', 'Average cost'], ['fifo', 'FIFO']];
 
 describe('profit and loss from the first import of all five exchanges', { timeout: 1_200_000 }, () => {
   let ex;
@@ -729,7 +476,7 @@ describe('profit and loss from the first import of all five exchanges', { timeou
   const ids = {};
 
   before(async () => {
-    assert.deepEqual(mismatches(), [], 'every balance is what its history explains');
+    assert.deepEqual(mismatches(ACCOUNTS, SERVED, HELD), [], 'every balance is what its history explains');
     // The product orders transactions of one instant by account id, which is random: none share one.
     const instants = new Map();
     for (const { account, at } of SERVED) instants.set(at, new Set([...(instants.get(at) ?? []), account]));
@@ -846,7 +593,7 @@ describe('profit and loss from the first import of all five exchanges', { timeou
 
   for (const [method, name] of METHODS) {
     test(`${name}: every asset and the total, to the cent, as the reference works them out`, async () => {
-      const expected = reference(method);
+      const expected = expectedBy(method);
       await page.getByLabel('Method').selectOption(method);
       const holdings = page.getByRole('table').first();
       assert.deepEqual(await holdings.locator('thead th').allTextContents(),
@@ -893,7 +640,7 @@ describe('profit and loss from the first import of all five exchanges', { timeou
     });
 
     test(`${name}: the realized-gains export has every disposal, the transfer's only its network fee`, async () => {
-      const expected = reference(method);
+      const expected = expectedBy(method);
       await page.getByLabel('Method').selectOption(method);
       const { name: file, lines } = await download(page, 'Export realized gains');
       assert.match(file, /^cartera-realized-gains-\d{4}-\d{2}-\d{2}\.csv$/);
@@ -921,7 +668,7 @@ describe('profit and loss from the first import of all five exchanges', { timeou
   }
 
   test('the transactions export lists every transaction served once, the transfer marked at both ends', async () => {
-    const expected = reference('averageCost');
+    const expected = expectedBy('averageCost');
     const { name: file, lines } = await download(page, 'Export transactions');
     assert.match(file, /^cartera-transactions-\d{4}-\d{2}-\d{2}\.csv$/);
     assert.equal(lines[0], 'time,type,asset,amount,price_USD,fee_USD,account,estimated,transfer');
