@@ -129,6 +129,30 @@ fn holdings_ask_the_time_then_sign_every_account_with_it() {
 }
 
 #[test]
+fn savings_refused_to_the_account_are_none_but_a_refused_key_fails() {
+    let refusing = |status: u16, code: &str| {
+        let savings = format!(r#"{{"code":"{code}","msg":"","data":[]}}"#);
+        let answers = [(TIME_PATH, TIME.to_owned()), (TRADING_PATH, TRADING.to_owned()), (FUNDING_PATH, FUNDING.to_owned())];
+        let (result, _) = testing::run(Okx.holdings(), Some(&credentials()), NonceFormat::Salted19, OKX_MS, move |request: &HttpRequest| {
+            let path = request.url.trim_start_matches(API_ORIGIN);
+            if path == SAVINGS_PATH {
+                return (status, savings.clone());
+            }
+            answers.iter().find(|(known, _)| *known == path).map_or((404, String::new()), |(_, body)| (200, body.clone()))
+        });
+        result
+    };
+    // A code of OKX's own that says nothing of the key or the rate: the trading and funding
+    // accounts still count.
+    let balances = refusing(400, "51001").unwrap_or_else(|e| panic!("{e}"));
+    let usdt = balances.iter().find(|balance| balance.currency == "usdt").map(|balance| (balance.total, balance.earning));
+    assert_eq!(usdt, Some((dec("1400.75"), Decimal::ZERO)));
+    assert_eq!(refusing(401, "50113"), Err(Error::InvalidCredentials { exchange: X }));
+    assert_eq!(refusing(403, "50120"), Err(Error::MissingPermission { exchange: X }));
+    assert!(matches!(refusing(429, "50011"), Err(Error::RateLimited { .. })));
+}
+
+#[test]
 fn holding_kinds_are_read_apart() {
     let trading = parse_trading(ok(TRADING)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(trading.iter().map(|b| b.currency.as_str()).collect::<Vec<_>>(), ["btc", "usdt", "okb", "eth"]);
