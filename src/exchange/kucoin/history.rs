@@ -42,8 +42,9 @@
 //! of the last three days only, and each sync those since the last one, as long as syncs are
 //! less than three days apart. Older fills, and those of a longer gap, are not read: what they
 //! bought shows in the reconciliation as held but not explained by history, and what they sold as
-//! missing. KuCoin's fills (`GET /api/v1/hf/fills`) reach further back, but one market a request,
-//! week by week: not read.
+//! missing. KuCoin documents the same `3 * 24` hour range for the high-frequency fills (`GET
+//! /api/v1/hf/fills`, <https://docs.kucoin.com/spot-hf/>, "HF transaction records"), so no
+//! endpoint it documents gives older high-frequency trades.
 //!
 //! # Paging
 //!
