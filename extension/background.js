@@ -1553,6 +1553,8 @@ async function runImport({ fresh }) {
   await migrated;
   const core = await engineReady();
   const askedNow = new Set();
+  // Set when the next page is too far off to wait for here: the alarm wakes the import then.
+  let resumeAt = null;
   for (;;) {
     if (!(await sessionKey())) return;
     const { accounts, txState } = await local.get(['accounts', 'txState']);
@@ -1562,7 +1564,8 @@ async function runImport({ fresh }) {
       .sort((a, b) => a.at - b.at)[0];
     if (!due || due.at === Infinity) break;
     if (due.at - now > IN_WORKER_WAIT_MS) {
-      await browser.alarms.create(IMPORT_ALARM, { when: due.at });
+      resumeAt = due.at;
+      await browser.alarms.create(IMPORT_ALARM, { when: resumeAt });
       break;
     }
     if (due.at > now) await new Promise((resolve) => setTimeout(resolve, due.at - now));
@@ -1571,7 +1574,8 @@ async function runImport({ fresh }) {
     const stop = await exchangeTraffic(() => historyPage(core, due.account));
     if (stop) return;
   }
-  await browser.alarms.clear(IMPORT_ALARM);
+  // Nothing is due any more: the watchdog goes. An import that waits keeps its wake-up alarm.
+  if (resumeAt === null) await browser.alarms.clear(IMPORT_ALARM);
   await updateCloses(core).catch((error) => console.error('Cartera: past prices not fetched', error?.code ?? typeof error));
   await updatePnlSummary(core).catch(() => {});
 }
