@@ -25,9 +25,9 @@ import { after, before, describe, test } from 'node:test';
 
 import { startExchanges } from './exchanges.mjs';
 import { Q } from './expected.mjs';
-import { PASSPHRASE, balance } from './fixtures.mjs';
+import { balance } from './fixtures.mjs';
 import {
-  addAccount, assertOnlyAllowedHosts, english, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir,
+  assertOnlyAllowedHosts, english, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir,
   uncaughtErrors, until, waitForPage,
 } from './harness.mjs';
 import * as binanceMock from './mocks/binance.mjs';
@@ -35,7 +35,8 @@ import * as bitfinexMock from './mocks/bitfinex.mjs';
 import * as coinbaseMock from './mocks/coinbase.mjs';
 import * as krakenMock from './mocks/kraken.mjs';
 import {
-  METHODS, ZERO, abs, cents, centsOf, dollars, download, isZero, leg, mismatches, positive, reference, roundedCents, storedForm, sum, wire,
+  METHODS, ZERO, abs, addAndImport, cents, centsOf, dollars, download, isZero, leg, mismatches, positive, reference, roundedCents, storedForm, sum,
+  wire,
 } from './pnl-reference.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -472,7 +473,6 @@ describe('profit and loss from the first import of all five exchanges', { timeou
   let closesIn = false;
   const profileDir = makeProfileDir();
   const started = Date.now();
-  const addedAt = {};
   const ids = {};
 
   before(async () => {
@@ -495,30 +495,9 @@ describe('profit and loss from the first import of all five exchanges', { timeou
 
   test('the five accounts, added through the options page, import their whole history, every request signed and checked', async (t) => {
     const options = await openOptions(h);
-    await options.getByLabel('Display currency').selectOption('usd');
-    await until(async () => (await readStorage(h, 'local', 'settings')).settings?.quote === 'usd', { message: 'dollars chosen' });
-    for (const account of ACCOUNTS) {
-      const status = await addAccount(options, { ...account, passphrase: PASSPHRASE });
-      assert.match(status, /^Active/, `${account.exchange}: ${status}`);
-      addedAt[account.label] = Date.now();
-    }
-    for (const account of (await readStorage(h, 'local', 'accounts')).accounts) ids[account.label] = account.id;
-
-    // Each account's row on the options page says so, in words, once its history is in.
-    const importedAt = {};
-    await until(async () => {
-      for (const account of ACCOUNTS.filter((a) => !importedAt[a.label])) {
-        const row = options.getByRole('listitem').filter({ hasText: account.label });
-        if (await row.getByText(english('historyImported'), { exact: true }).isVisible()) importedAt[account.label] = Date.now();
-      }
-      return Object.keys(importedAt).length === ACCOUNTS.length;
-    }, { timeout: 900_000, interval: 500, message: 'every account\'s history imported' });
-    const { txState } = await readStorage(h, 'local', 'txState');
-    for (const account of ACCOUNTS) {
-      const state = txState[ids[account.label]];
-      assert.equal(state.error, null, `${account.label}: ${JSON.stringify(state.error)}`);
-      t.diagnostic(`${account.exchange}: history imported ${Math.round((importedAt[account.label] - addedAt[account.label]) / 1000)} s after the account was added`);
-    }
+    const imported = await addAndImport({ h, options, accounts: ACCOUNTS, quote: 'usd', timeout: 900_000 });
+    Object.assign(ids, imported.ids);
+    for (const account of ACCOUNTS) t.diagnostic(`${account.exchange}: history imported ${imported.seconds[account.label]} s after the account was added`);
 
     // Every request reached a stand-in that knows it, signed where the exchange wants a
     // signature (each stand-in checks it, and its nonce or time), and was answered without error.

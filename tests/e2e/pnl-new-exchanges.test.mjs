@@ -31,9 +31,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { startExchanges } from './exchanges.mjs';
 import { Q } from './expected.mjs';
-import { PASSPHRASE } from './fixtures.mjs';
 import {
-  addAccount, assertOnlyAllowedHosts, english, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir,
+  assertOnlyAllowedHosts, english, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir,
   uncaughtErrors, until, waitForPage,
 } from './harness.mjs';
 import * as bybitMock from './mocks/bybit.mjs';
@@ -41,7 +40,7 @@ import * as kucoinMock from './mocks/kucoin.mjs';
 import * as mercadobitcoinMock from './mocks/mercadobitcoin.mjs';
 import * as okxMock from './mocks/okx.mjs';
 import {
-  METHODS, ZERO, abs, centsOf, dollars, download, isZero, leg, mismatches, positive, reference, storedForm, sum,
+  METHODS, ZERO, abs, addAndImport, centsOf, dollars, download, isZero, leg, mismatches, positive, reference, storedForm, sum,
 } from './pnl-reference.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -482,7 +481,6 @@ describe('profit and loss from the first import of OKX, Bybit, KuCoin and Mercad
   let closesIn = false;
   const profileDir = makeProfileDir();
   const started = Date.now();
-  const addedAt = {};
   const ids = {};
 
   before(async () => {
@@ -504,30 +502,9 @@ describe('profit and loss from the first import of OKX, Bybit, KuCoin and Mercad
 
   test('the four accounts, added through the options page, import their whole history, every request signed and checked', async (t) => {
     const options = await openOptions(h);
-    await options.getByLabel('Display currency').selectOption(QUOTE);
-    await until(async () => (await readStorage(h, 'local', 'settings')).settings?.quote === QUOTE, { message: 'reais chosen' });
-    for (const account of ACCOUNTS) {
-      const status = await addAccount(options, { ...account, passphrase: PASSPHRASE });
-      assert.match(status, /^Active/, `${account.exchange}: ${status}`);
-      addedAt[account.label] = Date.now();
-    }
-    for (const account of (await readStorage(h, 'local', 'accounts')).accounts) ids[account.label] = account.id;
-
-    const importedAt = {};
-    await until(async () => {
-      for (const account of ACCOUNTS.filter((a) => !importedAt[a.label])) {
-        const row = options.getByRole('listitem').filter({ hasText: account.label });
-        if (await row.getByText(english('historyImported'), { exact: true }).isVisible()) importedAt[account.label] = Date.now();
-      }
-      return Object.keys(importedAt).length === ACCOUNTS.length;
-    }, { timeout: 600_000, interval: 500, message: 'every account\'s history imported' });
-    const { txState } = await readStorage(h, 'local', 'txState');
-    for (const account of ACCOUNTS) {
-      const state = txState[ids[account.label]];
-      assert.equal(state.error, null, `${account.label}: ${JSON.stringify(state.error)}`);
-      assert.equal(state.caughtUp, true, `${account.label}: caught up`);
-      t.diagnostic(`${account.exchange}: history imported ${Math.round((importedAt[account.label] - addedAt[account.label]) / 1000)} s after the account was added`);
-    }
+    const imported = await addAndImport({ h, options, accounts: ACCOUNTS, quote: QUOTE, timeout: 600_000 });
+    Object.assign(ids, imported.ids);
+    for (const account of ACCOUNTS) t.diagnostic(`${account.exchange}: history imported ${imported.seconds[account.label]} s after the account was added`);
 
     // Every request reached a stand-in that knows it, signed (or with its bearer token) where the
     // exchange wants it, and was answered without error.

@@ -10,6 +10,8 @@
 import assert from 'node:assert/strict';
 
 import { Q } from './expected.mjs';
+import { PASSPHRASE } from './fixtures.mjs';
+import { addAccount, english, readStorage, until } from './harness.mjs';
 
 const HOUR_MS = 3_600_000;
 
@@ -293,3 +295,41 @@ export async function download(page, button) {
 }
 
 export const METHODS = [['averageCost', 'Average cost'], ['fifo', 'FIFO']];
+
+// ---------------------------------------------------------------------------------------------
+// The import, as a user starts it
+
+/**
+ * Chooses the display currency `quote`, adds `accounts` through the options page, and waits until
+ * each account's row says, in words, that its history is in, with no error stored and the import
+ * caught up. Returns each account's id and how many seconds its import took, by label.
+ */
+export async function addAndImport({ h, options, accounts, quote, timeout }) {
+  await options.getByLabel('Display currency').selectOption(quote);
+  await until(async () => (await readStorage(h, 'local', 'settings')).settings?.quote === quote, { message: `${quote} chosen` });
+  const addedAt = {};
+  for (const account of accounts) {
+    const status = await addAccount(options, { ...account, passphrase: PASSPHRASE });
+    assert.match(status, /^Active/, `${account.exchange}: ${status}`);
+    addedAt[account.label] = Date.now();
+  }
+  const ids = {};
+  for (const account of (await readStorage(h, 'local', 'accounts')).accounts) ids[account.label] = account.id;
+  const importedAt = {};
+  await until(async () => {
+    for (const account of accounts.filter((a) => !importedAt[a.label])) {
+      const row = options.getByRole('listitem').filter({ hasText: account.label });
+      if (await row.getByText(english('historyImported'), { exact: true }).isVisible()) importedAt[account.label] = Date.now();
+    }
+    return Object.keys(importedAt).length === accounts.length;
+  }, { timeout, interval: 500, message: 'every account\'s history imported' });
+  const { txState } = await readStorage(h, 'local', 'txState');
+  const seconds = {};
+  for (const account of accounts) {
+    const state = txState[ids[account.label]];
+    assert.equal(state.error, null, `${account.label}: ${JSON.stringify(state.error)}`);
+    assert.equal(state.caughtUp, true, `${account.label}: caught up`);
+    seconds[account.label] = Math.round((importedAt[account.label] - addedAt[account.label]) / 1000);
+  }
+  return { ids, seconds };
+}
