@@ -296,17 +296,15 @@ pub fn history_record(
     snapshot: &str,
     portfolio_snapshots: &str,
     compact: bool,
-    quota_bytes: f64,
-    used_bytes: f64,
+    quota_bytes: u32,
+    used_bytes: u32,
 ) -> Result<String, JsValue> {
     let stored = chunks(chunks_json)?;
     let snapshot: Snapshot = read(snapshot, "history")?;
     let portfolios: BTreeMap<String, Snapshot> = read(portfolio_snapshots, "history")?;
     let mut series: Vec<(&str, &Snapshot)> = vec![("", &snapshot)];
     series.extend(portfolios.iter().map(|(id, each)| (id.as_str(), each)));
-    // Byte counts arrive as JS numbers, exact far below 2^53.
-    let (quota, used) = (quota_bytes.max(0.0) as usize, used_bytes.max(0.0) as usize);
-    let budget = history::budget(quota, used, history::history_bytes(&stored));
+    let budget = history::budget(byte_count(quota_bytes), byte_count(used_bytes), history::history_bytes(&stored));
     let recorded = history::record(&stored, &series, now_ms(), compact, budget).map_err(|e| failure(&e))?;
     written(&recorded)
 }
@@ -315,11 +313,15 @@ pub fn history_record(
 /// (`quota_bytes`, of which `used_bytes` are in use), when a write found no room: JSON text
 /// `{ write: { key: chunk }, remove: [key] }`.
 #[wasm_bindgen(js_name = historyPrune)]
-pub fn history_prune(chunks_json: &str, quota_bytes: f64, used_bytes: f64) -> Result<String, JsValue> {
+pub fn history_prune(chunks_json: &str, quota_bytes: u32, used_bytes: u32) -> Result<String, JsValue> {
     let stored = chunks(chunks_json)?;
-    // Byte counts arrive as JS numbers, exact far below 2^53.
-    let (quota, used) = (quota_bytes.max(0.0) as usize, used_bytes.max(0.0) as usize);
-    written(&history::prune(&stored, history::budget(quota, used, history::history_bytes(&stored))))
+    written(&history::prune(&stored, history::budget(byte_count(quota_bytes), byte_count(used_bytes), history::history_bytes(&stored))))
+}
+
+/// A byte count of storage as the browser reports it (`storage.local` holds 10 MiB, far below
+/// 2^32), as the history's budget counts bytes.
+fn byte_count(bytes: u32) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
 }
 
 /// Every range of the history in `currency`, as JSON text (see `history::View`). `snapshot` (JSON
