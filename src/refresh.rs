@@ -18,6 +18,8 @@
 //! - Prices are fetched once per exchange and reused for [`PRICES_REUSED_FOR_MS`].
 //! - A bearer token an exchange issues for a key (Mercado Bitcoin) is kept in memory for the next
 //!   conversations with the same key until it nears its expiry or [`Engine::end_sessions`].
+//! - Where an exchange allows a key only a few requests a second ([`KeyPace`](crate::exchange::KeyPace): Mercado Bitcoin),
+//!   every request made with the key waits its turn, whichever conversation it belongs to.
 
 use std::{
     cell::{Cell, RefCell},
@@ -103,6 +105,9 @@ pub trait Transport {
 
     /// Stops every request in flight (each fails as timed out); later requests go as usual.
     fn cancel(&self);
+
+    /// Resolves once `ms` milliseconds have passed.
+    async fn sleep(&self, ms: u64);
 }
 
 /// An account as the extension lists it.
@@ -343,6 +348,10 @@ pub struct Engine<T> {
     prices: RefCell<ExchangeMap<(u64, Vec<Ticker>)>>,
     /// The bearer tokens exchanges issued, filed by [`session_id`].
     sessions: RefCell<BTreeMap<[u8; 32], BearerToken>>,
+    /// When the last requests made with each key went out, oldest first, filed by
+    /// [`session_id`]: only on exchanges that pace a key's requests ([`KeyPace`](crate::exchange::KeyPace)).
+    /// A few keys of a few times each, so a list serves.
+    paced: RefCell<Vec<([u8; 32], Vec<u64>)>>,
 }
 
 impl<T: Transport> Engine<T> {
@@ -354,6 +363,7 @@ impl<T: Transport> Engine<T> {
             lockouts: RefCell::new(ExchangeMap::new()),
             prices: RefCell::new(ExchangeMap::new()),
             sessions: RefCell::new(BTreeMap::new()),
+            paced: RefCell::new(Vec::new()),
         }
     }
 
@@ -361,6 +371,7 @@ impl<T: Transport> Engine<T> {
     /// authorizes again. For when the vault locks, or a key is removed or replaced.
     pub fn end_sessions(&self) {
         self.sessions.borrow_mut().clear();
+        self.paced.borrow_mut().clear();
     }
 
     /// Stops every refresh and key check in flight: no request is signed or sent for them any
@@ -681,18 +692,64 @@ impl<T: Transport> Engine<T> {
                 Step::Done(value) => return Ok(value),
                 Step::Send(request) => {
                     allowance = allowance.checked_sub(1).ok_or(runaway)?;
-                    Answers::One(self.transport.send(&request).await.map_err(|failure| self.failed(watch, failure, exchange))?)
+                    Answers::One(self.send_paced(&request, session, watch, exchange).await?)
                 }
                 Step::SendAll(requests) => {
                     allowance = allowance.checked_sub(requests.len()).filter(|_| !requests.is_empty()).ok_or(runaway)?;
-                    let answered = join_all(requests.iter().map(|request| self.transport.send(request))).await;
+                    let answered = join_all(requests.iter().map(|request| self.send_paced(request, session, watch, exchange))).await;
                     // Every answer is awaited; the first failure in request order ends the flow,
                     // whichever came first, so the error does not depend on timing.
-                    let answered: std::result::Result<Vec<_>, _> = answered.into_iter().collect();
-                    Answers::All(answered.map_err(|failure| self.failed(watch, failure, exchange))?)
+                    Answers::All(answered.into_iter().collect::<Result<Vec<_>>>()?)
                 }
             };
         }
+    }
+
+    /// How long a request made with the key filed under `session` must still wait to keep to
+    /// `exchange`'s [`KeyPace`](crate::exchange::KeyPace); 0 where it may go now (or the exchange
+    /// sets no pace), and then it is counted as sent now. Checking and counting happen in one go,
+    /// so conversations that run side by side with the key take turns.
+    fn pace(&self, exchange: ExchangeId, session: Option<[u8; 32]>) -> u64 {
+        let (Some(pace), Some(id)) = (adapter(exchange).key_pace(), session) else { return 0 };
+        let now_ms = self.transport.now_ms();
+        let mut paced = self.paced.borrow_mut();
+        let index = match paced.iter().position(|(key, _)| *key == id) {
+            Some(index) => index,
+            None => {
+                paced.push((id, Vec::with_capacity(pace.requests)));
+                paced.len() - 1
+            }
+        };
+        let sent = &mut paced[index].1;
+        let allowed = pace.requests.max(1);
+        // `sent` holds the last `allowed` times at most: when full, its oldest frees a turn one
+        // window after it (at once if it lies ahead: the clock was set back since).
+        let free_at = match sent.first() {
+            Some(&oldest) if sent.len() >= allowed && oldest <= now_ms => oldest.saturating_add(pace.window_ms),
+            _ => 0,
+        };
+        if free_at > now_ms {
+            return free_at - now_ms;
+        }
+        if sent.len() >= allowed {
+            sent.remove(0);
+        }
+        sent.push(now_ms);
+        0
+    }
+
+    /// Sends `request` once the key's pace lets it go, unless the conversation was stopped
+    /// meanwhile. The times counted are those the requests actually went out at, however late a
+    /// timer fires.
+    async fn send_paced(&self, request: &HttpRequest, session: Option<[u8; 32]>, watch: Watch, exchange: ExchangeId) -> Result<OwnedResponse> {
+        loop {
+            match self.pace(exchange, session) {
+                0 => break,
+                wait_ms => self.transport.sleep(wait_ms).await,
+            }
+            self.check(watch, exchange)?;
+        }
+        self.transport.send(request).await.map_err(|failure| self.failed(watch, failure, exchange))
     }
 
     /// The error a failed send ends its conversation with: a request aborted by

@@ -17,8 +17,8 @@
 use std::cell::RefCell;
 
 use gloo_net::http::Request;
-use js_sys::{Array, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue, prelude::wasm_bindgen};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, AbortSignal, Headers, ReadableStream, ReadableStreamDefaultReader, ReferrerPolicy, RequestCache,
@@ -102,6 +102,24 @@ impl Transport for FetchTransport {
             cancel.abort();
         }
     }
+
+    async fn sleep(&self, ms: u64) {
+        // setTimeout takes a 32-bit delay; the engine's waits are a pace window or two.
+        let delay = i32::try_from(ms).unwrap_or(i32::MAX);
+        let elapsed = Promise::new(&mut |resolve, _reject| {
+            set_timeout(&resolve, delay);
+        });
+        // The promise only ever resolves.
+        let _ = JsFuture::from(elapsed).await;
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout`, the same in a page and in the service worker
+    /// (<https://html.spec.whatwg.org/multipage/timers-and-user-prompts.html#dom-settimeout>).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, delay: i32) -> JsValue;
 }
 
 /// Reads a body stream, giving up (and cancelling the stream) once it passes `MAX_BODY_BYTES`.

@@ -63,6 +63,10 @@ impl<A: FnMut(&HttpRequest, u64) -> Answer> Transport for Rc<SimulatedNetwork<A>
     }
 
     fn cancel(&self) {}
+
+    async fn sleep(&self, ms: u64) {
+        self.clock.set(self.clock.get().saturating_add(ms));
+    }
 }
 
 /// One account's import: its key sealed in a vault of its own, as the background keeps it, and

@@ -12,8 +12,9 @@
 //!
 //! - Holdings: `GET /api/v4/accounts` lists the user's accounts; `GET
 //!   /api/v4/accounts/{id}/balances` gives each one's `available`, `on_hold` and `total` per
-//!   symbol. Account endpoints allow 3 requests a second, so the balances are asked one account
-//!   after the other, never in a burst.
+//!   symbol. Account endpoints allow 3 requests a second per key ([`KEY_PACE`]): the engine spaces
+//!   every request made with the key to fit, however many accounts there are and whatever else
+//!   is being read with it.
 //! - Key scope: the API does not report what a key may do, so the account shows "permissions not
 //!   checked"; the key guide asks for "Apenas Leitura" (read only).
 //! - Prices: `GET /api/v4/symbols` (public) lists every market, and `GET
@@ -33,7 +34,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{
-    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, MAX_ROWS, Method, Step, Ticker, every_row,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyPace, MAX_ROWS, Method, Step, Ticker, every_row,
     json::{JsonDecimal as _, Value},
     merge_balances,
 };
@@ -62,6 +63,12 @@ pub const TICKERS_PATH: &str = "/tickers";
 /// in (<https://api.mercadobitcoin.net/api/v4/docs>, "Rate limit").
 const LOCKOUT_SECS: u64 = 2;
 
+/// Account endpoints allow 3 requests a second per key
+/// (<https://api.mercadobitcoin.net/api/v4/docs>, "Rate limit"). The window is a tenth of a
+/// second longer than the exchange's so that a request that crosses the network faster than the
+/// one three before it still arrives outside that one's second.
+pub const KEY_PACE: KeyPace = KeyPace { requests: 3, window_ms: 1_100 };
+
 const EXCHANGE: ExchangeId = ExchangeId::MercadoBitcoin;
 
 /// The Mercado Bitcoin adapter.
@@ -75,6 +82,10 @@ impl Exchange for MercadoBitcoin {
 
     fn hosts(&self) -> &'static [&'static str] {
         &["api.mercadobitcoin.net"]
+    }
+
+    fn key_pace(&self) -> Option<KeyPace> {
+        Some(KEY_PACE)
     }
 
     fn holdings(&self) -> Box<dyn Flow<Vec<Balance>>> {

@@ -202,6 +202,18 @@ impl From<KeyScope> for ScopeRecord {
     }
 }
 
+/// A limit an exchange sets on the requests of one key over a span far shorter than a
+/// conversation: at most `requests` in any `window_ms`. The engine spaces every request made
+/// with the key to fit, across all the conversations it holds with that key at once (a refresh,
+/// a history page and a key check), so no flow has to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPace {
+    /// Requests allowed in one window.
+    pub requests: usize,
+    /// The window, ms.
+    pub window_ms: u64,
+}
+
 /// What a flow wants next.
 #[derive(Debug)]
 pub enum Step<T> {
@@ -373,6 +385,12 @@ pub trait Exchange: Sync {
     /// How the options page asks for this exchange's key.
     fn key_form(&self) -> KeyForm {
         KeyForm::default()
+    }
+
+    /// The limit on a key's requests that the engine keeps to, where the exchange sets one too
+    /// tight for a conversation's requests to go out back to back.
+    fn key_pace(&self) -> Option<KeyPace> {
+        None
     }
 
     /// How this exchange's nonces look.

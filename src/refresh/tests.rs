@@ -43,6 +43,10 @@ impl Transport for &ScriptedBitso {
     }
 
     fn cancel(&self) {}
+
+    async fn sleep(&self, ms: u64) {
+        self.clock.set(self.clock.get() + ms);
+    }
 }
 
 const SECRETS: [(&str, &str); 2] = [("key-personal", "secret-personal"), ("key-business", "secret-business")];
@@ -536,6 +540,11 @@ impl Transport for &Ticking {
     fn cancel(&self) {
         self.aborts.set(self.aborts.get() + 1);
     }
+
+    async fn sleep(&self, ms: u64) {
+        let due = self.ticks.get() + ms.div_ceil(TICK_MS);
+        poll_fn(|_| if self.ticks.get() >= due { Poll::Ready(()) } else { Poll::Pending }).await;
+    }
 }
 
 /// Runs `future`, the transport's clock moving one tick each time everything waits.
@@ -963,4 +972,55 @@ fn an_exchange_session_is_kept_per_key_until_the_sessions_end() {
     engine.end_sessions();
     check("key-a");
     assert_eq!(authorizations(), 3, "after the sessions end, the key is authorized again");
+}
+
+/// Answers like [`mercado_bitcoin`], for a key with `accounts` accounts of one balance each.
+fn mercado_bitcoin_accounts(accounts: usize) -> impl Fn(&HttpRequest) -> std::result::Result<OwnedResponse, TransportFailure> {
+    move |request: &HttpRequest| {
+        if request.url.ends_with("/accounts") && mercado_bitcoin(request)?.status == 200 {
+            let rows: Vec<serde_json::Value> = (0..accounts).map(|n| serde_json::json!({ "id": format!("account{n}") })).collect();
+            return json(200, &serde_json::Value::from(rows).to_string());
+        }
+        mercado_bitcoin(request)
+    }
+}
+
+/// The most requests sent within any `window_ms`, from a [`Ticking`] log.
+fn most_in_a_window(transport: &Ticking, window_ms: u64) -> usize {
+    let sent: Vec<u64> = transport.log.borrow().iter().filter(|(_, event, _)| *event == "sent").map(|(tick, ..)| tick * TICK_MS).collect();
+    sent.iter().map(|&start| sent.iter().filter(|&&at| (start..start + window_ms).contains(&at)).count()).max().unwrap_or(0)
+}
+
+#[test]
+fn a_key_with_many_accounts_keeps_to_three_requests_a_second_across_its_conversations() {
+    use crate::exchange::mercadobitcoin::KEY_PACE;
+    // Every request answered at once: only the pacing spaces them.
+    let transport = ticking(|_| 0, mercado_bitcoin_accounts(5));
+    let engine = Engine::new(&transport);
+    let credentials = Credentials::new("key-a", "secret").unwrap_or_else(|e| panic!("{e}"));
+    let (mut entropy_a, mut entropy_b) = (CountingEntropy::new(1), CountingEntropy::new(2));
+    let check = |entropy| engine.test_connection(ExchangeId::MercadoBitcoin, &credentials, None, NOW, entropy);
+    // Two conversations with the key at once (as a refresh and a key check may be).
+    let (first, second) = block_on_ticking(&transport, join(check(&mut entropy_a), check(&mut entropy_b)));
+    assert_eq!(first.map(|check| check.currencies), Ok(1));
+    assert_eq!(second.map(|check| check.currencies), Ok(1));
+    let balances = transport.log.borrow().iter().filter(|(_, event, path)| *event == "sent" && path.ends_with("/balances")).count();
+    assert_eq!(balances, 2 * 5, "each conversation asks for the five accounts' balances");
+    assert_eq!(most_in_a_window(&transport, KEY_PACE.window_ms), KEY_PACE.requests, "{:?}", transport.log.borrow());
+    let last_tick = transport.log.borrow().iter().map(|(tick, ..)| *tick).max().unwrap_or(0);
+    assert!(last_tick * TICK_MS < 10 * KEY_PACE.window_ms, "paced, not stalled: the last request at tick {last_tick}");
+}
+
+#[test]
+fn another_key_does_not_wait_for_a_paced_one() {
+    let transport = ticking(|_| 0, mercado_bitcoin_accounts(5));
+    let engine = Engine::new(&transport);
+    let credentials = |key: &str| Credentials::new(key, "secret").unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (credentials("key-a"), credentials("key-b"));
+    let (mut entropy_a, mut entropy_b) = (CountingEntropy::new(1), CountingEntropy::new(2));
+    let check = |credentials, entropy| engine.test_connection(ExchangeId::MercadoBitcoin, credentials, None, NOW, entropy);
+    let (first, second) = block_on_ticking(&transport, join(check(&a, &mut entropy_a), check(&b, &mut entropy_b)));
+    assert!(first.is_ok() && second.is_ok());
+    let at_once = transport.log.borrow().iter().filter(|(tick, event, _)| *tick == 0 && *event == "sent").count();
+    assert_eq!(at_once, 6, "each key's first three requests go at once");
 }

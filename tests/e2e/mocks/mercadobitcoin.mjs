@@ -26,9 +26,9 @@
 // (BRL only; `limit` 1 to 50, `page` from 1, `from`/`to` on the deposit's `created_at`) and
 // /accounts/{id}/wallet/{ASSET}/withdraw (`page` from 1, `page_size` 1 to 50, `from` on
 // `created_at`), newest first. `historyPermission: false` on the key's account answers them 403
-// INVALID_ACCESS. Account endpoints allow 3 requests a second per key: the history endpoints
-// count them (a 4th within the second answers 429 REQUEST_RATE_EXCEEDED); 500 requests a minute
-// overall are not enforced. Public GET /candles?symbol&resolution=1d&from&to (seconds): a listed
+// INVALID_ACCESS. Account endpoints allow 3 requests a second per key: /accounts, the balances and
+// the history endpoints count them together (a 4th within the second answers 429
+// REQUEST_RATE_EXCEEDED); 500 requests a minute overall are not enforced. Public GET /candles?symbol&resolution=1d&from&to (seconds): a listed
 // market's daily bars from `from` to `to`, oldest first, as parallel lists t/o/h/l/c/v; the
 // close of a day is `closes[pair][day]` where given, else derivedClose(last, day).
 //
@@ -264,8 +264,8 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
   /** Requests that carried a key's secret anywhere but the /authorize body. */
   const secretSeen = [];
   let tickers = markets;
-  /** Per key, the times of the last second's history requests. */
-  const historyCalls = new Map();
+  /** Per key, the times of the last second's account requests. */
+  const accountCalls = new Map();
 
   const secrets = () => Object.values(accounts).map((account) => account.secret).filter(Boolean);
 
@@ -358,12 +358,12 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
     const fault = faulted(history ? [session.apiKey, 'history', '*'] : [session.apiKey, '*']);
     if (fault) return fault;
     const account = accounts[session.apiKey];
+    const at = now();
+    const recent = (accountCalls.get(session.apiKey) ?? []).filter((earlier) => at - earlier < 1_000);
+    recent.push(at);
+    accountCalls.set(session.apiKey, recent);
+    if (recent.length > 3) return finish(mbError(429, 'REQUEST_RATE_EXCEEDED', 'Request rate exceeded the request limit in the range'));
     if (history) {
-      const at = now();
-      const recent = (historyCalls.get(session.apiKey) ?? []).filter((earlier) => at - earlier < 1_000);
-      recent.push(at);
-      historyCalls.set(session.apiKey, recent);
-      if (recent.length > 3) return finish(mbError(429, 'REQUEST_RATE_EXCEEDED', 'Request rate exceeded the request limit in the range'));
       if (account.historyPermission === false) return finish(mbError(403, 'INVALID_ACCESS', 'This key cannot read it'));
       const sub = (account.accounts ?? []).find((row) => row.id === history[1]);
       if (!sub) return finish(mbError(404, 'ACCOUNT_NOT_FOUND', 'Account not found'));

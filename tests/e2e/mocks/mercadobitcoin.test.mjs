@@ -110,6 +110,11 @@ describe('Mercado Bitcoin mock', () => {
       // A fourth history request within the second is refused.
       assert.deepEqual([(await get(`${at}/wallet/ETH/withdraw`, bearer)).status], [429]);
       await pause();
+      // The accounts and their balances count with the history requests.
+      const listed = [await get('/accounts', bearer), await get(`${at}/balances`, bearer), await get(`${at}/wallet/BTC/withdraw`, bearer)];
+      assert.deepEqual(listed.map((answer) => answer.status), [200, 200, 200]);
+      assert.deepEqual([(await get('/accounts', bearer)).status], [429]);
+      await pause();
       own.setAccount(A.apiKey, { ...account, historyPermission: false });
       const refused = await get(`${at}/wallet/BTC/withdraw`, bearer);
       assert.deepEqual([refused.status, refused.body.code], [403, 'INVALID_ACCESS']);
