@@ -21,8 +21,11 @@ import { shippedSizes } from './shipped-size.mjs';
 // passphrase every passphrase exchange shares, Bybit 4.5 KiB, KuCoin 2.8 KiB, Mercado Bitcoin
 // 3.2 KiB; the history of Bybit (9.7 KiB) and of OKX (8.6 KiB). The history of KuCoin (6.0 KiB)
 // and of Mercado Bitcoin (9.6 KiB), and Binance's trading pairs with the options page's list of
-// them, bring it to 696,957 B; the budget is that plus 2 %.
-export const BUDGET_GZIP_BYTES = 711_000;
+// them, bring it to 696,957 B; the budget is that plus 2 %. Binance's Earn and fiat sources,
+// KuCoin's high-frequency ledger and margin debts, Mercado Bitcoin's kept token, then pacing a
+// key's requests to its exchange's limit (Mercado Bitcoin's 3 a second, 1.1 KiB) bring it to
+// 711,696 B; the budget is that plus 0.5 %.
+export const BUDGET_GZIP_BYTES = 715_000;
 
 const [distDir] = process.argv.slice(2);
 if (!distDir) throw new Error('usage: size-budget.mjs <dist dir>');
