@@ -22,6 +22,8 @@ const manifest = () => JSON.parse(readFileSync(join(DIST_CHROME, 'manifest.json'
 
 /** The page the extension opens when it is installed (background.js, "First minute"). */
 export const WELCOME_PAGE = 'welcome/welcome.html';
+/** The welcome page's address, in any extension. */
+const WELCOME_URL = /^chrome-extension:\/\/[a-p]{32}\/welcome\/welcome\.html/;
 
 export function makeProfileDir() {
   return mkdtempSync(join(tmpdir(), 'cartera-profile-'));
@@ -81,7 +83,7 @@ export async function launch({
   let welcomed = false;
   if (!keepWelcome) {
     const closeIfWelcome = (page) => {
-      if (!/^chrome-extension:\/\/[a-p]{32}\/welcome\/welcome\.html/.test(page.url())) return;
+      if (!WELCOME_URL.test(page.url())) return;
       welcomed = true;
       page.close().catch(() => {});
     };
@@ -104,7 +106,9 @@ export async function launch({
   h.urlOf = (path) => `chrome-extension://${h.extensionId}/${path.replace(/^\//, '')}`;
   h.close = () => context.close();
   if (!keepWelcome && existsSync(join(dist, WELCOME_PAGE)) && (await readStorage(h, 'local', 'vault')).vault === undefined) {
-    await until(() => welcomed, { timeout: 30_000, message: 'the welcome page an install opens' });
+    // A welcome tab opened before the listener above was attached is found among the pages.
+    const alreadyOpen = () => context.pages().filter((page) => WELCOME_URL.test(page.url())).map((page) => page.close().catch(() => {})).length > 0;
+    await until(() => welcomed || alreadyOpen(), { timeout: 30_000, message: 'the welcome page an install opens' });
   }
   return h;
 }
