@@ -33,7 +33,7 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((name) => name.trim())) : null;
 /** The table's rows each measurement feeds. */
 const ROWS_OF = {
-  size: [1], breakdown: [12], sign: [2], valuation: [3], valuationO3: [3], prices: [10], news: [11], pnl: [13], import: [14],
+  size: [1], breakdown: [12, 15], sign: [2], valuation: [3], valuationO3: [3], prices: [10], news: [11], pnl: [13], import: [14],
   vaultNode: [4], browser: [4, 5, 6, 7, 8, 9],
 };
 if (ONLY) {
@@ -368,6 +368,18 @@ if (imported) {
     failed.length ? `**no** (${failed.map((r) => name(r.exchange)).join(', ')})` : `yes (${imported.exchanges.length} of ${imported.exchanges.length} exchanges; longest: ${name(slowest.exchange)}, ${duration(slowest.simulatedMs)})`);
 } else row(14, 'first import of history, per exchange', missing('import'), importGoal, 'not measured');
 
+const perExchangeGoal = 'under 8 KiB gzip per exchange';
+if (breakdown && size) {
+  const wasmFile = size.files.find((f) => f.kind === 'wasm');
+  const ratio = wasmFile ? wasmFile.gzip / wasmFile.raw : 0;
+  const gzip = (n) => n * ratio;
+  const over = breakdown.exchanges.filter(([, n]) => gzip(n) >= 8 * 1024);
+  row(15, 'size each exchange adds (its adapter module: holdings, prices, key check, history and candles; for Coinbase also the signature crates only it uses)',
+    `${breakdown.exchanges.map(([id, n, history]) => `${id} ${bytes(n)} ≈ **${kib(gzip(n))}**${history ? ` (history module ${kib(gzip(history))})` : ''}`).join(' · ')}<br>(wasm code before gzip ≈ gzip at the module's own ratio, ${num(ratio)}; the history module reads the transactions for profit and loss; a lower bound: generic code instantiated for an adapter is not named for it)`,
+    perExchangeGoal,
+    over.length ? `**no** (${over.length} of ${breakdown.exchanges.length} over: ${over.map(([id]) => id).join(', ')})` : `yes (largest ${kib(gzip(Math.max(...breakdown.exchanges.map(([, n]) => n))))})`);
+} else row(15, 'size each exchange adds', missing('breakdown'), perExchangeGoal, 'not measured');
+
 const m = machine();
 const head = sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown';
 const dirty = (sh('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!BENCHMARKS.md']) ?? '') !== '';
@@ -465,6 +477,9 @@ ${failures.length ? `\n**Not measured:**\n${failures.map((f) => `- ${f.name}: ${
    Bitfinex's its 90 requests a minute per endpoint, both on the simulated clock; the peak use of
    every documented limit is worked out from the requests' times (bench/import.mjs names each
    limit's source).
+15. **Size each exchange adds**: from the same twiggy breakdown, every function named
+   \`cartera::exchange::<id>::\` (for Coinbase also the P-256, Ed25519 and ECDSA crates only it uses);
+   gzip estimated at the wasm module's own ratio, as in row 12.
 
 ## Where the wasm's bytes go
 

@@ -80,7 +80,9 @@ export function wasmBreakdown({ cargoWasm, workDir, wasmOptFlags, top = 20 }) {
   const exchanges = EXCHANGE_IDS.map((id) => {
     const own = items.filter((item) => item.name.includes(`cartera::exchange::${id}::`) || item.name.includes(`cartera::exchange::${id} `));
     const signing = (exclusive[id] ?? []).reduce((sum, crate) => sum + (crates.get(crate) ?? 0), 0);
-    return [id, own.reduce((sum, item) => sum + item.bytes, 0) + signing];
+    // Its history module (Kraken's is `ledger`; Bitso's history lives in the adapter's own file).
+    const history = own.filter((item) => new RegExp(`cartera::exchange::${id}::(history|ledger)::`).test(item.name)).reduce((sum, item) => sum + item.bytes, 0);
+    return [id, own.reduce((sum, item) => sum + item.bytes, 0) + signing, history];
   });
   // News: the core's module (its serde code names it too), its bindings with the export shims the
   // feed reading is inlined into, and the XML reader. Generic std code instantiated for them
