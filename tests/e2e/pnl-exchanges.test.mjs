@@ -28,15 +28,15 @@ import { Q } from './expected.mjs';
 import { balance } from './fixtures.mjs';
 import {
   assertOnlyAllowedHosts, english, launch, makeProfileDir, openOptions, openPopup, readStorage, removeProfileDir,
-  uncaughtErrors, until, waitForPage,
+  uncaughtErrors, waitForPage,
 } from './harness.mjs';
 import * as binanceMock from './mocks/binance.mjs';
 import * as bitfinexMock from './mocks/bitfinex.mjs';
 import * as coinbaseMock from './mocks/coinbase.mjs';
 import * as krakenMock from './mocks/kraken.mjs';
 import {
-  METHODS, ZERO, abs, addAndImport, cents, centsOf, dollars, download, isZero, leg, mismatches, positive, reference, roundedCents, storedForm, sum,
-  wire,
+  METHODS, ZERO, abs, addAndImport, assertHoldingsTable, assertYearSummaries, cents, download, isZero, isoTime, leg, mismatches, positive, reference,
+  roundedCents, storedForm, sum, transactionsExport, wire,
 } from './pnl-reference.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -47,8 +47,8 @@ const HOUR_MS = 3_600_000;
 const ms = (iso) => Date.parse(iso);
 const dayOf = (at) => Math.floor(at / DAY_MS);
 const isoDay = (day) => new Date(day * DAY_MS).toISOString().slice(0, 10);
-/** `2025-01-05T10:00:00Z`, as the exports write times. */
-const isoTime = (at) => new Date(at).toISOString().replace('.000Z', 'Z');
+/** The page's money, in dollars: every figure the data keeps exact to the cent, average costs rounded. */
+const DOLLARS = { symbol: '$', figureCents: cents, averageCents: roundedCents };
 
 /** Each asset's daily close in dollars, as steps: the close from that day on. */
 const CLOSES_USD = {
@@ -574,48 +574,16 @@ describe('profit and loss from the first import of all five exchanges', { timeou
     test(`${name}: every asset and the total, to the cent, as the reference works them out`, async () => {
       const expected = expectedBy(method);
       await page.getByLabel('Method').selectOption(method);
-      const holdings = page.getByRole('table').first();
-      assert.deepEqual(await holdings.locator('thead th').allTextContents(),
-        ['Asset', 'Amount', 'Average cost', 'Cost basis', 'Value', 'Unrealized P&L', 'Realized P&L']);
-      const wanted = expected.table.map((row) => [
-        row.asset.toUpperCase(), row.amount.toDecimal(),
-        dollars(roundedCents(row.averageCost, `${row.asset} average cost`)),
-        ...['costBasis', 'value', 'unrealized', 'realized'].map((field) => dollars(cents(row[field], `${row.asset} ${field}`))),
-      ]);
-      const total = ['Total', '', '', ...['costBasis', 'value', 'unrealized', 'realized'].map((field) => dollars(cents(expected.total[field], `total ${field}`)))];
-      const shown = async () => {
-        const rows = await holdings.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((cell) => cell.textContent)));
-        const foot = await holdings.locator('tfoot tr th, tfoot tr td').allTextContents();
-        const read = (cells) => cells.map((cell, i) => (i === 0 || cell === '' ? cell : i === 1 ? cell.replace(/,/g, '') : dollars(centsOf(cell))));
-        return { rows: rows.map(read), total: read(foot) };
-      };
       // The page recomputes as the closes arrive: the first time, wait for the figures to settle.
-      let last;
-      await until(async () => {
-        last = await shown().catch((e) => ({ error: e.message }));
-        return JSON.stringify(last) === JSON.stringify({ rows: wanted, total });
-      }, { timeout: closesIn ? 10_000 : 120_000, message: `${name} figures` }).catch(() => {});
+      await assertHoldingsTable(page, expected, { name, money: DOLLARS, settleMs: closesIn ? 10_000 : 120_000 });
       closesIn = true;
-      const lines = (table) => (table.error ? [table.error] : [...table.rows, table.total].map((cells) => cells.join(' | ')));
-      assert.deepEqual(lines(last), lines({ rows: wanted, total }),
-        `${name}: one row per asset (asset | amount | average cost | cost basis | value | unrealized | realized) and the total`);
 
       // Nothing left unexplained or unpriced: the only note is the one on estimated deposits.
       assert.deepEqual(await page.locator('#notes li').allTextContents(), [english('pnlEstimatedNote')]);
       assert.equal((await page.locator('#status').textContent()).trim(), '', 'every import is done');
 
       // The year summary, all time and then 2026 alone; the fees include the BTC the network kept.
-      for (const year of [null, 2026]) {
-        await page.getByLabel('Year').selectOption(year === null ? '' : String(year));
-        const summary = expected.summary(year);
-        await until(async () => centsOf(await page.locator('#year-realized').textContent()) === cents(summary.realized, 'realized'), {
-          message: `${name} ${year ?? 'all time'} realized`,
-        }).catch(() => {});
-        assert.equal(centsOf(await page.locator('#year-realized').textContent()), cents(summary.realized, 'realized'), `${year ?? 'all time'}: realized`);
-        assert.equal(centsOf(await page.locator('#year-income').textContent()), cents(summary.income, 'income'), `${year ?? 'all time'}: income`);
-        assert.equal(centsOf(await page.locator('#year-fees').textContent()), cents(summary.fees, 'fees'), `${year ?? 'all time'}: fees`);
-      }
-      await page.getByLabel('Year').selectOption('');
+      await assertYearSummaries(page, expected, { name, years: [null, 2026], money: DOLLARS });
     });
 
     test(`${name}: the realized-gains export has every disposal, the transfer's only its network fee`, async () => {
@@ -652,19 +620,7 @@ describe('profit and loss from the first import of all five exchanges', { timeou
     assert.match(file, /^cartera-transactions-\d{4}-\d{2}-\d{2}\.csv$/);
     assert.equal(lines[0], 'time,type,asset,amount,price_USD,fee_USD,account,estimated,transfer');
     assert.equal(lines.length - 1, SERVED.length, 'one row per transaction served');
-    const read = (line) => {
-      const [time, type, asset, amount, price, fee, account, estimated, transfer] = line.split(',');
-      const number = (text) => (text === '' ? '' : Q.parse(text).toDecimal());
-      return [time, type, asset, number(amount), number(price), number(fee), account, estimated, transfer];
-    };
-    const typeOf = (row) => (row.kind === 'trade' ? row.side : row.kind);
-    const assetOf = (row) => (row.kind === 'fee' ? row.fee : row.kind === 'withdrawal' || row.side === 'sell' ? row.sent : row.received);
-    const wanted = [...expected.rows]
-      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
-      .map((row) => [
-        isoTime(row.at), typeOf(row), assetOf(row).asset, assetOf(row).amount.toDecimal(), row.price?.toDecimal() ?? '', row.feeValue?.toDecimal() ?? '',
-        row.account, row.estimated ? 'yes' : 'no', row.transfer ? 'yes' : 'no',
-      ]);
+    const { wanted, read } = transactionsExport(expected, { number: (text) => (text === '' ? '' : Q.parse(text).toDecimal()), numberOf: (q) => q.toDecimal() });
     assert.deepEqual(lines.slice(1).map((line) => read(line).join(',')), wanted.map((cells) => cells.join(',')), 'every transaction, oldest first');
     const transfers = lines.slice(1).map(read).filter((row) => row[8] === 'yes');
     assert.deepEqual(transfers.map((row) => [row[0], row[1], row[3], row[6], row[7]]), [

@@ -40,7 +40,8 @@ import * as kucoinMock from './mocks/kucoin.mjs';
 import * as mercadobitcoinMock from './mocks/mercadobitcoin.mjs';
 import * as okxMock from './mocks/okx.mjs';
 import {
-  METHODS, ZERO, abs, addAndImport, centsOf, dollars, download, isZero, leg, mismatches, positive, reference, storedForm, sum,
+  METHODS, ZERO, abs, addAndImport, assertHoldingsTable, assertYearSummaries, download, isZero, isoTime, leg, mismatches, positive, reference,
+  storedForm, sum, transactionsExport,
 } from './pnl-reference.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -51,8 +52,6 @@ const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 const dayOf = (at) => Math.floor(at / DAY_MS);
 const isoDay = (day) => new Date(day * DAY_MS).toISOString().slice(0, 10);
-/** `2026-10-05T10:00:01Z`, as the exports write times. */
-const isoTime = (at) => new Date(at).toISOString().replace('.000Z', 'Z');
 
 const LOADED = Date.now();
 /** Day 0 of the histories: 80 days before today (OKX's bills reach three months back). */
@@ -459,7 +458,6 @@ const expectedBy = (method) => reference({ method, served: SERVED, held: HELD, q
 // ---------------------------------------------------------------------------------------------
 // Reading the page, in reais
 
-const SYMBOL = 'R$';
 /** A figure in cents as the page rounds it (half away from zero), checked not to lie within a
  * millionth of a cent of a half cent, where the core's 12 places could round the other way. */
 function centsShown(q, what) {
@@ -469,7 +467,8 @@ function centsShown(q, what) {
   assert.ok(fraction.cmp(new Q(1n, 1_000_000n)) > 0 || fraction.cmp(new Q(-1n, 1_000_000n)) < 0, `${what} is not near a half cent: ${q.toFixed(12)}`);
   return BigInt(q.toFixed(2).replace('.', ''));
 }
-const reais = (hundredths) => dollars(hundredths, SYMBOL);
+/** The page's money, in reais. */
+const REAIS = { symbol: 'R$', figureCents: centsShown };
 /** A number of an export, to a millionth. */
 const millionths = (text) => (text === '' ? '' : Q.parse(text).toFixed(6));
 
@@ -567,48 +566,15 @@ describe('profit and loss from the first import of OKX, Bybit, KuCoin and Mercad
     test(`${name}: every asset and the total, to the cent, as the reference works them out`, async () => {
       const expected = expectedBy(method);
       await page.getByLabel('Method').selectOption(method);
-      const holdings = page.getByRole('table').first();
-      assert.deepEqual(await holdings.locator('thead th').allTextContents(),
-        ['Asset', 'Amount', 'Average cost', 'Cost basis', 'Value', 'Unrealized P&L', 'Realized P&L']);
-      const figures = ['costBasis', 'value', 'unrealized', 'realized'];
-      const wanted = expected.table.map((row) => [
-        row.asset.toUpperCase(), row.amount.toDecimal(), reais(centsShown(row.averageCost, `${row.asset} average cost`)),
-        ...figures.map((field) => reais(centsShown(row[field], `${row.asset} ${field}`))),
-      ]);
-      const total = ['Total', '', '', ...figures.map((field) => reais(centsShown(expected.total[field], `total ${field}`)))];
-      const shown = async () => {
-        const rows = await holdings.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((cell) => cell.textContent)));
-        const foot = await holdings.locator('tfoot tr th, tfoot tr td').allTextContents();
-        const read = (cells) => cells.map((cell, i) => (i === 0 || cell === '' ? cell : i === 1 ? cell.replace(/,/g, '') : reais(centsOf(cell, SYMBOL))));
-        return { rows: rows.map(read), total: read(foot) };
-      };
-      let last;
-      await until(async () => {
-        last = await shown().catch((e) => ({ error: e.message }));
-        return JSON.stringify(last) === JSON.stringify({ rows: wanted, total });
-      }, { timeout: closesIn ? 10_000 : 120_000, message: `${name} figures` }).catch(() => {});
+      await assertHoldingsTable(page, expected, { name, money: REAIS, settleMs: closesIn ? 10_000 : 120_000 });
       closesIn = true;
-      const lines = (table) => (table.error ? [table.error] : [...table.rows, table.total].map((cells) => cells.join(' | ')));
-      assert.deepEqual(lines(last), lines({ rows: wanted, total }),
-        `${name}: one row per asset (asset | amount | average cost | cost basis | value | unrealized | realized) and the total`);
 
       assert.deepEqual(await page.locator('#notes li').allTextContents(), [english('pnlEstimatedNote')]);
       assert.equal((await page.locator('#status').textContent()).trim(), '', 'every import is done');
 
       // The year summary, all time and the year of the latest transaction (all are of the last
       // 80 days: of one year, or early in a year of two).
-      for (const year of [null, new Date(Math.max(...SERVED.map((s) => s.at))).getUTCFullYear()]) {
-        await page.getByLabel('Year').selectOption(year === null ? '' : String(year));
-        const summary = expected.summary(year);
-        const realized = centsShown(summary.realized, 'realized');
-        await until(async () => centsOf(await page.locator('#year-realized').textContent(), SYMBOL) === realized, {
-          message: `${name} ${year ?? 'all time'} realized`,
-        }).catch(() => {});
-        assert.equal(centsOf(await page.locator('#year-realized').textContent(), SYMBOL), realized, `${year ?? 'all time'}: realized`);
-        assert.equal(centsOf(await page.locator('#year-income').textContent(), SYMBOL), centsShown(summary.income, 'income'), `${year ?? 'all time'}: income`);
-        assert.equal(centsOf(await page.locator('#year-fees').textContent(), SYMBOL), centsShown(summary.fees, 'fees'), `${year ?? 'all time'}: fees`);
-      }
-      await page.getByLabel('Year').selectOption('');
+      await assertYearSummaries(page, expected, { name, years: [null, new Date(Math.max(...SERVED.map((s) => s.at))).getUTCFullYear()], money: REAIS });
     });
 
     test(`${name}: the realized-gains export has every disposal, the transfer's only its network fee`, async () => {
@@ -645,18 +611,7 @@ describe('profit and loss from the first import of OKX, Bybit, KuCoin and Mercad
     assert.match(file, /^cartera-transactions-\d{4}-\d{2}-\d{2}\.csv$/);
     assert.equal(lines[0], 'time,type,asset,amount,price_BRL,fee_BRL,account,estimated,transfer');
     assert.equal(lines.length - 1, SERVED.length, 'one row per transaction served');
-    const read = (line) => {
-      const [time, type, asset, amount, price, fee, account, estimated, transfer] = line.split(',');
-      return [time, type, asset, amount === '' ? '' : Q.parse(amount).toDecimal(), millionths(price), millionths(fee), account, estimated, transfer];
-    };
-    const typeOf = (row) => (row.kind === 'trade' ? row.side : row.kind);
-    const assetOf = (row) => (row.kind === 'fee' ? row.fee : row.kind === 'withdrawal' || row.side === 'sell' ? row.sent : row.received);
-    const wanted = [...expected.rows]
-      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
-      .map((row) => [
-        isoTime(row.at), typeOf(row), assetOf(row).asset, assetOf(row).amount.toDecimal(), row.price?.toFixed(6) ?? '', row.feeValue?.toFixed(6) ?? '',
-        row.account, row.estimated ? 'yes' : 'no', row.transfer ? 'yes' : 'no',
-      ]);
+    const { wanted, read } = transactionsExport(expected, { number: millionths, numberOf: (q) => q.toFixed(6) });
     assert.deepEqual(lines.slice(1).map((line) => read(line).join(',')), wanted.map((cells) => cells.join(',')), 'every transaction, oldest first');
     const transfers = lines.slice(1).map(read).filter((row) => row[8] === 'yes');
     assert.deepEqual(transfers.map((row) => [row[0], row[1], row[3], row[6], row[7]]), [

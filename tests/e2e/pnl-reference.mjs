@@ -15,6 +15,9 @@ import { addAccount, english, readStorage, until } from './harness.mjs';
 
 const HOUR_MS = 3_600_000;
 
+/** `2025-01-05T10:00:00Z`, as the exports write times. */
+export const isoTime = (at) => new Date(at).toISOString().replace('.000Z', 'Z');
+
 // ---------------------------------------------------------------------------------------------
 // Exact fractions
 
@@ -295,6 +298,91 @@ export async function download(page, button) {
 }
 
 export const METHODS = [['averageCost', 'Average cost'], ['fifo', 'FIFO']];
+
+/**
+ * How a suite reads the page's money: in `symbol`, each figure in cents as `figureCents` expects
+ * it of the reference (`averageCents` for an average cost).
+ */
+const moneyIn = ({ symbol, figureCents, averageCents = figureCents }) => ({
+  shown: (text) => dollars(centsOf(text, symbol), symbol),
+  figure: (q, what) => dollars(figureCents(q, what), symbol),
+  average: (q, what) => dollars(averageCents(q, what), symbol),
+});
+
+/**
+ * The holdings table of the page, as `expected` (one method's reference) works it out: one row
+ * per asset (asset | amount | average cost | cost basis | value | unrealized | realized) and the
+ * total, in `money` (see `moneyIn`). The page recomputes as past prices arrive: the figures are
+ * awaited for `settleMs` before they are compared.
+ */
+export async function assertHoldingsTable(page, expected, { name, money, settleMs }) {
+  const read = moneyIn(money);
+  const holdings = page.getByRole('table').first();
+  assert.deepEqual(await holdings.locator('thead th').allTextContents(),
+    ['Asset', 'Amount', 'Average cost', 'Cost basis', 'Value', 'Unrealized P&L', 'Realized P&L']);
+  const figures = ['costBasis', 'value', 'unrealized', 'realized'];
+  const wanted = expected.table.map((row) => [
+    row.asset.toUpperCase(), row.amount.toDecimal(), read.average(row.averageCost, `${row.asset} average cost`),
+    ...figures.map((field) => read.figure(row[field], `${row.asset} ${field}`)),
+  ]);
+  const total = ['Total', '', '', ...figures.map((field) => read.figure(expected.total[field], `total ${field}`))];
+  const shown = async () => {
+    const rows = await holdings.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((cell) => cell.textContent)));
+    const foot = await holdings.locator('tfoot tr th, tfoot tr td').allTextContents();
+    const cells = (row) => row.map((cell, i) => (i === 0 || cell === '' ? cell : i === 1 ? cell.replace(/,/g, '') : read.shown(cell)));
+    return { rows: rows.map(cells), total: cells(foot) };
+  };
+  let last;
+  await until(async () => {
+    last = await shown().catch((e) => ({ error: e.message }));
+    return JSON.stringify(last) === JSON.stringify({ rows: wanted, total });
+  }, { timeout: settleMs, message: `${name} figures` }).catch(() => {});
+  const lines = (table) => (table.error ? [table.error] : [...table.rows, table.total].map((row) => row.join(' | ')));
+  assert.deepEqual(lines(last), lines({ rows: wanted, total }),
+    `${name}: one row per asset (asset | amount | average cost | cost basis | value | unrealized | realized) and the total`);
+}
+
+/**
+ * The year summary's realized P&L, income and fees for each of `years` (`null`: all time), as
+ * `expected` works them out, in `money` (see `moneyIn`); ends with all time chosen again.
+ */
+export async function assertYearSummaries(page, expected, { name, years, money }) {
+  const read = moneyIn(money);
+  const shown = async (id) => read.shown(await page.locator(id).textContent());
+  for (const year of years) {
+    const when = year ?? 'all time';
+    await page.getByLabel('Year').selectOption(year === null ? '' : String(year));
+    const summary = expected.summary(year);
+    const realized = read.figure(summary.realized, 'realized');
+    await until(async () => (await shown('#year-realized')) === realized, { message: `${name} ${when} realized` }).catch(() => {});
+    assert.equal(await shown('#year-realized'), realized, `${when}: realized`);
+    assert.equal(await shown('#year-income'), read.figure(summary.income, 'income'), `${when}: income`);
+    assert.equal(await shown('#year-fees'), read.figure(summary.fees, 'fees'), `${when}: fees`);
+  }
+  await page.getByLabel('Year').selectOption('');
+}
+
+/**
+ * The transactions export's rows (time, type, asset, amount, price, fee, account, estimated,
+ * transfer) as `expected` works them out, oldest first, and a reader of the file's lines into the
+ * same form: amounts exact, prices and fees through `number` (a text of the file, or '') and
+ * `numberOf` (a reference figure), so that a suite chooses how exactly it compares them.
+ */
+export function transactionsExport(expected, { number, numberOf }) {
+  const typeOf = (row) => (row.kind === 'trade' ? row.side : row.kind);
+  const assetOf = (row) => (row.kind === 'fee' ? row.fee : row.kind === 'withdrawal' || row.side === 'sell' ? row.sent : row.received);
+  const wanted = [...expected.rows]
+    .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
+    .map((row) => [
+      isoTime(row.at), typeOf(row), assetOf(row).asset, assetOf(row).amount.toDecimal(), row.price ? numberOf(row.price) : '',
+      row.feeValue ? numberOf(row.feeValue) : '', row.account, row.estimated ? 'yes' : 'no', row.transfer ? 'yes' : 'no',
+    ]);
+  const read = (line) => {
+    const [time, type, asset, amount, price, fee, account, estimated, transfer] = line.split(',');
+    return [time, type, asset, amount === '' ? '' : Q.parse(amount).toDecimal(), number(price), number(fee), account, estimated, transfer];
+  };
+  return { wanted, read };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The import, as a user starts it
