@@ -13,6 +13,7 @@
 // a host no mock serves (where a redirect would lead) are answered 421 and logged as strays.
 
 import { execFileSync } from 'node:child_process';
+import { timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -146,6 +147,28 @@ export function faultTable(validate = () => {}) {
 /** A redirect to a host no exchange owns: the client must refuse to follow it. */
 export function redirectResponse() {
   return { status: 302, type: 'text/plain', body: 'moved', headers: { location: `https://${STRAY_HOST}/collect` } };
+}
+
+/** The faults every stand-in answers alike: no answer at all, and a redirect off the exchange. */
+export const TRANSPORT_FAULTS = { timeout: () => ({ hang: true }), redirect: () => redirectResponse() };
+
+/**
+ * A stand-in's `faultResponse`: the response a fault of `named` (or of TRANSPORT_FAULTS) stands
+ * for. It throws on an unknown fault, so a test fails when it arms one.
+ */
+export function faultResponder(named) {
+  return (fault) => {
+    const make = named[fault] ?? TRANSPORT_FAULTS[fault];
+    if (!make) throw new Error(`unknown fault ${fault}`);
+    return make();
+  };
+}
+
+/** Whether `given` (a header or a body field, possibly missing) equals `expected`, compared in constant time. */
+export function sameSecret(given, expected) {
+  const a = Buffer.from(String(given ?? ''));
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

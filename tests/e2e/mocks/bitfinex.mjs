@@ -68,7 +68,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import { Q } from '../expected.mjs';
-import { faultTable, redirectResponse } from '../mock-server.mjs';
+import { faultTable, TRANSPORT_FAULTS } from '../mock-server.mjs';
 
 export const AUTH_HOST = 'api.bitfinex.com';
 export const PUBLIC_HOST = 'api-pub.bitfinex.com';
@@ -258,6 +258,7 @@ function cloudflarePage(status) {
 }
 
 const NAMED_FAULTS = {
+  ...TRANSPORT_FAULTS,
   'error:credentials': () => bitfinexError(10100, 'apikey: invalid'),
   'error:signature': () => bitfinexError(10100, 'apikey: digest invalid'),
   'error:nonce': () => bitfinexError(10114, 'nonce: small'),
@@ -271,9 +272,7 @@ const NAMED_FAULTS = {
     error: 'temporarily_unavailable',
     error_description: 'Sorry, the service is temporarily unavailable. See https://www.bitfinex.com/ for more info.',
   }),
-  timeout: () => ({ hang: true }),
   malformed: () => ({ status: 200, body: '[["exchange","BTC",0.52' }),
-  redirect: () => redirectResponse(),
   huge: () => ({ status: 200, body: `[["exchange","BTC",1,0,1,"${'x'.repeat(9 * 1024 * 1024)}",null]]` }),
 };
 

@@ -48,7 +48,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import { Q } from '../expected.mjs';
-import { faultTable, redirectResponse } from '../mock-server.mjs';
+import { faultTable, TRANSPORT_FAULTS } from '../mock-server.mjs';
 
 export const HOST = 'api.bybit.com';
 export const DEFAULT_RECV_WINDOW = 5000;
@@ -152,11 +152,10 @@ function answer(retCode, result, now = Date.now()) {
 }
 
 const NAMED_FAULTS = {
+  ...TRANSPORT_FAULTS,
   'ip-limit': () => ({ status: 403, type: 'text/plain', body: '403, access too frequent' }),
   geo: () => ({ status: 403, type: 'text/html', body: '<html><head><title>403 Forbidden</title></head><body><center><h1>403 Forbidden</h1></center></body></html>' }),
-  timeout: () => ({ hang: true }),
   malformed: () => ({ status: 200, body: '{"retCode":0,"retMsg":"OK","result":{"list":[{"coin":[{"coin":"BTC"' }),
-  redirect: () => redirectResponse(),
   huge: () => ({ status: 200, body: `{"retCode":0,"retMsg":"${'x'.repeat(9 * 1024 * 1024)}","result":{}}` }),
 };
 

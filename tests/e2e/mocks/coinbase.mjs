@@ -60,7 +60,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 
 import { Q, trimZeros } from '../expected.mjs';
-import { faultTable, redirectResponse } from '../mock-server.mjs';
+import { faultTable, TRANSPORT_FAULTS } from '../mock-server.mjs';
 
 export const HOST = 'api.coinbase.com';
 export const ACCOUNTS_PATH = '/api/v3/brokerage/accounts';
@@ -328,6 +328,7 @@ function cloudflarePage(status) {
 }
 
 const NAMED_FAULTS = {
+  ...TRANSPORT_FAULTS,
   'error:unauthorized': unauthorized,
   'error:clock': () => json(401, { errors: [{ id: 'authentication_error', message: 'request timestamp expired' }] }),
   'error:expired': () => ({ status: 401, type: 'text/plain; charset=utf-8', body: 'token is expired' }),
@@ -336,9 +337,7 @@ const NAMED_FAULTS = {
   'error:resource-exhausted': () => grpcError(429, 'RESOURCE_EXHAUSTED', 'Too many requests'),
   'error:invalid-argument': () => grpcError(400, 'INVALID_ARGUMENT', 'invalid request'),
   'error:internal': () => grpcError(500, 'INTERNAL', 'internal error'),
-  timeout: () => ({ hang: true }),
   malformed: () => ({ status: 200, body: '{"accounts":[{"uuid":"0000c0de","currency":"BT' }),
-  redirect: () => redirectResponse(),
   huge: () => ({ status: 200, body: `{"accounts":[],"has_next":false,"cursor":"${'x'.repeat(9 * 1024 * 1024)}"}` }),
 };
 

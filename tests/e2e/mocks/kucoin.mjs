@@ -48,10 +48,10 @@
 //   'error:ratelimit' 429 429000, 'error:maintenance' 503 503000, 'malformed' (truncated JSON),
 //   'timeout' (never answers), 'redirect' (302 to another host).
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 import { Q } from '../expected.mjs';
-import { faultTable, redirectResponse } from '../mock-server.mjs';
+import { faultResponder, faultTable, sameSecret } from '../mock-server.mjs';
 
 export const HOST = 'api.kucoin.com';
 export const HOSTS = [HOST];
@@ -159,22 +159,10 @@ const NAMED_FAULTS = {
   'error:ratelimit': () => kucoinError(429, 429000, 'Too Many Requests'),
   'error:maintenance': () => kucoinError(503, 503000, 'Service unavailable, please try again later'),
   malformed: () => ({ status: 200, body: '{"code":"200000","data":[{"currency":"BTC"' }),
-  timeout: () => ({ hang: true }),
-  redirect: () => redirectResponse(),
 };
 
 /** The response a fault stands for; throws on an unknown fault (so tests fail when arming it). */
-export function faultResponse(fault) {
-  if (NAMED_FAULTS[fault]) return NAMED_FAULTS[fault]();
-  throw new Error(`unknown fault ${fault}`);
-}
-
-/** Whether two texts are equal, compared in constant time. */
-function same(given, expected) {
-  const a = Buffer.from(String(given ?? ''));
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export const faultResponse = faultResponder(NAMED_FAULTS);
 
 export const DAY_MS = 86_400_000;
 const TWO_YEARS_MS = 730 * DAY_MS;
@@ -340,9 +328,9 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
       return finish(kucoinError(401, 400002, 'Invalid KC-API-TIMESTAMP'));
     }
     log.version = headers['kc-api-key-version'] === '2';
-    log.passphrase = log.version && same(headers['kc-api-passphrase'], signedPassphrase(account.secret, account.apiPassphrase));
+    log.passphrase = log.version && sameSecret(headers['kc-api-passphrase'], signedPassphrase(account.secret, account.apiPassphrase));
     if (!log.passphrase) return finish(kucoinError(401, 400004, 'Invalid KC-API-PASSPHRASE'));
-    log.authorized = same(headers['kc-api-sign'], sign(account.secret, timestamp, method, path, req.body ?? ''));
+    log.authorized = sameSecret(headers['kc-api-sign'], sign(account.secret, timestamp, method, path, req.body ?? ''));
     if (!log.authorized) return finish(kucoinError(401, 400005, 'Invalid KC-API-SIGN'));
     return faulted([apiKey, '*']) ?? finish(answer(account, new URLSearchParams(path.split('?')[1] ?? ''), apiKey));
   }

@@ -38,10 +38,10 @@
 //   answers), 'redirect' (302 to another host). A key's faults hit its /authorize and every request
 //   made with its tokens; 'history' hits the history endpoints and /candles.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { Q } from '../expected.mjs';
-import { faultTable, redirectResponse } from '../mock-server.mjs';
+import { faultResponder, faultTable, sameSecret } from '../mock-server.mjs';
 
 export const HOST = 'api.mercadobitcoin.net';
 export const HOSTS = [HOST];
@@ -239,22 +239,10 @@ const NAMED_FAULTS = {
   'error:ratelimit': () => mbError(429, 'REQUEST_RATE_EXCEEDED', 'Request rate exceeded'),
   'error:maintenance': () => mbError(503, 'API_UNAVAILABLE', 'API temporarily unavailable'),
   malformed: () => ({ status: 200, body: '[{"symbol":"BTC","available":' }),
-  timeout: () => ({ hang: true }),
-  redirect: () => redirectResponse(),
 };
 
 /** The response a fault stands for; throws on an unknown fault (so tests fail when arming it). */
-export function faultResponse(fault) {
-  if (NAMED_FAULTS[fault]) return NAMED_FAULTS[fault]();
-  throw new Error(`unknown fault ${fault}`);
-}
-
-/** Whether two texts are equal, compared in constant time. */
-function same(given, expected) {
-  const a = Buffer.from(String(given ?? ''));
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export const faultResponse = faultResponder(NAMED_FAULTS);
 
 export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, tokenTtlMs = 60 * 60 * 1000, now = Date.now, closes = {} } = {}) {
   const requests = [];
@@ -339,7 +327,7 @@ export function createMercadoBitcoin({ accounts = {}, markets = SAMPLE_MARKETS, 
       const fault = apiKey ? faulted([apiKey, '*']) : faulted(['*']);
       if (fault) return fault;
       const account = apiKey ? accounts[apiKey] : undefined;
-      log.authorized = Boolean(account) && same(login.password, account.secret);
+      log.authorized = Boolean(account) && sameSecret(login.password, account.secret);
       if (!log.authorized) return finish(mbError(401, 'FORBIDDEN', 'Invalid login or password'));
       const token = randomBytes(18).toString('base64url');
       const expiresAt = now() + tokenTtlMs;

@@ -37,10 +37,10 @@
 //   'error:ratelimit' 429 50011, 'error:maintenance' 503 50001, 'malformed' (truncated JSON),
 //   'timeout' (never answers), 'redirect' (302 to another host).
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 import { Q } from '../expected.mjs';
-import { faultTable, redirectResponse } from '../mock-server.mjs';
+import { faultResponder, faultTable, sameSecret } from '../mock-server.mjs';
 
 export const HOST = 'www.okx.com';
 export const HOSTS = [HOST];
@@ -144,22 +144,10 @@ const NAMED_FAULTS = {
   'error:ratelimit': () => okxError(429, 50011, 'Too Many Requests'),
   'error:maintenance': () => okxError(503, 50001, 'Service temporarily unavailable. Please try again later'),
   malformed: () => ({ status: 200, body: '{"code":"0","msg":"","data":[{"details":[{"ccy":"BTC"' }),
-  timeout: () => ({ hang: true }),
-  redirect: () => redirectResponse(),
 };
 
 /** The response a fault stands for; throws on an unknown fault (so tests fail when arming it). */
-export function faultResponse(fault) {
-  if (NAMED_FAULTS[fault]) return NAMED_FAULTS[fault]();
-  throw new Error(`unknown fault ${fault}`);
-}
-
-/** Whether two texts are equal, compared in constant time. */
-function same(given, expected) {
-  const a = Buffer.from(String(given ?? ''));
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export const faultResponse = faultResponder(NAMED_FAULTS);
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -315,9 +303,9 @@ export function createOkx({ accounts = {}, markets = SAMPLE_MARKETS, closes = {}
     if (!account) return finish(okxError(401, 50111, 'Invalid OK-ACCESS-KEY'));
     if (!ISO.test(timestamp)) return finish(okxError(401, 50112, 'Invalid OK-ACCESS-TIMESTAMP'));
     if (Math.abs(Date.parse(timestamp) - now()) > TIME_WINDOW_MS) return finish(okxError(401, 50102, 'Timestamp request expired'));
-    log.authorized = same(headers['ok-access-sign'], sign(account.secret, timestamp, method, path, req.body ?? ''));
+    log.authorized = sameSecret(headers['ok-access-sign'], sign(account.secret, timestamp, method, path, req.body ?? ''));
     if (!log.authorized) return finish(okxError(401, 50113, 'Invalid Sign'));
-    log.passphrase = same(headers['ok-access-passphrase'], account.apiPassphrase);
+    log.passphrase = sameSecret(headers['ok-access-passphrase'], account.apiPassphrase);
     if (!log.passphrase) return finish(okxError(401, 50105, 'Passphrase error'));
     const fault = faulted([apiKey, '*']);
     if (fault) return fault;
