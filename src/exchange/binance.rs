@@ -526,18 +526,11 @@ pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
 fn parse_ticker([symbol, last, volume, change]: [Option<Value<'_>>; 4]) -> Option<Ticker> {
     let symbol = symbol?.string()?;
     let (base, quote) = split_symbol(&symbol)?;
-    let last = last?.decimal()?;
-    if last <= Decimal::ZERO {
-        return None;
-    }
+    let ticker = Ticker::priced(EXCHANGE, &symbol, (cartera_code(base)?, cartera_code(quote)?), last?.decimal()?)?;
     Some(Ticker {
-        base: cartera_code(base)?,
-        quote: cartera_code(quote)?,
-        last,
         volume: volume.and_then(Value::decimal).unwrap_or_default(),
         change_24h: change.and_then(Value::decimal),
-        created_at: None,
-        book: format!("binance:{symbol}"),
+        ..ticker
     })
 }
 

@@ -339,23 +339,12 @@ fn parse_ticker(row: Value<'_>) -> Option<Ticker> {
     if !is_tradable(base) || !is_tradable(quote) {
         return None;
     }
-    let (base, quote) = (asset_code(base), asset_code(quote));
-    if base == quote {
-        return None;
-    }
-    let last = last.decimal()?;
-    if last <= Decimal::ZERO {
-        return None;
-    }
+    let ticker = Ticker::priced(EXCHANGE, &symbol, (asset_code(base), asset_code(quote)), last.decimal()?)?;
     Some(Ticker {
-        book: format!("bitfinex:{symbol}"),
-        base,
-        quote,
-        last,
         volume: volume.decimal().unwrap_or_default(),
         // DAILY_CHANGE is the last price's change over the last 24 hours, in the quote currency.
         change_24h: daily_change.decimal(),
-        created_at: None,
+        ..ticker
     })
 }
 

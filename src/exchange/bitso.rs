@@ -362,18 +362,12 @@ fn parse_ticker(entry: [Option<Value<'_>>; TICKER_FIELDS.len()]) -> Option<Ticke
     if base.is_empty() || quote.is_empty() || quote.contains('_') {
         return None;
     }
-    let last = last?.decimal()?;
-    if last <= rust_decimal::Decimal::ZERO {
-        return None;
-    }
+    let ticker = Ticker::priced(EXCHANGE, &book, (base.to_owned(), quote.to_owned()), last?.decimal()?)?;
     Some(Ticker {
-        base: base.to_owned(),
-        quote: quote.to_owned(),
-        last,
         volume: volume.and_then(Value::decimal).unwrap_or_default(),
         change_24h: change.and_then(Value::decimal),
         created_at: created_at.and_then(Value::string).map(Cow::into_owned),
-        book: format!("bitso:{book}"),
+        ..ticker
     })
 }
 

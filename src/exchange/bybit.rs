@@ -382,20 +382,9 @@ pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
 fn parse_ticker([symbol, last, volume, previous]: [Option<Value<'_>>; 4]) -> Option<Ticker> {
     let symbol = symbol?.string()?;
     let (base, quote) = split_symbol(&symbol)?;
-    let last = last?.decimal()?;
-    if last <= Decimal::ZERO {
-        return None;
-    }
-    let change_24h = previous.and_then(Value::decimal).filter(|previous| *previous > Decimal::ZERO).and_then(|p| last.minus(p));
-    Some(Ticker {
-        base: cartera_code(base)?,
-        quote: cartera_code(quote)?,
-        last,
-        volume: volume.and_then(Value::decimal).unwrap_or_default(),
-        change_24h,
-        created_at: None,
-        book: format!("bybit:{symbol}"),
-    })
+    let ticker = Ticker::priced(EXCHANGE, &symbol, (cartera_code(base)?, cartera_code(quote)?), last?.decimal()?)?;
+    let volume = volume.and_then(Value::decimal).unwrap_or_default();
+    Some(Ticker { volume, ..ticker }.changed_since(previous.and_then(Value::decimal)))
 }
 
 /// Splits a spot symbol into base and quote at the [`QUOTE_ASSETS`] suffix that leaves a base.

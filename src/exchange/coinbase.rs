@@ -442,25 +442,9 @@ fn parse_product(product: [Option<Value<'_>>; PRODUCT_FIELDS.len()]) -> Option<T
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return None;
     }
-    let base = asset_code(&base?.string()?)?;
-    let quote = asset_code(&quote?.string()?)?;
-    if base == quote {
-        return None;
-    }
-    let last = price?.decimal()?;
-    if last <= Decimal::ZERO {
-        return None;
-    }
-    let percent = percent.and_then(Value::decimal);
-    Some(Ticker {
-        book: format!("coinbase:{id}"),
-        base,
-        quote,
-        last,
-        volume: volume.and_then(amount).unwrap_or_default(),
-        change_24h: percent.and_then(|percent| change_from_percent(last, percent)),
-        created_at: None,
-    })
+    let ticker = Ticker::priced(EXCHANGE, &id, (asset_code(&base?.string()?)?, asset_code(&quote?.string()?)?), price?.decimal()?)?;
+    let change_24h = percent.and_then(Value::decimal).and_then(|percent| change_from_percent(ticker.last, percent));
+    Some(Ticker { volume: volume.and_then(amount).unwrap_or_default(), change_24h, ..ticker })
 }
 
 /// The absolute change over 24 hours from the last price and the change in percent:

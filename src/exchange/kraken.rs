@@ -847,20 +847,10 @@ fn parse_tickers(response: HttpResponse<'_>, markets: &BTreeMap<String, Market>)
 /// `c` is [last price, lot volume], `v` is [volume today, volume over the last 24 hours].
 fn parse_ticker(id: &str, [last, volume]: [Option<Value<'_>>; 2], market: &Market) -> Option<Ticker> {
     let last = last?.items()?.next()?.decimal()?;
-    if last <= Decimal::ZERO {
-        return None;
-    }
     let volume = volume.and_then(Value::items).and_then(|mut volumes| volumes.nth(1)).and_then(amount);
-    Some(Ticker {
-        book: format!("kraken:{id}"),
-        base: market.base.clone(),
-        quote: market.quote.clone(),
-        last,
-        volume: volume.unwrap_or_default(),
-        // `o` is the open at midnight UTC: a change since then is not a 24-hour change.
-        change_24h: None,
-        created_at: None,
-    })
+    // `o` is the open at midnight UTC: a change since then is not a 24-hour change, so none is given.
+    let ticker = Ticker::priced(EXCHANGE, id, (market.base.clone(), market.quote.clone()), last)?;
+    Some(Ticker { volume: volume.unwrap_or_default(), ..ticker })
 }
 
 #[cfg(test)]

@@ -301,20 +301,12 @@ pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
 fn parse_ticker([symbol, last, change, volume]: [Option<Value<'_>>; 4]) -> Option<Ticker> {
     let symbol = symbol?.string()?;
     let (base, quote) = symbol.split_once('-')?;
-    let (base, quote) = (cartera_code(base)?, cartera_code(quote)?);
-    let last = last?.decimal()?;
-    if last <= Decimal::ZERO || base == quote {
-        return None;
-    }
+    let ticker = Ticker::priced(EXCHANGE, &symbol, (cartera_code(base)?, cartera_code(quote)?), last?.decimal()?)?;
     Some(Ticker {
-        book: format!("kucoin:{symbol}"),
-        base,
-        quote,
-        last,
         // `vol` is in the base currency (`volValue` in the quote).
         volume: volume.and_then(Value::decimal).unwrap_or_default(),
         change_24h: change.and_then(Value::decimal),
-        created_at: None,
+        ..ticker
     })
 }
 

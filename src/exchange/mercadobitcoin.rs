@@ -333,21 +333,10 @@ pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
 fn parse_ticker([pair, last, open, volume]: [Option<Value<'_>>; 4]) -> Option<Ticker> {
     let pair = pair?.string()?;
     let (base, quote) = pair.split_once('-')?;
-    let (base, quote) = (cartera_code(base)?, cartera_code(quote)?);
-    let last = last?.decimal()?;
-    if last <= Decimal::ZERO || base == quote {
-        return None;
-    }
-    Some(Ticker {
-        book: format!("mercadobitcoin:{pair}"),
-        base,
-        quote,
-        last,
-        // `vol` is the base currency traded over 24 hours.
-        volume: volume.and_then(Value::decimal).unwrap_or_default(),
-        change_24h: open.and_then(Value::decimal).filter(|open| *open > Decimal::ZERO).and_then(|open| last.minus(open)),
-        created_at: None,
-    })
+    let ticker = Ticker::priced(EXCHANGE, &pair, (cartera_code(base)?, cartera_code(quote)?), last?.decimal()?)?;
+    // `vol` is the base currency traded over 24 hours.
+    let volume = volume.and_then(Value::decimal).unwrap_or_default();
+    Some(Ticker { volume, ..ticker }.changed_since(open.and_then(Value::decimal)))
 }
 
 /// Cartera's code for a Mercado Bitcoin symbol: lowercase. `None` for what is no currency code.

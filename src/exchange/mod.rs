@@ -147,6 +147,31 @@ pub struct Ticker {
     pub created_at: Option<String>,
 }
 
+impl Ticker {
+    /// `market`'s ticker on `exchange` at `last`, with no 24-hour figures yet; `None` when it
+    /// cannot price anything: no positive last price (as delisted markets show), or a market of
+    /// one asset against itself. Every adapter builds its tickers here, so a book that could
+    /// never value a holding is left out the same way everywhere.
+    pub fn priced(exchange: ExchangeId, market: &str, (base, quote): (String, String), last: Decimal) -> Option<Ticker> {
+        (last > Decimal::ZERO && base != quote).then(|| Ticker {
+            book: format!("{}:{market}", exchange.as_str()),
+            base,
+            quote,
+            last,
+            volume: Decimal::ZERO,
+            change_24h: None,
+            created_at: None,
+        })
+    }
+
+    /// The same ticker with the change since `open` (a price 24 hours ago), when there is one.
+    #[must_use]
+    pub fn changed_since(self, open: Option<Decimal>) -> Ticker {
+        let change_24h = open.filter(|open| *open > Decimal::ZERO).and_then(|open| self.last.minus(open));
+        Ticker { change_24h, ..self }
+    }
+}
+
 /// What a key may do, when the exchange can say. `None` means the exchange cannot tell.
 ///
 /// Adapters fail closed: a flag the exchange leaves out, or a right Cartera does not recognise,

@@ -328,21 +328,10 @@ pub fn parse_tickers(response: HttpResponse<'_>) -> Result<Vec<Ticker>> {
 fn parse_ticker([instrument, last, open, volume]: [Option<Value<'_>>; 4]) -> Option<Ticker> {
     let instrument = instrument?.string()?;
     let (base, quote) = instrument.split_once('-')?;
-    let (base, quote) = (cartera_code(base)?, cartera_code(quote)?);
-    let last = last?.decimal()?;
-    if last <= Decimal::ZERO || base == quote {
-        return None;
-    }
-    Some(Ticker {
-        book: format!("okx:{instrument}"),
-        base,
-        quote,
-        last,
-        // For spot markets `vol24h` is in the base currency.
-        volume: volume.and_then(Value::decimal).unwrap_or_default(),
-        change_24h: open.and_then(Value::decimal).filter(|open| *open > Decimal::ZERO).and_then(|open| last.minus(open)),
-        created_at: None,
-    })
+    let ticker = Ticker::priced(EXCHANGE, &instrument, (cartera_code(base)?, cartera_code(quote)?), last?.decimal()?)?;
+    // For spot markets `vol24h` is in the base currency.
+    let volume = volume.and_then(Value::decimal).unwrap_or_default();
+    Some(Ticker { volume, ..ticker }.changed_since(open.and_then(Value::decimal)))
 }
 
 /// Cartera's code for an OKX currency: lowercase, with ccxt's one rename (`AE` is the ERC-20
