@@ -565,6 +565,8 @@ pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = B
 
 #[cfg(test)]
 mod registry_tests;
+#[cfg(test)]
+mod ticker_tests;
 
 /// Drives flows in tests without a network: each request is answered by a function.
 #[cfg(test)]
