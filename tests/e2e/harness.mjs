@@ -108,7 +108,13 @@ export async function launch({
   if (!keepWelcome && existsSync(join(dist, WELCOME_PAGE)) && (await readStorage(h, 'local', 'vault')).vault === undefined) {
     // A welcome tab opened before the listener above was attached is found among the pages.
     const alreadyOpen = () => context.pages().filter((page) => WELCOME_URL.test(page.url())).map((page) => page.close().catch(() => {})).length > 0;
-    await until(() => welcomed || alreadyOpen(), { timeout: 30_000, message: 'the welcome page an install opens' });
+    try {
+      await until(() => welcomed || alreadyOpen(), { timeout: 30_000, message: 'the welcome page an install opens' });
+    } catch (e) {
+      // The caller never gets `h` to close: a browser left open would keep the test file from ever ending.
+      await context.close();
+      throw e;
+    }
   }
   return h;
 }
