@@ -189,6 +189,8 @@ const KUCOIN = {
     { id: '6a1b00000000000000000001', currency: 'BTC', type: 'trade', balance: '0.1595', available: '0.1595', holds: '0' },
     { id: '6a1b00000000000000000002', currency: 'USDT', type: 'trade', balance: '4189.2', available: '4189.2', holds: '0' },
   ],
+  // No isolated-margin position: every balance is one the ledger explains.
+  isolated: [],
   history: kucoinLedger,
 };
 

@@ -8,12 +8,14 @@ const SECRET: &str = "f03a5284-5c39-4aaa-9b20-dea10bdcf8e3";
 const PASSPHRASE: &str = "Passphrase#1";
 
 // Fixtures shaped as the examples of <https://www.kucoin.com/docs-new/>: "Get Server Time",
-// "Get Account List - Spot", "Get Account - Cross Margin", "Get API Key Info" and "Get All
-// Tickers", with amounts of a made-up account holding every kind of account (main, trade, margin,
-// trade_hf) and owing some of what its margin account holds.
+// "Get Account List - Spot", "Get Account - Cross Margin", "Get Account - Isolated Margin", "Get
+// API Key Info" and "Get All Tickers", with amounts of a made-up account holding every kind of
+// account (main, trade, margin, trade_hf, isolated positions) and owing some of what its margin
+// accounts hold.
 const TIME: &str = include_str!("../../../tests/fixtures/kucoin/time.json");
 const ACCOUNTS: &str = include_str!("../../../tests/fixtures/kucoin/accounts.json");
 const MARGIN: &str = include_str!("../../../tests/fixtures/kucoin/margin-accounts.json");
+const ISOLATED: &str = include_str!("../../../tests/fixtures/kucoin/isolated-accounts.json");
 const API_KEY: &str = include_str!("../../../tests/fixtures/kucoin/api-key.json");
 const TICKERS: &str = include_str!("../../../tests/fixtures/kucoin/all-tickers.json");
 
@@ -102,36 +104,213 @@ fn answer_from(fixtures: &[(&str, &str)]) -> impl FnMut(&HttpRequest) -> testing
 fn holdings_ask_the_time_then_sign_with_it_and_sum_every_account() {
     // Our clock is 10 minutes ahead of KuCoin's: the requests carry KuCoin's time.
     let now = KUCOIN_MS + 600_000;
-    let answers = [(TIME_PATH, TIME), (ACCOUNTS_PATH, ACCOUNTS), (MARGIN_PATH, MARGIN)];
-    let (result, sent) = testing::run(Kucoin.holdings(), Some(&credentials()), NonceFormat::Salted19, now, answer_from(&answers));
+    let answers = [(TIME_PATH, TIME), (ACCOUNTS_PATH, ACCOUNTS), (ISOLATED_PATH, ISOLATED), (MARGIN_PATH, MARGIN)];
+    let (result, batches) = testing::run_batches(Kucoin.holdings(), Some(&credentials()), NonceFormat::Salted19, now, answer_from(&answers));
     let balances = result.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(sent.len(), 3, "the time, the accounts, then the margin account's debts");
-    assert_eq!(sent[0].url, "https://api.kucoin.com/api/v1/timestamp");
-    assert!(sent[0].headers.is_empty(), "the time is public");
-    assert_eq!(sent[1].header("KC-API-TIMESTAMP"), Some("1546837113087"));
-    assert_eq!(sent[2].url, "https://api.kucoin.com/api/v3/margin/accounts?quoteCurrency=USDT&queryType=MARGIN");
-    assert_eq!(sent[2].header("KC-API-TIMESTAMP"), Some("1546837113087"));
+    let urls: Vec<Vec<&str>> = batches.iter().map(|batch| batch.iter().map(|request| request.url.as_str()).collect()).collect();
+    assert_eq!(
+        urls,
+        [
+            vec!["https://api.kucoin.com/api/v1/timestamp"],
+            vec!["https://api.kucoin.com/api/v1/accounts", "https://api.kucoin.com/api/v3/isolated/accounts?quoteCurrency=USDT&queryType=ALL"],
+            vec!["https://api.kucoin.com/api/v3/margin/accounts?quoteCurrency=USDT&queryType=MARGIN"],
+        ],
+        "the time; the accounts and the isolated positions at once; then the cross-margin account's debts"
+    );
+    assert!(batches[0][0].headers.is_empty(), "the time is public");
+    for request in batches[1..].iter().flatten() {
+        assert_eq!(request.header("KC-API-TIMESTAMP"), Some("1546837113087"), "{}", request.url);
+    }
     let expected = [
-        // 0.25 main + 0.5 trade (0.1 held) + 0.02 margin.
+        // 0.25 main + 0.5 trade (0.1 held) + 0.02 margin; the 0.015 owed in the isolated BTC-USDT
+        // position, beyond the 0.01 it holds, is a debt.
         Balance { currency: "btc".into(), total: dec("0.77"), available: dec("0.67"), locked: dec("0.1"), earning: Decimal::ZERO },
         // 1250.75 trade + margin's 100 less the 30 owed (20 held by orders); the margin row of
-        // the account list (100, borrowed coins included) is not counted.
-        Balance { currency: "usdt".into(), total: dec("1320.75"), available: dec("1300.75"), locked: dec("20"), earning: Decimal::ZERO },
+        // the account list (100, borrowed coins included) is not counted. Isolated: 500.12 less
+        // the 400.12 owed in ETH-USDT, and 600 in BTC-USDT (50 held).
+        Balance { currency: "usdt".into(), total: dec("2020.75"), available: dec("1950.75"), locked: dec("70"), earning: Decimal::ZERO },
         Balance::available("kcs", dec("12")),
         Balance::available("waxp", dec("300.5")),
+        // The isolated ETH-USDT position's 0.6, 0.1 held by an order.
+        Balance { currency: "eth".into(), total: dec("0.6"), available: dec("0.5"), locked: dec("0.1"), earning: Decimal::ZERO },
     ];
-    assert_eq!(balances, expected, "zero balances and debts dropped, assets summed across accounts");
+    assert_eq!(balances, expected, "zero balances and debts dropped, assets summed across accounts and positions");
 }
 
 #[test]
 fn an_empty_margin_account_is_not_asked_for() {
     let accounts = ACCOUNTS.replace(r#""type": "margin", "balance": "100", "available": "80", "holds": "20""#, r#""type": "margin", "balance": "0", "available": "0", "holds": "0""#);
     assert_ne!(accounts, ACCOUNTS);
-    let answers = [(TIME_PATH, TIME), (ACCOUNTS_PATH, accounts.as_str())];
-    let (result, sent) = testing::run(Kucoin.holdings(), Some(&credentials()), NonceFormat::Salted19, KUCOIN_MS, answer_from(&answers));
-    assert_eq!(sent.len(), 2, "the time, then the accounts");
+    let answers = [(TIME_PATH, TIME), (ACCOUNTS_PATH, accounts.as_str()), (ISOLATED_PATH, ISOLATED_EMPTY)];
+    let (result, batches) = testing::run_batches(Kucoin.holdings(), Some(&credentials()), NonceFormat::Salted19, KUCOIN_MS, answer_from(&answers));
+    assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [1, 2], "the time, then the accounts and the isolated positions");
     let usdt = result.unwrap_or_else(|e| panic!("{e}")).into_iter().find(|balance| balance.currency == "usdt");
     assert_eq!(usdt.map(|balance| balance.total), Some(dec("1250.75")));
+}
+
+/// An isolated-margin answer without a position, as KuCoin sends it to an account that never
+/// opened one.
+const ISOLATED_EMPTY: &str = r#"{"code":"200000","data":{"totalAssetOfQuoteCurrency":"0","totalLiabilityOfQuoteCurrency":"0","timestamp":1747303659773,"assets":[]}}"#;
+
+/// The example of "Get Account - Isolated Margin" (<https://www.kucoin.com/docs-new/api-3470128>),
+/// as KuCoin's SDK carries it (`Kucoin/kucoin-universal-sdk`, spec/rest/api/openapi-account-account.json).
+const ISOLATED_DOCS: &str = r#"{"code":"200000","data":{"totalAssetOfQuoteCurrency":"4.97047372","totalLiabilityOfQuoteCurrency":"0.00038891","timestamp":1747303659773,"assets":[{"symbol":"BTC-USDT","status":"EFFECTIVE","debtRatio":"0","baseAsset":{"currency":"BTC","borrowEnabled":true,"transferInEnabled":true,"liability":"0","liabilityPrincipal":"0","liabilityInterest":"0","total":"0","available":"0","hold":"0","maxBorrowSize":"0"},"quoteAsset":{"currency":"USDT","borrowEnabled":true,"transferInEnabled":true,"liability":"0.00038891","liabilityPrincipal":"0.00038888","liabilityInterest":"0.00000003","total":"4.97047372","available":"4.97047372","hold":"0","maxBorrowSize":"44"}}]}}"#;
+
+/// An isolated-margin answer of one position, its base and quote asset each as
+/// `(currency, total, hold, liability)`.
+fn position(base: (&str, &str, &str, &str), quote: (&str, &str, &str, &str)) -> String {
+    let asset = |(currency, total, hold, liability): (&str, &str, &str, &str)| {
+        format!(r#"{{"currency":"{currency}","borrowEnabled":true,"transferInEnabled":true,"liability":"{liability}","total":"{total}","available":"{total}","hold":"{hold}","maxBorrowSize":"0"}}"#)
+    };
+    format!(
+        r#"{{"code":"200000","data":{{"timestamp":1,"assets":[{{"symbol":"{}-{}","status":"EFFECTIVE","debtRatio":"0","baseAsset":{},"quoteAsset":{}}}]}}}}"#,
+        base.0,
+        quote.0,
+        asset(base),
+        asset(quote)
+    )
+}
+
+#[test]
+fn an_isolated_position_holds_what_it_has_less_what_it_owes() {
+    let held = |currency: &str, total: &str, locked: &str| Balance {
+        currency: currency.into(),
+        total: dec(total),
+        available: dec(total) - dec(locked),
+        locked: dec(locked),
+        earning: Decimal::ZERO,
+    };
+    let cases = [
+        // No debt: both assets as they are.
+        (position(("ETH", "0.6", "0", "0"), ("USDT", "100", "0", "0")), vec![held("eth", "0.6", "0"), held("usdt", "100", "0")]),
+        // USDT borrowed: what is left of it once repaid; what orders hold is locked.
+        (position(("ETH", "0.6", "0.1", "0"), ("USDT", "500", "20", "400")), vec![held("eth", "0.6", "0.1"), held("usdt", "100", "20")]),
+        // Orders hold more than is owned: all of it is locked.
+        (position(("ETH", "1", "0", "0"), ("USDT", "500", "300", "400")), vec![held("eth", "1", "0"), held("usdt", "100", "100")]),
+        // Short: more BTC owed than held is a debt, left out; the proceeds in USDT are held.
+        (position(("BTC", "0.01", "0", "0.015"), ("USDT", "600", "0", "0")), vec![held("usdt", "600", "0")]),
+        // Owed exactly what is held, and an empty position.
+        (position(("ETH", "2", "0", "2"), ("USDT", "0", "0", "0")), vec![]),
+        (ISOLATED_EMPTY.to_owned(), vec![]),
+        // The documentation's example: USDT 4.97047372 less 0.00038891 owed (interest included).
+        (ISOLATED_DOCS.to_owned(), vec![held("usdt", "4.97008481", "0")]),
+        // KuCoin's codes are Cartera's: WAX is waxp.
+        (position(("WAX", "10", "0", "0"), ("USDT", "0", "0", "0")), vec![held("waxp", "10", "0")]),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(parse_isolated(ok(&body)), Ok(expected), "{body}");
+    }
+    // Per position, as the fixture's three (the caller sums them with the other accounts).
+    let fixture = parse_isolated(ok(ISOLATED)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fixture, vec![held("eth", "0.6", "0.1"), held("usdt", "100", "0"), held("usdt", "600", "50")]);
+}
+
+#[test]
+fn an_isolated_answer_that_cannot_be_read_fails() {
+    let malformed = Err(Error::MalformedResponse { exchange: X });
+    let fine = position(("ETH", "1", "0", "0"), ("USDT", "1", "0", "0"));
+    let broken = [
+        fine.replace(r#""total":"1""#, r#""total":"x""#),
+        fine.replace(r#""currency":"ETH""#, r#""currency":"E-TH""#),
+        fine.replace(r#""liability":"0","#, ""),
+        fine.replace(r#""hold":"0","#, ""),
+        fine.replace(r#""quoteAsset""#, r#""quote""#),
+        fine.replace(r#""baseAsset""#, r#""base""#),
+        r#"{"code":"200000","data":{}}"#.to_owned(),
+        r#"{"code":"200000","data":[]}"#.to_owned(),
+        r#"{"code":"200000","data":{"assets":{}}}"#.to_owned(),
+        // The older page's example: `data` an array, `borrowed` and `totalAsset`. No source shows
+        // KuCoin answering it; read, it would count what was borrowed as held.
+        r#"{"code":"200000","data":[{"totalAssetOfQuoteCurrency":"3.4939947","totalLiabilityOfQuoteCurrency":"0.00239066","timestamp":1668062174000,"assets":[{"symbol":"MANA-USDT","debtRatio":"0","status":"BORROW","baseAsset":{"currency":"MANA","borrowEnabled":true,"repayEnabled":true,"transferEnabled":true,"borrowed":"0","totalAsset":"0","available":"0","hold":"0","maxBorrowSize":"1000"},"quoteAsset":{"currency":"USDT","borrowEnabled":true,"repayEnabled":true,"transferEnabled":true,"borrowed":"0","totalAsset":"0","available":"0","hold":"0","maxBorrowSize":"50000"}}]}]}"#.to_owned(),
+    ];
+    for body in broken {
+        assert_eq!(parse_isolated(ok(&body)), malformed, "{body}");
+    }
+    let old_names = position(("ETH", "1", "0", "0"), ("USDT", "1", "0", "0")).replace(r#""total""#, r#""totalAsset""#).replace(r#""liability""#, r#""borrowed""#);
+    assert_eq!(parse_isolated(ok(&old_names)), malformed, "the older example's names alone are not read");
+}
+
+/// The holdings of the fixtures' account with the isolated-margin answer `isolated` (status, body).
+fn holdings_with_isolated(isolated: (u16, String)) -> (Result<Vec<Balance>>, usize) {
+    let accounts_only = ACCOUNTS.replace(r#""type": "margin", "balance": "100""#, r#""type": "margin", "balance": "0""#);
+    let (result, sent) = testing::run(Kucoin.holdings(), Some(&credentials()), NonceFormat::Salted19, KUCOIN_MS, |request| {
+        match request.url.trim_start_matches(API_ORIGIN) {
+            TIME_PATH => (200, TIME.to_owned()),
+            ACCOUNTS_PATH => (200, accounts_only.clone()),
+            ISOLATED_PATH => isolated.clone(),
+            _ => (404, String::new()),
+        }
+    });
+    (result, sent.len())
+}
+
+#[test]
+fn isolated_margin_refused_to_the_account_counts_as_none() {
+    // KuCoin's margin codes for an account without margin, or where it is not offered
+    // (<https://www.kucoin.com/docs-new/error-code/spot>, "Margin"), and one ccxt has seen
+    // answered (`kucoin.ts`, `exceptions`): the other accounts still count.
+    for (code, msg) in [
+        ("130201", "Please open margin trade before proceeding"),
+        ("130306", "The account has not opened leveraged trading"),
+        ("130307", "Please reopen the leverage agreement"),
+        ("130315", "This feature has been suspended due to country restrictions"),
+        ("130323", "The leverage trading agreement has not been signed"),
+        ("126037", "Due to country and region restrictions, this function has been suspended!"),
+        ("101030", "You haven't yet enabled the margin trading"),
+    ] {
+        let (result, sent) = holdings_with_isolated((400, error(code, msg)));
+        let balances = result.unwrap_or_else(|e| panic!("{code}: {e}"));
+        assert_eq!(sent, 3, "{code}");
+        assert_eq!(balances.iter().map(|b| b.currency.as_str()).collect::<Vec<_>>(), ["btc", "usdt", "kcs", "waxp"], "{code}");
+        assert_eq!(balances[1].total, dec("1250.75"), "{code}");
+    }
+}
+
+#[test]
+fn isolated_margin_refused_for_the_key_fails_the_refresh() {
+    use Error as E;
+    let cases = [
+        (401, error("400003", "KC-API-KEY not exists"), E::InvalidCredentials { exchange: X }),
+        (401, error("400004", "Invalid KC-API-PASSPHRASE"), E::ApiPassphraseRejected { exchange: X }),
+        (401, error("400007", "Access Denied"), E::MissingPermission { exchange: X }),
+        (401, error("400006", "The requested ip address is not in the api whitelist"), E::IpNotAllowed { exchange: X }),
+        (429, error("429000", "Too Many Requests"), E::RateLimited { exchange: X, retry_after_ms: 30_000 }),
+        (503, error("503000", "Service unavailable"), E::ExchangeUnavailable { exchange: X, status: 503 }),
+        (200, r#"{"code":"200000","data":{"assets":[{"symbol":"ETH-USDT"}]}}"#.to_owned(), E::MalformedResponse { exchange: X }),
+        (200, "<html></html>".to_owned(), E::MalformedResponse { exchange: X }),
+    ];
+    for (status, body, expected) in cases {
+        assert_eq!(holdings_with_isolated((status, body.clone())).0, Err(expected), "{status} {body}");
+    }
+}
+
+#[test]
+fn a_rate_limit_in_the_batch_comes_before_any_other_error() {
+    let (result, _) = testing::run(Kucoin.holdings(), Some(&credentials()), NonceFormat::Salted19, KUCOIN_MS, |request| {
+        match request.url.trim_start_matches(API_ORIGIN) {
+            TIME_PATH => (200, TIME.to_owned()),
+            ACCOUNTS_PATH => (200, "<html></html>".to_owned()),
+            _ => (429, error("429000", "Too Many Requests")),
+        }
+    });
+    assert_eq!(result, Err(Error::RateLimited { exchange: X, retry_after_ms: 30_000 }), "honoured, not hidden by the malformed accounts");
+}
+
+#[test]
+fn the_holdings_flow_refuses_answers_out_of_turn() {
+    let mut nonces = crate::nonce::NonceGenerator::new(NonceFormat::Salted19);
+    let mut entropy = crate::entropy::testing::CountingEntropy::new(7);
+    let credentials = credentials();
+    let mut context = Context::private(KUCOIN_MS, &credentials, &mut nonces, &mut entropy);
+    let time = ok(TIME);
+    let mut flow = Holdings::default();
+    assert!(matches!(flow.step_all(vec![ok(ACCOUNTS), ok(ISOLATED)], &mut context), Err(Error::InvalidInput { field: "refresh" })), "before the time");
+    assert!(matches!(flow.step(None, &mut context), Ok(Step::Send(_))));
+    assert!(matches!(flow.step(Some(time), &mut context), Ok(Step::SendAll(requests)) if requests.len() == 2));
+    assert!(matches!(flow.step(Some(ok(ACCOUNTS)), &mut context), Err(Error::InvalidInput { field: "refresh" })), "one answer for a batch of two");
+    assert!(matches!(flow.step_all(vec![ok(ACCOUNTS)], &mut context), Err(Error::InvalidInput { field: "refresh" })), "a batch answered in part");
+    assert!(matches!(flow.step_all(vec![ok(ACCOUNTS), ok(ISOLATED)], &mut context), Ok(Step::Send(_))), "the cross-margin account next");
+    assert!(matches!(flow.step_all(vec![ok(ACCOUNTS), ok(ISOLATED)], &mut context), Err(Error::InvalidInput { field: "refresh" })), "the batch answered twice");
 }
 
 #[test]
@@ -288,7 +467,7 @@ fn error_table() {
     for (status, body, retry_after_ms, expected) in cases {
         let response = HttpResponse { retry_after_ms, ..HttpResponse::new(status, body.as_bytes()) };
         let results =
-            [parse_accounts(response).err(), parse_margin(response).err(), parse_api_key(response).err(), parse_tickers(response).err(), server_time(response).err()];
+            [parse_accounts(response).err(), parse_margin(response).err(), parse_isolated(response).err(), parse_api_key(response).err(), parse_tickers(response).err(), server_time(response).err()];
         for result in results {
             assert_eq!(result.as_ref(), Some(&expected), "{status} {body}");
         }
@@ -315,6 +494,7 @@ proptest! {
         let response = HttpResponse::new(status, &body);
         let _ = parse_accounts(response);
         let _ = parse_margin(response);
+        let _ = parse_isolated(response);
         let _ = parse_api_key(response);
         let _ = parse_tickers(response);
         let _ = server_time(response);
@@ -326,12 +506,14 @@ proptest! {
         for body in [
             format!(r#"{{"code":"{code}","data":[{row}]}}"#),
             format!(r#"{{"code":"{code}","data":{{"accounts":[{row}]}}}}"#),
+            format!(r#"{{"code":"{code}","data":{{"assets":[{{"symbol":"{currency}-USDT","baseAsset":{row},"quoteAsset":{row}}}]}}}}"#),
             format!(r#"{{"code":"{code}","data":{{"permission":"{currency}","ticker":[{row}]}}}}"#),
             format!(r#"{{"code":"{code}","data":{amount}}}"#),
         ] {
             let response = ok(&body);
             let _ = parse_accounts(response);
             let _ = parse_margin(response);
+            let _ = parse_isolated(response);
             let _ = parse_api_key(response);
             let _ = parse_tickers(response);
             let _ = server_time(response);

@@ -17,8 +17,12 @@
 // ({ USDT: '30' }): what the cross-margin account owes per currency, borrowed coins that the
 // margin rows' balances include. GET /api/v3/margin/accounts answers the margin rows as
 // { currency, total, available, hold, liability } (https://www.kucoin.com/docs-new/rest/account-
-// info/account-funding/get-account-cross-margin). Markets are rows of /api/v1/market/allTickers
-// ({ symbol, last, changePrice, vol, … }).
+// info/account-funding/get-account-cross-margin). `isolated` ([{ symbol, base, quote }], each
+// asset { currency, total, available, hold, liability }) are the isolated-margin positions, which
+// /api/v1/accounts does not list: GET /api/v3/isolated/accounts?quoteCurrency=USDT&queryType=ALL
+// answers them as KuCoin does (https://www.kucoin.com/docs-new/api-3470128: `assets`, each with
+// `baseAsset` and `quoteAsset`), and refuses another query with 400100. Markets are rows of
+// /api/v1/market/allTickers ({ symbol, last, changePrice, vol, … }).
 //
 // Transaction history: an account may also carry `history` (rows of /api/v1/accounts/ledgers in
 // KuCoin's own shape: { id, currency, amount, fee, balance, accountType, bizType, direction,
@@ -89,6 +93,15 @@ export const SAMPLE_ACCOUNT = {
   ],
   // 50 of the margin account's 200 USDT were borrowed.
   owed: { USDT: '50' },
+  // An isolated ETH-USDT position: 0.5 ETH (0.1 held by an order), bought with 250 borrowed USDT,
+  // and 300 USDT of which the 250 are owed.
+  isolated: [
+    {
+      symbol: 'ETH-USDT',
+      base: { currency: 'ETH', total: '0.5', available: '0.4', hold: '0.1', liability: '0' },
+      quote: { currency: 'USDT', total: '300', available: '300', hold: '0', liability: '250' },
+    },
+  ],
 };
 
 /** The same account, with a key that may trade. */
@@ -133,6 +146,11 @@ export function expectedHoldings(account) {
     // The margin account holds what it has less what it owes; owing more is a debt, not a holding.
     const owned = Q.parse(balance).add(Q.parse(type === 'margin' ? account.owed?.[currency] ?? '0' : '0').mul(new Q(-1n)));
     if (type !== 'margin' || owned.n > 0n) add(currency, owned);
+  }
+  // Each isolated position's assets likewise, position by position: a debt in one lowers no other.
+  for (const { currency, total, liability } of (account.isolated ?? []).flatMap(({ base, quote }) => [base, quote])) {
+    const owned = Q.parse(total).add(Q.parse(liability).mul(new Q(-1n)));
+    if (owned.n > 0n) add(currency, owned);
   }
   return Object.fromEntries([...totals].filter(([, total]) => !total.isZero()).map(([asset, total]) => [asset, total.toDecimal()]));
 }
@@ -252,6 +270,16 @@ export function createKucoin({ accounts = {}, markets = SAMPLE_MARKETS, clockOff
           currency, total: balance, available, hold: holds, liability: account.owed?.[currency] ?? '0',
           liabilityPrincipal: account.owed?.[currency] ?? '0', liabilityInterest: '0', maxBorrowSize: '0', borrowEnabled: true, transferInEnabled: true,
         })),
+      });
+    },
+    '/api/v3/isolated/accounts': (account, params) => {
+      if (params.get('queryType') !== 'ALL' || params.get('quoteCurrency') !== 'USDT') return kucoinError(400, 400100, 'Parameter Error');
+      const asset = ({ currency, total, available, hold, liability }) => ({
+        currency, borrowEnabled: true, transferInEnabled: true, liability, liabilityPrincipal: liability, liabilityInterest: '0', total, available, hold, maxBorrowSize: '0',
+      });
+      return kucoinData({
+        totalAssetOfQuoteCurrency: '0', totalLiabilityOfQuoteCurrency: '0', timestamp: now(),
+        assets: (account.isolated ?? []).map(({ symbol, base, quote }) => ({ symbol, status: 'EFFECTIVE', debtRatio: '0', baseAsset: asset(base), quoteAsset: asset(quote) })),
       });
     },
     '/api/v1/user/api-key': (account) => kucoinData({

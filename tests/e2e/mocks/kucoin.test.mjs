@@ -47,6 +47,14 @@ describe('KuCoin mock', () => {
     const margin = await signedGet(server.port, '/api/v3/margin/accounts?quoteCurrency=USDT&queryType=MARGIN', { at: kucoinNow });
     assert.deepEqual(margin.body.data.accounts.map((row) => [row.currency, row.total, row.hold, row.liability]), [['USDT', '200', '0', '50']]);
     assert.equal((await signedGet(server.port, '/api/v3/margin/accounts', { at: kucoinNow })).body.code, '400100');
+    const isolated = await signedGet(server.port, '/api/v3/isolated/accounts?quoteCurrency=USDT&queryType=ALL', { at: kucoinNow });
+    assert.deepEqual(
+      isolated.body.data.assets.map(({ symbol, baseAsset: b, quoteAsset: q }) => [symbol, b.currency, b.total, b.hold, b.liability, q.currency, q.total, q.hold, q.liability]),
+      [['ETH-USDT', 'ETH', '0.5', '0.1', '0', 'USDT', '300', '0', '250']],
+    );
+    for (const query of ['', '?quoteCurrency=USDT', '?quoteCurrency=USDT&queryType=ISOLATED']) {
+      assert.equal((await signedGet(server.port, `/api/v3/isolated/accounts${query}`, { at: kucoinNow })).body.code, '400100', query);
+    }
     assert.equal((await signedGet(server.port, '/api/v1/user/api-key', { at: kucoinNow })).body.data.permission, 'General');
     const traded = await signedGet(server.port, '/api/v1/user/api-key', { account: TRADING_ACCOUNT, at: kucoinNow });
     assert.equal(traded.body.data.permission, 'General,Spot');
@@ -73,9 +81,13 @@ describe('KuCoin mock', () => {
     assert.equal(tickers.body.data.ticker[0].symbol, 'BTC-USDT');
     const books = kucoin.books();
     assert.deepEqual(books.map((b) => b.book), ['kucoin:BTC-USDT', 'kucoin:ETH-USDT', 'kucoin:KCS-USDT', 'kucoin:ETH-BTC', 'kucoin:USDC-USDT']);
-    // 1520.5 USDT in trading, and 200 in margin of which 50 are owed.
-    assert.deepEqual(expectedHoldings(A), { btc: '0.35', usdt: '1670.5', kcs: '35', eth: '1.75' });
-    assert.deepEqual(expectedHoldings({ ...A, owed: { USDT: '250' } }).usdt, '1520.5', 'a debt beyond the margin holding is no holding');
+    // 1520.5 USDT in trading, 200 in margin of which 50 are owed, and 300 in the isolated ETH-USDT
+    // position of which 250 are owed; 1.75 ETH in main and 0.5 in that position.
+    assert.deepEqual(expectedHoldings(A), { btc: '0.35', usdt: '1720.5', kcs: '35', eth: '2.25' });
+    assert.deepEqual(expectedHoldings({ ...A, owed: { USDT: '250' } }).usdt, '1570.5', 'a debt beyond the margin holding is no holding');
+    const short = { symbol: 'BTC-USDT', base: { currency: 'BTC', total: '0.01', available: '0.01', hold: '0', liability: '0.02' }, quote: { currency: 'USDT', total: '900', available: '900', hold: '0', liability: '0' } };
+    assert.deepEqual(expectedHoldings({ ...A, isolated: [short] }), { btc: '0.35', usdt: '2570.5', kcs: '35', eth: '1.75' }, 'a position\'s debt is no holding and lowers no other');
+    assert.deepEqual(expectedHoldings({ ...A, isolated: [] }), { btc: '0.35', usdt: '1670.5', kcs: '35', eth: '1.75' });
   });
 });
 
