@@ -35,8 +35,9 @@ import * as bitfinexMock from './mocks/bitfinex.mjs';
 import * as coinbaseMock from './mocks/coinbase.mjs';
 import * as krakenMock from './mocks/kraken.mjs';
 import {
-  METHODS, ZERO, abs, addAndImport, assertHoldingsTable, assertYearSummaries, cents, download, isZero, isoTime, leg, mismatches, positive, reference,
-  roundedCents, storedForm, sum, transactionsExport, wire,
+  METHODS, ZERO, abs, addAndImport, assertHoldingsTable, assertServedIsSound, assertYearSummaries, cents,
+  download, isZero, isoTime, leg, positive, reference, roundedCents, storedForm, sum, transactionsExport,
+  wire,
 } from './pnl-reference.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -476,11 +477,7 @@ describe('profit and loss from the first import of all five exchanges', { timeou
   const ids = {};
 
   before(async () => {
-    assert.deepEqual(mismatches(ACCOUNTS, SERVED, HELD), [], 'every balance is what its history explains');
-    // The product orders transactions of one instant by account id, which is random: none share one.
-    const instants = new Map();
-    for (const { account, at } of SERVED) instants.set(at, new Set([...(instants.get(at) ?? []), account]));
-    assert.deepEqual([...instants].filter(([, accounts]) => accounts.size > 1), [], 'no instant shared by two accounts');
+    assertServedIsSound(ACCOUNTS, SERVED, HELD);
     ex = await startExchanges(exchangeOptions());
     h = await launch({ profileDir, server: ex.server });
   });

@@ -236,9 +236,21 @@ export function reference({ method, served, held: heldByAccount, quote, closeOf,
   };
 }
 
+/**
+ * Checks the data a suite serves before anything runs: every account's balance is what its
+ * history explains, and no instant is shared by two accounts (the product orders the
+ * transactions of one instant by account id, which is random).
+ */
+export function assertServedIsSound(accounts, served, heldByAccount) {
+  assert.deepEqual(mismatches(accounts, served, heldByAccount), [], 'every balance is what its history explains');
+  const instants = new Map();
+  for (const { account, at } of served) instants.set(at, new Set([...(instants.get(at) ?? []), account]));
+  assert.deepEqual([...instants].filter(([, labels]) => labels.size > 1), [], 'no instant shared by two accounts');
+}
+
 /** Where an account's history (`served`) and its balance (`held`, as for `reference`) disagree:
  * none, by construction, and checked. */
-export function mismatches(accounts, served, heldByAccount) {
+function mismatches(accounts, served, heldByAccount) {
   const found = [];
   for (const account of accounts) {
     const explained = {};
