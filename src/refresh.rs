@@ -350,7 +350,8 @@ pub struct Engine<T> {
     sessions: RefCell<BTreeMap<[u8; 32], BearerToken>>,
     /// When the last requests made with each key went out, oldest first, filed by
     /// [`session_id`]: only on exchanges that pace a key's requests ([`KeyPace`](crate::exchange::KeyPace)).
-    /// A few keys of a few times each, so a list serves.
+    /// A few keys of a few times each, so a list serves: a `BTreeMap` of `VecDeque`s here
+    /// shipped 1.3 KiB more of gzip.
     paced: RefCell<Vec<([u8; 32], Vec<u64>)>>,
 }
 
