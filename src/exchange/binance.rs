@@ -54,7 +54,7 @@ use std::{borrow::Cow, collections::BTreeSet};
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker, first_rate_limit,
     json::{JsonDecimal as _, Value},
     every_row, merge_balances,
 };
@@ -306,12 +306,7 @@ impl Flow<Vec<Balance>> for Holdings {
         if self.awaiting_time || self.pending.is_empty() || self.pending.len() != answers.len() {
             return Err(out_of_turn());
         }
-        // A rate limit anywhere in the batch comes first: it must be honoured.
-        let rate_limited =
-            |answer: &HttpResponse<'_>| read_body(*answer).err().filter(|e| matches!(e, Error::RateLimited { .. }));
-        if let Some(limit) = answers.iter().find_map(rate_limited) {
-            return Err(limit);
-        }
+        first_rate_limit(&answers, read_body)?;
         // A refused timestamp on the computer's clock: the same batch again, on Binance's.
         let refused_time = |answer: &HttpResponse<'_>| matches!(read_body(*answer), Err(Error::ClockSkew { .. }));
         if self.clock.is_none() && answers.iter().any(refused_time) {

@@ -52,7 +52,7 @@ use base64ct::{Base64, Encoding as _};
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyForm, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyForm, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker, first_rate_limit,
     every_row,
     json::{JsonDecimal as _, Value},
     merge_balances,
@@ -222,10 +222,7 @@ impl Flow<Vec<Balance>> for Holdings {
         let (Some(offset), None, [accounts, isolated]) = (self.offset, &self.outside_margin, answers.as_slice()) else {
             return Err(out_of_turn());
         };
-        // A rate limit on either comes first: it must be honoured before any other error is shown.
-        if let Some(limit) = [*accounts, *isolated].into_iter().find_map(|answer| read_data(answer).err().filter(|e| matches!(e, Error::RateLimited { .. }))) {
-            return Err(limit);
-        }
+        first_rate_limit(&answers, read_data)?;
         let read = parse_accounts(*accounts)?;
         let balances: Vec<Balance> = read.balances.into_iter().chain(isolated_or_none(*isolated)?).collect();
         if !read.margin {

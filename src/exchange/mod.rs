@@ -563,6 +563,13 @@ pub fn merge_balances(exchange: ExchangeId, balances: impl IntoIterator<Item = B
     Ok(merged.into_values().collect())
 }
 
+/// A rate limit anywhere in a batch's `answers`, as the adapter's `read` of an answer reports it:
+/// it must be honoured (and so reported) before any other error of the batch.
+pub fn first_rate_limit(answers: &[HttpResponse<'_>], read: fn(HttpResponse<'_>) -> Result<json::Value<'_>>) -> Result<()> {
+    let rate_limited = |answer: &HttpResponse<'_>| read(*answer).err().filter(|error| matches!(error, Error::RateLimited { .. }));
+    answers.iter().find_map(rate_limited).map_or(Ok(()), Err)
+}
+
 #[cfg(test)]
 mod registry_tests;
 #[cfg(test)]

@@ -35,7 +35,7 @@ use base64ct::{Base64, Encoding as _};
 use rust_decimal::Decimal;
 
 use super::{
-    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyForm, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker,
+    Balance, Context, DailyClose, Exchange, Flow, HttpRequest, HttpResponse, KeyForm, KeyScope, MAX_ROWS, Method, OneRequest, Step, Ticker, first_rate_limit,
     every_row,
     json::{JsonDecimal as _, Value},
     merge_balances,
@@ -204,15 +204,9 @@ impl<T> Flow<T> for Signed<T> {
         if !self.asked_time || answers.len() != std::mem::take(&mut self.paths).len() {
             return Err(out_of_turn());
         }
-        first_rate_limit(&answers)?;
+        first_rate_limit(&answers, read_data)?;
         (self.read)(answers).map(Step::Done)
     }
-}
-
-/// A rate limit anywhere in a batch, which must be honoured before any other error is shown.
-pub(crate) fn first_rate_limit(answers: &[HttpResponse<'_>]) -> Result<()> {
-    let rate_limited = |answer: &HttpResponse<'_>| read_data(*answer).err().filter(|e| matches!(e, Error::RateLimited { .. }));
-    answers.iter().find_map(rate_limited).map_or(Ok(()), Err)
 }
 
 /// The engine feeds answers strictly in turn; anything else is a bug, reported as such.
